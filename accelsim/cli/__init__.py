@@ -1,0 +1,45 @@
+"""Command line entry point: parses arguments and calls the layers below. Nothing else.
+
+Each subcommand lives in its own module exposing ``register(subparsers)``; the list below is the
+whole command vocabulary.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from accelsim import __version__
+
+# (module, one-line help); each module's register() adds its parser and sets ``func``.
+SUBCOMMANDS = [
+    "accelsim.cli.validate",
+]
+
+
+class CliError(Exception):
+    """A user-facing error: printed as one line, exit status 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="accelsim", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"accelsim {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for name in SUBCOMMANDS:
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except (CliError, ValueError, FileNotFoundError, PermissionError, IsADirectoryError) as exc:
+        print(f"accelsim {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,185 @@
+"""Fixed point (affine) int2..int16: ``real = scale * (q - zero_point)``. Golden model.
+
+* Codes: signed ``[-2^(b-1), 2^(b-1) - 1]``, unsigned ``[0, 2^b - 1]``. Weights are signed and
+  symmetric (``[-(2^(b-1) - 1), 2^(b-1) - 1]``, zero point 0), per tensor or per output channel.
+* Quantize: ``q = clamp(round_half_even(x / scale) + zero_point, qmin, qmax)``; NaN/inf are errors.
+* Accumulate: ``acc[n, co, oy, ox] = bias[co] + sum (x_q - z_x) * w_q`` over the convolution's taps,
+  exact. The accumulator is int32 when ``(qmax_x - qmin_x) * max|w| * taps + max|bias| < 2^31``
+  (decided from the formats and shapes, ``accumulator_bits``), otherwise int64; never wraps.
+* Bias is int32 at scale ``s_x * s_w``.
+* Requantize to the output format with ``accelsim.formats.requant`` (``integer`` or ``torch`` mode).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from accelsim.formats.conv import ConvSpec, convolve, taps_per_output
+
+
+@dataclass(frozen=True)
+class IntFormat:
+    """An integer code range: ``bits`` in [1, 16]; ``symmetric`` drops the most negative code."""
+
+    bits: int
+    signed: bool = True
+    symmetric: bool = False
+
+    def __post_init__(self):
+        if not isinstance(self.bits, (int, np.integer)) or not 1 <= self.bits <= 16:
+            raise ValueError(f"bits must be an integer in [1, 16], got {self.bits!r}")
+        if self.symmetric and not self.signed:
+            raise ValueError("a symmetric format must be signed")
+        if self.symmetric and self.bits < 2:
+            raise ValueError("a symmetric signed format needs bits >= 2")
+
+    @property
+    def qmin(self) -> int:
+        if not self.signed:
+            return 0
+        return -(1 << (self.bits - 1)) + (1 if self.symmetric else 0)
+
+    @property
+    def qmax(self) -> int:
+        return (1 << (self.bits - 1)) - 1 if self.signed else (1 << self.bits) - 1
+
+    @property
+    def storage_dtype(self) -> np.dtype:
+        """Smallest numpy container: int8/uint8 up to 8 bits, int16/uint16 up to 16."""
+        if self.bits <= 8:
+            return np.dtype(np.int8 if self.signed else np.uint8)
+        return np.dtype(np.int16 if self.signed else np.uint16)
+
+    def check_codes(self, q: np.ndarray, name: str) -> None:
+        q = np.asarray(q)
+        if q.size and (q.min() < self.qmin or q.max() > self.qmax):
+            raise ValueError(f"{name} codes must lie in [{self.qmin}, {self.qmax}] for {self}, "
+                             f"got [{q.min()}, {q.max()}]")
+
+
+def weight_format(bits: int) -> IntFormat:
+    return IntFormat(bits, signed=True, symmetric=True)
+
+
+def _check_finite(x: np.ndarray, name: str) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float64)
+    if not np.isfinite(x).all():
+        raise ValueError(f"{name} contains NaN or inf: cannot quantize")
+    return x
+
+
+def quantize(x, scale, zero_point, fmt: IntFormat, channel_axis: int | None = None) -> np.ndarray:
+    """``clamp(round_half_even(x / scale) + zero_point, qmin, qmax)`` in fmt's storage dtype.
+    ``scale``/``zero_point`` are scalars, or per channel along ``channel_axis``."""
+    x = _check_finite(x, "x")
+    scale = np.asarray(scale, dtype=np.float64)
+    zp = np.asarray(zero_point, dtype=np.int64)
+    if not (np.isfinite(scale).all() and (scale > 0).all()):
+        raise ValueError(f"scale must be finite and > 0, got {scale}")
+    if zp.size and (zp.min() < fmt.qmin or zp.max() > fmt.qmax):
+        raise ValueError(f"zero_point must lie in [{fmt.qmin}, {fmt.qmax}], got {zp}")
+    if channel_axis is not None and scale.ndim == 1:
+        shape = [1] * x.ndim
+        shape[channel_axis] = -1
+        scale = scale.reshape(shape)
+        zp = zp.reshape(shape) if zp.ndim == 1 else zp
+    q = np.rint(x / scale) + zp
+    return np.clip(q, fmt.qmin, fmt.qmax).astype(fmt.storage_dtype)
+
+
+def dequantize(q, scale, zero_point, channel_axis: int | None = None) -> np.ndarray:
+    scale = np.asarray(scale, dtype=np.float64)
+    zp = np.asarray(zero_point, dtype=np.int64)
+    if channel_axis is not None and scale.ndim == 1:
+        shape = [1] * np.ndim(q)
+        shape[channel_axis] = -1
+        scale = scale.reshape(shape)
+        zp = zp.reshape(shape) if zp.ndim == 1 else zp
+    return scale * (np.asarray(q, dtype=np.int64) - zp)
+
+
+def choose_activation_qparams(x_min: float, x_max: float, fmt: IntFormat) -> tuple[float, int]:
+    """Affine (scale, zero_point) covering [min(x_min, 0), max(x_max, 0)] so that real 0 is exact."""
+    lo, hi = min(float(x_min), 0.0), max(float(x_max), 0.0)
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        raise ValueError("activation range must be finite")
+    if hi == lo:
+        return 1.0, (fmt.qmin if not fmt.signed else 0)
+    scale = (hi - lo) / (fmt.qmax - fmt.qmin)
+    zp = int(np.clip(np.rint(fmt.qmin - lo / scale), fmt.qmin, fmt.qmax))
+    return scale, zp
+
+
+def weight_scales(w: np.ndarray, bits: int, per_channel: bool, channel_axis: int) -> np.ndarray:
+    """Symmetric scales ``max|w| / qmax``: one, or one per output channel. An all-zero channel
+    gets scale 1.0 (its codes are all 0)."""
+    w = _check_finite(w, "weights")
+    qmax = weight_format(bits).qmax
+    if per_channel:
+        axes = tuple(i for i in range(w.ndim) if i != channel_axis)
+        amax = np.abs(w).max(axis=axes)
+    else:
+        amax = np.array([np.abs(w).max()])
+    return np.where(amax > 0, amax / qmax, 1.0)
+
+
+def out_channel_axis(spec: ConvSpec) -> int:
+    """Axis of the output channel in the weight tensor: 1 for conv_transpose2d, 0 for conv2d."""
+    return 1 if spec.transposed else 0
+
+
+def quantize_weights(w, bits: int, spec: ConvSpec, per_channel: bool = True):
+    """Symmetric weight codes and their scales (per output channel, torch layouts). For grouped
+    conv_transpose2d the output channel of ``w[ci, j]`` is ``group(ci) * Cout/g + j``."""
+    w = np.asarray(w, dtype=np.float64)
+    if not spec.transposed or spec.groups == 1 or not per_channel:
+        axis = out_channel_axis(spec)
+        scales = weight_scales(w, bits, per_channel, axis)
+        return quantize(w, scales if per_channel else scales[0], 0, weight_format(bits),
+                        axis if per_channel else None), scales
+    g = spec.groups
+    cin_g = w.shape[0] // g
+    scales = np.concatenate([weight_scales(w[i * cin_g:(i + 1) * cin_g], bits, True, 1) for i in range(g)])
+    q = np.concatenate([quantize(w[i * cin_g:(i + 1) * cin_g], scales[i * w.shape[1]:(i + 1) * w.shape[1]],
+                                 0, weight_format(bits), 1) for i in range(g)])
+    return q, scales
+
+
+def accumulator_bits(x_fmt: IntFormat, w_max_abs: int, w_shape, spec: ConvSpec, bias_max_abs: int = 0) -> int:
+    """32 if every accumulator provably fits int32, else 64. Decided from the code ranges and the
+    shapes: ``(qmax_x - qmin_x) * w_max_abs * taps + bias_max_abs < 2^31``."""
+    bound = (x_fmt.qmax - x_fmt.qmin) * int(w_max_abs) * taps_per_output(w_shape, spec) + int(bias_max_abs)
+    return 32 if bound < (1 << 31) else 64
+
+
+def conv_accumulate(xq, x_zero_point: int, wq, bias, spec: ConvSpec) -> np.ndarray:
+    """Exact int64 accumulators ``bias[co] + sum (x_q - z_x) * w_q`` (golden)."""
+    x = np.asarray(xq, dtype=np.int64) - int(x_zero_point)
+    acc = convolve(x, np.asarray(wq, dtype=np.int64), spec)
+    if bias is not None:
+        acc += np.asarray(bias, dtype=np.int64).reshape(1, -1, 1, 1)
+    return acc
+
+
+def quantize_bias(bias, s_x: float, s_w) -> np.ndarray:
+    """int32 bias at scale ``s_x * s_w`` (per channel), round half to even, saturating."""
+    b = _check_finite(bias, "bias")
+    q = np.rint(b / (s_x * np.asarray(s_w, dtype=np.float64)))
+    return np.clip(q, -(1 << 31), (1 << 31) - 1).astype(np.int32)
+
+
+def fold_batchnorm(w, bias, gamma, beta, mean, var, eps: float, transposed: bool):
+    """Fold an inference BatchNorm into the preceding conv: ``w' = w * g/sqrt(var+eps)`` along the
+    output-channel axis, ``b' = (b - mean) * g/sqrt(var+eps) + beta``. Float64 in, float64 out.
+    (Grouped conv_transpose2d is not supported here: the output-channel axis mixes groups.)"""
+    w = np.asarray(w, dtype=np.float64)
+    inv = np.asarray(gamma, np.float64) / np.sqrt(np.asarray(var, np.float64) + eps)
+    if transposed:
+        if w.shape[1] != inv.size:
+            raise ValueError("fold_batchnorm: grouped conv_transpose2d is not supported")
+        w2 = w * inv.reshape(1, -1, 1, 1)
+    else:
+        w2 = w * inv.reshape(-1, 1, 1, 1)
+    b = np.zeros_like(inv) if bias is None else np.asarray(bias, np.float64)
+    return w2, (b - np.asarray(mean, np.float64)) * inv + np.asarray(beta, np.float64)

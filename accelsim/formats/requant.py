@@ -1,0 +1,166 @@
+"""Requantization: an exact integer accumulator to an output code. Derivation in docs/quantization.md.
+
+Two named modes, both bit-exact between this golden model and the C++ kernels:
+
+``integer`` (default; Jacob et al. 2018, gemmlowp / TFLite ``MultiplyByQuantizedMultiplier``)
+    The real multiplier ``M = s_x * s_w / s_y > 0`` is encoded as ``M = m0 * 2^-31 * 2^-shift`` with
+    ``m0`` in ``[2^30, 2^31)`` (or ``m0 = 0`` for ``M = 0``) and ``shift`` in ``[-31, 62]``.
+    ``y = clamp(z_y + rdpot_rndna(srdhm_rndnu(acc * 2^max(-shift, 0), m0), max(shift, 0)), qmin, qmax)``
+    * ``srdhm_rndnu(a, m) = trunc((a*m + nudge) / 2^31)`` with ``nudge = 2^30`` if ``a*m >= 0`` else
+      ``1 - 2^30``: round to nearest, ties toward +infinity ("rndnu"). gemmlowp's
+      SaturatingRoundingDoublingHighMul; computed exactly (128-bit) so int64 accumulators and left
+      shifts never wrap. For int32 ``acc`` and ``shift >= 0`` it equals gemmlowp bit for bit (its only
+      saturating case, ``a = m = INT32_MIN``, cannot occur because ``m0 >= 0``).
+    * ``rdpot_rndna(x, e) = (x >> e) + (remainder > threshold)``, ``remainder = x & (2^e - 1)``,
+      ``threshold = (2^e - 1) >> 1`` plus one if ``x < 0``: round to nearest, ties away from zero
+      ("rndna"). gemmlowp's RoundingDivideByPOT.
+
+``torch`` (cross-check; PyTorch quantized ConvTranspose2d with the fbgemm engine)
+    all float32, no fused multiply-add:
+    ``y = clamp(rint_half_even(f32(f32(acc) + b_f32) * m_f32) + z_y, qmin, qmax)`` with
+    ``b_f32 = f32(bias / f32(s_x * s_w))`` and ``m_f32 = f32(f32(s_x * s_w) / s_y)`` per channel
+    (see ``fbgemm_params``). ``acc`` excludes the bias in this mode.
+
+Activations after requantization: ReLU is a clamp at ``z_y``; tanh and sigmoid are lookup tables of
+``qmax - qmin + 1`` entries built once per layer (``activation_lut``), exact by construction.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+INT32_MIN, INT32_MAX = -(1 << 31), (1 << 31) - 1
+SHIFT_MIN, SHIFT_MAX = -31, 62
+
+
+def quantize_multiplier(real: float) -> tuple[int, int]:
+    """Encode ``real >= 0`` as ``(m0, shift)`` with ``real ~= m0 * 2^-31 * 2^-shift``,
+    ``m0`` in ``[2^30, 2^31)`` (``(0, 0)`` for zero). Raises for negative, NaN, or out-of-range values."""
+    if not math.isfinite(real) or real < 0:
+        raise ValueError(f"requantization multiplier must be finite and >= 0, got {real!r}")
+    if real == 0.0:
+        return 0, 0
+    frac, exp = math.frexp(real)  # real = frac * 2^exp, frac in [0.5, 1)
+    m0 = round(frac * (1 << 31))
+    if m0 == 1 << 31:
+        m0 //= 2
+        exp += 1
+    shift = -exp
+    if not SHIFT_MIN <= shift <= SHIFT_MAX:
+        raise ValueError(f"requantization multiplier {real!r} is out of range: shift {shift} not in "
+                         f"[{SHIFT_MIN}, {SHIFT_MAX}]")
+    return int(m0), int(shift)
+
+
+def _check_integer_params(m0, shift) -> tuple[np.ndarray, np.ndarray]:
+    m0 = np.atleast_1d(np.asarray(m0, dtype=np.int64))
+    shift = np.atleast_1d(np.asarray(shift, dtype=np.int64))
+    bad = ~((m0 == 0) | ((m0 >= 1 << 30) & (m0 < 1 << 31)))
+    if bad.any():
+        raise ValueError(f"multiplier m0 must be 0 or in [2^30, 2^31), got {m0[bad][0]}")
+    if ((shift < SHIFT_MIN) | (shift > SHIFT_MAX)).any():
+        raise ValueError(f"shift must be in [{SHIFT_MIN}, {SHIFT_MAX}], got {shift.min()}..{shift.max()}")
+    return m0, shift
+
+
+def srdhm_rndnu(a: int, m: int) -> int:
+    """trunc((a*m + nudge) / 2^31), nudge = 2^30 if a*m >= 0 else 1 - 2^30 (Python ints: exact)."""
+    ab = a * m
+    nudge = (1 << 30) if ab >= 0 else 1 - (1 << 30)
+    num = ab + nudge
+    q = abs(num) >> 31  # truncating division toward zero
+    return q if num >= 0 else -q
+
+
+def rdpot_rndna(x: int, exponent: int) -> int:
+    """Rounding divide by 2^exponent, ties away from zero (gemmlowp RoundingDivideByPOT)."""
+    mask = (1 << exponent) - 1
+    remainder = x & mask
+    threshold = (mask >> 1) + (1 if x < 0 else 0)
+    return (x >> exponent) + (1 if remainder > threshold else 0)
+
+
+def requantize_integer(acc: np.ndarray, m0, shift, zero_point: int, qmin: int, qmax: int,
+                       channel_axis: int = 1) -> np.ndarray:
+    """Golden ``integer`` mode (see module docstring). ``m0``/``shift`` are scalars or one value per
+    channel along ``channel_axis``. Returns int64 codes in [qmin, qmax]."""
+    m0, shift = _check_integer_params(m0, shift)
+    acc = np.asarray(acc)
+    if acc.ndim == 0:
+        acc = acc.reshape(1)
+    out = np.empty(acc.shape, dtype=np.int64)
+    nch = acc.shape[channel_axis] if acc.ndim > 1 else 1
+    if m0.size not in (1, nch) or shift.size != m0.size:
+        raise ValueError(f"m0/shift must have 1 or {nch} entries, got {m0.size}/{shift.size}")
+    it = np.nditer(acc, flags=["multi_index"])
+    for v in it:
+        c = it.multi_index[channel_axis] if (m0.size > 1) else 0
+        mult, sh = int(m0[c]), int(shift[c])
+        left, right = max(-sh, 0), max(sh, 0)
+        y = rdpot_rndna(srdhm_rndnu(int(v) << left, mult), right) + zero_point
+        out[it.multi_index] = min(max(y, qmin), qmax)
+    return out
+
+
+def fbgemm_params(s_x: float, s_w, s_y: float, bias=None) -> tuple[np.ndarray, np.ndarray]:
+    """Per-channel float32 ``(b_f32, m_f32)`` of the ``torch`` mode from the scales and the float bias."""
+    s_w = np.atleast_1d(np.asarray(s_w, dtype=np.float32))
+    act_w = (np.float32(s_x) * s_w).astype(np.float32)
+    mult = (act_w / np.float32(s_y)).astype(np.float32)
+    if bias is None:
+        b = np.zeros_like(act_w)
+    else:
+        bias = np.atleast_1d(np.asarray(bias, dtype=np.float32))
+        act_w, mult = np.broadcast_arrays(act_w, mult)
+        if bias.size != act_w.size:
+            act_w, mult = np.broadcast_to(act_w, bias.shape), np.broadcast_to(mult, bias.shape)
+        b = (bias / act_w).astype(np.float32)
+    return b, np.ascontiguousarray(mult)
+
+
+def requantize_torch(acc: np.ndarray, bias_f32, mult_f32, zero_point: int, qmin: int, qmax: int,
+                     channel_axis: int = 1) -> np.ndarray:
+    """Golden ``torch`` (fbgemm) mode: float32 add, float32 multiply, round half to even, add zero
+    point, clamp. Returns int64 codes."""
+    acc = np.asarray(acc)
+    shape = [1] * acc.ndim
+    bias_f32 = np.atleast_1d(np.asarray(bias_f32, dtype=np.float32))
+    mult_f32 = np.atleast_1d(np.asarray(mult_f32, dtype=np.float32))
+    if bias_f32.size > 1 or mult_f32.size > 1:
+        shape[channel_axis] = -1
+    if not (np.isfinite(bias_f32).all() and np.isfinite(mult_f32).all()):
+        raise ValueError("torch-mode bias and multiplier must be finite")
+    t = (acc.astype(np.float32) + bias_f32.reshape(shape)).astype(np.float32)
+    t = (t * mult_f32.reshape(shape)).astype(np.float32)
+    r = np.rint(t).astype(np.float64)  # exact: float32 values are exact in float64
+    y = np.clip(r + zero_point, qmin, qmax)
+    return y.astype(np.int64)
+
+
+def relu_codes(codes: np.ndarray, zero_point: int) -> np.ndarray:
+    """ReLU on codes: clamp below at the zero point (real 0)."""
+    return np.maximum(codes, zero_point)
+
+
+def activation_lut(kind: str, in_scale: float, in_zero_point: int, in_qmin: int, in_qmax: int,
+                   out_scale: float, out_zero_point: int, out_qmin: int, out_qmax: int) -> np.ndarray:
+    """Lookup table for ``tanh`` or ``sigmoid``: entry ``i`` is the output code of input code
+    ``in_qmin + i``: ``clamp(round_half_even(f(s_in*(q - z_in)) / s_out) + z_out)``, computed in
+    float64 once per layer. Returns int64[in_qmax - in_qmin + 1]."""
+    funcs = {"tanh": np.tanh, "sigmoid": lambda v: 1.0 / (1.0 + np.exp(-v))}
+    if kind not in funcs:
+        raise ValueError(f"activation must be one of {sorted(funcs)}, got {kind!r}")
+    if not (in_scale > 0 and out_scale > 0):
+        raise ValueError("activation_lut scales must be > 0")
+    q = np.arange(in_qmin, in_qmax + 1, dtype=np.int64)
+    real = funcs[kind](in_scale * (q - in_zero_point).astype(np.float64))
+    return np.clip(np.rint(real / out_scale) + out_zero_point, out_qmin, out_qmax).astype(np.int64)
+
+
+def apply_lut(codes: np.ndarray, lut: np.ndarray, qmin: int) -> np.ndarray:
+    """out = lut[code - qmin] (codes must lie in [qmin, qmin + len(lut)))."""
+    idx = np.asarray(codes, dtype=np.int64) - qmin
+    if idx.size and (idx.min() < 0 or idx.max() >= len(lut)):
+        raise ValueError(f"codes out of the lookup table's range [{qmin}, {qmin + len(lut) - 1}]")
+    return np.asarray(lut, dtype=np.int64)[idx]

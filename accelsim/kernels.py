@@ -1,0 +1,131 @@
+"""The C++ kernels (``accelsim._kernels``, pybind11), with the same signatures as the golden model
+in ``accelsim.formats.reference``. ``implementation("cpp" | "reference")`` returns either.
+
+The SIMD path is chosen at run time (``active_isa()``); ``ACCELSIM_ISA=scalar|avx2|avx512`` or
+``use_isa(...)`` forces one. ``ACCELSIM_NUM_THREADS`` or ``set_num_threads`` sets the threads.
+"""
+from __future__ import annotations
+
+import contextlib
+import types
+
+import numpy as np
+
+from accelsim import _kernels as _k
+from accelsim.formats.conv import ConvSpec
+
+ISAS = ("scalar", "avx2", "avx512")
+_W_KIND = {"fixed": 0, "ternary": 1, "binary": 2}
+
+
+def _geom(spec: ConvSpec) -> dict:
+    if not isinstance(spec, ConvSpec):
+        raise ValueError(f"spec must be an accelsim.formats.conv.ConvSpec, got {type(spec).__name__}")
+    return dict(stride=spec.stride, padding=spec.padding, output_padding=spec.output_padding,
+                dilation=spec.dilation, groups=spec.groups, transposed=spec.transposed)
+
+
+def conv_int(x, w, *, x_bits: int, x_signed: bool, x_zero_point: int, w_kind: str = "fixed", w_bits: int = 8,
+             bias=None, spec: ConvSpec) -> np.ndarray:
+    """Exact accumulators ``bias + sum (x - z_x) * w``: int32 when provably safe, else int64."""
+    if w_kind not in _W_KIND:
+        raise ValueError(f"w_kind must be one of {tuple(_W_KIND)}, got {w_kind!r}")
+    return _k.qconv(x, int(x_bits), bool(x_signed), int(x_zero_point), w, _W_KIND[w_kind], int(w_bits), bias,
+                    **_geom(spec))
+
+
+def conv_xnor(x, w, *, bias=None, spec: ConvSpec) -> np.ndarray:
+    """Binary x binary (int8 -1/+1): ``bias + sum over valid taps of a*w`` via XNOR-popcount (int32)."""
+    return _k.bconv(x, w, bias, **_geom(spec))
+
+
+def conv_flex(xm, x_exp: int, wm, w_exp: int, *, bias=None, spec: ConvSpec, out_exp: int | None = None):
+    """flex16+5: ``(mantissas int16, out_exp, overflows, acc_max_abs)``; ``out_exp=None`` is dynamic."""
+    m, e, over, amax = _k.flexconv(xm, int(x_exp), wm, int(w_exp), bias, **_geom(spec),
+                                   dynamic=out_exp is None, out_exp=0 if out_exp is None else int(out_exp))
+    return m, int(e), int(over), int(amax)
+
+
+def _act(act):
+    if isinstance(act, str):
+        if act not in ("none", "relu"):
+            raise ValueError(f"act must be 'none', 'relu' or a lookup table, got {act!r}")
+        return (0 if act == "none" else 1), None
+    lut = np.asarray(act)
+    if lut.dtype != np.int32:
+        lut = lut.astype(np.int32)
+    return 2, np.ascontiguousarray(lut)
+
+
+def _i32(v) -> np.ndarray:
+    a = np.atleast_1d(np.asarray(v))
+    if a.dtype.kind not in "iu":
+        raise ValueError(f"expected integer parameters, got dtype {a.dtype}")
+    if a.size and (a.min() < -(1 << 31) or a.max() >= 1 << 31):
+        raise ValueError("parameter out of int32 range")
+    return np.ascontiguousarray(a, dtype=np.int32)
+
+
+def requantize_integer(acc, m0, shift, *, zero_point: int, out_bits: int, out_signed: bool,
+                       act="none") -> np.ndarray:
+    """gemmlowp-style integer requantization (formula in ``accelsim.formats.requant``)."""
+    code, lut = _act(act)
+    return _k.requantize(acc, 0, _i32(m0), _i32(shift), None, None, int(zero_point), int(out_bits),
+                         bool(out_signed), code, lut)
+
+
+def requantize_torch(acc, bias_f32, mult_f32, *, zero_point: int, out_bits: int, out_signed: bool,
+                     act="none") -> np.ndarray:
+    """fbgemm-style float32 requantization (formula in ``accelsim.formats.requant``)."""
+    code, lut = _act(act)
+    b = np.ascontiguousarray(np.atleast_1d(np.asarray(bias_f32, dtype=np.float32)))
+    m = np.ascontiguousarray(np.atleast_1d(np.asarray(mult_f32, dtype=np.float32)))
+    return _k.requantize(acc, 1, None, None, b, m, int(zero_point), int(out_bits), bool(out_signed), code, lut)
+
+
+def pack_signs(codes) -> np.ndarray:
+    """Pack int8 {-1,+1} along the last axis into uint64 words (bit 1 = +1)."""
+    return _k.pack_signs(np.ascontiguousarray(codes))
+
+
+# ---- run-time configuration ----------------------------------------------------------------------
+def active_isa() -> str:
+    return _k.active_isa()
+
+
+def available_isas() -> list[str]:
+    return [i for i in ISAS if _k.isa_supported(i)]
+
+
+def set_isa(name: str) -> None:
+    _k.set_isa(name)
+
+
+@contextlib.contextmanager
+def use_isa(name: str):
+    prev = active_isa()
+    set_isa(name)
+    try:
+        yield
+    finally:
+        set_isa(prev)
+
+
+def num_threads() -> int:
+    return _k.num_threads()
+
+
+def set_num_threads(n: int) -> None:
+    _k.set_num_threads(int(n))
+
+
+
+def implementation(name: str) -> types.ModuleType:
+    """``"cpp"``: this module; ``"reference"``: the golden model with the same signatures."""
+    if name == "cpp":
+        import accelsim.kernels as mod
+        return mod
+    if name == "reference":
+        from accelsim.formats import reference
+        return reference
+    raise ValueError(f"implementation must be 'cpp' or 'reference', got {name!r}")

@@ -1,0 +1,229 @@
+"""Random bit-exactness cases: the C++ kernels against the golden model, every format, requantization
+mode, activation, conv2d and conv_transpose2d, on every SIMD path this machine supports.
+
+A case draws a random geometry (batch, channels, groups, kernel, stride, padding, output_padding,
+dilation), random codes (with a share of extreme cases: saturated inputs, zero points at the range
+ends, all-zero weight channels) and random requantization parameters, runs both implementations and
+compares values and dtypes exactly.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from accelsim import kernels
+from accelsim.formats import reference
+from accelsim.formats.conv import ConvSpec
+from accelsim.formats.requant import activation_lut, quantize_multiplier
+
+# format name -> (activation bits, weight kind, weight bits)
+INT_FORMATS = {
+    "int8": (8, "fixed", 8),
+    "int4": (4, "fixed", 4),
+    "int16": (16, "fixed", 16),
+    "ternary": (8, "ternary", 2),
+    "binary_w_int8_a": (8, "binary", 2),
+}
+FORMATS = tuple(INT_FORMATS) + ("binary", "flex16")
+
+
+@dataclass
+class FormatResult:
+    cases: int = 0
+    mismatches: int = 0
+    max_abs_diff: int = 0
+    failures: list = field(default_factory=list)
+
+
+def random_spec(rng: np.random.Generator, max_hw: int = 6) -> tuple[ConvSpec, tuple, tuple]:
+    """A valid random geometry: (spec, x_shape, w_shape)."""
+    while True:
+        transposed = bool(rng.random() < 0.7)
+        groups = int(rng.choice([1, 1, 1, 2, 3]))
+        cin = groups * int(rng.integers(1, 6))
+        cout = groups * int(rng.integers(1, 6))
+        kh, kw = (int(v) for v in rng.integers(1, 5, 2))
+        stride = tuple(int(v) for v in rng.integers(1, 5, 2))
+        dilation = tuple(int(v) for v in rng.choice([1, 1, 2], 2))
+        padding = tuple(int(v) for v in rng.integers(0, 4, 2))
+        out_pad = tuple(int(rng.integers(0, max(s, d))) if transposed else 0 for s, d in zip(stride, dilation))
+        n = int(rng.integers(1, 3))
+        h, w = (int(v) for v in rng.integers(1, max_hw + 1, 2))
+        x_shape = (n, cin, h, w)
+        w_shape = (cin, cout // groups, kh, kw) if transposed else (cout, cin // groups, kh, kw)
+        try:
+            spec = ConvSpec.make(stride, padding, out_pad, dilation, groups, transposed)
+            spec.check_shapes(x_shape, w_shape)
+        except ValueError:
+            continue
+        return spec, x_shape, w_shape
+
+
+def _codes(rng, shape, lo, hi, dtype, extreme: bool):
+    if extreme:
+        choice = rng.integers(0, 3)
+        if choice == 0:
+            return np.full(shape, hi, dtype=dtype)
+        if choice == 1:
+            return np.full(shape, lo, dtype=dtype)
+        return rng.choice(np.array([lo, hi], dtype=np.int64), size=shape).astype(dtype)
+    return rng.integers(lo, hi + 1, size=shape).astype(dtype)
+
+
+def _requant_args(rng, acc, out_bits, out_signed):
+    """Random requantization: mode, per-tensor/channel parameters, zero point, activation."""
+    c = acc.shape[1]
+    lo = -(1 << (out_bits - 1)) if out_signed else 0
+    hi = (1 << (out_bits - 1)) - 1 if out_signed else (1 << out_bits) - 1
+    zp = int(rng.choice([lo, hi, 0 if out_signed else lo, int(rng.integers(lo, hi + 1))]))
+    nparam = c if rng.random() < 0.5 else 1
+    amax = max(1, int(np.abs(acc).max()) if acc.size else 1)
+    act_kind = rng.choice(["none", "relu", "lut"])
+    if act_kind == "lut":
+        if rng.random() < 0.5:
+            act = activation_lut("tanh", 4.0 / (hi - lo + 1), zp, lo, hi, 2.0 / (hi - lo + 1), 0 if out_signed else (hi + 1) // 2, lo, hi)
+        else:
+            act = rng.integers(lo, hi + 1, size=hi - lo + 1)
+        act = act.astype(np.int32)
+    else:
+        act = str(act_kind)
+    common = dict(zero_point=zp, out_bits=out_bits, out_signed=out_signed, act=act)
+    if rng.random() < 0.6:
+        reals = (hi - lo) / amax * np.exp(rng.uniform(-2, 2, nparam))
+        if rng.random() < 0.1:
+            reals[0] = 0.0
+        params = [quantize_multiplier(float(r)) for r in reals]
+        m0 = np.array([p[0] for p in params], np.int64)
+        sh = np.array([p[1] for p in params], np.int64)
+        return "integer", (acc, m0, sh), common
+    mult = ((hi - lo) / amax * np.exp(rng.uniform(-2, 2, nparam))).astype(np.float32)
+    bias = rng.normal(0, amax / 4, nparam).astype(np.float32)
+    return "torch", (acc, bias, mult), common
+
+
+def _compare(a, b) -> int:
+    """Max |difference|, or -1 if shapes/dtypes differ."""
+    a, b = np.asarray(a), np.asarray(b)
+    if a.shape != b.shape or a.dtype != b.dtype:
+        return -1
+    if a.size == 0:
+        return 0
+    return int(np.max(np.abs(a.astype(np.int64) - b.astype(np.int64))))
+
+
+def run_case(fmt: str, rng: np.random.Generator, isas: list[str]) -> tuple[int, str]:
+    """One random case of ``fmt`` on every ISA; returns (max |diff| or -1, description)."""
+    spec, xs, ws = random_spec(rng)
+    extreme = rng.random() < 0.2
+    worst, desc = 0, f"{fmt} x{xs} w{ws} {spec}"
+    if fmt in INT_FORMATS:
+        xb, wk, wb = INT_FORMATS[fmt]
+        signed = bool(rng.random() < 0.5)
+        lo, hi = (-(1 << (xb - 1)), (1 << (xb - 1)) - 1) if signed else (0, (1 << xb) - 1)
+        dt = {(8, True): np.int8, (8, False): np.uint8, (4, True): np.int8, (4, False): np.uint8,
+              (16, True): np.int16, (16, False): np.uint16}[(xb, signed)]
+        x = _codes(rng, xs, lo, hi, dt, extreme)
+        wlo, whi = reference.weight_code_range(wk, wb)
+        w = _codes(rng, ws, wlo, whi, np.int8 if wb <= 8 else np.int16, extreme)
+        if wk == "binary":
+            w[w == 0] = 1
+        if rng.random() < 0.2 and wk != "binary":  # an all-zero output channel
+            if spec.transposed:
+                w[:, 0] = 0
+            else:
+                w[0] = 0
+        zx = int(rng.choice([lo, hi, int(rng.integers(lo, hi + 1))]))
+        cout = ws[1] * spec.groups if spec.transposed else ws[0]
+        bias = rng.integers(-(1 << 20), 1 << 20, cout).astype(np.int32) if rng.random() < 0.7 else None
+        args = dict(x_bits=xb, x_signed=signed, x_zero_point=zx, w_kind=wk, w_bits=wb, bias=bias, spec=spec)
+        ref = reference.conv_int(x, w, **args)
+        out_bits = int(rng.choice([xb, 8])) if xb <= 8 else 16
+        out_signed = bool(rng.random() < 0.5)
+        mode, rargs, common = _requant_args(rng, ref, out_bits, out_signed)
+        req = reference.requantize_integer if mode == "integer" else reference.requantize_torch
+        ref_q = req(*rargs, **common)
+        for isa in isas:
+            with kernels.use_isa(isa):
+                got = kernels.conv_int(x, w, **args)
+                d = _compare(got, ref)
+                cpp_req = kernels.requantize_integer if mode == "integer" else kernels.requantize_torch
+                dq = _compare(cpp_req(*rargs, **common), ref_q)
+            worst = -1 if -1 in (d, dq, worst) else max(worst, d, dq)
+        desc += f" x_bits={xb} signed={signed} zx={zx} requant={mode}"
+    elif fmt == "binary":
+        x = np.where(rng.random(xs) < 0.5, 1, -1).astype(np.int8)
+        w = np.where(rng.random(ws) < 0.5, 1, -1).astype(np.int8)
+        if extreme:
+            x[:] = 1
+        cout = ws[1] * spec.groups if spec.transposed else ws[0]
+        bias = rng.integers(-1000, 1000, cout).astype(np.int32) if rng.random() < 0.5 else None
+        ref = reference.conv_xnor(x, w, bias=bias, spec=spec)
+        for isa in isas:
+            with kernels.use_isa(isa):
+                d = _compare(kernels.conv_xnor(x, w, bias=bias, spec=spec), ref)
+            worst = -1 if -1 in (d, worst) else max(worst, d)
+    elif fmt == "flex16":
+        xm = _codes(rng, xs, -32768, 32767, np.int16, extreme)
+        wm = _codes(rng, ws, -32768, 32767, np.int16, extreme)
+        ex, ew = (int(v) for v in rng.integers(-16, 16, 2))
+        cout = ws[1] * spec.groups if spec.transposed else ws[0]
+        bias = rng.integers(-(1 << 40), 1 << 40, cout).astype(np.int64) if rng.random() < 0.5 else None
+        out_exp = None if rng.random() < 0.5 else int(rng.integers(-16, 16))
+        try:
+            ref = reference.conv_flex(xm, ex, wm, ew, bias=bias, spec=spec, out_exp=out_exp)
+        except ValueError as exc:  # dynamic overflow: the C++ kernel must refuse too
+            ref = exc
+        for isa in isas:
+            with kernels.use_isa(isa):
+                try:
+                    got = kernels.conv_flex(xm, ex, wm, ew, bias=bias, spec=spec, out_exp=out_exp)
+                except ValueError as exc:
+                    got = exc
+            if isinstance(ref, Exception) or isinstance(got, Exception):
+                d = 0 if (isinstance(ref, Exception) and isinstance(got, Exception)) else -1
+            else:
+                d = _compare(got[0], ref[0])
+                if got[1:] != tuple(ref[1:]):
+                    d = -1
+            worst = -1 if -1 in (d, worst) else max(worst, d)
+        desc += f" exps=({ex},{ew}) out_exp={out_exp}"
+    else:
+        raise ValueError(f"unknown format {fmt!r}; choose from {FORMATS}")
+    return worst, desc
+
+
+def validate(cases: int, seed: int = 0, formats=FORMATS, isas: list[str] | None = None,
+             progress=None) -> dict:
+    """Run ``cases`` random cases per format. Returns the JSON-ready summary
+    ``{"formats": {name: {"cases", "mismatches", "max_abs_diff"}}, "isas": [...], "seconds": float}``."""
+    if cases < 1:
+        raise ValueError(f"--cases must be >= 1, got {cases}")
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown:
+        raise ValueError(f"unknown format(s) {unknown}; choose from {', '.join(FORMATS)}")
+    isas = isas or kernels.available_isas()
+    t0 = time.perf_counter()
+    results = {}
+    for fi, fmt in enumerate(formats):
+        rng = np.random.default_rng([seed, fi])
+        r = FormatResult()
+        for _ in range(cases):
+            diff, desc = run_case(fmt, rng, isas)
+            r.cases += 1
+            if diff != 0:
+                r.mismatches += 1
+                if len(r.failures) < 5:
+                    r.failures.append(desc)
+            r.max_abs_diff = max(r.max_abs_diff, diff) if diff >= 0 else r.max_abs_diff
+        results[fmt] = r
+        if progress:
+            progress(fmt, r)
+    return {
+        "formats": {k: {"cases": v.cases, "mismatches": v.mismatches, "max_abs_diff": v.max_abs_diff,
+                        "failures": v.failures} for k, v in results.items()},
+        "isas": isas,
+        "seed": seed,
+        "seconds": round(time.perf_counter() - t0, 3),
+    }

@@ -1,0 +1,222 @@
+// pybind11 face of the kernels: the only file that includes pybind11. Arrays are taken as they
+// are (no silent casts or copies): a wrong dtype or a non-contiguous array is a ValueError naming
+// the argument. The GIL is released while kernels run.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <string>
+#include <utility>
+
+#include "accelsim/kernels.hpp"
+
+namespace py = pybind11;
+using namespace accelsim;
+
+namespace {
+
+DType dtype_of(const py::array& a, const char* name) {
+  const auto dt = a.dtype();
+  if (dt.is(py::dtype::of<int8_t>())) return DType::i8;
+  if (dt.is(py::dtype::of<uint8_t>())) return DType::u8;
+  if (dt.is(py::dtype::of<int16_t>())) return DType::i16;
+  if (dt.is(py::dtype::of<uint16_t>())) return DType::u16;
+  if (dt.is(py::dtype::of<int32_t>())) return DType::i32;
+  if (dt.is(py::dtype::of<int64_t>())) return DType::i64;
+  if (dt.is(py::dtype::of<float>())) return DType::f32;
+  throw py::value_error(std::string(name) + ": unsupported dtype " + py::str(dt).cast<std::string>());
+}
+
+TensorView view(const py::object& obj, const char* name) {
+  TensorView t;
+  if (obj.is_none()) return t;
+  if (!py::isinstance<py::array>(obj)) throw py::value_error(std::string(name) + " must be a numpy array");
+  py::array a = py::reinterpret_borrow<py::array>(obj);
+  if (a.ndim() > 4) throw py::value_error(std::string(name) + " must have rank <= 4, got " + std::to_string(a.ndim()));
+  if (!(a.flags() & py::array::c_style))
+    throw py::value_error(std::string(name) + " must be C-contiguous (use numpy.ascontiguousarray)");
+  t.dtype = dtype_of(a, name);
+  t.ndim = int(a.ndim());
+  for (int i = 0; i < t.ndim; ++i) t.shape[i] = a.shape(i);
+  t.data = a.data();
+  return t;
+}
+
+ConvParams conv_params(std::pair<int, int> stride, std::pair<int, int> padding, std::pair<int, int> output_padding,
+                       std::pair<int, int> dilation, int groups, bool transposed) {
+  ConvParams p;
+  p.stride_h = stride.first; p.stride_w = stride.second;
+  p.pad_h = padding.first; p.pad_w = padding.second;
+  p.outpad_h = output_padding.first; p.outpad_w = output_padding.second;
+  p.dil_h = dilation.first; p.dil_w = dilation.second;
+  p.groups = groups;
+  p.transposed = transposed;
+  return p;
+}
+
+py::array new_array(DType t, const Geom& g) {
+  std::vector<py::ssize_t> shape{g.n, g.cout, g.oh, g.ow};
+  switch (t) {
+    case DType::i16: return py::array_t<int16_t>(shape);
+    case DType::i32: return py::array_t<int32_t>(shape);
+    default: return py::array_t<int64_t>(shape);
+  }
+}
+
+Isa isa_from(const std::string& s) {
+  for (Isa i : {Isa::scalar, Isa::avx2, Isa::avx512})
+    if (s == isa_name(i)) return i;
+  throw py::value_error("isa must be one of scalar, avx2, avx512; got '" + s + "'");
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_kernels, m) {
+  m.doc() = "accelsim C++ kernels (private; use accelsim.kernels)";
+  py::register_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const Error& e) {
+      PyErr_SetString(PyExc_ValueError, e.what());
+    }
+  });
+
+  m.def("active_isa", []() { return std::string(isa_name(active_isa())); });
+  m.def("set_isa", [](const std::string& s) { set_isa(isa_from(s)); });
+  m.def("isa_supported", [](const std::string& s) { return isa_supported(isa_from(s)); });
+  m.def("num_threads", &num_threads);
+  m.def("set_num_threads", &set_num_threads);
+
+  m.def(
+      "qconv",
+      [](py::object x, int x_bits, bool x_signed, int x_zero_point, py::object w, int w_kind, int w_bits,
+         py::object bias, std::pair<int, int> stride, std::pair<int, int> padding,
+         std::pair<int, int> output_padding, std::pair<int, int> dilation, int groups, bool transposed) {
+        QConvArgs a;
+        a.x = view(x, "x");
+        a.x_fmt = IntFmt{x_bits, x_signed};
+        a.x_zero_point = x_zero_point;
+        a.w = view(w, "w");
+        if (w_kind < 0 || w_kind > 2) throw py::value_error("w_kind must be 0 (fixed), 1 (ternary) or 2 (binary)");
+        a.w_kind = WeightKind(w_kind);
+        a.w_bits = w_bits;
+        a.bias = view(bias, "bias");
+        a.conv = conv_params(stride, padding, output_padding, dilation, groups, transposed);
+        if (a.x.data == nullptr && x.is_none()) throw py::value_error("x must be a numpy array");
+        QConvPlan plan = qconv_plan(a);
+        py::array out = new_array(plan.acc_bits == 32 ? DType::i32 : DType::i64, plan.g);
+        void* o = out.mutable_data();
+        {
+          py::gil_scoped_release release;
+          qconv_run(plan, o);
+        }
+        return out;
+      },
+      py::arg("x"), py::arg("x_bits"), py::arg("x_signed"), py::arg("x_zero_point"), py::arg("w"),
+      py::arg("w_kind"), py::arg("w_bits"), py::arg("bias"), py::arg("stride"), py::arg("padding"),
+      py::arg("output_padding"), py::arg("dilation"), py::arg("groups"), py::arg("transposed"));
+
+  m.def(
+      "requantize",
+      [](py::object acc, int mode, py::object m0, py::object shift, py::object bias_f32, py::object mult_f32,
+         int zero_point, int out_bits, bool out_signed, int act, py::object lut) {
+        RequantArgs a;
+        a.acc = view(acc, "acc");
+        if (acc.is_none()) throw py::value_error("acc must be a numpy array");
+        if (mode < 0 || mode > 1) throw py::value_error("mode must be 0 (integer) or 1 (torch)");
+        a.mode = RequantMode(mode);
+        a.m0 = view(m0, "m0");
+        a.shift = view(shift, "shift");
+        a.bias_f32 = view(bias_f32, "bias_f32");
+        a.mult_f32 = view(mult_f32, "mult_f32");
+        a.zero_point = zero_point;
+        a.out_fmt = IntFmt{out_bits, out_signed};
+        if (act < 0 || act > 2) throw py::value_error("act must be 0 (none), 1 (relu) or 2 (lut)");
+        a.act = Activation(act);
+        a.lut = view(lut, "lut");
+        if (out_bits < 1 || out_bits > 16) throw py::value_error("out bits must be in [1, 16], got " + std::to_string(out_bits));
+        std::vector<py::ssize_t> shape(a.acc.shape, a.acc.shape + a.acc.ndim);
+        py::array out;
+        switch (container_dtype(a.out_fmt)) {
+          case DType::i8: out = py::array_t<int8_t>(shape); break;
+          case DType::u8: out = py::array_t<uint8_t>(shape); break;
+          case DType::i16: out = py::array_t<int16_t>(shape); break;
+          default: out = py::array_t<uint16_t>(shape); break;
+        }
+        void* o = out.mutable_data();
+        {
+          py::gil_scoped_release release;
+          requantize(a, o);
+        }
+        return out;
+      },
+      py::arg("acc"), py::arg("mode"), py::arg("m0"), py::arg("shift"), py::arg("bias_f32"), py::arg("mult_f32"),
+      py::arg("zero_point"), py::arg("out_bits"), py::arg("out_signed"), py::arg("act"), py::arg("lut"));
+  m.def(
+      "bconv",
+      [](py::object x, py::object w, py::object bias, std::pair<int, int> stride, std::pair<int, int> padding,
+         std::pair<int, int> output_padding, std::pair<int, int> dilation, int groups, bool transposed) {
+        BConvArgs a;
+        a.x = view(x, "x");
+        a.w = view(w, "w");
+        a.bias = view(bias, "bias");
+        if (x.is_none() || w.is_none()) throw py::value_error("x and w must be numpy arrays");
+        a.conv = conv_params(stride, padding, output_padding, dilation, groups, transposed);
+        Geom g = bconv_geom(a);
+        py::array out = new_array(DType::i32, g);
+        auto* o = static_cast<int32_t*>(out.mutable_data());
+        {
+          py::gil_scoped_release release;
+          bconv(a, o);
+        }
+        return out;
+      },
+      py::arg("x"), py::arg("w"), py::arg("bias"), py::arg("stride"), py::arg("padding"), py::arg("output_padding"),
+      py::arg("dilation"), py::arg("groups"), py::arg("transposed"));
+
+  m.def(
+      "flexconv",
+      [](py::object x, int x_exp, py::object w, int w_exp, py::object bias, std::pair<int, int> stride,
+         std::pair<int, int> padding, std::pair<int, int> output_padding, std::pair<int, int> dilation, int groups,
+         bool transposed, bool dynamic, int out_exp) {
+        FlexConvArgs a;
+        a.x = view(x, "x");
+        a.x_exp = x_exp;
+        a.w = view(w, "w");
+        a.w_exp = w_exp;
+        a.bias = view(bias, "bias");
+        if (x.is_none() || w.is_none()) throw py::value_error("x and w must be numpy arrays");
+        a.conv = conv_params(stride, padding, output_padding, dilation, groups, transposed);
+        a.dynamic = dynamic;
+        a.out_exp = out_exp;
+        Geom g = flexconv_geom(a);
+        py::array out = new_array(DType::i16, g);
+        auto* o = static_cast<int16_t*>(out.mutable_data());
+        FlexResult r;
+        {
+          py::gil_scoped_release release;
+          r = flexconv(a, o);
+        }
+        return py::make_tuple(out, r.out_exp, r.overflows, r.acc_max_abs);
+      },
+      py::arg("x"), py::arg("x_exp"), py::arg("w"), py::arg("w_exp"), py::arg("bias"), py::arg("stride"),
+      py::arg("padding"), py::arg("output_padding"), py::arg("dilation"), py::arg("groups"), py::arg("transposed"),
+      py::arg("dynamic"), py::arg("out_exp"));
+
+  m.def(
+      "pack_signs",
+      [](py::object x) {
+        TensorView t = view(x, "x");
+        if (x.is_none() || t.dtype != DType::i8 || t.ndim < 1)
+          throw py::value_error("x must be an int8 array of -1/+1 with rank >= 1");
+        const int64_t len = t.shape[t.ndim - 1], rows = len ? t.numel() / len : 0;
+        const int8_t* p = static_cast<const int8_t*>(t.data);
+        for (int64_t i = 0; i < t.numel(); ++i)
+          if (p[i] != 1 && p[i] != -1) throw py::value_error("x must contain only -1 and +1");
+        const int64_t words = (len + 63) / 64;
+        py::array_t<uint64_t> out({py::ssize_t(rows), py::ssize_t(words)});
+        pack_signs(p, rows, len, out.mutable_data());
+        return out;
+      },
+      py::arg("x"));
+}

@@ -1,0 +1,27 @@
+// Hot loops, one implementation per ISA (scalar, avx2, avx512), chosen at run time.
+// Each ISA's translation unit defines its table in its own namespace (no ODR sharing).
+#pragma once
+#include <cstdint>
+
+#include "accelsim/core.hpp"
+
+namespace accelsim {
+
+struct HotKernels {
+  // C[M x N] = A[M x K] * B[K x N], row-major, exact: int16 operands, int32 sums. The caller
+  // guarantees every partial sum of |products| fits int32.
+  void (*gemm_s16_s32)(const int16_t* A, const int16_t* B, int32_t* C, int64_t M, int64_t K, int64_t N);
+  // Same with int32 operands and int64 sums (caller guarantees no int64 overflow).
+  void (*gemm_s32_s64)(const int32_t* A, const int32_t* B, int64_t* C, int64_t M, int64_t K, int64_t N);
+  // popc[co] = sum_{t < taps} sum_{i < words} popcount(x_rows[t][i] ^ w[co*w_co_stride + w_off[t] + i])
+  // for co < n_co: the XNOR-popcount core of a binary convolution (one output pixel, all channels).
+  void (*xor_popcount_rows)(const uint64_t* const* x_rows, const int64_t* w_off, int64_t taps, const uint64_t* w,
+                            int64_t w_co_stride, int64_t n_co, int64_t words, int64_t* popc);
+};
+
+const HotKernels& hot();  // for active_isa()
+const HotKernels& hot_scalar();
+const HotKernels* hot_avx2();    // nullptr if not compiled in
+const HotKernels* hot_avx512();  // nullptr if not compiled in
+
+}  // namespace accelsim

@@ -1,0 +1,99 @@
+// accelsim kernels: the C++ API shared by the pybind11 module and the C ABI.
+// Semantics are those of the golden model in accelsim/formats (docs/quantization.md); every
+// function here is bit-exact against it. Layout NCHW, weights in torch layout, C-contiguous.
+#pragma once
+#include <cstdint>
+
+#include "accelsim/core.hpp"
+
+namespace accelsim {
+
+struct IntFmt {
+  int bits = 8;  // [1, 16]
+  bool is_signed = true;
+  int32_t qmin() const { return is_signed ? -(1 << (bits - 1)) : 0; }
+  int32_t qmax() const { return is_signed ? (1 << (bits - 1)) - 1 : (1 << bits) - 1; }
+};
+
+// ---- integer convolution: fixed point, ternary and binary weights ----------------------------
+enum class WeightKind : int {
+  fixed = 0,    // codes in [-2^(w_bits-1), 2^(w_bits-1) - 1]
+  ternary = 1,  // codes in {-1, 0, +1}
+  binary = 2,   // codes in {-1, +1}
+};
+
+struct QConvArgs {
+  TensorView x;          // activation codes, container dtype of x_fmt (int8/uint8/int16/uint16)
+  IntFmt x_fmt;
+  int32_t x_zero_point = 0;
+  TensorView w;          // int8 (w_bits <= 8) or int16 weight codes, torch layout
+  WeightKind w_kind = WeightKind::fixed;
+  int w_bits = 8;        // fixed only: [2, 16]
+  TensorView bias;       // optional int32[Cout] at scale s_x*s_w (data == nullptr: none)
+  ConvParams conv;
+};
+
+struct QConvPlan {
+  QConvArgs args;
+  Geom g;
+  int acc_bits = 32;     // 32 or 64, decided from formats and shapes (never wraps)
+};
+
+// Validates everything (shapes, dtypes, code ranges of x and w) and decides the accumulator width:
+// 32 iff (qmax_x - qmin_x) * max|w code range| * taps + max|bias| < 2^31.
+QConvPlan qconv_plan(const QConvArgs& a);
+// acc[n, co, oy, ox] = bias[co] + sum (x - z_x) * w over the taps; out holds g.out_numel()
+// elements of int32 (acc_bits 32) or int64.
+void qconv_run(const QConvPlan& plan, void* out);
+
+// ---- requantization -----------------------------------------------------------------------------
+enum class RequantMode : int { integer = 0, torch = 1 };
+enum class Activation : int { none = 0, relu = 1, lut = 2 };
+
+struct RequantArgs {
+  TensorView acc;        // int32 or int64, rank 1..4; channel axis 1 (axis 0 for rank 1)
+  RequantMode mode = RequantMode::integer;
+  TensorView m0, shift;  // integer: int32[1 or C]; m0 in {0} U [2^30, 2^31), shift in [-31, 62]
+  TensorView bias_f32, mult_f32;  // torch: float32[1 or C]
+  int32_t zero_point = 0;
+  IntFmt out_fmt;
+  Activation act = Activation::none;
+  TensorView lut;        // int32[qmax - qmin + 1], codes in out range (act == lut)
+};
+// out: container dtype of out_fmt (int8/uint8/int16/uint16), acc.numel() elements.
+void requantize(const RequantArgs& a, void* out);
+DType container_dtype(const IntFmt& f);
+
+// ---- binary weights x binary activations (XNOR-popcount) ---------------------------------------
+struct BConvArgs {
+  TensorView x;     // int8 in {-1, +1}, NCHW
+  TensorView w;     // int8 in {-1, +1}, torch layout
+  TensorView bias;  // optional int32[Cout]
+  ConvParams conv;
+};
+// out[n, co, oy, ox] = bias[co] + sum over valid taps of x*w, computed as
+// sum over valid taps (cin_g - 2*popcount(x_bits xor w_bits)); int32, g.out_numel() elements.
+Geom bconv_geom(const BConvArgs& a);
+void bconv(const BConvArgs& a, int32_t* out);
+// Packs int8 {-1,+1} along the last axis into uint64 words (bit i = 1 for +1), rows x words.
+void pack_signs(const int8_t* src, int64_t rows, int64_t len, uint64_t* dst);
+
+// ---- flexpoint flex16+5 --------------------------------------------------------------------------
+constexpr int kFlexExpMin = -16, kFlexExpMax = 15;
+struct FlexConvArgs {
+  TensorView x;  int32_t x_exp = 0;  // int16 mantissas, shared exponent in [-16, 15]
+  TensorView w;  int32_t w_exp = 0;
+  TensorView bias;                   // optional int64[Cout] at exponent x_exp + w_exp
+  ConvParams conv;
+  bool dynamic = true;               // choose the output exponent from the data
+  int32_t out_exp = 0;               // static mode: the exponent to use, [-16, 15]
+};
+struct FlexResult {
+  int32_t out_exp = 0;
+  int64_t overflows = 0;     // outputs saturated (static mode only)
+  int64_t acc_max_abs = 0;   // max |acc| at exponent x_exp + w_exp (for Autoflex statistics)
+};
+Geom flexconv_geom(const FlexConvArgs& a);
+FlexResult flexconv(const FlexConvArgs& a, int16_t* out);
+
+}  // namespace accelsim

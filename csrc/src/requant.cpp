@@ -1,0 +1,137 @@
+// Requantization of exact accumulators to output codes: `integer` (gemmlowp) and `torch` (fbgemm)
+// modes, then ReLU or a lookup-table activation. Formulas: accelsim/formats/requant.py and
+// docs/quantization.md. Arithmetic is exact (128-bit) in the integer mode; float32 without FMA
+// (built with -ffp-contract=off) in the torch mode.
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+#include "accelsim/kernels.hpp"
+#include "validate.hpp"
+
+namespace accelsim {
+
+DType container_dtype(const IntFmt& f) {
+  if (f.bits <= 8) return f.is_signed ? DType::i8 : DType::u8;
+  return f.is_signed ? DType::i16 : DType::u16;
+}
+
+namespace {
+
+using i128 = __int128;
+
+// trunc((a*m + nudge) / 2^31), nudge = 2^30 if a*m >= 0 else 1 - 2^30: ties toward +inf (rndnu).
+inline i128 srdhm_rndnu(i128 a, int64_t m) {
+  const i128 ab = a * m;
+  const i128 nudge = ab >= 0 ? i128(1) << 30 : 1 - (i128(1) << 30);
+  return (ab + nudge) / (i128(1) << 31);  // C++ division truncates toward zero
+}
+
+// Rounding divide by 2^e, ties away from zero (rndna), e in [0, 62].
+inline i128 rdpot_rndna(i128 x, int e) {
+  const i128 mask = (i128(1) << e) - 1;
+  const i128 remainder = x & mask;
+  const i128 threshold = (mask >> 1) + (x < 0 ? 1 : 0);
+  return (x >> e) + (remainder > threshold ? 1 : 0);
+}
+
+template <class TAcc, class TOut>
+void run(const RequantArgs& a, const TAcc* acc, TOut* out, int64_t C, int64_t inner) {
+  const int64_t n = a.acc.numel();
+  const int32_t qmin = a.out_fmt.qmin(), qmax = a.out_fmt.qmax(), zp = a.zero_point;
+  const int32_t* lut = static_cast<const int32_t*>(a.lut.data);
+  const int64_t nparam = a.mode == RequantMode::integer ? a.m0.shape[0] : a.mult_f32.shape[0];
+  const int32_t* m0 = static_cast<const int32_t*>(a.m0.data);
+  const int32_t* sh = static_cast<const int32_t*>(a.shift.data);
+  const float* bf = static_cast<const float*>(a.bias_f32.data);
+  const float* mf = static_cast<const float*>(a.mult_f32.data);
+  parallel_for((n + 65535) / 65536, [&](int64_t blk) {
+    const int64_t i0 = blk * 65536, i1 = std::min<int64_t>(n, i0 + 65536);
+    for (int64_t i = i0; i < i1; ++i) {
+      const int64_t c = nparam == 1 ? 0 : (i / inner) % C;
+      int32_t y;
+      if (a.mode == RequantMode::integer) {
+        const int s = sh[c];
+        const i128 v = i128(acc[i]) * (i128(1) << (s < 0 ? -s : 0));
+        i128 r = rdpot_rndna(srdhm_rndnu(v, m0[c]), s > 0 ? s : 0) + zp;
+        y = r < qmin ? qmin : (r > qmax ? qmax : int32_t(r));
+      } else {
+        float t = float(acc[i]);
+        t = t + bf[c];
+        t = t * mf[c];
+        const double r = double(std::nearbyint(t)) + double(zp);
+        y = r < qmin ? qmin : (r > qmax ? qmax : int32_t(r));
+      }
+      if (a.act == Activation::relu) y = y < zp ? zp : y;
+      else if (a.act == Activation::lut) y = lut[y - qmin];
+      out[i] = TOut(y);
+    }
+  });
+}
+
+template <class TAcc>
+void dispatch_out(const RequantArgs& a, const TAcc* acc, void* out, int64_t C, int64_t inner) {
+  switch (container_dtype(a.out_fmt)) {
+    case DType::i8: run(a, acc, static_cast<int8_t*>(out), C, inner); break;
+    case DType::u8: run(a, acc, static_cast<uint8_t*>(out), C, inner); break;
+    case DType::i16: run(a, acc, static_cast<int16_t*>(out), C, inner); break;
+    default: run(a, acc, static_cast<uint16_t*>(out), C, inner); break;
+  }
+}
+
+}  // namespace
+
+void requantize(const RequantArgs& a, void* out) {
+  if (a.acc.ndim < 1 || a.acc.ndim > 4) fail("acc must have rank 1..4, got " + std::to_string(a.acc.ndim));
+  require_tensor(a.acc, "acc", a.acc.ndim, {DType::i32, DType::i64});
+  check_int_fmt(a.out_fmt, "out");
+  const int32_t qmin = a.out_fmt.qmin(), qmax = a.out_fmt.qmax();
+  if (a.zero_point < qmin || a.zero_point > qmax)
+    fail("zero_point must lie in [" + std::to_string(qmin) + ", " + std::to_string(qmax) + "], got " + std::to_string(a.zero_point));
+  const int axis = a.acc.ndim == 1 ? 0 : 1;
+  const int64_t C = a.acc.shape[axis];
+  int64_t inner = 1;
+  for (int i = axis + 1; i < a.acc.ndim; ++i) inner *= a.acc.shape[i];
+  auto check_count = [&](const TensorView& t, const char* name) {
+    if (t.shape[0] != 1 && t.shape[0] != C)
+      fail(std::string(name) + " must have 1 or " + std::to_string(C) + " entries, got " + std::to_string(t.shape[0]));
+  };
+  if (a.mode == RequantMode::integer) {
+    require_tensor(a.m0, "m0", 1, {DType::i32});
+    require_tensor(a.shift, "shift", 1, {DType::i32});
+    check_count(a.m0, "m0");
+    if (a.shift.shape[0] != a.m0.shape[0]) fail("shift must have as many entries as m0");
+    const int32_t* m0 = static_cast<const int32_t*>(a.m0.data);
+    const int32_t* sh = static_cast<const int32_t*>(a.shift.data);
+    for (int64_t i = 0; i < a.m0.shape[0]; ++i) {
+      if (!(m0[i] == 0 || m0[i] >= (1 << 30))) fail("m0 must be 0 or in [2^30, 2^31), got " + std::to_string(m0[i]));
+      if (sh[i] < -31 || sh[i] > 62) fail("shift must be in [-31, 62], got " + std::to_string(sh[i]));
+    }
+  } else if (a.mode == RequantMode::torch) {
+    require_tensor(a.bias_f32, "bias_f32", 1, {DType::f32});
+    require_tensor(a.mult_f32, "mult_f32", 1, {DType::f32});
+    check_count(a.mult_f32, "mult_f32");
+    if (a.bias_f32.shape[0] != a.mult_f32.shape[0]) fail("bias_f32 must have as many entries as mult_f32");
+    const float* bf = static_cast<const float*>(a.bias_f32.data);
+    const float* mf = static_cast<const float*>(a.mult_f32.data);
+    for (int64_t i = 0; i < a.mult_f32.shape[0]; ++i) {
+      if (!std::isfinite(mf[i]) || mf[i] < 0.0f || mf[i] > 1e30f) fail("mult_f32 must be finite, in [0, 1e30]");
+      if (!std::isfinite(bf[i]) || std::fabs(bf[i]) > 1e30f) fail("bias_f32 must be finite, |b| <= 1e30");
+    }
+  } else {
+    fail("mode must be integer or torch");
+  }
+  if (a.act == Activation::lut) {
+    require_tensor(a.lut, "lut", 1, {DType::i32});
+    if (a.lut.shape[0] != int64_t(qmax) - qmin + 1)
+      fail("lut must have qmax - qmin + 1 = " + std::to_string(int64_t(qmax) - qmin + 1) + " entries, got " + std::to_string(a.lut.shape[0]));
+    check_codes(a.lut, qmin, qmax, "lut");
+  } else if (a.act != Activation::none && a.act != Activation::relu) {
+    fail("activation must be none, relu or lut");
+  }
+  if (!out && a.acc.numel() > 0) fail("output pointer is null");
+  if (a.acc.dtype == DType::i32) dispatch_out(a, static_cast<const int32_t*>(a.acc.data), out, C, inner);
+  else dispatch_out(a, static_cast<const int64_t*>(a.acc.data), out, C, inner);
+}
+
+}  // namespace accelsim

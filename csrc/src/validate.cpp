@@ -1,0 +1,77 @@
+#include "validate.hpp"
+
+#include <cstdlib>
+#include <string>
+
+namespace accelsim {
+
+void require_tensor(const TensorView& t, const char* name, int ndim, std::initializer_list<DType> dtypes) {
+  if (t.ndim != ndim)
+    fail(std::string(name) + " must have rank " + std::to_string(ndim) + ", got rank " + std::to_string(t.ndim));
+  bool ok = false;
+  std::string allowed;
+  for (DType d : dtypes) {
+    ok = ok || d == t.dtype;
+    allowed += (allowed.empty() ? "" : " or ") + std::string(dtype_name(d));
+  }
+  if (!ok) fail(std::string(name) + " must have dtype " + allowed + ", got " + dtype_name(t.dtype));
+  for (int i = 0; i < t.ndim; ++i)
+    if (t.shape[i] < 0) fail(std::string(name) + " has a negative dimension");
+  if (!t.data && t.numel() > 0) fail(std::string(name) + " data pointer is null");
+}
+
+void check_int_fmt(const IntFmt& f, const char* name) {
+  if (f.bits < 1 || f.bits > 16)
+    fail(std::string(name) + " bits must be in [1, 16], got " + std::to_string(f.bits));
+}
+
+template <class T>
+static void scan(const T* p, int64_t n, int64_t lo, int64_t hi, const char* name) {
+  int64_t mn = 0, mx = 0;
+  if (n) mn = mx = p[0];
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t v = p[i];
+    mn = v < mn ? v : mn;
+    mx = v > mx ? v : mx;
+  }
+  if (n && (mn < lo || mx > hi))
+    fail(std::string(name) + " codes must lie in [" + std::to_string(lo) + ", " + std::to_string(hi) + "], got [" +
+         std::to_string(mn) + ", " + std::to_string(mx) + "]");
+}
+
+void check_codes(const TensorView& t, int64_t lo, int64_t hi, const char* name) {
+  const int64_t n = t.numel();
+  switch (t.dtype) {
+    case DType::i8: scan(static_cast<const int8_t*>(t.data), n, lo, hi, name); break;
+    case DType::u8: scan(static_cast<const uint8_t*>(t.data), n, lo, hi, name); break;
+    case DType::i16: scan(static_cast<const int16_t*>(t.data), n, lo, hi, name); break;
+    case DType::u16: scan(static_cast<const uint16_t*>(t.data), n, lo, hi, name); break;
+    case DType::i32: scan(static_cast<const int32_t*>(t.data), n, lo, hi, name); break;
+    case DType::i64: scan(static_cast<const int64_t*>(t.data), n, lo, hi, name); break;
+    default: fail(std::string(name) + " must be an integer tensor");
+  }
+}
+
+void check_no_zero(const TensorView& t, const char* name) {
+  const int64_t n = t.numel();
+  for (int64_t i = 0; i < n; ++i) {
+    int64_t v = 0;
+    switch (t.dtype) {
+      case DType::i8: v = static_cast<const int8_t*>(t.data)[i]; break;
+      case DType::i16: v = static_cast<const int16_t*>(t.data)[i]; break;
+      default: fail(std::string(name) + ": unsupported dtype");
+    }
+    if (v == 0) fail(std::string(name) + " contains 0 at flat index " + std::to_string(i));
+  }
+}
+
+int64_t max_abs_i32(const int32_t* p, int64_t n) {
+  int64_t m = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t v = std::llabs(int64_t(p[i]));
+    m = v > m ? v : m;
+  }
+  return m;
+}
+
+}  // namespace accelsim

@@ -1,0 +1,107 @@
+"""Build accelsim: the pure-Python package, the pybind11 extension ``accelsim._kernels`` and the
+plain C ABI shared library ``accelsim/libaccelsim.so`` (for C / SystemVerilog DPI-C testbenches).
+
+Both native targets compile the same kernel sources (csrc/src/*.cpp, sorted for reproducible builds).
+SIMD variants are selected at run time; each ISA-specific translation unit sets its own target with
+``#pragma GCC target`` so one build runs on any x86-64 (and builds on aarch64 with the scalar path).
+
+``ACCELSIM_SANITIZE=address,undefined`` builds both targets with those sanitizers (opt-in).
+"""
+import os
+from glob import glob
+
+from pybind11.setup_helpers import ParallelCompile, Pybind11Extension, build_ext
+from setuptools import Extension, find_packages, setup
+
+# Compile sources in parallel (ACCELSIM_BUILD_JOBS, default: all cores).
+ParallelCompile("ACCELSIM_BUILD_JOBS", default=0).install()
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+KERNEL_SOURCES = sorted(glob("csrc/src/*.cpp"))
+INCLUDE_DIRS = ["csrc/include"]
+
+compile_args = ["-O3", "-std=c++17", "-ffp-contract=off", "-fvisibility=hidden"]
+link_args = []
+sanitize = os.environ.get("ACCELSIM_SANITIZE", "").strip()
+if sanitize:
+    compile_args = ["-O1", "-g", "-std=c++17", "-ffp-contract=off", "-fno-omit-frame-pointer",
+                    f"-fsanitize={sanitize}", "-fno-sanitize-recover=all"]
+    link_args = [f"-fsanitize={sanitize}"]
+
+
+class BuildExt(build_ext):
+    """pybind11's build_ext, plus: the C ABI library is named libaccelsim.so (no ABI tag) and
+    exports no PyInit_ symbol."""
+
+    def get_ext_filename(self, fullname):
+        # setuptools asks with the full dotted name in some places, the last component in others.
+        if fullname == "accelsim.libaccelsim":
+            return os.path.join("accelsim", "libaccelsim.so")
+        if fullname == "libaccelsim":
+            return "libaccelsim.so"
+        return super().get_ext_filename(fullname)
+
+    def run(self):
+        super().run()
+        # Ship the C ABI header beside libaccelsim.so so testbenches need only the installed package.
+        import shutil
+        dest_root = HERE if self.inplace else self.build_lib
+        dest = os.path.join(dest_root, "accelsim", "include")
+        os.makedirs(dest, exist_ok=True)
+        shutil.copyfile(os.path.join(HERE, "csrc", "include", "accelsim", "accelsim.h"), os.path.join(dest, "accelsim.h"))
+
+    def get_export_symbols(self, ext):
+        if ext.name == "accelsim.libaccelsim":
+            return []
+        return super().get_export_symbols(ext)
+
+
+ext_modules = [
+    Pybind11Extension(
+        "accelsim._kernels",
+        ["csrc/bindings.cpp"] + KERNEL_SOURCES,
+        include_dirs=INCLUDE_DIRS,
+        extra_compile_args=compile_args,
+        extra_link_args=link_args,
+        cxx_std=17,
+    ),
+    Extension(
+        "accelsim.libaccelsim",
+        ["csrc/capi.cpp"] + KERNEL_SOURCES,
+        include_dirs=INCLUDE_DIRS,
+        extra_compile_args=compile_args + ["-DACCELSIM_BUILDING_CAPI"],
+        extra_link_args=link_args,
+        language="c++",
+    ),
+]
+
+setup(
+    name="accelsim",
+    version="0.1.0",
+    description="Bit-exact quantized GAN generator kernels and a cycle/energy accelerator simulator",
+    python_requires=">=3.11",
+    packages=find_packages(include=["accelsim", "accelsim.*"]) + ["accelsim.models"],
+    package_dir={"accelsim.models": "models"},
+    package_data={
+        "accelsim": ["py.typed", "*.pyi", "include/*.h"],
+        "accelsim.arch": ["presets/*.yaml"],
+        "accelsim.energy": ["data/*.csv"],
+        "accelsim.models": ["weights/*.npz", "*.json"],
+    },
+    include_package_data=False,
+    ext_modules=ext_modules,
+    cmdclass={"build_ext": BuildExt},
+    install_requires=[
+        "numpy>=1.26",
+        "numba>=0.60",
+        "pyyaml>=6",
+        "cffi>=1.16",
+    ],
+    extras_require={
+        "test": ["pytest>=8", "hypothesis>=6.100", "torch==2.13.0", "matplotlib>=3.8"],
+        "torch": ["torch==2.13.0"],
+        "plot": ["matplotlib>=3.8"],
+    },
+    entry_points={"console_scripts": ["accelsim=accelsim.cli:main"]},
+    zip_safe=False,
+)
