@@ -12,6 +12,76 @@
 namespace accelsim {
 namespace hot_avx2_ns {
 #include "hot_generic.inc"
+
+// 6x16 int32 tile: per k-pair, 2 B loads, 6 pair broadcasts, 12 vpmaddwd + 12 vpaddd.
+static void ukr_s16(const int16_t* a, const int16_t* b, int64_t kpairs, int32_t* c, int64_t ldc) {
+  __m256i c00 = _mm256_setzero_si256(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+  __m256i c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+  for (int64_t kp = 0; kp < kpairs; ++kp) {
+    const __m256i b0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b));
+    const __m256i b1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + 16));
+    const int32_t* ap = reinterpret_cast<const int32_t*>(a);
+    __m256i av;
+    av = _mm256_set1_epi32(ap[0]); c00 = _mm256_add_epi32(c00, _mm256_madd_epi16(av, b0)); c01 = _mm256_add_epi32(c01, _mm256_madd_epi16(av, b1));
+    av = _mm256_set1_epi32(ap[1]); c10 = _mm256_add_epi32(c10, _mm256_madd_epi16(av, b0)); c11 = _mm256_add_epi32(c11, _mm256_madd_epi16(av, b1));
+    av = _mm256_set1_epi32(ap[2]); c20 = _mm256_add_epi32(c20, _mm256_madd_epi16(av, b0)); c21 = _mm256_add_epi32(c21, _mm256_madd_epi16(av, b1));
+    av = _mm256_set1_epi32(ap[3]); c30 = _mm256_add_epi32(c30, _mm256_madd_epi16(av, b0)); c31 = _mm256_add_epi32(c31, _mm256_madd_epi16(av, b1));
+    av = _mm256_set1_epi32(ap[4]); c40 = _mm256_add_epi32(c40, _mm256_madd_epi16(av, b0)); c41 = _mm256_add_epi32(c41, _mm256_madd_epi16(av, b1));
+    av = _mm256_set1_epi32(ap[5]); c50 = _mm256_add_epi32(c50, _mm256_madd_epi16(av, b0)); c51 = _mm256_add_epi32(c51, _mm256_madd_epi16(av, b1));
+    a += 2 * kMR;
+    b += 2 * kNR16;
+  }
+  auto st = [&](int m, __m256i lo, __m256i hi) {
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(c + m * ldc), lo);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(c + m * ldc + 8), hi);
+  };
+  st(0, c00, c01); st(1, c10, c11); st(2, c20, c21); st(3, c30, c31); st(4, c40, c41); st(5, c50, c51);
+}
+
+// Adds the 16 int16 lanes of v (columns n0..n0+15) to int32 row r of c.
+static inline void widen_add(int32_t* row, __m256i v) {
+  const __m256i lo = _mm256_cvtepi16_epi32(_mm256_castsi256_si128(v));
+  const __m256i hi = _mm256_cvtepi16_epi32(_mm256_extracti128_si256(v, 1));
+  __m256i* p0 = reinterpret_cast<__m256i*>(row);
+  __m256i* p1 = reinterpret_cast<__m256i*>(row + 8);
+  _mm256_storeu_si256(p0, _mm256_add_epi32(_mm256_loadu_si256(p0), lo));
+  _mm256_storeu_si256(p1, _mm256_add_epi32(_mm256_loadu_si256(p1), hi));
+}
+
+// 6x32 tile: per k-pair, 2 B loads (32 columns x 2 k as uint8), 6 int8-pair broadcasts,
+// 12 vpmaddubsw + 12 vpaddw into int16; every `flush` k-pairs the int16 sums are widened into c.
+static void ukr_u8s8(const int8_t* a, const uint8_t* b, int64_t kpairs, int64_t flush, int32_t* c, int64_t ldc) {
+  for (int m = 0; m < kMR; ++m)
+    for (int n = 0; n < kNR8; ++n) c[m * ldc + n] = 0;
+  for (int64_t k0 = 0; k0 < kpairs; k0 += flush) {
+    const int64_t k1 = k0 + flush < kpairs ? k0 + flush : kpairs;
+    __m256i c00 = _mm256_setzero_si256(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+    __m256i c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+    const int8_t* ak = a + k0 * 2 * kMR;
+    const uint8_t* bk = b + k0 * 2 * kNR8;
+    for (int64_t kp = k0; kp < k1; ++kp) {
+      const __m256i b0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bk));
+      const __m256i b1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bk + 32));
+      const int16_t* ap = reinterpret_cast<const int16_t*>(ak);
+      __m256i av;
+      av = _mm256_set1_epi16(ap[0]); c00 = _mm256_add_epi16(c00, _mm256_maddubs_epi16(b0, av)); c01 = _mm256_add_epi16(c01, _mm256_maddubs_epi16(b1, av));
+      av = _mm256_set1_epi16(ap[1]); c10 = _mm256_add_epi16(c10, _mm256_maddubs_epi16(b0, av)); c11 = _mm256_add_epi16(c11, _mm256_maddubs_epi16(b1, av));
+      av = _mm256_set1_epi16(ap[2]); c20 = _mm256_add_epi16(c20, _mm256_maddubs_epi16(b0, av)); c21 = _mm256_add_epi16(c21, _mm256_maddubs_epi16(b1, av));
+      av = _mm256_set1_epi16(ap[3]); c30 = _mm256_add_epi16(c30, _mm256_maddubs_epi16(b0, av)); c31 = _mm256_add_epi16(c31, _mm256_maddubs_epi16(b1, av));
+      av = _mm256_set1_epi16(ap[4]); c40 = _mm256_add_epi16(c40, _mm256_maddubs_epi16(b0, av)); c41 = _mm256_add_epi16(c41, _mm256_maddubs_epi16(b1, av));
+      av = _mm256_set1_epi16(ap[5]); c50 = _mm256_add_epi16(c50, _mm256_maddubs_epi16(b0, av)); c51 = _mm256_add_epi16(c51, _mm256_maddubs_epi16(b1, av));
+      ak += 2 * kMR;
+      bk += 2 * kNR8;
+    }
+    widen_add(c + 0 * ldc, c00); widen_add(c + 0 * ldc + 16, c01);
+    widen_add(c + 1 * ldc, c10); widen_add(c + 1 * ldc + 16, c11);
+    widen_add(c + 2 * ldc, c20); widen_add(c + 2 * ldc + 16, c21);
+    widen_add(c + 3 * ldc, c30); widen_add(c + 3 * ldc + 16, c31);
+    widen_add(c + 4 * ldc, c40); widen_add(c + 4 * ldc + 16, c41);
+    widen_add(c + 5 * ldc, c50); widen_add(c + 5 * ldc + 16, c51);
+  }
+}
+
 }  // namespace hot_avx2_ns
 }  // namespace accelsim
 
@@ -19,8 +89,8 @@ namespace hot_avx2_ns {
 
 namespace accelsim {
 const HotKernels* hot_avx2() {
-  static const HotKernels k{hot_avx2_ns::gemm_s16_s32_generic, hot_avx2_ns::gemm_s32_s64_generic,
-                            hot_avx2_ns::xor_popcount_rows_generic};
+  static const HotKernels k{hot_avx2_ns::ukr_s16, hot_avx2_ns::ukr_u8s8, hot_avx2_ns::gemm_s16_s32_generic,
+                            hot_avx2_ns::gemm_s32_s64_generic, hot_avx2_ns::xor_popcount_rows_generic};
   return &k;
 }
 }  // namespace accelsim

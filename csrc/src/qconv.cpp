@@ -7,10 +7,12 @@
 #include <algorithm>
 #include <cstring>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "accelsim/hot.hpp"
 #include "accelsim/kernels.hpp"
+#include "packed_gemm.hpp"
 #include "validate.hpp"
 
 namespace accelsim {
@@ -171,6 +173,112 @@ void run_direct(const ConvOperands& a, const Geom& g, TAcc* out, GemmFn<TIn, TAc
   });
 }
 
+// int32 accumulation through the packed GEMM. U8: activations enter as u = x - qmin (uint8) and
+// weights as int8, acc = sum u*w + (qmin - z_x) * sum_k w; otherwise as int16 x - z_x, int16 w.
+template <bool U8>
+void run_packed(const QConvPlan& plan, const int64_t* bias, int32_t* out, int64_t flush) {
+  using TA = std::conditional_t<U8, int8_t, int16_t>;
+  using TB = std::conditional_t<U8, uint8_t, int16_t>;
+  const Geom& g = plan.g;
+  const QConvArgs& a = plan.args;
+  const int64_t G = g.p.groups, cin_g = g.cin_g(), cout_g = g.cout_g(), T = g.kh * g.kw;
+  const bool tr = g.p.transposed;
+  const int64_t M = tr ? cout_g * T : cout_g, K = tr ? cin_g : cin_g * T;
+  const int64_t P_in = g.h * g.w, P_out = g.oh * g.ow;
+  const int32_t offset = U8 ? a.x_fmt.qmin() : a.x_zero_point;  // subtracted from x
+  const int32_t pad_value = a.x_zero_point - offset;             // real zero
+  std::vector<PackedA<TA>> A;
+  std::vector<int64_t> corr(size_t(G * M), 0);
+  for (int64_t gi = 0; gi < G; ++gi) {
+    auto get = [&](int64_t m, int64_t k) {
+      return tr ? code_at(a.w, (gi * cin_g + k) * M + m) : code_at(a.w, (gi * cout_g + m) * K + k);
+    };
+    A.push_back(pack_a<TA>(M, K, get));
+    if (U8)
+      for (int64_t m = 0; m < M; ++m) {
+        int64_t s = 0;
+        for (int64_t k = 0; k < K; ++k) s += get(m, k);
+        corr[size_t(gi * M + m)] = int64_t(a.x_fmt.qmin() - a.x_zero_point) * s;
+      }
+  }
+  GemmShape shape{G, M, K, g.n, tr ? P_in : P_out, tr ? T : 1};
+  // The input once, offset and narrowed: xs = x - offset as TB (exact by the plan's ranges).
+  std::vector<TB> xs(size_t(a.x.numel()));
+  parallel_for((a.x.numel() + 65535) / 65536, [&](int64_t blk) {
+    const int64_t i0 = blk * 65536, i1 = std::min<int64_t>(a.x.numel(), i0 + 65536);
+    switch (a.x.dtype) {
+      case DType::i8: for (int64_t i = i0; i < i1; ++i) xs[size_t(i)] = TB(static_cast<const int8_t*>(a.x.data)[i] - offset); break;
+      case DType::u8: for (int64_t i = i0; i < i1; ++i) xs[size_t(i)] = TB(static_cast<const uint8_t*>(a.x.data)[i] - offset); break;
+      case DType::i16: for (int64_t i = i0; i < i1; ++i) xs[size_t(i)] = TB(static_cast<const int16_t*>(a.x.data)[i] - offset); break;
+      default: for (int64_t i = i0; i < i1; ++i) xs[size_t(i)] = TB(code_at(a.x, i) - offset); break;
+    }
+  });
+  const TB pad = TB(pad_value);
+  auto row = [&](int64_t gi, int64_t k, int64_t c0, int64_t nb, TB* dst) {
+    if (tr) {
+      for (int64_t j = 0; j < nb;) {  // contiguous runs within one image
+        const int64_t c = c0 + j, img = c / P_in, p = c % P_in, run = std::min(nb - j, P_in - p);
+        std::memcpy(dst + j, &xs[size_t((img * g.cin + gi * cin_g + k) * P_in + p)], size_t(run) * sizeof(TB));
+        j += run;
+      }
+    } else {
+      const int64_t ci = k / T, ky = (k / g.kw) % g.kh, kx = k % g.kw;
+      int64_t img = c0 / P_out, p = c0 % P_out, oy = p / g.ow, ox = p % g.ow;
+      for (int64_t j = 0; j < nb; ++j) {
+        const int64_t iy = oy * g.p.stride_h - g.p.pad_h + ky * g.p.dil_h;
+        const int64_t ix = ox * g.p.stride_w - g.p.pad_w + kx * g.p.dil_w;
+        dst[j] = (iy < 0 || iy >= g.h || ix < 0 || ix >= g.w) ? pad
+                                                               : xs[size_t(((img * g.cin + gi * cin_g + ci) * g.h + iy) * g.w + ix)];
+        if (++ox == g.ow) {
+          ox = 0;
+          if (++oy == g.oh) { oy = 0; ++img; }
+        }
+      }
+    }
+  };
+  if (tr) {
+    parallel_for(g.n * g.cout, [&](int64_t i) {
+      const int32_t b = bias ? int32_t(bias[i % g.cout]) : 0;
+      std::fill(out + i * P_out, out + (i + 1) * P_out, b);
+    });
+  }
+  auto consume = [&](int64_t gi, int64_t m0, int64_t mc, int64_t n0, int64_t nb, const int32_t* C, int64_t ldc) {
+    if (tr) {  // col2im: per column its image base offset and its (oy, ox) before the tap offset
+      const size_t nbs = static_cast<size_t>(nb);
+      std::vector<int64_t> cbase(nbs), by(nbs), bx(nbs);
+      for (int64_t j = 0; j < nb; ++j) {
+        const int64_t c = n0 + j, p = c % P_in;
+        by[size_t(j)] = (p / g.w) * g.p.stride_h - g.p.pad_h;
+        bx[size_t(j)] = (p % g.w) * g.p.stride_w - g.p.pad_w;
+        cbase[size_t(j)] = (c / P_in) * g.cout * P_out + by[size_t(j)] * g.ow + bx[size_t(j)];
+      }
+      for (int64_t r = 0; r < mc; ++r) {
+        const int64_t m = m0 + r, co = gi * cout_g + m / T, ky = (m / g.kw) % g.kh, kx = m % g.kw;
+        const int64_t dy = ky * g.p.dil_h, dx = kx * g.p.dil_w, roff = co * P_out + dy * g.ow + dx;
+        const int32_t cr = int32_t(corr[size_t(gi * M + m)]);
+        const int32_t* crow = C + r * ldc;
+        for (int64_t j = 0; j < nb; ++j) {
+          if (uint64_t(by[size_t(j)] + dy) >= uint64_t(g.oh) || uint64_t(bx[size_t(j)] + dx) >= uint64_t(g.ow)) continue;
+          out[cbase[size_t(j)] + roff] += crow[j] + cr;
+        }
+      }
+    } else {
+      for (int64_t r = 0; r < mc; ++r) {
+        const int64_t m = m0 + r, co = gi * cout_g + m;
+        const int32_t add = int32_t((bias ? bias[co] : 0) + corr[size_t(gi * M + m)]);
+        const int32_t* crow = C + r * ldc;
+        for (int64_t j = 0; j < nb;) {
+          const int64_t c = n0 + j, im = c / P_out, p = c % P_out, run = std::min(nb - j, P_out - p);
+          int32_t* o = out + (im * g.cout + co) * P_out + p;
+          for (int64_t t = 0; t < run; ++t) o[t] = crow[j + t] + add;
+          j += run;
+        }
+      }
+    }
+  };
+  packed_gemm<TA, TB>(shape, A, row, consume, flush);
+}
+
 }  // namespace
 
 void conv_accumulate_i64(const TensorView& x, int32_t x_zero_point, const TensorView& w, const int64_t* bias,
@@ -190,10 +298,16 @@ void qconv_run(const QConvPlan& plan, void* out) {
   }
   const ConvOperands ops{a.x, a.w, a.x_zero_point, bias64.empty() ? nullptr : bias64.data()};
   const bool fits16 = a.x_fmt.bits <= 15;  // x - z_x fits int16; weight codes always do
-  if (plan.acc_bits == 32 && fits16) {
-    auto* o = static_cast<int32_t*>(out);
-    if (plan.g.p.transposed) run_transposed<int16_t, int32_t>(ops, plan.g, o, hot().gemm_s16_s32);
-    else run_direct<int16_t, int32_t>(ops, plan.g, o, hot().gemm_s16_s32);
+  // u8 x s8 pairs (vpmaddubsw) are exact when no pair sum, nor `flush` of them, exceeds int16.
+  const int64_t umax = int64_t(a.x_fmt.qmax()) - a.x_fmt.qmin();
+  const int64_t wmax = max_abs_code(a.w_kind, a.w_bits);
+  const int64_t pair_max = 2 * umax * wmax;
+  const int64_t flush = pair_max > 0 ? 32767 / pair_max : 1 << 20;
+  const bool u8ok = umax <= 255 && wmax <= 128 && flush >= 2;
+  if (plan.acc_bits == 32 && u8ok) {
+    run_packed<true>(plan, ops.bias, static_cast<int32_t*>(out), flush);
+  } else if (plan.acc_bits == 32 && fits16) {
+    run_packed<false>(plan, ops.bias, static_cast<int32_t*>(out), 0);
   } else if (plan.acc_bits == 32) {
     // 16-bit activations whose sums provably fit int32: accumulate in int64, narrow exactly.
     std::vector<int64_t> tmp(size_t(plan.g.out_numel()));

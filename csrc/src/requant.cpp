@@ -4,6 +4,7 @@
 // (built with -ffp-contract=off) in the torch mode.
 #include <algorithm>
 #include <cmath>
+#include <climits>
 #include <string>
 
 #include "accelsim/kernels.hpp"
@@ -35,6 +36,16 @@ inline i128 rdpot_rndna(i128 x, int e) {
   return (x >> e) + (remainder > threshold ? 1 : 0);
 }
 
+// gemmlowp in 64-bit arithmetic: valid when |acc| < 2^31 and shift >= 0 (the common case).
+inline int32_t requant_fast(int64_t acc, int64_t m0, int s) {
+  const int64_t ab = acc * m0;
+  const int64_t nudge = ab >= 0 ? (int64_t(1) << 30) : 1 - (int64_t(1) << 30);
+  const int64_t h = (ab + nudge) / (int64_t(1) << 31);
+  const int64_t mask = (int64_t(1) << s) - 1;
+  const int64_t rem = h & mask, thr = (mask >> 1) + (h < 0 ? 1 : 0);
+  return int32_t((h >> s) + (rem > thr ? 1 : 0));
+}
+
 template <class TAcc, class TOut>
 void run(const RequantArgs& a, const TAcc* acc, TOut* out, int64_t C, int64_t inner) {
   const int64_t n = a.acc.numel();
@@ -45,26 +56,38 @@ void run(const RequantArgs& a, const TAcc* acc, TOut* out, int64_t C, int64_t in
   const int32_t* sh = static_cast<const int32_t*>(a.shift.data);
   const float* bf = static_cast<const float*>(a.bias_f32.data);
   const float* mf = static_cast<const float*>(a.mult_f32.data);
-  parallel_for((n + 65535) / 65536, [&](int64_t blk) {
-    const int64_t i0 = blk * 65536, i1 = std::min<int64_t>(n, i0 + 65536);
-    for (int64_t i = i0; i < i1; ++i) {
-      const int64_t c = nparam == 1 ? 0 : (i / inner) % C;
-      int32_t y;
-      if (a.mode == RequantMode::integer) {
-        const int s = sh[c];
-        const i128 v = i128(acc[i]) * (i128(1) << (s < 0 ? -s : 0));
-        i128 r = rdpot_rndna(srdhm_rndnu(v, m0[c]), s > 0 ? s : 0) + zp;
-        y = r < qmin ? qmin : (r > qmax ? qmax : int32_t(r));
-      } else {
-        float t = float(acc[i]);
-        t = t + bf[c];
-        t = t * mf[c];
-        const double r = double(std::nearbyint(t)) + double(zp);
-        y = r < qmin ? qmin : (r > qmax ? qmax : int32_t(r));
+  const int64_t rows = n / std::max<int64_t>(inner, 1);  // (outer, channel) rows of `inner` elements
+  parallel_for((rows + 63) / 64, [&](int64_t blk) {
+    const int64_t r0 = blk * 64, r1 = std::min<int64_t>(rows, r0 + 64);
+    for (int64_t row = r0; row < r1; ++row) {
+      const int64_t c = nparam == 1 ? 0 : row % C;
+      const TAcc* src = acc + row * inner;
+      TOut* dst = out + row * inner;
+      const int s = a.mode == RequantMode::integer ? sh[c] : 0;
+      const int64_t mult = a.mode == RequantMode::integer ? m0[c] : 0;
+      for (int64_t i = 0; i < inner; ++i) {
+        int32_t y;
+        if (a.mode == RequantMode::integer) {
+          const int64_t v = int64_t(src[i]);
+          i128 r;
+          if (s >= 0 && v >= INT32_MIN && v <= INT32_MAX) {
+            r = i128(requant_fast(v, mult, s)) + zp;
+          } else {
+            const i128 vv = i128(v) * (i128(1) << (s < 0 ? -s : 0));
+            r = rdpot_rndna(srdhm_rndnu(vv, mult), s > 0 ? s : 0) + zp;
+          }
+          y = r < qmin ? qmin : (r > qmax ? qmax : int32_t(r));
+        } else {
+          float t = float(src[i]);
+          t = t + bf[c];
+          t = t * mf[c];
+          const double r = double(std::nearbyint(t)) + double(zp);
+          y = r < qmin ? qmin : (r > qmax ? qmax : int32_t(r));
+        }
+        if (a.act == Activation::relu) y = y < zp ? zp : y;
+        else if (a.act == Activation::lut) y = lut[y - qmin];
+        dst[i] = TOut(y);
       }
-      if (a.act == Activation::relu) y = y < zp ? zp : y;
-      else if (a.act == Activation::lut) y = lut[y - qmin];
-      out[i] = TOut(y);
     }
   });
 }
