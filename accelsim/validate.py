@@ -136,7 +136,13 @@ def run_case(fmt: str, rng: np.random.Generator, isas: list[str]) -> tuple[int, 
                 w[0] = 0
         zx = int(rng.choice([lo, hi, int(rng.integers(lo, hi + 1))]))
         cout = ws[1] * spec.groups if spec.transposed else ws[0]
-        bias = rng.integers(-(1 << 20), 1 << 20, cout).astype(np.int32) if rng.random() < 0.7 else None
+        r = rng.random()
+        if r < 0.5:
+            bias = rng.integers(-(1 << 20), 1 << 20, cout).astype(np.int32)
+        elif r < 0.7:  # int64 bias (16-bit formats need it), sometimes beyond int32
+            bias = rng.integers(-(1 << 40), 1 << 40, cout).astype(np.int64)
+        else:
+            bias = None
         args = dict(x_bits=xb, x_signed=signed, x_zero_point=zx, w_kind=wk, w_bits=wb, bias=bias, spec=spec)
         ref = reference.conv_int(x, w, **args)
         out_bits = int(rng.choice([xb, 8])) if xb <= 8 else 16

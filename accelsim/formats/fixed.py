@@ -6,7 +6,7 @@
 * Accumulate: ``acc[n, co, oy, ox] = bias[co] + sum (x_q - z_x) * w_q`` over the convolution's taps,
   exact. The accumulator is int32 when ``(qmax_x - qmin_x) * max|w| * taps + max|bias| < 2^31``
   (decided from the formats and shapes, ``accumulator_bits``), otherwise int64; never wraps.
-* Bias is int32 at scale ``s_x * s_w``.
+* Bias is int32 (int64 when it does not fit) at scale ``s_x * s_w``.
 * Requantize to the output format with ``accelsim.formats.requant`` (``integer`` or ``torch`` mode).
 """
 from __future__ import annotations
@@ -163,10 +163,16 @@ def conv_accumulate(xq, x_zero_point: int, wq, bias, spec: ConvSpec) -> np.ndarr
 
 
 def quantize_bias(bias, s_x: float, s_w) -> np.ndarray:
-    """int32 bias at scale ``s_x * s_w`` (per channel), round half to even, saturating."""
+    """Integer bias at scale ``s_x * s_w`` (per channel), round half to even: int32 when every value
+    fits (the usual case up to 8-bit formats), else int64 (16-bit formats: s_x*s_w ~ 1e-9). An
+    accumulator-scale bias beyond 2^62 is an error, never a saturation."""
     b = _check_finite(bias, "bias")
     q = np.rint(b / (s_x * np.asarray(s_w, dtype=np.float64)))
-    return np.clip(q, -(1 << 31), (1 << 31) - 1).astype(np.int32)
+    if q.size and np.abs(q).max() > 2.0 ** 62:
+        raise ValueError("bias too large for the accumulator scale s_x*s_w (|b / (s_x*s_w)| > 2^62)")
+    if q.size == 0 or np.abs(q).max() < 2.0 ** 31:
+        return q.astype(np.int32)
+    return q.astype(np.int64)
 
 
 def fold_batchnorm(w, bias, gamma, beta, mean, var, eps: float, transposed: bool):

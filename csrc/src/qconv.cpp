@@ -49,10 +49,15 @@ QConvPlan qconv_plan(const QConvArgs& a) {
   plan.g = make_geom(a.x.shape, a.w.shape, a.conv);
   int64_t bias_max = 0;
   if (a.bias.data) {
-    require_tensor(a.bias, "bias", 1, {DType::i32});
+    require_tensor(a.bias, "bias", 1, {DType::i32, DType::i64});
     if (a.bias.shape[0] != plan.g.cout)
       fail("bias must have Cout=" + std::to_string(plan.g.cout) + " entries, got " + std::to_string(a.bias.shape[0]));
-    bias_max = max_abs_i32(static_cast<const int32_t*>(a.bias.data), a.bias.shape[0]);
+    for (int64_t i = 0; i < a.bias.shape[0]; ++i) {
+      const int64_t b = a.bias.dtype == DType::i32 ? static_cast<const int32_t*>(a.bias.data)[i]
+                                                   : static_cast<const int64_t*>(a.bias.data)[i];
+      if (b > (int64_t(1) << 62) || b < -(int64_t(1) << 62)) fail("bias must satisfy |b| <= 2^62");
+      bias_max = std::max<int64_t>(bias_max, b < 0 ? -b : b);
+    }
   }
   check_codes(a.x, a.x_fmt.qmin(), a.x_fmt.qmax(), "x");
   check_codes(a.w, wlo, whi, "w");
@@ -293,8 +298,9 @@ void qconv_run(const QConvPlan& plan, void* out) {
   const QConvArgs& a = plan.args;
   std::vector<int64_t> bias64;
   if (a.bias.data) {
-    const int32_t* b = static_cast<const int32_t*>(a.bias.data);
-    bias64.assign(b, b + a.bias.shape[0]);
+    for (int64_t i = 0; i < a.bias.shape[0]; ++i)
+      bias64.push_back(a.bias.dtype == DType::i32 ? static_cast<const int32_t*>(a.bias.data)[i]
+                                                  : static_cast<const int64_t*>(a.bias.data)[i]);
   }
   const ConvOperands ops{a.x, a.w, a.x_zero_point, bias64.empty() ? nullptr : bias64.data()};
   const bool fits16 = a.x_fmt.bits <= 15;  // x - z_x fits int16; weight codes always do

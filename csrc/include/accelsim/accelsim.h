@@ -50,7 +50,7 @@ const char* accelsim_last_error(void);
 const char* accelsim_active_isa(void);
 
 /* Integer convolution (fixed point, ternary, binary weights): exact accumulators
- * acc = bias + sum (x - x_zero_point) * w. The plan call gives the output shape and the accumulator
+ * acc = bias + sum (x - x_zero_point) * w; bias is int32 or int64 [Cout] (or NULL). The plan call gives the output shape and the accumulator
  * width (32 or 64); out must hold out_shape's product elements of int32_t or int64_t. */
 int accelsim_qconv_plan(const accelsim_tensor* x, int32_t x_bits, int32_t x_signed, int32_t x_zero_point,
                         const accelsim_tensor* w, int32_t w_kind, int32_t w_bits, const accelsim_tensor* bias,

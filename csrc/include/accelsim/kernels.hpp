@@ -29,7 +29,7 @@ struct QConvArgs {
   TensorView w;          // int8 (w_bits <= 8) or int16 weight codes, torch layout
   WeightKind w_kind = WeightKind::fixed;
   int w_bits = 8;        // fixed only: [2, 16]
-  TensorView bias;       // optional int32[Cout] at scale s_x*s_w (data == nullptr: none)
+  TensorView bias;       // optional int32 or int64 [Cout] at scale s_x*s_w (data == nullptr: none)
   ConvParams conv;
 };
 
