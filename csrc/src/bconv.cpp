@@ -2,6 +2,7 @@
 // Signs are packed along input channels (bit = 1 for +1); for one output pixel and one valid tap,
 // sum_ci x*w = cin_g - 2*popcount(x_bits xor w_bits) (pad bits are 0 in both, so they cancel).
 // Taps outside the input (padding, transposed-conv gaps) are skipped: they contribute nothing.
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -46,34 +47,80 @@ void bconv(const BConvArgs& a, int32_t* out) {
   const int64_t words = (cin_g + 63) / 64;
   const int8_t* x = static_cast<const int8_t*>(a.x.data);
   const int8_t* w = static_cast<const int8_t*>(a.w.data);
-  // x packed as [n][g][iy][ix][words]: gather channels of one pixel into a row, then pack.
-  std::vector<uint64_t> xp(size_t(g.n * G * g.h * g.w * words));
+  // x packed as [n][g][iy][ix][words] (bit c%64 of word c/64 = channel c of the group is +1),
+  // filled in source order (NCHW) so reads stream.
+  const int64_t P = g.h * g.w;
+  std::vector<uint64_t> xp(size_t(g.n * G * P * words), 0);
   parallel_for(g.n * G, [&](int64_t job) {
-    const int64_t n = job / G, gi = job % G, P = g.h * g.w;
-    std::vector<int8_t> row(static_cast<size_t>(cin_g));
-    for (int64_t p = 0; p < P; ++p) {
-      for (int64_t c = 0; c < cin_g; ++c) row[size_t(c)] = x[((n * g.cin + gi * cin_g + c) * P) + p];
-      pack_signs(row.data(), 1, cin_g, &xp[size_t(((n * G + gi) * P + p) * words)]);
+    const int64_t n = job / G, gi = job % G;
+    uint64_t* dst = &xp[size_t(job * P * words)];
+    for (int64_t c = 0; c < cin_g; ++c) {
+      const int8_t* src = x + (n * g.cin + gi * cin_g + c) * P;
+      const uint64_t bit = uint64_t(1) << (c & 63);
+      uint64_t* d = dst + (c >> 6);
+      for (int64_t p = 0; p < P; ++p)
+        if (src[p] > 0) d[p * words] |= bit;
     }
   });
-  // w packed as [co (global)][tap][words], channels of the co's group.
-  std::vector<uint64_t> wp(size_t(g.cout * T * words));
-  {
-    std::vector<int8_t> row(static_cast<size_t>(cin_g));
-    for (int64_t co = 0; co < g.cout; ++co) {
-      const int64_t gi = co / cout_g, cl = co % cout_g;
-      for (int64_t t = 0; t < T; ++t) {
-        for (int64_t c = 0; c < cin_g; ++c) {
-          row[size_t(c)] = g.p.transposed ? w[((gi * cin_g + c) * cout_g + cl) * T + t]  // w[ci][co][ky][kx]
-                                          : w[(co * cin_g + c) * T + t];               // w[co][ci][ky][kx]
-        }
-        pack_signs(row.data(), 1, cin_g, &wp[size_t((co * T + t) * words)]);
-      }
+  // w packed as [co (global)][tap][words], channels of the co's group, also in source order.
+  std::vector<uint64_t> wp(size_t(g.cout * T * words), 0);
+  if (g.p.transposed) {  // w[ci][co_g][ky][kx]
+    for (int64_t ci = 0; ci < g.cin; ++ci) {
+      const int64_t gi = ci / cin_g, c = ci % cin_g;
+      const uint64_t bit = uint64_t(1) << (c & 63);
+      const int8_t* src = w + ci * cout_g * T;
+      for (int64_t j = 0; j < cout_g * T; ++j)  // j = co_local * T + t
+        if (src[j] > 0) wp[size_t(((gi * cout_g) * T + j) * words + (c >> 6))] |= bit;
     }
+  } else {  // w[co][ci_g][ky][kx]
+    for (int64_t co = 0; co < g.cout; ++co)
+      for (int64_t c = 0; c < cin_g; ++c) {
+        const uint64_t bit = uint64_t(1) << (c & 63);
+        const int8_t* src = w + (co * cin_g + c) * T;
+        for (int64_t t = 0; t < T; ++t)
+          if (src[t] > 0) wp[size_t((co * T + t) * words + (c >> 6))] |= bit;
+      }
   }
   const int32_t* bias = static_cast<const int32_t*>(a.bias.data);
   const HotKernels& hk = hot();
   const int64_t plane = g.oh * g.ow;
+  if (g.p.transposed) {
+    // Scatter form: popc[(co, tap), p] over the group's channels (binary GEMM), then col2im of
+    // cin_g - 2*popc into the outputs the taps land on (taps landing outside are dropped).
+    const int64_t M = cout_g * T;
+    parallel_for(g.n * g.cout, [&](int64_t i) {
+      const int32_t b = bias ? bias[i % g.cout] : 0;
+      std::fill(out + i * plane, out + (i + 1) * plane, b);
+    });
+    parallel_for(g.n * G, [&](int64_t job) {
+      const int64_t n = job / G, gi = job % G;
+      const int64_t PB = std::max<int64_t>(4, std::min<int64_t>(P, 16384 / std::max<int64_t>(M, 1)));
+      std::vector<int32_t> popc(static_cast<size_t>(M * PB));
+      std::vector<int64_t> by(static_cast<size_t>(P)), bx(static_cast<size_t>(P));
+      for (int64_t p = 0; p < P; ++p) {
+        by[size_t(p)] = (p / g.w) * g.p.stride_h - g.p.pad_h;
+        bx[size_t(p)] = (p % g.w) * g.p.stride_w - g.p.pad_w;
+      }
+      const uint64_t* xg = &xp[size_t((n * G + gi) * P * words)];
+      const uint64_t* wg = &wp[size_t(gi * cout_g * T * words)];  // rows (co, tap): M x words
+      for (int64_t p0 = 0; p0 < P; p0 += PB) {
+        const int64_t pb = std::min(PB, P - p0);
+        hk.xor_popcount_gemm(wg, xg + p0 * words, M, pb, words, popc.data(), pb);
+        for (int64_t m = 0; m < M; ++m) {
+          const int64_t co = gi * cout_g + m / T, ky = (m % T) / g.kw, kx = m % g.kw;
+          int32_t* o = out + (n * g.cout + co) * plane;
+          const int32_t* c = &popc[size_t(m * pb)];
+          const int64_t dy = ky * g.p.dil_h, dx = kx * g.p.dil_w;
+          for (int64_t j = 0; j < pb; ++j) {
+            const int64_t oy = by[size_t(p0 + j)] + dy, ox = bx[size_t(p0 + j)] + dx;
+            if (uint64_t(oy) >= uint64_t(g.oh) || uint64_t(ox) >= uint64_t(g.ow)) continue;
+            o[oy * g.ow + ox] += int32_t(cin_g) - 2 * c[j];
+          }
+        }
+      }
+    });
+    return;
+  }
   parallel_for(g.n * G * g.oh, [&](int64_t job) {
     const int64_t oy = job % g.oh, gi = (job / g.oh) % G, n = job / (g.oh * G);
     std::vector<const uint64_t*> rows(static_cast<size_t>(T));
@@ -82,24 +129,10 @@ void bconv(const BConvArgs& a, int32_t* out) {
     for (int64_t ox = 0; ox < g.ow; ++ox) {
       int64_t nt = 0;
       for (int64_t ky = 0; ky < g.kh; ++ky) {
-        int64_t iy;
-        if (g.p.transposed) {
-          const int64_t ty = oy + g.p.pad_h - ky * g.p.dil_h;
-          if (ty < 0 || ty % g.p.stride_h) continue;
-          iy = ty / g.p.stride_h;
-        } else {
-          iy = oy * g.p.stride_h - g.p.pad_h + ky * g.p.dil_h;
-        }
+        const int64_t iy = oy * g.p.stride_h - g.p.pad_h + ky * g.p.dil_h;
         if (iy < 0 || iy >= g.h) continue;
         for (int64_t kx = 0; kx < g.kw; ++kx) {
-          int64_t ix;
-          if (g.p.transposed) {
-            const int64_t tx = ox + g.p.pad_w - kx * g.p.dil_w;
-            if (tx < 0 || tx % g.p.stride_w) continue;
-            ix = tx / g.p.stride_w;
-          } else {
-            ix = ox * g.p.stride_w - g.p.pad_w + kx * g.p.dil_w;
-          }
+          const int64_t ix = ox * g.p.stride_w - g.p.pad_w + kx * g.p.dil_w;
           if (ix < 0 || ix >= g.w) continue;
           rows[size_t(nt)] = xbase + (iy * g.w + ix) * words;
           woff[size_t(nt)] = (ky * g.kw + kx) * words;

@@ -90,7 +90,8 @@ static void ukr_u8s8(const int8_t* a, const uint8_t* b, int64_t kpairs, int64_t 
 namespace accelsim {
 const HotKernels* hot_avx2() {
   static const HotKernels k{hot_avx2_ns::ukr_s16, hot_avx2_ns::ukr_u8s8, hot_avx2_ns::gemm_s16_s32_generic,
-                            hot_avx2_ns::gemm_s32_s64_generic, hot_avx2_ns::xor_popcount_rows_generic};
+                            hot_avx2_ns::gemm_s32_s64_generic, hot_avx2_ns::xor_popcount_gemm_generic,
+                            hot_avx2_ns::xor_popcount_rows_generic};
   return &k;
 }
 }  // namespace accelsim

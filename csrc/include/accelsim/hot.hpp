@@ -25,6 +25,10 @@ struct HotKernels {
   void (*gemm_s32_s64)(const int32_t* A, const int32_t* B, int64_t* C, int64_t M, int64_t K, int64_t N);
   // popc[co] = sum_{t < taps} sum_{i < words} popcount(x_rows[t][i] ^ w[co*w_co_stride + w_off[t] + i])
   // for co < n_co: the XNOR-popcount core of a binary convolution (one output pixel, all channels).
+  // C[m][n] = sum_{i < words} popcount(W[m*words + i] ^ X[n*words + i]) for m < M, n < N (int32,
+  // row stride ldc): the binary GEMM of a transposed XNOR convolution, 4x4 register-blocked.
+  void (*xor_popcount_gemm)(const uint64_t* W, const uint64_t* X, int64_t M, int64_t N, int64_t words, int32_t* C,
+                            int64_t ldc);
   void (*xor_popcount_rows)(const uint64_t* const* x_rows, const int64_t* w_off, int64_t taps, const uint64_t* w,
                             int64_t w_co_stride, int64_t n_co, int64_t words, int64_t* popc);
 };
