@@ -58,7 +58,9 @@ FlexResult flexconv(const FlexConvArgs& a, int16_t* out) {
   if (!out) fail("output pointer is null");
   const int64_t total = g.out_numel();
   std::vector<int64_t> acc(static_cast<size_t>(total));
-  conv_accumulate_i64(a.x, 0, a.w, static_cast<const int64_t*>(a.bias.data), g, acc.data());
+  const int64_t* bias = static_cast<const int64_t*>(a.bias.data);
+  if (g.taps() < (int64_t(1) << 23)) conv_accumulate_f64(a.x, a.w, bias, g, acc.data());  // exact: sums < 2^53
+  else conv_accumulate_i64(a.x, 0, a.w, bias, g, acc.data());
   FlexResult r;
   for (int64_t v : acc) {
     const int64_t m = v < 0 ? -v : v;

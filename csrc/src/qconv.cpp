@@ -178,44 +178,42 @@ void run_direct(const ConvOperands& a, const Geom& g, TAcc* out, GemmFn<TIn, TAc
   });
 }
 
-// int32 accumulation through the packed GEMM. U8: activations enter as u = x - qmin (uint8) and
-// weights as int8, acc = sum u*w + (qmin - z_x) * sum_k w; otherwise as int16 x - z_x, int16 w.
-template <bool U8>
-void run_packed(const QConvPlan& plan, const int64_t* bias, int32_t* out, int64_t flush) {
-  using TA = std::conditional_t<U8, int8_t, int16_t>;
-  using TB = std::conditional_t<U8, uint8_t, int16_t>;
-  const Geom& g = plan.g;
-  const QConvArgs& a = plan.args;
+// Convolution through the packed GEMM, for any GEMM kind: B = x - offset (padded taps = pad_value),
+// acc = bias + sum B*w + corr_factor * sum_k w (the zero-point correction of the u8 path).
+// TOut = int32 (integer kinds) or int64 (fp64 kind: its sums are exact integers below 2^53).
+template <class Kind, class TOut>
+void conv_packed(const TensorView& x, const TensorView& w, const Geom& g, int32_t offset, int32_t pad_value,
+                 int64_t corr_factor, const int64_t* bias, TOut* out, int64_t flush) {
+  using TA = typename Kind::TA;
+  using TB = typename Kind::TB;
   const int64_t G = g.p.groups, cin_g = g.cin_g(), cout_g = g.cout_g(), T = g.kh * g.kw;
   const bool tr = g.p.transposed;
   const int64_t M = tr ? cout_g * T : cout_g, K = tr ? cin_g : cin_g * T;
   const int64_t P_in = g.h * g.w, P_out = g.oh * g.ow;
-  const int32_t offset = U8 ? a.x_fmt.qmin() : a.x_zero_point;  // subtracted from x
-  const int32_t pad_value = a.x_zero_point - offset;             // real zero
-  std::vector<PackedA<TA>> A;
+  std::vector<PackedA<TA, Kind::KG>> A;
   std::vector<int64_t> corr(size_t(G * M), 0);
   for (int64_t gi = 0; gi < G; ++gi) {
     auto get = [&](int64_t m, int64_t k) {
-      return tr ? code_at(a.w, (gi * cin_g + k) * M + m) : code_at(a.w, (gi * cout_g + m) * K + k);
+      return tr ? code_at(w, (gi * cin_g + k) * M + m) : code_at(w, (gi * cout_g + m) * K + k);
     };
-    A.push_back(pack_a<TA>(M, K, get));
-    if (U8)
+    A.push_back(pack_a<TA, Kind::KG>(M, K, get));
+    if (corr_factor)
       for (int64_t m = 0; m < M; ++m) {
         int64_t s = 0;
         for (int64_t k = 0; k < K; ++k) s += get(m, k);
-        corr[size_t(gi * M + m)] = int64_t(a.x_fmt.qmin() - a.x_zero_point) * s;
+        corr[size_t(gi * M + m)] = corr_factor * s;
       }
   }
   GemmShape shape{G, M, K, g.n, tr ? P_in : P_out, tr ? T : 1};
   // The input once, offset and narrowed: xs = x - offset as TB (exact by the plan's ranges).
-  std::vector<TB> xs(size_t(a.x.numel()));
-  parallel_for((a.x.numel() + 65535) / 65536, [&](int64_t blk) {
-    const int64_t i0 = blk * 65536, i1 = std::min<int64_t>(a.x.numel(), i0 + 65536);
-    switch (a.x.dtype) {
-      case DType::i8: for (int64_t i = i0; i < i1; ++i) xs[size_t(i)] = TB(static_cast<const int8_t*>(a.x.data)[i] - offset); break;
-      case DType::u8: for (int64_t i = i0; i < i1; ++i) xs[size_t(i)] = TB(static_cast<const uint8_t*>(a.x.data)[i] - offset); break;
-      case DType::i16: for (int64_t i = i0; i < i1; ++i) xs[size_t(i)] = TB(static_cast<const int16_t*>(a.x.data)[i] - offset); break;
-      default: for (int64_t i = i0; i < i1; ++i) xs[size_t(i)] = TB(code_at(a.x, i) - offset); break;
+  std::vector<TB> xs(size_t(x.numel()));
+  parallel_for((x.numel() + 65535) / 65536, [&](int64_t blk) {
+    const int64_t i0 = blk * 65536, i1 = std::min<int64_t>(x.numel(), i0 + 65536);
+    switch (x.dtype) {
+      case DType::i8: for (int64_t i = i0; i < i1; ++i) xs[size_t(i)] = TB(static_cast<const int8_t*>(x.data)[i] - offset); break;
+      case DType::u8: for (int64_t i = i0; i < i1; ++i) xs[size_t(i)] = TB(static_cast<const uint8_t*>(x.data)[i] - offset); break;
+      case DType::i16: for (int64_t i = i0; i < i1; ++i) xs[size_t(i)] = TB(static_cast<const int16_t*>(x.data)[i] - offset); break;
+      default: for (int64_t i = i0; i < i1; ++i) xs[size_t(i)] = TB(code_at(x, i) - offset); break;
     }
   });
   const TB pad = TB(pad_value);
@@ -243,11 +241,12 @@ void run_packed(const QConvPlan& plan, const int64_t* bias, int32_t* out, int64_
   };
   if (tr) {
     parallel_for(g.n * g.cout, [&](int64_t i) {
-      const int32_t b = bias ? int32_t(bias[i % g.cout]) : 0;
+      const TOut b = bias ? TOut(bias[i % g.cout]) : TOut(0);
       std::fill(out + i * P_out, out + (i + 1) * P_out, b);
     });
   }
-  auto consume = [&](int64_t gi, int64_t m0, int64_t mc, int64_t n0, int64_t nb, const int32_t* C, int64_t ldc) {
+  using TC = typename Kind::TC;
+  auto consume = [&](int64_t gi, int64_t m0, int64_t mc, int64_t n0, int64_t nb, const TC* C, int64_t ldc) {
     if (tr) {  // col2im: per column its image base offset and its (oy, ox) before the tap offset
       const size_t nbs = static_cast<size_t>(nb);
       std::vector<int64_t> cbase(nbs), by(nbs), bx(nbs);
@@ -260,29 +259,37 @@ void run_packed(const QConvPlan& plan, const int64_t* bias, int32_t* out, int64_
       for (int64_t r = 0; r < mc; ++r) {
         const int64_t m = m0 + r, co = gi * cout_g + m / T, ky = (m / g.kw) % g.kh, kx = m % g.kw;
         const int64_t dy = ky * g.p.dil_h, dx = kx * g.p.dil_w, roff = co * P_out + dy * g.ow + dx;
-        const int32_t cr = int32_t(corr[size_t(gi * M + m)]);
-        const int32_t* crow = C + r * ldc;
+        const TOut cr = TOut(corr[size_t(gi * M + m)]);
+        const TC* crow = C + r * ldc;
         for (int64_t j = 0; j < nb; ++j) {
           if (uint64_t(by[size_t(j)] + dy) >= uint64_t(g.oh) || uint64_t(bx[size_t(j)] + dx) >= uint64_t(g.ow)) continue;
-          out[cbase[size_t(j)] + roff] += crow[j] + cr;
+          out[cbase[size_t(j)] + roff] += TOut(crow[j]) + cr;
         }
       }
     } else {
       for (int64_t r = 0; r < mc; ++r) {
         const int64_t m = m0 + r, co = gi * cout_g + m;
-        const int32_t add = int32_t((bias ? bias[co] : 0) + corr[size_t(gi * M + m)]);
-        const int32_t* crow = C + r * ldc;
+        const TOut add = TOut((bias ? bias[co] : 0) + corr[size_t(gi * M + m)]);
+        const TC* crow = C + r * ldc;
         for (int64_t j = 0; j < nb;) {
           const int64_t c = n0 + j, im = c / P_out, p = c % P_out, run = std::min(nb - j, P_out - p);
-          int32_t* o = out + (im * g.cout + co) * P_out + p;
-          for (int64_t t = 0; t < run; ++t) o[t] = crow[j + t] + add;
+          TOut* o = out + (im * g.cout + co) * P_out + p;
+          for (int64_t t = 0; t < run; ++t) o[t] = TOut(crow[j + t]) + add;
           j += run;
         }
       }
     }
   };
-  packed_gemm<TA, TB>(shape, A, row, consume, flush);
+  packed_gemm<Kind>(shape, A, row, consume, flush);
 }
+
+}  // namespace
+
+void conv_accumulate_f64(const TensorView& x, const TensorView& w, const int64_t* bias, const Geom& g, int64_t* out) {
+  conv_packed<GemmF64, int64_t>(x, w, g, 0, 0, 0, bias, out, 0);
+}
+
+namespace {
 
 }  // namespace
 
@@ -310,10 +317,11 @@ void qconv_run(const QConvPlan& plan, void* out) {
   const int64_t pair_max = 2 * umax * wmax;
   const int64_t flush = pair_max > 0 ? 32767 / pair_max : 1 << 20;
   const bool u8ok = umax <= 255 && wmax <= 128 && flush >= 2;
-  if (plan.acc_bits == 32 && u8ok) {
-    run_packed<true>(plan, ops.bias, static_cast<int32_t*>(out), flush);
-  } else if (plan.acc_bits == 32 && fits16) {
-    run_packed<false>(plan, ops.bias, static_cast<int32_t*>(out), 0);
+  if (plan.acc_bits == 32 && u8ok) {  // B = x - qmin, correction (qmin - z_x) * sum w
+    conv_packed<GemmU8S8, int32_t>(a.x, a.w, plan.g, a.x_fmt.qmin(), a.x_zero_point - a.x_fmt.qmin(),
+                                   int64_t(a.x_fmt.qmin()) - a.x_zero_point, ops.bias, static_cast<int32_t*>(out), flush);
+  } else if (plan.acc_bits == 32 && fits16) {  // B = x - z_x
+    conv_packed<GemmS16, int32_t>(a.x, a.w, plan.g, a.x_zero_point, 0, 0, ops.bias, static_cast<int32_t*>(out), 0);
   } else if (plan.acc_bits == 32) {
     // 16-bit activations whose sums provably fit int32: accumulate in int64, narrow exactly.
     std::vector<int64_t> tmp(size_t(plan.g.out_numel()));

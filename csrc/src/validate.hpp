@@ -22,4 +22,7 @@ namespace accelsim {
 // validated that |acc| < 2^63). Defined in qconv.cpp, shared with the flexpoint kernel.
 void conv_accumulate_i64(const TensorView& x, int32_t x_zero_point, const TensorView& w, const int64_t* bias,
                          const Geom& g, int64_t* out);
+// The same for int16 x int16 codes through the fp64 packed GEMM: exact while the reduction has fewer
+// than 2^23 taps (|sum| <= taps * 2^30 < 2^53). Defined in qconv.cpp.
+void conv_accumulate_f64(const TensorView& x, const TensorView& w, const int64_t* bias, const Geom& g, int64_t* out);
 }  // namespace accelsim

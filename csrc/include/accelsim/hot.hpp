@@ -13,11 +13,14 @@ namespace accelsim {
 //  u8s8: A panel = per k-pair, MR int8 pairs (signed); B panel = per k-pair, NR interleaved uint8
 //        pairs. Pair sums and up to `flush` consecutive k-pairs are summed in int16 before widening
 //        to int32 (vpmaddubsw + vpaddw): the caller guarantees flush * max|pair sum| <= 32767.
-constexpr int kMR = 6, kNR16 = 16, kNR8 = 32;
+//  f64:  A panel = per k, MR doubles; B panel = per k, NR doubles; sums in fp64 (FMA). Exact for the
+//        flexpoint kernel: int16 x int16 products (< 2^30) and their sums stay below 2^53.
+constexpr int kMR = 6, kNR16 = 16, kNR8 = 32, kNRF64 = 8;
 
 struct HotKernels {
   void (*ukr_s16)(const int16_t* a, const int16_t* b, int64_t kpairs, int32_t* c, int64_t ldc);
   void (*ukr_u8s8)(const int8_t* a, const uint8_t* b, int64_t kpairs, int64_t flush, int32_t* c, int64_t ldc);
+  void (*ukr_f64)(const double* a, const double* b, int64_t k, double* c, int64_t ldc);
   // C[M x N] = A[M x K] * B[K x N], row-major, exact: int16 operands, int32 sums. The caller
   // guarantees every partial sum of |products| fits int32.
   void (*gemm_s16_s32)(const int16_t* A, const int16_t* B, int32_t* C, int64_t M, int64_t K, int64_t N);
