@@ -113,7 +113,7 @@ static void ukr_f64(const double* a, const double* b, int64_t kk, double* c, int
 
 namespace accelsim {
 const HotKernels* hot_avx2() {
-  static const HotKernels k{hot_avx2_ns::ukr_s16, hot_avx2_ns::ukr_u8s8, hot_avx2_ns::ukr_f64, hot_avx2_ns::gemm_s16_s32_generic,
+  static const HotKernels k{hot_avx2_ns::ukr_s16, hot_avx2_ns::ukr_u8s8, hot_avx2_ns::ukr_f64,
                             hot_avx2_ns::gemm_s32_s64_generic, hot_avx2_ns::xor_popcount_gemm_generic,
                             hot_avx2_ns::xor_popcount_rows_generic};
   return &k;

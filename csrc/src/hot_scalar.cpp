@@ -9,7 +9,7 @@ namespace hot_scalar_ns {
 const HotKernels& hot_scalar() {
   static const HotKernels k{hot_scalar_ns::ukr_s16_generic, hot_scalar_ns::ukr_u8s8_generic,
                             hot_scalar_ns::ukr_f64_generic,
-                            hot_scalar_ns::gemm_s16_s32_generic, hot_scalar_ns::gemm_s32_s64_generic,
+                            hot_scalar_ns::gemm_s32_s64_generic,
                             hot_scalar_ns::xor_popcount_gemm_generic,
                             hot_scalar_ns::xor_popcount_rows_generic};
   return k;

@@ -21,10 +21,8 @@ struct HotKernels {
   void (*ukr_s16)(const int16_t* a, const int16_t* b, int64_t kpairs, int32_t* c, int64_t ldc);
   void (*ukr_u8s8)(const int8_t* a, const uint8_t* b, int64_t kpairs, int64_t flush, int32_t* c, int64_t ldc);
   void (*ukr_f64)(const double* a, const double* b, int64_t k, double* c, int64_t ldc);
-  // C[M x N] = A[M x K] * B[K x N], row-major, exact: int16 operands, int32 sums. The caller
-  // guarantees every partial sum of |products| fits int32.
-  void (*gemm_s16_s32)(const int16_t* A, const int16_t* B, int32_t* C, int64_t M, int64_t K, int64_t N);
-  // Same with int32 operands and int64 sums (caller guarantees no int64 overflow).
+  // C[M x N] = A[M x K] * B[K x N], row-major, exact: int32 operands, int64 sums (the caller
+  // guarantees no int64 overflow). The fallback for formats wider than the packed kernels take.
   void (*gemm_s32_s64)(const int32_t* A, const int32_t* B, int64_t* C, int64_t M, int64_t K, int64_t N);
   // popc[co] = sum_{t < taps} sum_{i < words} popcount(x_rows[t][i] ^ w[co*w_co_stride + w_off[t] + i])
   // for co < n_co: the XNOR-popcount core of a binary convolution (one output pixel, all channels).
