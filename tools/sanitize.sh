@@ -13,6 +13,8 @@ trap 'rm -rf "$work"' EXIT
 # a clean copy of the tracked sources (no in-tree build products)
 git -C "$repo" ls-files -z | (cd "$repo" && xargs -0 tar cf - --) | tar xf - -C "$work"
 cd "$work"
+# The build needs pybind11 and setuptools in this environment (pip install builds in an isolated one).
+python -c "import pybind11, setuptools" 2>/dev/null || python -m pip install -q "pybind11>=2.13" "setuptools>=68" wheel
 echo "== building accelsim with -fsanitize=$san in $work"
 ACCELSIM_SANITIZE="$san" python setup.py -q build_ext --inplace >build.log 2>&1 || { tail -30 build.log; exit 1; }
 preload=""
