@@ -14,6 +14,7 @@ from accelsim import __version__
 # (module, one-line help); each module's register() adds its parser and sets ``func``.
 SUBCOMMANDS = [
     "accelsim.cli.validate",
+    "accelsim.cli.energy",
 ]
 
 

@@ -1,0 +1,86 @@
+"""``simulate(workload, arch) -> Report``: the whole flow as a literal list of steps.
+
+    workload -> formats -> energy table -> per layer: lower -> tile -> replay -> price -> Report
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+
+from accelsim.arch import DEFAULT_ARCH, ArchSpec, load_arch
+from accelsim.energy import LayerResult, Report, energy_table, price
+from accelsim.mapping import DEFAULT_LOWERING, LOWERINGS, MapperCosts, lower, search
+from accelsim.sim import compute_cycles, simulate_conv, simulate_elementwise
+from accelsim.workload import Compression, Format, Workload, get_model, plan
+
+DEFAULT_MODEL = "dcgan-digits"
+LOWERING_CHOICES = LOWERINGS + ("best",)
+
+
+def _metric(result: LayerResult, objective: str) -> float:
+    if objective == "dram":
+        return result.activity.dram_bytes
+    if objective == "latency":
+        return result.activity.latency_cycles
+    return result.total_energy_pj
+
+
+def _elementwise_op(fmt: Format) -> tuple:
+    return ("add", "fp" if fmt.act_kind == "float" else "int", max(fmt.act_bits, 8))
+
+
+@lru_cache(maxsize=64)
+def _table(arch: ArchSpec, ops: frozenset):
+    return energy_table(arch, ops)
+
+
+def simulate(workload: Workload | str = DEFAULT_MODEL, arch: ArchSpec | str = DEFAULT_ARCH,
+             fmt: str | Format | dict = "int8", *, lowering: str = DEFAULT_LOWERING, objective: str = "dram",
+             compression: Compression | dict | None = None, batch: int = 1,
+             zeros_in_dram: bool = False) -> Report:
+    """Simulate one generated batch of ``workload`` on ``arch``.
+
+    fmt: a format name, a Format, or a dict layer name -> format (key "*" for the rest).
+    lowering: zero_insert | phase | scatter for every transposed convolution, or best (per layer, the
+        one that wins on the objective). objective: dram | energy | latency (mapper and "best").
+    zeros_in_dram: with zero_insert, the dilated input is stored in DRAM (as SCALE-Sim/ZigZag model it).
+    """
+    if not isinstance(batch, int) or batch < 1:
+        raise ValueError(f"batch must be an integer >= 1, got {batch!r}")
+    # 1. workload and architecture
+    workload = workload if isinstance(workload, Workload) else get_model(workload)
+    arch = arch if isinstance(arch, ArchSpec) else load_arch(arch)
+    # 2. format and compression of every layer
+    plans = plan(workload.with_batch(batch), fmt, compression)
+    # 3. the energy reference table (the only source of pJ)
+    ops = frozenset(op for p in plans for op in p.fmt.mac_ops + (_elementwise_op(p.fmt),))
+    table = _table(arch, ops)
+    read_pj = table.pj(("dram_read_bit",)) * 8
+    write_pj = table.pj(("dram_write_bit",)) * 8
+    a = arch.array
+    if lowering not in LOWERING_CHOICES:
+        raise ValueError(f"lowering must be one of {', '.join(LOWERING_CHOICES)}, got {lowering!r}")
+    results = []
+    for p in plans:
+        candidates = []
+        for method in (LOWERINGS if lowering == "best" and p.layer.op == "conv_transpose2d" else (lowering,)):
+            # 4. lower the layer to GEMMs
+            lowered = lower(p.layer, method if method != "best" else DEFAULT_LOWERING, zeros_in_dram)
+            if lowered.method == "elementwise":
+                activity = simulate_elementwise(p, arch)
+            else:
+                # 5. tile it to the buffers, 6. replay the tile schedule through DRAM and the array
+                cycles = sum(compute_cycles(g, a.rows, a.cols, a.dataflow) for g in lowered.gemms)
+                mapping = search(lowered, p, arch, objective, MapperCosts(read_pj, write_pj, cycles))
+                activity = simulate_conv(mapping, p, arch)
+            # 7. price the action counts
+            candidates.append(LayerResult(activity, price(activity.actions, table)))
+        # "best": per layer, the lowering that wins on the objective (then fewer executed MACs)
+        results.append(min(candidates, key=lambda r: (_metric(r, objective), r.activity.macs_total)))
+    fmt_name = fmt if isinstance(fmt, str) else getattr(fmt, "name", "mixed")
+    return Report(workload.name, arch.name, fmt_name, lowering, arch.clock_hz, batch, tuple(results))
+
+
+def simulate_formats(workload: Workload | str, arch: ArchSpec | str, formats, **kwargs) -> list[Report]:
+    workload = workload if isinstance(workload, Workload) else get_model(workload)
+    arch = arch if isinstance(arch, ArchSpec) else load_arch(arch)
+    return [simulate(workload, arch, f, **kwargs) for f in formats]

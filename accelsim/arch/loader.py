@@ -1,0 +1,127 @@
+"""Strict YAML loading of ArchSpec presets and user files.
+
+PyYAML's SafeLoader silently keeps the last of two equal keys; ``StrictLoader`` rejects them. Every
+mapping is checked against the dataclass fields: unknown and missing keys, wrong types and
+out-of-range values raise ``ValueError`` naming the key path (``buffers.ifmap.size_kib``).
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import MISSING, fields
+from importlib import resources
+
+import yaml
+
+from accelsim.arch.spec import ArchSpec, ArraySpec, BufferSpec, DramSpec
+
+
+class StrictLoader(yaml.SafeLoader):
+    """SafeLoader that raises on a repeated key in any mapping."""
+
+
+def _construct_mapping(loader, node, deep=False):
+    seen = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise ValueError(f"duplicate key {key!r} (line {key_node.start_mark.line + 1}, first at line {seen[key]})")
+        seen[key] = key_node.start_mark.line + 1
+    return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
+
+
+StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def load_yaml(text: str, what: str):
+    try:
+        return yaml.load(text, Loader=StrictLoader)
+    except yaml.YAMLError as exc:
+        raise ValueError(f"{what}: not valid YAML: {exc}") from None
+
+
+def _build(cls, data, path: str, extra: dict | None = None):
+    """Construct dataclass ``cls`` from mapping ``data``; nested spec fields are passed in ``extra``."""
+    if not isinstance(data, dict):
+        raise ValueError(f"{path or 'top level'}: expected a mapping, got {type(data).__name__}")
+    extra = extra or {}
+    names = {f.name for f in fields(cls)}
+    unknown = sorted(set(data) - names)
+    if unknown:
+        where = f"{path}." if path else ""
+        raise ValueError(f"{where}{unknown[0]}: unknown key; allowed: {', '.join(sorted(names - set(extra)))}")
+    kwargs = dict(data)
+    kwargs.update(extra)
+    missing = [f.name for f in fields(cls) if f.name not in kwargs
+               and f.default is MISSING and f.default_factory is MISSING]
+    if missing:
+        raise ValueError(f"{path + '.' if path else ''}{missing[0]}: missing required key")
+    return cls(**kwargs)
+
+
+def _presets_dir():
+    return resources.files("accelsim.arch") / "presets"
+
+
+def dram_presets() -> dict:
+    return load_yaml((_presets_dir() / "_dram.yaml").read_text(), "presets/_dram.yaml")
+
+
+def _dram(data, path="dram") -> DramSpec:
+    presets = dram_presets()
+    if isinstance(data, str):
+        data = {"preset": data}
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: expected a preset name or a mapping")
+    data = dict(data)
+    name = data.pop("preset", None)
+    if name is not None:
+        if name not in presets:
+            raise ValueError(f"{path}.preset: unknown DRAM preset {name!r}; known: {', '.join(presets)}")
+        base = dict(presets[name])
+        unknown = sorted(set(data) - {f.name for f in fields(DramSpec)})
+        if unknown:
+            raise ValueError(f"{path}.{unknown[0]}: unknown key")
+        base.update(data)
+        base.setdefault("name", name)
+        data = base
+    data.setdefault("name", "custom")
+    return _build(DramSpec, data, path)
+
+
+def arch_from_dict(data: dict, what: str = "arch") -> ArchSpec:
+    if not isinstance(data, dict):
+        raise ValueError(f"{what}: expected a mapping at the top level")
+    data = dict(data)
+    for key in ("array", "buffers", "dram"):
+        if key not in data:
+            raise ValueError(f"{key}: missing required key")
+    array = _build(ArraySpec, data.pop("array"), "array")
+    bufs = data.pop("buffers")
+    if not isinstance(bufs, dict) or not bufs:
+        raise ValueError("buffers: expected a mapping of role -> buffer")
+    buffers = []
+    for role, spec in bufs.items():
+        if role not in ("ifmap", "weight", "ofmap", "global"):
+            raise ValueError(f"buffers.{role}: unknown buffer role; allowed: ifmap, weight, ofmap, global")
+        buffers.append(_build(BufferSpec, spec, f"buffers.{role}", {"role": role}))
+    dram = _dram(data.pop("dram"))
+    return _build(ArchSpec, data, "", {"array": array, "buffers": tuple(buffers), "dram": dram})
+
+
+def preset_names() -> list[str]:
+    return sorted(p.name[:-5] for p in _presets_dir().iterdir()
+                  if p.name.endswith(".yaml") and not p.name.startswith("_"))
+
+
+def load_arch(name_or_path: str) -> ArchSpec:
+    """A preset name (``edge-npu``) or the path of a YAML file."""
+    if name_or_path in preset_names():
+        path = _presets_dir() / f"{name_or_path}.yaml"
+        return arch_from_dict(load_yaml(path.read_text(), name_or_path), name_or_path)
+    if name_or_path.endswith((".yaml", ".yml")) or os.sep in name_or_path:
+        if not os.path.isfile(name_or_path):
+            raise ValueError(f"arch file {name_or_path} does not exist")
+        with open(name_or_path) as f:
+            return arch_from_dict(load_yaml(f.read(), name_or_path), name_or_path)
+    raise ValueError(f"unknown arch preset {name_or_path!r}; presets: {', '.join(preset_names())} "
+                     "(or give a .yaml file)")

@@ -1,0 +1,171 @@
+"""ArchSpec: the accelerator as frozen dataclasses. Every field carries its unit in its name and its
+allowed range in ``metadata`` ("range": (lo, hi) inclusive, or "choices"); ``accelsim.arch.loader``
+validates YAML against exactly these fields, and ``__post_init__`` validates direct construction
+the same way, so a spec can never exist in an invalid state."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+
+DATAFLOWS = ("os", "ws", "is")
+BUFFER_ROLES = ("ifmap", "weight", "ofmap", "global")
+DRAM_TYPES = ("lpddr4", "ddr4", "hbm2")
+
+
+def _rng(lo, hi, **extra):
+    return {"range": (lo, hi), **extra}
+
+
+def _choices(*values):
+    return {"choices": values}
+
+
+def check_fields(obj, path: str) -> None:
+    """Type and range check of every field of a spec dataclass; raises ValueError naming the key path."""
+    for f in fields(obj):
+        if f.metadata.get("skip"):
+            continue
+        v = getattr(obj, f.name)
+        key = f"{path}.{f.name}" if path else f.name
+        t = f.type if isinstance(f.type, str) else f.type.__name__
+        if t == "bool":
+            if not isinstance(v, bool):
+                raise ValueError(f"{key}: expected true or false, got {v!r}")
+        elif t == "int":
+            if isinstance(v, bool) or not isinstance(v, int):
+                raise ValueError(f"{key}: expected an integer, got {v!r}")
+        elif t == "float":
+            if isinstance(v, bool) or not isinstance(v, (int, float)):
+                raise ValueError(f"{key}: expected a number, got {v!r}")
+            object.__setattr__(obj, f.name, float(v))
+            v = float(v)
+        elif t == "str":
+            if not isinstance(v, str):
+                raise ValueError(f"{key}: expected a string, got {v!r}")
+        if "range" in f.metadata:
+            lo, hi = f.metadata["range"]
+            if not lo <= v <= hi:
+                raise ValueError(f"{key}: {v!r} is out of range; allowed [{lo}, {hi}]")
+        if "choices" in f.metadata and v not in f.metadata["choices"]:
+            raise ValueError(f"{key}: {v!r} is not allowed; choose one of {', '.join(map(str, f.metadata['choices']))}")
+        if f.metadata.get("power_of_two") and v & (v - 1):
+            raise ValueError(f"{key}: {v!r} must be a power of two")
+
+
+@dataclass(frozen=True)
+class DramSpec:
+    """Off-chip DRAM: organisation, JEDEC timings and energy. Presets in presets/_dram.yaml cite
+    their datasheet / JEDEC sources. Energies: read/write per bit moved (array + I/O where the
+    source gives it), one ACTIVATE+PRECHARGE pair for a whole row of the channel, background
+    (active standby) power for the whole memory system."""
+    name: str
+    type: str = field(metadata=_choices(*DRAM_TYPES))
+    channels: int = field(metadata=_rng(1, 64))
+    bus_bits: int = field(metadata=_rng(8, 1024, power_of_two=True))       # per channel
+    data_rate_mtps: int = field(metadata=_rng(100, 20000))                  # transfers per second / 1e6
+    banks: int = field(metadata=_rng(1, 64, power_of_two=True))             # per channel
+    row_bytes: int = field(metadata=_rng(256, 16384, power_of_two=True))    # page size per channel
+    burst_length: int = field(metadata=_choices(2, 4, 8, 16, 32))
+    t_rcd_ns: float = field(metadata=_rng(0.0, 1000.0))
+    t_rp_ns: float = field(metadata=_rng(0.0, 1000.0))
+    t_cl_ns: float = field(metadata=_rng(0.0, 1000.0))
+    t_ras_ns: float = field(metadata=_rng(0.0, 1000.0))
+    t_rrd_ns: float = field(metadata=_rng(0.0, 1000.0))
+    t_faw_ns: float = field(metadata=_rng(0.0, 1000.0))
+    read_energy_pj_per_bit: float = field(metadata=_rng(0.0, 1000.0))
+    write_energy_pj_per_bit: float = field(metadata=_rng(0.0, 1000.0))
+    activate_energy_pj: float = field(metadata=_rng(0.0, 1e6))
+    background_power_mw: float = field(metadata=_rng(0.0, 1e5))
+
+    def __post_init__(self):
+        check_fields(self, "dram")
+
+    @property
+    def burst_bytes(self) -> int:
+        return self.bus_bits // 8 * self.burst_length
+
+    @property
+    def peak_bytes_per_ns(self) -> float:
+        return self.channels * self.bus_bits / 8 * self.data_rate_mtps / 1000.0
+
+    @property
+    def t_burst_ns(self) -> float:
+        return self.burst_length * 1000.0 / self.data_rate_mtps
+
+    @property
+    def t_rc_ns(self) -> float:
+        return self.t_ras_ns + self.t_rp_ns
+
+
+@dataclass(frozen=True)
+class BufferSpec:
+    """One on-chip SRAM buffer. role: ifmap, weight, ofmap (separate buffers) or global (shared)."""
+    role: str = field(metadata=_choices(*BUFFER_ROLES))
+    size_kib: float = field(metadata=_rng(0.25, 1048576.0))
+    word_bits: int = field(metadata=_rng(8, 8192))
+    banks: int = field(metadata=_rng(1, 256))
+    double_buffered: bool = True
+
+    def __post_init__(self):
+        check_fields(self, f"buffers.{self.role}")
+        if self.word_bits % 8:
+            raise ValueError(f"buffers.{self.role}.word_bits: {self.word_bits} must be a multiple of 8")
+
+    @property
+    def size_bytes(self) -> int:
+        return int(round(self.size_kib * 1024))
+
+    @property
+    def usable_bits(self) -> int:
+        """Capacity one tile may occupy: half when double buffered (the other half is being filled)."""
+        bits = self.size_bytes * 8
+        return bits // 2 if self.double_buffered else bits
+
+
+@dataclass(frozen=True)
+class ArraySpec:
+    rows: int = field(metadata=_rng(1, 1024))
+    cols: int = field(metadata=_rng(1, 1024))
+    dataflow: str = field(metadata=_choices(*DATAFLOWS))
+
+    def __post_init__(self):
+        check_fields(self, "array")
+
+
+@dataclass(frozen=True)
+class ArchSpec:
+    name: str
+    clock_mhz: float = field(metadata=_rng(1.0, 10000.0))
+    tech_node_nm: int = field(metadata=_rng(5, 180))
+    array: ArraySpec = field(metadata={"skip": True})
+    buffers: tuple[BufferSpec, ...] = field(metadata={"skip": True})
+    dram: DramSpec = field(metadata={"skip": True})
+    source: str = ""
+
+    def __post_init__(self):
+        check_fields(self, "")
+        roles = [b.role for b in self.buffers]
+        if len(set(roles)) != len(roles):
+            raise ValueError("buffers: each role may appear once")
+        if roles == ["global"]:
+            return
+        if sorted(roles) != ["ifmap", "ofmap", "weight"]:
+            raise ValueError(f"buffers: give either one 'global' buffer or all of ifmap, weight, ofmap; got {roles}")
+
+    @property
+    def clock_hz(self) -> float:
+        return self.clock_mhz * 1e6
+
+    @property
+    def shared_buffer(self) -> bool:
+        return len(self.buffers) == 1
+
+    def buffer(self, role: str) -> BufferSpec:
+        """The buffer holding ``role`` (ifmap/weight/ofmap); the global buffer when shared."""
+        for b in self.buffers:
+            if b.role == role or b.role == "global":
+                return b
+        raise ValueError(f"no buffer for {role!r}")
+
+    @property
+    def dram_bytes_per_cycle(self) -> float:
+        return self.dram.peak_bytes_per_ns * 1000.0 / self.clock_mhz

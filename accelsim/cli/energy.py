@@ -1,0 +1,74 @@
+"""accelsim energy: energy per generated image of a generator on an accelerator, per numeric format."""
+from __future__ import annotations
+
+import argparse
+
+DEFAULT_FORMAT_LIST = "all"
+
+
+def register(sub) -> None:
+    p = sub.add_parser("energy", help="energy per generated image, per layer and per format",
+                       description=__doc__)
+    p.add_argument("--model", default="dcgan-digits", help="zoo model (default dcgan-digits)")
+    p.add_argument("--arch", default="edge-npu", help="preset name or YAML file (default edge-npu)")
+    p.add_argument("--format", default=DEFAULT_FORMAT_LIST,
+                   help="comma-separated formats or 'all' (fp32,fp16,int8,int4,ternary,binary,flex16)")
+    p.add_argument("--lowering", default="phase", help="transposed conv lowering: zero_insert, phase (default), scatter, best (per layer)")
+    p.add_argument("--objective", default="dram", help="mapper objective: dram, energy, latency")
+    p.add_argument("--batch", type=int, default=1, help="images per batch (default 1)")
+    p.add_argument("--zeros-in-dram", action="store_true",
+                   help="with zero_insert, keep the zero-dilated input in DRAM (as SCALE-Sim/ZigZag do)")
+    p.add_argument("--json", metavar="PATH", help="write the results as JSON")
+    p.add_argument("--plot", metavar="PATH", help="write a stacked-bar PNG of the energy breakdown")
+    p.add_argument("--layers", action=argparse.BooleanOptionalAction, default=True,
+                   help="print the per-layer table (default on)")
+    p.set_defaults(func=run)
+
+
+def _formats(spec: str) -> list[str]:
+    from accelsim.workload import DEFAULT_FORMATS, FORMATS
+    if spec == "all":
+        return list(DEFAULT_FORMATS)
+    names = [f.strip() for f in spec.split(",") if f.strip()]
+    bad = [n for n in names if n not in FORMATS]
+    if bad or not names:
+        shown = ",".join(bad) if bad else repr(spec)
+        raise ValueError(f"--format: unknown format {shown}; known: {', '.join(FORMATS)}, all")
+    return names
+
+
+def run(args) -> int:
+    from accelsim.api import LOWERING_CHOICES, simulate_formats
+    from accelsim.arch import load_arch
+    from accelsim.mapping import OBJECTIVES
+    from accelsim.report import image_table, layer_table, reports_to_json
+    from accelsim.workload import get_model
+
+    if args.lowering not in LOWERING_CHOICES:
+        raise ValueError(f"--lowering must be one of {', '.join(LOWERING_CHOICES)}, got {args.lowering!r}")
+    if args.objective not in OBJECTIVES:
+        raise ValueError(f"--objective must be one of {', '.join(OBJECTIVES)}, got {args.objective!r}")
+    if args.batch < 1:
+        raise ValueError(f"--batch must be >= 1, got {args.batch}")
+    formats = _formats(args.format)
+    model = get_model(args.model)
+    arch = load_arch(args.arch)
+    reports = simulate_formats(model, arch, formats, lowering=args.lowering, objective=args.objective,
+                               batch=args.batch, zeros_in_dram=args.zeros_in_dram)
+    a, d = arch.array, arch.dram
+    print(f"accelsim energy: {model.name} on {arch.name} ({a.rows}x{a.cols} {a.dataflow}, {arch.clock_mhz:g} MHz, "
+          f"{arch.tech_node_nm} nm, {d.name} x{d.channels}), lowering {args.lowering}, objective {args.objective}, "
+          f"batch {args.batch}")
+    if args.layers:
+        print()
+        print(layer_table(reports))
+    print()
+    print("per generated image:")
+    print(image_table(reports))
+    if args.json:
+        from accelsim.cli.output import write_json_atomic
+        write_json_atomic(args.json, reports_to_json(reports, args.objective))
+    if args.plot:
+        from accelsim.report import plot_breakdown
+        plot_breakdown(reports, args.plot)
+    return 0

@@ -1,0 +1,34 @@
+"""Stacked-bar PNG of the energy breakdown per format (matplotlib imported only here, lazily)."""
+from __future__ import annotations
+
+from accelsim.energy import COMPONENTS, Report
+
+_LABELS = {"dram": "DRAM read/write", "dram_act": "DRAM activate", "dram_bg": "DRAM background",
+           "buffer": "SRAM buffers", "mac": "PE / MAC", "leakage": "SRAM leakage"}
+
+
+def plot_breakdown(reports: list[Report], path: str) -> None:
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise ValueError("--plot needs matplotlib (pip install accelsim[plot])") from None
+    names = [r.fmt for r in reports]
+    fig, ax = plt.subplots(figsize=(1.2 * len(reports) + 3, 4.5))
+    bottom = [0.0] * len(reports)
+    for comp in COMPONENTS:
+        vals = [r.energy_pj[comp] / 1e6 / r.batch for r in reports]
+        ax.bar(names, vals, bottom=bottom, label=_LABELS[comp])
+        bottom = [b + v for b, v in zip(bottom, vals)]
+    first = reports[0]
+    ax.set_ylabel("energy per generated image (uJ)")
+    ax.set_title(f"{first.model} on {first.arch} ({first.lowering} lowering)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    try:
+        fig.savefig(path, dpi=120)
+    except OSError as exc:
+        raise ValueError(f"cannot write {path}: {exc.strerror}") from None
+    finally:
+        plt.close(fig)

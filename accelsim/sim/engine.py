@@ -1,0 +1,162 @@
+"""Cycle engine: replays a layer's tile schedule against the DRAM model and the systolic array.
+
+Per step s: C[s] compute cycles (the layer's array cycles shared out in proportion to the step's
+MACs), L[s] cycles of the loads it needs, S[s] cycles of the stores it produces. With double
+buffering, loads for s+1 and stores of s-1 proceed while s computes:
+    latency = L[0] + sum_s max(C[s], L[s+1] + S[s-1]) + S[last]
+without it every step waits: latency = sum_s (L[s] + C[s] + S[s]). Stall cycles = latency - sum C.
+The engine emits action counts (``LayerActivity.actions``); it prices nothing.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from accelsim.arch.spec import ArchSpec
+from accelsim.mapping.schedule import OPERANDS, Schedule, build_schedule
+from accelsim.mapping.tiling import Mapping
+from accelsim.sim.array import compute_cycles, sram_traffic
+from accelsim.sim.dram import service
+from accelsim.workload.graph import LayerPlan
+
+
+@dataclass(frozen=True)
+class LayerActivity:
+    """What happened in one layer: cycles, bytes, and action counts keyed by (action, *args)."""
+    name: str
+    op: str
+    method: str
+    fmt: str
+    macs_total: int
+    macs_effectual: int
+    weight_bytes: int
+    compute_cycles: int
+    stall_cycles: int
+    latency_cycles: int
+    utilization: float
+    dram_read_bytes: dict
+    dram_write_bytes: dict
+    dram_activates: int
+    dram_row_hits: int
+    buffer_access_bits: dict       # "<role>.read" / "<role>.write" -> bits
+    actions: dict                  # (action, *args) -> count
+    mapping_note: str = ""
+    mapping: Mapping | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def dram_bytes(self) -> int:
+        return sum(self.dram_read_bytes.values()) + sum(self.dram_write_bytes.values())
+
+
+def _split_cycles(total: int, weights: np.ndarray) -> np.ndarray:
+    """Integer cycles per step proportional to weights, summing exactly to total."""
+    if weights.sum() <= 0:
+        out = np.zeros(weights.size, dtype=np.int64)
+        out[-1] = total
+        return out
+    cum = np.round(np.cumsum(weights) / weights.sum() * total).astype(np.int64)
+    return np.diff(np.r_[0, cum])
+
+
+def timeline(compute: np.ndarray, loads: np.ndarray, stores: np.ndarray, double_buffered: bool) -> int:
+    if not double_buffered:
+        return int(np.ceil(loads.sum() + compute.sum() + stores.sum()))
+    nxt = np.r_[loads[1:], 0.0]
+    prev = np.r_[0.0, stores[:-1]]
+    return int(np.ceil(loads[0] + np.maximum(compute, nxt + prev).sum() + stores[-1]))
+
+
+def _replay(sched: Schedule, arch: ArchSpec, compute_total: int, double_buffered: bool):
+    n_t = sched.t_step.size
+    res = service(arch.dram, sched.run_start, sched.run_bytes, sched.run_transfer, n_t)
+    cyc = res.transfer_ns * arch.clock_mhz / 1000.0
+    loads = np.bincount(sched.t_step[~sched.t_write], weights=cyc[~sched.t_write], minlength=sched.n_steps)
+    stores = np.bincount(sched.t_step[sched.t_write], weights=cyc[sched.t_write], minlength=sched.n_steps)
+    compute = _split_cycles(compute_total, sched.step_macs)
+    latency = max(timeline(compute, loads, stores, double_buffered), compute_total)
+    return latency, res
+
+
+def _mac_actions(plan: LayerPlan, macs: int) -> dict:
+    return {(op, kind, bits): macs for op, kind, bits in plan.fmt.mac_ops}
+
+
+def _common_actions(arch: ArchSpec, latency: int, read_bits: float, write_bits: float, activates: int,
+                    buffer_bits: dict) -> dict:
+    actions = {("dram_read_bit",): read_bits, ("dram_write_bit",): write_bits,
+               ("dram_activate",): activates, ("cycle",): latency}
+    for key, bits in buffer_bits.items():
+        role, rw = key.split(".")
+        actions[(f"sram_{rw}_bit", arch.buffer(role).role)] = actions.get(
+            (f"sram_{rw}_bit", arch.buffer(role).role), 0.0) + bits
+    return actions
+
+
+def simulate_conv(mapping: Mapping, plan: LayerPlan, arch: ArchSpec) -> LayerActivity:
+    lowered, layer, sizes = mapping.lowered, plan.layer, mapping.sizes
+    a = arch.array
+    compute_total = sum(compute_cycles(g, a.rows, a.cols, a.dataflow) for g in lowered.gemms)
+    sched = build_schedule(mapping)
+    double = all(b.double_buffered for b in arch.buffers)
+    latency, res = _replay(sched, arch, compute_total, double)
+    rd, wr = sched.bits_by(False), sched.bits_by(True)
+
+    sram = [sram_traffic(g, a.rows, a.cols, a.dataflow) for g in lowered.gemms]
+    w_elem_bits = sizes.weight_pass_bits / max(1, layer.weight_elems)
+    out_bits = sizes.acc_bits if lowered.method == "scatter" or a.dataflow != "os" else sizes.out_bits
+    buffer_bits = {
+        "ifmap.read": sum(t.ifmap_reads for t in sram) * sizes.in_bits,
+        "ifmap.write": rd["ifmap"],
+        "weight.read": sum(t.weight_reads for t in sram) * w_elem_bits,
+        "weight.write": rd["weight"],
+        "ofmap.write": sum(t.ofmap_writes for t in sram) * out_bits + rd["psum"],
+        "ofmap.read": sum(t.ofmap_reads for t in sram) * sizes.acc_bits + wr["ofmap"] + wr["psum"],
+    }
+    if lowered.method == "scatter":   # overlap-add: every partial product is a read-modify-write
+        buffer_bits["ofmap.read"] += sum(t.ofmap_writes for t in sram) * sizes.acc_bits
+    read_bits = rd["ifmap"] + rd["weight"] + rd["psum"]
+    write_bits = wr["ofmap"] + wr["psum"]
+    actions = _common_actions(arch, latency, read_bits, write_bits, res.activates, buffer_bits)
+    actions.update(_mac_actions(plan, lowered.macs_total))
+    util = lowered.macs_total / (a.rows * a.cols * compute_total) if compute_total else 0.0
+    return LayerActivity(
+        layer.name, layer.op, lowered.method, plan.fmt.name, lowered.macs_total, lowered.macs_effectual,
+        math.ceil(sizes.weight_pass_bits / 8), compute_total, latency - compute_total, latency, util,
+        {"ifmap": math.ceil(rd["ifmap"] / 8), "weight": math.ceil(rd["weight"] / 8), "psum": math.ceil(rd["psum"] / 8)},
+        {"ofmap": math.ceil(wr["ofmap"] / 8), "psum": math.ceil(wr["psum"] / 8)},
+        res.activates, res.row_hits, buffer_bits, actions, mapping.describe(), mapping)
+
+
+def simulate_elementwise(plan: LayerPlan, arch: ArchSpec) -> LayerActivity:
+    """Residual add / upsample / pixel shuffle on a vector unit as wide as the array's columns,
+    streamed through the ifmap buffer in chunks: inputs read once, output written once."""
+    layer, fmt, comp = plan.layer, plan.fmt, plan.compression
+    in_bits = comp.act_storage_bits(layer.input_elems, fmt)
+    out_bits = comp.act_storage_bits(layer.output_elems, fmt)
+    chunk_bits = max(8, arch.buffer("ifmap").usable_bits // 2)
+    n_steps = max(1, math.ceil(max(in_bits, out_bits) / chunk_bits))
+    in_bytes, out_bytes = math.ceil(in_bits / 8), math.ceil(out_bits / 8)
+    per_in, per_out = math.ceil(in_bytes / n_steps), math.ceil(out_bytes / n_steps)
+    steps = np.arange(n_steps)
+    run_start = np.r_[steps * per_in, (1 << 30) + steps * per_out]
+    run_bytes = np.r_[np.minimum(per_in, in_bytes - steps * per_in), np.minimum(per_out, out_bytes - steps * per_out)]
+    res = service(arch.dram, run_start, run_bytes, np.r_[steps, n_steps + steps], 2 * n_steps)
+    cyc = res.transfer_ns * arch.clock_mhz / 1000.0
+    compute_total = math.ceil(layer.output_elems / arch.array.cols)
+    compute = _split_cycles(compute_total, np.ones(n_steps))
+    double = all(b.double_buffered for b in arch.buffers)
+    latency = max(timeline(compute, cyc[:n_steps], cyc[n_steps:], double), compute_total)
+    buffer_bits = {"ifmap.write": in_bits, "ifmap.read": in_bits, "ofmap.write": out_bits, "ofmap.read": out_bits}
+    actions = _common_actions(arch, latency, in_bits, out_bits, res.activates, buffer_bits)
+    if layer.elementwise_ops:
+        kind = "fp" if fmt.act_kind == "float" else "int"
+        actions[("add", kind, max(fmt.act_bits, 8))] = layer.elementwise_ops
+    return LayerActivity(
+        layer.name, layer.op, "elementwise", fmt.name, 0, 0, 0, compute_total, latency - compute_total, latency,
+        0.0, {"ifmap": in_bytes, "weight": 0, "psum": 0}, {"ofmap": out_bytes, "psum": 0},
+        res.activates, res.row_hits, buffer_bits, actions, "streamed")
+
+
+__all__ = ["OPERANDS", "LayerActivity", "simulate_conv", "simulate_elementwise", "timeline"]

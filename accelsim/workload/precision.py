@@ -1,0 +1,139 @@
+"""Numeric format of a layer (bits per operand, what one MAC does) and how its tensors are compressed.
+
+A ``Format`` says how many bits each operand occupies in memory and which arithmetic one MAC costs
+(``mac_ops``: (op, kind, bits) tuples priced by ``accelsim.energy``). The named formats mirror the
+golden models in ``accelsim.formats`` (DESIGN.md section 3).
+
+A ``Compression`` says how weights and activations are stored; ``weight_storage_bits`` and
+``act_storage_bits`` give the sizes that move over the DRAM bus (sub-byte values packed).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+WEIGHT_STORAGES = ("dense", "csr", "bitmap")
+
+
+@dataclass(frozen=True)
+class Format:
+    name: str
+    weight_bits: int
+    act_bits: int
+    acc_bits: int
+    weight_kind: str          # float | int | ternary | binary | flex
+    act_kind: str             # float | int | binary | flex
+    mac_ops: tuple[tuple[str, str, int], ...]   # per MAC: ("mult"|"add", "fp"|"int", bits)
+    tensor_overhead_bits: int = 0               # per stored tensor (flexpoint shared exponent)
+
+    def __post_init__(self):
+        for f in ("weight_bits", "act_bits", "acc_bits"):
+            v = getattr(self, f)
+            if not isinstance(v, int) or isinstance(v, bool) or not 1 <= v <= 64:
+                raise ValueError(f"format {self.name!r}: {f} must be an integer in [1, 64], got {v!r}")
+        for op, kind, bits in self.mac_ops:
+            if op not in ("mult", "add") or kind not in ("fp", "int") or not 1 <= bits <= 64:
+                raise ValueError(f"format {self.name!r}: bad mac op {(op, kind, bits)!r}")
+
+
+# Accumulators: int formats accumulate exactly in int32 (DESIGN.md section 3); fp16 multiplies in
+# fp16 and accumulates in fp32 (mixed precision); binary XNOR-popcount accumulates popcounts in a
+# 16-bit counter and its per-bit cost is one 1-bit XNOR plus one 1-bit adder of the popcount tree;
+# ternary and binary-weight/int8-activation MACs are a sign-selected add (no multiplier);
+# flexpoint multiplies int16 mantissas and accumulates exactly in int64 (DESIGN.md section 3).
+FORMATS: dict[str, Format] = {f.name: f for f in (
+    Format("fp32", 32, 32, 32, "float", "float", (("mult", "fp", 32), ("add", "fp", 32))),
+    Format("fp16", 16, 16, 32, "float", "float", (("mult", "fp", 16), ("add", "fp", 32))),
+    Format("int8", 8, 8, 32, "int", "int", (("mult", "int", 8), ("add", "int", 32))),
+    Format("int4", 4, 4, 32, "int", "int", (("mult", "int", 4), ("add", "int", 32))),
+    Format("ternary", 2, 8, 32, "ternary", "int", (("add", "int", 32),)),
+    Format("binary", 1, 1, 16, "binary", "binary", (("mult", "int", 1), ("add", "int", 1))),
+    Format("binary_w_int8_a", 1, 8, 32, "binary", "int", (("add", "int", 32),)),
+    Format("flex16", 16, 16, 64, "flex", "flex", (("mult", "int", 16), ("add", "int", 64)),
+           tensor_overhead_bits=5),
+)}
+DEFAULT_FORMATS = ("fp32", "fp16", "int8", "int4", "ternary", "binary", "flex16")
+
+
+def get_format(name: str) -> Format:
+    try:
+        return FORMATS[name]
+    except KeyError:
+        raise ValueError(f"unknown format {name!r}; known: {', '.join(FORMATS)}") from None
+
+
+@dataclass(frozen=True)
+class Compression:
+    """How a layer's tensors are stored.
+
+    weight_density: fraction of weights that are non-zero (after pruning), in (0, 1].
+    weight_storage: dense (zeros stored), csr (values + column indices + row pointers, one row per
+        output channel) or bitmap (one presence bit per weight + the non-zero values).
+    codebook_bits: weights are indices into a 2^bits-entry codebook of format-width values
+        (weight sharing, Han et al. 2016); None for none.
+    entropy_coded_bytes: exact size of the entropy-coded weights when real weights are known;
+        overrides the storage formula.
+    act_density / act_zero_compression: activations stored as a bitmap plus non-zero values.
+    """
+    weight_density: float = 1.0
+    weight_storage: str = "dense"
+    codebook_bits: int | None = None
+    entropy_coded_bytes: int | None = None
+    act_density: float = 1.0
+    act_zero_compression: bool = False
+
+    def __post_init__(self):
+        if not 0.0 < self.weight_density <= 1.0:
+            raise ValueError(f"compression.weight_density must be in (0, 1], got {self.weight_density}")
+        if not 0.0 <= self.act_density <= 1.0:
+            raise ValueError(f"compression.act_density must be in [0, 1], got {self.act_density}")
+        if self.weight_storage not in WEIGHT_STORAGES:
+            raise ValueError(f"compression.weight_storage must be one of {WEIGHT_STORAGES}, "
+                             f"got {self.weight_storage!r}")
+        if self.codebook_bits is not None and not 1 <= self.codebook_bits <= 16:
+            raise ValueError(f"compression.codebook_bits must be in [1, 16], got {self.codebook_bits}")
+        if self.entropy_coded_bytes is not None and self.entropy_coded_bytes < 1:
+            raise ValueError(f"compression.entropy_coded_bytes must be >= 1, got {self.entropy_coded_bytes}")
+
+    def weight_storage_bits(self, weight_elems: int, rows: int, fmt: Format) -> int:
+        """Bits of one layer's weights as stored (no bias); ``rows`` = output channels."""
+        if weight_elems == 0:
+            return 0
+        if self.entropy_coded_bytes is not None:
+            return 8 * self.entropy_coded_bytes
+        value_bits = self.codebook_bits or fmt.weight_bits
+        nnz = max(1, round(weight_elems * self.weight_density))
+        if self.weight_storage == "dense":
+            bits = weight_elems * value_bits
+        elif self.weight_storage == "bitmap":
+            bits = weight_elems + nnz * value_bits
+        else:  # csr: per output channel row
+            cols = weight_elems // rows
+            index_bits = max(1, math.ceil(math.log2(cols)))
+            pointer_bits = max(1, math.ceil(math.log2(nnz + 1)))
+            bits = nnz * (value_bits + index_bits) + (rows + 1) * pointer_bits
+        if self.codebook_bits:
+            bits += (1 << self.codebook_bits) * fmt.weight_bits
+        return bits + fmt.tensor_overhead_bits
+
+    def act_storage_bits(self, elems: int, fmt: Format) -> int:
+        if elems == 0:
+            return 0
+        if self.act_zero_compression:
+            bits = elems + round(elems * self.act_density) * fmt.act_bits
+        else:
+            bits = elems * fmt.act_bits
+        return bits + fmt.tensor_overhead_bits
+
+    def act_bits_per_elem(self, fmt: Format) -> float:
+        """Average stored bits of one activation (for sizing tiles)."""
+        if self.act_zero_compression:
+            return 1.0 + self.act_density * fmt.act_bits
+        return float(fmt.act_bits)
+
+
+NO_COMPRESSION = Compression()
+
+
+def bits_to_bytes(bits: int) -> int:
+    return (int(bits) + 7) // 8

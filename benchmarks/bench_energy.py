@@ -1,0 +1,72 @@
+"""Timing of ``accelsim energy``: wall time of the whole command (fresh interpreter, start-up included)
+and of the ``simulate`` calls alone, for DCGAN-64 and the default model, all seven formats.
+
+Targets (issue 3): the command <= 1 s wall for DCGAN-64 with all seven formats on one preset; the
+simulate calls >= 100x faster than SCALE-Sim's 73 s (os) and >= 20x faster than ZigZag's 9 s on the same
+generator (peer walls as measured in shared/peers/README.md, not re-measured here; see vs_scalesim.py
+for a side-by-side run).
+
+usage: python benchmarks/bench_energy.py [--repeat 5] [--json PATH]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+sys.path.insert(0, ROOT)
+
+PEER_WALL_S = {"SCALE-Sim 3.0.0 (os, 32x32)": 73.0, "ZigZag 3.9.1 (tpu-like)": 9.0}
+FORMATS = ("fp32", "fp16", "int8", "int4", "ternary", "binary", "flex16")
+
+
+def command_wall(argv, repeat):
+    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    walls = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "accelsim"] + argv, check=True, env=env, stdout=subprocess.DEVNULL)
+        walls.append(time.perf_counter() - t0)
+    return walls
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--json", metavar="PATH")
+    args = ap.parse_args()
+    from accelsim.api import simulate
+
+    rows = []
+    for model in ("dcgan-64", "dcgan-digits"):
+        for arch in ("edge-npu", "tpu-like"):
+            walls = command_wall(["energy", "--model", model, "--arch", arch, "--format", "all"], args.repeat)
+            t0 = time.perf_counter()
+            for f in FORMATS:
+                simulate(model, arch, f)
+            sim_s = time.perf_counter() - t0
+            rows.append({"model": model, "arch": arch, "command_wall_s_min": min(walls),
+                         "command_wall_s_median": statistics.median(walls), "simulate_7_formats_s": sim_s,
+                         "simulate_1_format_s": sim_s / len(FORMATS)})
+    print(f"{'model':<14} {'arch':<10} {'command min s':>14} {'median s':>9} {'simulate x7 s':>14} {'per format s':>13}")
+    for r in rows:
+        print(f"{r['model']:<14} {r['arch']:<10} {r['command_wall_s_min']:>14.3f} {r['command_wall_s_median']:>9.3f} "
+              f"{r['simulate_7_formats_s']:>14.3f} {r['simulate_1_format_s']:>13.4f}")
+    d = next(r for r in rows if r["model"] == "dcgan-64" and r["arch"] == "edge-npu")
+    print()
+    for peer, wall in PEER_WALL_S.items():
+        print(f"{peer}: {wall:.0f} s per run (peer README) -> accelsim simulate (one format, DCGAN-64) "
+              f"{wall / d['simulate_1_format_s']:.0f}x faster")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"rows": rows, "peer_wall_s": PEER_WALL_S}, f, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
