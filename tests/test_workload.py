@@ -115,8 +115,11 @@ def test_named_formats():
     assert (get_format("ternary").weight_bits, get_format("ternary").act_bits) == (2, 8)
     assert (get_format("binary").weight_bits, get_format("binary").act_bits) == (1, 1)
     assert get_format("flex16").tensor_overhead_bits == 5
-    with pytest.raises(ValueError, match="unknown format"):
-        get_format("int9")
+    int6 = get_format("int6")
+    assert (int6.weight_bits, int6.act_bits, int6.acc_bits) == (6, 6, 32) and get_format("int16").acc_bits == 64
+    for bad in ("int17", "int1", "int", "fp8"):
+        with pytest.raises(ValueError, match="format"):
+            get_format(bad)
 
 
 def test_weight_storage_sizes_by_hand():
@@ -130,7 +133,7 @@ def test_weight_storage_sizes_by_hand():
         300 * 15 + 11 * math.ceil(math.log2(301))
     # 4-bit codebook: indices + 16 int8 entries
     assert Compression(codebook_bits=4).weight_storage_bits(n, rows, fmt) == 4000 + 16 * 8
-    assert Compression(entropy_coded_bytes=123).weight_storage_bits(n, rows, fmt) == 984
+    assert Compression(exact_weight_bits=984).weight_storage_bits(n, rows, fmt) == 984
     assert Compression(act_zero_compression=True, act_density=0.25).act_storage_bits(100, fmt) == 100 + 25 * 8
 
 

@@ -15,6 +15,8 @@ from accelsim import __version__
 SUBCOMMANDS = [
     "accelsim.cli.validate",
     "accelsim.cli.energy",
+    "accelsim.cli.generate",
+    "accelsim.cli.compare",
 ]
 
 

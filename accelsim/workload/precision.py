@@ -36,6 +36,15 @@ class Format:
                 raise ValueError(f"format {self.name!r}: bad mac op {(op, kind, bits)!r}")
 
 
+def int_format(bits: int) -> Format:
+    """``int<bits>``: <bits>-bit weights and activations (the kernels' and ``accelsim.qgen``'s intN),
+    exact accumulation in int32 up to 8 bits and int64 above (DESIGN.md section 3)."""
+    if not isinstance(bits, int) or isinstance(bits, bool) or not 2 <= bits <= 16:
+        raise ValueError(f"int format bits must be an integer in [2, 16], got {bits!r}")
+    acc = 32 if bits <= 8 else 64
+    return Format(f"int{bits}", bits, bits, acc, "int", "int", (("mult", "int", bits), ("add", "int", acc)))
+
+
 # Accumulators: int formats accumulate exactly in int32 (DESIGN.md section 3); fp16 multiplies in
 # fp16 and accumulates in fp32 (mixed precision); binary XNOR-popcount accumulates popcounts in a
 # 16-bit counter and its per-bit cost is one 1-bit XNOR plus one 1-bit adder of the popcount tree;
@@ -44,8 +53,8 @@ class Format:
 FORMATS: dict[str, Format] = {f.name: f for f in (
     Format("fp32", 32, 32, 32, "float", "float", (("mult", "fp", 32), ("add", "fp", 32))),
     Format("fp16", 16, 16, 32, "float", "float", (("mult", "fp", 16), ("add", "fp", 32))),
-    Format("int8", 8, 8, 32, "int", "int", (("mult", "int", 8), ("add", "int", 32))),
-    Format("int4", 4, 4, 32, "int", "int", (("mult", "int", 4), ("add", "int", 32))),
+    int_format(8),
+    int_format(4),
     Format("ternary", 2, 8, 32, "ternary", "int", (("add", "int", 32),)),
     Format("binary", 1, 1, 16, "binary", "binary", (("mult", "int", 1), ("add", "int", 1))),
     Format("binary_w_int8_a", 1, 8, 32, "binary", "int", (("add", "int", 32),)),
@@ -56,10 +65,12 @@ DEFAULT_FORMATS = ("fp32", "fp16", "int8", "int4", "ternary", "binary", "flex16"
 
 
 def get_format(name: str) -> Format:
-    try:
+    """A named format: one of ``FORMATS`` or ``int<N>`` for N in 2..16."""
+    if name in FORMATS:
         return FORMATS[name]
-    except KeyError:
-        raise ValueError(f"unknown format {name!r}; known: {', '.join(FORMATS)}") from None
+    if isinstance(name, str) and name.startswith("int") and name[3:].isdigit():
+        return int_format(int(name[3:]))
+    raise ValueError(f"unknown format {name!r}; known: {', '.join(FORMATS)}, int2..int16")
 
 
 @dataclass(frozen=True)
@@ -71,14 +82,15 @@ class Compression:
         output channel) or bitmap (one presence bit per weight + the non-zero values).
     codebook_bits: weights are indices into a 2^bits-entry codebook of format-width values
         (weight sharing, Han et al. 2016); None for none.
-    entropy_coded_bytes: exact size of the entropy-coded weights when real weights are known;
-        overrides the storage formula.
+    exact_weight_bits: the exact stored size of one layer's weights when real compressed tensors
+        are known (index + payload + side information + entropy-code table, as counted by
+        ``accelsim.compress.storage``; Huffman-coded weights included); overrides the formula.
     act_density / act_zero_compression: activations stored as a bitmap plus non-zero values.
     """
     weight_density: float = 1.0
     weight_storage: str = "dense"
     codebook_bits: int | None = None
-    entropy_coded_bytes: int | None = None
+    exact_weight_bits: int | None = None
     act_density: float = 1.0
     act_zero_compression: bool = False
 
@@ -92,15 +104,15 @@ class Compression:
                              f"got {self.weight_storage!r}")
         if self.codebook_bits is not None and not 1 <= self.codebook_bits <= 16:
             raise ValueError(f"compression.codebook_bits must be in [1, 16], got {self.codebook_bits}")
-        if self.entropy_coded_bytes is not None and self.entropy_coded_bytes < 1:
-            raise ValueError(f"compression.entropy_coded_bytes must be >= 1, got {self.entropy_coded_bytes}")
+        if self.exact_weight_bits is not None and self.exact_weight_bits < 1:
+            raise ValueError(f"compression.exact_weight_bits must be >= 1, got {self.exact_weight_bits}")
 
     def weight_storage_bits(self, weight_elems: int, rows: int, fmt: Format) -> int:
         """Bits of one layer's weights as stored (no bias); ``rows`` = output channels."""
         if weight_elems == 0:
             return 0
-        if self.entropy_coded_bytes is not None:
-            return 8 * self.entropy_coded_bytes
+        if self.exact_weight_bits is not None:
+            return self.exact_weight_bits
         value_bits = self.codebook_bits or fmt.weight_bits
         nnz = max(1, round(weight_elems * self.weight_density))
         if self.weight_storage == "dense":

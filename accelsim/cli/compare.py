@@ -1,0 +1,60 @@
+"""accelsim compare: every compression of a generator on one accelerator, with one set of metrics
+(weight bits, compression ratio, MACs, DRAM bytes and energy per image, PSNR, SSIM, digit-FID)."""
+from __future__ import annotations
+
+
+def register(sub) -> None:
+    p = sub.add_parser("compare", help="unified table: every compression, its size, energy and quality",
+                       description=__doc__)
+    p.add_argument("--model", default="dcgan-digits", help="shipped generator (default dcgan-digits)")
+    p.add_argument("--arch", default="edge-npu", help="preset name or YAML file (default edge-npu)")
+    p.add_argument("--recipes", default="all",
+                   help="comma-separated recipes such as int8,prune50,distilled+int8+codebook16 (default: all rows)")
+    p.add_argument("--lowering", default="phase", help="transposed conv lowering (default phase)")
+    p.add_argument("--images", type=int, default=256, help="images for PSNR/SSIM vs fp32 (default 256)")
+    p.add_argument("--fid-images", type=int, default=2000, help="images for digit-FID (default 2000; 0 = skip)")
+    p.add_argument("--impl", default="cpp", choices=["cpp", "reference"], help="kernels or golden model")
+    p.add_argument("--train", action="store_true", help="train recipes whose trained part is not shipped (torch)")
+    p.add_argument("--json", metavar="PATH", help="write the rows as JSON")
+    p.add_argument("--plot", metavar="PATH", help="energy per image vs quality, Pareto front marked (PNG)")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from accelsim import compare
+    from accelsim.api import LOWERING_CHOICES
+    from accelsim.arch import load_arch
+    from accelsim.compress.zoo import RECIPES
+    from accelsim.models import registry
+    from accelsim.report.compare import compare_table, plot_compare
+
+    if args.model not in registry.GENERATORS:
+        raise ValueError(f"--model must be one of {', '.join(registry.GENERATORS)}, got {args.model!r}")
+    if args.lowering not in LOWERING_CHOICES:
+        raise ValueError(f"--lowering must be one of {', '.join(LOWERING_CHOICES)}, got {args.lowering!r}")
+    if not 1 <= args.images <= 10000:
+        raise ValueError(f"--images must be in [1, 10000], got {args.images}")
+    if not (args.fid_images == 0 or 64 <= args.fid_images <= 10000):
+        raise ValueError(f"--fid-images must be 0 or in [64, 10000], got {args.fid_images}")
+    recipes = list(RECIPES) if args.recipes == "all" else [r.strip() for r in args.recipes.split(",") if r.strip()]
+    if not recipes:
+        raise ValueError("--recipes: no recipe given")
+    arch = load_arch(args.arch)
+    rows = compare.evaluate(args.model, recipes, arch, lowering=args.lowering, n_images=args.images,
+                            n_fid=args.fid_images, impl=args.impl, allow_training=args.train)
+    quality_key = "fid" if rows[0].fid is not None else "psnr_db"
+    front = compare.pareto_front(rows, quality_key)
+    data = [r.to_json() for r in rows]
+    print(f"accelsim compare: {args.model} on {arch.name}, lowering {args.lowering}; quality vs fp32 on "
+          f"{args.images} fixed inputs" + (f", digit-FID on {args.fid_images} images" if rows[0].fid is not None else ""))
+    print()
+    print(compare_table(data, front))
+    print(f"\nPareto front (energy per image vs {'digit-FID' if quality_key == 'fid' else 'PSNR'}): {', '.join(front)}")
+    if args.json:
+        from accelsim.cli.output import write_json_atomic
+        write_json_atomic(args.json, {"model": args.model, "arch": arch.name, "lowering": args.lowering,
+                                      "images": args.images, "fid_images": args.fid_images if quality_key == "fid" else 0,
+                                      "pareto_front": front, "rows": data})
+    if args.plot:
+        plot_compare(data, args.plot, f"{args.model} on {arch.name}: energy vs quality", front, quality_key)
+    return 0

@@ -1,0 +1,199 @@
+"""One table for every compression: the survey's "unified metrics" (Tantawy et al., open problem 1).
+
+For each recipe (``accelsim.compress.recipe`` syntax, rows of ``accelsim.compress.zoo.RECIPES`` by
+default) the steps are literally:
+
+1. build the compressed generator (``zoo.build``: shipped trained parts, then the deterministic steps);
+2. run it on fixed latents: through the C++ kernels (``accelsim.qgen``) when it carries a quantized
+   format, else the float64 golden convolution (pruned / shared / low-rank / distilled float weights);
+3. score the images against the fp32 generator's on the same latents (PSNR, SSIM) and, for digit
+   generators, digit-FID against the real digits (``accelsim.quality``); for ``sr-x4`` also PSNR
+   against the ground-truth crop;
+4. describe it to the simulator (``workload_of``): its real layer shapes (a distilled student is
+   narrower, a low-rank layer is two layers), its format, and the exact stored size of every weight
+   tensor (``Compression.exact_weight_bits``), then ``accelsim.simulate`` prices one generated image.
+
+Sizes: ``weight_bits`` is the exact encoded size of the conv weights (codes, sparse index, scales,
+codebooks, Huffman tables), ``compression_ratio`` = fp32 weight bits / weight bits. MACs: ``macs_effectual``
+counts products of a real input with a *nonzero* weight (pruned weights make products ineffectual);
+``macs_total`` is what the dense array executes (it does not skip zeros).
+"""
+from __future__ import annotations
+
+import logging
+import math
+import os
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from accelsim.compress.chain import CompressedGenerator
+from accelsim.workload import Compression, Layer, Workload, get_format
+
+log = logging.getLogger(__name__)
+
+DIGIT_MODELS = ("dcgan-digits",)
+SR_MODELS = ("sr-x4",)
+SR_INPUT_HW = (32, 32)     # the shipped evaluation crop: 32x32 LR -> 128x128 HR
+QUALITY_SEED = 0           # evaluation latents (calibration uses a disjoint seed, see accelsim.qgen)
+CALIB_SEED, CALIB_N = 1234, 64
+
+
+@dataclass(frozen=True)
+class CompareRow:
+    name: str
+    fmt: str
+    weight_bits: int
+    compression_ratio: float
+    weight_density: float
+    macs_effectual: int
+    macs_total: int
+    dram_bytes: int
+    energy_per_image_uj: float
+    latency_us: float
+    psnr_db: float
+    ssim: float
+    fid: float | None
+    psnr_gt_db: float | None     # sr-x4: against the ground-truth HR crop
+
+    def to_json(self) -> dict:
+        d = asdict(self)
+        for k in ("compression_ratio", "energy_per_image_uj", "latency_us", "psnr_db", "ssim", "fid",
+                  "psnr_gt_db", "weight_density"):
+            if d[k] is not None and math.isfinite(d[k]):
+                d[k] = round(d[k], 6)
+            elif d[k] is not None:
+                d[k] = None if math.isnan(d[k]) else ("inf" if d[k] > 0 else "-inf")
+        return d
+
+
+# ---- the generator as the simulator sees it --------------------------------------------------------
+def input_chw(cg: CompressedGenerator) -> tuple[int, int, int]:
+    first = cg.layers[0]
+    if cg.model in SR_MODELS:
+        return (first.in_channels, *SR_INPUT_HW)
+    return (first.in_channels, 1, 1)
+
+
+def workload_of(cg: CompressedGenerator) -> tuple[Workload, dict, dict]:
+    """(Workload, format by layer, Compression by layer) of a compressed generator: real shapes,
+    the format it executes in, and the exact stored size of every weight tensor."""
+    fmt = get_format(cg.fmt)
+    chw = input_chw(cg)
+    hw = chw[1:]
+    layers, formats, comps = [], {}, {}
+    for cl in cg.layers:
+        k = cl.weight.shape[2:]
+        layer = Layer(cl.name, "conv_transpose2d" if cl.transposed else "conv2d", cl.in_channels, cl.out_channels,
+                      hw, k, cl.stride, cl.padding, bias=cl.bias is not None,
+                      post_ops=() if cl.act == "none" else (cl.act,))
+        enc = cg.encodings[cl.name]
+        formats[cl.name] = fmt
+        comps[cl.name] = Compression(weight_density=max(enc.density, 1e-9), exact_weight_bits=enc.size_bits())
+        layers.append(layer)
+        hw = layer.out_hw
+    return Workload(cg.name, tuple(layers), chw, f"accelsim.compress {cg.model}"), formats, comps
+
+
+def effectual_macs(cg: CompressedGenerator, workload: Workload) -> int:
+    """Geometric effectual MACs scaled by each layer's fraction of nonzero weights."""
+    return int(sum(round(l.macs_effectual * cg.encodings[l.name].density) for l in workload.layers))
+
+
+# ---- running it -------------------------------------------------------------------------------------
+def model_inputs(model: str, n: int, seed: int = QUALITY_SEED, z_dim: int = 64) -> np.ndarray:
+    """Fixed inputs: latents for the DCGANs, the shipped LR crop (in [-1, 1]) for sr-x4."""
+    from accelsim.models import registry
+    if model in SR_MODELS:
+        lr = sr_eval_crop()["lr"].astype(np.float64)
+        return (lr / 127.5 - 1.0).transpose(2, 0, 1)[None]
+    return registry.latents(n, seed, z_dim=z_dim).astype(np.float64)
+
+
+def sr_eval_crop() -> dict:
+    from accelsim.models.registry import WEIGHTS_DIR
+    with np.load(os.path.join(WEIGHTS_DIR, "sr_eval.npz")) as f:
+        return {k: f[k].copy() for k in f.files}
+
+
+def run(cg: CompressedGenerator, x: np.ndarray, impl: str = "cpp") -> np.ndarray:
+    """Images of ``cg`` for inputs ``x``: the quantized pipeline (C++ kernels or golden model) when
+    ``cg.fmt`` is a quantized format, else the float64 golden forward pass."""
+    if cg.fmt == "fp32":
+        return cg.forward(x, np.float32).astype(np.float64)
+    from accelsim.qgen import QuantizedGenerator
+    if cg.model in SR_MODELS:
+        calib = x
+    else:
+        from accelsim.models import registry
+        calib = registry.latents(CALIB_N, CALIB_SEED, z_dim=x.shape[1]).astype(np.float64)
+    gen = QuantizedGenerator(cg.to_float_layers(), cg.fmt, calib)
+    return np.asarray(gen.run(x, impl=impl), np.float64)
+
+
+def quality(cg: CompressedGenerator, x: np.ndarray, ref_images: np.ndarray, n_images: int, n_fid: int,
+            impl: str = "cpp") -> dict:
+    """PSNR/SSIM of ``cg``'s images for inputs ``x`` against ``ref_images`` (the fp32 generator's),
+    digit-FID on the first ``n_fid`` (digit models), PSNR against ground truth (sr-x4)."""
+    from accelsim import quality as q
+    out = run(cg, x, impl)
+    ref = ref_images
+    m = {"psnr_db": q.psnr_db(out[:n_images], ref[:n_images]), "ssim": q.ssim(out[:n_images], ref[:n_images]),
+         "fid": None, "psnr_gt_db": None}
+    if cg.model in DIGIT_MODELS and n_fid > 0:
+        m["fid"] = q.digit_fid(out[:n_fid])
+    if cg.model in SR_MODELS:
+        hr = sr_eval_crop()["hr"].astype(np.float64)
+        img = np.clip(np.rint((out[0].transpose(1, 2, 0) + 1.0) * 127.5), 0, 255)
+        crop = (slice(4, -4), slice(4, -4))
+        m["psnr_gt_db"] = q.psnr_db(img[crop], hr[crop], data_range=255.0)
+    return m
+
+
+# ---- the table --------------------------------------------------------------------------------------
+def evaluate(model: str, recipes, arch="edge-npu", *, lowering: str = "phase", n_images: int = 256,
+             n_fid: int = 2000, impl: str = "cpp", allow_training: bool = False) -> list[CompareRow]:
+    """One ``CompareRow`` per recipe, in order."""
+    from accelsim.api import simulate
+    from accelsim.arch import load_arch
+    from accelsim.compress import zoo
+
+    arch = load_arch(arch) if isinstance(arch, str) else arch
+    reference = zoo.build(model, "fp32")
+    fp32_bits = reference.weight_bits()
+    if model not in DIGIT_MODELS:
+        n_fid = 0
+    x = model_inputs(model, max(n_images, n_fid), z_dim=reference.layers[0].in_channels)
+    ref_images = reference.forward(x, np.float32).astype(np.float64)
+    rows = []
+    for recipe in recipes:
+        if not allow_training and zoo.needs_training(model, recipe):
+            raise ValueError(f"recipe {recipe!r} needs training and its trained part is not shipped for "
+                             f"{model!r}: run 'python -m accelsim.compress.zoo --model {model}' (needs torch) "
+                             "or pass --train")
+        cg = zoo.build(model, recipe)
+        workload, formats, comps = workload_of(cg)
+        report = simulate(workload, arch, formats, compression=comps, lowering=lowering)
+        m = quality(cg, x, ref_images, n_images, n_fid, impl)
+        bits = cg.weight_bits()
+        rows.append(CompareRow(recipe, cg.fmt, bits, fp32_bits / bits, cg.density(), effectual_macs(cg, workload),
+                               report.macs_total, report.dram_bytes, report.energy_per_image_uj,
+                               report.latency_us, m["psnr_db"], m["ssim"], m["fid"], m["psnr_gt_db"]))
+        log.info("%s: %d weight bits, %.3f uJ/image, PSNR %.2f dB", recipe, bits, rows[-1].energy_per_image_uj,
+                 m["psnr_db"])
+    return rows
+
+
+def pareto_front(rows: list[CompareRow], quality_key: str = "fid") -> list[str]:
+    """Names of the rows no other row beats on both energy per image and quality (lower FID or
+    higher PSNR is better)."""
+    def qual(r):
+        v = getattr(r, quality_key)
+        return math.inf if v is None or (isinstance(v, float) and math.isnan(v)) else (v if quality_key == "fid" else -v)
+    front = []
+    for r in rows:
+        dominated = any((o.energy_per_image_uj <= r.energy_per_image_uj and qual(o) <= qual(r))
+                        and (o.energy_per_image_uj < r.energy_per_image_uj or qual(o) < qual(r)) for o in rows)
+        if not dominated:
+            front.append(r.name)
+    return front

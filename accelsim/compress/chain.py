@@ -1,0 +1,193 @@
+"""``CompressedGenerator``: a generator in deploy form (BatchNorm folded into every convolution's
+weight and bias) plus, for every layer, how its weight tensor is stored (``TensorEncoding``).
+
+Every compression in this package maps a ``CompressedGenerator`` to another one, so they compose in
+any order. ``weights`` always hold the float values the compressed generator computes with
+(dequantized codes, shared centroids, zeros where pruned); ``fmt`` names the numeric format the
+kernels should execute it in (``fp32`` unless a precision step set it, see ``accelsim.qgen``).
+
+Sizes: ``weight_bits`` sums the exact encoded size of every conv weight tensor (codes, sparse
+index, scales/codebooks, Huffman tables; see ``storage.py``). ``bias_bits`` counts the folded
+biases (32 bits per output channel, float32 or the kernels' int32). ``size_bits = weight_bits +
+bias_bits``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from accelsim.compress.storage import FLOAT_BITS, TensorEncoding, float32_encoding
+
+ACTIVATIONS = ("relu", "tanh", "sigmoid", "none")
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One convolution of the deploy-form chain (torch weight layout, float64, BN folded)."""
+
+    name: str
+    transposed: bool
+    stride: int
+    padding: int
+    act: str
+    weight: np.ndarray = field(repr=False, compare=False)
+    bias: np.ndarray | None = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self):
+        if self.act not in ACTIVATIONS:
+            raise ValueError(f"act must be one of {ACTIVATIONS}, got {self.act!r}")
+        if self.weight.ndim != 4:
+            raise ValueError(f"{self.name}: weight must be 4-D, got shape {self.weight.shape}")
+
+    @property
+    def in_channels(self) -> int:
+        return self.weight.shape[0] if self.transposed else self.weight.shape[1]
+
+    @property
+    def out_channels(self) -> int:
+        return self.weight.shape[1] if self.transposed else self.weight.shape[0]
+
+    @property
+    def out_axis(self) -> int:
+        """Axis of the output channel in the weight tensor."""
+        return 1 if self.transposed else 0
+
+    def folded_from(self, bn) -> "Layer":
+        """This layer with the inference BatchNorm ``bn = (gamma, beta, mean, var, eps)`` folded in."""
+        if bn is None:
+            return self
+        gamma, beta, mean, var, eps = bn
+        inv = np.asarray(gamma, np.float64) / np.sqrt(np.asarray(var, np.float64) + eps)
+        shape = [1, 1, 1, 1]
+        shape[self.out_axis] = -1
+        bias = np.zeros(self.out_channels) if self.bias is None else self.bias
+        return replace(self, weight=self.weight * inv.reshape(shape), bias=(bias - mean) * inv + beta)
+
+
+@dataclass(frozen=True)
+class CompressedGenerator:
+    model: str                                  # base model name, e.g. "dcgan-digits"
+    layers: tuple[Layer, ...]
+    encodings: dict[str, TensorEncoding]        # layer name -> storage of its weight
+    steps: tuple[str, ...] = ()                 # compression steps applied, in order
+    fmt: str = "fp32"                           # numeric format to execute in (accelsim.qgen)
+
+    FORWARD_CHUNK = 256                         # images per chunk in ``forward``
+
+    @property
+    def name(self) -> str:
+        return "+".join(self.steps) if self.steps else "fp32"
+
+    def layer(self, name: str) -> Layer:
+        for layer in self.layers:
+            if layer.name == name:
+                return layer
+        raise KeyError(f"no layer {name!r}; layers: {[l.name for l in self.layers]}")
+
+    def layer_names(self) -> list[str]:
+        return [layer.name for layer in self.layers]
+
+    def weight_count(self) -> int:
+        return sum(layer.weight.size for layer in self.layers)
+
+    def weight_bits(self) -> int:
+        return sum(self.encodings[layer.name].size_bits() for layer in self.layers)
+
+    def bias_bits(self) -> int:
+        return sum(FLOAT_BITS * layer.bias.size for layer in self.layers if layer.bias is not None)
+
+    def size_bits(self) -> int:
+        return self.weight_bits() + self.bias_bits()
+
+    def density(self) -> float:
+        """Fraction of conv weights kept by pruning."""
+        kept = sum(self.encodings[l.name].density * l.weight.size for l in self.layers)
+        return kept / self.weight_count()
+
+    def with_layers(self, layers, encodings=None, step: str | None = None, fmt: str | None = None) -> "CompressedGenerator":
+        """A copy with new layers/encodings; ``step`` is appended to the history."""
+        layers = tuple(layers)
+        enc = dict(self.encodings if encodings is None else encodings)
+        for layer in layers:
+            if layer.name not in enc or enc[layer.name].shape != layer.weight.shape:
+                enc[layer.name] = float32_encoding(layer.weight)
+        enc = {l.name: enc[l.name] for l in layers}
+        return replace(self, layers=layers, encodings=enc, steps=self.steps + ((step,) if step else ()),
+                       fmt=self.fmt if fmt is None else fmt)
+
+    def replace_layer(self, name: str, *, weight=None, bias=None, encoding: TensorEncoding | None = None):
+        """(new layer, new encodings) with one layer's weight/bias/encoding changed (helper)."""
+        layer = self.layer(name)
+        new = replace(layer, weight=layer.weight if weight is None else np.asarray(weight, np.float64),
+                      bias=layer.bias if bias is None else np.asarray(bias, np.float64))
+        enc = dict(self.encodings)
+        if encoding is not None:
+            enc[name] = encoding
+        return new, enc
+
+    def summary(self) -> dict:
+        """Sizes and per-layer storage, JSON-ready."""
+        return {"name": self.name, "model": self.model, "fmt": self.fmt, "weight_bits": self.weight_bits(),
+                "bias_bits": self.bias_bits(), "size_bits": self.size_bits(), "weights": self.weight_count(),
+                "density": round(self.density(), 6),
+                "layers": [{"name": l.name, "shape": list(l.weight.shape), "value_kind": self.encodings[l.name].value_kind,
+                            "sparse_format": self.encodings[l.name].sparse_format,
+                            "entropy": self.encodings[l.name].entropy,
+                            "density": round(self.encodings[l.name].density, 6),
+                            **self.encodings[l.name].breakdown_bits()} for l in self.layers]}
+
+    # ---- execution ----------------------------------------------------------------------------
+    def forward(self, x, dtype=np.float64) -> np.ndarray:
+        """Float forward pass in ``dtype`` (float64 by default; float32 is what an fp32 generator
+        computes): BLAS convolutions of ``accelsim.formats.fastconv``, equal to the golden
+        ``accelsim.formats.conv`` to rounding."""
+        from accelsim.formats.conv import ConvSpec
+        from accelsim.formats.fastconv import convolve_gemm as convolve
+        acts = {"relu": lambda v: np.maximum(v, 0.0), "tanh": np.tanh,
+                "sigmoid": lambda v: 1.0 / (1.0 + np.exp(-v)), "none": lambda v: v}
+        x = np.asarray(x, dtype)
+        specs = [ConvSpec.make(stride=l.stride, padding=l.padding, transposed=l.transposed) for l in self.layers]
+        weights = [l.weight.astype(dtype, copy=False) for l in self.layers]
+        biases = [None if l.bias is None else l.bias.astype(dtype, copy=False).reshape(1, -1, 1, 1)
+                  for l in self.layers]
+        outs = []
+        for start in range(0, max(1, x.shape[0]), self.FORWARD_CHUNK):   # chunks stay in cache
+            y = x[start:start + self.FORWARD_CHUNK]
+            for layer, spec, w, b in zip(self.layers, specs, weights, biases):
+                y = convolve(y, w, spec)
+                if b is not None:
+                    y = y + b
+                y = acts[layer.act](y)
+            outs.append(y)
+        return np.concatenate(outs)
+
+    def to_float_layers(self) -> list:
+        """The chain as ``accelsim.qgen.FloatLayer``s (for quantization and the C++ kernels)."""
+        from accelsim.formats.conv import ConvSpec
+        from accelsim.qgen import FloatLayer
+        return [FloatLayer(l.name, ConvSpec.make(stride=l.stride, padding=l.padding, transposed=l.transposed),
+                           l.weight, l.bias, None, l.act) for l in self.layers]
+
+
+def from_chain(model: str, chain: list[dict]) -> CompressedGenerator:
+    """Deploy form of a ``accelsim.models.chains`` layer chain (BatchNorm folded)."""
+    layers = []
+    for d in chain:
+        layer = Layer(d["name"], bool(d["transposed"]), int(d["stride"]), int(d["padding"]), d["act"],
+                      np.asarray(d["weight"], np.float64),
+                      None if d["bias"] is None else np.asarray(d["bias"], np.float64))
+        layers.append(layer.folded_from(d["bn"]))
+    return CompressedGenerator(model, tuple(layers), {l.name: float32_encoding(l.weight) for l in layers})
+
+
+def from_weights(model: str, weights: dict[str, np.ndarray]) -> CompressedGenerator:
+    """Deploy form of a state dict of registry model ``model`` (e.g. a distilled student's)."""
+    from accelsim.models.chains import layer_chain
+    return from_chain(model, layer_chain(model, weights))
+
+
+def from_model(model: str) -> CompressedGenerator:
+    """Deploy form of a shipped generator: ``from_model("dcgan-digits")``."""
+    from accelsim.models.registry import load_weights
+    return from_weights(model, load_weights(model))

@@ -1,0 +1,69 @@
+"""Knowledge distillation: a narrower DCGAN student trained from the teacher generator.
+
+Aguinaldo et al. 2019 ("Compressing GANs using knowledge distillation"): the student minimises a
+per-pixel distance to the teacher's image for the same latent plus an adversarial term from the
+teacher's discriminator (frozen here, as in Yu & Pool 2020's self-supervised variant: the teacher's
+discriminator already encodes what a real image looks like). Loss per batch of latents z:
+``pixel_weight * mean|G_s(z) - G_t(z)| + adv_weight * softplus(-D_t(G_s(z)))``. The student keeps
+BatchNorm during training (train mode, as a GAN generator is trained) and is folded afterwards.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import replace
+
+from accelsim.compress.chain import CompressedGenerator, from_chain
+
+log = logging.getLogger(__name__)
+
+DEFAULT_STUDENT_CHANNELS = (64, 32, 16)
+
+
+def distill(teacher: CompressedGenerator, channels=DEFAULT_STUDENT_CHANNELS, steps: int = 2000, lr: float = 2e-3,
+            batch_size: int = 64, pixel_weight: float = 1.0, adv_weight: float = 0.05, discriminator="auto",
+            seed: int = 0, threads: int | None = None, step_name: str = "distilled") -> CompressedGenerator:
+    """Train a ``dcgan.Generator(channels=channels)`` student from ``teacher`` (a DCGAN chain);
+    returns the student in deploy form (its history continues the teacher's)."""
+    import torch
+
+    from accelsim.compress.finetune import load_teacher_discriminator
+    from accelsim.compress.torch_chain import teacher_module
+    from accelsim.models.chains import dcgan_chain
+    from accelsim.models.dcgan import Generator, init_weights
+
+    if threads is not None:
+        torch.set_num_threads(threads)
+    first, last = teacher.layers[0], teacher.layers[-1]
+    z_dim, out_channels = first.in_channels, last.out_channels
+    torch.manual_seed(seed)
+    student = Generator(z_dim=z_dim, channels=tuple(channels), out_channels=out_channels)
+    init_weights(student)
+    student.train()
+    t_module = teacher_module(teacher)
+    disc = load_teacher_discriminator(teacher.model) if discriminator == "auto" else discriminator
+    if disc is None:
+        adv_weight = 0.0
+    opt = torch.optim.Adam(student.parameters(), lr=lr, betas=(0.5, 0.999))
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, steps))
+    gen = torch.Generator().manual_seed(seed)
+    start = time.perf_counter()
+    for step in range(1, steps + 1):
+        z = torch.randn(batch_size, z_dim, 1, 1, generator=gen)
+        with torch.no_grad():
+            target = t_module(z)
+        out = student(z)
+        loss = pixel_weight * (out - target).abs().mean()
+        if adv_weight > 0:
+            loss = loss + adv_weight * torch.nn.functional.softplus(-disc(out)).mean()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        sched.step()
+        if step % 200 == 0 or step == steps:
+            log.info("distill step %d/%d loss %.4f (%.0f s)", step, steps, loss.item(), time.perf_counter() - start)
+    student.eval()
+    weights = {k: v.detach().double().numpy() for k, v in student.state_dict().items()
+               if not k.endswith("num_batches_tracked")}
+    out = from_chain(teacher.model, dcgan_chain(weights))
+    return replace(out, steps=teacher.steps + (step_name,), fmt="fp32")
