@@ -17,6 +17,7 @@ SUBCOMMANDS = [
     "accelsim.cli.energy",
     "accelsim.cli.generate",
     "accelsim.cli.compare",
+    "accelsim.cli.vectors",
 ]
 
 

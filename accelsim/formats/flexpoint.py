@@ -86,8 +86,14 @@ def conv_flex(xm, x_exp: int, wm, w_exp: int, bias, spec: ConvSpec, out_exp: int
     acc = convolve(np.asarray(xm, np.int64), np.asarray(wm, np.int64), spec)
     if bias is not None:
         acc += np.asarray(bias, np.int64).reshape(1, -1, 1, 1)
+    return flex_output(acc, x_exp + w_exp, out_exp)
+
+
+def flex_output(acc, e_acc: int, out_exp: int | None = None):
+    """The output stage of ``conv_flex``: exact accumulators ``acc`` at exponent ``e_acc`` ->
+    ``(mantissas int16, out_exp, overflows, acc_max_abs)`` (dynamic mode when ``out_exp`` is None)."""
+    acc = np.asarray(acc, np.int64)
     acc_max = int(np.max(np.abs(acc))) if acc.size else 0
-    e_acc = x_exp + w_exp
     if out_exp is None:
         e = EXP_MIN
         while int(shift_rhe(np.array([acc_max]), e - e_acc)[0]) > MANT_MAX:
