@@ -98,9 +98,10 @@ setup(
         "cffi>=1.16",
     ],
     extras_require={
-        "test": ["pytest>=8", "hypothesis>=6.100", "torch==2.13.0", "matplotlib>=3.8"],
+        "test": ["pytest>=8", "hypothesis>=6.100", "torch==2.13.0", "matplotlib>=3.8", "dask[distributed]>=2024"],
         "torch": ["torch==2.13.0"],
         "plot": ["matplotlib>=3.8"],
+        "dask": ["dask[distributed]>=2024"],
     },
     entry_points={"console_scripts": ["accelsim=accelsim.cli:main"]},
     zip_safe=False,

@@ -1,6 +1,10 @@
 """``simulate(workload, arch) -> Report``: the whole flow as a literal list of steps.
 
     workload -> formats -> energy table -> per layer: lower -> tile -> replay -> price -> Report
+
+A crossbar arch (``arch.kind == "crossbar"``, ReRAM tiles) takes the same steps; only "tile ->
+replay" becomes "map weights to crossbars -> count reads and ADC conversions" (accelsim.sim.crossbar),
+after one placement step for the whole network (do all weights fit on chip).
 """
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ from functools import lru_cache
 from accelsim.arch import DEFAULT_ARCH, ArchSpec, load_arch
 from accelsim.energy import LayerResult, Report, energy_table, price
 from accelsim.mapping import DEFAULT_LOWERING, LOWERINGS, MapperCosts, lower, search
-from accelsim.sim import compute_cycles, simulate_conv, simulate_elementwise
+from accelsim.sim import compute_cycles, crossbar_network, simulate_conv, simulate_crossbar, simulate_elementwise
 from accelsim.workload import Compression, Format, Workload, get_model, plan
 
 DEFAULT_MODEL = "dcgan-digits"
@@ -21,11 +25,20 @@ def _metric(result: LayerResult, objective: str) -> float:
         return result.activity.dram_bytes
     if objective == "latency":
         return result.activity.latency_cycles
+    if objective == "edp":
+        return result.total_energy_pj * result.activity.latency_cycles
     return result.total_energy_pj
 
 
 def _elementwise_op(fmt: Format) -> tuple:
     return ("add", "fp" if fmt.act_kind == "float" else "int", max(fmt.act_bits, 8))
+
+
+def _priced(activity, table) -> LayerResult:
+    """Energy of a layer's actions; a crossbar layer's one-time weight programming priced apart."""
+    xb = activity.crossbar
+    return LayerResult(activity, price(activity.actions, table),
+                       price(xb.programming_actions, table) if xb is not None else None)
 
 
 @lru_cache(maxsize=64)
@@ -41,7 +54,8 @@ def simulate(workload: Workload | str = DEFAULT_MODEL, arch: ArchSpec | str = DE
 
     fmt: a format name, a Format, or a dict layer name -> format (key "*" for the rest).
     lowering: zero_insert | phase | scatter for every transposed convolution, or best (per layer, the
-        one that wins on the objective). objective: dram | energy | latency (mapper and "best").
+        one that wins on the objective). objective: dram | energy | latency | edp (energy x latency),
+        for the mapper and for "best".
     zeros_in_dram: with zero_insert, the dilated input is stored in DRAM (as SCALE-Sim/ZigZag model it).
     """
     if not isinstance(batch, int) or batch < 1:
@@ -59,21 +73,29 @@ def simulate(workload: Workload | str = DEFAULT_MODEL, arch: ArchSpec | str = DE
     a = arch.array
     if lowering not in LOWERING_CHOICES:
         raise ValueError(f"lowering must be one of {', '.join(LOWERING_CHOICES)}, got {lowering!r}")
+    # 3b. crossbar archs: do all weights fit on chip, which activations stay on chip (None: digital)
+    net = crossbar_network(plans, arch, lowering) if arch.kind == "crossbar" else None
     results = []
-    for p in plans:
+    for i, p in enumerate(plans):
         candidates = []
-        for method in (LOWERINGS if lowering == "best" and p.layer.op == "conv_transpose2d" else (lowering,)):
+        methods = LOWERINGS if lowering == "best" and p.layer.op == "conv_transpose2d" else (lowering,)
+        if net is not None:   # crossbars: the placement resolved "best" (weights must fit together)
+            methods = (net.lowerings[i],)
+        for method in methods:
             # 4. lower the layer to GEMMs
             lowered = lower(p.layer, method if method != "best" else DEFAULT_LOWERING, zeros_in_dram)
             if lowered.method == "elementwise":
                 activity = simulate_elementwise(p, arch)
+            elif net is not None:
+                # 5-6. map the weights to crossbars, count reads / ADC conversions / cycles per input bit
+                activity = simulate_crossbar(lowered, p, arch, net, i)
             else:
                 # 5. tile it to the buffers, 6. replay the tile schedule through DRAM and the array
                 cycles = sum(compute_cycles(g, a.rows, a.cols, a.dataflow) for g in lowered.gemms)
                 mapping = search(lowered, p, arch, objective, MapperCosts(read_pj, write_pj, cycles))
                 activity = simulate_conv(mapping, p, arch)
             # 7. price the action counts
-            candidates.append(LayerResult(activity, price(activity.actions, table)))
+            candidates.append(_priced(activity, table))
         # "best": per layer, the lowering that wins on the objective (then fewer executed MACs)
         results.append(min(candidates, key=lambda r: (_metric(r, objective), r.activity.macs_total)))
     fmt_name = fmt if isinstance(fmt, str) else getattr(fmt, "name", "mixed")

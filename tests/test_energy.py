@@ -168,3 +168,12 @@ def test_best_lowering_wins_per_layer_on_the_objective():
     assert best.layers[0].activity.method == "scatter"      # G1: 1x1 input, phase keeps padding taps
     with pytest.raises(ValueError, match="lowering must be one of"):
         simulate("dcgan-64", "edge-npu", "int8", lowering="im2col")
+
+
+def test_edp_objective_through_the_api():
+    single = {m: simulate("dcgan-64", "edge-npu", "int8", lowering=m, objective="edp")
+              for m in ("zero_insert", "phase", "scatter")}
+    best = simulate("dcgan-64", "edge-npu", "int8", lowering="best", objective="edp")
+    edp = lambda r: r.total_energy_pj * r.activity.latency_cycles  # noqa: E731
+    for i, layer in enumerate(best.layers):
+        assert edp(layer) <= min(edp(r.layers[i]) for r in single.values()) * (1 + 1e-12)

@@ -231,3 +231,24 @@ def test_objectives_and_errors():
 def test_plan_helper_roundtrip():
     p = plan(get_model("dcgan-digits"), "int4")[2]
     assert OperandSizes.of(p).weight_pass_bits == 64 * 32 * 16 * 4 + 32 * 32
+
+
+def test_edp_objective_minimizes_energy_times_latency():
+    from accelsim.mapping import MapperCosts
+    l, arch = g3(), make_arch(8, 8, 8)
+    costs = MapperCosts(read_pj_per_byte=70.0, write_pj_per_byte=60.0, compute_cycles=200_000)
+    bw = arch.dram_bytes_per_cycle
+
+    def energy(m):   # the mapper's DRAM energy, recomputed from the chosen mapping
+        return (sum(m.dram_read_bits.values()) * 70.0 + sum(m.dram_write_bits.values()) * 60.0) / 8
+
+    def latency(m):  # the mapper's latency estimate: max(compute, DRAM time) + first tile load
+        total = sum(m.dram_read_bits.values()) + sum(m.dram_write_bits.values())
+        return max(costs.compute_cycles, total / 8 / bw) + (m.tile_bits["ifmap"] + m.tile_bits["weight"]) / 8 / bw
+
+    by = {o: search(lower(l, "phase"), lp(l), arch, o, costs) for o in ("dram", "energy", "latency", "edp")}
+    assert by["energy"].objective_value == pytest.approx(energy(by["energy"]))
+    assert by["latency"].objective_value == pytest.approx(latency(by["latency"]))
+    assert by["edp"].objective_value == pytest.approx(energy(by["edp"]) * latency(by["edp"]))
+    for m in by.values():
+        assert energy(m) * latency(m) >= by["edp"].objective_value * (1 - 1e-12)

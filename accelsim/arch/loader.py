@@ -12,6 +12,7 @@ from importlib import resources
 
 import yaml
 
+from accelsim.arch.crossbar import CrossbarSpec
 from accelsim.arch.spec import ArchSpec, ArraySpec, BufferSpec, DramSpec
 
 
@@ -92,10 +93,15 @@ def arch_from_dict(data: dict, what: str = "arch") -> ArchSpec:
     if not isinstance(data, dict):
         raise ValueError(f"{what}: expected a mapping at the top level")
     data = dict(data)
-    for key in ("array", "buffers", "dram"):
+    if "array" not in data and "crossbar" not in data:
+        raise ValueError("array: missing required key (or crossbar: ReRAM tiles instead of a PE array)")
+    if "array" in data and "crossbar" in data:
+        raise ValueError("array, crossbar: give exactly one of array (a PE array) or crossbar (ReRAM tiles)")
+    for key in ("buffers", "dram"):
         if key not in data:
             raise ValueError(f"{key}: missing required key")
-    array = _build(ArraySpec, data.pop("array"), "array")
+    array = _build(ArraySpec, data.pop("array"), "array") if "array" in data else None
+    crossbar = _build(CrossbarSpec, data.pop("crossbar"), "crossbar") if "crossbar" in data else None
     bufs = data.pop("buffers")
     if not isinstance(bufs, dict) or not bufs:
         raise ValueError("buffers: expected a mapping of role -> buffer")
@@ -105,7 +111,8 @@ def arch_from_dict(data: dict, what: str = "arch") -> ArchSpec:
             raise ValueError(f"buffers.{role}: unknown buffer role; allowed: ifmap, weight, ofmap, global")
         buffers.append(_build(BufferSpec, spec, f"buffers.{role}", {"role": role}))
     dram = _dram(data.pop("dram"))
-    return _build(ArchSpec, data, "", {"array": array, "buffers": tuple(buffers), "dram": dram})
+    return _build(ArchSpec, data, "", {"array": array, "buffers": tuple(buffers), "dram": dram,
+                                       "crossbar": crossbar})
 
 
 def preset_names() -> list[str]:

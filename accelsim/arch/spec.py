@@ -5,6 +5,10 @@ the same way, so a spec can never exist in an invalid state."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from accelsim.arch.crossbar import CrossbarSpec
 
 DATAFLOWS = ("os", "ws", "is")
 BUFFER_ROLES = ("ifmap", "weight", "ofmap", "global")
@@ -27,6 +31,10 @@ def check_fields(obj, path: str) -> None:
         v = getattr(obj, f.name)
         key = f"{path}.{f.name}" if path else f.name
         t = f.type if isinstance(f.type, str) else f.type.__name__
+        if t.endswith(" | None"):   # optional: None means "not given"
+            if v is None:
+                continue
+            t = t[:-len(" | None")]
         if t == "bool":
             if not isinstance(v, bool):
                 raise ValueError(f"{key}: expected true or false, got {v!r}")
@@ -133,16 +141,21 @@ class ArraySpec:
 
 @dataclass(frozen=True)
 class ArchSpec:
+    """A digital accelerator (``array``: a PE array) or a ReRAM in-memory one (``crossbar``: tiles of
+    crossbars, ``accelsim.arch.crossbar``); exactly one of the two is given."""
     name: str
     clock_mhz: float = field(metadata=_rng(1.0, 10000.0))
     tech_node_nm: int = field(metadata=_rng(5, 180))
-    array: ArraySpec = field(metadata={"skip": True})
+    array: ArraySpec | None = field(metadata={"skip": True})
     buffers: tuple[BufferSpec, ...] = field(metadata={"skip": True})
     dram: DramSpec = field(metadata={"skip": True})
     source: str = ""
+    crossbar: CrossbarSpec | None = field(default=None, metadata={"skip": True})
 
     def __post_init__(self):
         check_fields(self, "")
+        if (self.array is None) == (self.crossbar is None):
+            raise ValueError("array, crossbar: give exactly one of array (a PE array) or crossbar (ReRAM tiles)")
         roles = [b.role for b in self.buffers]
         if len(set(roles)) != len(roles):
             raise ValueError("buffers: each role may appear once")
@@ -154,6 +167,17 @@ class ArchSpec:
     @property
     def clock_hz(self) -> float:
         return self.clock_mhz * 1e6
+
+    @property
+    def kind(self) -> str:
+        """``digital`` (PE array) or ``crossbar`` (ReRAM in-memory computing)."""
+        return "digital" if self.crossbar is None else "crossbar"
+
+    @property
+    def vector_lanes(self) -> int:
+        """Elementwise operations per cycle (residual add, upsample): the array's columns, or the
+        crossbar chip's digital lanes."""
+        return self.array.cols if self.crossbar is None else self.crossbar.vector_lanes
 
     @property
     def shared_buffer(self) -> bool:

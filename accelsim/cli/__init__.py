@@ -15,9 +15,11 @@ from accelsim import __version__
 SUBCOMMANDS = [
     "accelsim.cli.validate",
     "accelsim.cli.energy",
+    "accelsim.cli.adc_sweep",
+    "accelsim.cli.sweep",
+    "accelsim.cli.vectors",
     "accelsim.cli.generate",
     "accelsim.cli.compare",
-    "accelsim.cli.vectors",
 ]
 
 

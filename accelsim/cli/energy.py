@@ -12,9 +12,9 @@ def register(sub) -> None:
     p.add_argument("--model", default="dcgan-digits", help="zoo model (default dcgan-digits)")
     p.add_argument("--arch", default="edge-npu", help="preset name or YAML file (default edge-npu)")
     p.add_argument("--format", default=DEFAULT_FORMAT_LIST,
-                   help="comma-separated formats or 'all' (fp32,fp16,int8,int4,ternary,binary,flex16)")
+                   help="comma-separated formats or 'all' (fp32,fp16,int8,int4,ternary,binary,flex16; also int2..int16, binary_w_int8_a)")
     p.add_argument("--lowering", default="phase", help="transposed conv lowering: zero_insert, phase (default), scatter, best (per layer)")
-    p.add_argument("--objective", default="dram", help="mapper objective: dram, energy, latency")
+    p.add_argument("--objective", default="dram", help="mapper objective: dram, energy, latency, edp")
     p.add_argument("--batch", type=int, default=1, help="images per batch (default 1)")
     p.add_argument("--zeros-in-dram", action="store_true",
                    help="with zero_insert, keep the zero-dilated input in DRAM (as SCALE-Sim/ZigZag do)")
@@ -26,14 +26,19 @@ def register(sub) -> None:
 
 
 def _formats(spec: str) -> list[str]:
-    from accelsim.workload import DEFAULT_FORMATS, FORMATS
+    from accelsim.workload import DEFAULT_FORMATS, FORMATS, get_format
     if spec == "all":
         return list(DEFAULT_FORMATS)
     names = [f.strip() for f in spec.split(",") if f.strip()]
-    bad = [n for n in names if n not in FORMATS]
+    bad = []
+    for n in names:
+        try:
+            get_format(n)
+        except ValueError:
+            bad.append(n)
     if bad or not names:
         shown = ",".join(bad) if bad else repr(spec)
-        raise ValueError(f"--format: unknown format {shown}; known: {', '.join(FORMATS)}, all")
+        raise ValueError(f"--format: unknown format {shown}; known: {', '.join(FORMATS)}, int2..int16, all")
     return names
 
 
@@ -53,10 +58,20 @@ def run(args) -> int:
     formats = _formats(args.format)
     model = get_model(args.model)
     arch = load_arch(args.arch)
+    if arch.kind == "crossbar" and args.format == DEFAULT_FORMAT_LIST:   # float weights do not fit in cells
+        from accelsim.workload import get_format
+        formats = [f for f in formats if get_format(f).weight_kind != "float"]
     reports = simulate_formats(model, arch, formats, lowering=args.lowering, objective=args.objective,
                                batch=args.batch, zeros_in_dram=args.zeros_in_dram)
     a, d = arch.array, arch.dram
-    print(f"accelsim energy: {model.name} on {arch.name} ({a.rows}x{a.cols} {a.dataflow}, {arch.clock_mhz:g} MHz, "
+    if arch.kind == "crossbar":
+        from accelsim.report import crossbar_table
+        x = arch.crossbar
+        what = (f"{x.tiles}x{x.crossbars_per_tile} crossbars {x.rows}x{x.cols}, {x.bits_per_cell}b cells, "
+                f"{x.dac_bits}b DAC, {x.adc_bits}b ADC/{x.cols_per_adc} cols")
+    else:
+        what = f"{a.rows}x{a.cols} {a.dataflow}"
+    print(f"accelsim energy: {model.name} on {arch.name} ({what}, {arch.clock_mhz:g} MHz, "
           f"{arch.tech_node_nm} nm, {d.name} x{d.channels}), lowering {args.lowering}, objective {args.objective}, "
           f"batch {args.batch}")
     if args.layers:
@@ -65,6 +80,10 @@ def run(args) -> int:
     print()
     print("per generated image:")
     print(image_table(reports))
+    if arch.kind == "crossbar":
+        print()
+        print("crossbars (weight programming is one-time, not per image):")
+        print(crossbar_table(reports))
     if args.json:
         from accelsim.cli.output import write_json_atomic
         write_json_atomic(args.json, reports_to_json(reports, args.objective))

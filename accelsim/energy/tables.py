@@ -12,6 +12,8 @@ Sources (data files carry a provenance header and a source column per row):
   access energy, leakage is B times one bank's. Interpolated log-log in capacity and word width
   between CACTI rows of the buffer's node; a node without CACTI rows is an error.
 - DRAM: the ArchSpec's DRAM fields (presets/_dram.yaml cites datasheets / JEDEC).
+- ReRAM crossbars (arch.crossbar): ``accelsim.energy.xbar_tables`` (hwcomponents-adc ADC survey,
+  NeuroSim V1.3 drivers, cells and shift-and-add).
 """
 from __future__ import annotations
 
@@ -129,4 +131,11 @@ def energy_table(arch: ArchSpec, mac_ops=()) -> EnergyTable:
     for key in (("dram_read_bit",), ("dram_write_bit",), ("dram_activate",)):
         sources[key] = f"DRAM preset {d.name} (arch/presets/_dram.yaml)"
     sources[("cycle",)] = "SRAM leakage (CACTI) + DRAM background power, per clock cycle"
+    if arch.crossbar is not None:   # ReRAM tiles: crossbar actions, and one buffer per tile
+        from accelsim.energy.xbar_tables import crossbar_entries
+        xe, xsrc = crossbar_entries(arch)
+        entries.update(xe)
+        sources.update(xsrc)
+        entries[("cycle",)] = (("leakage", leak_pj_per_cycle * arch.crossbar.tiles), ("dram_bg", bg_pj_per_cycle))
+        sources[("cycle",)] = "SRAM leakage (CACTI) of every tile's buffer + DRAM background power, per clock cycle"
     return EnergyTable(arch.name, entries, sources)

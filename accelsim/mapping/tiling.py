@@ -1,5 +1,5 @@
 """Tiling search: tile sizes and loop order per layer that fit the buffers, chosen by DRAM traffic,
-energy or latency.
+DRAM energy, latency or their energy-delay product (edp = DRAM energy x latency estimate, per layer).
 
 The loop nest has three tile loops: p (spatial tiles, batch included), c (input-channel tiles; group
 tiles for grouped convs) and f (output-channel tiles). Each buffer holds one tile of its operand
@@ -24,7 +24,7 @@ from accelsim.mapping.geometry import AxisTiling, axis_tiling, tile_candidates, 
 from accelsim.mapping.lowering import Lowered
 from accelsim.workload.graph import LayerPlan
 
-OBJECTIVES = ("dram", "energy", "latency")
+OBJECTIVES = ("dram", "energy", "latency", "edp")
 ORDERS = tuple("".join(p) for p in itertools.permutations("pcf"))
 
 
@@ -199,13 +199,13 @@ def search(lowered: Lowered, plan: LayerPlan, arch: ArchSpec, objective: str = "
     steps = np.broadcast_to((n["p"] * n_c * n_f)[:, None], total_bits.shape)
     if objective == "dram":
         value = total_bits / 8
-    elif objective == "energy":
-        value = ((read_i + read_w + psum_bits) * costs.read_pj_per_byte
-                 + (write_o + psum_bits) * costs.write_pj_per_byte) / 8
     else:
+        energy = ((read_i + read_w + psum_bits) * costs.read_pj_per_byte
+                  + (write_o + psum_bits) * costs.write_pj_per_byte) / 8
         bw = arch.dram_bytes_per_cycle
         first_load = ((i_tile + w_tile) / 8 / bw)[:, None]
-        value = np.maximum(costs.compute_cycles, total_bits / 8 / bw) + first_load
+        latency = np.maximum(costs.compute_cycles, total_bits / 8 / bw) + first_load
+        value = {"energy": energy, "latency": latency, "edp": energy * latency}[objective]
     flat = np.lexsort((np.arange(value.size), steps.ravel(), value.ravel()))[0]
     row, col = divmod(int(flat), len(ORDERS))
     best = (row, col)

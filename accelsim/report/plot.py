@@ -4,7 +4,8 @@ from __future__ import annotations
 from accelsim.energy import COMPONENTS, Report
 
 _LABELS = {"dram": "DRAM read/write", "dram_act": "DRAM activate", "dram_bg": "DRAM background",
-           "buffer": "SRAM buffers", "mac": "PE / MAC", "leakage": "SRAM leakage"}
+           "buffer": "SRAM buffers", "mac": "PE / MAC", "leakage": "SRAM leakage",
+           "crossbar": "crossbar cells + drivers", "adc": "ADC", "shift_add": "shift-and-add", "xbar_write": "cell reloads"}
 
 
 def plot_breakdown(reports: list[Report], path: str) -> None:
@@ -17,7 +18,8 @@ def plot_breakdown(reports: list[Report], path: str) -> None:
     names = [r.fmt for r in reports]
     fig, ax = plt.subplots(figsize=(1.2 * len(reports) + 3, 4.5))
     bottom = [0.0] * len(reports)
-    for comp in COMPONENTS:
+    shown = {c for r in reports for c in r.components}
+    for comp in (c for c in COMPONENTS if c in shown):
         vals = [r.energy_pj[comp] / 1e6 / r.batch for r in reports]
         ax.bar(names, vals, bottom=bottom, label=_LABELS[comp])
         bottom = [b + v for b, v in zip(bottom, vals)]

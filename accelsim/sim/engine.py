@@ -44,6 +44,7 @@ class LayerActivity:
     actions: dict                  # (action, *args) -> count
     mapping_note: str = ""
     mapping: Mapping | None = field(default=None, compare=False, repr=False)
+    crossbar: "XbarLayerStats | None" = None   # noqa: F821 (accelsim.sim.crossbar; crossbar archs only)
 
     @property
     def dram_bytes(self) -> int:
@@ -144,7 +145,7 @@ def simulate_elementwise(plan: LayerPlan, arch: ArchSpec) -> LayerActivity:
     run_bytes = np.r_[np.minimum(per_in, in_bytes - steps * per_in), np.minimum(per_out, out_bytes - steps * per_out)]
     res = service(arch.dram, run_start, run_bytes, np.r_[steps, n_steps + steps], 2 * n_steps)
     cyc = res.transfer_ns * arch.clock_mhz / 1000.0
-    compute_total = math.ceil(layer.output_elems / arch.array.cols)
+    compute_total = math.ceil(layer.output_elems / arch.vector_lanes)
     compute = _split_cycles(compute_total, np.ones(n_steps))
     double = all(b.double_buffered for b in arch.buffers)
     latency = max(timeline(compute, cyc[:n_steps], cyc[n_steps:], double), compute_total)

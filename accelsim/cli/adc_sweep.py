@@ -1,0 +1,45 @@
+"""accelsim adc-sweep: energy per image and image quality (PSNR vs fp32) of a generator on a ReRAM
+crossbar arch, against the ADC resolution."""
+from __future__ import annotations
+
+
+def register(sub) -> None:
+    p = sub.add_parser("adc-sweep", help="energy per image and PSNR vs ADC bits on a crossbar arch",
+                       description=__doc__)
+    p.add_argument("--model", default="dcgan-digits",
+                   help="zoo model (default dcgan-digits; PSNR needs shipped weights)")
+    p.add_argument("--arch", default="isaac-like", help="crossbar preset or YAML file (default isaac-like)")
+    p.add_argument("--adc-bits", default="3:10",
+                   help="ADC resolutions: LO:HI (inclusive) or a comma list (default 3:10)")
+    p.add_argument("--format", default="int8", help="int8 (default), intN, ternary, binary, binary_w_int8_a, flex16")
+    p.add_argument("--lowering", default="phase",
+                   help="transposed conv lowering: zero_insert, phase (default), scatter")
+    p.add_argument("--images", type=int, default=16, help="latents scored for PSNR (default 16)")
+    p.add_argument("--seed", type=int, default=0, help="latent seed (default 0)")
+    p.add_argument("--json", metavar="PATH", help="write the points as JSON")
+    p.add_argument("--plot", metavar="PATH", help="write a PNG of energy and PSNR vs ADC bits")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from accelsim.adc_sweep import adc_sweep, parse_bits
+    from accelsim.mapping import LOWERINGS
+    from accelsim.report.adc_sweep import adc_sweep_table
+
+    if args.lowering not in LOWERINGS:
+        raise ValueError(f"--lowering must be one of {', '.join(LOWERINGS)}, got {args.lowering!r}")
+    points, info = adc_sweep(args.model, args.arch, parse_bits(args.adc_bits), args.format, args.lowering,
+                             args.images, args.seed)
+    golden = info["psnr_golden_db"]
+    print(f"accelsim adc-sweep: {info['model']} {info['format']} on {info['arch']} ({info['lowering']}), "
+          f"ADC {info['adc_mode']}, lossless from {info['lossless_adc_bits']} bits; PSNR vs fp32 over "
+          f"{info['images']} images" + ("" if golden is None else f" (golden quantized: {golden:.2f} dB)"))
+    print()
+    print(adc_sweep_table(points))
+    if args.json:
+        from accelsim.cli.output import write_json_atomic
+        write_json_atomic(args.json, {**info, "points": [p.to_json() for p in points]})
+    if args.plot:
+        from accelsim.report.adc_sweep import plot_adc_sweep
+        plot_adc_sweep(points, info, args.plot)
+    return 0
