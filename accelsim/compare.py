@@ -157,7 +157,10 @@ def evaluate(model: str, recipes, arch="edge-npu", *, lowering: str = "phase", n
     from accelsim.api import simulate
     from accelsim.arch import load_arch
     from accelsim.compress import zoo
+    from accelsim.compress.recipe import check_recipe
 
+    for recipe in recipes:
+        check_recipe(recipe)
     arch = load_arch(arch) if isinstance(arch, str) else arch
     reference = zoo.build(model, "fp32")
     fp32_bits = reference.weight_bits()

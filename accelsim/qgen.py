@@ -239,12 +239,14 @@ class QuantizedGenerator:
     # ---- execution --------------------------------------------------------------------------------
     def run(self, z: np.ndarray, impl: str = "cpp", trace: bool = False):
         """Images in [-1, 1] (float64) from latents z; with ``trace``, also per layer
-        ``{"name", "input", "acc", "output"}`` integer tensors."""
+        ``{"name", "input", "acc", "output"}`` integer tensors. ``impl``: "cpp", "reference", or an
+        object with the kernels' signatures (``accelsim.sim.crossbar_func.CrossbarKernels``)."""
         if self.fmt == "fp32":
             out = float_forward(self.float_layers, z).astype(np.float32).astype(np.float64)
             return (out, []) if trace else out
         from accelsim import kernels
-        K = kernels.implementation(impl)
+        K = kernels.implementation(impl) if isinstance(impl, str) else impl   # or an object with their signatures
+        z = np.ascontiguousarray(z)   # the kernels take C-contiguous NCHW (an HWC image's transpose is not)
         if self.fmt == "flex16":
             return self._run_flex(z, K, trace)
         tr = []

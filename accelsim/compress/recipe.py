@@ -9,7 +9,8 @@ Recipe tokens (joined by ``+``, applied left to right; the result's ``name`` is 
                     ``finetune_steps`` (``pruning.prune``)
 ``chprune<P>``      channel pruning of P % of the hidden channels, fine-tuned likewise
 ``int<N>``          post-training N-bit per-channel weights (``precision.quantize``)
-``ternary``         post-training TWN ternary weights; ``binary`` likewise
+``ternary``         post-training TWN ternary weights; ``binary`` likewise (int8 activations)
+``xnor``            post-training binary weights and binary activations (XNOR-popcount)
 ``flex16``          flex16+5 weights
 ``<kind>-qat``      quantization-aware fine-tuning to ``kind`` (``qat.qat``): ``ternary-qat``,
                     ``binary-qat``, ``int4-qat``, ...
@@ -43,6 +44,19 @@ class TrainingBudget:
     binary_activations: bool = False
 
 
+TOKEN = re.compile(r"fp32|distilled|(ch)?prune\d+|(int\d+|ternary|binary)-qat|int\d+|ternary|binary|xnor|flex16"
+                   r"|codebook\d+|huffman|lowrank\d+|ft")
+
+
+def check_recipe(recipe: str) -> list[str]:
+    """The tokens of ``recipe``; ValueError naming the first unknown token (before any work is done)."""
+    tokens = [t.strip() for t in recipe.split("+")]
+    for t in tokens:
+        if not TOKEN.fullmatch(t):
+            raise ValueError(f"recipe {recipe!r}: unknown compression step {t!r} (see accelsim.compress.recipe)")
+    return tokens
+
+
 def apply_step(cg: CompressedGenerator, token: str, teacher: CompressedGenerator, budget: TrainingBudget) -> CompressedGenerator:
     """Apply one recipe token to ``cg``."""
     from accelsim.compress import distill, encoding, lowrank, precision, pruning, qat
@@ -63,6 +77,8 @@ def apply_step(cg: CompressedGenerator, token: str, teacher: CompressedGenerator
         if m[1] == "binary" and budget.binary_activations:
             out = replace(out, fmt="binary")
         return out
+    if token == "xnor":     # binary weights and binary activations (XNOR-popcount kernels)
+        return precision.quantize(cg, "binary", binary_activations=True, step_name=token)
     if re.fullmatch(r"int\d+|ternary|binary|flex16", token):
         return precision.quantize(cg, token, binary_activations=budget.binary_activations, step_name=token)
     if m := re.fullmatch(r"codebook(\d+)", token):

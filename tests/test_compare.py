@@ -1,0 +1,121 @@
+"""accelsim compare: the compressed generator as the simulator sees it, the C++ run of compressed
+generators against the golden model, the Pareto front, and the CLI end to end (cheap recipes only:
+no training in tests)."""
+import json
+import math
+
+import numpy as np
+import pytest
+
+from accelsim import compare
+from accelsim.cli import main
+from accelsim.compress import zoo
+from accelsim.models import registry
+from accelsim.workload import get_model
+
+
+def test_workload_of_fp32_matches_the_zoo_shapes():
+    cg = zoo.build("dcgan-digits", "fp32")
+    w, fmts, comps = compare.workload_of(cg)
+    zoo_w = get_model("dcgan-digits")
+    assert [l.out_hw for l in w.layers] == [l.out_hw for l in zoo_w.layers]
+    assert w.macs_effectual == zoo_w.macs_effectual and w.conv_weights == zoo_w.conv_weights == 295424
+    assert {f.name for f in fmts.values()} == {"fp32"}
+    # exact stored size: float32 weights, 32 bits each
+    assert sum(c.exact_weight_bits for c in comps.values()) == cg.weight_bits() == 32 * 295424
+
+
+@pytest.mark.parametrize("recipe, fmt", [("int4", "int4"), ("codebook16+huffman", "fp32"), ("lowrank50", "fp32")])
+def test_workload_of_compressed_generators(recipe, fmt):
+    cg = zoo.build("dcgan-digits", recipe)
+    w, fmts, comps = compare.workload_of(cg)
+    assert {f.name for f in fmts.values()} == {fmt}
+    assert sum(c.exact_weight_bits for c in comps.values()) == cg.weight_bits()
+    assert [l.name for l in w.layers] == cg.layer_names()
+    assert w.layers[-1].out_hw == (32, 32) and w.layers[-1].out_channels == 1
+
+
+def test_simulated_weight_bytes_are_the_exact_encoded_size():
+    from accelsim.api import simulate
+    cg = zoo.build("dcgan-digits", "codebook16+huffman")
+    w, fmts, comps = compare.workload_of(cg)
+    rep = simulate(w, "edge-npu", fmts, compression=comps)
+    bias_bits = sum(32 * l.out_channels for l in w.layers if l.bias)
+    assert rep.weight_bytes == sum(math.ceil((comps[l.name].exact_weight_bits + 32 * l.out_channels * l.bias) / 8)
+                                   for l in w.layers)
+    assert rep.weight_bytes * 8 >= cg.weight_bits() + bias_bits
+
+
+@pytest.mark.parametrize("recipe", ["int8", "ternary", "binary", "xnor", "flex16", "codebook16+int8"])
+def test_compressed_generators_run_bit_exact_through_the_kernels(recipe):
+    cg = zoo.build("dcgan-digits", recipe)
+    x = compare.model_inputs("dcgan-digits", 6)
+    cpp = compare.run(cg, x, "cpp")
+    ref = compare.run(cg, x, "reference")
+    np.testing.assert_array_equal(cpp, ref)
+    assert cpp.std() > 0.05            # not degenerate
+
+
+def test_quantized_run_keeps_the_compressed_codes():
+    """The kernels execute the codes the compression chose: re-quantizing dequantized int8 /
+    ternary weights reproduces the same codes."""
+    from accelsim.compress.qat import quantize_codes
+    for kind in ("int8", "ternary", "binary"):
+        cg = zoo.build("dcgan-digits", kind)
+        for layer in cg.layers:
+            codes, _ = quantize_codes(layer.weight, kind, layer.transposed)
+            np.testing.assert_array_equal(codes, cg.encodings[layer.name].codes)
+
+
+def test_pareto_front_on_synthetic_rows():
+    def row(name, e, fid):
+        return compare.CompareRow(name, "fp32", 1, 1.0, 1.0, 1, 1, 1, e, 1.0, 30.0, 0.9, fid, None)
+    rows = [row("a", 10, 20), row("b", 5, 30), row("c", 6, 40), row("d", 20, 19), row("e", 5, 30)]
+    assert compare.pareto_front(rows) == ["a", "b", "d", "e"]
+
+
+def test_needs_training_is_reported_before_any_work():
+    if not zoo.needs_training("dcgan-digits", "distilled+int8"):
+        pytest.skip("the distilled student is shipped")
+    with pytest.raises(ValueError, match="needs training"):
+        compare.evaluate("dcgan-digits", ["distilled+int8"], n_images=4, n_fid=0)
+
+
+def test_cli_compare_end_to_end(tmp_path, capsys):
+    out, png = tmp_path / "c.json", tmp_path / "c.png"
+    assert main(["compare", "--recipes", "fp32,int8,ternary,codebook16", "--images", "16", "--fid-images", "64",
+                 "--json", str(out), "--plot", str(png)]) == 0
+    text = capsys.readouterr().out
+    assert "Pareto front" in text and "codebook16" in text
+    data = json.loads(out.read_text())
+    rows = {r["name"]: r for r in data["rows"]}
+    assert set(rows) == {"fp32", "int8", "ternary", "codebook16"}
+    for r in rows.values():
+        assert {"name", "weight_bits", "compression_ratio", "dram_bytes", "energy_per_image_uj", "psnr_db", "ssim",
+                "fid"} <= set(r)
+    assert rows["fp32"]["psnr_db"] == "inf" and rows["fp32"]["compression_ratio"] == 1.0
+    assert rows["int8"]["compression_ratio"] > 3.9 and rows["int8"]["psnr_db"] > 30
+    assert rows["int8"]["energy_per_image_uj"] < rows["fp32"]["energy_per_image_uj"]
+    assert rows["ternary"]["dram_bytes"] < rows["int8"]["dram_bytes"] < rows["fp32"]["dram_bytes"]
+    assert all(isinstance(r["fid"], float) for r in rows.values())
+    assert png.stat().st_size > 10000
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["compare", "--model", "nope"], "--model"),
+    (["compare", "--recipes", "int8,bogus7"], "bogus7"),
+    (["compare", "--images", "0"], "--images"),
+    (["compare", "--fid-images", "5"], "--fid-images"),
+    (["compare", "--lowering", "sideways"], "--lowering"),
+])
+def test_cli_compare_bad_input(argv, needle, capsys):
+    assert main(argv + ["--fid-images", "0"] if "--fid-images" not in argv else argv) == 2
+    err = capsys.readouterr().err
+    assert needle in err and "Traceback" not in err
+
+
+def test_sr_model_is_scored_against_ground_truth():
+    rows = compare.evaluate("sr-x4", ["fp32", "int8"], n_images=1, n_fid=0)
+    assert rows[0].fid is None and rows[0].psnr_gt_db > 20
+    assert rows[1].psnr_db > 25 and rows[1].psnr_gt_db > 20
+    assert registry.GENERATORS
