@@ -57,7 +57,7 @@ def test_custom_arch_file(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("argv,msg", [
-    (["--format", "int17"], "--format: unknown format int17"),
+    (["--format", "int17"], "--format: unknown value int17"),
     (["--arch", "nope"], "unknown arch preset 'nope'"),
     (["--model", "nope"], "unknown model 'nope'"),
     (["--lowering", "im2col"], "--lowering must be one of"),

@@ -25,29 +25,12 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-def _formats(spec: str) -> list[str]:
-    from accelsim.workload import DEFAULT_FORMATS, FORMATS, get_format
-    if spec == "all":
-        return list(DEFAULT_FORMATS)
-    names = [f.strip() for f in spec.split(",") if f.strip()]
-    bad = []
-    for n in names:
-        try:
-            get_format(n)
-        except ValueError:
-            bad.append(n)
-    if bad or not names:
-        shown = ",".join(bad) if bad else repr(spec)
-        raise ValueError(f"--format: unknown format {shown}; known: {', '.join(FORMATS)}, int2..int16, all")
-    return names
-
-
 def run(args) -> int:
     from accelsim.api import LOWERING_CHOICES, simulate_formats
     from accelsim.arch import load_arch
     from accelsim.mapping import OBJECTIVES
     from accelsim.report import image_table, layer_table, reports_to_json
-    from accelsim.workload import get_model
+    from accelsim.workload import get_model, parse_formats
 
     if args.lowering not in LOWERING_CHOICES:
         raise ValueError(f"--lowering must be one of {', '.join(LOWERING_CHOICES)}, got {args.lowering!r}")
@@ -55,7 +38,7 @@ def run(args) -> int:
         raise ValueError(f"--objective must be one of {', '.join(OBJECTIVES)}, got {args.objective!r}")
     if args.batch < 1:
         raise ValueError(f"--batch must be >= 1, got {args.batch}")
-    formats = _formats(args.format)
+    formats = list(parse_formats(args.format, "--format"))
     model = get_model(args.model)
     arch = load_arch(args.arch)
     if arch.kind == "crossbar" and args.format == DEFAULT_FORMAT_LIST:   # float weights do not fit in cells

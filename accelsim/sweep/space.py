@@ -19,11 +19,20 @@ from dataclasses import asdict, dataclass, replace
 
 from accelsim.arch import ArchSpec, DramSpec, dram_presets
 from accelsim.arch.spec import DATAFLOWS
-from accelsim.workload import DEFAULT_FORMATS, FORMATS, get_format
+from accelsim.workload import parse_formats
 
 UNITS = {"B": 1, "KiB": 1024, "MiB": 1024 ** 2, "GiB": 1024 ** 3}
 MAX_STEPS = 100_000
-_SIZE = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*([A-Za-z]*)\s*$")
+MAX_OPTION_CHARS = 200   # longer option values are refused before any parsing (no pathological inputs)
+# One unambiguous number form (no nested quantifiers over the same digits: linear time on any input).
+_SIZE = re.compile(r"\s*((?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)\s*([A-Za-z]*)\s*", re.ASCII)
+
+
+def _check_length(text, option: str) -> str:
+    text = str(text)
+    if len(text) > MAX_OPTION_CHARS:
+        raise ValueError(f"{option}: value too long ({len(text)} characters, at most {MAX_OPTION_CHARS})")
+    return text
 
 
 @dataclass(frozen=True)
@@ -59,7 +68,8 @@ def format_size(n_bytes: float) -> str:
 
 def parse_size(text: str, option: str = "--buffer") -> int:
     """'16KiB', '4MiB', '512B', '1.5MiB' -> bytes (a whole, positive number of bytes)."""
-    m = _SIZE.match(str(text))
+    text = _check_length(text, option)
+    m = _SIZE.fullmatch(text)
     if not m:
         raise ValueError(f"{option}: cannot read the size {text!r}; write a number and a unit, e.g. 64KiB")
     value, unit = float(m.group(1)), m.group(2)
@@ -67,6 +77,8 @@ def parse_size(text: str, option: str = "--buffer") -> int:
         what = f"unknown unit {unit!r}" if unit else f"no unit in {text.strip()!r}"
         raise ValueError(f"{option}: {what}; allowed units: {', '.join(UNITS)}")
     n = value * UNITS[unit]
+    if not math.isfinite(n) or n >= 2.0 ** 62:
+        raise ValueError(f"{option}: size {text.strip()!r} is too large")
     if n <= 0:
         raise ValueError(f"{option}: size must be > 0, got {text.strip()!r}")
     if abs(n - round(n)) > 1e-6 * max(1.0, n):
@@ -78,14 +90,14 @@ def parse_size_range(text: str, option: str = "--buffer") -> tuple[int, ...]:
     """Sizes in bytes, ascending. Forms: SIZE | MIN:MAX (= MIN:MAX:x2) | MIN:MAX:STEPS (STEPS sizes
     log-spaced from MIN to MAX inclusive, rounded to whole bytes) | MIN:MAX:xFACTOR (MIN, MIN*F,
     MIN*F^2, ... up to MAX, rounded to whole bytes)."""
-    parts = str(text).split(":")
+    parts = _check_length(text, option).split(":")
     if len(parts) == 1:
         return (parse_size(parts[0], option),)
     if len(parts) > 3:
         raise ValueError(f"{option}: expected SIZE, MIN:MAX, MIN:MAX:STEPS or MIN:MAX:xFACTOR, got {text!r}")
     lo, hi = parse_size(parts[0], option), parse_size(parts[1], option)
     if lo > hi:
-        raise ValueError(f"{option}: MIN {parts[0].strip()} is larger than MAX {parts[1].strip()}; "
+        raise ValueError(f"{option}: MIN {parts[0].strip()!r} is larger than MAX {parts[1].strip()!r}; "
                          "write the smaller size first")
     step = parts[2].strip() if len(parts) == 3 else "x2"
     if step[:1] in ("x", "X"):
@@ -96,8 +108,14 @@ def parse_size_range(text: str, option: str = "--buffer") -> tuple[int, ...]:
         if not factor > 1 or math.isinf(factor):
             raise ValueError(f"{option}: FACTOR must be a number > 1 (e.g. x2), got {step!r}")
         sizes, k = [], 0
-        while lo * factor ** k <= hi * (1 + 1e-12):
-            sizes.append(int(round(lo * factor ** k)))
+        while True:
+            try:
+                size = lo * factor ** k
+            except OverflowError:   # factor^k beyond the float range: certainly past MAX
+                break
+            if size > hi * (1 + 1e-12):
+                break
+            sizes.append(int(round(size)))
             k += 1
             if k > MAX_STEPS:
                 raise ValueError(f"{option}: {text!r} gives more than {MAX_STEPS} sizes; use a larger FACTOR")
@@ -108,7 +126,7 @@ def parse_size_range(text: str, option: str = "--buffer") -> tuple[int, ...]:
         if not 1 <= n <= MAX_STEPS:
             raise ValueError(f"{option}: STEPS must be in [1, {MAX_STEPS}], got {n}")
         if n == 1 and lo != hi:
-            raise ValueError(f"{option}: 1 step cannot span {parts[0].strip()}..{parts[1].strip()}; "
+            raise ValueError(f"{option}: 1 step cannot span {parts[0].strip()!r}..{parts[1].strip()!r}; "
                              "give STEPS >= 2 or a single size")
         sizes = [lo] if n == 1 else [int(round(lo * (hi / lo) ** (i / (n - 1)))) for i in range(n)]
     if len(set(sizes)) != len(sizes):
@@ -118,30 +136,11 @@ def parse_size_range(text: str, option: str = "--buffer") -> tuple[int, ...]:
 
 def parse_list(text: str, option: str, allowed) -> tuple[str, ...]:
     """Comma-separated names, each one of ``allowed``; order kept, duplicates rejected."""
-    names = [n.strip() for n in str(text).split(",") if n.strip()]
+    names = [n.strip() for n in _check_length(text, option).split(",") if n.strip()]
     bad = [n for n in names if n not in allowed]
     if bad or not names:
-        shown = ", ".join(bad) if bad else repr(text)
+        shown = ", ".join(map(repr, bad)) if bad else repr(text)   # repr: one line, control characters visible
         raise ValueError(f"{option}: unknown value {shown}; allowed: {', '.join(allowed)}")
-    if len(set(names)) != len(names):
-        raise ValueError(f"{option}: a value is repeated in {text!r}")
-    return tuple(names)
-
-
-def parse_formats(text: str, option: str = "--format") -> tuple[str, ...]:
-    """'int8,binary' or 'all' (the default seven); any name ``get_format`` knows (int2..int16 too)."""
-    if str(text).strip() == "all":
-        return DEFAULT_FORMATS
-    names = [n.strip() for n in str(text).split(",") if n.strip()]
-    bad = []
-    for n in names:
-        try:
-            get_format(n)
-        except ValueError:
-            bad.append(n)
-    if bad or not names:
-        shown = ", ".join(bad) if bad else repr(text)
-        raise ValueError(f"{option}: unknown value {shown}; allowed: {', '.join(FORMATS)}, int2..int16, all")
     if len(set(names)) != len(names):
         raise ValueError(f"{option}: a value is repeated in {text!r}")
     return tuple(names)
@@ -150,8 +149,8 @@ def parse_formats(text: str, option: str = "--format") -> tuple[str, ...]:
 def parse_arrays(text: str, option: str = "--array") -> tuple[tuple[int, int], ...]:
     """'8x8,16x32' -> ((8, 8), (16, 32)); rows and cols in [1, 1024]."""
     out = []
-    for item in (s.strip() for s in str(text).split(",")):
-        m = re.fullmatch(r"([0-9]+)[xX]([0-9]+)", item)
+    for item in (s.strip() for s in _check_length(text, option).split(",")):
+        m = re.fullmatch(r"([0-9]+)[xX]([0-9]+)", item, re.ASCII)
         if not m:
             raise ValueError(f"{option}: expected ROWSxCOLS such as 16x16, got {item!r}")
         rows, cols = int(m.group(1)), int(m.group(2))

@@ -3,7 +3,7 @@ importer from torch modules (``from_torch``, imports torch lazily)."""
 from accelsim.workload.graph import LayerPlan, Workload, plan
 from accelsim.workload.layer import CONV_OPS, ELEMENTWISE_OPS, OPS, Layer
 from accelsim.workload.precision import (DEFAULT_FORMATS, FORMATS, NO_COMPRESSION, Compression, Format,
-                                         bits_to_bytes, get_format)
+                                         bits_to_bytes, get_format, parse_formats)
 from accelsim.workload.zoo import ZOO, get_model
 
 
@@ -15,4 +15,4 @@ def from_torch(module, input_shape, name: str | None = None) -> Workload:
 
 __all__ = ["CONV_OPS", "DEFAULT_FORMATS", "ELEMENTWISE_OPS", "FORMATS", "NO_COMPRESSION", "OPS", "ZOO",
            "Compression", "Format", "Layer", "LayerPlan", "Workload", "bits_to_bytes", "from_torch",
-           "get_format", "get_model", "plan"]
+           "get_format", "get_model", "parse_formats", "plan"]

@@ -149,3 +149,22 @@ NO_COMPRESSION = Compression()
 
 def bits_to_bytes(bits: int) -> int:
     return (int(bits) + 7) // 8
+
+
+def parse_formats(text: str, option: str = "--format") -> tuple[str, ...]:
+    """'int8,binary' or 'all' (the default seven); any name ``get_format`` knows (int2..int16 too)."""
+    if str(text).strip() == "all":
+        return DEFAULT_FORMATS
+    names = [n.strip() for n in str(text).split(",") if n.strip()]
+    bad = []
+    for n in names:
+        try:
+            get_format(n)
+        except ValueError:
+            bad.append(n)
+    if bad or not names:
+        shown = ", ".join(map(repr, bad)) if bad else repr(text)   # repr: one line, control characters visible
+        raise ValueError(f"{option}: unknown value {shown}; allowed: {', '.join(FORMATS)}, int2..int16, all")
+    if len(set(names)) != len(names):
+        raise ValueError(f"{option}: a value is repeated in {text!r}")
+    return tuple(names)
