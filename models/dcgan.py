@@ -69,11 +69,15 @@ class Discriminator(nn.Module):
         return {"channels": tuple(weights[f"conv{i}.weight"].shape[0] for i in (1, 2, 3)),
                 "in_channels": weights["conv1.weight"].shape[1]}
 
+    def features(self, x: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor]:
+        """(the three hidden feature maps, the logit): for feature-matching losses."""
+        f1 = nn.functional.leaky_relu(self.conv1(x), 0.2)
+        f2 = nn.functional.leaky_relu(self.bn2(self.conv2(f1)), 0.2)
+        f3 = nn.functional.leaky_relu(self.bn3(self.conv3(f2)), 0.2)
+        return [f1, f2, f3], self.conv4(f3).flatten()
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = nn.functional.leaky_relu(self.conv1(x), 0.2)
-        x = nn.functional.leaky_relu(self.bn2(self.conv2(x)), 0.2)
-        x = nn.functional.leaky_relu(self.bn3(self.conv3(x)), 0.2)
-        return self.conv4(x).flatten()
+        return self.features(x)[1]
 
 
 def init_weights(module: nn.Module) -> None:

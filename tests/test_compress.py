@@ -353,3 +353,32 @@ def test_huffman_table_uses_the_smaller_layout():
     enc = storage.TensorEncoding((2, 4, 1, 1), "flex16", 16, codes, side_bits=5, entropy="huffman")
     assert enc.table_bits() == 32 + 8 * (16 + 8)               # not 2^16 x 8
     assert enc.payload_bits() == 8 * 3
+
+
+def test_chain_calibration_matches_qgen_ranges():
+    torch = pytest.importorskip("torch")
+    from accelsim.compress.torch_chain import ChainModule
+    from accelsim.qgen import QuantizedGenerator
+    cg = precision.quantize(small_generator(), "int8")
+    z = latents(16)
+    m = ChainModule(cg)
+    m.calibrate(torch.from_numpy(z).float())
+    g = QuantizedGenerator(cg.to_float_layers(), "int8", z)
+    assert float(m.act_ranges[0]) == pytest.approx(g.layers[0].x_scale * 127, rel=1e-5)
+    for i, q in enumerate(g.layers[:-1]):                     # ReLU outputs: [0, max] on 255 steps
+        assert float(m.act_ranges[i + 1][1]) == pytest.approx(q.out_scale * 255, rel=1e-4)
+    assert float(m.act_ranges[-1]) == pytest.approx(g.layers[-1].extra["pre_scale"] * 127, rel=1e-4)   # tanh input
+    m.act_bits = 8
+    with torch.no_grad():
+        out = m(torch.from_numpy(z).float()).double().numpy()
+    assert np.abs(out - g.run(z, impl="reference")).max() <= 2 / 127 + 1e-6   # at most a rounding step or two
+
+
+def test_teacher_loss_feature_matching():
+    torch = pytest.importorskip("torch")
+    from accelsim.compress.finetune import teacher_loss
+    from accelsim.models.dcgan import Discriminator
+    disc = Discriminator(channels=(4, 8, 8)).eval()
+    x = torch.rand(2, 1, 32, 32) * 2 - 1
+    assert teacher_loss(x, x, disc, 1.0, 0.0, 3.0).item() == 0.0      # identical images: no pixel/feature loss
+    assert teacher_loss(x, -x, disc, 0.0, 0.0, 3.0).item() > 0.0

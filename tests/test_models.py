@@ -36,7 +36,7 @@ def test_shipped_files_present_and_small():
     for name in ("dcgan-digits", "dcgan-digits-disc", "dcgan-fashion", "digit-classifier", "sr-x4"):
         assert name in registry.available(), name
     total = sum(os.path.getsize(os.path.join(registry.WEIGHTS_DIR, f)) for f in os.listdir(registry.WEIGHTS_DIR))
-    assert total < 6 * 2 ** 20
+    assert total < 10 * 2 ** 20   # generators, classifier, FID statistics and the compressions' trained parts
 
 
 def test_dcgan_weights_shapes():

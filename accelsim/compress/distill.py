@@ -4,7 +4,9 @@ Aguinaldo et al. 2019 ("Compressing GANs using knowledge distillation"): the stu
 per-pixel distance to the teacher's image for the same latent plus an adversarial term from the
 teacher's discriminator (frozen here, as in Yu & Pool 2020's self-supervised variant: the teacher's
 discriminator already encodes what a real image looks like). Loss per batch of latents z:
-``pixel_weight * mean|G_s(z) - G_t(z)| + adv_weight * softplus(-D_t(G_s(z)))``. The student keeps
+``pixel_weight * mean|G_s(z) - G_t(z)| + adv_weight * softplus(-D_t(G_s(z)))`` plus, optionally, feature
+matching on ``D_t``'s hidden features (``fm_weight``, ``finetune.teacher_loss``; off by default: with
+the train-mode BatchNorm student it made the folded eval-mode student diverge). The student keeps
 BatchNorm during training (train mode, as a GAN generator is trained) and is folded afterwards.
 """
 from __future__ import annotations
@@ -21,13 +23,14 @@ DEFAULT_STUDENT_CHANNELS = (64, 32, 16)
 
 
 def distill(teacher: CompressedGenerator, channels=DEFAULT_STUDENT_CHANNELS, steps: int = 2000, lr: float = 2e-3,
-            batch_size: int = 64, pixel_weight: float = 1.0, adv_weight: float = 0.05, discriminator="auto",
+            batch_size: int = 64, pixel_weight: float = 1.0, adv_weight: float = 0.05, fm_weight: float = 0.0,
+            discriminator="auto",
             seed: int = 0, threads: int | None = None, step_name: str = "distilled") -> CompressedGenerator:
     """Train a ``dcgan.Generator(channels=channels)`` student from ``teacher`` (a DCGAN chain);
     returns the student in deploy form (its history continues the teacher's)."""
     import torch
 
-    from accelsim.compress.finetune import load_teacher_discriminator
+    from accelsim.compress.finetune import load_teacher_discriminator, teacher_loss
     from accelsim.compress.torch_chain import teacher_module
     from accelsim.models.chains import dcgan_chain
     from accelsim.models.dcgan import Generator, init_weights
@@ -43,7 +46,7 @@ def distill(teacher: CompressedGenerator, channels=DEFAULT_STUDENT_CHANNELS, ste
     t_module = teacher_module(teacher)
     disc = load_teacher_discriminator(teacher.model) if discriminator == "auto" else discriminator
     if disc is None:
-        adv_weight = 0.0
+        adv_weight = fm_weight = 0.0
     opt = torch.optim.Adam(student.parameters(), lr=lr, betas=(0.5, 0.999))
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, steps))
     gen = torch.Generator().manual_seed(seed)
@@ -53,9 +56,7 @@ def distill(teacher: CompressedGenerator, channels=DEFAULT_STUDENT_CHANNELS, ste
         with torch.no_grad():
             target = t_module(z)
         out = student(z)
-        loss = pixel_weight * (out - target).abs().mean()
-        if adv_weight > 0:
-            loss = loss + adv_weight * torch.nn.functional.softplus(-disc(out)).mean()
+        loss = teacher_loss(out, target, disc, pixel_weight, adv_weight, fm_weight)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

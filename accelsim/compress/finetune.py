@@ -3,7 +3,10 @@
 Loss per batch of fixed-seed latents z (Aguinaldo et al. 2019, "Compressing GANs using knowledge
 distillation"): ``pixel_weight * mean|G_s(z) - G_t(z)|`` (L1, per pixel) ``+ adv_weight *
 softplus(-D_t(G_s(z)))`` (the non-saturating generator loss under the teacher's frozen
-discriminator ``D_t``, when one is shipped for the model: ``<model>-disc``). No real data is needed.
+discriminator ``D_t``, when one is shipped for the model: ``<model>-disc``) ``+ fm_weight * sum_l
+mean|F_l(G_s(z)) - F_l(G_t(z))|`` (feature matching: L1 between the three hidden feature maps of
+``D_t`` for the student's and the teacher's image of the same latent, a perceptual distance; the
+pixel L1 alone averages what the student cannot match into blur). No real data is needed.
 
 Constraints are kept during training, in the forward pass of every step:
 
@@ -11,6 +14,9 @@ Constraints are kept during training, in the forward pass of every step:
 * quantized layers (int / ternary / binary codes, or ``weight_kind`` for QAT): fake quantization
   with a straight-through gradient (``qat.fake_quant_torch``); at the end the codes are re-derived
   with the golden quantizer (``precision.requantize_like``);
+* fake-quantized activations (``act_bits``): ranges calibrated as ``accelsim.qgen`` calibrates them at
+  deployment (max over the float forward pass of ``CALIB_N`` latents of seed ``CALIB_SEED``, with
+  the current weights), re-calibrated every ``calib_every`` steps;
 * codebook-shared layers are frozen (their weights are the centroids).
 """
 from __future__ import annotations
@@ -23,6 +29,28 @@ import numpy as np
 from accelsim.compress.chain import CompressedGenerator
 
 log = logging.getLogger(__name__)
+
+CALIB_SEED, CALIB_N = 1234, 64      # as accelsim.compare / accelsim.qgen.quantize_generator
+FM_WEIGHT = 3.0                     # weight of the feature-matching term in QAT (qat.qat)
+
+
+def teacher_loss(out, target, disc, pixel_weight: float, adv_weight: float, fm_weight: float):
+    """The distillation loss of a batch: pixel L1 to the teacher's images ``target``, the
+    non-saturating loss under ``disc`` and feature matching on ``disc``'s hidden features."""
+    import torch
+    loss = pixel_weight * (out - target).abs().mean()
+    if disc is not None and (adv_weight > 0 or fm_weight > 0):
+        if hasattr(disc, "features"):
+            feats, logit = disc.features(out)
+        else:                           # a plain logit module: no features to match
+            feats, logit, fm_weight = None, disc(out), 0.0
+        if adv_weight > 0:
+            loss = loss + adv_weight * torch.nn.functional.softplus(-logit).mean()
+        if fm_weight > 0:
+            with torch.no_grad():
+                t_feats, _ = disc.features(target)
+            loss = loss + fm_weight * sum((a - b).abs().mean() for a, b in zip(feats, t_feats))
+    return loss
 
 
 def load_teacher_discriminator(model: str):
@@ -42,9 +70,9 @@ def _kind_of(enc) -> str | None:
 
 
 def finetune(cg: CompressedGenerator, teacher, steps: int, lr: float = 2e-4, batch_size: int = 64,
-             pixel_weight: float = 1.0, adv_weight: float = 0.05, discriminator="auto", weight_kind: str | None = None,
-             act_bits: int | None = None, seed: int = 0, threads: int | None = None,
-             step_name: str | None = "ft") -> CompressedGenerator:
+             pixel_weight: float = 1.0, adv_weight: float = 0.05, fm_weight: float = 0.0, discriminator="auto",
+             weight_kind: str | None = None, act_bits: int | None = None, calib_every: int = 50, seed: int = 0,
+             threads: int | None = None, step_name: str | None = "ft") -> CompressedGenerator:
     """Fine-tune ``cg`` for ``steps`` Adam steps towards ``teacher`` (a CompressedGenerator or a
     torch module) keeping its masks, codes and codebooks; ``weight_kind`` adds fake quantization of
     every layer (quantization-aware training); ``act_bits`` fake-quantizes the activations as the
@@ -64,7 +92,7 @@ def finetune(cg: CompressedGenerator, teacher, steps: int, lr: float = 2e-4, bat
     t_module = teacher_module(teacher)
     disc = load_teacher_discriminator(cg.model) if discriminator == "auto" else discriminator
     if disc is None:
-        adv_weight = 0.0
+        adv_weight = fm_weight = 0.0
     masks = {}
     for i, layer in enumerate(cg.layers):
         enc = cg.encodings[layer.name]
@@ -90,15 +118,19 @@ def finetune(cg: CompressedGenerator, teacher, steps: int, lr: float = 2e-4, bat
     opt = torch.optim.Adam(params, lr=lr, betas=(0.5, 0.999))
     gen = torch.Generator().manual_seed(seed)
     in_shape = _input_shape(cg)
+    calib_z = None
+    if act_bits is not None:
+        from accelsim.models.registry import latents
+        calib_z = torch.from_numpy(latents(CALIB_N, CALIB_SEED, z_dim=in_shape[0]))
     start = time.perf_counter()
     for step in range(1, steps + 1):
+        if calib_z is not None and (step - 1) % max(1, calib_every) == 0:
+            student.calibrate(calib_z)
         z = torch.randn(batch_size, *in_shape, generator=gen)
         with torch.no_grad():
             target = t_module(z)
         out = student(z)
-        loss = pixel_weight * (out - target).abs().mean()
-        if adv_weight > 0:
-            loss = loss + adv_weight * torch.nn.functional.softplus(-disc(out)).mean()
+        loss = teacher_loss(out, target, disc, pixel_weight, adv_weight, fm_weight)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

@@ -39,6 +39,7 @@ class ChainModule(nn.Module):
             self.acts.append(layer.act)
         self.weight_transform: dict = {}
         self.act_bits: int | None = None
+        self.act_ranges: list | None = None     # set by ``calibrate``
 
     def _fake_quant_act(self, x: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor, levels: int) -> torch.Tensor:
         """Uniform fake quantization of ``x`` over [lo, hi] with ``levels`` steps (straight-through)."""
@@ -51,34 +52,59 @@ class ChainModule(nn.Module):
         fn = self.weight_transform.get(self.names[i])
         return w if fn is None else fn(w)
 
+    def _conv(self, i: int, x: torch.Tensor) -> torch.Tensor:
+        conv, w = self.convs[i], self.effective_weight(i)
+        if isinstance(conv, nn.ConvTranspose2d):
+            return nn.functional.conv_transpose2d(x, w, conv.bias, conv.stride, conv.padding)
+        return nn.functional.conv2d(x, w, conv.bias, conv.stride, conv.padding)
+
+    @torch.no_grad()
+    def calibrate(self, z: torch.Tensor) -> None:
+        """Fix the activation ranges the way ``accelsim.qgen`` calibrates them at deployment: the
+        float forward pass (current effective weights, activations not quantized) on the
+        calibration batch ``z``, max-based per tensor: latent +-max(4, max|z|), ReLU outputs
+        [0, max], a tanh/sigmoid layer's pre-activation +-max|pre|, other outputs [min, max]."""
+        ranges = [torch.clamp(z.abs().max(), min=4.0)]
+        x = z
+        for i in range(len(self.convs)):
+            x = self._conv(i, x)
+            act = self.acts[i]
+            if act in ("tanh", "sigmoid"):
+                ranges.append(torch.clamp(x.abs().max(), min=1e-8))
+            x = _ACTS[act](x)
+            if act not in ("tanh", "sigmoid"):
+                lo = torch.zeros(()) if act == "relu" else torch.clamp(x.min(), max=-1e-8)
+                ranges.append((lo, torch.clamp(x.max(), min=1e-8)))
+        self.act_ranges = ranges
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """With ``act_bits`` = b, activations are fake-quantized the way ``accelsim.qgen`` runs them
-        (ranges from the current batch instead of a calibration batch): the latent input
-        symmetric over +-max(4, max|z|) (2^b - 2 steps), ReLU outputs over [0, max] (2^b - 1
+        """With ``act_bits`` = b, activations are fake-quantized the way ``accelsim.qgen`` runs them:
+        the latent input symmetric over +-zmax (2^b - 2 steps), ReLU outputs over [0, max] (2^b - 1
         steps), a tanh/sigmoid layer's pre-activation symmetric over +-max|pre| and its output on
-        the 1/(2^(b-1) - 1) grid, other outputs over [min, max]."""
+        the 1/(2^(b-1) - 1) grid, other outputs over [min, max]. The ranges are those of the last
+        ``calibrate`` (as deployed), or of the current batch when it was never called."""
         b = self.act_bits
+        fixed = self.act_ranges if b is not None else None
         if b is not None:
             qmax = (1 << (b - 1)) - 1
-            zmax = torch.clamp(x.detach().abs().max(), min=4.0)
+            zmax = fixed[0] if fixed else torch.clamp(x.detach().abs().max(), min=4.0)
             x = self._fake_quant_act(x, -zmax, zmax, 2 * qmax)
-        for i, conv in enumerate(self.convs):
-            w = self.effective_weight(i)
-            if isinstance(conv, nn.ConvTranspose2d):
-                x = nn.functional.conv_transpose2d(x, w, conv.bias, conv.stride, conv.padding)
-            else:
-                x = nn.functional.conv2d(x, w, conv.bias, conv.stride, conv.padding)
+        for i in range(len(self.convs)):
+            x = self._conv(i, x)
             act = self.acts[i]
             if b is not None and act in ("tanh", "sigmoid"):
-                pmax = torch.clamp(x.detach().abs().max(), min=1e-8)
+                pmax = fixed[i + 1] if fixed else torch.clamp(x.detach().abs().max(), min=1e-8)
                 x = _ACTS[act](self._fake_quant_act(x, -pmax, pmax, 2 * qmax))
                 lo = -1.0 if act == "tanh" else 0.0
                 x = self._fake_quant_act(x, torch.tensor(lo), torch.tensor(1.0), 2 * qmax if act == "tanh" else (1 << b) - 1)
                 continue
             x = _ACTS[act](x)
             if b is not None:
-                lo = torch.zeros(()) if act == "relu" else torch.clamp(x.detach().min(), max=0.0)
-                hi = torch.clamp(x.detach().max(), min=1e-8)
+                if fixed:
+                    lo, hi = fixed[i + 1]
+                else:
+                    lo = torch.zeros(()) if act == "relu" else torch.clamp(x.detach().min(), max=0.0)
+                    hi = torch.clamp(x.detach().max(), min=1e-8)
                 x = self._fake_quant_act(x, lo, hi, (1 << b) - 1)
         return x
 

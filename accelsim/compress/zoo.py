@@ -27,7 +27,7 @@ RECIPES = (
     "prune50", "prune75", "chprune50", "codebook16", "codebook256", "codebook16+huffman", "lowrank50",
     "distilled", "distilled+int8", "distilled+int8+codebook16",
     "prune50+int8+codebook16+huffman", "distilled+prune50+int8+codebook16+huffman",
-    "distilled+prune50+int4-qat+huffman",
+    "distilled+prune50+int4-qat+huffman", "distilled+ternary-qat", "distilled+ternary-qat+huffman",
 )
 
 _TRAINED = re.compile(r"distilled|(ch)?prune\d+|\w+-qat|ft")
