@@ -41,16 +41,24 @@ class AdcPoint:
 
 def parse_bits(spec: str) -> list[int]:
     """``3:10`` (inclusive) or ``4,6,8``."""
+    if len(str(spec)) > 200:
+        raise ValueError(f"--adc-bits: value too long ({len(str(spec))} characters)")
     try:
         if ":" in spec:
             lo, hi = (int(v) for v in spec.split(":"))
+            if not (1 <= lo <= 16 and 1 <= hi <= 16):   # before range(): 1:10**12 is no list to build
+                raise ValueError(f"--adc-bits: {spec!r} must give bits in [1, 16]")
             bits = list(range(lo, hi + 1))
         else:
             bits = [int(v) for v in spec.split(",") if v.strip()]
-    except ValueError:
+    except ValueError as exc:
+        if str(exc).startswith("--adc-bits"):
+            raise
         raise ValueError(f"--adc-bits: expected LO:HI or a comma list of integers, got {spec!r}") from None
     if not bits or min(bits) < 1 or max(bits) > 16:
-        raise ValueError(f"--adc-bits: {spec!r} must give bits in [1, 16]")
+        raise ValueError(f"--adc-bits: {spec!r} must give bits in [1, 16] (LO <= HI)")
+    if len(set(bits)) != len(bits):
+        raise ValueError(f"--adc-bits: a value is repeated in {spec!r}")
     return bits
 
 

@@ -9,6 +9,8 @@ import zlib
 
 import numpy as np
 
+from accelsim.report.files import default_mode
+
 
 def to_uint8(images: np.ndarray, lo: float = -1.0, hi: float = 1.0) -> np.ndarray:
     """Map [lo, hi] to 0..255 (round half to even, clipped)."""
@@ -53,6 +55,7 @@ def write_png(path: str, image: np.ndarray, scale: int = 1) -> None:
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(png)
+        default_mode(tmp)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

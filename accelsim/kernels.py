@@ -21,17 +21,27 @@ _W_KIND = {"fixed": 0, "ternary": 1, "binary": 2}
 def _geom(spec: ConvSpec) -> dict:
     if not isinstance(spec, ConvSpec):
         raise ValueError(f"spec must be an accelsim.formats.conv.ConvSpec, got {type(spec).__name__}")
+    spec.validate()   # a ConvSpec built without make() may hold anything: ValueError naming the field
     return dict(stride=spec.stride, padding=spec.padding, output_padding=spec.output_padding,
                 dilation=spec.dilation, groups=spec.groups, transposed=spec.transposed)
+
+
+def _int(value, name: str) -> int:
+    """A scalar integer argument for the C++ side (int32): ValueError naming it otherwise."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise ValueError(f"{name} must be an integer, got {value!r}")
+    if not -(1 << 31) <= int(value) < 1 << 31:
+        raise ValueError(f"{name} is out of range: {value}")
+    return int(value)
 
 
 def conv_int(x, w, *, x_bits: int, x_signed: bool, x_zero_point: int, w_kind: str = "fixed", w_bits: int = 8,
              bias=None, spec: ConvSpec) -> np.ndarray:
     """Exact accumulators ``bias + sum (x - z_x) * w``: int32 when provably safe, else int64."""
-    if w_kind not in _W_KIND:
+    if not isinstance(w_kind, str) or w_kind not in _W_KIND:
         raise ValueError(f"w_kind must be one of {tuple(_W_KIND)}, got {w_kind!r}")
-    return _k.qconv(x, int(x_bits), bool(x_signed), int(x_zero_point), w, _W_KIND[w_kind], int(w_bits), bias,
-                    **_geom(spec))
+    return _k.qconv(x, _int(x_bits, "x_bits"), bool(x_signed), _int(x_zero_point, "x_zero_point"), w,
+                    _W_KIND[w_kind], _int(w_bits, "w_bits"), bias, **_geom(spec))
 
 
 def conv_xnor(x, w, *, bias=None, spec: ConvSpec) -> np.ndarray:
@@ -41,8 +51,8 @@ def conv_xnor(x, w, *, bias=None, spec: ConvSpec) -> np.ndarray:
 
 def conv_flex(xm, x_exp: int, wm, w_exp: int, *, bias=None, spec: ConvSpec, out_exp: int | None = None):
     """flex16+5: ``(mantissas int16, out_exp, overflows, acc_max_abs)``; ``out_exp=None`` is dynamic."""
-    m, e, over, amax = _k.flexconv(xm, int(x_exp), wm, int(w_exp), bias, **_geom(spec),
-                                   dynamic=out_exp is None, out_exp=0 if out_exp is None else int(out_exp))
+    m, e, over, amax = _k.flexconv(xm, _int(x_exp, "x_exp"), wm, _int(w_exp, "w_exp"), bias, **_geom(spec),
+                                   dynamic=out_exp is None, out_exp=0 if out_exp is None else _int(out_exp, "out_exp"))
     return m, int(e), int(over), int(amax)
 
 
@@ -52,17 +62,17 @@ def _act(act):
             raise ValueError(f"act must be 'none', 'relu' or a lookup table, got {act!r}")
         return (0 if act == "none" else 1), None
     lut = np.asarray(act)
-    if lut.dtype != np.int32:
-        lut = lut.astype(np.int32)
-    return 2, np.ascontiguousarray(lut)
+    if lut.ndim != 1:
+        raise ValueError(f"act lookup table must be 1-D, got shape {lut.shape}")
+    return 2, _i32(lut, "act lookup table")   # no silent float truncation or int64 wrap-around
 
 
-def _i32(v) -> np.ndarray:
+def _i32(v, name: str) -> np.ndarray:
     a = np.atleast_1d(np.asarray(v))
     if a.dtype.kind not in "iu":
-        raise ValueError(f"expected integer parameters, got dtype {a.dtype}")
+        raise ValueError(f"{name} must hold integers, got dtype {a.dtype}")
     if a.size and (a.min() < -(1 << 31) or a.max() >= 1 << 31):
-        raise ValueError("parameter out of int32 range")
+        raise ValueError(f"{name} is out of the int32 range")
     return np.ascontiguousarray(a, dtype=np.int32)
 
 
@@ -70,8 +80,8 @@ def requantize_integer(acc, m0, shift, *, zero_point: int, out_bits: int, out_si
                        act="none") -> np.ndarray:
     """gemmlowp-style integer requantization (formula in ``accelsim.formats.requant``)."""
     code, lut = _act(act)
-    return _k.requantize(acc, 0, _i32(m0), _i32(shift), None, None, int(zero_point), int(out_bits),
-                         bool(out_signed), code, lut)
+    return _k.requantize(acc, 0, _i32(m0, "m0"), _i32(shift, "shift"), None, None, _int(zero_point, "zero_point"),
+                         _int(out_bits, "out_bits"), bool(out_signed), code, lut)
 
 
 def requantize_torch(acc, bias_f32, mult_f32, *, zero_point: int, out_bits: int, out_signed: bool,
@@ -80,7 +90,8 @@ def requantize_torch(acc, bias_f32, mult_f32, *, zero_point: int, out_bits: int,
     code, lut = _act(act)
     b = np.ascontiguousarray(np.atleast_1d(np.asarray(bias_f32, dtype=np.float32)))
     m = np.ascontiguousarray(np.atleast_1d(np.asarray(mult_f32, dtype=np.float32)))
-    return _k.requantize(acc, 1, None, None, b, m, int(zero_point), int(out_bits), bool(out_signed), code, lut)
+    return _k.requantize(acc, 1, None, None, b, m, _int(zero_point, "zero_point"), _int(out_bits, "out_bits"),
+                         bool(out_signed), code, lut)
 
 
 def pack_signs(codes) -> np.ndarray:

@@ -129,6 +129,15 @@ class QLayer:
     extra: dict = field(default_factory=dict)
 
 
+def _check_latents(z, name: str) -> None:
+    """Latents must be finite numbers (every format: the fp32 path would otherwise return NaN images)."""
+    z = np.asarray(z)
+    if z.dtype.kind not in "biuf":
+        raise ValueError(f"{name} must be a numeric array, got dtype {z.dtype}")
+    if z.dtype.kind == "f" and not np.isfinite(z).all():
+        raise ValueError(f"{name} contains NaN or inf")
+
+
 def _act_range(post: np.ndarray, act: str) -> tuple[float, float]:
     hi = float(np.max(post)) if post.size else 1.0
     lo = float(np.min(post)) if post.size else 0.0
@@ -141,6 +150,7 @@ class QuantizedGenerator:
     def __init__(self, layers: list[FloatLayer], fmt: str, calib_z: np.ndarray, autoflex: bool = False):
         if fmt not in FORMATS and not fmt.startswith("int"):
             raise ValueError(f"format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+        _check_latents(calib_z, "calibration latents")
         self.float_layers = layers
         self.fmt = fmt
         _, rec = float_forward(layers, calib_z, trace=True)
@@ -241,6 +251,7 @@ class QuantizedGenerator:
         """Images in [-1, 1] (float64) from latents z; with ``trace``, also per layer
         ``{"name", "input", "acc", "output"}`` integer tensors. ``impl``: "cpp", "reference", or an
         object with the kernels' signatures (``accelsim.sim.crossbar_func.CrossbarKernels``)."""
+        _check_latents(z, "z")
         if self.fmt == "fp32":
             out = float_forward(self.float_layers, z).astype(np.float32).astype(np.float64)
             return (out, []) if trace else out

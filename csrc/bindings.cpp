@@ -209,7 +209,9 @@ PYBIND11_MODULE(_kernels, m) {
         TensorView t = view(x, "x");
         if (x.is_none() || t.dtype != DType::i8 || t.ndim < 1)
           throw py::value_error("x must be an int8 array of -1/+1 with rank >= 1");
-        const int64_t len = t.shape[t.ndim - 1], rows = len ? t.numel() / len : 0;
+        const int64_t len = t.shape[t.ndim - 1];
+        int64_t rows = 1;  // every axis but the last (a zero-length last axis still has its rows)
+        for (int i = 0; i + 1 < t.ndim; ++i) rows *= t.shape[i];
         const int8_t* p = static_cast<const int8_t*>(t.data);
         for (int64_t i = 0; i < t.numel(); ++i)
           if (p[i] != 1 && p[i] != -1) throw py::value_error("x must contain only -1 and +1");

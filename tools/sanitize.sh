@@ -10,8 +10,10 @@ repo="$(cd "$(dirname "$0")/.." && pwd)"
 san="${ACCELSIM_SANITIZE:-address,undefined}"
 work="$(mktemp -d /tmp/accelsim-sanitize.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
-# a clean copy of the tracked sources (no in-tree build products)
-git -C "$repo" ls-files -z | (cd "$repo" && xargs -0 tar cf - --) | tar xf - -C "$work"
+# a clean copy of the sources: tracked and new (not ignored) files, no in-tree build products; a tracked
+# file deleted in the work tree is skipped (--ignore-failed-read)
+git -C "$repo" ls-files -z --cached --others --exclude-standard \
+  | (cd "$repo" && tar cf - --null -T - --ignore-failed-read 2>/dev/null) | tar xf - -C "$work"
 cd "$work"
 # The build needs pybind11 and setuptools in this environment (pip install builds in an isolated one).
 python -c "import pybind11, setuptools" 2>/dev/null || python -m pip install -q "pybind11>=2.13" "setuptools>=68" wheel
@@ -28,4 +30,4 @@ env LD_PRELOAD="$preload" \
     PYTHONPATH="$work" \
     python -m pytest -q -p no:cacheprovider \
       tests/test_kernels_bitexact.py tests/test_kernels_errors.py tests/test_capi.py tests/test_qgen.py \
-      tests/test_validate_cli.py "$@"
+      tests/test_validate_cli.py tests/test_fuzz_regressions.py "$@"

@@ -24,6 +24,8 @@ def _construct_mapping(loader, node, deep=False):
     seen = {}
     for key_node, _ in node.value:
         key = loader.construct_object(key_node, deep=deep)
+        if not isinstance(key, (str, int, float, bool)) and key is not None:
+            raise ValueError(f"key {key!r} (line {key_node.start_mark.line + 1}) is not a plain name")
         if key in seen:
             raise ValueError(f"duplicate key {key!r} (line {key_node.start_mark.line + 1}, first at line {seen[key]})")
         seen[key] = key_node.start_mark.line + 1
@@ -34,10 +36,17 @@ StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _co
 
 
 def load_yaml(text: str, what: str):
+    """Parse with ``StrictLoader``; a syntax error is a one-line ValueError naming ``what``, line and column."""
     try:
         return yaml.load(text, Loader=StrictLoader)
     except yaml.YAMLError as exc:
-        raise ValueError(f"{what}: not valid YAML: {exc}") from None
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or getattr(exc, "context", None) or str(exc)
+        problem = " ".join(str(problem).split())
+        raise ValueError(f"{what}: not valid YAML{where}: {problem}") from None
+    except ValueError as exc:   # from StrictLoader (a repeated or non-scalar key): name the file too
+        raise ValueError(f"{what}: {exc}") from None
 
 
 def _build(cls, data, path: str, extra: dict | None = None):
@@ -46,7 +55,7 @@ def _build(cls, data, path: str, extra: dict | None = None):
         raise ValueError(f"{path or 'top level'}: expected a mapping, got {type(data).__name__}")
     extra = extra or {}
     names = {f.name for f in fields(cls)}
-    unknown = sorted(set(data) - names)
+    unknown = sorted(set(data) - names, key=str)   # keys of any YAML scalar type (1: x), never a TypeError
     if unknown:
         where = f"{path}." if path else ""
         raise ValueError(f"{where}{unknown[0]}: unknown key; allowed: {', '.join(sorted(names - set(extra)))}")
@@ -76,10 +85,10 @@ def _dram(data, path="dram") -> DramSpec:
     data = dict(data)
     name = data.pop("preset", None)
     if name is not None:
-        if name not in presets:
+        if not isinstance(name, str) or name not in presets:
             raise ValueError(f"{path}.preset: unknown DRAM preset {name!r}; known: {', '.join(presets)}")
         base = dict(presets[name])
-        unknown = sorted(set(data) - {f.name for f in fields(DramSpec)})
+        unknown = sorted(set(data) - {f.name for f in fields(DramSpec)}, key=str)
         if unknown:
             raise ValueError(f"{path}.{unknown[0]}: unknown key")
         base.update(data)
@@ -128,7 +137,16 @@ def load_arch(name_or_path: str) -> ArchSpec:
     if name_or_path.endswith((".yaml", ".yml")) or os.sep in name_or_path:
         if not os.path.isfile(name_or_path):
             raise ValueError(f"arch file {name_or_path} does not exist")
-        with open(name_or_path) as f:
-            return arch_from_dict(load_yaml(f.read(), name_or_path), name_or_path)
+        try:
+            with open(name_or_path, "rb") as f:
+                raw = f.read()
+        except OSError as exc:
+            raise ValueError(f"arch file {name_or_path}: cannot read: {exc.strerror or exc}") from None
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ValueError(f"arch file {name_or_path}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset "
+                             f"{exc.start})") from None
+        return arch_from_dict(load_yaml(text, name_or_path), name_or_path)
     raise ValueError(f"unknown arch preset {name_or_path!r}; presets: {', '.join(preset_names())} "
                      "(or give a .yaml file)")

@@ -28,6 +28,10 @@ def run(args) -> int:
 
     if args.lowering not in LOWERINGS:
         raise ValueError(f"--lowering must be one of {', '.join(LOWERINGS)}, got {args.lowering!r}")
+    from accelsim.cli.output import check_writable
+    for option, path in (("--json", args.json), ("--plot", args.plot)):
+        if path:
+            check_writable(path, option)   # before the sweep, not after it
     points, info = adc_sweep(args.model, args.arch, parse_bits(args.adc_bits), args.format, args.lowering,
                              args.images, args.seed)
     golden = info["psnr_golden_db"]

@@ -39,6 +39,10 @@ def run(args) -> int:
     recipes = list(RECIPES) if args.recipes == "all" else [r.strip() for r in args.recipes.split(",") if r.strip()]
     if not recipes:
         raise ValueError("--recipes: no recipe given")
+    from accelsim.cli.output import check_writable
+    for option, path in (("--json", args.json), ("--plot", args.plot)):
+        if path:
+            check_writable(path, option)   # before the evaluation, not after it
     arch = load_arch(args.arch)
     rows = compare.evaluate(args.model, recipes, arch, lowering=args.lowering, n_images=args.images,
                             n_fid=args.fid_images, impl=args.impl, allow_training=args.train)

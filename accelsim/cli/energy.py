@@ -38,6 +38,10 @@ def run(args) -> int:
         raise ValueError(f"--objective must be one of {', '.join(OBJECTIVES)}, got {args.objective!r}")
     if args.batch < 1:
         raise ValueError(f"--batch must be >= 1, got {args.batch}")
+    from accelsim.cli.output import check_writable
+    for option, path in (("--json", args.json), ("--plot", args.plot)):
+        if path:
+            check_writable(path, option)   # before the simulation, not after it
     formats = list(parse_formats(args.format, "--format"))
     model = get_model(args.model)
     arch = load_arch(args.arch)

@@ -34,6 +34,8 @@ def run(args) -> int:
         raise ValueError(f"--model must be a shipped DCGAN generator ({', '.join(g for g in registry.GENERATORS if g.startswith('dcgan'))}), got {args.model!r}")
     if args.format not in qgen.FORMATS:
         raise ValueError(f"--format must be one of {', '.join(qgen.FORMATS)}, got {args.format!r}")
+    from accelsim.cli.output import check_writable
+    check_writable(args.out, "--out")   # before generating, not after it
     t0 = time.perf_counter()
     gen = qgen.quantize_generator(args.model, args.format)
     z = registry.latents(args.n, args.seed, z_dim=gen.float_layers[0].weight.shape[0])

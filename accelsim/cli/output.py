@@ -5,13 +5,35 @@ import json
 import os
 import tempfile
 
+from accelsim.report.files import default_mode
+
+
+def check_writable(path: str, option: str) -> None:
+    """Fail before any work if ``path`` cannot be written: its directory is missing (or is a file),
+    ``path`` is a directory, or the directory refuses a new file. ValueError naming the option and path."""
+    directory = os.path.dirname(os.path.abspath(path)) or "."
+    if os.path.isdir(path):
+        raise ValueError(f"{option} {path}: cannot write: it is a directory")
+    if not os.path.isdir(directory):
+        what = "is not a directory" if os.path.exists(directory) else "does not exist"
+        raise ValueError(f"{option} {path}: cannot write: {directory} {what}")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".accelsim-check-", dir=directory)
+    except OSError as exc:
+        raise ValueError(f"{option} {path}: cannot write in {directory}: {exc.strerror}") from None
+    os.close(fd)
+    os.unlink(tmp)
+
 
 def write_json_atomic(path: str, obj) -> None:
     """Write obj as JSON to path via a temporary file in the same directory and an atomic rename.
     Raises ValueError naming the path if it cannot be written."""
     directory = os.path.dirname(os.path.abspath(path)) or "."
     if not os.path.isdir(directory):
-        raise ValueError(f"cannot write {path}: directory {directory} does not exist")
+        what = "is not a directory" if os.path.exists(directory) else "does not exist"
+        raise ValueError(f"cannot write {path}: directory {directory} {what}")
+    if os.path.isdir(path):
+        raise ValueError(f"cannot write {path}: it is a directory")
     try:
         fd, tmp = tempfile.mkstemp(prefix=".accelsim-", suffix=".json", dir=directory)
     except OSError as exc:
@@ -20,6 +42,7 @@ def write_json_atomic(path: str, obj) -> None:
         with os.fdopen(fd, "w") as f:
             json.dump(obj, f, indent=1, sort_keys=False)
             f.write("\n")
+        default_mode(tmp)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

@@ -66,8 +66,11 @@ def run_export(args) -> int:
 
 
 def run_check(args) -> int:
-    from accelsim.cli.output import write_json_atomic
+    from accelsim.cli.output import check_writable, write_json_atomic
     from accelsim.vectors import check_vectors
+
+    if args.json:
+        check_writable(args.json, "--json")
 
     r = check_vectors(args.manifest, args.actual, layer=args.layer, actual_format=args.actual_format,
                       max_report=args.max_report)

@@ -40,8 +40,10 @@ def pack_signs(codes: np.ndarray) -> np.ndarray:
     codes = np.asarray(codes)
     if codes.size and not np.isin(codes, (-1, 1)).all():
         raise ValueError("pack_signs: codes must be -1 or +1")
-    rows = codes.reshape(-1, codes.shape[-1]) if codes.ndim else codes.reshape(1, 1)
-    n = rows.shape[1]
+    if codes.ndim == 0:
+        codes = codes.reshape(1, 1)
+    n = codes.shape[-1]
+    rows = codes.reshape(int(np.prod(codes.shape[:-1], dtype=np.int64)), n)
     words = (n + 63) // 64
     bits = np.zeros((rows.shape[0], words * 64), dtype=np.uint64)
     bits[:, :n] = rows > 0

@@ -55,6 +55,12 @@ class ConvSpec:
         return spec
 
     def validate(self) -> None:
+        for name in ("stride", "padding", "output_padding", "dilation"):
+            v = getattr(self, name)
+            if not (isinstance(v, tuple) and len(v) == 2 and all(isinstance(t, (int, np.integer)) for t in v)):
+                raise ValueError(f"{name} must be a pair of ints, got {v!r}")
+        if not isinstance(self.groups, (int, np.integer)) or not 1 <= self.groups <= 1 << 24:
+            raise ValueError(f"groups must be an integer in [1, 2^24], got {self.groups!r}")
         for name in ("stride", "dilation"):
             for v in getattr(self, name):
                 if not 1 <= v <= 1 << 20:
@@ -62,8 +68,6 @@ class ConvSpec:
         for v in self.padding:
             if not 0 <= v <= 1 << 20:
                 raise ValueError(f"padding must be in [0, 2^20], got {self.padding}")
-        if self.groups < 1:
-            raise ValueError(f"groups must be >= 1, got {self.groups}")
         for op, s, d in zip(self.output_padding, self.stride, self.dilation):
             if op < 0 or (op and not self.transposed):
                 raise ValueError(f"output_padding must be 0 for conv2d and >= 0, got {self.output_padding}")
@@ -86,6 +90,7 @@ class ConvSpec:
 
     def check_shapes(self, x_shape, w_shape) -> tuple[int, int, int, int]:
         """Validate x (N,C,H,W) and w against this spec; return (N, Cout, OH, OW)."""
+        self.validate()   # a ConvSpec built directly, without make(), is checked here
         if len(x_shape) != 4:
             raise ValueError(f"x must be 4-D NCHW, got shape {tuple(x_shape)}")
         if len(w_shape) != 4:

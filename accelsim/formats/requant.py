@@ -53,9 +53,20 @@ def quantize_multiplier(real: float) -> tuple[int, int]:
     return int(m0), int(shift)
 
 
+def _int_params(v, name: str) -> np.ndarray:
+    try:
+        a = np.atleast_1d(np.asarray(v))
+        if a.dtype.kind not in "iu" and not (a.dtype == object and all(isinstance(t, int) for t in a.flat)):
+            raise ValueError(f"{name} must hold integers, got {a.dtype}")
+        if a.size and (int(a.max()) >= 1 << 63 or int(a.min()) < -(1 << 63)):
+            raise OverflowError
+        return a.astype(np.int64)
+    except OverflowError:
+        raise ValueError(f"{name} is out of range: {v!r}") from None
+
+
 def _check_integer_params(m0, shift) -> tuple[np.ndarray, np.ndarray]:
-    m0 = np.atleast_1d(np.asarray(m0, dtype=np.int64))
-    shift = np.atleast_1d(np.asarray(shift, dtype=np.int64))
+    m0, shift = _int_params(m0, "m0"), _int_params(shift, "shift")
     bad = ~((m0 == 0) | ((m0 >= 1 << 30) & (m0 < 1 << 31)))
     if bad.any():
         raise ValueError(f"multiplier m0 must be 0 or in [2^30, 2^31), got {m0[bad][0]}")
@@ -81,18 +92,26 @@ def rdpot_rndna(x: int, exponent: int) -> int:
     return (x >> exponent) + (1 if remainder > threshold else 0)
 
 
-def requantize_integer(acc: np.ndarray, m0, shift, zero_point: int, qmin: int, qmax: int,
-                       channel_axis: int = 1) -> np.ndarray:
-    """Golden ``integer`` mode (see module docstring). ``m0``/``shift`` are scalars or one value per
-    channel along ``channel_axis``. Returns int64 codes in [qmin, qmax]."""
-    m0, shift = _check_integer_params(m0, shift)
+def _channels(acc: np.ndarray, channel_axis: int) -> tuple[np.ndarray, int, int]:
+    """(acc at least 1-D, channel axis, channel count): the channel axis of a 1-D acc is 0."""
     acc = np.asarray(acc)
     if acc.ndim == 0:
         acc = acc.reshape(1)
+    axis = channel_axis if acc.ndim > 1 else 0
+    return acc, axis, acc.shape[axis]
+
+
+def requantize_integer(acc: np.ndarray, m0, shift, zero_point: int, qmin: int, qmax: int,
+                       channel_axis: int = 1) -> np.ndarray:
+    """Golden ``integer`` mode (see module docstring). ``m0``/``shift`` are scalars or one value per
+    channel along ``channel_axis`` (axis 0 when ``acc`` is 1-D). Returns int64 codes in [qmin, qmax]."""
+    m0, shift = _check_integer_params(m0, shift)
+    acc, channel_axis, nch = _channels(acc, channel_axis)
     out = np.empty(acc.shape, dtype=np.int64)
-    nch = acc.shape[channel_axis] if acc.ndim > 1 else 1
     if m0.size not in (1, nch) or shift.size != m0.size:
         raise ValueError(f"m0/shift must have 1 or {nch} entries, got {m0.size}/{shift.size}")
+    if acc.size == 0:
+        return out
     it = np.nditer(acc, flags=["multi_index"])
     for v in it:
         c = it.multi_index[channel_axis] if (m0.size > 1) else 0
@@ -122,17 +141,24 @@ def fbgemm_params(s_x: float, s_w, s_y: float, bias=None) -> tuple[np.ndarray, n
 def requantize_torch(acc: np.ndarray, bias_f32, mult_f32, zero_point: int, qmin: int, qmax: int,
                      channel_axis: int = 1) -> np.ndarray:
     """Golden ``torch`` (fbgemm) mode: float32 add, float32 multiply, round half to even, add zero
-    point, clamp. Returns int64 codes."""
-    acc = np.asarray(acc)
-    shape = [1] * acc.ndim
+    point, clamp. ``bias_f32``/``mult_f32``: one value or one per channel along ``channel_axis``
+    (axis 0 when ``acc`` is 1-D). Returns int64 codes."""
+    acc, channel_axis, nch = _channels(acc, channel_axis)
     bias_f32 = np.atleast_1d(np.asarray(bias_f32, dtype=np.float32))
     mult_f32 = np.atleast_1d(np.asarray(mult_f32, dtype=np.float32))
-    if bias_f32.size > 1 or mult_f32.size > 1:
-        shape[channel_axis] = -1
+    for name, v in (("bias_f32", bias_f32), ("mult_f32", mult_f32)):
+        if v.ndim != 1 or v.size not in (1, nch):
+            raise ValueError(f"{name} must have 1 or {nch} entries, got shape {v.shape}")
     if not (np.isfinite(bias_f32).all() and np.isfinite(mult_f32).all()):
         raise ValueError("torch-mode bias and multiplier must be finite")
-    t = (acc.astype(np.float32) + bias_f32.reshape(shape)).astype(np.float32)
-    t = (t * mult_f32.reshape(shape)).astype(np.float32)
+
+    def along_channels(v: np.ndarray) -> np.ndarray:   # one value broadcasts; nch values lie on the axis
+        shape = [1] * acc.ndim
+        shape[channel_axis] = v.size
+        return v.reshape(shape)
+
+    t = (acc.astype(np.float32) + along_channels(bias_f32)).astype(np.float32)
+    t = (t * along_channels(mult_f32)).astype(np.float32)
     r = np.rint(t).astype(np.float64)  # exact: float32 values are exact in float64
     y = np.clip(r + zero_point, qmin, qmax)
     return y.astype(np.int64)

@@ -1,6 +1,7 @@
 """ADC-resolution sweep output: a text table and a two-axis PNG (matplotlib imported lazily)."""
 from __future__ import annotations
 
+from accelsim.report.files import save_figure
 from accelsim.report.table import _table
 
 
@@ -42,8 +43,6 @@ def plot_adc_sweep(points, info: dict, path: str) -> None:
     ax.set_title(f"{info['model']} {info['format']} on {info['arch']} ({info['lowering']})")
     fig.tight_layout()
     try:
-        fig.savefig(path, dpi=120)
-    except OSError as exc:
-        raise ValueError(f"cannot write {path}: {exc.strerror}") from None
+        save_figure(fig, path, dpi=120)
     finally:
         plt.close(fig)

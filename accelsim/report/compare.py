@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 
+from accelsim.report.files import save_figure
 from accelsim.report.table import _fmt_int, _table
 
 
@@ -67,8 +68,6 @@ def plot_compare(rows: list[dict], path: str, title: str, front: list[str], qual
     ax.legend(fontsize=8)
     fig.tight_layout()
     try:
-        fig.savefig(path, dpi=130)
-    except OSError as exc:
-        raise ValueError(f"cannot write {path}: {exc.strerror}") from None
+        save_figure(fig, path, dpi=130)
     finally:
         plt.close(fig)

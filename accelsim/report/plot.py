@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from accelsim.energy import COMPONENTS, Report
+from accelsim.report.files import save_figure
 
 _LABELS = {"dram": "DRAM read/write", "dram_act": "DRAM activate", "dram_bg": "DRAM background",
            "buffer": "SRAM buffers", "mac": "PE / MAC", "leakage": "SRAM leakage",
@@ -29,8 +30,6 @@ def plot_breakdown(reports: list[Report], path: str) -> None:
     ax.legend(fontsize=8)
     fig.tight_layout()
     try:
-        fig.savefig(path, dpi=120)
-    except OSError as exc:
-        raise ValueError(f"cannot write {path}: {exc.strerror}") from None
+        save_figure(fig, path, dpi=120)
     finally:
         plt.close(fig)

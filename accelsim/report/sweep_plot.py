@@ -9,8 +9,8 @@ Files are written through a temporary file and a rename: a failed plot leaves no
 from __future__ import annotations
 
 import math
-import os
-import tempfile
+
+from accelsim.report.files import save_figure
 
 AXIS_LABELS = {"buffer_kib": "total on-chip buffer", "array": "PE array (rows x cols)", "dram": "DRAM",
                "dataflow": "dataflow", "lowering": "transposed-conv lowering"}
@@ -33,21 +33,7 @@ def _size_label(kib: float) -> str:
 
 
 def _save(fig, path: str) -> None:
-    directory = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(directory):
-        raise ValueError(f"--plot: cannot write {path}: directory {directory} does not exist")
-    suffix = os.path.splitext(path)[1] or ".png"
-    fd, tmp = tempfile.mkstemp(prefix=".accelsim-", suffix=suffix, dir=directory)
-    os.close(fd)
-    try:
-        fig.savefig(tmp, dpi=150, bbox_inches="tight")
-        os.replace(tmp, path)
-    except BaseException as exc:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        if isinstance(exc, (OSError, ValueError)):
-            raise ValueError(f"--plot: cannot write {path}: {exc}") from None
-        raise
+    save_figure(fig, path, dpi=150, bbox_inches="tight")
 
 
 def _curve_label(curve, varying) -> str:

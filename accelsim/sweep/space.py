@@ -66,6 +66,17 @@ def format_size(n_bytes: float) -> str:
     return f"{n_bytes:.4g}B"
 
 
+def shown_value(value: str) -> str:
+    """A user's value for an error message: as typed, or its repr when it holds a newline or another
+    non-printable character (the message stays one line)."""
+    return value if value.isprintable() else repr(value)
+
+
+def _one_line(size_text: str) -> str:
+    """A size as the user wrote it, with any whitespace inside (16<newline>KiB parses) shown as one space."""
+    return " ".join(size_text.split())
+
+
 def parse_size(text: str, option: str = "--buffer") -> int:
     """'16KiB', '4MiB', '512B', '1.5MiB' -> bytes (a whole, positive number of bytes)."""
     text = _check_length(text, option)
@@ -79,10 +90,10 @@ def parse_size(text: str, option: str = "--buffer") -> int:
     n = value * UNITS[unit]
     if not math.isfinite(n) or n >= 2.0 ** 62:
         raise ValueError(f"{option}: size {text.strip()!r} is too large")
-    if n <= 0:
-        raise ValueError(f"{option}: size must be > 0, got {text.strip()!r}")
     if abs(n - round(n)) > 1e-6 * max(1.0, n):
         raise ValueError(f"{option}: {text.strip()!r} is not a whole number of bytes")
+    if round(n) < 1:   # 0, or a positive size that rounds to no byte at all (1e-30B)
+        raise ValueError(f"{option}: size must be > 0 (at least 1 byte), got {text.strip()!r}")
     return int(round(n))
 
 
@@ -97,7 +108,7 @@ def parse_size_range(text: str, option: str = "--buffer") -> tuple[int, ...]:
         raise ValueError(f"{option}: expected SIZE, MIN:MAX, MIN:MAX:STEPS or MIN:MAX:xFACTOR, got {text!r}")
     lo, hi = parse_size(parts[0], option), parse_size(parts[1], option)
     if lo > hi:
-        raise ValueError(f"{option}: MIN {parts[0].strip()!r} is larger than MAX {parts[1].strip()!r}; "
+        raise ValueError(f"{option}: MIN {_one_line(parts[0])} is larger than MAX {_one_line(parts[1])}; "
                          "write the smaller size first")
     step = parts[2].strip() if len(parts) == 3 else "x2"
     if step[:1] in ("x", "X"):
@@ -126,7 +137,7 @@ def parse_size_range(text: str, option: str = "--buffer") -> tuple[int, ...]:
         if not 1 <= n <= MAX_STEPS:
             raise ValueError(f"{option}: STEPS must be in [1, {MAX_STEPS}], got {n}")
         if n == 1 and lo != hi:
-            raise ValueError(f"{option}: 1 step cannot span {parts[0].strip()!r}..{parts[1].strip()!r}; "
+            raise ValueError(f"{option}: 1 step cannot span {_one_line(parts[0])}..{_one_line(parts[1])}; "
                              "give STEPS >= 2 or a single size")
         sizes = [lo] if n == 1 else [int(round(lo * (hi / lo) ** (i / (n - 1)))) for i in range(n)]
     if len(set(sizes)) != len(sizes):
@@ -139,7 +150,7 @@ def parse_list(text: str, option: str, allowed) -> tuple[str, ...]:
     names = [n.strip() for n in _check_length(text, option).split(",") if n.strip()]
     bad = [n for n in names if n not in allowed]
     if bad or not names:
-        shown = ", ".join(map(repr, bad)) if bad else repr(text)   # repr: one line, control characters visible
+        shown = ", ".join(shown_value(n) for n in bad) if bad else repr(text)
         raise ValueError(f"{option}: unknown value {shown}; allowed: {', '.join(allowed)}")
     if len(set(names)) != len(names):
         raise ValueError(f"{option}: a value is repeated in {text!r}")

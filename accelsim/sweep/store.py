@@ -20,6 +20,7 @@ import sqlite3
 import tempfile
 
 from accelsim.energy import COMPONENTS
+from accelsim.report.files import default_mode
 
 SCHEMA_VERSION = 1
 POINT_COLUMNS = (("model", "TEXT"), ("arch", "TEXT"), ("fmt", "TEXT"), ("buffer_kib", "REAL"),
@@ -129,6 +130,7 @@ def _atomic_write(path: str, write, suffix: str) -> None:
     try:
         with os.fdopen(fd, "w", newline="") as f:
             write(f)
+        default_mode(tmp)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

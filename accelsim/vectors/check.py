@@ -109,8 +109,10 @@ def check_vectors(manifest_path: str, actual: str, layer=None, actual_format: st
     pairs, missing = _match(m["layers"], actual, layer)
     results = [_compare_layer(rec, base, path, actual_format, max_report) for rec, path in pairs]
     total = sum(r["mismatches"] for r in results)
+    model = m.get("model")   # informational only: not validated, so it may be anything
+    name = model.get("name") if isinstance(model, dict) and isinstance(model.get("name"), str) else None
     return {"manifest": os.path.abspath(manifest_path), "format": m["format"],
-            "model": (m.get("model") or {}).get("name"), "actual": os.path.abspath(actual),
+            "model": name, "actual": os.path.abspath(actual),
             "ok": total == 0, "layers_compared": len(results), "words_compared": sum(r["words"] for r in results),
             "mismatches": total, "layers": results,
             "not_dumped": [{"index": r["index"], "name": r["name"]} for r in missing]}

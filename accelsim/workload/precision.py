@@ -163,7 +163,7 @@ def parse_formats(text: str, option: str = "--format") -> tuple[str, ...]:
         except ValueError:
             bad.append(n)
     if bad or not names:
-        shown = ", ".join(map(repr, bad)) if bad else repr(text)   # repr: one line, control characters visible
+        shown = ", ".join(n if n.isprintable() else repr(n) for n in bad) if bad else repr(text)   # one line
         raise ValueError(f"{option}: unknown value {shown}; allowed: {', '.join(FORMATS)}, int2..int16, all")
     if len(set(names)) != len(names):
         raise ValueError(f"{option}: a value is repeated in {text!r}")

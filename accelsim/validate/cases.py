@@ -4,18 +4,20 @@ mode, activation, conv2d and conv_transpose2d, on every SIMD path this machine s
 A case draws a random geometry (batch, channels, groups, kernel, stride, padding, output_padding,
 dilation), random codes (with a share of extreme cases: saturated inputs, zero points at the range
 ends, all-zero weight channels) and random requantization parameters, runs both implementations and
-compares values and dtypes exactly.
+compares values and dtypes exactly. A transposed convolution's golden accumulators are computed in
+both golden lowerings, the scatter form (the reference) and the zero-insertion gather form
+(``accelsim.formats.conv``), which must agree exactly too.
 """
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from accelsim import kernels
 from accelsim.formats import reference
-from accelsim.formats.conv import ConvSpec
+from accelsim.formats.conv import ConvSpec, conv_transpose2d_gather
+from accelsim.formats.flexpoint import flex_output
 from accelsim.formats.requant import activation_lut, quantize_multiplier
 
 # format name -> (activation bits, weight kind, weight bits)
@@ -27,14 +29,30 @@ INT_FORMATS = {
     "binary_w_int8_a": (8, "binary", 2),
 }
 FORMATS = tuple(INT_FORMATS) + ("binary", "flex16")
+LOWERINGS = ("scatter", "gather")   # golden forms of conv_transpose2d: the reference, and the cross-check
 
 
 @dataclass
-class FormatResult:
-    cases: int = 0
-    mismatches: int = 0
-    max_abs_diff: int = 0
-    failures: list = field(default_factory=list)
+class CaseResult:
+    """One case: the worst |C++ - golden| over the ISAs (-1: a shape, dtype, or refusal differs), the
+    ISAs that differed, whether the two golden lowerings disagreed, and a description to reproduce it."""
+    worst: int = 0
+    bad_isas: list = field(default_factory=list)
+    lowering_mismatch: bool = False
+    desc: str = ""
+
+    def add(self, isa: str, d: int) -> None:
+        if d != 0 and isa not in self.bad_isas:
+            self.bad_isas.append(isa)
+        self.worst = -1 if -1 in (d, self.worst) else max(self.worst, d)
+
+
+def _gather_acc(x, zero_point: int, w, bias, spec: ConvSpec) -> np.ndarray:
+    """Golden int64 accumulators of a transposed convolution in the zero-insertion (gather) form."""
+    acc = conv_transpose2d_gather(np.asarray(x, np.int64) - int(zero_point), np.asarray(w, np.int64), spec)
+    if bias is not None:
+        acc += np.asarray(bias, np.int64).reshape(1, -1, 1, 1)
+    return acc
 
 
 def random_spec(rng: np.random.Generator, max_hw: int = 6) -> tuple[ConvSpec, tuple, tuple]:
@@ -115,9 +133,17 @@ def _compare(a, b) -> int:
 
 def run_case(fmt: str, rng: np.random.Generator, isas: list[str]) -> tuple[int, str]:
     """One random case of ``fmt`` on every ISA; returns (max |diff| or -1, description)."""
+    r = check_case(fmt, rng, isas)
+    return (-1 if r.lowering_mismatch else r.worst), r.desc
+
+
+def check_case(fmt: str, rng: np.random.Generator, isas: list[str], lowerings=LOWERINGS) -> CaseResult:
+    """One random case of ``fmt``: C++ on every ISA against the golden model; for a transposed
+    convolution with ``"gather"`` in ``lowerings``, the gather-form golden accumulators too."""
     spec, xs, ws = random_spec(rng)
     extreme = rng.random() < 0.2
-    worst, desc = 0, f"{fmt} x{xs} w{ws} {spec}"
+    res = CaseResult(desc=f"{fmt} x{xs} w{ws} {spec}")
+    gather = spec.transposed and "gather" in lowerings
     if fmt in INT_FORMATS:
         xb, wk, wb = INT_FORMATS[fmt]
         signed = bool(rng.random() < 0.5)
@@ -150,14 +176,16 @@ def run_case(fmt: str, rng: np.random.Generator, isas: list[str]) -> tuple[int, 
         mode, rargs, common = _requant_args(rng, ref, out_bits, out_signed)
         req = reference.requantize_integer if mode == "integer" else reference.requantize_torch
         ref_q = req(*rargs, **common)
+        if gather and not np.array_equal(_gather_acc(x, zx, w, bias, spec), ref.astype(np.int64)):
+            res.lowering_mismatch = True
         for isa in isas:
             with kernels.use_isa(isa):
                 got = kernels.conv_int(x, w, **args)
                 d = _compare(got, ref)
                 cpp_req = kernels.requantize_integer if mode == "integer" else kernels.requantize_torch
                 dq = _compare(cpp_req(*rargs, **common), ref_q)
-            worst = -1 if -1 in (d, dq, worst) else max(worst, d, dq)
-        desc += f" x_bits={xb} signed={signed} zx={zx} requant={mode}"
+            res.add(isa, -1 if -1 in (d, dq) else max(d, dq))
+        res.desc += f" x_bits={xb} signed={signed} zx={zx} requant={mode}"
     elif fmt == "binary":
         x = np.where(rng.random(xs) < 0.5, 1, -1).astype(np.int8)
         w = np.where(rng.random(ws) < 0.5, 1, -1).astype(np.int8)
@@ -166,10 +194,11 @@ def run_case(fmt: str, rng: np.random.Generator, isas: list[str]) -> tuple[int, 
         cout = ws[1] * spec.groups if spec.transposed else ws[0]
         bias = rng.integers(-1000, 1000, cout).astype(np.int32) if rng.random() < 0.5 else None
         ref = reference.conv_xnor(x, w, bias=bias, spec=spec)
+        if gather and not np.array_equal(_gather_acc(x, 0, w, bias, spec), ref.astype(np.int64)):
+            res.lowering_mismatch = True
         for isa in isas:
             with kernels.use_isa(isa):
-                d = _compare(kernels.conv_xnor(x, w, bias=bias, spec=spec), ref)
-            worst = -1 if -1 in (d, worst) else max(worst, d)
+                res.add(isa, _compare(kernels.conv_xnor(x, w, bias=bias, spec=spec), ref))
     elif fmt == "flex16":
         xm = _codes(rng, xs, -32768, 32767, np.int16, extreme)
         wm = _codes(rng, ws, -32768, 32767, np.int16, extreme)
@@ -181,6 +210,14 @@ def run_case(fmt: str, rng: np.random.Generator, isas: list[str]) -> tuple[int, 
             ref = reference.conv_flex(xm, ex, wm, ew, bias=bias, spec=spec, out_exp=out_exp)
         except ValueError as exc:  # dynamic overflow: the C++ kernel must refuse too
             ref = exc
+        if gather:
+            try:
+                alt = flex_output(_gather_acc(xm, 0, wm, bias, spec), ex + ew, out_exp)
+            except ValueError as exc:
+                alt = exc
+            if isinstance(alt, Exception) != isinstance(ref, Exception) or not isinstance(ref, Exception) and (
+                    not np.array_equal(alt[0], ref[0]) or tuple(alt[1:]) != tuple(ref[1:])):
+                res.lowering_mismatch = True
         for isa in isas:
             with kernels.use_isa(isa):
                 try:
@@ -193,43 +230,12 @@ def run_case(fmt: str, rng: np.random.Generator, isas: list[str]) -> tuple[int, 
                 d = _compare(got[0], ref[0])
                 if got[1:] != tuple(ref[1:]):
                     d = -1
-            worst = -1 if -1 in (d, worst) else max(worst, d)
-        desc += f" exps=({ex},{ew}) out_exp={out_exp}"
+            res.add(isa, d)
+        res.desc += f" exps=({ex},{ew}) out_exp={out_exp}"
     else:
         raise ValueError(f"unknown format {fmt!r}; choose from {FORMATS}")
-    return worst, desc
-
-
-def validate(cases: int, seed: int = 0, formats=FORMATS, isas: list[str] | None = None,
-             progress=None) -> dict:
-    """Run ``cases`` random cases per format. Returns the JSON-ready summary
-    ``{"formats": {name: {"cases", "mismatches", "max_abs_diff"}}, "isas": [...], "seconds": float}``."""
-    if cases < 1:
-        raise ValueError(f"--cases must be >= 1, got {cases}")
-    unknown = [f for f in formats if f not in FORMATS]
-    if unknown:
-        raise ValueError(f"unknown format(s) {unknown}; choose from {', '.join(FORMATS)}")
-    isas = isas or kernels.available_isas()
-    t0 = time.perf_counter()
-    results = {}
-    for fi, fmt in enumerate(formats):
-        rng = np.random.default_rng([seed, fi])
-        r = FormatResult()
-        for _ in range(cases):
-            diff, desc = run_case(fmt, rng, isas)
-            r.cases += 1
-            if diff != 0:
-                r.mismatches += 1
-                if len(r.failures) < 5:
-                    r.failures.append(desc)
-            r.max_abs_diff = max(r.max_abs_diff, diff) if diff >= 0 else r.max_abs_diff
-        results[fmt] = r
-        if progress:
-            progress(fmt, r)
-    return {
-        "formats": {k: {"cases": v.cases, "mismatches": v.mismatches, "max_abs_diff": v.max_abs_diff,
-                        "failures": v.failures} for k, v in results.items()},
-        "isas": isas,
-        "seed": seed,
-        "seconds": round(time.perf_counter() - t0, 3),
-    }
+    if res.lowering_mismatch:
+        res.desc += " [golden scatter != gather]"
+    if res.bad_isas:
+        res.desc += f" [C++ differs on {','.join(res.bad_isas)}]"
+    return res
