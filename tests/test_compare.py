@@ -75,10 +75,14 @@ def test_pareto_front_on_synthetic_rows():
 
 
 def test_needs_training_is_reported_before_any_work():
-    if not zoo.needs_training("dcgan-digits", "distilled+int8"):
-        pytest.skip("the distilled student is shipped")
+    assert zoo.needs_training("dcgan-digits", "prune30+int8")            # no shipped prune30
+    assert not zoo.needs_training("dcgan-digits", "int8+codebook16")      # nothing trains
     with pytest.raises(ValueError, match="needs training"):
-        compare.evaluate("dcgan-digits", ["distilled+int8"], n_images=4, n_fid=0)
+        compare.evaluate("dcgan-digits", ["prune30+int8"], n_images=4, n_fid=0)
+
+
+def test_every_compare_row_is_shipped_or_needs_no_training():
+    assert [r for r in zoo.RECIPES if zoo.needs_training("dcgan-digits", r)] == []
 
 
 def test_cli_compare_end_to_end(tmp_path, capsys):
