@@ -2,14 +2,12 @@
 writing a generator's samples."""
 from __future__ import annotations
 
-import os
 import struct
-import tempfile
 import zlib
 
 import numpy as np
 
-from accelsim.report.files import default_mode
+from accelsim.report.files import write_atomic
 
 
 def to_uint8(images: np.ndarray, lo: float = -1.0, hi: float = 1.0) -> np.ndarray:
@@ -48,16 +46,9 @@ def write_png(path: str, image: np.ndarray, scale: int = 1) -> None:
 
     png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 0 if c == 1 else 2, 0, 0, 0))
            + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b""))
-    directory = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(directory):
-        raise ValueError(f"cannot write {path}: directory {directory} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=".accelsim-", suffix=".png", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as f:
+
+    def write_to(tmp: str) -> None:
+        with open(tmp, "wb") as f:
             f.write(png)
-        default_mode(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+
+    write_atomic(path, write_to)

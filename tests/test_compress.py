@@ -1,6 +1,5 @@
 """Compressions: exact sizes on small hand-made tensors, exact pruning densities, codebooks, Huffman,
 low-rank factorization, quantizer round trips and agreement with the golden formats, composition."""
-import math
 
 import numpy as np
 import pytest

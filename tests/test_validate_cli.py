@@ -1,7 +1,6 @@
 """accelsim validate: the table, the JSON schema, the exit status, and that a broken kernel is caught."""
 import json
 
-import numpy as np
 import pytest
 
 from accelsim import kernels

@@ -20,7 +20,6 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    import numpy as np
 
     from accelsim import imageio, qgen
     from accelsim.models import registry

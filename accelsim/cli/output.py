@@ -5,7 +5,7 @@ import json
 import os
 import tempfile
 
-from accelsim.report.files import default_mode
+from accelsim.report.files import write_atomic
 
 
 def check_writable(path: str, option: str) -> None:
@@ -26,25 +26,11 @@ def check_writable(path: str, option: str) -> None:
 
 
 def write_json_atomic(path: str, obj) -> None:
-    """Write obj as JSON to path via a temporary file in the same directory and an atomic rename.
-    Raises ValueError naming the path if it cannot be written."""
-    directory = os.path.dirname(os.path.abspath(path)) or "."
-    if not os.path.isdir(directory):
-        what = "is not a directory" if os.path.exists(directory) else "does not exist"
-        raise ValueError(f"cannot write {path}: directory {directory} {what}")
-    if os.path.isdir(path):
-        raise ValueError(f"cannot write {path}: it is a directory")
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=".accelsim-", suffix=".json", dir=directory)
-    except OSError as exc:
-        raise ValueError(f"cannot write {path}: {exc.strerror}") from None
-    try:
-        with os.fdopen(fd, "w") as f:
+    """Write obj as JSON to path atomically (``accelsim.report.files.write_atomic``); ValueError
+    naming the path if it cannot be written."""
+    def write_to(tmp: str) -> None:
+        with open(tmp, "w") as f:
             json.dump(obj, f, indent=1, sort_keys=False)
             f.write("\n")
-        default_mode(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+
+    write_atomic(path, write_to)

@@ -1,5 +1,6 @@
-"""Writing report files safely: a figure is saved to a temporary file beside its destination and
-renamed into place, so a failed or interrupted write never leaves a partial file behind."""
+"""Writing output files safely: every file is written to a temporary file beside its destination and
+renamed into place, so a failed or interrupted write never leaves a partial file behind. One
+mechanism (``write_atomic``) for JSON, PNG figures and images, CSV exports."""
 from __future__ import annotations
 
 import os
@@ -14,25 +15,42 @@ def default_mode(path: str) -> None:
     os.chmod(path, 0o666 & ~mask)
 
 
-def save_figure(fig, path: str, option: str = "--plot", **savefig_kwargs) -> None:
-    """``fig.savefig`` to ``path`` atomically; ValueError naming ``option`` and the path if it cannot be
-    written (a missing directory, a file where a directory should be, no permission)."""
-    directory = os.path.dirname(os.path.abspath(path))
+def write_atomic(path: str, write_to, option: str | None = None) -> None:
+    """``write_to(tmp_path)`` writes the whole file to a temporary path in ``path``'s directory, which
+    is then renamed to ``path``. ValueError naming ``option`` (when given) and the path if it cannot
+    be written: a missing directory, a file where a directory should be, ``path`` a directory, no
+    permission. Nothing is left behind on any failure."""
+    prefix = f"{option}: " if option else ""
+    directory = os.path.dirname(os.path.abspath(path)) or "."
+    if os.path.isdir(path):
+        raise ValueError(f"{prefix}cannot write {path}: it is a directory")
     if not os.path.isdir(directory):
-        raise ValueError(f"{option}: cannot write {path}: directory {directory} does not exist")
-    suffix = os.path.splitext(path)[1] or ".png"
+        what = "is not a directory" if os.path.exists(directory) else "does not exist"
+        raise ValueError(f"{prefix}cannot write {path}: directory {directory} {what}")
     try:
-        fd, tmp = tempfile.mkstemp(prefix=".accelsim-", suffix=suffix, dir=directory)
+        fd, tmp = tempfile.mkstemp(prefix=".accelsim-", suffix=os.path.splitext(path)[1], dir=directory)
     except OSError as exc:
-        raise ValueError(f"{option}: cannot write {path}: {exc.strerror}") from None
+        raise ValueError(f"{prefix}cannot write {path}: {exc.strerror}") from None
     os.close(fd)
     try:
-        fig.savefig(tmp, **savefig_kwargs)
+        write_to(tmp)
         default_mode(tmp)
         os.replace(tmp, path)
     except BaseException as exc:
         if os.path.exists(tmp):
             os.unlink(tmp)
-        if isinstance(exc, (OSError, ValueError)):
-            raise ValueError(f"{option}: cannot write {path}: {getattr(exc, 'strerror', None) or exc}") from None
+        if isinstance(exc, OSError):
+            raise ValueError(f"{prefix}cannot write {path}: {exc.strerror or exc}") from None
         raise
+
+
+def save_figure(fig, path: str, option: str = "--plot", **savefig_kwargs) -> None:
+    """``fig.savefig`` to ``path`` atomically (``write_atomic``); an unknown image extension is a
+    ValueError naming ``option`` too."""
+    def write_to(tmp: str) -> None:
+        try:
+            fig.savefig(tmp, **savefig_kwargs)
+        except ValueError as exc:
+            raise ValueError(f"{option}: cannot write {path}: {exc}") from None
+
+    write_atomic(path, write_to, option)

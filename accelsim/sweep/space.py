@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, replace
 
 from accelsim.arch import ArchSpec, DramSpec, dram_presets
 from accelsim.arch.spec import DATAFLOWS
-from accelsim.workload import parse_formats
+from accelsim.workload import parse_formats  # noqa: F401 (part of this module's parser family)
 
 UNITS = {"B": 1, "KiB": 1024, "MiB": 1024 ** 2, "GiB": 1024 ** 3}
 MAX_STEPS = 100_000

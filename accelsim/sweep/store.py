@@ -17,10 +17,9 @@ import csv
 import json
 import os
 import sqlite3
-import tempfile
 
 from accelsim.energy import COMPONENTS
-from accelsim.report.files import default_mode
+from accelsim.report.files import write_atomic
 
 SCHEMA_VERSION = 1
 POINT_COLUMNS = (("model", "TEXT"), ("arch", "TEXT"), ("fmt", "TEXT"), ("buffer_kib", "REAL"),
@@ -122,22 +121,6 @@ class Store:
         return out
 
 
-def _atomic_write(path: str, write, suffix: str) -> None:
-    directory = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(directory):
-        raise ValueError(f"--export-path: cannot write {path}: directory {directory} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=".accelsim-", suffix=suffix, dir=directory)
-    try:
-        with os.fdopen(fd, "w", newline="") as f:
-            write(f)
-        default_mode(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def export(db_path: str, fmt: str, out_path: str) -> int:
     """Write every row of the store as CSV (flat columns; config and report JSON left out) or JSON
     (a list of rows, config and report as nested objects). Returns the number of rows."""
@@ -161,5 +144,9 @@ def export(db_path: str, fmt: str, out_path: str) -> int:
         def write(f):
             json.dump(rows, f, indent=1)
             f.write("\n")
-    _atomic_write(out_path, write, "." + fmt)
+    def write_to(tmp: str) -> None:
+        with open(tmp, "w", newline="") as f:
+            write(f)
+
+    write_atomic(out_path, write_to, "--export-path")
     return len(rows)
