@@ -24,7 +24,8 @@ log = logging.getLogger(__name__)
 RECIPES = (
     "fp32", "flex16", "int8", "int6", "int4", "int2",
     "ternary", "binary", "xnor", "ternary-qat", "binary-qat", "int4-qat",
-    "prune50", "prune75", "chprune50", "codebook16", "codebook256", "codebook16+huffman", "lowrank50",
+    "prune50", "prune75", "chprune50", "codebook16", "codebook256", "codebook16+huffman", "codebook8+huffman",
+    "lowrank50", "ternary-qat+huffman",
     "distilled", "distilled+int8", "distilled+int8+codebook16",
     "prune50+int8+codebook16+huffman", "distilled+prune50+int8+codebook16+huffman",
     "distilled+prune50+int4-qat+huffman", "distilled+ternary-qat", "distilled+ternary-qat+huffman",
