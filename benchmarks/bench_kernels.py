@@ -1,13 +1,24 @@
 """Kernel benchmark on the DCGAN-64 generator's transposed-conv layers (k4 s2 p1), side by side in
-one run: every accelsim C++ format, torch fp32 conv_transpose2d and torch int8 ConvTranspose2d
-(fbgemm). Each accelsim timing is a whole int8->int8 layer: accumulate + requantize (flex16:
-mantissas in, mantissas out; binary: signs in, int32 dot out).
+one run: every accelsim C++ format on every requested SIMD path, torch fp32 conv_transpose2d and
+torch int8 ConvTranspose2d (fbgemm). Each accelsim timing is a whole int8->int8 layer: accumulate +
+requantize (flex16: mantissas in, mantissas out; binary: signs in, int32 dot out).
 
 usage: python benchmarks/bench_kernels.py [--json PATH] [--runs N] [--threads T] [--batch 1,64]
+                                          [--isas avx512,avx2] [--impls ...] [--no-memory]
 
-Prints medians and ratios vs torch fp32 (geometric mean over the four layers), and the peak memory
-of one kernel call relative to its input + weight + output bytes. Writes JSON rows
-{"layer", "batch", "impl", "median_s"} (+ "peak_bytes", "io_bytes" where measured).
+Timings are interleaved (every run times every implementation once, in turn), so load from other
+processes falls on all of them alike; the table gives medians and, per layer, the ratio to torch
+fp32 measured in the same run, then geometric means over the four layers vs torch fp32 and vs
+torch int8 fbgemm.
+
+Peak memory (largest batch): each kernel call runs once in a fresh subprocess (no torch, glibc
+mmap threshold fixed so freed blocks leave the resident set); its peak is the input and weight bytes
+plus the growth of VmHWM during the call (reset through /proc/self/clear_refs), reported relative to
+that call's input + weight + output bytes (conv: int32 / int64 / int16 outputs as returned;
+requantize: int32 in, int8 out).
+
+JSON rows: {"layer", "batch", "impl", "isa", "median_s", "vs_fp32"} and, for memory,
+{"layer", "batch", "impl", "isa", "call", "peak_bytes", "io_bytes"}.
 """
 from __future__ import annotations
 
@@ -16,6 +27,7 @@ import json
 import math
 import os
 import statistics
+import subprocess
 import sys
 import time
 import warnings
@@ -28,57 +40,64 @@ from accelsim.formats.requant import quantize_multiplier
 
 LAYERS = [("512x4x4->256x8x8", 512, 256, 4), ("256x8x8->128x16x16", 256, 128, 8),
           ("128x16x16->64x32x32", 128, 64, 16), ("64x32x32->3x64x64", 64, 3, 32)]
-IMPLS = ["torch-fp32", "torch-int8-fbgemm", "int8", "int4", "ternary", "binary_w_int8_a", "binary", "flex16"]
+TORCH = ["torch-fp32", "torch-int8-fbgemm"]
+FORMATS = ["int8", "int4", "ternary", "binary_w_int8_a", "binary", "flex16"]
 SPEC = ConvSpec.make(stride=2, padding=1, transposed=True)
+INT_ARGS = {"int8": (8, "fixed", 8), "int4": (4, "fixed", 4), "ternary": (8, "ternary", 2),
+            "binary_w_int8_a": (8, "binary", 2)}
 
 
-def _rss_kib(field: str) -> int:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(field):
-                return int(line.split()[1])
-    return 0
+def operands(fmt: str, cin: int, cout: int, hw: int, batch: int, rng) -> dict:
+    """The codes one format's layer reads (and nothing else, so a memory probe stays lean)."""
+    xs, ws = (batch, cin, hw, hw), (cin, cout, 4, 4)
+    if fmt in ("int8", "ternary", "binary_w_int8_a"):
+        x = rng.integers(-128, 128, xs, dtype=np.int8)
+    elif fmt == "int4":
+        x = rng.integers(-8, 8, xs, dtype=np.int8)
+    elif fmt == "binary":
+        x = np.where(rng.random(xs, dtype=np.float32) < 0.5, 1, -1).astype(np.int8)
+    else:
+        x = rng.integers(-32767, 32768, xs, dtype=np.int16)
+    w = {"int8": lambda: rng.integers(-127, 128, ws, dtype=np.int8),
+         "int4": lambda: rng.integers(-7, 8, ws, dtype=np.int8),
+         "ternary": lambda: rng.integers(-1, 2, ws, dtype=np.int8),
+         "binary_w_int8_a": lambda: np.where(rng.random(ws) < 0.5, 1, -1).astype(np.int8),
+         "binary": lambda: np.where(rng.random(ws) < 0.5, 1, -1).astype(np.int8),
+         "flex16": lambda: rng.integers(-32767, 32768, ws, dtype=np.int16)}[fmt]()
+    m0, sh = quantize_multiplier(1e-4)
+    return {"x": x, "w": w, "m0": np.full(cout, m0, np.int32), "shift": np.full(cout, sh, np.int32)}
 
 
-def peak_bytes(fn) -> int | None:
-    """Peak resident memory growth of one call (VmHWM after resetting it), in bytes."""
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-    except OSError:
-        return None
-    base = _rss_kib("VmRSS:")
-    out = fn()
-    peak = _rss_kib("VmHWM:")
-    del out
-    return max(0, peak - base) * 1024
+def conv_call(fmt: str, ops: dict):
+    """The accumulate call of a format (returns its output array)."""
+    if fmt == "binary":
+        return lambda: kernels.conv_xnor(ops["x"], ops["w"], spec=SPEC)
+    if fmt == "flex16":
+        return lambda: kernels.conv_flex(ops["x"], -15, ops["w"], -16, spec=SPEC)[0]
+    bits, kind, wbits = INT_ARGS[fmt]
+    return lambda: kernels.conv_int(ops["x"], ops["w"], x_bits=bits, x_signed=True, x_zero_point=0, w_kind=kind,
+                                    w_bits=wbits, spec=SPEC)
 
 
-def make_layer(cin, cout, hw, batch, rng):
-    """Callables for every implementation on one layer, and their input+weight+output bytes."""
+def requant_call(fmt: str, ops: dict, acc):
+    bits = INT_ARGS[fmt][0]
+    return lambda: kernels.requantize_integer(acc, ops["m0"], ops["shift"], zero_point=0, out_bits=bits,
+                                              out_signed=True, act="relu")
+
+
+def layer_call(fmt: str, ops: dict):
+    """The whole layer of a format: accumulate (+ requantize for the fixed-point formats)."""
+    conv = conv_call(fmt, ops)
+    if fmt not in INT_ARGS:
+        return conv
+    return lambda: requant_call(fmt, ops, conv())()
+
+
+def torch_calls(cin: int, cout: int, hw: int, batch: int, rng) -> dict:
     import torch
 
-    xf = rng.standard_normal((batch, cin, hw, hw)).astype(np.float32)
-    wf = (rng.standard_normal((cin, cout, 4, 4)) * 0.05).astype(np.float32)
-    x8 = rng.integers(-128, 128, xf.shape).astype(np.int8)
-    x4 = rng.integers(-8, 8, xf.shape).astype(np.int8)
-    w8 = rng.integers(-127, 128, wf.shape).astype(np.int8)
-    w4 = rng.integers(-7, 8, wf.shape).astype(np.int8)
-    wt = rng.integers(-1, 2, wf.shape).astype(np.int8)
-    wb = np.where(rng.random(wf.shape) < 0.5, 1, -1).astype(np.int8)
-    xb = np.where(rng.random(xf.shape) < 0.5, 1, -1).astype(np.int8)
-    xm = rng.integers(-32767, 32768, xf.shape).astype(np.int16)
-    wm = rng.integers(-32767, 32768, wf.shape).astype(np.int16)
-    m0, sh = quantize_multiplier(1e-4)
-    m0a, sha = np.full(cout, m0, np.int32), np.full(cout, sh, np.int32)
-
-    def layer_int(x, w, bits, kind, wbits):
-        def run():
-            acc = kernels.conv_int(x, w, x_bits=bits, x_signed=True, x_zero_point=0, w_kind=kind, w_bits=wbits, spec=SPEC)
-            return kernels.requantize_integer(acc, m0a, sha, zero_point=0, out_bits=bits, out_signed=True, act="relu")
-        return run
-
-    tx, tw = torch.from_numpy(xf), torch.from_numpy(wf)
+    tx = torch.from_numpy(rng.standard_normal((batch, cin, hw, hw)).astype(np.float32))
+    tw = torch.from_numpy((rng.standard_normal((cin, cout, 4, 4)) * 0.05).astype(np.float32))
     torch.backends.quantized.engine = "fbgemm"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -87,36 +106,73 @@ def make_layer(cin, cout, hw, batch, rng):
         qm.scale, qm.zero_point = 0.05, 64
         qx = torch.quantize_per_tensor(tx, 0.02, 64, torch.quint8)
 
-    def tfp32():
+    def fp32():
         with torch.no_grad():
             return torch.nn.functional.conv_transpose2d(tx, tw, stride=2, padding=1)
 
-    fns = {
-        "torch-fp32": tfp32,
-        "torch-int8-fbgemm": lambda: qm(qx),
-        "int8": layer_int(x8, w8, 8, "fixed", 8),
-        "int4": layer_int(x4, w4, 4, "fixed", 4),
-        "ternary": layer_int(x8, wt, 8, "ternary", 2),
-        "binary_w_int8_a": layer_int(x8, wb, 8, "binary", 2),
-        "binary": lambda: kernels.conv_xnor(xb, wb, spec=SPEC),
-        "flex16": lambda: kernels.conv_flex(xm, -15, wm, -16, spec=SPEC),
-    }
-    out_elems = batch * cout * (2 * hw) ** 2
-    io = {"torch-fp32": (xf.nbytes + wf.nbytes + out_elems * 4), "torch-int8-fbgemm": x8.nbytes + w8.nbytes + out_elems,
-          "int8": x8.nbytes + w8.nbytes + out_elems, "int4": x4.nbytes + w4.nbytes + out_elems,
-          "ternary": x8.nbytes + wt.nbytes + out_elems, "binary_w_int8_a": x8.nbytes + wb.nbytes + out_elems,
-          "binary": xb.nbytes + wb.nbytes + out_elems * 4, "flex16": xm.nbytes + wm.nbytes + out_elems * 2}
-    return fns, io
+    return {"torch-fp32": fp32, "torch-int8-fbgemm": lambda: qm(qx)}
 
 
-def time_median(fn, runs: int) -> float:
-    fn()  # warm up
-    ts = []
+def isa_call(isa: str, fn):
+    def run():
+        with kernels.use_isa(isa):
+            return fn()
+    return run
+
+
+def time_interleaved(fns: dict, runs: int) -> dict:
+    """Median seconds per callable; every run times each callable once, in turn."""
+    for fn in fns.values():
+        fn()  # warm up
+    ts = {name: [] for name in fns}
     for _ in range(runs):
-        t0 = time.perf_counter()
-        fn()
-        ts.append(time.perf_counter() - t0)
-    return statistics.median(ts)
+        for name, fn in fns.items():
+            t0 = time.perf_counter()
+            fn()
+            ts[name].append(time.perf_counter() - t0)
+    return {name: statistics.median(v) for name, v in ts.items()}
+
+
+# ---- peak memory: one kernel call in a fresh process ---------------------------------------------
+def _status_kib(field: str) -> int:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field):
+                return int(line.split()[1])
+    raise RuntimeError(f"{field} not in /proc/self/status")
+
+
+def probe(layer: int, fmt: str, isa: str, call: str, batch: int, threads: int) -> dict:
+    """Runs in the subprocess: peak bytes and input + weight + output bytes of one call."""
+    name, cin, cout, hw = LAYERS[layer]
+    kernels.set_num_threads(threads)
+    kernels.set_isa(isa)
+    ops = operands(fmt, cin, cout, hw, batch, np.random.default_rng(0))
+    if call == "conv":
+        fn, inputs = conv_call(fmt, ops), ops["x"].nbytes + ops["w"].nbytes
+    else:
+        acc = conv_call(fmt, ops)()
+        fn, inputs = requant_call(fmt, ops, acc), acc.nbytes
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")  # reset VmHWM to the current resident set
+    base = _status_kib("VmRSS:")
+    out = fn()
+    growth = max(0, _status_kib("VmHWM:") - base) * 1024
+    return {"peak_bytes": inputs + growth, "io_bytes": inputs + out.nbytes}
+
+
+def peak_memory(layer: int, fmt: str, isa: str, call: str, batch: int, threads: int) -> dict | None:
+    env = dict(os.environ, MALLOC_MMAP_THRESHOLD_="65536", MALLOC_TRIM_THRESHOLD_="0")
+    cmd = [sys.executable, os.path.abspath(__file__), "--_probe", f"{layer},{fmt},{isa},{call},{batch},{threads}"]
+    res = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    if res.returncode != 0:
+        print(f"  memory probe failed ({fmt} {isa} {call}): {res.stderr.strip().splitlines()[-1:]}", file=sys.stderr)
+        return None
+    return json.loads(res.stdout)
+
+
+def geomean(xs) -> float:
+    return math.exp(sum(map(math.log, xs)) / len(xs))
 
 
 def main(argv=None) -> int:
@@ -125,50 +181,73 @@ def main(argv=None) -> int:
     ap.add_argument("--runs", type=int, default=7)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--batch", default="1,64")
-    ap.add_argument("--impls", default=",".join(IMPLS))
+    ap.add_argument("--isas", default=None, help="SIMD paths to compare (default: every available one but scalar)")
+    ap.add_argument("--impls", default=",".join(TORCH + FORMATS))
+    ap.add_argument("--no-memory", action="store_true", help="skip the peak-memory probes")
+    ap.add_argument("--_probe", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    if args._probe:
+        layer, fmt, isa, call, batch, threads = args._probe.split(",")
+        print(json.dumps(probe(int(layer), fmt, isa, call, int(batch), int(threads))))
+        return 0
     import torch
 
     torch.set_num_threads(args.threads)
     kernels.set_num_threads(args.threads)
+    isas = args.isas.split(",") if args.isas else [i for i in kernels.available_isas() if i != "scalar"] or ["scalar"]
     impls = args.impls.split(",")
+    torch_impls = [i for i in impls if i in TORCH]
+    formats = [i for i in impls if i in FORMATS]
+    columns = torch_impls + [f"{f}[{isa}]" for f in formats for isa in isas]
     batches = [int(b) for b in args.batch.split(",")]
     rng = np.random.default_rng(0)
     rows = []
-    print(f"accelsim {kernels.active_isa()} | torch {torch.__version__} | threads {args.threads} | "
-          f"median of {args.runs} runs", flush=True)
+    print(f"accelsim isas {','.join(isas)} | torch {torch.__version__} | threads {args.threads} | "
+          f"median of {args.runs} interleaved runs", flush=True)
     for batch in batches:
-        print(f"\nbatch {batch}")
-        print(f"{'layer':<22}" + "".join(f"{i:>18}" for i in impls))
-        for name, cin, cout, hw in LAYERS:
-            fns, io = make_layer(cin, cout, hw, batch, rng)
-            line = f"{name:<22}"
-            for impl in impls:
-                med = time_median(fns[impl], args.runs)
-                row = {"layer": name, "batch": batch, "impl": impl, "median_s": med}
-                if batch == max(batches) and impl not in ("torch-fp32", "torch-int8-fbgemm"):
-                    pk = peak_bytes(fns[impl])
-                    if pk is not None:
-                        row.update(peak_bytes=pk, io_bytes=io[impl])
-                rows.append(row)
-                line += f"{med * 1e3:>16.3f}ms"
-            print(line, flush=True)
-    print("\nspeed-up vs torch-fp32 (geometric mean over the four layers):")
-    print(f"{'batch':<8}" + "".join(f"{i:>18}" for i in impls))
-    for batch in batches:
-        base = {r["layer"]: r["median_s"] for r in rows if r["batch"] == batch and r["impl"] == "torch-fp32"}
-        line = f"{batch:<8}"
-        for impl in impls:
-            ratios = [base[r["layer"]] / r["median_s"] for r in rows if r["batch"] == batch and r["impl"] == impl]
-            line += f"{math.exp(sum(map(math.log, ratios)) / len(ratios)):>17.2f}x"
-        print(line)
-    mem = [r for r in rows if "peak_bytes" in r]
-    if mem:
-        print(f"\npeak memory of one call / (input + weight + output bytes), batch {max(batches)}:")
-        for impl in impls:
-            rs = [r["peak_bytes"] / r["io_bytes"] for r in mem if r["impl"] == impl]
-            if rs:
-                print(f"  {impl:<18} max {max(rs):.2f}x")
+        med = {}
+        for li, (name, cin, cout, hw) in enumerate(LAYERS):
+            fns = torch_calls(cin, cout, hw, batch, rng) if torch_impls else {}
+            fns = {k: v for k, v in fns.items() if k in torch_impls}
+            for fmt in formats:
+                fn = layer_call(fmt, operands(fmt, cin, cout, hw, batch, rng))
+                for isa in isas:
+                    fns[f"{fmt}[{isa}]"] = isa_call(isa, fn)
+            for col, s in time_interleaved(fns, args.runs).items():
+                med[name, col] = s
+        base = {name: med.get((name, "torch-fp32")) for name, *_ in LAYERS}
+        fbg = {name: med.get((name, "torch-int8-fbgemm")) for name, *_ in LAYERS}
+        print(f"\nbatch {batch}: median ms (speed-up vs torch-fp32 in the same run)")
+        head = f"{'impl':<24}" + "".join(f"{name:>24}" for name, *_ in LAYERS)
+        print(head + f"{'geomean vs fp32':>17}{'vs fbgemm':>11}")
+        for col in columns:
+            line = f"{col:<24}"
+            for name, *_ in LAYERS:
+                s = med[name, col]
+                r = base[name] / s if base[name] else float("nan")
+                line += f"{s * 1e3:>14.3f}ms{r:>7.2f}x "
+                fmt, _, isa = col.partition("[")
+                rows.append({"layer": name, "batch": batch, "impl": fmt, "isa": isa.rstrip("]") or None,
+                             "median_s": s, "vs_fp32": r})
+            g_fp32 = geomean([base[n] / med[n, col] for n, *_ in LAYERS]) if all(base.values()) else float("nan")
+            g_fbg = geomean([fbg[n] / med[n, col] for n, *_ in LAYERS]) if all(fbg.values()) else float("nan")
+            print(line + f"{g_fp32:>16.2f}x{g_fbg:>10.2f}x", flush=True)
+    if not args.no_memory and formats:
+        batch = max(batches)
+        print(f"\npeak memory of one kernel call / (its input + weight + output bytes), batch {batch}, "
+              f"max over the layers:")
+        for fmt in formats:
+            for isa in isas:
+                for call in (["conv", "requant"] if fmt in INT_ARGS else ["conv"]):
+                    res = [(li, peak_memory(li, fmt, isa, call, batch, args.threads)) for li in range(len(LAYERS))]
+                    ok = [(li, r) for li, r in res if r]
+                    for li, r in ok:
+                        rows.append({"layer": LAYERS[li][0], "batch": batch, "impl": fmt, "isa": isa, "call": call, **r})
+                    if ok:
+                        li, r = max(ok, key=lambda t: t[1]["peak_bytes"] / t[1]["io_bytes"])
+                        print(f"  {fmt + '[' + isa + '] ' + call:<32} {r['peak_bytes'] / r['io_bytes']:.2f}x "
+                              f"({r['peak_bytes'] / 2**20:.1f} MiB / {r['io_bytes'] / 2**20:.1f} MiB, {LAYERS[li][0]})",
+                              flush=True)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(rows, f, indent=1)

@@ -3,11 +3,14 @@
 // sum_ci x*w = cin_g - 2*popcount(x_bits xor w_bits) (pad bits are 0 in both, so they cancel).
 // Taps outside the input (padding, transposed-conv gaps) are skipped: they contribute nothing.
 #include <algorithm>
+#include <cstring>
 #include <string>
 #include <vector>
 
 #include "accelsim/hot.hpp"
 #include "accelsim/kernels.hpp"
+#include "conv_sinks.hpp"
+#include "packed_gemm.hpp"
 #include "validate.hpp"
 
 namespace accelsim {
@@ -36,89 +39,99 @@ Geom bconv_geom(const BConvArgs& a) {
   return g;
 }
 
+namespace {
+
+// Packs the sign bits of a channel-major block (channels c < n_ch at src + c * ch_stride, pixels
+// p < P contiguous) into words: bit c % 64 of dst[(c / 64) * s_word + p * s_pix] = (src > 0), in
+// 64 x 64 blocks (hot.hpp pack_signs_block).
+void pack_channel_signs(const HotKernels& hk, const int8_t* src, int64_t n_ch, int64_t ch_stride, int64_t P,
+                        uint64_t* dst, int64_t s_word, int64_t s_pix) {
+  for (int64_t c0 = 0; c0 < n_ch; c0 += 64)
+    for (int64_t p0 = 0; p0 < P; p0 += 64)
+      hk.pack_signs_block(src + c0 * ch_stride + p0, ch_stride, std::min<int64_t>(64, n_ch - c0),
+                          std::min<int64_t>(64, P - p0), dst + (c0 / 64) * s_word + p0 * s_pix, s_pix);
+}
+
+}  // namespace
+
 void bconv(const BConvArgs& a, int32_t* out) {
   const Geom g = bconv_geom(a);
   if (!out) fail("output pointer is null");
-  check_codes(a.x, -1, 1, "x (binary activations must be -1 or +1)");
-  check_no_zero(a.x, "x (binary activations must be -1 or +1)");
-  check_codes(a.w, -1, 1, "w (binary weights must be -1 or +1)");
-  check_no_zero(a.w, "w (binary weights must be -1 or +1)");
+  check_signs(a.x, "x (binary activations must be -1 or +1)");
+  check_signs(a.w, "w (binary weights must be -1 or +1)");
+  const HotKernels& hk = hot();
   const int64_t G = g.p.groups, cin_g = g.cin_g(), cout_g = g.cout_g(), T = g.kh * g.kw;
   const int64_t words = (cin_g + 63) / 64;
   const int8_t* x = static_cast<const int8_t*>(a.x.data);
   const int8_t* w = static_cast<const int8_t*>(a.w.data);
-  // x packed as [n][g][iy][ix][words] (bit c%64 of word c/64 = channel c of the group is +1),
-  // filled in source order (NCHW) so reads stream.
   const int64_t P = g.h * g.w;
-  std::vector<uint64_t> xp(size_t(g.n * G * P * words), 0);
+  const bool tr = g.p.transposed;
+  // x packed per (image, group): [words][P] for the transposed GEMM (rows of B), [P][words] for the
+  // direct gather (one tap = one run of words). Bit c % 64 of word c / 64: channel c of the group is +1.
+  std::vector<uint64_t> xp(size_t(g.n * G * P * words));
   parallel_for(g.n * G, [&](int64_t job) {
     const int64_t n = job / G, gi = job % G;
-    uint64_t* dst = &xp[size_t(job * P * words)];
-    for (int64_t c = 0; c < cin_g; ++c) {
-      const int8_t* src = x + (n * g.cin + gi * cin_g + c) * P;
-      const uint64_t bit = uint64_t(1) << (c & 63);
-      uint64_t* d = dst + (c >> 6);
-      for (int64_t p = 0; p < P; ++p)
-        if (src[p] > 0) d[p * words] |= bit;
-    }
+    pack_channel_signs(hk, x + (n * g.cin + gi * cin_g) * P, cin_g, P, P, &xp[size_t(job * P * words)], tr ? P : 1,
+                       tr ? 1 : words);
   });
-  // w packed as [co (global)][tap][words], channels of the co's group, also in source order.
-  std::vector<uint64_t> wp(size_t(g.cout * T * words), 0);
-  if (g.p.transposed) {  // w[ci][co_g][ky][kx]
-    for (int64_t ci = 0; ci < g.cin; ++ci) {
-      const int64_t gi = ci / cin_g, c = ci % cin_g;
-      const uint64_t bit = uint64_t(1) << (c & 63);
-      const int8_t* src = w + ci * cout_g * T;
-      for (int64_t j = 0; j < cout_g * T; ++j)  // j = co_local * T + t
-        if (src[j] > 0) wp[size_t(((gi * cout_g) * T + j) * words + (c >> 6))] |= bit;
-    }
-  } else {  // w[co][ci_g][ky][kx]
-    for (int64_t co = 0; co < g.cout; ++co)
-      for (int64_t c = 0; c < cin_g; ++c) {
-        const uint64_t bit = uint64_t(1) << (c & 63);
-        const int8_t* src = w + (co * cin_g + c) * T;
-        for (int64_t t = 0; t < T; ++t)
-          if (src[t] > 0) wp[size_t((co * T + t) * words + (c >> 6))] |= bit;
-      }
+  // w packed as [co (global)][tap][words], channels of the co's group.
+  std::vector<uint64_t> wp(size_t(g.cout * T * words));
+  if (tr) {  // w[ci][co_g][ky][kx]: per group, channel-major over rows j = co_local * T + tap
+    parallel_for(G, [&](int64_t gi) {
+      pack_channel_signs(hk, w + gi * cin_g * cout_g * T, cin_g, cout_g * T, cout_g * T,
+                         &wp[size_t(gi * cout_g * T * words)], 1, words);
+    });
+  } else {  // w[co][ci_g][ky][kx]: per co, channel-major over taps
+    parallel_for(g.cout, [&](int64_t co) {
+      pack_channel_signs(hk, w + co * cin_g * T, cin_g, T, T, &wp[size_t(co * T * words)], 1, words);
+    });
   }
   const int32_t* bias = static_cast<const int32_t*>(a.bias.data);
-  const HotKernels& hk = hot();
+  std::vector<int64_t> bias64(bias ? bias : nullptr, bias ? bias + g.cout : nullptr);
   const int64_t plane = g.oh * g.ow;
-  if (g.p.transposed) {
-    // Scatter form: popc[(co, tap), p] over the group's channels (binary GEMM), then col2im of
-    // cin_g - 2*popc into the outputs the taps land on (taps landing outside are dropped).
+  if (tr) {
+    // popc[(co, tap), pixel] over the group's channels (the packed binary GEMM), then the phase-plane
+    // col2im (conv_sinks.hpp) of cin_g - 2*popc; padding columns are masked out (they are not zero).
     const int64_t M = cout_g * T;
-    parallel_for(g.n * g.cout, [&](int64_t i) {
-      const int32_t b = bias ? bias[i % g.cout] : 0;
-      std::fill(out + i * plane, out + (i + 1) * plane, b);
-    });
-    parallel_for(g.n * G, [&](int64_t job) {
-      const int64_t n = job / G, gi = job % G;
-      const int64_t PB = std::max<int64_t>(4, std::min<int64_t>(P, 16384 / std::max<int64_t>(M, 1)));
-      std::vector<int32_t> popc(static_cast<size_t>(M * PB));
-      std::vector<int64_t> by(static_cast<size_t>(P)), bx(static_cast<size_t>(P));
-      for (int64_t p = 0; p < P; ++p) {
-        by[size_t(p)] = (p / g.w) * g.p.stride_h - g.p.pad_h;
-        bx[size_t(p)] = (p % g.w) * g.p.stride_w - g.p.pad_w;
-      }
-      const uint64_t* xg = &xp[size_t((n * G + gi) * P * words)];
-      const uint64_t* wg = &wp[size_t(gi * cout_g * T * words)];  // rows (co, tap): M x words
-      for (int64_t p0 = 0; p0 < P; p0 += PB) {
-        const int64_t pb = std::min(PB, P - p0);
-        hk.xor_popcount_gemm(wg, xg + p0 * words, M, pb, words, popc.data(), pb);
-        for (int64_t m = 0; m < M; ++m) {
-          const int64_t co = gi * cout_g + m / T, ky = (m % T) / g.kw, kx = m % g.kw;
-          int32_t* o = out + (n * g.cout + co) * plane;
-          const int32_t* c = &popc[size_t(m * pb)];
-          const int64_t dy = ky * g.p.dil_h, dx = kx * g.p.dil_w;
-          for (int64_t j = 0; j < pb; ++j) {
-            const int64_t oy = by[size_t(p0 + j)] + dy, ox = bx[size_t(p0 + j)] + dx;
-            if (uint64_t(oy) >= uint64_t(g.oh) || uint64_t(ox) >= uint64_t(g.ow)) continue;
-            o[oy * g.ow + ox] += int32_t(cin_g) - 2 * c[j];
-          }
+    const PhaseGeom pg(g, true);
+    const int64_t PW = pg.cols_per_image();
+    std::vector<int32_t> mask(static_cast<size_t>(PW + 512));  // period PW, longer than any run
+    for (size_t f = 0; f < mask.size(); ++f) mask[f] = pg.is_pixel(g, int64_t(f) % PW) ? ~0 : 0;
+    std::vector<PackedA<uint64_t>> A;
+    for (int64_t gi = 0; gi < G; ++gi)
+      A.push_back(pack_a<uint64_t>(hk.xnor, M, words, &wp[size_t(gi * M * words)], words, 1));
+    auto row = [&](int64_t gi, int64_t k, int64_t c0, int64_t nb, uint64_t* dst) {
+      int64_t img = c0 / PW, f = c0 % PW, iy = f / pg.W, ix = f % pg.W;
+      for (int64_t j = 0; j < nb;) {  // runs of input pixels and of padding (0 words, masked later)
+        int64_t run;
+        if (iy < g.h && ix < g.w) {
+          run = std::min(nb - j, g.w - ix);
+          const uint64_t* src = &xp[size_t(((img * G + gi) * words + k) * P + iy * g.w + ix)];
+          std::memcpy(dst + j, src, size_t(run) * sizeof(uint64_t));
+        } else {
+          run = std::min(nb - j, iy < g.h ? pg.W - ix : PW - f);
+          std::fill(dst + j, dst + j + run, uint64_t(0));
+        }
+        j += run;
+        f += run;
+        ix += run;
+        if (f == PW) {
+          f = iy = ix = 0;
+          ++img;
+        } else if (ix == pg.W) {
+          ix = 0;
+          ++iy;
         }
       }
-    });
+    };
+    auto make_sink = [&](int64_t gi, int64_t m0, int64_t mc, int64_t c0, int64_t c1) {
+      auto add = [&](const int32_t* src, int64_t, int64_t n, int64_t, int64_t f, int32_t* dst) {
+        hk.add_row_s32(src, n, -2, int32_t(cin_g), mask.data() + f, dst);
+      };
+      return PhaseSink<int32_t, int32_t, NoHook, decltype(add)>(g, pg, 1, bias64.empty() ? nullptr : bias64.data(),
+                                                                 out, NoHook{}, gi, 0, m0, mc, c0, c1, add);
+    };
+    packed_gemm<GemmXnor>(GemmShape{G, M, words, g.n, PW, T}, A, row, make_sink, 0);
     return;
   }
   parallel_for(g.n * G * g.oh, [&](int64_t job) {

@@ -13,6 +13,9 @@ namespace accelsim {
 namespace hot_avx2_ns {
 #include "hot_generic.inc"
 
+constexpr int kMR = 6, kNR16 = 16, kNR8 = 32;  // tiles: 6x16 (s16), 6x32 (u8s8); xnor: the generic 4x4
+static_assert(kMR * kNR8 <= kMaxTileElems, "tile buffer");
+
 // 6x16 int32 tile: per k-pair, 2 B loads, 6 pair broadcasts, 12 vpmaddwd + 12 vpaddd.
 static void ukr_s16(const int16_t* a, const int16_t* b, int64_t kpairs, int32_t* c, int64_t ldc) {
   __m256i c00 = _mm256_setzero_si256(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
@@ -82,30 +85,6 @@ static void ukr_u8s8(const int8_t* a, const uint8_t* b, int64_t kpairs, int64_t 
   }
 }
 
-// 6x8 fp64 tile: per k, 2 B loads, 6 broadcasts, 12 FMAs. Exact for integer operands whose
-// products and sums stay below 2^53 (the flexpoint kernel's int16 mantissas).
-static void ukr_f64(const double* a, const double* b, int64_t kk, double* c, int64_t ldc) {
-  __m256d c00 = _mm256_setzero_pd(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
-  __m256d c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
-  for (int64_t k = 0; k < kk; ++k) {
-    const __m256d b0 = _mm256_loadu_pd(b), b1 = _mm256_loadu_pd(b + 4);
-    __m256d av;
-    av = _mm256_broadcast_sd(a + 0); c00 = _mm256_fmadd_pd(av, b0, c00); c01 = _mm256_fmadd_pd(av, b1, c01);
-    av = _mm256_broadcast_sd(a + 1); c10 = _mm256_fmadd_pd(av, b0, c10); c11 = _mm256_fmadd_pd(av, b1, c11);
-    av = _mm256_broadcast_sd(a + 2); c20 = _mm256_fmadd_pd(av, b0, c20); c21 = _mm256_fmadd_pd(av, b1, c21);
-    av = _mm256_broadcast_sd(a + 3); c30 = _mm256_fmadd_pd(av, b0, c30); c31 = _mm256_fmadd_pd(av, b1, c31);
-    av = _mm256_broadcast_sd(a + 4); c40 = _mm256_fmadd_pd(av, b0, c40); c41 = _mm256_fmadd_pd(av, b1, c41);
-    av = _mm256_broadcast_sd(a + 5); c50 = _mm256_fmadd_pd(av, b0, c50); c51 = _mm256_fmadd_pd(av, b1, c51);
-    a += kMR;
-    b += kNRF64;
-  }
-  auto st = [&](int m, __m256d lo, __m256d hi) {
-    _mm256_storeu_pd(c + m * ldc, lo);
-    _mm256_storeu_pd(c + m * ldc + 4, hi);
-  };
-  st(0, c00, c01); st(1, c10, c11); st(2, c20, c21); st(3, c30, c31); st(4, c40, c41); st(5, c50, c51);
-}
-
 }  // namespace hot_avx2_ns
 }  // namespace accelsim
 
@@ -113,9 +92,15 @@ static void ukr_f64(const double* a, const double* b, int64_t kk, double* c, int
 
 namespace accelsim {
 const HotKernels* hot_avx2() {
-  static const HotKernels k{hot_avx2_ns::ukr_s16, hot_avx2_ns::ukr_u8s8, hot_avx2_ns::ukr_f64,
-                            hot_avx2_ns::gemm_s32_s64_generic, hot_avx2_ns::xor_popcount_gemm_generic,
-                            hot_avx2_ns::xor_popcount_rows_generic};
+  using namespace hot_avx2_ns;
+  static const HotKernels k{
+      /*s16=*/{kMR, kNR16, 2}, /*u8s8=*/{kMR, kNR8, 2}, /*xnor=*/{4, 4, 1}, /*u8s8_int16_sums=*/true,
+      ukr_s16, ukr_u8s8, ukr_xnor_generic<4, 4>,
+      gemm_s32_s64_generic, xor_popcount_rows_generic, add_row_s32_generic, interleave2_s32_generic,
+      pack_signs_block_generic,
+      max_abs_s64_generic, round_s64_s16_generic, compact_s64_generic,
+      requant_row_generic<int8_t>, requant_row_generic<uint8_t>, requant_row_generic<int16_t>,
+      requant_row_generic<uint16_t>};
   return &k;
 }
 }  // namespace accelsim

@@ -1,4 +1,5 @@
-// Portable scalar hot loops (baseline ISA of the build).
+// Portable scalar hot loops (baseline ISA of the build): the reference every SIMD table must equal.
+// Its tile geometry differs from the SIMD ones on purpose: the driver must not depend on it.
 #include "accelsim/hot.hpp"
 
 namespace accelsim {
@@ -7,16 +8,16 @@ namespace hot_scalar_ns {
 }  // namespace hot_scalar_ns
 
 const HotKernels& hot_scalar() {
-  static const HotKernels k{hot_scalar_ns::ukr_s16_generic, hot_scalar_ns::ukr_u8s8_generic,
-                            hot_scalar_ns::ukr_f64_generic,
-                            hot_scalar_ns::gemm_s32_s64_generic,
-                            hot_scalar_ns::xor_popcount_gemm_generic,
-                            hot_scalar_ns::xor_popcount_rows_generic};
+  using namespace hot_scalar_ns;
+  static const HotKernels k{
+      /*s16=*/{4, 16, 2}, /*u8s8=*/{4, 16, 4}, /*xnor=*/{4, 4, 1}, /*u8s8_int16_sums=*/false,
+      ukr_s16_generic<4, 16, 2>, ukr_u8s8_generic<4, 16, 4>, ukr_xnor_generic<4, 4>,
+      gemm_s32_s64_generic, xor_popcount_rows_generic, add_row_s32_generic, interleave2_s32_generic,
+      pack_signs_block_generic,
+      max_abs_s64_generic, round_s64_s16_generic, compact_s64_generic,
+      requant_row_generic<int8_t>, requant_row_generic<uint8_t>, requant_row_generic<int16_t>,
+      requant_row_generic<uint16_t>};
   return k;
 }
-
-// AVX-512 (VNNI / VPOPCNTDQ) kernels are not built yet: no machine here can run them, and an
-// untested SIMD path has no place in a bit-exact library. isa_supported(avx512) is therefore false.
-const HotKernels* hot_avx512() { return nullptr; }
 
 }  // namespace accelsim

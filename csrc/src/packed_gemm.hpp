@@ -1,7 +1,7 @@
-// Packed-GEMM convolution driver (internal). Weights are packed once into MR-row panels; input
-// columns are packed per task into NR-column panels; the micro-kernels of the active ISA compute
-// MR x NR tiles of exact sums (int32, or fp64 holding integers below 2^53); a consumer scatters each
-// block of sums into the output.
+// Packed-GEMM driver (internal). Weights are packed into mr-row panels; input columns are packed per
+// (group, block of images) into nr-column panels; the micro-kernels of the active ISA compute
+// mr x nr tiles of exact int32 sums (hot.hpp: the tile geometry is the ISA's); a sink per task
+// (conv_sinks.hpp) turns each block of sums into outputs.
 //
 // Tasks are (group, block of output-channel rows, block of whole images), so no two tasks ever
 // write the same output element: results are deterministic for any thread count.
@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cstring>
 #include <numeric>
+#include <type_traits>
 #include <vector>
 
 #include "accelsim/hot.hpp"
@@ -16,46 +17,98 @@
 
 namespace accelsim {
 
-// The three GEMM kinds: operand types, sum type, k-group (values of k packed together per row
-// or column: 2 for the pair-summing integer instructions, 1 for fp64 FMA) and tile width NR.
-template <class TA_, class TB_, class TC_, int KG_, int NR_>
+// The GEMM kinds: operand types (A = weights, B = input columns); every kind sums into int32.
+template <class TA_, class TB_>
 struct GemmKind {
   using TA = TA_;
   using TB = TB_;
-  using TC = TC_;
-  static constexpr int KG = KG_, NR = NR_;
 };
-using GemmS16 = GemmKind<int16_t, int16_t, int32_t, 2, kNR16>;  // vpmaddwd, int32 sums
-using GemmU8S8 = GemmKind<int8_t, uint8_t, int32_t, 2, kNR8>;   // vpmaddubsw, int16 then int32 sums
-using GemmF64 = GemmKind<double, double, double, 1, kNRF64>;    // fp64 FMA: exact integer sums < 2^53
+struct GemmS16 : GemmKind<int16_t, int16_t> {};    // int16 pairs (vpmaddwd / vpdpwssd)
+struct GemmU8S8 : GemmKind<int8_t, uint8_t> {};    // uint8 x int8 (vpmaddubsw / vpdpbusd)
+struct GemmXnor : GemmKind<uint64_t, uint64_t> {};  // popcount(a ^ b) over 64-bit sign words
 
+inline TileShape tile_of(GemmS16, const HotKernels& hk) { return hk.s16; }
+inline TileShape tile_of(GemmU8S8, const HotKernels& hk) { return hk.u8s8; }
+inline TileShape tile_of(GemmXnor, const HotKernels& hk) { return hk.xnor; }
 inline void run_ukr(GemmS16, const HotKernels& hk, const int16_t* a, const int16_t* b, int64_t kg, int64_t,
                     int32_t* c, int64_t ldc) { hk.ukr_s16(a, b, kg, c, ldc); }
 inline void run_ukr(GemmU8S8, const HotKernels& hk, const int8_t* a, const uint8_t* b, int64_t kg, int64_t flush,
                     int32_t* c, int64_t ldc) { hk.ukr_u8s8(a, b, kg, flush, c, ldc); }
-inline void run_ukr(GemmF64, const HotKernels& hk, const double* a, const double* b, int64_t kg, int64_t,
-                    double* c, int64_t ldc) { hk.ukr_f64(a, b, kg, c, ldc); }
+inline void run_ukr(GemmXnor, const HotKernels& hk, const uint64_t* a, const uint64_t* b, int64_t kg, int64_t,
+                    int32_t* c, int64_t ldc) { hk.ukr_xnor(a, b, kg, c, ldc); }
 
-// Weight panels for one group: rows padded to a multiple of MR, K to a multiple of KG.
-template <class T, int KG>
+// Weight panels for one group: rows padded to a multiple of mr, K to a multiple of kg (zeros).
+template <class T>
 struct PackedA {
-  std::vector<T> data;  // [panel][k-group][MR][KG]
-  int64_t M = 0, K = 0, kgroups = 0, panels = 0;
-  const T* panel(int64_t p) const { return data.data() + p * kgroups * KG * kMR; }
+  std::vector<T> data;  // [panel][k-group][mr][kg]
+  TileShape ts{};
+  int64_t M = 0, kgroups = 0, panels = 0;
+  const T* panel(int64_t p) const { return data.data() + p * kgroups * ts.kg * ts.mr; }
 };
 
-// get(m, k) -> weight value.
-template <class T, int KG, class Get>
-PackedA<T, KG> pack_a(int64_t M, int64_t K, Get get) {
-  PackedA<T, KG> a;
-  a.M = M;
-  a.K = K;
-  a.kgroups = (K + KG - 1) / KG;
-  a.panels = (M + kMR - 1) / kMR;
-  a.data.assign(size_t(a.panels * a.kgroups * KG * kMR), T(0));
-  for (int64_t m = 0; m < M; ++m) {
-    T* base = a.data.data() + (m / kMR) * a.kgroups * KG * kMR + (m % kMR) * KG;
-    for (int64_t k = 0; k < K; ++k) base[(k / KG) * KG * kMR + (k % KG)] = T(get(m, k));
+// Digit d of a weight code w: D = 1, the code itself; D = 2 (flexpoint), w = hi * 2^8 + lo with
+// lo = w & 255 in [0, 255] and hi = w >> 8 (floor) in [-128, 127].
+template <int D>
+inline int64_t weight_digit(int64_t w, int64_t d) {
+  if constexpr (D == 1) return w;
+  else return d == 0 ? (w & 255) : (w >> 8);
+}
+
+// Packs A(m', k) = weight_digit<D>(src[(m' / D) * sm + k * sk], m' % D) for m' < D * M, k < K: D GEMM
+// rows per weight row. Panels are packed in parallel, reading the source along its contiguous axis.
+template <class T, int D = 1, class S>
+PackedA<T> pack_a(const TileShape& ts, int64_t M, int64_t K, const S* src, int64_t sm, int64_t sk) {
+  PackedA<T> a;
+  a.ts = ts;
+  a.M = D * M;
+  a.kgroups = (K + ts.kg - 1) / ts.kg;
+  a.panels = (a.M + ts.mr - 1) / ts.mr;
+  a.data.assign(size_t(a.panels * a.kgroups * ts.kg * ts.mr), T(0));
+  const int64_t mr = ts.mr, kg = ts.kg, kgroups = a.kgroups, M2 = a.M;
+  T* const data = a.data.data();
+  if (sm == 1) {
+    // Weight rows adjacent in each k row (transposed-conv weights): blocks of 64 rows; per k-group
+    // the kg source row segments are interleaved in a local buffer, then copied to the block's
+    // panels, so every source cache line is read once and the byte stores stay vectorizable.
+    constexpr int64_t MB = 64;
+    const int64_t blocks = (M2 + MB - 1) / MB;
+    auto run = [&](auto kgc) {
+      constexpr int64_t KG = decltype(kgc)::value;
+      parallel_for(blocks, [&](int64_t blk) {
+        const int64_t m0 = blk * MB, nm = std::min(MB, M2 - m0);
+        T buf[MB * KG];
+        for (int64_t kq = 0; kq < kgroups; ++kq) {
+          for (int64_t i = 0; i < KG; ++i) {
+            const int64_t k = kq * KG + i;
+            const S* __restrict srow = src + k * sk;
+            for (int64_t r = 0; r < nm; ++r)
+              buf[r * KG + i] = k < K ? T(weight_digit<D>(srow[(m0 + r) / D], (m0 + r) % D)) : T(0);
+          }
+          for (int64_t r0 = 0; r0 < nm;) {  // rows m0 + r0.. of panel (m0 + r0) / mr
+            const int64_t m = m0 + r0, n = std::min(nm - r0, mr - m % mr);
+            std::memcpy(data + ((m / mr) * kgroups + kq) * mr * KG + (m % mr) * KG, buf + r0 * KG,
+                        size_t(n * KG) * sizeof(T));
+            r0 += n;
+          }
+        }
+      });
+    };
+    if (kg == 1) run(std::integral_constant<int64_t, 1>{});
+    else if (kg == 2) run(std::integral_constant<int64_t, 2>{});
+    else run(std::integral_constant<int64_t, 4>{});
+  } else {
+    parallel_for(a.panels, [&](int64_t p) {
+      T* __restrict dst = data + p * kgroups * kg * mr;
+      const int64_t m0 = p * mr, rows = std::min<int64_t>(mr, M2 - m0);
+      for (int64_t r = 0; r < rows; ++r) {
+        const int64_t m = m0 + r;
+        const S* __restrict srow = src + (m / D) * sm;
+        T* __restrict d = dst + r * kg;
+        for (int64_t kq = 0; kq < kgroups; ++kq)
+          for (int64_t i = 0; i < kg && kq * kg + i < K; ++i)
+            d[kq * mr * kg + i] = T(weight_digit<D>(srow[(kq * kg + i) * sk], m % D));
+      }
+    });
   }
   return a;
 }
@@ -66,81 +119,118 @@ struct GemmShape {
   int64_t rows_unit;               // M blocks hold whole multiples of this many rows
 };
 
-// Runs C = A_g * B_g for every group. Phase 1 packs B once per (group, block of whole images),
-// phase 2 computes tiles per (group, M block, image block) and calls
-//   consume(gi, m0, mc, n0, nb, const TC* C, ldc)   (C holds rows m0.., columns n0..).
-// row(gi, k, n0, nb, TB* dst) writes columns [n0, n0+nb) of row k of B_g (already offset).
-// `flush` is the u8s8 kernel's int16 accumulation length (ignored by the others).
-template <class Kind, class Row, class Consume>
-void packed_gemm(const GemmShape& s, const std::vector<PackedA<typename Kind::TA, Kind::KG>>& A, Row&& row,
-                 Consume&& consume, int64_t flush) {
+// Interleaves KG rows of nb columns (rows[i * ld + j]) into nr-column panels of a B block:
+// dst[(j / nr) * pstride + (j % nr) * KG + i].
+template <int KG, class TB>
+void interleave_rows(const TB* __restrict rows, int64_t ld, int64_t nb, int64_t nr, int64_t pstride,
+                     TB* __restrict dst) {
+  for (int64_t j0 = 0, p = 0; j0 < nb; j0 += nr, ++p) {
+    TB* __restrict d = dst + p * pstride;
+    const int64_t n = std::min(nr, nb - j0);
+    for (int64_t j = 0; j < n; ++j)
+      for (int i = 0; i < KG; ++i) d[j * KG + i] = rows[i * ld + j0 + j];
+  }
+}
+
+// Runs C = A_g * B_g for every group, in waves of image blocks (so packed B never holds more than a
+// wave's columns): per wave, phase 1 packs B per (group, image block, C block) and phase 2 computes
+// tiles per task (group, M block, image block). Each task makes a sink,
+//   auto sink = make_sink(gi, m0, mc, c0, c1)        (rows m0..m0+mc, columns c0..c1 of group gi)
+//   sink.consume(n0, nb, const TC* C, ldc)           (per C block: rows m0.., columns n0..n0+nb)
+//   sink.finish()                                    (after the task's last block)
+// and a sink writes only outputs of its own task. row(gi, k, n0, nb, TB* dst) writes columns
+// [n0, n0+nb) of row k of B_g. `flush` is the u8s8 kernel's int16 accumulation length (ignored by
+// the others). The sums C are int32; kchunk > 0 (a multiple of kg) cuts K into chunks of kchunk
+// values, for sums that would not fit int32 over the whole of K: the sink then consumes each chunk's
+// sums of a C block in turn (sinks add, so the chunks add up in the sink's own, wider, type).
+template <class Kind, class Row, class MakeSink>
+void packed_gemm(const GemmShape& s, const std::vector<PackedA<typename Kind::TA>>& A, Row&& row,
+                 MakeSink&& make_sink, int64_t flush, int64_t kchunk = 0) {
   using TA = typename Kind::TA;
   using TB = typename Kind::TB;
-  using TC = typename Kind::TC;
-  constexpr int NR = Kind::NR, KG = Kind::KG;
-  constexpr int64_t NB = 128;  // columns per C block (a multiple of NR)
   const HotKernels& hk = hot();
+  const TileShape ts = tile_of(Kind{}, hk);
+  const int64_t MR = ts.mr, NR = ts.nr, KG = ts.kg;
+  const int64_t NB = NR * std::max<int64_t>(1, 128 / NR);  // columns per C block
   // M blocks: whole multiples of rows_unit (no two tasks share an output) and of MR (aligned panels).
   const int64_t unit = s.rows_unit;
-  const int64_t lcm = unit / std::gcd<int64_t>(unit, kMR) * kMR;
+  const int64_t lcm = unit / std::gcd<int64_t>(unit, MR) * MR;
   const int64_t MC = lcm * std::max<int64_t>(1, 120 / lcm);
   const int64_t mblocks = (s.M + MC - 1) / MC;
   const int64_t P = std::max<int64_t>(1, s.cols_per_image);
   const int64_t ipb = std::max<int64_t>(1, std::min<int64_t>(s.images, 512 / P));  // images per block
   const int64_t iblocks = (s.images + ipb - 1) / ipb;
   const int64_t kgroups = (s.K + KG - 1) / KG;
-  // Phase 1: packed B for each (group, image block): [nsub][panel][kpair][NR][2].
-  std::vector<std::vector<TB>> packed(size_t(s.groups * iblocks));
-  parallel_for(s.groups * iblocks, [&](int64_t job) {
-    const int64_t gi = job / iblocks, ib = job % iblocks;
-    const int64_t c0 = ib * ipb * P, c1 = std::min(s.images, (ib + 1) * ipb) * P;
-    const int64_t nsubs = (c1 - c0 + NB - 1) / NB;
-    std::vector<TB>& dst = packed[size_t(job)];
-    dst.assign(size_t(nsubs * (NB / NR) * kgroups * KG * NR), TB(0));
-    std::vector<TB> tmp(static_cast<size_t>(NB));
-    for (int64_t ns = 0; ns < nsubs; ++ns) {
-      const int64_t n0 = c0 + ns * NB, nb = std::min(NB, c1 - n0);
-      TB* sub = dst.data() + ns * (NB / NR) * kgroups * KG * NR;
-      for (int64_t k = 0; k < s.K; ++k) {
-        row(gi, k, n0, nb, tmp.data());
-        TB* base = sub + (k / KG) * KG * NR + (k % KG);
-        for (int64_t j = 0; j < nb; ++j) base[(j / NR) * kgroups * KG * NR + (j % NR) * KG] = tmp[size_t(j)];
-      }
-    }
-  });
-  // Phase 2: tiles.
-  parallel_for(s.groups * mblocks * iblocks, [&](int64_t task) {
-    const int64_t gi = task / (mblocks * iblocks);
-    const int64_t mb = (task / iblocks) % mblocks, ib = task % iblocks;
-    const int64_t m0 = mb * MC, mc = std::min(MC, s.M - m0);
-    const int64_t c0 = ib * ipb * P, c1 = std::min(s.images, (ib + 1) * ipb) * P;
-    const PackedA<TA, KG>& a = A[size_t(gi)];
-    const std::vector<TB>& bp = packed[size_t(gi * iblocks + ib)];
-    const int64_t mcp = (mc + kMR - 1) / kMR * kMR;
-    std::vector<TC> C(size_t(mcp * NB));
-    TC tile[kMR * NR];
-    for (int64_t n0 = c0, ns = 0; n0 < c1; n0 += NB, ++ns) {
+  const int64_t pstride = kgroups * KG * NR;                                  // elements per B panel
+  const int64_t nsubs = (ipb * P + NB - 1) / NB;                              // C blocks per image block
+  const int64_t kcg = kchunk > 0 ? std::min(kgroups, kchunk / KG) : kgroups;  // k-groups per chunk
+  // Waves: enough tasks to keep every thread busy (4 per thread), few enough image blocks to bound B.
+  const int64_t wave = std::min(iblocks, std::max<int64_t>(1, (4 * num_threads() + s.groups * mblocks - 1) /
+                                                                   (s.groups * mblocks)));
+  std::vector<TB> packed;
+  for (int64_t ib0 = 0; ib0 < iblocks; ib0 += wave) {
+    const int64_t nib = std::min(wave, iblocks - ib0);
+    // Phase 1: packed B of the wave: [group][image block][C block][panel][k-group][NR][KG].
+    packed.assign(size_t(s.groups * nib * nsubs * (NB / NR) * pstride), TB(0));
+    parallel_for(s.groups * nib * nsubs, [&](int64_t job) {
+      const int64_t gi = job / (nib * nsubs), ib = ib0 + (job / nsubs) % nib, ns = job % nsubs;
+      const int64_t c1 = std::min(s.images, (ib + 1) * ipb) * P, n0 = ib * ipb * P + ns * NB;
+      if (n0 >= c1) return;
       const int64_t nb = std::min(NB, c1 - n0);
-      const TB* sub = bp.data() + ns * (NB / NR) * kgroups * KG * NR;
-      const int64_t npanels = (nb + NR - 1) / NR;
-      // BLIS order: one B panel (kpairs x NR) stays in L1 while the A panels of the block stream.
-      for (int64_t np = 0; np < npanels; ++np) {
-        const TB* bpan = sub + np * kgroups * KG * NR;
-        for (int64_t mp = 0; mp < mcp / kMR; ++mp) {
-          const TA* apan = a.panel(m0 / kMR + mp);  // m0 is a multiple of MR
-          const int64_t mvalid = std::min<int64_t>(kMR, mc - mp * kMR);
-          TC* dst = &C[size_t(mp * kMR * NB + np * NR)];
-          if (mvalid == kMR) {  // full tile: straight into C
-            run_ukr(Kind{}, hk, apan, bpan, kgroups, flush, dst, NB);
-          } else {
-            run_ukr(Kind{}, hk, apan, bpan, kgroups, flush, tile, NR);
-            for (int64_t r = 0; r < mvalid; ++r) std::memcpy(dst + r * NB, tile + r * NR, NR * sizeof(TC));
-          }
+      TB* sub = packed.data() + job * (NB / NR) * pstride;
+      std::vector<TB> tmp(size_t(KG * NB));
+      for (int64_t kq = 0; kq < kgroups; ++kq) {
+        for (int64_t i = 0; i < KG; ++i) {
+          if (kq * KG + i < s.K) row(gi, kq * KG + i, n0, nb, tmp.data() + i * NB);
+          else std::fill(tmp.begin() + i * NB, tmp.begin() + i * NB + nb, TB(0));
+        }
+        TB* d = sub + kq * KG * NR;
+        switch (KG) {
+          case 1: interleave_rows<1>(tmp.data(), NB, nb, NR, pstride, d); break;
+          case 2: interleave_rows<2>(tmp.data(), NB, nb, NR, pstride, d); break;
+          default: interleave_rows<4>(tmp.data(), NB, nb, NR, pstride, d); break;
         }
       }
-      consume(gi, m0, mc, n0, nb, C.data(), NB);
-    }
-  });
+    });
+    // Phase 2: tiles.
+    parallel_for(s.groups * mblocks * nib, [&](int64_t task) {
+      const int64_t gi = task / (mblocks * nib);
+      const int64_t mb = (task / nib) % mblocks, ibw = task % nib, ib = ib0 + ibw;
+      const int64_t m0 = mb * MC, mc = std::min(MC, s.M - m0);
+      const int64_t c0 = ib * ipb * P, c1 = std::min(s.images, (ib + 1) * ipb) * P;
+      const PackedA<TA>& a = A[size_t(gi)];
+      const TB* bp = packed.data() + (gi * nib + ibw) * nsubs * (NB / NR) * pstride;
+      const int64_t mcp = (mc + MR - 1) / MR * MR;
+      std::vector<int32_t> C(size_t(mcp * NB));
+      int32_t tile[kMaxTileElems];
+      auto sink = make_sink(gi, m0, mc, c0, c1);
+      for (int64_t n0 = c0, ns = 0; n0 < c1; n0 += NB, ++ns) {
+        const int64_t nb = std::min(NB, c1 - n0);
+        const TB* sub = bp + ns * (NB / NR) * pstride;
+        const int64_t npanels = (nb + NR - 1) / NR;
+        for (int64_t k0 = 0; k0 < kgroups; k0 += kcg) {
+          const int64_t kc = std::min(kcg, kgroups - k0);
+          // BLIS order: one B panel (K x NR) stays in L1 while the A panels of the block stream.
+          for (int64_t np = 0; np < npanels; ++np) {
+            const TB* bpan = sub + np * pstride + k0 * KG * NR;
+            for (int64_t mp = 0; mp < mcp / MR; ++mp) {
+              const TA* apan = a.panel(m0 / MR + mp) + k0 * KG * MR;  // m0 is a multiple of MR
+              const int64_t mvalid = std::min<int64_t>(MR, mc - mp * MR);
+              int32_t* dst = &C[size_t(mp * MR * NB + np * NR)];
+              if (mvalid == MR) {  // full tile: straight into C
+                run_ukr(Kind{}, hk, apan, bpan, kc, flush, dst, NB);
+              } else {
+                run_ukr(Kind{}, hk, apan, bpan, kc, flush, tile, NR);
+                for (int64_t r = 0; r < mvalid; ++r) std::memcpy(dst + r * NB, tile + r * NR, NR * sizeof(int32_t));
+              }
+            }
+          }
+          sink.consume(n0, nb, C.data(), NB);
+        }
+      }
+      sink.finish();
+    });
+  }
 }
 
 }  // namespace accelsim

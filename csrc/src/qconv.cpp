@@ -3,7 +3,8 @@
 // conv_transpose2d is computed as GEMM + col2im (zero-free: only effectual products):
 //   cols[(co, ky, kx), p] = sum_ci w[ci, co, ky, kx] * (x[ci, p] - z_x)     (GEMM, per image+group)
 //   acc[co, iy*s - pad + ky*d, ix*s - pad + kx*d] += cols[(co, ky, kx), (iy, ix)]   (col2im)
-// conv2d as im2col + GEMM. Padded taps hold x - z_x = 0 (real zero), so they contribute nothing.
+// (the packed path sums the col2im in phase planes, conv_sinks.hpp); conv2d as im2col + GEMM.
+// Padded taps hold x - z_x = 0 (real zero), so they contribute nothing.
 #include <algorithm>
 #include <cstring>
 #include <string>
@@ -12,6 +13,7 @@
 
 #include "accelsim/hot.hpp"
 #include "accelsim/kernels.hpp"
+#include "conv_sinks.hpp"
 #include "packed_gemm.hpp"
 #include "validate.hpp"
 
@@ -60,8 +62,11 @@ QConvPlan qconv_plan(const QConvArgs& a) {
     }
   }
   check_codes(a.x, a.x_fmt.qmin(), a.x_fmt.qmax(), "x");
-  check_codes(a.w, wlo, whi, "w");
-  if (a.w_kind == WeightKind::binary) check_no_zero(a.w, "w (binary weights must be -1 or +1)");
+  if (a.w_kind == WeightKind::binary) {
+    check_signs(a.w, "w (binary weights must be -1 or +1)");
+  } else {
+    check_codes(a.w, wlo, whi, "w");
+  }
   const int64_t xspan = int64_t(a.x_fmt.qmax()) - a.x_fmt.qmin();
   const double bound = double(xspan) * double(max_abs_code(a.w_kind, a.w_bits)) * double(plan.g.taps()) + double(bias_max);
   plan.acc_bits = bound < 2147483648.0 ? 32 : 64;
@@ -178,120 +183,143 @@ void run_direct(const ConvOperands& a, const Geom& g, TAcc* out, GemmFn<TIn, TAc
   });
 }
 
-// Convolution through the packed GEMM, for any GEMM kind: B = x - offset (padded taps = pad_value),
-// acc = bias + sum B*w + corr_factor * sum_k w (the zero-point correction of the u8 path).
-// TOut = int32 (integer kinds) or int64 (fp64 kind: its sums are exact integers below 2^53).
-template <class Kind, class TOut>
+template <class TX, class TB>
+inline void sub_offset(const TX* __restrict p, int64_t n, int32_t offset, TB* __restrict dst) {
+  for (int64_t j = 0; j < n; ++j) dst[j] = TB(p[j] - offset);
+}
+
+// Writes TB(x[src + j] - offset) for j < n, reading x as its own dtype.
+template <class TB>
+inline void load_offset(const TensorView& x, int64_t src, int64_t n, int32_t offset, TB* dst) {
+  switch (x.dtype) {
+    case DType::i8: return sub_offset(static_cast<const int8_t*>(x.data) + src, n, offset, dst);
+    case DType::u8: return sub_offset(static_cast<const uint8_t*>(x.data) + src, n, offset, dst);
+    case DType::i16: return sub_offset(static_cast<const int16_t*>(x.data) + src, n, offset, dst);
+    default: for (int64_t j = 0; j < n; ++j) dst[j] = TB(code_at(x, src + j) - offset);
+  }
+}
+
+// Convolution through the packed GEMM, for any integer GEMM kind:
+//   acc = bias + corr_factor * sum_k w + sum_d 2^(8d) * sum_k B * digit_d(w),   B = x - offset
+// (padded taps of conv2d hold pad_value). D = 1: one weight row per GEMM row; D = 2 (flexpoint):
+// two GEMM rows per weight row, its low and high byte digits, so int16 x digit products and their
+// sums over `kchunk` k values stay within int32 (TOut = int64 then sums the chunks).
+// conv_transpose2d: GEMM rows (co, ky, kx), columns input pixels, then col2im; conv2d: im2col.
+// Outputs go to `out`, or, when out is null, task by task to hook (packed_gemm.hpp TaskOut).
+template <class Kind, int D, class TOut, class Hook>
 void conv_packed(const TensorView& x, const TensorView& w, const Geom& g, int32_t offset, int32_t pad_value,
-                 int64_t corr_factor, const int64_t* bias, TOut* out, int64_t flush) {
+                 int64_t corr_factor, const int64_t* bias, TOut* out, Hook hook, int64_t flush, int64_t kchunk) {
   using TA = typename Kind::TA;
   using TB = typename Kind::TB;
+  const HotKernels& hk = hot();
   const int64_t G = g.p.groups, cin_g = g.cin_g(), cout_g = g.cout_g(), T = g.kh * g.kw;
   const bool tr = g.p.transposed;
-  const int64_t M = tr ? cout_g * T : cout_g, K = tr ? cin_g : cin_g * T;
-  const int64_t P_in = g.h * g.w, P_out = g.oh * g.ow;
-  std::vector<PackedA<TA, Kind::KG>> A;
-  std::vector<int64_t> corr(size_t(G * M), 0);
-  for (int64_t gi = 0; gi < G; ++gi) {
-    auto get = [&](int64_t m, int64_t k) {
-      return tr ? code_at(w, (gi * cin_g + k) * M + m) : code_at(w, (gi * cout_g + m) * K + k);
-    };
-    A.push_back(pack_a<TA, Kind::KG>(M, K, get));
-    if (corr_factor)
-      for (int64_t m = 0; m < M; ++m) {
-        int64_t s = 0;
-        for (int64_t k = 0; k < K; ++k) s += get(m, k);
-        corr[size_t(gi * M + m)] = corr_factor * s;
-      }
-  }
-  GemmShape shape{G, M, K, g.n, tr ? P_in : P_out, tr ? T : 1};
-  // The input once, offset and narrowed: xs = x - offset as TB (exact by the plan's ranges).
-  std::vector<TB> xs(size_t(x.numel()));
-  parallel_for((x.numel() + 65535) / 65536, [&](int64_t blk) {
-    const int64_t i0 = blk * 65536, i1 = std::min<int64_t>(x.numel(), i0 + 65536);
-    switch (x.dtype) {
-      case DType::i8: for (int64_t i = i0; i < i1; ++i) xs[size_t(i)] = TB(static_cast<const int8_t*>(x.data)[i] - offset); break;
-      case DType::u8: for (int64_t i = i0; i < i1; ++i) xs[size_t(i)] = TB(static_cast<const uint8_t*>(x.data)[i] - offset); break;
-      case DType::i16: for (int64_t i = i0; i < i1; ++i) xs[size_t(i)] = TB(static_cast<const int16_t*>(x.data)[i] - offset); break;
-      default: for (int64_t i = i0; i < i1; ++i) xs[size_t(i)] = TB(code_at(x, i) - offset); break;
-    }
-  });
+  const int64_t M = tr ? cout_g * T : cout_g, K = tr ? cin_g : cin_g * T;  // per group
+  const int64_t P_out = g.oh * g.ow;
   const TB pad = TB(pad_value);
+  // dst[i] += corr + sum_d 2^(8d) * C[row + d][i] for i < n: the contribution of D digit rows of C.
+  auto add_rows = [&hk](const auto* src, int64_t ldc, int64_t n, int64_t cr, TOut* dst) {
+    if constexpr (D == 1 && std::is_same<TOut, int32_t>::value &&
+                  std::is_same<std::remove_cv_t<std::remove_pointer_t<decltype(src)>>, int32_t>::value) {
+      hk.add_row_s32(src, n, 1, int32_t(cr), nullptr, dst);
+    } else {
+      for (int64_t i = 0; i < n; ++i) {
+        TOut v = TOut(cr);
+        for (int64_t d = 0; d < D; ++d) v += TOut(src[d * ldc + i]) * (TOut(1) << (8 * d));
+        dst[i] += v;
+      }
+    }
+  };
+  // B rows: conv_transpose2d, input pixels on rows padded to pg.W (phase-plane col2im); conv2d, im2col.
+  const PhaseGeom pg(g, false);
+  const int64_t P = tr ? pg.cols_per_image() : P_out;
   auto row = [&](int64_t gi, int64_t k, int64_t c0, int64_t nb, TB* dst) {
     if (tr) {
-      for (int64_t j = 0; j < nb;) {  // contiguous runs within one image
-        const int64_t c = c0 + j, img = c / P_in, p = c % P_in, run = std::min(nb - j, P_in - p);
-        std::memcpy(dst + j, &xs[size_t((img * g.cin + gi * cin_g + k) * P_in + p)], size_t(run) * sizeof(TB));
+      int64_t img = c0 / P, iy = (c0 % P) / pg.W, ix = (c0 % P) % pg.W;
+      for (int64_t j = 0; j < nb;) {  // runs of input pixels and of padding (zero contribution)
+        const int64_t run = std::min(nb - j, (ix < g.w ? g.w : pg.W) - ix);
+        if (ix < g.w) load_offset(x, ((img * g.cin + gi * cin_g + k) * g.h + iy) * g.w + ix, run, offset, dst + j);
+        else std::fill(dst + j, dst + j + run, pad);
         j += run;
-      }
-    } else {
-      const int64_t ci = k / T, ky = (k / g.kw) % g.kh, kx = k % g.kw;
-      int64_t img = c0 / P_out, p = c0 % P_out, oy = p / g.ow, ox = p % g.ow;
-      for (int64_t j = 0; j < nb; ++j) {
-        const int64_t iy = oy * g.p.stride_h - g.p.pad_h + ky * g.p.dil_h;
-        const int64_t ix = ox * g.p.stride_w - g.p.pad_w + kx * g.p.dil_w;
-        dst[j] = (iy < 0 || iy >= g.h || ix < 0 || ix >= g.w) ? pad
-                                                               : xs[size_t(((img * g.cin + gi * cin_g + ci) * g.h + iy) * g.w + ix)];
-        if (++ox == g.ow) {
-          ox = 0;
-          if (++oy == g.oh) { oy = 0; ++img; }
+        ix += run;
+        if (ix == pg.W) {
+          ix = 0;
+          if (++iy == g.h) { iy = 0; ++img; }
         }
+      }
+      return;
+    }
+    const int64_t ci = k / T, ky = (k / g.kw) % g.kh, kx = k % g.kw;
+    int64_t img = c0 / P_out, p = c0 % P_out, oy = p / g.ow, ox = p % g.ow;
+    for (int64_t j = 0; j < nb; ++j) {  // output pixel c0 + j reads input (iy, ix) of tap (ky, kx), or pad
+      const int64_t iy = oy * g.p.stride_h - g.p.pad_h + ky * g.p.dil_h;
+      const int64_t ix = ox * g.p.stride_w - g.p.pad_w + kx * g.p.dil_w;
+      if (iy < 0 || iy >= g.h || ix < 0 || ix >= g.w) dst[j] = pad;
+      else load_offset(x, ((img * g.cin + gi * cin_g + ci) * g.h + iy) * g.w + ix, 1, offset, dst + j);
+      if (++ox == g.ow) {
+        ox = 0;
+        if (++oy == g.oh) { oy = 0; ++img; }
       }
     }
   };
-  if (tr) {
-    parallel_for(g.n * g.cout, [&](int64_t i) {
-      const TOut b = bias ? TOut(bias[i % g.cout]) : TOut(0);
-      std::fill(out + i * P_out, out + (i + 1) * P_out, b);
-    });
+  // Output channels in blocks whose weight panels stay within max(input bytes, 2 MiB) (D = 2 panels
+  // are twice the weights): one packed GEMM per block, B packed anew for each.
+  const int64_t a_bytes = G * D * M * K * int64_t(sizeof(TA));
+  const int64_t budget = std::max<int64_t>(x.numel() * int64_t(sizeof(TB)), int64_t(2) << 20);
+  const int64_t cob = (cout_g + std::min(cout_g, (a_bytes + budget - 1) / budget) - 1) /
+                      std::min(cout_g, (a_bytes + budget - 1) / budget);  // channels per block
+  for (int64_t cb = 0; cb < cout_g; cb += cob) {
+    const int64_t ncb = std::min(cob, cout_g - cb), Mb = tr ? ncb * T : ncb;
+    std::vector<PackedA<TA>> A;
+    std::vector<int64_t> corr(size_t(G * Mb), 0);
+    // Weight (m, k) of group gi, torch layout: w[ci][co_g][ky][kx] (transposed) or w[co][ci_g][ky][kx];
+    // m counts from the block's first channel.
+    const int64_t sm = tr ? 1 : K, sk = tr ? M : 1;
+    auto pack_weights = [&](const auto* wp) {
+      for (int64_t gi = 0; gi < G; ++gi) {
+        const auto* wg = wp + gi * M * K + (tr ? cb * T : cb * K);
+        A.push_back(pack_a<TA, D>(tile_of(Kind{}, hk), Mb, K, wg, sm, sk));
+        if (corr_factor) {  // corr_factor * sum_k w(m, k), summed in source order (int32: |sum| < 2^31)
+          std::vector<int32_t> sum(size_t(Mb), 0);
+          if (tr)
+            for (int64_t k = 0; k < K; ++k)
+              for (int64_t m = 0; m < Mb; ++m) sum[size_t(m)] += wg[k * M + m];
+          else
+            for (int64_t m = 0; m < Mb; ++m)
+              for (int64_t k = 0; k < K; ++k) sum[size_t(m)] += wg[m * K + k];
+          for (int64_t m = 0; m < Mb; ++m) corr[size_t(gi * Mb + m)] = corr_factor * sum[size_t(m)];
+        }
+      }
+    };
+    if (w.dtype == DType::i8) pack_weights(static_cast<const int8_t*>(w.data));
+    else pack_weights(static_cast<const int16_t*>(w.data));
+    if (tr) {
+      auto make_sink = [&](int64_t gi, int64_t m0, int64_t mc, int64_t c0, int64_t c1) {
+        auto add = [&, gi](const auto* src, int64_t ldc, int64_t n, int64_t m, int64_t, TOut* dst) {
+          add_rows(src, ldc, n, corr[size_t(gi * Mb + m)], dst);
+        };
+        return PhaseSink<TOut, TOut, Hook, decltype(add)>(g, pg, D, bias, out, hook, gi, cb, m0, mc, c0, c1, add);
+      };
+      packed_gemm<Kind>(GemmShape{G, D * Mb, K, g.n, P, D * T}, A, row, make_sink, flush, kchunk);
+    } else {
+      auto make_sink = [&](int64_t gi, int64_t m0, int64_t mc, int64_t c0, int64_t c1) {
+        auto add = [&, gi](const auto* src, int64_t ldc, int64_t n, int64_t m, TOut* dst) {
+          add_rows(src, ldc, n, corr[size_t(gi * Mb + m)], dst);
+        };
+        return DirectSink<TOut, Hook, decltype(add)>(g, D, bias, out, hook, gi, cb, m0, mc, c0, c1, add);
+      };
+      packed_gemm<Kind>(GemmShape{G, D * Mb, K, g.n, P_out, D}, A, row, make_sink, flush, kchunk);
+    }
   }
-  using TC = typename Kind::TC;
-  auto consume = [&](int64_t gi, int64_t m0, int64_t mc, int64_t n0, int64_t nb, const TC* C, int64_t ldc) {
-    if (tr) {  // col2im: per column its image base offset and its (oy, ox) before the tap offset
-      const size_t nbs = static_cast<size_t>(nb);
-      std::vector<int64_t> cbase(nbs), by(nbs), bx(nbs);
-      for (int64_t j = 0; j < nb; ++j) {
-        const int64_t c = n0 + j, p = c % P_in;
-        by[size_t(j)] = (p / g.w) * g.p.stride_h - g.p.pad_h;
-        bx[size_t(j)] = (p % g.w) * g.p.stride_w - g.p.pad_w;
-        cbase[size_t(j)] = (c / P_in) * g.cout * P_out + by[size_t(j)] * g.ow + bx[size_t(j)];
-      }
-      for (int64_t r = 0; r < mc; ++r) {
-        const int64_t m = m0 + r, co = gi * cout_g + m / T, ky = (m / g.kw) % g.kh, kx = m % g.kw;
-        const int64_t dy = ky * g.p.dil_h, dx = kx * g.p.dil_w, roff = co * P_out + dy * g.ow + dx;
-        const TOut cr = TOut(corr[size_t(gi * M + m)]);
-        const TC* crow = C + r * ldc;
-        for (int64_t j = 0; j < nb; ++j) {
-          if (uint64_t(by[size_t(j)] + dy) >= uint64_t(g.oh) || uint64_t(bx[size_t(j)] + dx) >= uint64_t(g.ow)) continue;
-          out[cbase[size_t(j)] + roff] += TOut(crow[j]) + cr;
-        }
-      }
-    } else {
-      for (int64_t r = 0; r < mc; ++r) {
-        const int64_t m = m0 + r, co = gi * cout_g + m;
-        const TOut add = TOut((bias ? bias[co] : 0) + corr[size_t(gi * M + m)]);
-        const TC* crow = C + r * ldc;
-        for (int64_t j = 0; j < nb;) {
-          const int64_t c = n0 + j, im = c / P_out, p = c % P_out, run = std::min(nb - j, P_out - p);
-          TOut* o = out + (im * g.cout + co) * P_out + p;
-          for (int64_t t = 0; t < run; ++t) o[t] = TOut(crow[j + t]) + add;
-          j += run;
-        }
-      }
-    }
-  };
-  packed_gemm<Kind>(shape, A, row, consume, flush);
 }
 
 }  // namespace
 
-void conv_accumulate_f64(const TensorView& x, const TensorView& w, const int64_t* bias, const Geom& g, int64_t* out) {
-  conv_packed<GemmF64, int64_t>(x, w, g, 0, 0, 0, bias, out, 0);
+void conv_accumulate_flex(const TensorView& x, const TensorView& w, const int64_t* bias, const Geom& g,
+                          const FlexTaskHook& hook) {
+  // int16 x low digit [0, 255]: |pair sum| <= 2 * 2^15 * 255, 128 pairs < 2^31; high digit: smaller.
+  conv_packed<GemmS16, 2, int64_t>(x, w, g, 0, 0, 0, bias, static_cast<int64_t*>(nullptr), hook, 0, 256);
 }
-
-namespace {
-
-}  // namespace
 
 void conv_accumulate_i64(const TensorView& x, int32_t x_zero_point, const TensorView& w, const int64_t* bias,
                          const Geom& g, int64_t* out) {
@@ -311,17 +339,21 @@ void qconv_run(const QConvPlan& plan, void* out) {
   }
   const ConvOperands ops{a.x, a.w, a.x_zero_point, bias64.empty() ? nullptr : bias64.data()};
   const bool fits16 = a.x_fmt.bits <= 15;  // x - z_x fits int16; weight codes always do
-  // u8 x s8 pairs (vpmaddubsw) are exact when no pair sum, nor `flush` of them, exceeds int16.
+  // u8 x s8 (B = x - qmin in [0, 255]): exact in int32 by the plan's bound; on kernels that sum in
+  // int16 first (vpmaddubsw) also no pair sum, nor `flush` of them, may exceed int16.
+  const HotKernels& hk = hot();
   const int64_t umax = int64_t(a.x_fmt.qmax()) - a.x_fmt.qmin();
   const int64_t wmax = max_abs_code(a.w_kind, a.w_bits);
   const int64_t pair_max = 2 * umax * wmax;
   const int64_t flush = pair_max > 0 ? 32767 / pair_max : 1 << 20;
-  const bool u8ok = umax <= 255 && wmax <= 128 && flush >= 2;
+  const bool u8ok = umax <= 255 && wmax <= 128 && (!hk.u8s8_int16_sums || flush >= 2);
   if (plan.acc_bits == 32 && u8ok) {  // B = x - qmin, correction (qmin - z_x) * sum w
-    conv_packed<GemmU8S8, int32_t>(a.x, a.w, plan.g, a.x_fmt.qmin(), a.x_zero_point - a.x_fmt.qmin(),
-                                   int64_t(a.x_fmt.qmin()) - a.x_zero_point, ops.bias, static_cast<int32_t*>(out), flush);
+    conv_packed<GemmU8S8, 1, int32_t>(a.x, a.w, plan.g, a.x_fmt.qmin(), a.x_zero_point - a.x_fmt.qmin(),
+                                      int64_t(a.x_fmt.qmin()) - a.x_zero_point, ops.bias, static_cast<int32_t*>(out),
+                                      NoHook{}, flush, 0);
   } else if (plan.acc_bits == 32 && fits16) {  // B = x - z_x
-    conv_packed<GemmS16, int32_t>(a.x, a.w, plan.g, a.x_zero_point, 0, 0, ops.bias, static_cast<int32_t*>(out), 0);
+    conv_packed<GemmS16, 1, int32_t>(a.x, a.w, plan.g, a.x_zero_point, 0, 0, ops.bias, static_cast<int32_t*>(out),
+                                     NoHook{}, 0, 0);
   } else if (plan.acc_bits == 32) {
     // 16-bit activations whose sums provably fit int32: accumulate in int64, narrow exactly.
     std::vector<int64_t> tmp(size_t(plan.g.out_numel()));

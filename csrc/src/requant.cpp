@@ -6,7 +6,9 @@
 #include <cmath>
 #include <climits>
 #include <string>
+#include <type_traits>
 
+#include "accelsim/hot.hpp"
 #include "accelsim/kernels.hpp"
 #include "validate.hpp"
 
@@ -46,6 +48,20 @@ inline int32_t requant_fast(int64_t acc, int64_t m0, int s) {
   return int32_t((h >> s) + (rem > thr ? 1 : 0));
 }
 
+// The ISA's vectorized row kernel for the common integer case (hot.hpp RequantRow).
+inline void requant_row(const HotKernels& hk, const int32_t* a, int64_t n, const RequantRow& p, int8_t* o) {
+  hk.requant_row_i8(a, n, p, o);
+}
+inline void requant_row(const HotKernels& hk, const int32_t* a, int64_t n, const RequantRow& p, uint8_t* o) {
+  hk.requant_row_u8(a, n, p, o);
+}
+inline void requant_row(const HotKernels& hk, const int32_t* a, int64_t n, const RequantRow& p, int16_t* o) {
+  hk.requant_row_i16(a, n, p, o);
+}
+inline void requant_row(const HotKernels& hk, const int32_t* a, int64_t n, const RequantRow& p, uint16_t* o) {
+  hk.requant_row_u16(a, n, p, o);
+}
+
 template <class TAcc, class TOut>
 void run(const RequantArgs& a, const TAcc* acc, TOut* out, int64_t C, int64_t inner) {
   const int64_t n = a.acc.numel();
@@ -57,6 +73,7 @@ void run(const RequantArgs& a, const TAcc* acc, TOut* out, int64_t C, int64_t in
   const float* bf = static_cast<const float*>(a.bias_f32.data);
   const float* mf = static_cast<const float*>(a.mult_f32.data);
   const int64_t rows = n / std::max<int64_t>(inner, 1);  // (outer, channel) rows of `inner` elements
+  const HotKernels& hk = hot();
   parallel_for((rows + 63) / 64, [&](int64_t blk) {
     const int64_t r0 = blk * 64, r1 = std::min<int64_t>(rows, r0 + 64);
     for (int64_t row = r0; row < r1; ++row) {
@@ -65,6 +82,13 @@ void run(const RequantArgs& a, const TAcc* acc, TOut* out, int64_t C, int64_t in
       TOut* dst = out + row * inner;
       const int s = a.mode == RequantMode::integer ? sh[c] : 0;
       const int64_t mult = a.mode == RequantMode::integer ? m0[c] : 0;
+      if constexpr (std::is_same<TAcc, int32_t>::value) {
+        if (a.mode == RequantMode::integer && s >= 0 && a.act != Activation::lut) {
+          const int32_t lo = a.act == Activation::relu ? std::max(qmin, zp) : qmin;
+          requant_row(hk, src, inner, RequantRow{int32_t(mult), s, zp, lo, qmax}, dst);
+          continue;
+        }
+      }
       for (int64_t i = 0; i < inner; ++i) {
         int32_t y;
         if (a.mode == RequantMode::integer) {

@@ -7,31 +7,70 @@
 
 namespace accelsim {
 
-// Packed GEMM micro-kernels (one MR x NR tile of C, int32, row stride ldc, C = A*B overwritten):
-//  s16:  A panel = per k-pair, MR int16 pairs (a[m][2k], a[m][2k+1]); B panel = per k-pair, NR
-//        interleaved pairs (b[2k][n], b[2k+1][n]). Products are summed in int32 (vpmaddwd).
-//  u8s8: A panel = per k-pair, MR int8 pairs (signed); B panel = per k-pair, NR interleaved uint8
-//        pairs. Pair sums and up to `flush` consecutive k-pairs are summed in int16 before widening
-//        to int32 (vpmaddubsw + vpaddw): the caller guarantees flush * max|pair sum| <= 32767.
-//  f64:  A panel = per k, MR doubles; B panel = per k, NR doubles; sums in fp64 (FMA). Exact for the
-//        flexpoint kernel: int16 x int16 products (< 2^30) and their sums stay below 2^53.
-constexpr int kMR = 6, kNR16 = 16, kNR8 = 32, kNRF64 = 8;
+// Tile geometry of a packed GEMM micro-kernel: it computes an mr x nr tile of C, with k packed in
+// groups of kg consecutive values. Panels (zero padded to whole tiles and whole k-groups):
+//   A panel (mr rows):    [kgroups][mr][kg]      B panel (nr columns):  [kgroups][nr][kg]
+// Each ISA picks its own geometry; the driver (packed_gemm.hpp) packs to whatever the table says.
+struct TileShape {
+  int mr, nr, kg;
+};
+constexpr int kMaxTileElems = 512;  // mr * nr of every micro-kernel (the driver's tail-tile buffer)
+
+// Requantization of one row of int32 accumulators in the gemmlowp `integer` mode (formula and
+// rounding: docs/quantization.md section 3), specialised to the common case: shift >= 0, int32
+// input, multiplier m0 in {0} U [2^30, 2^31). out[i] = clamp(r + zp, lo, hi) with lo = max(qmin, zp)
+// under ReLU, else qmin; hi = qmax.
+struct RequantRow {
+  int32_t m0, shift, zp, lo, hi;
+};
 
 struct HotKernels {
-  void (*ukr_s16)(const int16_t* a, const int16_t* b, int64_t kpairs, int32_t* c, int64_t ldc);
-  void (*ukr_u8s8)(const int8_t* a, const uint8_t* b, int64_t kpairs, int64_t flush, int32_t* c, int64_t ldc);
-  void (*ukr_f64)(const double* a, const double* b, int64_t k, double* c, int64_t ldc);
+  // ---- packed GEMM micro-kernels: C (mr x nr, row stride ldc) = A panel * B panel, overwritten,
+  // over `kgroups` k-groups. All sums are exact under the stated caller guarantees.
+  //  s16:  int16 x int16, products (pairs, kg = 2) summed in int32 (vpmaddwd / vpdpwssd). The caller
+  //        guarantees every partial sum fits int32.
+  //  u8s8: uint8 B x int8 A, summed in int32 (kg = 2 or 4). When u8s8_int16_sums (vpmaddubsw): pair
+  //        sums and up to `flush` consecutive k-groups are summed in int16 before widening, and the
+  //        caller guarantees flush * max|pair sum| <= 32767. Otherwise (vpdpbusd, scalar) products go
+  //        straight into int32 and `flush` is ignored; the caller guarantees int32 partial sums.
+  //  xnor: uint64 sign words (kg = 1): C = sum over k of popcount(a ^ b), int32 (caller: < 2^31).
+  TileShape s16, u8s8, xnor;
+  bool u8s8_int16_sums;
+  void (*ukr_s16)(const int16_t* a, const int16_t* b, int64_t kgroups, int32_t* c, int64_t ldc);
+  void (*ukr_u8s8)(const int8_t* a, const uint8_t* b, int64_t kgroups, int64_t flush, int32_t* c, int64_t ldc);
+  void (*ukr_xnor)(const uint64_t* a, const uint64_t* b, int64_t kgroups, int32_t* c, int64_t ldc);
   // C[M x N] = A[M x K] * B[K x N], row-major, exact: int32 operands, int64 sums (the caller
   // guarantees no int64 overflow). The fallback for formats wider than the packed kernels take.
   void (*gemm_s32_s64)(const int32_t* A, const int32_t* B, int64_t* C, int64_t M, int64_t K, int64_t N);
   // popc[co] = sum_{t < taps} sum_{i < words} popcount(x_rows[t][i] ^ w[co*w_co_stride + w_off[t] + i])
   // for co < n_co: the XNOR-popcount core of a binary convolution (one output pixel, all channels).
-  // C[m][n] = sum_{i < words} popcount(W[m*words + i] ^ X[n*words + i]) for m < M, n < N (int32,
-  // row stride ldc): the binary GEMM of a transposed XNOR convolution, 4x4 register-blocked.
-  void (*xor_popcount_gemm)(const uint64_t* W, const uint64_t* X, int64_t M, int64_t N, int64_t words, int32_t* C,
-                            int64_t ldc);
   void (*xor_popcount_rows)(const uint64_t* const* x_rows, const int64_t* w_off, int64_t taps, const uint64_t* w,
                             int64_t w_co_stride, int64_t n_co, int64_t words, int64_t* popc);
+  // dst[i] += (add + mul * src[i]) & (mask ? mask[i] : ~0) for i < n (int32; the caller guarantees no
+  // overflow): one GEMM row's contribution to a col2im phase plane or to an output row.
+  void (*add_row_s32)(const int32_t* src, int64_t n, int32_t mul, int32_t add, const int32_t* mask, int32_t* dst);
+  // dst[r*ld_dst + 2i] = add + a[r*ld_src + i], dst[r*ld_dst + 2i+1] = add + b[r*ld_src + i] for r < rows,
+  // i < n: output rows of a stride-2 transposed convolution from their two phase rows.
+  void (*interleave2_s32)(const int32_t* a, const int32_t* b, int64_t ld_src, int64_t rows, int64_t n, int32_t add,
+                          int32_t* dst, int64_t ld_dst);
+  // dst[j * dst_stride] = sum_{c < n_ch} (src[c * ch_stride + j] > 0) << c for j < n_pix (n_ch, n_pix
+  // <= 64): sign bits of a channel-major block, packed per pixel along channels.
+  void (*pack_signs_block)(const int8_t* src, int64_t ch_stride, int64_t n_ch, int64_t n_pix, uint64_t* dst,
+                           int64_t dst_stride);
+  // Flexpoint output stage (docs/quantization.md section 6), over int64 accumulators v[i < n]:
+  //  max_abs_s64: max |v[i]| (the caller guarantees |v| < 2^63), 0 if n = 0.
+  //  round_s64_s16: out[i] = clamp(round_half_even(v[i] / 2^s), -32768, 32767) for s in [1, 62], or
+  //    clamp(v[i] * 2^-s) for s in [-62, 0]; returns how many were clamped.
+  //  compact_s64: c[i] = 2 * floor(v[i] / 2^t) + (v[i] mod 2^t != 0) for t in [0, 62] (the caller
+  //    guarantees c fits int32); round_half_even(c / 2^(s+1)) = round_half_even(v / 2^(s+t)), s >= 1.
+  int64_t (*max_abs_s64)(const int64_t* v, int64_t n);
+  int64_t (*round_s64_s16)(const int64_t* v, int64_t n, int s, int16_t* out);
+  void (*compact_s64)(const int64_t* v, int64_t n, int t, int32_t* c);
+  // out[i] = requantize(acc[i]) for i < n (RequantRow); TOut = int8, uint8, int16 or uint16.
+  void (*requant_row_i8)(const int32_t* acc, int64_t n, const RequantRow& p, int8_t* out);
+  void (*requant_row_u8)(const int32_t* acc, int64_t n, const RequantRow& p, uint8_t* out);
+  void (*requant_row_i16)(const int32_t* acc, int64_t n, const RequantRow& p, int16_t* out);
+  void (*requant_row_u16)(const int32_t* acc, int64_t n, const RequantRow& p, uint16_t* out);
 };
 
 const HotKernels& hot();  // for active_isa()

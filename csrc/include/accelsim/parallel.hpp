@@ -1,36 +1,25 @@
-// parallel_for: a minimal fork-join over std::thread (no OpenMP runtime to clash with torch's).
+// parallel_for over a persistent worker pool (no OpenMP runtime to clash with torch's).
 #pragma once
-#include <algorithm>
-#include <atomic>
-#include <exception>
-#include <thread>
-#include <vector>
+#include <cstdint>
+#include <type_traits>
 
 namespace accelsim {
 
+// Runs body(ctx, i) for every i in [0, count), each exactly once, on the calling thread and up to
+// num_threads() - 1 pool workers (pool.cpp). Returns when all have run; rethrows the first exception
+// (indices not started by then are skipped). Nested or concurrent calls run inline on their thread.
+void run_parallel(int64_t count, void (*body)(void*, int64_t), void* ctx);
+
 template <class F>
 void parallel_for(int64_t count, F&& fn) {
-  const int64_t nt = std::min<int64_t>(num_threads(), count);
-  if (nt <= 1) {
+  if (count <= 0) return;
+  if (count == 1 || num_threads() <= 1) {
     for (int64_t i = 0; i < count; ++i) fn(i);
     return;
   }
-  std::atomic<int64_t> next{0};
-  std::exception_ptr err;
-  std::atomic<bool> failed{false};
-  auto worker = [&]() {
-    try {
-      for (int64_t i; (i = next.fetch_add(1)) < count && !failed.load();) fn(i);
-    } catch (...) {
-      if (!failed.exchange(true)) err = std::current_exception();
-    }
-  };
-  std::vector<std::thread> pool;
-  pool.reserve(nt - 1);
-  for (int64_t t = 1; t < nt; ++t) pool.emplace_back(worker);
-  worker();
-  for (auto& th : pool) th.join();
-  if (err) std::rethrow_exception(err);
+  using Fn = std::remove_reference_t<F>;
+  void* ctx = const_cast<void*>(static_cast<const void*>(&fn));
+  run_parallel(count, [](void* c, int64_t i) { (*static_cast<Fn*>(c))(i); }, ctx);
 }
 
 }  // namespace accelsim

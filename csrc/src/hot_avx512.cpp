@@ -1,0 +1,203 @@
+// AVX-512 hot loops (F/BW/VL/DQ + VNNI + VPOPCNTDQ): compiled with a target pragma, selected at run
+// time only on CPUs that support all of them (core.cpp). Standard headers are included before the
+// pragma. Contracts: accelsim/hot.hpp.
+#include <cstdint>
+
+#include "accelsim/hot.hpp"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#pragma GCC push_options
+#pragma GCC target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx512vpopcntdq,avx2,fma,popcnt,bmi,bmi2")
+// GCC 12 warns about the intrinsic headers' own undefined-vector placeholders (false positives).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
+namespace accelsim {
+namespace hot_avx512_ns {
+#include "hot_generic.inc"
+
+constexpr int kMR = 8, kNR = 32;    // s16 / u8s8 tile: 8 rows x 32 int32 columns (2 zmm per row)
+constexpr int kMRX = 6, kNRX = 32;  // xnor tile: 6 rows x 32 columns (4 zmm of int64 per row)
+static_assert(kMR * kNR <= kMaxTileElems && kMRX * kNRX <= kMaxTileElems, "tile buffer");
+
+static inline int32_t load_i32(const void* p) {
+  int32_t v;
+  __builtin_memcpy(&v, p, 4);
+  return v;
+}
+
+// 8x32 int32 tile over k-groups of 4 bytes per row / column: u8s8 (kg = 4: uint8 B quads x int8 A
+// quads, vpdpbusd) or s16 (kg = 2: int16 pairs x int16 pairs, vpdpwssd). Both sum straight into
+// int32 lanes (no intermediate saturation): exact whenever every partial sum fits int32.
+// Per k-group: 2 B loads (32 columns x 4 bytes), 8 four-byte A broadcasts, 16 dot-product FMAs.
+template <bool kS16>
+static inline void ukr_8x32(const uint8_t* a, const uint8_t* b, int64_t kgroups, int32_t* c, int64_t ldc) {
+  __m512i acc[kMR][2];
+#pragma GCC unroll 8
+  for (int m = 0; m < kMR; ++m) acc[m][0] = acc[m][1] = _mm512_setzero_si512();
+  for (int64_t k = 0; k < kgroups; ++k) {
+    const __m512i b0 = _mm512_loadu_si512(b), b1 = _mm512_loadu_si512(b + 64);
+#pragma GCC unroll 8
+    for (int m = 0; m < kMR; ++m) {
+      const __m512i av = _mm512_set1_epi32(load_i32(a + 4 * m));
+      if constexpr (kS16) {
+        acc[m][0] = _mm512_dpwssd_epi32(acc[m][0], av, b0);
+        acc[m][1] = _mm512_dpwssd_epi32(acc[m][1], av, b1);
+      } else {  // vpdpbusd: first source unsigned bytes (B), second signed bytes (A)
+        acc[m][0] = _mm512_dpbusd_epi32(acc[m][0], b0, av);
+        acc[m][1] = _mm512_dpbusd_epi32(acc[m][1], b1, av);
+      }
+    }
+    a += 4 * kMR;
+    b += 4 * kNR;
+  }
+#pragma GCC unroll 8
+  for (int m = 0; m < kMR; ++m) {
+    _mm512_storeu_si512(c + m * ldc, acc[m][0]);
+    _mm512_storeu_si512(c + m * ldc + 16, acc[m][1]);
+  }
+}
+
+static void ukr_s16(const int16_t* a, const int16_t* b, int64_t kgroups, int32_t* c, int64_t ldc) {
+  ukr_8x32<true>(reinterpret_cast<const uint8_t*>(a), reinterpret_cast<const uint8_t*>(b), kgroups, c, ldc);
+}
+
+static void ukr_u8s8(const int8_t* a, const uint8_t* b, int64_t kgroups, int64_t, int32_t* c, int64_t ldc) {
+  ukr_8x32<false>(reinterpret_cast<const uint8_t*>(a), b, kgroups, c, ldc);
+}
+
+// 6x32 XNOR-popcount tile, one 64-bit word per k: lanes are columns (8 per zmm), each A word is
+// broadcast; per k: 4 B loads, 6 broadcasts, 24 x (vpxorq, vpopcntq, vpaddq) into int64 lanes.
+static void ukr_xnor(const uint64_t* a, const uint64_t* b, int64_t kgroups, int32_t* c, int64_t ldc) {
+  __m512i acc[kMRX][4];
+#pragma GCC unroll 6
+  for (int m = 0; m < kMRX; ++m) acc[m][0] = acc[m][1] = acc[m][2] = acc[m][3] = _mm512_setzero_si512();
+  for (int64_t k = 0; k < kgroups; ++k) {
+    __m512i bv[4];
+#pragma GCC unroll 4
+    for (int v = 0; v < 4; ++v) bv[v] = _mm512_loadu_si512(b + 8 * v);
+#pragma GCC unroll 6
+    for (int m = 0; m < kMRX; ++m) {
+      const __m512i av = _mm512_set1_epi64(static_cast<long long>(a[m]));
+#pragma GCC unroll 4
+      for (int v = 0; v < 4; ++v)
+        acc[m][v] = _mm512_add_epi64(acc[m][v], _mm512_popcnt_epi64(_mm512_xor_si512(av, bv[v])));
+    }
+    a += kMRX;
+    b += kNRX;
+  }
+#pragma GCC unroll 6
+  for (int m = 0; m < kMRX; ++m)
+#pragma GCC unroll 4
+    for (int v = 0; v < 4; ++v)
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(c + m * ldc + 8 * v), _mm512_cvtepi64_epi32(acc[m][v]));
+}
+
+// Per output channel: the taps' words in masked chunks of 8 (vpxorq + vpopcntq), one horizontal sum.
+static void xor_popcount_rows(const uint64_t* const* x_rows, const int64_t* w_off, int64_t taps, const uint64_t* w,
+                              int64_t w_co_stride, int64_t n_co, int64_t words, int64_t* popc) {
+  for (int64_t co = 0; co < n_co; ++co) {
+    const uint64_t* wc = w + co * w_co_stride;
+    __m512i acc = _mm512_setzero_si512();
+    for (int64_t t = 0; t < taps; ++t) {
+      const uint64_t* xa = x_rows[t];
+      const uint64_t* wb = wc + w_off[t];
+      for (int64_t i = 0; i < words; i += 8) {
+        const __mmask8 m = words - i >= 8 ? __mmask8(0xFF) : __mmask8((1u << (words - i)) - 1);
+        const __m512i v = _mm512_xor_si512(_mm512_maskz_loadu_epi64(m, xa + i), _mm512_maskz_loadu_epi64(m, wb + i));
+        acc = _mm512_add_epi64(acc, _mm512_popcnt_epi64(v));
+      }
+    }
+    popc[co] = _mm512_reduce_add_epi64(acc);
+  }
+}
+
+// Chunks of 16 lanes, the tail through a lane mask.
+static void add_row_s32(const int32_t* src, int64_t n, int32_t mul, int32_t add, const int32_t* mask, int32_t* dst) {
+  const __m512i vmul = _mm512_set1_epi32(mul), vadd = _mm512_set1_epi32(add);
+  auto term = [&](__m512i v, __m512i mk) {  // (add + mul * v) & mask, mul = 1 and -2 without a multiply
+    if (mul == 1) v = _mm512_add_epi32(vadd, v);
+    else if (mul == -2) v = _mm512_sub_epi32(vadd, _mm512_slli_epi32(v, 1));
+    else v = _mm512_add_epi32(vadd, _mm512_mullo_epi32(vmul, v));
+    return mask ? _mm512_and_si512(v, mk) : v;
+  };
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const __m512i mk = mask ? _mm512_loadu_si512(mask + i) : vadd;
+    const __m512i v = term(_mm512_loadu_si512(src + i), mk);
+    _mm512_storeu_si512(dst + i, _mm512_add_epi32(_mm512_loadu_si512(dst + i), v));
+  }
+  if (i < n) {
+    const __mmask16 m = __mmask16((1u << (n - i)) - 1);
+    const __m512i mk = mask ? _mm512_maskz_loadu_epi32(m, mask + i) : vadd;
+    const __m512i v = term(_mm512_maskz_loadu_epi32(m, src + i), mk);
+    _mm512_mask_storeu_epi32(dst + i, m, _mm512_add_epi32(_mm512_maskz_loadu_epi32(m, dst + i), v));
+  }
+}
+
+// 16 pairs per step: two vpermt2d interleave a and b into 32 consecutive outputs.
+static void interleave2_s32(const int32_t* a, const int32_t* b, int64_t ld_src, int64_t rows, int64_t n, int32_t add,
+                            int32_t* dst, int64_t ld_dst) {
+  const __m512i vadd = _mm512_set1_epi32(add);
+  const __m512i lo = _mm512_set_epi32(23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+  const __m512i hi = _mm512_set_epi32(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8);
+  for (int64_t r = 0; r < rows; ++r, a += ld_src, b += ld_src, dst += ld_dst) {
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+      const __m512i va = _mm512_add_epi32(vadd, _mm512_loadu_si512(a + i));
+      const __m512i vb = _mm512_add_epi32(vadd, _mm512_loadu_si512(b + i));
+      _mm512_storeu_si512(dst + 2 * i, _mm512_permutex2var_epi32(va, lo, vb));
+      _mm512_storeu_si512(dst + 2 * i + 16, _mm512_permutex2var_epi32(va, hi, vb));
+    }
+    if (i < n) {  // tail: lane masks
+      const uint32_t cnt = uint32_t(n - i), clo = cnt < 8 ? cnt : 8, chi = cnt - clo;
+      const __mmask16 m = __mmask16((1u << cnt) - 1);
+      const __m512i va = _mm512_add_epi32(vadd, _mm512_maskz_loadu_epi32(m, a + i));
+      const __m512i vb = _mm512_add_epi32(vadd, _mm512_maskz_loadu_epi32(m, b + i));
+      _mm512_mask_storeu_epi32(dst + 2 * i, __mmask16((1u << (2 * clo)) - 1),
+                               _mm512_permutex2var_epi32(va, lo, vb));
+      if (chi)
+        _mm512_mask_storeu_epi32(dst + 2 * i + 16, __mmask16((1u << (2 * chi)) - 1),
+                                 _mm512_permutex2var_epi32(va, hi, vb));
+    }
+  }
+}
+
+// Per channel one masked 64-byte load and one vpcmpgtb into a 64-bit mask, then the bit transpose.
+static void pack_signs_block(const int8_t* src, int64_t ch_stride, int64_t n_ch, int64_t n_pix, uint64_t* dst,
+                             int64_t dst_stride) {
+  const __mmask64 pm = n_pix >= 64 ? ~__mmask64(0) : (__mmask64(1) << n_pix) - 1;
+  const __m512i zero = _mm512_setzero_si512();
+  uint64_t m[64];
+  for (int64_t c = 0; c < 64; ++c)
+    m[c] = c < n_ch ? _mm512_cmpgt_epi8_mask(_mm512_maskz_loadu_epi8(pm, src + c * ch_stride), zero) : 0;
+  transpose_bits64(m);
+  for (int64_t j = 0; j < n_pix; ++j) dst[j * dst_stride] = m[j];
+}
+
+}  // namespace hot_avx512_ns
+}  // namespace accelsim
+
+#pragma GCC diagnostic pop
+#pragma GCC pop_options
+
+namespace accelsim {
+const HotKernels* hot_avx512() {
+  using namespace hot_avx512_ns;
+  static const HotKernels k{
+      /*s16=*/{kMR, kNR, 2}, /*u8s8=*/{kMR, kNR, 4}, /*xnor=*/{kMRX, kNRX, 1}, /*u8s8_int16_sums=*/false,
+      ukr_s16, ukr_u8s8, ukr_xnor,
+      gemm_s32_s64_generic, xor_popcount_rows, add_row_s32, interleave2_s32, pack_signs_block,
+      max_abs_s64_generic, round_s64_s16_generic, compact_s64_generic,
+      requant_row_generic<int8_t>, requant_row_generic<uint8_t>, requant_row_generic<int16_t>,
+      requant_row_generic<uint16_t>};
+  return &k;
+}
+}  // namespace accelsim
+#else
+namespace accelsim {
+const HotKernels* hot_avx512() { return nullptr; }
+}  // namespace accelsim
+#endif
