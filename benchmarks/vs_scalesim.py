@@ -24,6 +24,7 @@ import argparse
 import csv
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -119,12 +120,14 @@ def run_scalesim(python, rows, cols, dataflow, topo, layout, cache_dir, kib=BUFF
         cfg = os.path.join(out, "scale.cfg")
         with open(cfg, "w") as f:
             f.write(CFG.format(name=name, rows=rows, cols=cols, kib=kib, dataflow=dataflow))
-        t0 = time.time()
+        load0, r0, t0 = os.getloadavg(), resource.getrusage(resource.RUSAGE_CHILDREN), time.time()
         res = subprocess.run([python, "-c", DRIVER, cfg, topo, layout, out], capture_output=True, text=True)
         if res.returncode != 0:
             raise RuntimeError(f"SCALE-Sim failed for {name}:\n{res.stderr[-2000:]}")
+        wall, r1 = time.time() - t0, resource.getrusage(resource.RUSAGE_CHILDREN)
         with open(meta, "w") as f:
-            json.dump({"wall_s": time.time() - t0}, f)
+            json.dump({"wall_s": wall, "cpu_s": r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime,
+                       "load_average_start": load0, "load_average_end": os.getloadavg()}, f)
     with open(meta) as f:
         wall = json.load(f)["wall_s"]
 
@@ -167,7 +170,8 @@ def main() -> int:
     with open(layout, "w") as f:
         f.write(LAYOUT_HEADER)
 
-    cases, scalesim_wall, accelsim_wall = [], 0.0, 0.0
+    cases, runs, scalesim_wall, accelsim_wall = [], [], 0.0, 0.0
+    load_start = os.getloadavg()
     print(f"{'array':>6} {'df':>3} {'KiB':>4} {'layer':>5} {'SCALE-Sim cyc':>14} {'accelsim cyc':>13} {'eq':>3} "
           f"{'SCALE-Sim DRAM B':>17} {'accelsim DRAM B':>16}")
     all_equal = True
@@ -175,13 +179,16 @@ def main() -> int:
             [(n, "os", k) for n in arrays for k in extra_kib]:
             t0 = time.perf_counter()
             rep = simulate(workload, accelsim_arch(n, n, df, kib), "int8", zeros_in_dram=True)
-            accelsim_wall += time.perf_counter() - t0
+            mine_wall = time.perf_counter() - t0
+            accelsim_wall += mine_wall
             if have_peer:
                 ss_cycles, ss_dram, wall = run_scalesim(args.scalesim_python, n, n, df, topo, layout,
                                                        args.cache_dir, kib)
                 scalesim_wall += wall
             else:
-                ss_cycles, ss_dram = [None] * len(layers), [None] * len(layers)
+                ss_cycles, ss_dram, wall = [None] * len(layers), [None] * len(layers), None
+            runs.append({"array": f"{n}x{n}", "dataflow": df, "buffer_kib": kib, "scalesim_wall_s": wall,
+                         "accelsim_wall_s": mine_wall, "ratio": wall / mine_wall if wall else None})
             for l, sc, sd in zip(rep.layers, ss_cycles, ss_dram):
                 mine = l.activity.compute_cycles - 1
                 eq = sc is not None and sc == mine
@@ -203,17 +210,25 @@ def main() -> int:
                for z in (True, False)}
     print(f"\nG3 (256x8x8 -> 128x16x16, int8, no bias) with 2 MiB per buffer: {g3_dram[True]:,} B with the "
           f"zero-inserted input in DRAM, {g3_dram[False]:,} B with zeros inserted on chip")
+    print(f"\n{'array':>6} {'df':>3} {'KiB':>5} {'SCALE-Sim wall s':>17} {'accelsim simulate s':>20} {'ratio':>8}")
+    for r in runs:
+        print(f"{r['array']:>6} {r['dataflow']:>3} {r['buffer_kib']:>5} "
+              f"{r['scalesim_wall_s'] if r['scalesim_wall_s'] is not None else float('nan'):>17.1f} "
+              f"{r['accelsim_wall_s']:>20.4f} {r['ratio'] if r['ratio'] else float('nan'):>7.0f}x")
     print(f"compute cycles identical on every case: {all_equal if have_peer else 'n/a'}")
     print(f"accelsim DRAM bytes <= SCALE-Sim os DRAM bytes on every os case: {os_ok if have_peer else 'n/a'}")
     print(f"wall: SCALE-Sim {scalesim_wall:.1f} s (sum of its runs), accelsim {accelsim_wall:.3f} s"
-          + (f", ratio {scalesim_wall / accelsim_wall:.0f}x" if have_peer and accelsim_wall else ""))
+          + (f", ratio {scalesim_wall / accelsim_wall:.0f}x" if have_peer and accelsim_wall else "")
+          + f" (target >= 100x); load average {load_start[0]:.2f} at start, {os.getloadavg()[0]:.2f} at end, on "
+            f"{os.cpu_count()} cores (cached SCALE-Sim walls keep the load of the run that made them)")
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"cases": cases, "scalesim_wall_s": scalesim_wall if have_peer else None,
+            json.dump({"cases": cases, "runs": runs, "scalesim_wall_s": scalesim_wall if have_peer else None,
                        "accelsim_wall_s": accelsim_wall, "g3_dram_bytes_2mib": {"zeros_in_dram": g3_dram[True],
                                                                                  "zeros_on_chip": g3_dram[False]},
                        "cycles_identical": all_equal if have_peer else None,
-                       "os_dram_not_above_scalesim": os_ok if have_peer else None}, f, indent=1)
+                       "os_dram_not_above_scalesim": os_ok if have_peer else None,
+                       "load_average_start": load_start, "load_average_end": os.getloadavg()}, f, indent=1)
     return 0 if (all_equal and os_ok) or not have_peer else 1
 
 
