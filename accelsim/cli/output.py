@@ -5,18 +5,16 @@ import json
 import os
 import tempfile
 
-from accelsim.report.files import write_atomic
+from accelsim.report.files import destination_problem, write_atomic
 
 
 def check_writable(path: str, option: str) -> None:
     """Fail before any work if ``path`` cannot be written: its directory is missing (or is a file),
     ``path`` is a directory, or the directory refuses a new file. ValueError naming the option and path."""
     directory = os.path.dirname(os.path.abspath(path)) or "."
-    if os.path.isdir(path):
-        raise ValueError(f"{option} {path}: cannot write: it is a directory")
-    if not os.path.isdir(directory):
-        what = "is not a directory" if os.path.exists(directory) else "does not exist"
-        raise ValueError(f"{option} {path}: cannot write: {directory} {what}")
+    problem = destination_problem(path)
+    if problem:
+        raise ValueError(f"{option} {path}: cannot write: {problem}")
     try:
         fd, tmp = tempfile.mkstemp(prefix=".accelsim-check-", dir=directory)
     except OSError as exc:

@@ -15,6 +15,17 @@ def default_mode(path: str) -> None:
     os.chmod(path, 0o666 & ~mask)
 
 
+def destination_problem(path: str) -> str | None:
+    """Why a new file cannot be put at ``path`` (it is a directory, its directory is missing or is a
+    file), or None."""
+    directory = os.path.dirname(os.path.abspath(path)) or "."
+    if os.path.isdir(path):
+        return "it is a directory"
+    if not os.path.isdir(directory):
+        return f"directory {directory} {'is not a directory' if os.path.exists(directory) else 'does not exist'}"
+    return None
+
+
 def write_atomic(path: str, write_to, option: str | None = None) -> None:
     """``write_to(tmp_path)`` writes the whole file to a temporary path in ``path``'s directory, which
     is then renamed to ``path``. ValueError naming ``option`` (when given) and the path if it cannot
@@ -22,11 +33,9 @@ def write_atomic(path: str, write_to, option: str | None = None) -> None:
     permission. Nothing is left behind on any failure."""
     prefix = f"{option}: " if option else ""
     directory = os.path.dirname(os.path.abspath(path)) or "."
-    if os.path.isdir(path):
-        raise ValueError(f"{prefix}cannot write {path}: it is a directory")
-    if not os.path.isdir(directory):
-        what = "is not a directory" if os.path.exists(directory) else "does not exist"
-        raise ValueError(f"{prefix}cannot write {path}: directory {directory} {what}")
+    problem = destination_problem(path)
+    if problem:
+        raise ValueError(f"{prefix}cannot write {path}: {problem}")
     try:
         fd, tmp = tempfile.mkstemp(prefix=".accelsim-", suffix=os.path.splitext(path)[1], dir=directory)
     except OSError as exc:
