@@ -96,6 +96,7 @@ setup(
         "numba>=0.60",
         "pyyaml>=6",
         "cffi>=1.16",
+        "threadpoolctl>=3.1",   # accelsim.blas: float BLAS on one thread, so figures do not depend on the thread count
     ],
     extras_require={
         "test": ["pytest>=8", "hypothesis>=6.100", "torch==2.13.0", "matplotlib>=3.8", "dask[distributed]>=2024"],

@@ -12,7 +12,7 @@ known range of width ``data_range`` (generators here produce [-1, 1], hence the 
 * ``frechet_distance``: ``|mu1 - mu2|^2 + tr(S1) + tr(S2) - 2 tr((S1 S2)^(1/2))``, with the trace term
   computed as ``sum sqrt(eig(S1^(1/2) S2 S1^(1/2)))`` (symmetric eigendecompositions, no scipy).
   It lives in ``accelsim.models.features`` (the lowest layer, so the training scripts use the same
-  code) and is re-exported here.
+  code) and is re-exported here, running its BLAS on one thread (``accelsim.blas``).
 * ``digit_fid``: the Frechet distance between the shipped digit classifier's 128-d penultimate
   features of ``images`` and of the 5,000 real digits (statistics shipped in
   ``accelsim/models/weights/digit_fid_stats.npz``).
@@ -24,7 +24,11 @@ import os
 
 import numpy as np
 
-from accelsim.models.features import feature_statistics, frechet_distance  # noqa: F401 (re-exported)
+from accelsim.blas import deterministic
+from accelsim.models import features as _features
+
+feature_statistics = deterministic(_features.feature_statistics)
+frechet_distance = deterministic(_features.frechet_distance)
 
 SSIM_WINDOW = 11
 SSIM_SIGMA = 1.5
@@ -88,6 +92,7 @@ def ssim(a, b, data_range: float = 2.0) -> float:
     return float(ssim_map(a, b, data_range).mean())
 
 
+@deterministic
 def digit_features(images) -> np.ndarray:
     """128-d features of (N, 1, 32, 32) images in [-1, 1] from the shipped digit classifier."""
     from accelsim.models.features import digit_features as forward
@@ -102,6 +107,7 @@ def real_digit_statistics() -> tuple[np.ndarray, np.ndarray]:
         return f["mu"].copy(), f["sigma"].copy()
 
 
+@deterministic
 def digit_fid(images) -> float:
     """digit-FID of generated (N, 1, 32, 32) images in [-1, 1] against the real digits. The score
     depends on N (the estimator is biased): compare scores computed with the same N."""

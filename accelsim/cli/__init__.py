@@ -10,6 +10,7 @@ import importlib
 import sys
 
 from accelsim import __version__
+from accelsim.blas import one_thread
 
 # (module, one-line help); each module's register() adds its parser and sets ``func``.
 SUBCOMMANDS = [
@@ -41,7 +42,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.func(args) or 0)
+        with one_thread():   # float BLAS on one thread: the same bits for any thread count (accelsim.blas)
+            return int(args.func(args) or 0)
     except (CliError, ValueError, FileNotFoundError, PermissionError, IsADirectoryError) as exc:
         print(f"accelsim {args.command}: error: {exc}", file=sys.stderr)
         return 2

@@ -26,12 +26,14 @@ import math
 
 import numpy as np
 
+from accelsim.blas import deterministic
 from accelsim.compress.chain import CompressedGenerator, Layer
 from accelsim.compress.storage import float32_encoding
 
 log = logging.getLogger(__name__)
 
 
+@deterministic
 def svd_factors(matrix: np.ndarray, rank: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(A (rows, r), B (r, cols), singular values) with ``A @ B`` the best rank-r approximation."""
     u, s, vt = np.linalg.svd(np.asarray(matrix, np.float64), full_matrices=False)
@@ -69,6 +71,7 @@ def factorize_layer(layer: Layer, rank: int) -> tuple[Layer, Layer]:
     return first, second
 
 
+@deterministic
 def lowrank(cg: CompressedGenerator, rank: int | None = None, rank_fraction: float | None = None,
             energy: float | None = None, layers=None, step_name: str | None = None) -> CompressedGenerator:
     """Factorize the selected float32 layers (default: all) where it saves weights."""

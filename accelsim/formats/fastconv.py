@@ -9,11 +9,14 @@ it). Not a golden model: nothing bit-exact is checked against it.
   and ``X`` as (Cin/g, H*W) per image (the scatter GEMM), then col2im: tap (ky, kx) of every input
   pixel is added to ``out[iy*s - p + ky*d, ix*s - p + kx*d]`` with one strided slice per tap.
 * ``conv2d_gemm``: im2col per tap into (N*OH*OW, Cin/g*KH*KW), times ``W`` viewed as (Cout/g, ...)^T.
+
+Both run BLAS on one thread (``accelsim.blas``), so their bits do not depend on the thread count.
 """
 from __future__ import annotations
 
 import numpy as np
 
+from accelsim.blas import deterministic
 from accelsim.formats.conv import ConvSpec
 
 
@@ -24,6 +27,7 @@ def _valid(n_in: int, n_out: int, s: int, p: int, off: int) -> tuple[int, int]:
     return lo, max(lo, hi)
 
 
+@deterministic
 def conv_transpose2d_gemm(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
     assert spec.transposed
     n, cout, oh, ow = spec.check_shapes(x.shape, w.shape)
@@ -53,6 +57,7 @@ def conv_transpose2d_gemm(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.nd
     return out
 
 
+@deterministic
 def conv2d_gemm(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
     assert not spec.transposed
     n, cout, oh, ow = spec.check_shapes(x.shape, w.shape)

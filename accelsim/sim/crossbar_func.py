@@ -28,13 +28,13 @@ at the top level. ``CrossbarKernels`` is a drop-in for ``accelsim.kernels`` in
 """
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
 
 from accelsim.arch.crossbar import CrossbarSpec
+from accelsim.blas import one_thread
 from accelsim.formats import binary, fixed, flexpoint, reference
 from accelsim.formats.conv import ConvSpec, convolve
 from accelsim.mapping.crossbar import WeightEncoding, combine_columns, conductance_levels, weight_encoding
@@ -123,22 +123,6 @@ def _adc_kernel():
     return adc_shift_add
 
 
-@lru_cache(maxsize=None)
-def _blas_controller():
-    try:
-        from threadpoolctl import ThreadpoolController
-    except ImportError:  # optional: without it BLAS keeps its own thread count
-        return None
-    return ThreadpoolController()
-
-
-def single_thread_blas():
-    """Context: BLAS on one thread. The crossbar GEMMs are many small (rows-deep) products, which a
-    multi-threaded BLAS runs far slower than one thread, above all on a loaded machine."""
-    ctl = _blas_controller()
-    return ctl.limit(limits=1, user_api="blas") if ctl is not None else contextlib.nullcontext()
-
-
 @dataclass
 class GemmStats:
     conversions: int = 0
@@ -221,7 +205,7 @@ class CrossbarKernels:
             return crossbar_matmul(a, b, enc, self.spec, x_bits=x_bits, x_signed=x_signed, nonideal=self.nonideal,
                                    rng=self._rng, stats=stats)
 
-        with single_thread_blas():
+        with one_thread():   # bits independent of the thread count; also far faster for these small GEMMs
             acc = conv_by_gemms(x, w, spec, self.lowering if spec.transposed else "direct", matmul)
         if bias is not None:
             acc += np.asarray(bias, np.int64).reshape(1, -1, 1, 1)
