@@ -13,10 +13,10 @@ def test_default_run_prints_both_tables(capsys):
     out = capsys.readouterr().out
     assert "dcgan-digits on edge-npu" in out and "per generated image:" in out
     assert "energy/image uJ" in out
-    for fmt in ("fp32", "fp16", "int8", "int4", "ternary", "binary", "flex16"):
+    for fmt in ("fp32", "fp16", "w8a8", "w4a8", "w4a4", "w2a8", "w1a8", "w1a1", "flex16+5"):
         assert f"\n{fmt} " in out
     image_rows = out.split("per generated image:")[1].strip().splitlines()[2:]
-    assert len(image_rows) == 7
+    assert len(image_rows) == 9   # accelsim.formats.registry.DEFAULT
     assert all(float(r.split()[1]) > 0 for r in image_rows)
 
 
@@ -26,7 +26,7 @@ def test_json_schema(tmp_path):
                  "--no-layers"]) == 0
     data = json.loads(path.read_text())
     assert data["model"] == "dcgan-digits" and data["arch"] == "edge-npu"
-    assert [r["format"] for r in data["results"]] == ["int8", "binary"]
+    assert [r["format"] for r in data["results"]] == ["w8a8", "w1a1"]   # aliases in, canonical names out
     for r in data["results"]:
         assert isinstance(r["energy_per_image_uj"], float) and r["energy_per_image_uj"] > 0
         for key in ("dram_bytes", "cycles", "macs_effectual", "macs_total"):
@@ -57,7 +57,7 @@ def test_custom_arch_file(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("argv,msg", [
-    (["--format", "int17"], "--format: unknown value int17"),
+    (["--format", "int17"], "--format: unknown format int17"),
     (["--arch", "nope"], "unknown arch preset 'nope'"),
     (["--model", "nope"], "unknown model 'nope'"),
     (["--lowering", "im2col"], "--lowering must be one of"),

@@ -25,7 +25,7 @@ def test_workload_of_fp32_matches_the_zoo_shapes():
     assert sum(c.exact_weight_bits for c in comps.values()) == cg.weight_bits() == 32 * 295424
 
 
-@pytest.mark.parametrize("recipe, fmt", [("int4", "int4"), ("codebook16+huffman", "fp32"), ("lowrank50", "fp32")])
+@pytest.mark.parametrize("recipe, fmt", [("int4", "w4a4"), ("codebook16+huffman", "fp32"), ("lowrank50", "fp32")])
 def test_workload_of_compressed_generators(recipe, fmt):
     cg = zoo.build("dcgan-digits", recipe)
     w, fmts, comps = compare.workload_of(cg)

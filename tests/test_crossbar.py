@@ -342,7 +342,7 @@ def test_cli(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "isaac-like" in out and "ADC %" in out and "crossbars" in out and "\nfp32 " not in out
     data = json.loads((tmp_path / "e.json").read_text())
-    assert [r["format"] for r in data["results"]] == ["int8", "int4", "ternary", "binary", "flex16"]
+    assert [r["format"] for r in data["results"]] == ["w8a8", "w4a8", "w4a4", "w2a8", "w1a8", "w1a1", "flex16+5"]
     assert all("crossbar" in r and "adc_share" in r["crossbar"] for r in data["results"])
     assert main(["adc-sweep", "--adc-bits", "6,9", "--images", "2", "--json", str(tmp_path / "s.json")]) == 0
     sweep = json.loads((tmp_path / "s.json").read_text())

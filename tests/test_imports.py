@@ -11,7 +11,7 @@ PKG = pathlib.Path(accelsim.__file__).parent
 
 # Lower number = earlier in the flow. A module may import its own layer or lower ones.
 LAYERS = {
-    "accelsim.blas": 0, "accelsim.formats": 0, "accelsim._kernels": 0, "accelsim.native": 0,
+    "accelsim.errors": -1, "accelsim.blas": 0, "accelsim.formats": 0, "accelsim.graph": 1, "accelsim._kernels": 0, "accelsim.native": 0,
     "accelsim.kernels": 1,
     "accelsim.workload": 1, "accelsim.compress": 2, "accelsim.arch": 1,
     "accelsim.mapping": 2, "accelsim.sim": 3, "accelsim.energy": 4,

@@ -72,12 +72,12 @@ def test_bad_ranges_name_the_option(text, message):
 def test_list_parsing():
     assert parse_arrays("8x8,16x32") == ((8, 8), (16, 32))
     assert parse_drams("lpddr4,ddr4,hbm2") == ("lpddr4-3200", "ddr4-2400", "hbm2")
-    assert parse_formats("int8,int6,binary") == ("int8", "int6", "binary") and len(parse_formats("all")) == 7
+    assert parse_formats("int8,int6,binary") == ("w8a8", "w6a6", "w1a1") and len(parse_formats("all")) == 9
     for call, message in ((lambda: parse_arrays("16x0"), r"--array: 16x0: rows and cols must be in \[1, 1024\]"),
                           (lambda: parse_arrays("16"), "--array: expected ROWSxCOLS"),
                           (lambda: parse_drams("ddr5"), "--dram: unknown value ddr5; allowed: lpddr4"),
-                          (lambda: parse_formats("int8,int8"), "--format: a value is repeated"),
-                          (lambda: parse_formats("int3x"), "--format: unknown value int3x; allowed: fp32"),
+                          (lambda: parse_formats("int8,int8"), r"format: a value is repeated \('int8' is w8a8\)"),
+                          (lambda: parse_formats("int3x"), "format: unknown format int3x; known: fp32"),
                           (lambda: parse_list("int3", "--format", ("int8", "int4")),
                            "--format: unknown value int3; allowed: int8, int4")):
         with pytest.raises(ValueError, match=message):
@@ -283,7 +283,7 @@ def test_cli_end_to_end(tmp_path, capsys):
     assert "24 points: 24 computed" in out and "rec. buffer (<=5%)" in out and "array" in out
     doc = json.loads(pathlib.Path(js).read_text())
     assert doc["points"] == 24 and len(doc["answers"]) == 4 and "Kneedle" in doc["knee_definition"]
-    assert {a["fmt"] for a in doc["answers"]} == {"int8", "binary"}
+    assert {a["fmt"] for a in doc["answers"]} == {"w8a8", "w1a1"}
     for path in (png, str(tmp_path / "s-heatmap.png")):            # buffer curves, and buffer x array
         assert pathlib.Path(path).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert main(args) == 0                                         # re-run: everything from the store
@@ -300,7 +300,7 @@ def test_cli_end_to_end(tmp_path, capsys):
 @pytest.mark.parametrize("extra, message", [
     (["--buffer", "4MiB:16KiB"], "--buffer: MIN 4MiB is larger than MAX 16KiB"),
     (["--buffer", "16KiB:4MiB:0"], "--buffer: STEPS must be in"),
-    (["--format", "int17"], "--format: unknown value int17"),
+    (["--format", "int17"], "--format: unknown format int17"),
     (["--objective", "area"], "--objective must be one of dram, energy, latency, edp"),
     (["--jobs", "0"], "--jobs must be >= 1"),
     (["--tolerance", "-1"], r"--tolerance must be in \[0, 10\)"),
@@ -323,8 +323,8 @@ def test_cli_points_file(tmp_path, capsys):
     pts.write_text("format,buffer,array,dram\nint8,32KiB,8x8,hbm2\nbinary,64KiB,,\n")
     assert main(["sweep", "--points", str(pts), "--out", str(tmp_path / "p.db"), "--jobs", "1", "--no-progress"]) == 0
     rows = {r["fmt"]: r for r in _db_rows(str(tmp_path / "p.db"))}
-    assert (rows["int8"]["buffer_kib"], rows["int8"]["array_rows"], rows["int8"]["dram"]) == (32.0, 8, "hbm2")
-    assert (rows["binary"]["buffer_kib"], rows["binary"]["array_rows"], rows["binary"]["dram"]) == (64.0, 16, "lpddr4-3200")
+    assert (rows["w8a8"]["buffer_kib"], rows["w8a8"]["array_rows"], rows["w8a8"]["dram"]) == (32.0, 8, "hbm2")
+    assert (rows["w1a1"]["buffer_kib"], rows["w1a1"]["array_rows"], rows["w1a1"]["dram"]) == (64.0, 16, "lpddr4-3200")
     jsonl = tmp_path / "p.jsonl"
     jsonl.write_text('{"format": "int4", "buffer_kib": 48, "dataflow": "ws"}\n{"format": "int4", "buffer": "48KiB"}\n')
     assert main(["sweep", "--points", str(jsonl), "--out", str(tmp_path / "j.db"), "--jobs", "1", "--no-progress"]) == 0

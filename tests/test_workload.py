@@ -111,7 +111,9 @@ def test_unknown_model():
 
 # ---- formats and compression ------------------------------------------------------------------
 def test_named_formats():
-    assert {"fp32", "fp16", "int8", "int4", "ternary", "binary", "binary_w_int8_a", "flex16"} <= set(FORMATS)
+    assert {"fp32", "fp16", "w8a8", "w4a8", "w4a4", "w2a8", "w1a8", "w1a1", "flex16+5"} == set(FORMATS)
+    assert [get_format(a).name for a in ("int8", "int4", "ternary", "binary", "binary_w_int8_a", "flex16")] == \
+        ["w8a8", "w4a4", "w2a8", "w1a1", "w1a8", "flex16+5"]
     assert (get_format("ternary").weight_bits, get_format("ternary").act_bits) == (2, 8)
     assert (get_format("binary").weight_bits, get_format("binary").act_bits) == (1, 1)
     assert get_format("flex16").tensor_overhead_bits == 5
@@ -157,7 +159,7 @@ def test_bad_compression(kwargs, msg):
 def test_plan_per_layer_formats():
     w = get_model("dcgan-digits")
     p = plan(w, {"G1": "int8", "*": "int4"})
-    assert [x.fmt.name for x in p] == ["int8", "int4", "int4", "int4"]
+    assert [x.fmt.name for x in p] == ["w8a8", "w4a4", "w4a4", "w4a4"]
     with pytest.raises(ValueError, match="unknown layer"):
         plan(w, {"G9": "int8", "*": "int4"})
 

@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, replace
 
 from accelsim.arch import ArchSpec, DramSpec, dram_presets
 from accelsim.arch.spec import DATAFLOWS
+from accelsim.formats.registry import resolve as resolve_format
 from accelsim.workload import parse_formats  # noqa: F401 (part of this module's parser family)
 
 UNITS = {"B": 1, "KiB": 1024, "MiB": 1024 ** 2, "GiB": 1024 ** 3}
@@ -49,6 +50,9 @@ class SweepPoint:
     lowering: str
     objective: str
     batch: int
+
+    def __post_init__(self):   # one name per format: an alias and its canonical name hash alike
+        object.__setattr__(self, "fmt", resolve_format(self.fmt))
 
     @property
     def buffer_bytes(self) -> int:

@@ -12,6 +12,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from accelsim.formats import registry
+from accelsim.formats.registry import NumericFormat
+
 WEIGHT_STORAGES = ("dense", "csr", "bitmap")
 
 
@@ -36,41 +39,37 @@ class Format:
                 raise ValueError(f"format {self.name!r}: bad mac op {(op, kind, bits)!r}")
 
 
-def int_format(bits: int) -> Format:
-    """``int<bits>``: <bits>-bit weights and activations (the kernels' and ``accelsim.qgen``'s intN),
-    exact accumulation in int32 up to 8 bits and int64 above (DESIGN.md section 3)."""
-    if not isinstance(bits, int) or isinstance(bits, bool) or not 2 <= bits <= 16:
-        raise ValueError(f"int format bits must be an integer in [2, 16], got {bits!r}")
-    acc = 32 if bits <= 8 else 64
-    return Format(f"int{bits}", bits, bits, acc, "int", "int", (("mult", "int", bits), ("add", "int", acc)))
+def priced(nf: NumericFormat) -> Format:
+    """The simulator's view of a registered format: operand bits and what one MAC costs.
+
+    Integer MACs multiply at the wider operand's width and accumulate exactly (int32 up to 8-bit
+    operands, int64 above, DESIGN.md section 3); fp16 multiplies in fp16 and accumulates in fp32
+    (mixed precision); binary XNOR-popcount accumulates popcounts in a 16-bit counter and its
+    per-bit cost is one 1-bit XNOR plus one 1-bit adder of the popcount tree; ternary and
+    binary-weight MACs with integer activations are a sign-selected add (no multiplier); flexpoint
+    multiplies int16 mantissas and accumulates exactly in int64."""
+    acc = nf.acc_bits
+    if nf.is_float:
+        ops = (("mult", "fp", nf.weight_bits), ("add", "fp", acc))
+    elif nf.act_kind == "binary":
+        ops = (("mult", "int", 1), ("add", "int", 1))
+    elif nf.weight_kind in ("ternary", "binary"):
+        ops = (("add", "int", acc),)
+    else:
+        ops = (("mult", "int", max(nf.weight_bits, nf.act_bits)), ("add", "int", acc))
+    return Format(nf.name, nf.weight_bits, nf.act_bits, acc, nf.weight_kind, nf.act_kind, ops,
+                  tensor_overhead_bits=5 if nf.weight_kind == "flex" else 0)
 
 
-# Accumulators: int formats accumulate exactly in int32 (DESIGN.md section 3); fp16 multiplies in
-# fp16 and accumulates in fp32 (mixed precision); binary XNOR-popcount accumulates popcounts in a
-# 16-bit counter and its per-bit cost is one 1-bit XNOR plus one 1-bit adder of the popcount tree;
-# ternary and binary-weight/int8-activation MACs are a sign-selected add (no multiplier);
-# flexpoint multiplies int16 mantissas and accumulates exactly in int64 (DESIGN.md section 3).
-FORMATS: dict[str, Format] = {f.name: f for f in (
-    Format("fp32", 32, 32, 32, "float", "float", (("mult", "fp", 32), ("add", "fp", 32))),
-    Format("fp16", 16, 16, 32, "float", "float", (("mult", "fp", 16), ("add", "fp", 32))),
-    int_format(8),
-    int_format(4),
-    Format("ternary", 2, 8, 32, "ternary", "int", (("add", "int", 32),)),
-    Format("binary", 1, 1, 16, "binary", "binary", (("mult", "int", 1), ("add", "int", 1))),
-    Format("binary_w_int8_a", 1, 8, 32, "binary", "int", (("add", "int", 32),)),
-    Format("flex16", 16, 16, 64, "flex", "flex", (("mult", "int", 16), ("add", "int", 64)),
-           tensor_overhead_bits=5),
-)}
-DEFAULT_FORMATS = ("fp32", "fp16", "int8", "int4", "ternary", "binary", "flex16")
+FORMATS: dict[str, Format] = {n: priced(registry.get(n)) for n in registry.DEFAULT}
+DEFAULT_FORMATS = registry.DEFAULT
 
 
-def get_format(name: str) -> Format:
-    """A named format: one of ``FORMATS`` or ``int<N>`` for N in 2..16."""
-    if name in FORMATS:
-        return FORMATS[name]
-    if isinstance(name, str) and name.startswith("int") and name[3:].isdigit():
-        return int_format(int(name[3:]))
-    raise ValueError(f"unknown format {name!r}; known: {', '.join(FORMATS)}, int2..int16")
+def get_format(name) -> Format:
+    """The priced format of any registered name or alias (``accelsim.formats.registry``)."""
+    if isinstance(name, Format):
+        return name
+    return priced(registry.get(name))
 
 
 @dataclass(frozen=True)
@@ -151,20 +150,6 @@ def bits_to_bytes(bits: int) -> int:
     return (int(bits) + 7) // 8
 
 
-def parse_formats(text: str, option: str = "--format") -> tuple[str, ...]:
-    """'int8,binary' or 'all' (the default seven); any name ``get_format`` knows (int2..int16 too)."""
-    if str(text).strip() == "all":
-        return DEFAULT_FORMATS
-    names = [n.strip() for n in str(text).split(",") if n.strip()]
-    bad = []
-    for n in names:
-        try:
-            get_format(n)
-        except ValueError:
-            bad.append(n)
-    if bad or not names:
-        shown = ", ".join(n if n.isprintable() else repr(n) for n in bad) if bad else repr(text)   # one line
-        raise ValueError(f"{option}: unknown value {shown}; allowed: {', '.join(FORMATS)}, int2..int16, all")
-    if len(set(names)) != len(names):
-        raise ValueError(f"{option}: a value is repeated in {text!r}")
-    return tuple(names)
+def parse_formats(text: str, option: str = "format") -> tuple[str, ...]:
+    """Canonical format names from 'w8a8,ternary' (aliases accepted) or 'all' (the registry's defaults)."""
+    return registry.parse_list(text, option)

@@ -1,0 +1,165 @@
+"""The generator graph: the one representation of a generator that every job consumes.
+
+A ``Graph`` is a list of ``Node``s in topological order over named values (its inputs and the nodes'
+outputs), like an ONNX graph or a torch.fx graph: each node applies one op of ``accelsim.graph.ops``
+to the values it names, with static attributes and float64 parameters. Every node carries its output
+shape at batch 1 (the shapes are checked against the op's shape function when the graph is built),
+and the name of what it came from (a torch module path, an ONNX node).
+
+Transformations are passes, Graph in and Graph out (``accelsim.graph.passes``); running the graph in
+float is ``Graph.run_float``; in a quantized format, ``accelsim.runtime``; pricing it,
+``accelsim.workload.from_graph``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from accelsim.errors import ModelError
+from accelsim.graph.ops import OPS
+
+
+@dataclass(frozen=True)
+class Input:
+    name: str
+    shape: tuple[int, ...]          # batch first (the example's batch)
+    dtype: str = "float"            # float | int (class labels for an embedding)
+
+
+@dataclass(frozen=True, eq=False)
+class Node:
+    name: str
+    op: str
+    inputs: tuple[str, ...]
+    attrs: dict = field(default_factory=dict)
+    params: dict = field(default_factory=dict, repr=False)   # name -> float64 ndarray
+    shape: tuple[int, ...] = ()
+    source: str = ""
+
+    @property
+    def schema(self):
+        return OPS[self.op]
+
+    @property
+    def is_mac(self) -> bool:
+        return OPS[self.op].kind == "mac"
+
+    @property
+    def weight_elems(self) -> int:
+        return int(self.params["weight"].size) if self.is_mac or self.op == "embedding" else 0
+
+
+@dataclass(frozen=True, eq=False)
+class Graph:
+    name: str
+    inputs: tuple[Input, ...]
+    nodes: tuple[Node, ...]
+    outputs: tuple[str, ...]
+    source: str = ""
+
+    def __post_init__(self):
+        shapes = {}
+        for i in self.inputs:
+            if i.name in shapes:
+                raise ModelError(f"graph {self.name!r}: input name {i.name!r} is repeated")
+            if i.dtype not in ("float", "int"):
+                raise ModelError(f"graph {self.name!r}: input {i.name!r} dtype must be float or int")
+            shapes[i.name] = tuple(i.shape)
+        if not self.nodes:
+            raise ModelError(f"graph {self.name!r} has no operations")
+        for n in self.nodes:
+            if n.op not in OPS:
+                raise ModelError(f"node {n.name!r}: unknown op {n.op!r}")
+            if n.name in shapes:
+                raise ModelError(f"graph {self.name!r}: value name {n.name!r} is defined twice")
+            lo, hi = OPS[n.op].arity
+            if not lo <= len(n.inputs) <= hi:
+                raise ModelError(f"node {n.name!r} ({n.op}) takes {lo}..{hi} inputs, got {len(n.inputs)}")
+            missing = [i for i in n.inputs if i not in shapes]
+            if missing:
+                raise ModelError(f"node {n.name!r} ({n.op}) reads {missing[0]!r}, which is not defined before it")
+            extra = set(n.params) - set(OPS[n.op].params)
+            if extra:
+                raise ModelError(f"node {n.name!r} ({n.op}): unexpected parameters {sorted(extra)}")
+            shape = tuple(int(d) for d in OPS[n.op].shape(n, [shapes[i] for i in n.inputs]))
+            if n.shape and tuple(n.shape) != shape:
+                raise ModelError(f"node {n.name!r} ({n.op}): shape {tuple(n.shape)} recorded, {shape} computed")
+            object.__setattr__(n, "shape", shape)
+            shapes[n.name] = shape
+        for o in self.outputs:
+            if o not in shapes:
+                raise ModelError(f"graph {self.name!r}: output {o!r} is not defined")
+        if not self.outputs:
+            raise ModelError(f"graph {self.name!r} has no outputs")
+
+    # ---- queries -----------------------------------------------------------------------------------
+    def node(self, name: str) -> Node:
+        for n in self.nodes:
+            if n.name == name:
+                return n
+        raise ModelError(f"graph {self.name!r} has no node {name!r}")
+
+    def shape_of(self, value: str) -> tuple[int, ...]:
+        for i in self.inputs:
+            if i.name == value:
+                return tuple(i.shape)
+        return self.node(value).shape
+
+    def consumers(self) -> dict[str, list[Node]]:
+        out: dict[str, list[Node]] = {i.name: [] for i in self.inputs}
+        for n in self.nodes:
+            out[n.name] = []
+            for i in n.inputs:
+                out[i].append(n)
+        return out
+
+    @property
+    def mac_nodes(self) -> tuple[Node, ...]:
+        return tuple(n for n in self.nodes if n.is_mac)
+
+    @property
+    def params(self) -> int:
+        return sum(int(p.size) for n in self.nodes for k, p in n.params.items() if k != "other")
+
+    def with_nodes(self, nodes, outputs=None) -> "Graph":
+        return replace(self, nodes=tuple(replace(n, shape=()) for n in nodes),
+                       outputs=tuple(outputs if outputs is not None else self.outputs))
+
+    # ---- float execution ------------------------------------------------------------------------------
+    def check_inputs(self, inputs) -> tuple[np.ndarray, ...]:
+        """The graph's inputs as arrays: one per graph input, any batch, other dimensions as declared,
+        finite floats (integers for int inputs)."""
+        if isinstance(inputs, np.ndarray) or not isinstance(inputs, (tuple, list)):
+            inputs = (inputs,)
+        if len(inputs) != len(self.inputs):
+            raise ModelError(f"graph {self.name!r} takes {len(self.inputs)} input(s) "
+                             f"({', '.join(i.name for i in self.inputs)}), got {len(inputs)}")
+        out = []
+        for spec, x in zip(self.inputs, inputs):
+            x = np.asarray(x)
+            if x.ndim != len(spec.shape) or tuple(x.shape[1:]) != tuple(spec.shape[1:]):
+                raise ModelError(f"input {spec.name!r}: expected shape (N, {', '.join(map(str, spec.shape[1:]))}), "
+                                 f"got {x.shape}")
+            if spec.dtype == "int":
+                if x.dtype.kind not in "iu":
+                    raise ModelError(f"input {spec.name!r}: expected integers, got {x.dtype}")
+                x = x.astype(np.int64)
+            else:
+                if x.dtype.kind not in "biuf":
+                    raise ModelError(f"input {spec.name!r}: expected numbers, got {x.dtype}")
+                x = x.astype(np.float64)
+                if not np.isfinite(x).all():
+                    raise ModelError(f"input {spec.name!r} contains NaN or inf")
+            out.append(x)
+        return tuple(out)
+
+    def run_float(self, inputs, trace: bool = False):
+        """Float64 outputs (one array, or a tuple for several outputs); with ``trace``, also the dict
+        of every value by name."""
+        env = dict(zip((i.name for i in self.inputs), self.check_inputs(inputs)))
+        for n in self.nodes:
+            env[n.name] = OPS[n.op].run(n, [env[i] for i in n.inputs])
+        outs = tuple(env[o] for o in self.outputs)
+        outs = outs[0] if len(outs) == 1 else outs
+        return (outs, env) if trace else outs
