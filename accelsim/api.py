@@ -14,7 +14,8 @@ from accelsim.arch import DEFAULT_ARCH, ArchSpec, load_arch
 from accelsim.energy import LayerResult, Report, energy_table, price
 from accelsim.mapping import DEFAULT_LOWERING, LOWERINGS, MapperCosts, lower, search
 from accelsim.sim import compute_cycles, crossbar_network, simulate_conv, simulate_crossbar, simulate_elementwise
-from accelsim.workload import Compression, Format, Workload, get_model, plan
+from accelsim.workload import Compression, Format, Workload, plan
+from accelsim.workload.models import resolve_workload
 
 DEFAULT_MODEL = "dcgan-digits"
 LOWERING_CHOICES = LOWERINGS + ("best",)
@@ -61,7 +62,7 @@ def simulate(workload: Workload | str = DEFAULT_MODEL, arch: ArchSpec | str = DE
     if not isinstance(batch, int) or batch < 1:
         raise ValueError(f"batch must be an integer >= 1, got {batch!r}")
     # 1. workload and architecture
-    workload = workload if isinstance(workload, Workload) else get_model(workload)
+    workload = workload if isinstance(workload, Workload) else resolve_workload(workload)
     arch = arch if isinstance(arch, ArchSpec) else load_arch(arch)
     # 2. format and compression of every layer
     plans = plan(workload.with_batch(batch), fmt, compression)
@@ -103,6 +104,6 @@ def simulate(workload: Workload | str = DEFAULT_MODEL, arch: ArchSpec | str = DE
 
 
 def simulate_formats(workload: Workload | str, arch: ArchSpec | str, formats, **kwargs) -> list[Report]:
-    workload = workload if isinstance(workload, Workload) else get_model(workload)
+    workload = workload if isinstance(workload, Workload) else resolve_workload(workload)
     arch = arch if isinstance(arch, ArchSpec) else load_arch(arch)
     return [simulate(workload, arch, f, **kwargs) for f in formats]

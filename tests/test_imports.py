@@ -13,9 +13,9 @@ PKG = pathlib.Path(accelsim.__file__).parent
 LAYERS = {
     "accelsim.errors": -1, "accelsim.blas": 0, "accelsim.formats": 0, "accelsim.graph": 1, "accelsim._kernels": 0, "accelsim.native": 0,
     "accelsim.kernels": 1,
-    "accelsim.workload": 1, "accelsim.compress": 2, "accelsim.arch": 1,
+    "accelsim.workload": 2, "accelsim.compress": 2, "accelsim.arch": 1,
     "accelsim.mapping": 2, "accelsim.sim": 3, "accelsim.energy": 4,
-    "accelsim.qgen": 2, "accelsim.validate": 5, "accelsim.vectors": 5, "accelsim.quality": 5, "accelsim.api": 5, "accelsim.adc_sweep": 5,
+    "accelsim.qgen": 2, "accelsim.runtime": 2, "accelsim.validate": 5, "accelsim.vectors": 5, "accelsim.quality": 5, "accelsim.api": 5, "accelsim.adc_sweep": 5,
     "accelsim.compare": 5, "accelsim.report": 6, "accelsim.sweep": 6, "accelsim.imageio": 6, "accelsim.cli": 7, "accelsim.models": -1,
 }
 

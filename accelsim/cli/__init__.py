@@ -21,6 +21,7 @@ SUBCOMMANDS = [
     "accelsim.cli.vectors",
     "accelsim.cli.generate",
     "accelsim.cli.compare",
+    "accelsim.cli.listing",
 ]
 
 

@@ -3,16 +3,19 @@ from __future__ import annotations
 
 import argparse
 
+from accelsim.cli.options import add_model
+
 DEFAULT_FORMAT_LIST = "all"
 
 
 def register(sub) -> None:
     p = sub.add_parser("energy", help="energy per generated image, per layer and per format",
                        description=__doc__)
-    p.add_argument("--model", default="dcgan-digits", help="zoo model (default dcgan-digits)")
+    add_model(p)
     p.add_argument("--arch", default="edge-npu", help="preset name or YAML file (default edge-npu)")
     p.add_argument("--format", default=DEFAULT_FORMAT_LIST,
-                   help="comma-separated formats or 'all' (fp32,fp16,int8,int4,ternary,binary,flex16; also int2..int16, binary_w_int8_a)")
+                   help="comma-separated formats or 'all' (fp32,fp16,w8a8,w4a8,w4a4,w2a8,w1a8,w1a1,flex16+5; any wNaM; "
+                        "old names int8, ternary, binary, flex16 ... accepted; 'accelsim formats' lists them)")
     p.add_argument("--lowering", default="phase", help="transposed conv lowering: zero_insert, phase (default), scatter, best (per layer)")
     p.add_argument("--objective", default="dram", help="mapper objective: dram, energy, latency, edp")
     p.add_argument("--batch", type=int, default=1, help="images per batch (default 1)")
@@ -30,7 +33,8 @@ def run(args) -> int:
     from accelsim.arch import load_arch
     from accelsim.mapping import OBJECTIVES
     from accelsim.report import image_table, layer_table, reports_to_json
-    from accelsim.workload import get_model, parse_formats
+    from accelsim.workload import parse_formats
+    from accelsim.workload.models import resolve_workload
 
     if args.lowering not in LOWERING_CHOICES:
         raise ValueError(f"--lowering must be one of {', '.join(LOWERING_CHOICES)}, got {args.lowering!r}")
@@ -43,7 +47,7 @@ def run(args) -> int:
         if path:
             check_writable(path, option)   # before the simulation, not after it
     formats = list(parse_formats(args.format, "--format"))
-    model = get_model(args.model)
+    model = resolve_workload(args.model, args.input_shape)
     arch = load_arch(args.arch)
     if arch.kind == "crossbar" and args.format == DEFAULT_FORMAT_LIST:   # float weights do not fit in cells
         from accelsim.workload import get_format

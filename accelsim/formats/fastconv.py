@@ -8,7 +8,8 @@ it). Not a golden model: nothing bit-exact is checked against it.
 * ``conv_transpose2d_gemm``: per group, ``cols = W^T X`` with ``W`` viewed as (Cin/g, Cout/g*KH*KW)
   and ``X`` as (Cin/g, H*W) per image (the scatter GEMM), then col2im: tap (ky, kx) of every input
   pixel is added to ``out[iy*s - p + ky*d, ix*s - p + kx*d]`` with one strided slice per tap.
-* ``conv2d_gemm``: im2col per tap into (N*OH*OW, Cin/g*KH*KW), times ``W`` viewed as (Cout/g, ...)^T.
+* ``conv2d_gemm``: im2col per tap into (KH*KW*Cin/g, N*OH*OW), whole images at a time up to ``COLS_BYTES``,
+  and ``W`` viewed as (Cout/g, KH*KW*Cin/g) times it.
 
 Both run BLAS on one thread (``accelsim.blas``), so their bits do not depend on the thread count.
 """
@@ -18,6 +19,8 @@ import numpy as np
 
 from accelsim.blas import deterministic
 from accelsim.formats.conv import ConvSpec
+
+COLS_BYTES = 32 << 20    # conv2d: im2col buffers of at most this size (whole images at a time)
 
 
 def _valid(n_in: int, n_out: int, s: int, p: int, off: int) -> tuple[int, int]:
@@ -69,17 +72,22 @@ def conv2d_gemm(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
     xp = np.zeros((n, cin, h + 2 * ph, wd + 2 * pw), dtype=dtype)
     xp[:, :, ph:ph + h, pw:pw + wd] = x
     out = np.empty((n, cout, oh, ow), dtype=dtype)
+    per_image = oh * ow * cin_g * kh * kw * np.dtype(dtype).itemsize
+    chunk = max(1, COLS_BYTES // max(per_image, 1))     # images per im2col buffer
     for gi in range(g):
-        xg = xp[:, gi * cin_g:(gi + 1) * cin_g]
-        cols = np.empty((n, oh, ow, cin_g, kh, kw), dtype=dtype)
-        for ky in range(kh):
-            for kx in range(kw):
-                y0, x0 = ky * dh, kx * dw
-                cols[..., ky, kx] = xg[:, :, y0:y0 + sh * (oh - 1) + 1:sh, x0:x0 + sw * (ow - 1) + 1:sw] \
-                    .transpose(0, 2, 3, 1)
-        wg = np.asarray(w[gi * cout_g:(gi + 1) * cout_g], dtype=dtype).reshape(cout_g, -1)
-        res = cols.reshape(n * oh * ow, -1) @ wg.T
-        out[:, gi * cout_g:(gi + 1) * cout_g] = res.reshape(n, oh, ow, cout_g).transpose(0, 3, 1, 2)
+        # (Cout/g, KH, KW, Cin/g) rows against (KH, KW, Cin/g, pixels) columns: every tap's copy is contiguous
+        wg = np.ascontiguousarray(np.asarray(w[gi * cout_g:(gi + 1) * cout_g], dtype=dtype)
+                                  .transpose(0, 2, 3, 1)).reshape(cout_g, -1)
+        for n0 in range(0, n, chunk):
+            xg = xp[n0:n0 + chunk, gi * cin_g:(gi + 1) * cin_g].transpose(1, 0, 2, 3)
+            m = xg.shape[1]
+            cols = np.empty((kh, kw, cin_g, m, oh, ow), dtype=dtype)
+            for ky in range(kh):
+                for kx in range(kw):
+                    y0, x0 = ky * dh, kx * dw
+                    cols[ky, kx] = xg[:, :, y0:y0 + sh * (oh - 1) + 1:sh, x0:x0 + sw * (ow - 1) + 1:sw]
+            res = wg @ cols.reshape(kh * kw * cin_g, m * oh * ow)
+            out[n0:n0 + m, gi * cout_g:(gi + 1) * cout_g] = res.reshape(cout_g, m, oh, ow).transpose(1, 0, 2, 3)
     return out
 
 

@@ -409,7 +409,7 @@ def _pair_attr(im, node, a, key, default):
     return tuple(v)
 
 
-def _conv_common(im, node, a, transposed):
+def _conv_common(im, node, a):
     x = im.tensor(node, 0)
     w = im.const(node, 1, "the weight")
     b = im.const(node, 2, "the bias", required=False)
@@ -427,7 +427,7 @@ def _conv_common(im, node, a, transposed):
 
 
 def _conv(im, node, a):
-    x, w, b, xs, stride, dilation, groups = _conv_common(im, node, a, False)
+    x, w, b, xs, stride, dilation, groups = _conv_common(im, node, a)
     auto = a.get("auto_pad", "NOTSET")
     if auto == "NOTSET":
         pads = [int(p) for p in a.get("pads", (0, 0, 0, 0))]
@@ -457,7 +457,7 @@ def _conv(im, node, a):
 
 
 def _conv_transpose(im, node, a):
-    x, w, b, xs, stride, dilation, groups = _conv_common(im, node, a, True)
+    x, w, b, xs, stride, dilation, groups = _conv_common(im, node, a)
     if "output_shape" in a:
         im.fail(node, "the output_shape attribute is not supported (export with explicit pads and output_padding)")
     out_pad = _pair_attr(im, node, a, "output_padding", (0, 0))
@@ -469,6 +469,9 @@ def _conv_transpose(im, node, a):
     elif auto == "VALID":
         pads = [0, 0, 0, 0]
     elif auto in ("SAME_UPPER", "SAME_LOWER"):
+        if any(out_pad):
+            im.fail(node, f"auto_pad {auto} with output_padding {out_pad} is not supported (ONNX shape inference "
+                          "and onnxruntime disagree on its output size)")
         totals = [op + (k - 1) * d + 1 - s for op, k, s, d in zip(out_pad, w.shape[2:], stride, dilation)]
         if min(totals) < 0:
             im.fail(node, f"auto_pad {auto} needs negative padding {totals}")
@@ -525,6 +528,8 @@ def _gather(im, node, a):
     idx = im.tensor(node, 1)
     if table.ndim != 2:
         im.fail(node, f"only a 2-D table (an embedding) is supported, got shape {table.shape}")
+    if im.dtypes.get(idx, "int") != "int":
+        im.fail(node, f"the indices {idx!r} must be an integer input")
     if int(a.get("axis", 0)) % 2 != 0:
         im.fail(node, f"axis={a.get('axis')}: only axis 0 (an embedding lookup) is supported")
     im.emit(node, "embedding", [idx], {}, {"weight": table})

@@ -82,6 +82,10 @@ class Graph:
             extra = set(n.params) - set(OPS[n.op].params)
             if extra:
                 raise ModelError(f"node {n.name!r} ({n.op}): unexpected parameters {sorted(extra)}")
+            missing = [k for k in OPS[n.op].required if k not in n.params] + \
+                [k for k in OPS[n.op].attrs if k not in n.attrs]
+            if missing:
+                raise ModelError(f"node {n.name!r} ({n.op}): missing {missing[0]!r}")
             shape = tuple(int(d) for d in OPS[n.op].shape(n, [shapes[i] for i in n.inputs]))
             if n.shape and tuple(n.shape) != shape:
                 raise ModelError(f"node {n.name!r} ({n.op}): shape {tuple(n.shape)} recorded, {shape} computed")

@@ -32,6 +32,8 @@ class OpSchema:
     params: tuple[str, ...]         # parameter names it may carry (weight, bias, ...)
     shape: Callable                 # (node, input shapes) -> output shape
     run: Callable                   # (node, input arrays) -> output array (float64)
+    required: tuple[str, ...] = ()  # parameters it must carry
+    attrs: tuple[str, ...] = ()     # attributes it must carry
 
 
 def _fail(node, msg: str):
@@ -51,9 +53,15 @@ def _conv_shape(node, shapes):
     (x,) = shapes
     w = node.params["weight"].shape
     a = node.attrs
-    if len(x) != 4:
-        _fail(node, f"input must be 4-D NCHW, got shape {x}")
+    if len(x) != 4 or len(w) != 4:
+        _fail(node, f"input and weight must be 4-D, got shapes {x} and {w}")
+    try:
+        conv_spec(node)
+    except (ValueError, KeyError, TypeError) as exc:
+        _fail(node, f"bad convolution attributes: {exc}")
     g = a["groups"]
+    if (w[1] * g if node.op == "conv_transpose2d" else w[0]) % g:
+        _fail(node, f"output channels must be divisible by groups={g}")
     if node.op == "conv2d":
         if x[1] != w[1] * g:
             _fail(node, f"input has {x[1]} channels, weight expects {w[1] * g}")
@@ -80,21 +88,27 @@ def _linear_shape(node, shapes):
 
 
 def _binary_shape(node, shapes):
-    if len(shapes) == 1:
-        other = node.params.get("other")
-        if other is None:
-            return shapes[0]
+    if len(shapes) == 1 and "other" in node.params:
+        other = node.params["other"]
+        if other.ndim >= len(shapes[0]) and other.shape[0] != 1:
+            _fail(node, f"a constant operand of shape {other.shape} would broadcast over the batch axis")
         shapes = (shapes[0], other.shape)
+    elif "const" not in node.attrs and len(shapes) == 1:
+        _fail(node, "needs a second tensor, an 'other' parameter or a 'const' attribute")
     try:
         out = np.broadcast_shapes(*shapes)
     except ValueError:
         _fail(node, f"shapes {shapes[0]} and {shapes[1]} do not broadcast")
-    if out[0] != shapes[0][0] and len(out) == len(shapes[0]):
-        _fail(node, "broadcasting over the batch axis is not supported")
+    if len(out) != len(shapes[0]) or out[0] != shapes[0][0]:
+        _fail(node, f"broadcasting {shapes[0]} with {shapes[-1]} must keep the first operand's rank and batch axis")
     return tuple(out)
 
 
 def _same_shape(node, shapes):
+    if node.op == "hardtanh" and not node.attrs["min"] <= node.attrs["max"]:
+        _fail(node, f"min {node.attrs['min']} > max {node.attrs['max']}")
+    if node.op == "instance_norm" and ("weight" in node.params) != ("bias" in node.params):
+        _fail(node, "an affine instance norm needs both weight and bias")
     return shapes[0]
 
 
@@ -129,6 +143,8 @@ def _permute_shape(node, shapes):
 
 def _pad_shape(node, shapes):
     (x,) = shapes
+    if node.attrs["mode"] not in PAD_MODES or len(node.attrs["pads"]) != 4 or min(node.attrs["pads"]) < 0:
+        _fail(node, f"pad needs 4 non-negative pads and a mode in {PAD_MODES}, got {node.attrs}")
     t, b, l, r = node.attrs["pads"]
     if len(x) != 4:
         _fail(node, f"pad needs a 4-D input, got {x}")
@@ -147,6 +163,10 @@ def _pixel_shuffle_shape(node, shapes):
 
 def _upsample_shape(node, shapes):
     (x,) = shapes
+    if node.attrs.get("mode") not in UPSAMPLE_MODES:
+        _fail(node, f"mode must be one of {UPSAMPLE_MODES}")
+    if node.attrs["mode"] == "bilinear" and "align_corners" not in node.attrs:
+        _fail(node, "bilinear upsampling needs align_corners")
     oh, ow = node.attrs["size"]
     if len(x) != 4 or oh < 1 or ow < 1:
         _fail(node, f"upsample needs a 4-D input and a positive size, got {x} -> {(oh, ow)}")
@@ -320,25 +340,29 @@ def _run_embedding(node, xs):
     return table[idx]
 
 
-_CONV = dict(kind="mac", arity=(1, 1), params=("weight", "bias"), shape=_conv_shape, run=_run_conv)
+_CONV = dict(kind="mac", arity=(1, 1), params=("weight", "bias"), shape=_conv_shape, run=_run_conv,
+             required=("weight",))
+_CONV_ATTRS = ("stride", "padding", "dilation", "groups")
 OPS: dict[str, OpSchema] = {s.name: s for s in (
-    OpSchema("conv2d", **_CONV),
-    OpSchema("conv_transpose2d", **_CONV),
-    OpSchema("linear", "mac", (1, 1), ("weight", "bias"), _linear_shape, _run_linear),
+    OpSchema("conv2d", **_CONV, attrs=_CONV_ATTRS),
+    OpSchema("conv_transpose2d", **_CONV, attrs=_CONV_ATTRS + ("output_padding",)),
+    OpSchema("linear", "mac", (1, 1), ("weight", "bias"), _linear_shape, _run_linear, ("weight",)),
     OpSchema("add", "elementwise", (1, 2), ("other",), _binary_shape, _run_add),
     OpSchema("sub", "elementwise", (1, 2), ("other",), _binary_shape, _run_sub),
     OpSchema("mul", "elementwise", (1, 2), ("other",), _binary_shape, _run_mul),
     OpSchema("batch_norm", "elementwise", (1, 1), ("weight", "bias", "running_mean", "running_var"),
-             _same_shape, _run_batch_norm),
-    OpSchema("instance_norm", "elementwise", (1, 1), ("weight", "bias"), _same_shape, _run_instance_norm),
-    *(OpSchema(a, "elementwise", (1, 1), ("weight",) if a == "prelu" else (), _same_shape, _run_act)
-      for a in ACTIVATIONS),
-    OpSchema("concat", "data", (1, 64), (), _concat_shape, _run_concat),
-    OpSchema("reshape", "data", (1, 1), (), _reshape_shape, _run_reshape),
-    OpSchema("permute", "data", (1, 1), (), _permute_shape, _run_permute),
-    OpSchema("pad", "data", (1, 1), (), _pad_shape, _run_pad),
-    OpSchema("pixel_shuffle", "data", (1, 1), (), _pixel_shuffle_shape, _run_pixel_shuffle),
-    OpSchema("upsample", "data", (1, 1), (), _upsample_shape, _run_upsample),
-    OpSchema("embedding", "data", (1, 1), ("weight",), _embedding_shape, _run_embedding),
+             _same_shape, _run_batch_norm, ("weight", "bias", "running_mean", "running_var"), ("eps",)),
+    OpSchema("instance_norm", "elementwise", (1, 1), ("weight", "bias"), _same_shape, _run_instance_norm, (),
+             ("eps",)),
+    *(OpSchema(a, "elementwise", (1, 1), ("weight",) if a == "prelu" else (), _same_shape, _run_act,
+               ("weight",) if a == "prelu" else (),
+               {"leaky_relu": ("slope",), "hardtanh": ("min", "max")}.get(a, ())) for a in ACTIVATIONS),
+    OpSchema("concat", "data", (1, 64), (), _concat_shape, _run_concat, (), ("axis",)),
+    OpSchema("reshape", "data", (1, 1), (), _reshape_shape, _run_reshape, (), ("shape",)),
+    OpSchema("permute", "data", (1, 1), (), _permute_shape, _run_permute, (), ("dims",)),
+    OpSchema("pad", "data", (1, 1), (), _pad_shape, _run_pad, (), ("pads", "mode")),
+    OpSchema("pixel_shuffle", "data", (1, 1), (), _pixel_shuffle_shape, _run_pixel_shuffle, (), ("factor",)),
+    OpSchema("upsample", "data", (1, 1), (), _upsample_shape, _run_upsample, (), ("size", "mode")),
+    OpSchema("embedding", "data", (1, 1), ("weight",), _embedding_shape, _run_embedding, ("weight",)),
 )}
 MAC_OPS = tuple(n for n, s in OPS.items() if s.kind == "mac")

@@ -17,7 +17,12 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 CONV_OPS = ("conv2d", "conv_transpose2d", "linear")
-ELEMENTWISE_OPS = ("add", "upsample_nearest", "pixel_shuffle")
+# Streamed on the vector unit (inputs read once, output written once): residual add/sub/mul, data
+# movement (upsample, pixel shuffle, pad, permute, embedding rows) and unfused elementwise work
+# (``elementwise``: an activation or normalization whose input no conv produced).
+ELEMENTWISE_OPS = ("add", "sub", "mul", "upsample_nearest", "upsample_bilinear", "pixel_shuffle", "pad", "permute",
+                   "embedding", "elementwise")
+BINARY_OPS = ("add", "sub", "mul")
 OPS = CONV_OPS + ELEMENTWISE_OPS
 PADDING_MODES = ("zeros", "reflect", "replicate")
 
@@ -84,6 +89,8 @@ class Layer:
     norm_params: int = 0
     scale_factor: int = 1
     post_ops: tuple[str, ...] = field(default=())
+    operands: int | None = None              # tensors read (default: 2 for add/sub/mul, else 1)
+    output_hw: tuple[int, int] | None = None  # data ops whose output size is not a scale (pad, resize)
 
     def __post_init__(self):
         if self.op not in OPS:
@@ -106,8 +113,14 @@ class Layer:
             for op_, s, d in zip(self.output_padding_hw, self.stride_hw, self.dilation_hw):
                 if op_ >= max(s, d):
                     raise ValueError(f"layer {self.name!r}: output_padding must be < max(stride, dilation)")
-        if self.op == "add" and self.in_channels != self.out_channels:
-            raise ValueError(f"layer {self.name!r}: add needs in_channels == out_channels")
+        if self.op in BINARY_OPS and self.in_channels != self.out_channels:
+            raise ValueError(f"layer {self.name!r}: {self.op} needs in_channels == out_channels")
+        if self.operands is not None and not (isinstance(self.operands, int) and 1 <= self.operands <= 64):
+            raise ValueError(f"layer {self.name!r}: operands must be an integer in [1, 64], got {self.operands!r}")
+        if self.output_hw is not None:
+            if self.is_conv:
+                raise ValueError(f"layer {self.name!r}: output_hw is for data ops; a conv's output follows its shape")
+            object.__setattr__(self, "output_hw", _pair(self.output_hw, f"layer {self.name!r}: output_hw"))
         if self.op == "pixel_shuffle" and self.in_channels != self.out_channels * self.scale_factor ** 2:
             raise ValueError(f"layer {self.name!r}: pixel_shuffle needs in_channels == out_channels * scale_factor^2")
         if min(self.out_hw) < 1:
@@ -120,6 +133,8 @@ class Layer:
 
     @cached_property
     def out_hw(self) -> tuple[int, int]:
+        if self.output_hw is not None:
+            return self.output_hw
         if self.op in ("conv2d", "linear"):
             return tuple(conv_out_size(n, k, s, p, d) for n, k, s, p, d in
                          zip(self.in_hw, self.kernel_hw, self.stride_hw, self.padding_hw, self.dilation_hw))
@@ -127,7 +142,7 @@ class Layer:
             return tuple(conv_transpose_out_size(n, k, s, p, o, d) for n, k, s, p, o, d in
                          zip(self.in_hw, self.kernel_hw, self.stride_hw, self.padding_hw,
                              self.output_padding_hw, self.dilation_hw))
-        if self.op in ("upsample_nearest", "pixel_shuffle"):
+        if self.op in ("upsample_nearest", "upsample_bilinear", "pixel_shuffle"):
             return (self.in_hw[0] * self.scale_factor, self.in_hw[1] * self.scale_factor)
         return self.in_hw
 
@@ -142,9 +157,12 @@ class Layer:
 
     @property
     def input_elems(self) -> int:
-        """Elements of the input tensor(s) read (add reads two operands)."""
+        """Elements of the input tensor(s) read (add/sub/mul read two operands unless told otherwise;
+        an embedding reads one table row per output position)."""
+        if self.op == "embedding":
+            return self.output_elems
         n = self.batch * self.in_channels * self.in_pixels
-        return 2 * n if self.op == "add" else n
+        return n * (self.operands if self.operands is not None else (2 if self.op in BINARY_OPS else 1))
 
     @property
     def output_elems(self) -> int:
@@ -210,8 +228,11 @@ class Layer:
 
     @property
     def elementwise_ops(self) -> int:
-        """Scalar operations done outside the PE array (residual adds)."""
-        return self.output_elems if self.op == "add" else 0
+        """Scalar operations done outside the PE array: one per output of add/sub/mul and of unfused
+        elementwise work, four (two-tap lerp in each axis) per output of a bilinear resize."""
+        if self.op in BINARY_OPS or self.op == "elementwise":
+            return self.output_elems
+        return 4 * self.output_elems if self.op == "upsample_bilinear" else 0
 
     def with_batch(self, batch: int) -> "Layer":
         from dataclasses import replace

@@ -1,0 +1,30 @@
+"""The runtime: execute a generator graph in any registered format (DESIGN.md section 2).
+
+``quantize(graph, "w8a8", calib_inputs)`` calibrates activation ranges (one float forward per
+calibration input) and prepares every conv / transposed conv / linear node for the integer kernels;
+``QuantizedGraph.run(inputs, impl="cpp" | "reference")`` executes it: the C++ kernels or the golden
+numpy model, through the same code, so the two agree bit for bit.
+
+Arithmetic per node (docs/quantization.md has the formulas):
+* ``wNaM`` / ``w2aM`` / ``w1aM`` MAC nodes: the input is an M-bit signed affine tensor (scale and zero
+  point from the calibrated range of the value it reads); weights symmetric per output channel
+  (N bits), ternary (TWN) or binary (mean |w|); bias int32 at s_x*s_w; exact integer accumulation
+  (``conv_int``); ``integer`` requantization (m0, shift per channel) to the M-bit output tensor,
+  whose range is the calibrated range of the node's output, or of the ReLU that follows it (the
+  ReLU is then the clamp at the zero point). A MAC node that reads another's integer output with
+  the same quantization parameters takes its codes as they are: a conv chain never leaves integers.
+* ``w1a1``: the input is sign(x) in {-1, +1} scaled by beta = the calibrated mean |x| (XNOR-Net),
+  weights binary with alpha per channel, the XNOR-popcount kernel (``conv_xnor``) accumulates
+  exactly; the output is ``acc * beta * alpha + bias`` in float64.
+* ``flex16+5``: input and weights as int16 mantissas with one exponent each (``to_flex``), bias
+  at the accumulator's exponent, exact int64 accumulation and a dynamic output exponent
+  (``conv_flex``); the output is ``m * 2^e``.
+* ``fp16``: operands rounded to IEEE half, products summed in float64, output rounded to float32
+  (the accumulator of a mixed-precision unit); ``fp32``: float64 arithmetic rounded to float32.
+* Every other op (add, concat, pad, upsample, norms, activations other than a fused ReLU, ...) runs
+  in float64 on the dequantized values (``accelsim.graph.ops``): exact where the op is exact, and the
+  same bits for the C++ and golden paths.
+"""
+from accelsim.runtime.quantized import MacPlan, QTensor, QuantizedGraph, calibrate, quantize
+
+__all__ = ["MacPlan", "QTensor", "QuantizedGraph", "calibrate", "quantize"]

@@ -1,0 +1,229 @@
+"""Calibration, per-node integer parameters and execution of a quantized graph (see the package doc)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from accelsim.errors import FormatError, ModelError
+from accelsim.formats import binary, fixed, flexpoint, requant, ternary
+from accelsim.formats.conv import ConvSpec
+from accelsim.formats.registry import NumericFormat, get, parse_assignment
+from accelsim.graph.ir import Graph, Node
+from accelsim.graph.ops import OPS, conv_spec
+
+CALIB_CHUNK = 16      # calibration inputs per float forward
+
+
+def calibrate(graph: Graph, inputs) -> dict[str, tuple[float, float, float]]:
+    """(min, max, mean |x|) of every value over the calibration inputs: one float64 forward per
+    input, in chunks of ``CALIB_CHUNK``."""
+    xs = graph.check_inputs(inputs)
+    n = xs[0].shape[0]
+    if n < 1 or any(x.shape[0] != n for x in xs):
+        raise ModelError(f"calibration inputs of {graph.name!r} must share one batch size >= 1")
+    stats: dict[str, list] = {}
+    for start in range(0, n, CALIB_CHUNK):
+        _, env = graph.run_float(tuple(x[start:start + CALIB_CHUNK] for x in xs), trace=True)
+        for k, v in env.items():
+            if np.asarray(v).dtype.kind != "f":
+                continue
+            lo, hi, s = float(np.min(v)), float(np.max(v)), float(np.abs(v).sum())
+            if k in stats:
+                a = stats[k]
+                stats[k] = [min(a[0], lo), max(a[1], hi), a[2] + s, a[3] + v.size]
+            else:
+                stats[k] = [lo, hi, s, v.size]
+    return {k: (a[0], a[1], a[2] / max(a[3], 1)) for k, a in stats.items()}
+
+
+@dataclass(frozen=True)
+class QTensor:
+    """An integer tensor: real = scale * (codes - zero_point)."""
+    codes: np.ndarray
+    scale: float
+    zero_point: int
+    bits: int
+
+    def dequantize(self) -> np.ndarray:
+        return fixed.dequantize(self.codes, self.scale, self.zero_point)
+
+
+@dataclass
+class MacPlan:
+    """Everything the kernels need for one MAC node, and what the vectors exporter writes."""
+    node: str
+    fmt: NumericFormat
+    spec: ConvSpec
+    w_codes: np.ndarray | None = None
+    w_scale: np.ndarray | None = None
+    w_exp: int = 0
+    bias: np.ndarray | None = None          # int32/int64 at s_x*s_w (integer formats)
+    bias_float: np.ndarray | None = None    # w1a1, flex16+5, floats
+    x_scale: float = 1.0
+    x_zero_point: int = 0
+    out_scale: float = 1.0
+    out_zero_point: int = 0
+    m0: np.ndarray | None = None
+    shift: np.ndarray | None = None
+    act: str = "none"                        # relu when the following ReLU is fused
+    fused: str | None = None                 # name of the fused ReLU node
+    beta: float = 1.0                        # w1a1 input scale
+    w_float: np.ndarray | None = field(default=None, repr=False)   # float formats: rounded weights
+
+
+def _kernel_weight(node: Node) -> tuple[np.ndarray, ConvSpec]:
+    """The weight in torch conv layout and the spec the kernels run the node with (a linear layer is
+    a 1x1 conv2d over its rows)."""
+    if node.op == "linear":
+        w = node.params["weight"]
+        return w.reshape(*w.shape, 1, 1), ConvSpec.make()
+    return node.params["weight"], conv_spec(node)
+
+
+def _bias(node: Node, cout: int) -> np.ndarray:
+    b = node.params.get("bias")
+    return np.zeros(cout) if b is None else np.asarray(b, np.float64)
+
+
+def _plan(node: Node, fmt: NumericFormat, ranges, consumers, graph: Graph) -> MacPlan:
+    w, spec = _kernel_weight(node)
+    cout = w.shape[1] * spec.groups if spec.transposed else w.shape[0]
+    b = _bias(node, cout)
+    p = MacPlan(node.name, fmt, spec)
+    x_lo, x_hi, x_mean = ranges[node.inputs[0]]
+    if fmt.is_float:
+        dt = np.float16 if fmt.weight_bits == 16 else np.float32
+        p.w_float, p.bias_float = w.astype(dt).astype(np.float64), b
+        return p
+    if fmt.weight_kind == "flex":
+        p.w_codes, p.w_exp = flexpoint.to_flex(w)
+        p.bias_float = b
+        return p
+    if fmt.act_kind == "binary":
+        p.w_codes, p.w_scale = binary.binarize(w, spec)
+        p.beta, p.bias_float = (x_mean if x_mean > 0 else 1.0), b
+        return p
+    afmt = fixed.IntFormat(fmt.act_bits, signed=True)
+    p.x_scale, p.x_zero_point = fixed.choose_activation_qparams(x_lo, x_hi, afmt)
+    if fmt.weight_kind == "int":
+        p.w_codes, p.w_scale = fixed.quantize_weights(w, fmt.weight_bits, spec, per_channel=True)
+    elif fmt.weight_kind == "ternary":
+        p.w_codes, p.w_scale = ternary.ternarize(w, spec)
+    else:
+        p.w_codes, p.w_scale = binary.binarize(w, spec)
+    p.bias = fixed.quantize_bias(b, p.x_scale, p.w_scale)
+    users = consumers[node.name]
+    out_value = node.name
+    if len(users) == 1 and users[0].op == "relu" and node.name not in graph.outputs:
+        p.act, p.fused, out_value = "relu", users[0].name, users[0].name
+    lo, hi, _ = ranges[out_value]
+    p.out_scale, p.out_zero_point = fixed.choose_activation_qparams(lo, hi, afmt)
+    pairs = [requant.quantize_multiplier(float(r)) for r in p.x_scale * p.w_scale / p.out_scale]
+    p.m0 = np.array([q[0] for q in pairs], np.int32)
+    p.shift = np.array([q[1] for q in pairs], np.int32)
+    return p
+
+
+class QuantizedGraph:
+    """A graph prepared for one format per MAC node. ``run(inputs, impl)`` executes it."""
+
+    def __init__(self, graph: Graph, formats: dict[str, NumericFormat], ranges: dict):
+        self.graph = graph
+        self.formats = formats
+        consumers = graph.consumers()
+        self.plans = {n.name: _plan(n, formats[n.name], ranges, consumers, graph) for n in graph.mac_nodes}
+        self.fused = {p.fused: p.node for p in self.plans.values() if p.fused}
+
+    @property
+    def format_names(self) -> dict[str, str]:
+        return {k: v.name for k, v in self.formats.items()}
+
+    def run(self, inputs, impl: str = "cpp", trace: bool = False):
+        """Outputs in float64 (one array, or a tuple); with ``trace``, also every node's value (a
+        QTensor for integer outputs). ``impl``: "cpp" (the C++ kernels), "reference" (golden)."""
+        from accelsim import kernels
+        K = kernels.implementation(impl) if isinstance(impl, str) else impl
+        g = self.graph
+        env: dict = dict(zip((i.name for i in g.inputs), g.check_inputs(inputs)))
+        for n in g.nodes:
+            if n.name in self.fused:
+                env[n.name] = env[self.fused[n.name]]
+            elif n.name in self.plans:
+                env[n.name] = self._mac(n, self.plans[n.name], env[n.inputs[0]], K)
+            else:
+                env[n.name] = OPS[n.op].run(n, [_real(env[i]) for i in n.inputs])
+        outs = tuple(_real(env[o]) for o in g.outputs)
+        outs = outs[0] if len(outs) == 1 else outs
+        return (outs, env) if trace else outs
+
+    # ---- one MAC node ----------------------------------------------------------------------------
+    def _mac(self, node: Node, p: MacPlan, x, K):
+        fmt = p.fmt
+        if fmt.weight_kind in ("int", "ternary", "binary") and fmt.act_kind == "int":
+            afmt = fixed.IntFormat(fmt.act_bits, signed=True)
+            if isinstance(x, QTensor) and (x.scale, x.zero_point, x.bits) == (p.x_scale, p.x_zero_point, fmt.act_bits):
+                codes = x.codes
+            else:
+                codes = fixed.quantize(_real(x), p.x_scale, p.x_zero_point, afmt)
+            codes, restore = _as_conv_input(node, codes)
+            acc = K.conv_int(codes, p.w_codes, x_bits=fmt.act_bits, x_signed=True, x_zero_point=p.x_zero_point,
+                             w_kind="fixed" if fmt.weight_kind == "int" else fmt.weight_kind,
+                             w_bits=fmt.weight_bits if fmt.weight_kind == "int" else 2, bias=p.bias, spec=p.spec)
+            y = K.requantize_integer(acc, p.m0, p.shift, zero_point=p.out_zero_point, out_bits=fmt.act_bits,
+                                     out_signed=True, act=p.act)
+            return QTensor(restore(y), p.out_scale, p.out_zero_point, fmt.act_bits)
+        xr, restore = _as_conv_input(node, _real(x))
+        if fmt.act_kind == "binary":
+            codes = np.where(xr >= 0, 1, -1).astype(np.int8)
+            acc = K.conv_xnor(codes, p.w_codes, bias=None, spec=p.spec)
+            out = acc * (p.beta * _channel(p.w_scale, acc.ndim)) + _channel(p.bias_float, acc.ndim)
+            return restore(out)
+        if fmt.weight_kind == "flex":
+            xm, xe = flexpoint.to_flex(xr)
+            bias = np.rint(p.bias_float * 2.0 ** -(xe + p.w_exp)).astype(np.int64)
+            m, e, _, _ = K.conv_flex(xm, xe, p.w_codes, p.w_exp, bias=bias, spec=p.spec)
+            return restore(flexpoint.from_flex(m, e))
+        dt = np.float16 if fmt.weight_bits == 16 else np.float32
+        from accelsim.formats.fastconv import convolve_gemm
+        out = convolve_gemm(xr.astype(dt).astype(np.float64), p.w_float, p.spec) + _channel(p.bias_float, 4)
+        return restore(out.astype(np.float32).astype(np.float64))
+
+
+def _channel(v, ndim: int) -> np.ndarray:
+    return np.asarray(v, np.float64).reshape((1, -1) + (1,) * (ndim - 2))
+
+
+def _real(v) -> np.ndarray:
+    return v.dequantize() if isinstance(v, QTensor) else v
+
+
+def _as_conv_input(node: Node, x: np.ndarray):
+    """A linear node's input (N, ..., D) as the 1x1 conv input (rows, D, 1, 1), and the inverse for
+    its output; conv inputs pass unchanged."""
+    if node.op != "linear":
+        return np.ascontiguousarray(x), lambda y: y
+    lead = x.shape[:-1]
+    rows = np.ascontiguousarray(x.reshape(-1, x.shape[-1], 1, 1))
+    return rows, lambda y: y.reshape(*lead, y.shape[1])
+
+
+def quantize(graph: Graph, fmt, calib_inputs) -> QuantizedGraph:
+    """``graph`` prepared for ``fmt``: one format name for every MAC node, a per-layer assignment
+    string (``"w4a8,first=w8a8,last=w8a8"``), or a dict node name -> format. Activation ranges are
+    calibrated on ``calib_inputs`` (one float forward each)."""
+    names = [n.name for n in graph.mac_nodes]
+    if not names:
+        raise ModelError(f"graph {graph.name!r} has no conv, transposed conv or linear node to quantize")
+    if isinstance(fmt, dict):
+        unknown = set(fmt) - set(names)
+        if unknown:
+            raise FormatError(f"no MAC node {sorted(unknown)[0]!r} in {graph.name!r}; MAC nodes: {', '.join(names)}")
+        missing = set(names) - set(fmt)
+        if missing:
+            raise FormatError(f"no format for MAC node {sorted(missing)[0]!r}")
+        formats = {k: get(v) for k, v in fmt.items()}
+    else:
+        formats = {k: get(v) for k, v in parse_assignment(fmt, names).items()}
+    ranges = calibrate(graph, calib_inputs)
+    return QuantizedGraph(graph, formats, ranges)
