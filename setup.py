@@ -99,8 +99,10 @@ setup(
         "threadpoolctl>=3.1",   # accelsim.blas: float BLAS on one thread, so figures do not depend on the thread count
     ],
     extras_require={
-        "test": ["pytest>=8", "hypothesis>=6.100", "torch==2.13.0", "matplotlib>=3.8", "dask[distributed]>=2024"],
+        "test": ["pytest>=8", "hypothesis>=6.100", "torch==2.13.0", "matplotlib>=3.8", "dask[distributed]>=2024",
+                 "onnx>=1.16", "onnxruntime>=1.18", "onnxscript>=0.2"],
         "torch": ["torch==2.13.0"],
+        "onnx": ["onnx>=1.16"],   # importing .onnx models (onnxruntime and onnxscript: tests, exporting from torch)
         "plot": ["matplotlib>=3.8"],
         "dask": ["dask[distributed]>=2024"],
     },

@@ -49,7 +49,7 @@ def test_generate_writes_grid_and_reports_psnr(tmp_path, capsys):
     out = tmp_path / "g.png"
     assert main(["generate", "--format", "int8", "--n", "4", "--scale", "1", "--out", str(out)]) == 0
     text = capsys.readouterr().out
-    psnr = float(text.split("PSNR vs fp32 ")[1].split(" dB")[0])
+    psnr = float(text.split("PSNR vs float ")[1].split(" dB")[0])
     assert psnr > 35
     assert read_png(str(out)).shape == (2 * 34 + 2, 2 * 34 + 2, 1)
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from accelsim.cli.options import add_model
+from accelsim.cli.options import add_model, naming
 
 DEFAULT_FORMAT_LIST = "all"
 
@@ -47,7 +47,9 @@ def run(args) -> int:
         if path:
             check_writable(path, option)   # before the simulation, not after it
     formats = list(parse_formats(args.format, "--format"))
-    model = resolve_workload(args.model, args.input_shape)
+    from accelsim.errors import ModelError
+    with naming("--model", ModelError):
+        model = resolve_workload(args.model, args.input_shape)
     arch = load_arch(args.arch)
     if arch.kind == "crossbar" and args.format == DEFAULT_FORMAT_LIST:   # float weights do not fit in cells
         from accelsim.workload import get_format

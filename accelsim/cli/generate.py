@@ -1,47 +1,92 @@
-"""accelsim generate: images from a quantized generator run by the C++ kernels, with its PSNR and
-SSIM against the fp32 generator on the same latent vectors."""
+"""accelsim generate: run any generator in any format through the C++ kernels (the one runtime) and
+report its PSNR and SSIM against the same generator in float on the same inputs."""
 from __future__ import annotations
 
 import time
 
+from accelsim.cli.options import add_model, naming
+
+CALIB_SEED = 1234     # calibration inputs: disjoint from the evaluation seed's default 0
+
 
 def register(sub) -> None:
-    p = sub.add_parser("generate", help="images from a quantized generator (C++ kernels), PSNR vs fp32",
-                       description=__doc__)
-    p.add_argument("--model", default="dcgan-digits", help="shipped generator (default dcgan-digits)")
-    p.add_argument("--format", default="int8", help="fp32, int16, int8, int6, int4, int2, ternary, "
-                   "binary_w_int8_a, binary, flex16 (default int8)")
-    p.add_argument("--out", required=True, metavar="PNG", help="image grid to write")
-    p.add_argument("--n", type=int, default=64, help="number of images (default 64)")
-    p.add_argument("--seed", type=int, default=0, help="latent seed (default 0)")
+    p = sub.add_parser("generate", help="run a generator in a format (C++ kernels), PSNR/SSIM vs float",
+                       description=__doc__,
+                       epilog="examples:\n  accelsim generate --format w4a8 --out grid.png\n"
+                              "  accelsim generate --model examples/generators.py:cyclegan_tiny --format w8a8 --out o.png\n"
+                              "  accelsim generate --format 'w4a4,first=w8a8,last=w8a8' --out mixed.png",
+                       formatter_class=__import__("argparse").RawDescriptionHelpFormatter)
+    add_model(p)
+    p.add_argument("--format", default="w8a8",
+                   help="format ('accelsim formats'), or per layer 'w4a8,first=w8a8,LAYER=w2a8' (default w8a8)")
+    p.add_argument("--out", required=True, metavar="PNG|NPZ",
+                   help="image grid (.png; outputs must be 1 or 3 channel images in [-1, 1]) or arrays (.npz)")
+    p.add_argument("--n", type=int, default=64, help="number of inputs (default 64)")
+    p.add_argument("--seed", type=int, default=0, help="input seed (default 0)")
+    p.add_argument("--calib", type=int, default=64, help="calibration inputs (seed 1234; default 64)")
     p.add_argument("--impl", default="cpp", choices=["cpp", "reference"], help="kernels or golden model")
     p.add_argument("--scale", type=int, default=3, help="pixel upscaling of the PNG (default 3)")
     p.set_defaults(func=run)
 
 
-def run(args) -> int:
+def model_inputs(loaded, n: int, seed: int):
+    """The inputs a command feeds a model: the shipped DCGANs' fixed latents (accelsim.models.registry),
+    else standard normal inputs of the graph's shapes."""
+    import numpy as np
 
-    from accelsim import imageio, qgen
     from accelsim.models import registry
+    if loaded.name in registry.GENERATORS and loaded.name.startswith("dcgan"):
+        shape = loaded.graph.inputs[0].shape
+        return (registry.latents(n, seed, z_dim=shape[1]).astype(np.float64),)
+    return loaded.example_inputs(n, seed)
+
+
+def run(args) -> int:
+    import numpy as np
+
+    from accelsim import imageio
+    from accelsim.cli.output import check_writable
+    from accelsim.graph.reference import load
     from accelsim.quality import psnr_db, ssim
+    from accelsim.runtime import quantize
 
     if not 1 <= args.n <= 4096:
         raise ValueError(f"--n must be in [1, 4096], got {args.n}")
+    if not 1 <= args.calib <= 4096:
+        raise ValueError(f"--calib must be in [1, 4096], got {args.calib}")
     if not 1 <= args.scale <= 16:
         raise ValueError(f"--scale must be in [1, 16], got {args.scale}")
-    if args.model not in registry.GENERATORS or not args.model.startswith("dcgan"):
-        raise ValueError(f"--model must be a shipped DCGAN generator ({', '.join(g for g in registry.GENERATORS if g.startswith('dcgan'))}), got {args.model!r}")
-    if args.format not in qgen.FORMATS:
-        raise ValueError(f"--format must be one of {', '.join(qgen.FORMATS)}, got {args.format!r}")
-    from accelsim.cli.output import check_writable
-    check_writable(args.out, "--out")   # before generating, not after it
+    if not 0 <= args.seed < 2 ** 63:
+        raise ValueError(f"--seed must be in [0, 2^63), got {args.seed}")
+    kind = args.out.lower().rsplit(".", 1)[-1] if "." in args.out else ""
+    if kind not in ("png", "npz"):
+        raise ValueError(f"--out must end in .png or .npz, got {args.out!r}")
+    check_writable(args.out, "--out")   # before any work
+    from accelsim.errors import FormatError, ModelError
+    with naming("--model", ModelError):
+        loaded = load(args.model, args.input_shape)
     t0 = time.perf_counter()
-    gen = qgen.quantize_generator(args.model, args.format)
-    z = registry.latents(args.n, args.seed, z_dim=gen.float_layers[0].weight.shape[0])
-    images = gen.run(z, impl=args.impl)
-    ref = qgen.float_forward(gen.float_layers, z)
+    with naming("--format", FormatError):
+        q = quantize(loaded.graph, args.format, model_inputs(loaded, args.calib, CALIB_SEED))
+    x = model_inputs(loaded, args.n, args.seed)
+    out = q.run(x, impl=args.impl)
     elapsed = time.perf_counter() - t0
-    imageio.write_png(args.out, imageio.grid(imageio.to_uint8(images)), scale=args.scale)
-    print(f"{args.model} {args.format} ({args.impl}): {args.n} images -> {args.out}")
-    print(f"PSNR vs fp32 {psnr_db(images, ref):.2f} dB, SSIM {ssim(images, ref):.4f}  ({elapsed:.2f} s)")
+    ref = loaded.graph.run_float(x)
+    if isinstance(out, tuple):
+        raise ValueError(f"{loaded.origin}: the model has {len(out)} outputs; generate writes one")
+    tanh_out = loaded.graph.node(loaded.graph.outputs[0]).op == "tanh"
+    data_range = 2.0 if tanh_out else float(ref.max() - ref.min()) or 1.0
+    if kind == "png":
+        if out.ndim != 4 or out.shape[1] not in (1, 3):
+            raise ValueError(f"--out: the output has shape {out.shape}, not 1 or 3 channel images; use .npz")
+        imageio.write_png(args.out, imageio.grid(imageio.to_uint8(out)), scale=args.scale)
+    else:
+        from accelsim.report.files import write_atomic
+        write_atomic(args.out, lambda tmp: np.savez(open(tmp, "wb"), output=out, float_reference=ref), "--out")
+    fmts = sorted(set(q.format_names.values()))
+    print(f"{loaded.name} {args.format} ({', '.join(fmts)}; {args.impl}): {args.n} inputs -> {args.out}")
+    line = f"PSNR vs float {psnr_db(out, ref, data_range=data_range):.2f} dB (data range {data_range:g})"
+    if out.ndim == 4 and min(out.shape[2:]) >= 11:
+        line += f", SSIM {ssim(out, ref, data_range=data_range):.4f}"
+    print(f"{line}  ({elapsed:.2f} s: calibration on {args.calib} inputs + run)")
     return 0
