@@ -35,7 +35,98 @@ class DramResult:
 
 def service(dram: DramSpec, run_start: np.ndarray, run_bytes: np.ndarray, run_transfer: np.ndarray,
             n_transfers: int) -> DramResult:
-    """Service byte runs (start address, length, owning transfer id; in issue order)."""
+    """Service byte runs (start address, length, owning transfer id; in issue order): one pass of a
+    numba kernel that keeps each bank's open row, the same result bit for bit as
+    ``service_reference`` (the vectorized numpy form, tests/test_sim.py compares the two)."""
+    run_start = np.ascontiguousarray(run_start, dtype=np.int64)
+    run_bytes = np.ascontiguousarray(run_bytes, dtype=np.int64)
+    run_transfer = np.ascontiguousarray(run_transfer, dtype=np.int64)
+    if run_start.size == 0 or not (run_bytes > 0).any():
+        return DramResult(np.zeros(n_transfers), 0, 0, 0, 0)
+    if run_transfer.size and (run_transfer.min() < 0 or run_transfer.max() >= n_transfers):
+        raise ValueError(f"run_transfer ids must lie in [0, {n_transfers})")
+    t = np.array([dram.t_burst_ns, max(dram.t_rrd_ns, dram.t_faw_ns / 4.0), dram.t_rc_ns, dram.t_cl_ns,
+                  dram.t_rcd_ns, dram.t_rp_ns], dtype=np.float64)
+    out, counts = _kernel()(run_start, run_bytes, run_transfer, n_transfers, dram.row_bytes, dram.channels,
+                            dram.banks, dram.burst_bytes, t)
+    return DramResult(out, int(counts[0]), int(counts[1]), int(counts[2]), int(counts[3]))
+
+
+_KERNEL = None
+
+
+def _kernel():
+    """The numba kernel, compiled on first use (and cached on disk); importing accelsim never imports numba."""
+    global _KERNEL
+    if _KERNEL is not None:
+        return _KERNEL
+    import numba
+
+    @numba.njit(cache=True, nogil=True)
+    def kernel(run_start, run_bytes, run_transfer, n_transfers, rb, ch, nb, bb, t):
+        t_burst, t_act, t_rc, t_cl, t_rcd, t_rp = t[0], t[1], t[2], t[3], t[4], t[5]
+        n_tc = n_transfers * ch
+        bursts_tc = np.zeros(n_tc, np.int64)
+        acts_tc = np.zeros(n_tc, np.int64)
+        bank_acts = np.zeros(n_tc * nb, np.int64)
+        used = np.zeros(n_tc, np.bool_)
+        first_miss = np.zeros(n_tc, np.bool_)
+        first_conflict = np.zeros(n_tc, np.bool_)
+        open_row = np.full(ch * nb, -1, np.int64)
+        total_bursts = 0
+        misses = 0
+        hits = 0
+        chunks = 0
+        for r in range(run_start.size):
+            nbytes = run_bytes[r]
+            if nbytes <= 0:
+                continue
+            start = run_start[r]
+            tr = run_transfer[r]
+            for grow in range(start // rb, (start + nbytes - 1) // rb + 1):
+                c_start = max(start, grow * rb)
+                c_end = min(start + nbytes, (grow + 1) * rb)
+                b = (c_end - 1) // bb - c_start // bb + 1
+                channel = grow % ch
+                bank_key = channel * nb + (grow // ch) % nb
+                row = grow // (ch * nb)
+                prev = open_row[bank_key]
+                hit = prev == row
+                open_row[bank_key] = row
+                tc = tr * ch + channel
+                if not used[tc]:
+                    used[tc] = True
+                    first_miss[tc] = not hit
+                    first_conflict[tc] = (not hit) and prev != -1
+                bursts_tc[tc] += b
+                total_bursts += b
+                chunks += 1
+                if hit:
+                    hits += 1
+                else:
+                    misses += 1
+                    acts_tc[tc] += 1
+                    bank_acts[tc * nb + (grow // ch) % nb] += 1
+        out = np.zeros(n_transfers, np.float64)
+        for tc in range(n_tc):
+            if not used[tc]:
+                continue
+            lat = t_cl + (t_rcd if first_miss[tc] else 0.0) + (t_rp if first_conflict[tc] else 0.0)
+            worst_bank = 0
+            for k in range(nb):
+                worst_bank = max(worst_bank, bank_acts[tc * nb + k])
+            per = lat + max(max(bursts_tc[tc] * t_burst, acts_tc[tc] * t_act), worst_bank * t_rc)
+            tr = tc // ch
+            out[tr] = max(out[tr], per)
+        return out, np.array([total_bursts, misses, hits, chunks], np.int64)
+
+    _KERNEL = kernel
+    return kernel
+
+
+def service_reference(dram: DramSpec, run_start: np.ndarray, run_bytes: np.ndarray, run_transfer: np.ndarray,
+                      n_transfers: int) -> DramResult:
+    """Service byte runs (start address, length, owning transfer id; in issue order), vectorized numpy."""
     run_start = np.asarray(run_start, dtype=np.int64)
     run_bytes = np.asarray(run_bytes, dtype=np.int64)
     run_transfer = np.asarray(run_transfer, dtype=np.int64)
