@@ -82,6 +82,7 @@ def test_bad_arch_file_names_the_key(tmp_path, capsys):
 
 def test_module_entry_point_does_not_import_torch():
     code = ("import sys; from accelsim.cli import main; main(['energy', '--format', 'int8', '--no-layers']); "
-            "print(sorted(m for m in ('torch', 'numba', 'matplotlib') if m in sys.modules), file=sys.stderr)")
+            "print(sorted(m for m in ('torch', 'matplotlib') if m in sys.modules), file=sys.stderr)")
+    # numba is the simulator's inner loop (the DRAM kernel, DESIGN.md section 2): energy may load it
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert res.stderr.strip().endswith("[]")
