@@ -200,3 +200,53 @@ def pareto_front(rows: list[CompareRow], quality_key: str = "fid") -> list[str]:
         if not dominated:
             front.append(r.name)
     return front
+
+
+# ---- post-training quantization rows for any model (the one runtime) ---------------------------------
+PTQ_FORMATS = ("fp32", "w8a8", "w4a8", "w4a4", "w2a8", "w1a8", "w1a1", "flex16+5")
+
+
+def evaluate_ptq(loaded, formats, arch="edge-npu", *, lowering: str = "phase", n_images: int = 16,
+                 n_calib: int = 32, impl: str = "cpp", input_fn=None) -> list[CompareRow]:
+    """One row per format for any loaded model (``accelsim.graph.reference.LoadedModel``): the graph
+    quantized after training by the runtime (calibration on ``n_calib`` inputs of seed CALIB_SEED),
+    run on ``n_images`` inputs of seed QUALITY_SEED, PSNR/SSIM against the float graph, and the
+    same graph priced by the simulator in that format (dense weights at the format's width)."""
+    from accelsim import quality as q
+    from accelsim.api import simulate
+    from accelsim.arch import load_arch
+    from accelsim.formats.registry import parse_list
+    from accelsim.runtime import quantize
+    from accelsim.workload.from_graph import from_graph
+
+    formats = parse_list(",".join(formats) if not isinstance(formats, str) else formats)
+    arch = load_arch(arch) if isinstance(arch, str) else arch
+    inputs = input_fn or loaded.example_inputs
+    g = loaded.graph
+    x, calib = inputs(n_images, QUALITY_SEED), inputs(n_calib, CALIB_SEED)
+    ref = g.run_float(x)
+    if isinstance(ref, tuple):
+        raise ValueError(f"{loaded.origin}: compare scores one output; the model has {len(ref)}")
+    tanh_out = g.node(g.outputs[0]).op == "tanh"
+    data_range = 2.0 if tanh_out else float(ref.max() - ref.min()) or 1.0
+    workload = from_graph(g, loaded.name)
+    fp32_bits = 32 * workload.conv_weights
+    rows = []
+    for fmt in formats:
+        report = simulate(workload, arch, fmt, lowering=lowering)
+        out = quantize(g, fmt, calib).run(x, impl=impl)
+        psnr = q.psnr_db(out, ref, data_range=data_range)
+        ssim = q.ssim(out, ref, data_range=data_range) if out.ndim == 4 and min(out.shape[2:]) >= 11 else math.nan
+        bits = _weight_bits(workload, fmt)
+        rows.append(CompareRow(fmt, fmt, bits, fp32_bits / bits, 1.0, workload.macs_effectual, report.macs_total,
+                               report.dram_bytes, report.energy_per_image_uj, report.latency_us, psnr, ssim,
+                               None, None))
+        log.info("%s: %.3f uJ/image, PSNR %.2f dB", fmt, report.energy_per_image_uj, psnr)
+    return rows
+
+
+def _weight_bits(workload, fmt: str) -> int:
+    """Dense weight storage of every layer in ``fmt`` (codes plus the format's per-tensor overhead)."""
+    f = get_format(fmt)
+    return sum(Compression().weight_storage_bits(l.weight_elems, l.out_channels, f)
+               for l in workload.layers if l.weight_elems)

@@ -92,3 +92,29 @@ def test_layer_rejects_output_hw_on_conv():
     layer = get_model("dcgan-digits").layers[0]
     with pytest.raises(ValueError, match="output_hw is for data ops"):
         dataclasses.replace(layer, output_hw=(2, 2))
+
+
+@pytest.mark.torch
+def test_compare_ptq_rows_for_a_user_model(tmp_path, capsys):
+    import json
+    out = tmp_path / "c.json"
+    assert main(["compare", "--model", f"{EXAMPLES}:cdcgan", "--recipes", "fp32,int8,w2a8", "--images", "4",
+                 "--calib", "8", "--json", str(out)]) == 0
+    rows = json.loads(out.read_text())["rows"]
+    assert [r["fmt"] for r in rows] == ["fp32", "w8a8", "w2a8"]
+    assert rows[0]["weight_bits"] == 4 * rows[1]["weight_bits"] == 16 * rows[2]["weight_bits"]
+    assert rows[1]["psnr_db"] > rows[2]["psnr_db"] and rows[0]["psnr_db"] > 100
+    assert rows[1]["energy_per_image_uj"] < rows[0]["energy_per_image_uj"]
+    assert main(["compare", "--model", f"{EXAMPLES}:cdcgan", "--recipes", "w8a9x"]) == 2
+    assert "--recipes: formats: unknown format w8a9x" in capsys.readouterr().err
+
+
+@pytest.mark.torch
+def test_sweep_takes_a_user_model(tmp_path):
+    import json
+    args = ["sweep", "--model", f"{EXAMPLES}:CycleGANResnet9", "--input-shape", "3,16,16", "--buffer", "16KiB:64KiB",
+            "--format", "w8a8", "--jobs", "2", "--no-progress", "--out", str(tmp_path / "s.db"),
+            "--json", str(tmp_path / "s.json")]
+    assert main(args) == 0
+    doc = json.loads((tmp_path / "s.json").read_text())
+    assert {a["fmt"] for a in doc["answers"]} == {"w8a8"}

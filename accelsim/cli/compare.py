@@ -2,14 +2,19 @@
 (weight bits, compression ratio, MACs, DRAM bytes and energy per image, PSNR, SSIM, digit-FID)."""
 from __future__ import annotations
 
+from accelsim.cli.options import add_model, naming
+
 
 def register(sub) -> None:
     p = sub.add_parser("compare", help="unified table: every compression, its size, energy and quality",
                        description=__doc__)
-    p.add_argument("--model", default="dcgan-digits", help="shipped generator (default dcgan-digits)")
+    add_model(p)
     p.add_argument("--arch", default="edge-npu", help="preset name or YAML file (default edge-npu)")
     p.add_argument("--recipes", default="all",
-                   help="comma-separated recipes such as int8,prune50,distilled+int8+codebook16 (default: all rows)")
+                   help="comma-separated recipes such as int8,prune50,distilled+int8+codebook16 (default: all rows); "
+                        "for a model without shipped compressions (file.py:NAME, .onnx, sr-x4 ...): formats, "
+                        "post-training quantized by the runtime (default fp32,w8a8,w4a8,w4a4,w2a8,w1a8,w1a1,flex16+5)")
+    p.add_argument("--calib", type=int, default=32, help="calibration inputs of a post-training row (default 32)")
     p.add_argument("--lowering", default="phase", help="transposed conv lowering (default phase)")
     p.add_argument("--images", type=int, default=256, help="images for PSNR/SSIM vs fp32 (default 256)")
     p.add_argument("--fid-images", type=int, default=2000, help="images for digit-FID (default 2000; 0 = skip)")
@@ -28,8 +33,8 @@ def run(args) -> int:
     from accelsim.models import registry
     from accelsim.report.compare import compare_table, plot_compare
 
-    if args.model not in registry.GENERATORS:
-        raise ValueError(f"--model must be one of {', '.join(registry.GENERATORS)}, got {args.model!r}")
+    if args.model not in registry.GENERATORS or args.input_shape:
+        return run_ptq(args)
     if args.lowering not in LOWERING_CHOICES:
         raise ValueError(f"--lowering must be one of {', '.join(LOWERING_CHOICES)}, got {args.lowering!r}")
     if not 1 <= args.images <= 10000:
@@ -61,4 +66,51 @@ def run(args) -> int:
                                       "pareto_front": front, "rows": data})
     if args.plot:
         plot_compare(data, args.plot, f"{args.model} on {arch.name}: energy vs quality", front, quality_key)
+    return 0
+
+
+def run_ptq(args) -> int:
+    """compare for any model reference: one post-training-quantized row per format."""
+    from accelsim import compare
+    from accelsim.api import LOWERING_CHOICES
+    from accelsim.arch import load_arch
+    from accelsim.cli.generate import model_inputs
+    from accelsim.cli.output import check_writable
+    from accelsim.errors import FormatError, ModelError
+    from accelsim.graph.reference import load
+    from accelsim.report.compare import compare_table, plot_compare
+
+    if args.lowering not in LOWERING_CHOICES:
+        raise ValueError(f"--lowering must be one of {', '.join(LOWERING_CHOICES)}, got {args.lowering!r}")
+    if not 1 <= args.images <= 10000:
+        raise ValueError(f"--images must be in [1, 10000], got {args.images}")
+    if not 1 <= args.calib <= 4096:
+        raise ValueError(f"--calib must be in [1, 4096], got {args.calib}")
+    formats = ",".join(compare.PTQ_FORMATS) if args.recipes == "all" else args.recipes
+    from accelsim.formats.registry import parse_list
+    with naming("--recipes", FormatError):
+        formats = parse_list(formats, "formats")
+    for option, path in (("--json", args.json), ("--plot", args.plot)):
+        if path:
+            check_writable(path, option)
+    with naming("--model", ModelError):
+        loaded = load(args.model, args.input_shape)
+    arch = load_arch(args.arch)
+    rows = compare.evaluate_ptq(loaded, formats, arch, lowering=args.lowering, n_images=args.images,
+                                n_calib=args.calib, impl=args.impl,
+                                input_fn=lambda n, seed: model_inputs(loaded, n, seed))
+    front = compare.pareto_front(rows, "psnr_db")
+    data = [r.to_json() for r in rows]
+    print(f"accelsim compare: {loaded.name} ({loaded.origin}) on {arch.name}, lowering {args.lowering}; "
+          f"post-training quantization, calibrated on {args.calib} inputs, quality vs float on {args.images} inputs")
+    print()
+    print(compare_table(data, front))
+    print(f"\nPareto front (energy per image vs PSNR): {', '.join(front)}")
+    if args.json:
+        from accelsim.cli.output import write_json_atomic
+        write_json_atomic(args.json, {"model": loaded.name, "origin": loaded.origin, "arch": arch.name,
+                                      "lowering": args.lowering, "images": args.images, "calib": args.calib,
+                                      "pareto_front": front, "rows": data})
+    if args.plot:
+        plot_compare(data, args.plot, f"{loaded.name} on {arch.name}: energy vs quality", front, "psnr_db")
     return 0

@@ -8,6 +8,8 @@ import os
 import sys
 import time
 
+from accelsim.cli.options import add_model, naming
+
 AXIS_OPTIONS = ("buffer", "array", "dram", "dataflow")
 
 
@@ -21,7 +23,7 @@ def _default_jobs() -> int:
 def register(sub) -> None:
     p = sub.add_parser("sweep", help="design-space sweep with a resumable results store, knees and plots",
                        description=__doc__)
-    p.add_argument("--model", default="dcgan-digits", help="zoo model (default dcgan-digits)")
+    add_model(p)
     p.add_argument("--arch", default="edge-npu", help="base arch: preset name or YAML file (default edge-npu)")
     p.add_argument("--buffer", metavar="RANGE",
                    help="TOTAL on-chip buffer, split in the preset's proportions: SIZE, MIN:MAX (x2 steps), "
@@ -149,7 +151,9 @@ def run(args) -> int:
     from accelsim.report.sweep_table import sweep_table
     from accelsim.sweep import EXECUTORS, Store, make_tasks, run as run_tasks
     from accelsim.sweep.analysis import answer, curves
-    from accelsim.workload import get_model
+    from accelsim.errors import ModelError
+    from accelsim.sweep.runner import register_workload
+    from accelsim.workload.models import resolve_workload
 
     if args.objective not in OBJECTIVES:
         raise ValueError(f"--objective must be one of {', '.join(OBJECTIVES)}, got {args.objective!r}")
@@ -166,7 +170,9 @@ def run(args) -> int:
         raise ValueError("--executor dask needs --scheduler ADDRESS (a running 'dask scheduler')")
     if args.export_path is not None:
         raise ValueError("--export-path goes with --export")
-    model = get_model(args.model)
+    with naming("--model", ModelError):
+        model = resolve_workload(args.model, args.input_shape)
+    register_workload(args.model, model)
     base = load_arch(args.arch)
     points = _points(args, base)
     tasks = make_tasks(points, base)          # resolves and validates every point's arch

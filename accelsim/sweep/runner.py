@@ -55,7 +55,8 @@ class RunStats:
 
 def canonical_config(point: SweepPoint, arch: ArchSpec) -> str:
     """Canonical JSON of the point, the resolved arch and the accelsim version (sorted keys, no spaces)."""
-    payload = {"point": point.to_dict(), "arch": asdict(arch), "accelsim_version": __version__}
+    payload = {"point": point.to_dict(), "arch": asdict(arch), "accelsim_version": __version__,
+               "workload": workload_digest(point.model)}
     return json.dumps(payload, sort_keys=True, separators=(",", ":"))
 
 
@@ -79,10 +80,30 @@ def make_tasks(points: list[SweepPoint], base: ArchSpec) -> list[Task]:
     return tasks
 
 
+_REGISTERED: dict = {}
+
+
+def register_workload(ref: str, workload) -> None:
+    """Use ``workload`` for the model reference ``ref`` (a user model resolved once in the parent,
+    with its input shapes; forked pool workers inherit it)."""
+    _REGISTERED[ref] = workload
+    _workload.cache_clear()
+    workload_digest.cache_clear()
+
+
 @lru_cache(maxsize=16)
 def _workload(name: str):
-    from accelsim.workload import get_model
-    return get_model(name)
+    if name in _REGISTERED:
+        return _REGISTERED[name]
+    from accelsim.workload.models import resolve_workload
+    return resolve_workload(name)
+
+
+@lru_cache(maxsize=16)
+def workload_digest(name: str) -> str:
+    """SHA-256 of the resolved workload's layers: a stored point is reused only for the same model
+    shapes, even when a user's file changed under the same reference."""
+    return hashlib.sha256(repr(_workload(name).layers).encode()).hexdigest()
 
 
 @lru_cache(maxsize=1024)
