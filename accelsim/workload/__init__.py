@@ -1,5 +1,6 @@
-"""Workloads: layers with shapes, numeric formats, compression, a zoo of published generators and an
-importer from torch modules (``from_torch``, imports torch lazily)."""
+"""Workloads: layers with shapes, numeric formats, compression, a zoo of published generator shapes,
+and the pricing of a generator graph (``from_graph``; ``from_torch`` composes the graph importer with
+it, importing torch lazily)."""
 from accelsim.workload.graph import LayerPlan, Workload, plan
 from accelsim.workload.layer import CONV_OPS, ELEMENTWISE_OPS, OPS, Layer
 from accelsim.workload.precision import (DEFAULT_FORMATS, FORMATS, NO_COMPRESSION, Compression, Format,
@@ -8,9 +9,15 @@ from accelsim.workload.zoo import ZOO, get_model
 
 
 def from_torch(module, input_shape, name: str | None = None) -> Workload:
-    """Trace a torch ``nn.Module`` with torch.fx and return its Workload (see ``accelsim.workload.fx``)."""
-    from accelsim.workload.fx import from_torch as _from_torch
-    return _from_torch(module, input_shape, name)
+    """The Workload of a torch ``nn.Module`` taking one float input of ``input_shape`` (batch first):
+    ``accelsim.graph.from_torch`` then ``from_graph`` (one importer, one pricing rule set)."""
+    import torch
+
+    from accelsim.graph.from_torch import from_torch as import_graph
+    from accelsim.graph.passes import deploy
+    from accelsim.workload.from_graph import from_graph
+    g = deploy(import_graph(module, torch.zeros(tuple(input_shape)), name or type(module).__name__))
+    return from_graph(g, name or type(module).__name__)
 
 
 __all__ = ["CONV_OPS", "DEFAULT_FORMATS", "ELEMENTWISE_OPS", "FORMATS", "NO_COMPRESSION", "OPS", "ZOO",

@@ -63,11 +63,13 @@ def from_graph(g: Graph, name: str | None = None) -> Workload:
             c, hw = _chw(g.shape_of(src))
             w = n.params["weight"]
             folded = "folded_bn" in n.attrs
+            cout = n.shape[1]
             emit(n.name, Layer(n.name, n.op, c, n.shape[1], hw, kernel_hw=tuple(w.shape[2:]),
                                stride_hw=tuple(n.attrs["stride"]), padding_hw=padding,
                                output_padding_hw=tuple(n.attrs.get("output_padding", (0, 0))),
                                dilation_hw=tuple(n.attrs["dilation"]), groups=n.attrs["groups"],
-                               bias="bias" in n.params and not folded, bias_folded=folded, padding_mode=mode))
+                               bias="bias" in n.params and not folded, bias_folded=folded, padding_mode=mode,
+                               norm_params=2 * cout if folded else 0))   # the published count: BN's affine
         elif n.op == "linear":
             c, hw = _chw(g.shape_of(n.inputs[0]))
             emit(n.name, Layer(n.name, "linear", c, n.shape[-1], hw, bias="bias" in n.params))
@@ -78,8 +80,9 @@ def from_graph(g: Graph, name: str | None = None) -> Workload:
                 index_of[n.name] = idx
             elif idx is not None and layers[idx].is_conv and len(consumers[src]) == 1 and src not in g.outputs:
                 from dataclasses import replace
-                post = "instance_norm" if n.op == "instance_norm" else n.op
-                layers[idx] = replace(layers[idx], post_ops=layers[idx].post_ops + (post,))
+                extra = sum(int(p.size) for p in n.params.values())   # affine norm, PReLU slopes
+                layers[idx] = replace(layers[idx], post_ops=layers[idx].post_ops + (n.op,),
+                                      norm_params=layers[idx].norm_params + extra)
                 index_of[n.name] = idx
             else:
                 c, hw = _chw(n.shape)
