@@ -261,3 +261,43 @@ def test_outputs_get_the_default_file_mode(tmp_path):
     mask = os.umask(0)
     os.umask(mask)
     assert (out.stat().st_mode & 0o777) == 0o666 & ~mask
+
+
+# ---- outputs never destroy inputs or special files; bounds; no traceback on a closed pipe ------------
+def test_outputs_never_replace_inputs_links_or_devices(tmp_path, capsys):
+    import os
+    from accelsim.cli import main
+    arch = tmp_path / "my.yaml"
+    from accelsim.arch.loader import _presets_dir
+    with open(os.path.join(_presets_dir(), "edge-npu.yaml")) as f:
+        arch.write_text(f.read())
+    before = arch.read_text()
+    link = tmp_path / "link.json"
+    link.symlink_to(arch)
+    cases = [
+        (["energy", "--arch", str(arch), "--json", str(arch)], "is the same file as --arch (input)"),
+        (["energy", "--json", str(tmp_path / "a.json"), "--plot", str(tmp_path / "a.json")], "give distinct outputs"),
+        (["energy", "--json", os.devnull], "not a regular file"),
+        (["energy", "--json", str(link)], "symbolic link"),
+        (["sweep", "--out", str(tmp_path / "s.db"), "--json", str(tmp_path / "s.db"), "--no-progress"],
+         "is the same file as --out"),
+        (["energy", "--batch", "100000"], "--batch must be in [1, 4096]"),
+        (["validate", "--jobs", "100000"], "--jobs must be in [1, "),
+    ]
+    for argv, message in cases:
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and message in err, (argv, err)
+    assert arch.read_text() == before and link.is_symlink()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link.json", "my.yaml"]
+
+
+def test_closed_pipe_is_quiet():
+    import subprocess
+    import sys
+    code = "import sys; from accelsim.cli import main; sys.exit(main(['models']))"
+    with subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE) as p:
+        p.stdout.close()          # the reader is gone before the first line
+        err = p.stderr.read().decode()
+        p.wait()
+    assert "Traceback" not in err and p.returncode in (0, 141), err

@@ -62,7 +62,7 @@ def test_custom_arch_file(tmp_path, capsys):
     (["--model", "nope"], "unknown model 'nope'"),
     (["--lowering", "im2col"], "--lowering must be one of"),
     (["--objective", "area"], "--objective must be one of"),
-    (["--batch", "0"], "--batch must be >= 1"),
+    (["--batch", "0"], "--batch must be in [1, 4096]"),
     (["--json", "/nonexistent-dir/x.json"], "cannot write"),
 ])
 def test_bad_arguments(argv, msg, capsys):

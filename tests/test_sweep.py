@@ -302,7 +302,7 @@ def test_cli_end_to_end(tmp_path, capsys):
     (["--buffer", "16KiB:4MiB:0"], "--buffer: STEPS must be in"),
     (["--format", "int17"], "--format: unknown format int17"),
     (["--objective", "area"], "--objective must be one of dram, energy, latency, edp"),
-    (["--jobs", "0"], "--jobs must be >= 1"),
+    (["--jobs", "0"], r"--jobs must be in \[1, "),
     (["--tolerance", "-1"], r"--tolerance must be in \[0, 10\)"),
     (["--executor", "dask"], "--executor dask needs --scheduler"),
     (["--plot", "x.png"], "--plot needs --buffer with at least two sizes"),

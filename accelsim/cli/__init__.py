@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from accelsim import __version__
@@ -48,6 +49,16 @@ def main(argv: list[str] | None = None) -> int:
     except (CliError, ValueError, FileNotFoundError, PermissionError, IsADirectoryError) as exc:
         print(f"accelsim {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:       # `accelsim ... | head`: the reader left; no traceback, no further output
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        except OSError:
+            pass
+        return 141
+    except KeyboardInterrupt:
+        print(f"accelsim {args.command}: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -44,7 +44,8 @@ def run(args) -> int:
     recipes = list(RECIPES) if args.recipes == "all" else [r.strip() for r in args.recipes.split(",") if r.strip()]
     if not recipes:
         raise ValueError("--recipes: no recipe given")
-    from accelsim.cli.output import check_writable
+    from accelsim.cli.output import check_distinct, check_writable
+    check_distinct({"--json": args.json, "--plot": args.plot}, {"--arch": args.arch})
     for option, path in (("--json", args.json), ("--plot", args.plot)):
         if path:
             check_writable(path, option)   # before the evaluation, not after it
@@ -90,6 +91,9 @@ def run_ptq(args) -> int:
     from accelsim.formats.registry import parse_list
     with naming("--recipes", FormatError):
         formats = parse_list(formats, "formats")
+    from accelsim.cli.options import file_of
+    from accelsim.cli.output import check_distinct
+    check_distinct({"--json": args.json, "--plot": args.plot}, {"--arch": args.arch, "--model": file_of(args.model)})
     for option, path in (("--json", args.json), ("--plot", args.plot)):
         if path:
             check_writable(path, option)

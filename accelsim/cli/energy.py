@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from accelsim.cli.options import add_model, naming
+from accelsim.cli.options import add_model, check_batch, file_of as _file_of, naming
 
 DEFAULT_FORMAT_LIST = "all"
 
@@ -40,9 +40,9 @@ def run(args) -> int:
         raise ValueError(f"--lowering must be one of {', '.join(LOWERING_CHOICES)}, got {args.lowering!r}")
     if args.objective not in OBJECTIVES:
         raise ValueError(f"--objective must be one of {', '.join(OBJECTIVES)}, got {args.objective!r}")
-    if args.batch < 1:
-        raise ValueError(f"--batch must be >= 1, got {args.batch}")
-    from accelsim.cli.output import check_writable
+    check_batch(args.batch)
+    from accelsim.cli.output import check_distinct, check_writable
+    check_distinct({"--json": args.json, "--plot": args.plot}, {"--arch": args.arch, "--model": _file_of(args.model)})
     for option, path in (("--json", args.json), ("--plot", args.plot)):
         if path:
             check_writable(path, option)   # before the simulation, not after it

@@ -61,6 +61,9 @@ def run(args) -> int:
     kind = args.out.lower().rsplit(".", 1)[-1] if "." in args.out else ""
     if kind not in ("png", "npz"):
         raise ValueError(f"--out must end in .png or .npz, got {args.out!r}")
+    from accelsim.cli.options import file_of
+    from accelsim.cli.output import check_distinct
+    check_distinct({"--out": args.out}, {"--model": file_of(args.model)})
     check_writable(args.out, "--out")   # before any work
     from accelsim.errors import FormatError, ModelError
     with naming("--model", ModelError):

@@ -1,6 +1,8 @@
 """Options shared by several commands, defined once so every command spells and documents them alike."""
 from __future__ import annotations
 
+import os
+
 MODEL_HELP = ("the generator: a shipped name ('accelsim models'), path/to/file.py:NAME (an nn.Module class "
               "or a factory returning a module or (module, example_inputs)), or path/to/model.onnx "
               "(default %(default)s)")
@@ -26,3 +28,31 @@ class naming:
         if exc is not None and isinstance(exc, self.kinds) and not str(exc).startswith(self.option):
             raise type(exc)(f"{self.option}: {exc}") from exc
         return False
+
+
+def file_of(ref: str | None) -> str | None:
+    """The file a model reference reads (for output-vs-input checks), or None for a shipped name."""
+    if not ref:
+        return None
+    return ref.rsplit(":", 1)[0] if ".py:" in ref else (ref if ref.lower().endswith(".onnx") else None)
+
+
+MAX_BATCH = 4096          # images per simulated batch: the simulator's DRAM tables grow with it
+
+
+def check_batch(batch: int) -> int:
+    if not 1 <= batch <= MAX_BATCH:
+        raise ValueError(f"--batch must be in [1, {MAX_BATCH}], got {batch}")
+    return batch
+
+
+def max_jobs() -> int:
+    """Worker processes allowed: four per CPU (at least 4), so a typo cannot fork the machine to death."""
+    return max(4, 4 * (os.cpu_count() or 1))
+
+
+def check_jobs(jobs: int) -> int:
+    cap = max_jobs()
+    if not 1 <= jobs <= cap:
+        raise ValueError(f"--jobs must be in [1, {cap}] (4 per CPU on this machine), got {jobs}")
+    return jobs

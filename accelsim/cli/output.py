@@ -23,6 +23,29 @@ def check_writable(path: str, option: str) -> None:
     os.unlink(tmp)
 
 
+def check_distinct(outputs: dict, inputs: dict | None = None) -> None:
+    """Before any work: no output path (option -> path) is the same file as an input (option -> path)
+    or as another output; an output that already exists is compared by inode, the others by their
+    resolved path. ValueError naming both options."""
+    def key(path: str):
+        try:
+            st = os.stat(path)
+            return ("inode", st.st_dev, st.st_ino)
+        except OSError:
+            return ("path", os.path.realpath(path))
+    seen = {}
+    for role, items in (("input", inputs or {}), ("output", outputs)):
+        for option, path in items.items():
+            if not path:
+                continue
+            k = key(path)
+            if k in seen and (role == "output" or seen[k][0] == "output"):
+                other_role, other = seen[k]
+                raise ValueError(f"{option} {path}: is the same file as {other} ({other_role}); "
+                                 f"{'it would be overwritten' if other_role == 'input' else 'give distinct outputs'}")
+            seen.setdefault(k, (role, option))
+
+
 def write_json_atomic(path: str, obj) -> None:
     """Write obj as JSON to path atomically (``accelsim.report.files.write_atomic``); ValueError
     naming the path if it cannot be written."""

@@ -8,7 +8,7 @@ import os
 import sys
 import time
 
-from accelsim.cli.options import add_model, naming
+from accelsim.cli.options import add_model, check_batch, check_jobs, file_of, naming
 
 AXIS_OPTIONS = ("buffer", "array", "dram", "dataflow")
 
@@ -157,13 +157,14 @@ def run(args) -> int:
 
     if args.objective not in OBJECTIVES:
         raise ValueError(f"--objective must be one of {', '.join(OBJECTIVES)}, got {args.objective!r}")
-    if args.batch < 1:
-        raise ValueError(f"--batch must be >= 1, got {args.batch}")
+    check_batch(args.batch)
+    from accelsim.cli.output import check_distinct
+    check_distinct({"--out": args.out, "--json": args.json, "--plot": args.plot},
+                   {"--arch": args.arch, "--points": getattr(args, "points", None), "--model": file_of(args.model)})
     if not 0 <= args.tolerance < 10:
         raise ValueError(f"--tolerance must be in [0, 10), got {args.tolerance}")
     jobs = _default_jobs() if args.jobs is None else args.jobs
-    if jobs < 1:
-        raise ValueError(f"--jobs must be >= 1, got {jobs}")
+    check_jobs(jobs)
     if args.executor not in EXECUTORS:
         raise ValueError(f"--executor must be one of {', '.join(EXECUTORS)}, got {args.executor!r}")
     if args.executor == "dask" and not args.scheduler:

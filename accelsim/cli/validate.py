@@ -76,8 +76,9 @@ def run(args) -> int:
         raise ValueError(f"--cases must be >= 1, got {args.cases}")
     if args.jobs == "auto":
         jobs = default_jobs()
-    elif args.jobs.isdigit() and int(args.jobs) >= 1:
-        jobs = int(args.jobs)
+    elif args.jobs.isascii() and args.jobs.isdigit() and int(args.jobs) >= 1:
+        from accelsim.cli.options import check_jobs
+        jobs = check_jobs(int(args.jobs))
     else:
         raise ValueError(f"--jobs must be a positive integer or 'auto', got {args.jobs!r}")
     if args.minutes is not None and not 0 < args.minutes <= 10080:

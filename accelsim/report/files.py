@@ -16,11 +16,15 @@ def default_mode(path: str) -> None:
 
 
 def destination_problem(path: str) -> str | None:
-    """Why a new file cannot be put at ``path`` (it is a directory, its directory is missing or is a
-    file), or None."""
+    """Why a new file cannot be put at ``path`` (it is a directory, a symbolic link, a device or another
+    special file, which the atomic rename would replace; its directory is missing or is a file), or None."""
     directory = os.path.dirname(os.path.abspath(path)) or "."
+    if os.path.islink(path):
+        return "it is a symbolic link (give the real path)"
     if os.path.isdir(path):
         return "it is a directory"
+    if os.path.exists(path) and not os.path.isfile(path):
+        return "it is not a regular file (a device, a pipe or a socket)"
     if not os.path.isdir(directory):
         return f"directory {directory} {'is not a directory' if os.path.exists(directory) else 'does not exist'}"
     return None
