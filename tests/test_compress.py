@@ -285,7 +285,7 @@ def test_folded_chain_matches_torch_generator():
 
 def test_finetune_qat_and_distill_run_a_few_steps():
     pytest.importorskip("torch")
-    from accelsim.compress import distill, finetune
+    from accelsim.compress import distill, finetune, qat_train
     cg = small_generator()
     pruned = pruning.prune(cg, 0.5)
     tuned = finetune.finetune(pruned, cg, 2, batch_size=4, discriminator=None)
@@ -294,7 +294,7 @@ def test_finetune_qat_and_distill_run_a_few_steps():
     tq = finetune.finetune(precision.quantize(cg, "int4"), cg, 2, batch_size=4, discriminator=None)
     assert tq.encodings["deconv2"].value_kind == "int"
     assert len(np.unique(tq.encodings["deconv2"].codes)) <= 15
-    q = qat.qat(cg, "ternary", steps=2, batch_size=4, discriminator=None)
+    q = qat_train.qat(cg, "ternary", steps=2, batch_size=4, discriminator=None)
     assert q.name == "ternary-qat" and q.fmt == "ternary"
     assert set(np.unique(q.encodings["deconv1"].codes)) <= {-1, 0, 1}
     s = distill.distill(cg, channels=(8, 4, 2), steps=2, batch_size=4, discriminator=None)

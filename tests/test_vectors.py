@@ -328,3 +328,139 @@ def test_user_generator_through_the_library_api(tb_exe, tmp_path):
             assert tb.returncode == 0 and "PASS: 4 layers" in tb.stdout, tb.stdout + tb.stderr
         with pytest.raises(VectorsError, match="differs from --format"):
             export_vectors(str(tmp_path / "x"), fmt="int8", generator=gen)
+
+
+# ---- graph models: any model reference, through the one runtime (accelsim.vectors.graph) ------------
+GEN_PY = ROOT / "examples" / "generators.py"
+GRAPH_CASES = {"cyclegan_tiny": ("w8a8", 1), "cdcgan": ("w4a8", 2)}   # name -> (format, batch)
+GRAPH_CALIB = 8
+
+
+@pytest.fixture(scope="module")
+def graph_exported(tmp_path_factory):
+    """name -> (vectors dir, manifest), one CLI export per example generator (calibration on 8 inputs)."""
+    pytest.importorskip("torch")
+    base = tmp_path_factory.mktemp("gvec")
+    out = {}
+    for name, (fmt, batch) in GRAPH_CASES.items():
+        d = base / name
+        assert main(["vectors", "export", "--model", f"{GEN_PY}:{name}", "--format", fmt, "--batch", str(batch),
+                     "--seed", "3", "--calib", str(GRAPH_CALIB), "--out", str(d)]) == 0
+        out[name] = (d, json.loads((d / "manifest.json").read_text()))
+    return out
+
+
+def _read_tensor(vec: pathlib.Path, t: dict) -> np.ndarray:
+    """A tensor's values from its hex file, after checking the raw binary holds the same."""
+    from accelsim.vectors.hexfile import words_to_values
+    words = read_hex(str(vec / t["hex"]), t["word_bits"], t["count"])
+    values = np.fromfile(vec / t["bin"], dtype=np.dtype(t["bin_dtype"]).newbyteorder("<")).reshape(t["shape"])
+    np.testing.assert_array_equal(words, values_to_words(values, t["word_bits"], t["signed"], t["encoding"]))
+    np.testing.assert_array_equal(words_to_values(words, t["word_bits"], t["signed"], t["encoding"]),
+                                  values.ravel())
+    return values
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("name", list(GRAPH_CASES))
+def test_graph_model_export_is_the_runtime(graph_exported, name):
+    """The manifest lists the graph's MAC nodes, and the files hold what the runtime computes: the
+    input codes its kernel consumed, the plan's weights, bias and m0/shift, the kernel's accumulators
+    and the output codes of its trace, recomputed here independently of the exporter."""
+    from accelsim import kernels
+    from accelsim.formats import fixed
+    from accelsim.graph.reference import load
+    from accelsim.runtime import QTensor, quantize
+    vec, m = graph_exported[name]
+    fmt, batch = GRAPH_CASES[name]
+    ref = f"{GEN_PY}:{name}"
+    loaded = load(ref)
+    macs = loaded.graph.mac_nodes
+    assert m["format"] == fmt and m["kernel_check"]["golden_equals_cpp"] is True
+    assert m["model"]["file"] == str(GEN_PY)
+    assert m["model"]["file_sha256"] == hashlib.sha256(GEN_PY.read_bytes()).hexdigest()
+    assert m["model"]["calibration"]["n"] == GRAPH_CALIB and m["model"]["calibration"]["seed"] == 1234
+    assert m["inputs"]["batch"] == batch and m["inputs"]["seed"] == 3
+    assert [(r["index"], r["name"], r["op"], r["format"]) for r in m["mac_nodes"]] == \
+        [(k, n.name, n.op, fmt) for k, n in enumerate(macs)]
+    assert [r["name"] for r in m["layers"]] == [n.name for n in macs]
+    q = quantize(loaded.graph, fmt, loaded.example_inputs(GRAPH_CALIB, 1234))
+    _, env = q.run(loaded.example_inputs(batch, 3), impl="reference", trace=True)
+    for rec, node in zip(m["layers"], macs):
+        p, t = q.plans[node.name], rec["tensors"]
+        assert rec["op"] == node.op and rec["conv"]["stride"] == list(node.attrs["stride"])
+        assert rec["conv"]["transposed"] == (node.op == "conv_transpose2d")
+        vals = {k: _read_tensor(vec, t[k]) for k in ("x", "w", "bias", "m0", "shift", "acc", "y")}
+        np.testing.assert_array_equal(vals["w"], p.w_codes)
+        np.testing.assert_array_equal(vals["bias"], p.bias)
+        np.testing.assert_array_equal(vals["m0"], p.m0)
+        np.testing.assert_array_equal(vals["shift"], p.shift)
+        src = env[node.inputs[0]]   # the kernel's input: codes as they are, or the value quantized (as _mac)
+        same = isinstance(src, QTensor) and (src.scale, src.zero_point) == (p.x_scale, p.x_zero_point)
+        x = src.codes if same else fixed.quantize(src, p.x_scale, p.x_zero_point, fixed.IntFormat(8))
+        np.testing.assert_array_equal(vals["x"], x)
+        acc = kernels.conv_int(x, p.w_codes, x_bits=8, x_signed=True, x_zero_point=p.x_zero_point, w_kind="fixed",
+                               w_bits=int(fmt[1]), bias=p.bias, spec=p.spec)
+        np.testing.assert_array_equal(vals["acc"], acc)
+        np.testing.assert_array_equal(vals["y"], env[node.name].codes)
+        assert rec["params"]["x_zero_point"] == p.x_zero_point and t["x"]["zero_point"] == p.x_zero_point
+        assert rec["params"]["requant_zero_point"] == p.out_zero_point
+    # cdcgan's convs read each other's (fused-ReLU) outputs; cyclegan_tiny has norms between them
+    chained = name == "cdcgan"
+    assert m["chained"] is chained and f"chain {int(chained)}" in (vec / "vectors.txt").read_text()
+
+
+@pytest.mark.torch
+def test_graph_model_vectors_check(graph_exported, tmp_path, capsys, tb_exe):
+    for name, (vec, m) in graph_exported.items():
+        dump = _dump(vec, m, tmp_path / name)
+        rc, out, _ = _check(capsys, "--manifest", vec, "--actual", dump, "--json", tmp_path / f"{name}.json")
+        r = json.loads((tmp_path / f"{name}.json").read_text())
+        assert rc == 0 and "PASS" in out and r["mismatches"] == 0 and r["layers_compared"] == len(m["layers"])
+        assert r["words_compared"] == sum(rec["tensors"]["y"]["count"] for rec in m["layers"])
+        last = m["layers"][-1]   # one file, the layer named by its node name
+        rc, out, _ = _check(capsys, "--manifest", vec, "--actual", vec / last["tensors"]["y"]["bin"],
+                            "--layer", last["name"])
+        assert rc == 0 and "0 mismatches" in out
+    vec, m = graph_exported["cdcgan"]   # a flipped word is found at its coordinates
+    y = np.fromfile(vec / "layer1" / "y.bin", np.int8).copy()
+    y[9] ^= 1   # (n, c, y, x) = (0, 0, 1, 1) of 2x64x8x8
+    y.tofile(tmp_path / "l1.bin")
+    rc, out, _ = _check(capsys, "--manifest", vec, "--actual", tmp_path / "l1.bin", "--layer", "1")
+    assert rc == 1 and "MISMATCH layer 1 (main.3) at (n=0, c=0, y=1, x=1)" in out
+    if tb_exe is not None:   # the C testbench replays graph exports through the C ABI, chained or not
+        r = subprocess.run([str(tb_exe), str(vec)], capture_output=True, text=True)
+        assert r.returncode == 0 and "PASS: 4 layers" in r.stdout, r.stdout + r.stderr
+        vec, m = graph_exported["cyclegan_tiny"]    # norms between convs: no chain check ("chain 0")
+        r = subprocess.run([str(tb_exe), str(vec)], capture_output=True, text=True)
+        assert r.returncode == 0 and f"PASS: {len(m['layers'])} layers" in r.stdout and "NO" not in r.stdout, \
+            r.stdout + r.stderr
+
+
+@pytest.mark.torch
+def test_graph_model_refusals(graph_exported, tmp_path, capsys, monkeypatch):
+    ref = f"{GEN_PY}:cdcgan"
+    cases = [(["--format", "fp32"], "--format fp32: it has no layer that runs the integer conv_int kernel"),
+             (["--format", "w1a1"], "--format w1a1: "),
+             (["--format", "flex16"], "--format flex16 (flex16+5): "), (["--format", "int99"], "unknown format"),
+             (["--layer", "99"], "--layer must be 'all', an index in [0, 3] or a MAC node name (main.0, main.3"),
+             (["--layer", "main.1"], "--layer must be"), (["--input-shape", "3,4,4"], "--model: ")]
+    for args, message in cases:
+        argv = ["vectors", "export", "--model", ref, "--format", "w8a8", *args, "--out", str(tmp_path / "x")]
+        assert main(argv) == 2, args
+        err = capsys.readouterr().err
+        assert message in err and len(err.strip().splitlines()) == 1, (args, err)
+        assert not (tmp_path / "x").exists() and os.listdir(tmp_path) == []
+    # golden != C++: nothing is written, no temporary directory is left behind
+    from accelsim import kernels
+    real = kernels.conv_int
+
+    def off_by_one(*a, **k):
+        acc = real(*a, **k).copy()
+        acc.flat[acc.size // 2] += 1
+        return acc
+
+    monkeypatch.setattr(kernels, "conv_int", off_by_one)
+    with pytest.raises(VectorsError, match=r"disagree at layer 0 \(main.0\) acc: 1 of .* differ"):
+        export_vectors(str(tmp_path / "refused"), model=ref, fmt="w2a8", calib=4)
+    assert os.listdir(tmp_path) == []

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import shlex
 
+from accelsim.cli.options import add_model
+
 
 def register(sub) -> None:
     p = sub.add_parser("vectors", help="golden vectors for RTL testbenches: export, check a device dump",
@@ -15,12 +17,18 @@ def register(sub) -> None:
                         "and expected output as $readmemh hex + raw little-endian binaries, a JSON manifest "
                         "and a plain-text sidecar for C (docs/vectors.md). The golden model and the C++ "
                         "kernels must agree bit for bit, or nothing is written.")
-    e.add_argument("--model", default="dcgan-digits", help="shipped DCGAN generator (default dcgan-digits)")
-    e.add_argument("--format", default="int8", help="int16, int8, int6, int4, int2, ternary, binary_w_int8_a, "
-                   "binary, flex16 (default int8)")
-    e.add_argument("--layer", default="all", help="layer index (0 = first), layer name, or all (default)")
-    e.add_argument("--batch", type=int, default=1, help="latent vectors (default 1)")
-    e.add_argument("--seed", type=int, default=0, help="latent seed (default 0)")
+    add_model(e)
+    e.add_argument("--format", default="int8",
+                   help="a shipped DCGAN (dcgan-*) with an old name: int16, int8, int6, int4, int2, ternary, "
+                   "binary_w_int8_a, binary, flex16 (the accelsim.qgen layer chain); any model: a format whose "
+                   "MAC layers run conv_int, wNaM with M >= 2 (w8a8, w4a8, w2a8, w1a8, ...) or per layer "
+                   "'w4a8,first=w8a8' (the graph runtime) (default int8)")
+    e.add_argument("--layer", default="all",
+                   help="layer index (0 = first layer; for a graph model, the index among its conv / "
+                   "transposed conv / linear nodes), layer or node name, or all (default)")
+    e.add_argument("--batch", type=int, default=1, help="inputs (latent vectors) (default 1)")
+    e.add_argument("--seed", type=int, default=0, help="input seed (default 0)")
+    e.add_argument("--calib", type=int, default=64, help="calibration inputs, seed 1234 (default 64)")
     e.add_argument("--autoflex", action="store_true", help="flex16: static Autoflex output exponents")
     e.add_argument("--out", required=True, metavar="DIR", help="output directory (created atomically)")
     e.add_argument("--force", action="store_true", help="replace a non-empty --out directory")
@@ -40,8 +48,13 @@ def register(sub) -> None:
 
 
 def _command(args) -> str:
-    parts = ["accelsim", "vectors", "export", "--model", args.model, "--format", args.format, "--layer",
-             str(args.layer), "--batch", str(args.batch), "--seed", str(args.seed)]
+    parts = ["accelsim", "vectors", "export", "--model", args.model]
+    for shape in args.input_shape or ():
+        parts += ["--input-shape", shape]
+    parts += ["--format", args.format, "--layer", str(args.layer), "--batch", str(args.batch),
+              "--seed", str(args.seed)]
+    if args.calib != 64:
+        parts += ["--calib", str(args.calib)]
     if args.autoflex:
         parts.append("--autoflex")
     parts += ["--out", args.out]
@@ -52,9 +65,11 @@ def run_export(args) -> int:
     from accelsim.vectors import export_vectors
 
     m = export_vectors(args.out, model=args.model, fmt=args.format, layer=args.layer, batch=args.batch,
-                       seed=args.seed, command=_command(args), force=args.force, autoflex=args.autoflex)
+                       seed=args.seed, command=_command(args), force=args.force, autoflex=args.autoflex,
+                       input_shapes=args.input_shape, calib=args.calib)
+    where = "every MAC node and graph value" if "mac_nodes" in m else "every layer"
     print(f"accelsim vectors export: {args.model} {m['format']}, batch {args.batch}, seed {args.seed}: "
-          f"golden model == C++ kernels ({m['kernel_check']['isa']}) on every layer")
+          f"golden model == C++ kernels ({m['kernel_check']['isa']}) on {where}")
     nfiles = 2
     for rec in m["layers"]:
         ts = rec["tensors"]

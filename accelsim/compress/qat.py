@@ -104,20 +104,3 @@ def activation_bits(kind: str) -> int:
     8 for ternary and binary weights."""
     family, bits = parse_kind(kind)
     return bits if family == "int" else 8
-
-
-def qat(cg, kind: str, teacher=None, steps: int = 1000, **finetune_kwargs):
-    """Quantization-aware fine-tuning: train ``cg``'s float weights with ``kind`` fake quantization
-    of every conv weight in the forward pass (straight-through backward) and the activations
-    fake-quantized to ``activation_bits(kind)`` as the kernels run them, against ``teacher``
-    (default: ``cg`` itself before quantization) with the distillation losses of ``finetune`` plus
-    feature matching (``fm_weight``, default ``finetune.FM_WEIGHT``); then
-    quantize with the golden quantizer. Returns the quantized ``CompressedGenerator``."""
-    from accelsim.compress.finetune import FM_WEIGHT, finetune
-    from accelsim.compress.precision import quantize
-    teacher = cg if teacher is None else teacher
-    parse_kind(kind)
-    finetune_kwargs.setdefault("act_bits", activation_bits(kind))
-    finetune_kwargs.setdefault("fm_weight", FM_WEIGHT)
-    tuned = finetune(cg, teacher, steps, weight_kind=kind, step_name=None, **finetune_kwargs)
-    return quantize(tuned, kind, step_name=f"{kind}-qat")

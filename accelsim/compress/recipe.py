@@ -12,7 +12,7 @@ Recipe tokens (joined by ``+``, applied left to right; the result's ``name`` is 
 ``ternary``         post-training TWN ternary weights; ``binary`` likewise (int8 activations)
 ``xnor``            post-training binary weights and binary activations (XNOR-popcount)
 ``flex16``          flex16+5 weights
-``<kind>-qat``      quantization-aware fine-tuning to ``kind`` (``qat.qat``): ``ternary-qat``,
+``<kind>-qat``      quantization-aware fine-tuning to ``kind`` (``qat_train.qat``): ``ternary-qat``,
                     ``binary-qat``, ``int4-qat``, ...
 ``codebook<K>``     k-means weight sharing with K entries per tensor (``encoding.share_weights``)
 ``huffman``         Huffman coding of the integer codes (``encoding.huffman_code``)
@@ -59,7 +59,7 @@ def check_recipe(recipe: str) -> list[str]:
 
 def apply_step(cg: CompressedGenerator, token: str, teacher: CompressedGenerator, budget: TrainingBudget) -> CompressedGenerator:
     """Apply one recipe token to ``cg``."""
-    from accelsim.compress import distill, encoding, lowrank, precision, pruning, qat
+    from accelsim.compress import distill, encoding, lowrank, precision, pruning, qat_train
     train = {"seed": budget.seed, "threads": budget.threads}
     if token == "fp32":
         return cg
@@ -73,7 +73,7 @@ def apply_step(cg: CompressedGenerator, token: str, teacher: CompressedGenerator
         return pruning.channel_prune(cg, int(m[1]) / 100.0, finetune_steps=budget.finetune_steps, step_name=token,
                                      **train)
     if m := re.fullmatch(r"(int\d+|ternary|binary)-qat", token):
-        out = qat.qat(cg, m[1], teacher, budget.qat_steps, **train)
+        out = qat_train.qat(cg, m[1], teacher, budget.qat_steps, **train)
         if m[1] == "binary" and budget.binary_activations:
             out = replace(out, fmt="binary")
         return out

@@ -23,7 +23,7 @@ from functools import lru_cache
 import numpy as np
 
 from accelsim.arch.spec import ArchSpec
-from accelsim.energy.tables import _read_csv, arith_energy_pj
+from accelsim.energy.arith import _read_csv, arith_energy_pj
 
 ADC_MIN_BITS = 4           # hwcomponents-adc asserts n_bits >= 4
 NEUROSIM_PULSE_NS = 10.0   # the pulse of the crossbar_neurosim.csv cell reads (NeuroSim V1.3 default)

@@ -82,8 +82,12 @@ def load(ref: str, input_shapes=None) -> LoadedModel:
         raise ModelError(f"model reference {ref!r}: expected path/to/file.py:NAME (NAME a module class or factory)")
     if shapes:
         raise ModelError(f"{ref}: a shipped model has fixed inputs; drop the input shape")
-    from accelsim.graph.shipped import load_shipped
-    return load_shipped(ref)
+    from accelsim.graph.shipped import shipped_graph
+    from accelsim.models import registry
+    if ref in registry.GENERATORS:
+        return LoadedModel(ref, shipped_graph(ref), f"shipped: {ref}")
+    raise ModelError(f"unknown model {ref!r}; shipped generators: {', '.join(registry.GENERATORS)}; or give "
+                     "path/to/file.py:NAME or path/to/model.onnx")
 
 
 def _check_file(path: str) -> None:

@@ -49,12 +49,3 @@ def shipped_graph(name: str) -> Graph:
     first = chain[0]["weight"]
     shape = (1, first.shape[1], *SR_INPUT_HW) if name == "sr-x4" else (1, first.shape[0], 1, 1)
     return deploy(chain_graph(name, chain, shape, f"shipped weights {registry.weights_path(name)}"))
-
-
-def load_shipped(name: str):
-    from accelsim.graph.reference import LoadedModel
-    from accelsim.models import registry
-    if name in registry.GENERATORS:
-        return LoadedModel(name, shipped_graph(name), f"shipped: {name}")
-    raise ModelError(f"unknown model {name!r}; shipped generators: {', '.join(registry.GENERATORS)}; or give "
-                     "path/to/file.py:NAME or path/to/model.onnx")

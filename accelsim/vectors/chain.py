@@ -92,6 +92,18 @@ def _same(a, b) -> bool:
 def verify(golden: list[LayerRun], cpp: list[LayerRun], gen: QuantizedGenerator, z: np.ndarray) -> None:
     """Refuse (VectorsError) unless the C++ chain equals the golden chain bit for bit, layer by layer,
     and the golden chain equals ``accelsim.qgen``'s own golden trace."""
+    compare_runs(golden, cpp)
+    _, trace = gen.run(z, impl="reference", trace=True)
+    for g, t in zip(golden, trace):
+        out = t["output"][0] if isinstance(t["output"], tuple) else t["output"]
+        if not _same(g.y, out):
+            raise VectorsError(f"internal: the exporter's layer {g.index} ({g.q.name}) output differs from "
+                               f"accelsim.qgen's: refusing to write vectors")
+
+
+def compare_runs(golden: list[LayerRun], cpp: list[LayerRun]) -> None:
+    """Refuse (VectorsError) unless the C++ runs equal the golden runs bit for bit, layer by layer
+    (input, accumulators, output, bias and the flexpoint exponent and counters)."""
     if len(golden) != len(cpp):
         raise VectorsError(f"golden model ran {len(golden)} layers, C++ {len(cpp)}: refusing to write vectors")
     for g, c in zip(golden, cpp):
@@ -106,9 +118,3 @@ def verify(golden: list[LayerRun], cpp: list[LayerRun], gen: QuantizedGenerator,
             if g.params.get(key) != c.params.get(key):
                 raise VectorsError(f"golden model and C++ kernel disagree at layer {g.index} ({g.q.name}) "
                                    f"{key}: {g.params.get(key)} != {c.params.get(key)}: refusing to write vectors")
-    _, trace = gen.run(z, impl="reference", trace=True)
-    for g, t in zip(golden, trace):
-        out = t["output"][0] if isinstance(t["output"], tuple) else t["output"]
-        if not _same(g.y, out):
-            raise VectorsError(f"internal: the exporter's layer {g.index} ({g.q.name}) output differs from "
-                               f"accelsim.qgen's: refusing to write vectors")

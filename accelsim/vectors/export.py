@@ -1,6 +1,10 @@
 """``accelsim vectors export``: golden vectors of a quantized generator, layer by layer.
 
-Steps, in order:
+Two paths share the writers here (``layer_record``, ``write_vectors``): a shipped DCGAN with an old
+format name (``is_chain_export``) runs the ``accelsim.qgen`` layer chain below; any other model
+reference or format goes through the graph runtime (``accelsim.vectors.graph``).
+
+Steps of the DCGAN chain, in order:
 1. quantize the generator to the format (``accelsim.qgen``; calibration latents seed 1234);
 2. draw latents ``registry.latents(batch, seed)``;
 3. run the layer chain with the golden model and with the C++ kernels (``chain.run_chain``);
@@ -23,7 +27,7 @@ import numpy as np
 from accelsim import __version__, kernels
 from accelsim.qgen import FORMATS, QuantizedGenerator, parse_format, quantize_generator
 from accelsim.vectors import sidecar
-from accelsim.vectors.chain import run_chain, verify
+from accelsim.vectors.chain import LayerRun, run_chain, verify
 from accelsim.vectors.errors import VectorsError
 from accelsim.vectors.layers import layer_tensors
 from accelsim.vectors.layout import sha256
@@ -62,7 +66,7 @@ def _select(n_layers: int, names: list[str], layer) -> list[int]:
     return [k]
 
 
-def _model_generator(model: str, fmt: str, autoflex: bool) -> tuple[QuantizedGenerator, dict]:
+def _model_generator(model: str, fmt: str, autoflex: bool, calib: int = CALIB_N) -> tuple[QuantizedGenerator, dict]:
     from accelsim.models import registry
     if model not in registry.GENERATORS or not model.startswith("dcgan"):
         dcgans = ", ".join(g for g in registry.GENERATORS if g.startswith("dcgan"))
@@ -72,9 +76,9 @@ def _model_generator(model: str, fmt: str, autoflex: bool) -> tuple[QuantizedGen
         raise VectorsError(f"--model {model}: weights file {path} is missing")
     with open(path, "rb") as f:
         digest = hashlib.sha256(f.read()).hexdigest()
-    gen = quantize_generator(model, fmt, calib_n=CALIB_N, seed=CALIB_SEED, autoflex=autoflex)
+    gen = quantize_generator(model, fmt, calib_n=calib, seed=CALIB_SEED, autoflex=autoflex)
     info = {"name": model, "weights_file": os.path.basename(path), "weights_sha256": digest,
-            "calibration": {"n": CALIB_N, "seed": CALIB_SEED, "autoflex": autoflex}}
+            "calibration": {"n": calib, "seed": CALIB_SEED, "autoflex": autoflex}}
     return gen, info
 
 
@@ -89,25 +93,34 @@ def build(gen: QuantizedGenerator, z: np.ndarray, layer="all") -> tuple[list, di
     for k in chosen:
         if k >= len(golden):
             raise VectorsError(f"layer {k} follows the float tail of the {gen.fmt} chain: it has no integer vectors")
-        run = golden[k]
-        folder = f"layer{k}"
-        header = f"accelsim-vectors {gen.fmt} layer={k} name={run.q.name}"
-        tensors = {}
-        for t in layer_tensors(run):
-            stem = f"{folder}/{t.name}"
-            contents = t.files(stem, header)
-            digests = {p: sha256(b) for p, b in contents.items()}
-            files.update(contents)
-            tensors[t.name] = t.record(stem, digests)
-        spec = run.q.spec
-        records.append({"index": k, "name": run.q.name, "folder": folder, "kernel": run.kernel, "act": run.act,
-                        "op": "conv_transpose2d" if spec.transposed else "conv2d",
-                        "conv": {"stride": list(spec.stride), "padding": list(spec.padding),
-                                 "output_padding": list(spec.output_padding), "dilation": list(spec.dilation),
-                                 "groups": spec.groups, "transposed": spec.transposed},
-                        "params": _jsonable(run.params), "tensors": tensors})
-        log.info("layer %d (%s): %s", k, run.q.name, ", ".join(f"{n} {t['count']}" for n, t in tensors.items()))
+        rec, contents = layer_record(golden[k], gen.fmt)
+        records.append(rec)
+        files.update(contents)
     return records, files
+
+
+def layer_record(run: LayerRun, fmt: str) -> tuple[dict, dict[str, bytes]]:
+    """The manifest record of one layer's run and its files (``layerK/NAME.hex`` and ``.bin``); shared
+    by the shipped-DCGAN chain and the graph path (``accelsim.vectors.graph``)."""
+    k = run.index
+    folder = f"layer{k}"
+    header = f"accelsim-vectors {fmt} layer={k} name={run.q.name}"
+    tensors, files = {}, {}
+    for t in layer_tensors(run):
+        stem = f"{folder}/{t.name}"
+        contents = t.files(stem, header)
+        digests = {p: sha256(b) for p, b in contents.items()}
+        files.update(contents)
+        tensors[t.name] = t.record(stem, digests)
+    spec = run.q.spec
+    rec = {"index": k, "name": run.q.name, "folder": folder, "kernel": run.kernel, "act": run.act,
+           "op": "conv_transpose2d" if spec.transposed else "conv2d",
+           "conv": {"stride": list(spec.stride), "padding": list(spec.padding),
+                    "output_padding": list(spec.output_padding), "dilation": list(spec.dilation),
+                    "groups": spec.groups, "transposed": spec.transposed},
+           "params": _jsonable(run.params), "tensors": tensors}
+    log.info("layer %d (%s): %s", k, run.q.name, ", ".join(f"{n} {t['count']}" for n, t in tensors.items()))
+    return rec, files
 
 
 def manifest_text(manifest: dict) -> str:
@@ -123,19 +136,43 @@ def _jsonable(d: dict) -> dict:
     return {k: (v.item() if isinstance(v, np.generic) else v) for k, v in d.items()}
 
 
-def export_vectors(out_dir: str, model: str = "dcgan-digits", fmt: str = "int8", layer="all", batch: int = 1,
-                   seed: int = 0, command: str | None = None, force: bool = False, autoflex: bool = False,
-                   generator: QuantizedGenerator | None = None) -> dict:
-    """Write the vectors to ``out_dir`` (created atomically) and return the manifest.
-    ``generator`` replaces the shipped model (tests, user chains)."""
-    fmt = check_format(fmt)
+FILES_INFO = {"endianness": "little", "hex": "$readmemh: // header comments, one word per line, "
+              "ceil(word_bits/4) hex digits, two's complement when signed",
+              "layouts": "see docs/vectors.md and accelsim/vectors/layout.py"}
+
+
+def is_chain_export(model, fmt) -> bool:
+    """True when ``model`` is a shipped DCGAN and ``fmt`` an old format name (``int8``, ``ternary``,
+    ``binary``, ``flex16``, ... and ``fp32``, refused there): the layer-chain export of
+    ``accelsim.qgen``. Every other model or format name goes through the graph runtime
+    (``accelsim.vectors.graph``)."""
+    from accelsim.models import registry
+    if not isinstance(model, str) or not model.startswith("dcgan") or model not in registry.GENERATORS:
+        return False
+    return isinstance(fmt, str) and (fmt in FORMATS or fmt.startswith("int"))
+
+
+def check_run_options(batch: int, seed: int, calib: int) -> None:
     if not 1 <= batch <= 256:
         raise VectorsError(f"--batch must be in [1, 256], got {batch}")
     if not 0 <= seed < 2 ** 63:
         raise VectorsError(f"--seed must be in [0, 2^63), got {seed}")
+    if not 1 <= calib <= 4096:
+        raise VectorsError(f"--calib must be in [1, 4096], got {calib}")
+
+
+def export_chain(out_dir: str, model: str = "dcgan-digits", fmt: str = "int8", layer="all", batch: int = 1,
+                 seed: int = 0, command: str | None = None, force: bool = False, autoflex: bool = False,
+                 generator: QuantizedGenerator | None = None, input_shapes=None, calib: int = CALIB_N) -> dict:
+    """The shipped-DCGAN layer chain of ``accelsim.qgen`` (or ``generator``) to ``out_dir``; see
+    ``accelsim.vectors.export_vectors``."""
+    fmt = check_format(fmt)
+    check_run_options(batch, seed, calib)
+    if input_shapes:
+        raise VectorsError(f"--input-shape: {model} is a shipped model with fixed inputs; drop the input shape")
     _check_out(out_dir, force)
     if generator is None:
-        gen, model_info = _model_generator(model, fmt, autoflex)
+        gen, model_info = _model_generator(model, fmt, autoflex, calib)
     else:
         if generator.fmt != fmt:
             raise VectorsError(f"generator format {generator.fmt!r} differs from --format {fmt!r}")
@@ -149,16 +186,20 @@ def export_vectors(out_dir: str, model: str = "dcgan-digits", fmt: str = "int8",
                 "latents": {"source": "accelsim.models.registry.latents", "batch": batch, "seed": seed,
                             "shape": list(z.shape), "dtype": "float32"},
                 "kernel_check": {"golden_equals_cpp": True, "isa": kernels.active_isa()},
-                "files": {"endianness": "little", "hex": "$readmemh: // header comments, one word per line, "
-                          "ceil(word_bits/4) hex digits, two's complement when signed",
-                          "layouts": "see docs/vectors.md and accelsim/vectors/layout.py"},
+                "files": dict(FILES_INFO),
                 "layers": records}
+    write_vectors(out_dir, manifest, files, force)
+    return manifest
+
+
+def write_vectors(out_dir: str, manifest: dict, files: dict[str, bytes], force: bool) -> None:
+    """Add the C sidecar and the manifest (with the sidecar's checksum) to ``files`` and write them
+    all atomically."""
     files[sidecar.NAME] = sidecar.render(manifest).encode("ascii")
     manifest["sidecar"] = {"path": sidecar.NAME, "sha256": sha256(files[sidecar.NAME])}
     files["manifest.json"] = manifest_text(manifest).encode("ascii")
     _write_atomic(out_dir, files, force)
     log.info("wrote %d files to %s", len(files), out_dir)
-    return manifest
 
 
 def _check_out(out_dir: str, force: bool) -> None:

@@ -4,7 +4,8 @@
 tensor    role                contents
 ========  ==================  =======================================================================
 x         input               activation codes NCHW (int formats), signs (binary), mantissas (flex16)
-w         weight              codes / packed bits / mantissas (``accelsim.vectors.layout``)
+w         weight              codes / packed bits / mantissas (``accelsim.vectors.layout``); binary
+                              and ternary weights of a grouped conv: one 2-bit code per word, torch layout
 bias      bias                int32/int64 per output channel at scale s_x*s_w (flex16: exponent
                               x_exp + w_exp)
 m0        requant             int32 multiplier per output channel, in [2^30, 2^31)
@@ -22,6 +23,9 @@ from accelsim.vectors.layout import TensorFiles, pack_sign64, pack_ternary2
 
 
 def _torch_layout(spec) -> str:
+    if spec.groups != 1:
+        return "torch conv_transpose2d [Cin][Cout/groups][KH][KW]" if spec.transposed else \
+            "torch conv2d [Cout][Cin/groups][KH][KW]"
     return "torch conv_transpose2d [Cin][Cout][KH][KW]" if spec.transposed else "torch conv2d [Cout][Cin][KH][KW]"
 
 
@@ -34,6 +38,9 @@ def _activation(name: str, role: str, values, bits: int, signed: bool, **info) -
 def _weights(run: LayerRun) -> TensorFiles:
     q = run.q
     logical = {"logical_shape": list(q.w_codes.shape), "w_kind": q.w_kind}
+    if q.w_kind in ("binary", "ternary") and q.spec.groups != 1:   # packings are defined for groups == 1
+        return TensorFiles("w", "weight", q.w_codes, 2, True, "int", _torch_layout(q.spec), packing="none",
+                           **logical)
     if q.w_kind in ("binary", "xnor"):
         return TensorFiles("w", "weight", pack_sign64(q.w_codes, q.spec), 64, False, "packed",
                            "packed sign64 [Cout][KH][KW][ceil(Cin/64)]", packing="sign64", **logical)

@@ -106,7 +106,7 @@ class TensorFiles:
         lines = [f"{header} tensor={self.name} role={self.role}",
                  f"width={self.word_bits} signed={int(self.signed)} encoding={self.encoding} ({kind}) "
                  f"words={self.values.size} shape={shape} layout={self.layout.replace(' ', '_')}"]
-        return {f"{stem}.hex": hex_text(self.words, self.word_bits, lines).encode("ascii"),
+        return {f"{stem}.hex": hex_text(self.words, self.word_bits, lines).encode("ascii", "backslashreplace"),
                 f"{stem}.bin": self.values.astype(self.values.dtype.newbyteorder("<")).tobytes()}
 
     def record(self, stem: str, digests: dict[str, str]) -> dict:

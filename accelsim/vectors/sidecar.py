@@ -13,7 +13,15 @@ One record per line, space-separated, ``#`` starts a comment line. Per layer, be
     tensor NAME DTYPE NDIM D0 .. D(NDIM-1) PATH                         (raw little-endian binary, relative path)
     end
 
-DTYPE is one of i8 u8 i16 u16 i32 i64 u64.
+DTYPE is one of i8 u8 i16 u16 i32 i64 u64. Names are written with whitespace as ``_`` and
+non-ASCII characters escaped (``\\uXXXX``), so every record stays one line of space-separated words.
+
+Graph-model exports (``accelsim.vectors.graph``) add one header line before the first ``layer``::
+
+    chain 0|1      1: each layer K's x is layer K-1's y (as in the DCGAN chain); 0: not so for some
+                   pair (another op, e.g. a norm or an add, runs between two MAC nodes): a testbench
+                   checks the chain only when this is 1 (the manifest's layers[].input.from_layer
+                   names, per layer, the layer whose y is its x)
 """
 from __future__ import annotations
 
@@ -26,12 +34,19 @@ _ACT = {"none": 0, "relu": 1, "lut": 2, "sign": 3}
 _WKIND = {"fixed": 0, "ternary": 1, "binary": 2, "xnor": 2}
 
 
+def _word(text) -> str:
+    out = str(text).encode("ascii", "backslashreplace").decode("ascii")
+    return "_".join(out.split()) or "_"
+
+
 def render(manifest: dict) -> str:
     lines = ["# accelsim vectors: plain-text index for C testbenches (format: accelsim/vectors/sidecar.py)",
-             "accelsim_vectors 1", f"format {manifest['format']}", f"layers {len(manifest['layers'])}"]
+             "accelsim_vectors 1", f"format {_word(manifest['format'])}", f"layers {len(manifest['layers'])}"]
+    if "chained" in manifest:
+        lines.append(f"chain {int(manifest['chained'])}")
     for rec in manifest["layers"]:
         p, c = rec["params"], rec["conv"]
-        lines.append(f"layer {rec['index']} {rec['name']}")
+        lines.append(f"layer {rec['index']} {_word(rec['name'])}")
         lines.append(f"kernel {rec['kernel']}")
         lines.append("conv " + " ".join(str(v) for v in (*c["stride"], *c["padding"], *c["output_padding"],
                                                          *c["dilation"], c["groups"], int(c["transposed"]))))
