@@ -52,6 +52,12 @@ def _boxes(base_bit, shape, bits, n0, c0, c1, r0, r1, q0, q1):
     local = np.arange(box.size) - np.repeat(np.cumsum(counts) - counts, counts)
     o, i = local // n_inner[box], local % n_inner[box]
     s_elem = start_elem[box] + o * (H * W) + i * W
+    if float(bits).is_integer() and float(base_bit).is_integer():   # exact in int64: the usual case
+        ib = int(bits)
+        s_bit = int(base_bit) + s_elem * ib
+        start = s_bit >> 3
+        end = (s_bit + run_elems[box] * ib + 7) >> 3
+        return (nc * nr * nq) * bits, start, end - start, box
     s_bit = base_bit + s_elem * bits
     e_bit = s_bit + run_elems[box] * bits
     start = np.floor(s_bit / 8).astype(np.int64)
@@ -169,10 +175,15 @@ def build_schedule(m: Mapping) -> Schedule:
     order = np.lexsort((np.arange(key.size), key))
     new_pos = np.empty_like(order)
     new_pos[order] = np.arange(order.size)
-    run_transfer = new_pos[run_transfer]
-    run_order = np.argsort(run_transfer, kind="stable")
+    # Each transfer's runs are contiguous and in order (boxes ascend within a piece), so the runs in
+    # transfer issue order are a gather of whole ranges: no sort over the runs.
+    n_runs = np.bincount(run_transfer, minlength=order.size)
+    first_run = np.cumsum(n_runs) - n_runs
+    counts = n_runs[order]
+    base = np.repeat(first_run[order] - (np.cumsum(counts) - counts), counts)
+    run_order = base + np.arange(base.size)
     return Schedule(steps, step_macs, t_step[order], t_write[order], t_operand[order], t_bits[order],
-                    run_start[run_order], run_bytes[run_order], run_transfer[run_order])
+                    run_start[run_order], run_bytes[run_order], np.repeat(np.arange(order.size), counts))
 
 
 def _owned(out_ranges, n_out):
