@@ -21,6 +21,7 @@ import importlib.util
 import json
 import os
 import platform
+import resource
 import statistics
 import sys
 import time
@@ -56,6 +57,10 @@ def machine_info() -> dict:
                                                             "MKL_NUM_THREADS", "ACCELSIM_NUM_THREADS")}}
 
 
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def timed(fn):
     t0 = time.perf_counter()
     out = fn()
@@ -87,7 +92,7 @@ def bench_model(name: str, factory: str, gens, args) -> dict:
     calib_s, q = timed(lambda: quantize(g, "w8a8", lm.example_inputs(n_calib, seed=CALIB_SEED)))
     last_op = g.node(g.outputs[0]).op
     rec = {"model": name, "factory": factory, "graph_build_s": graph_s, "calib_inputs": n_calib, "calib_s": calib_s,
-           "last_op": last_op, "batches": [], "simulate": []}
+           "peak_rss_mb_after_calib": peak_rss_mb(), "last_op": last_op, "batches": [], "simulate": []}
     print(f"[{factory}] graph {graph_s:.2f} s, w8a8 calibration {calib_s:.2f} s on {n_calib} inputs", flush=True)
     for batch in args.batches:
         xs = lm.example_inputs(batch, seed=BENCH_SEED)
@@ -115,10 +120,11 @@ def bench_model(name: str, factory: str, gens, args) -> dict:
                "accelsim_median_s": ma, "ratio": ratio, "ratio_of_minima": min(t_torch) / min(t_acc),
                "meets_ratio_target": (ratio >= TARGET_RATIO) if factory == TARGET_MODEL else None,
                "psnr_db": psnr, "psnr_data_range": drange, "meets_psnr_target": psnr >= TARGET_PSNR_DB,
-               "torch_vs_float_graph_max_abs": float(np.max(np.abs(run_torch().double().numpy() - ref)))}
+               "torch_vs_float_graph_max_abs": float(np.max(np.abs(run_torch().double().numpy() - ref))),
+               "process_peak_rss_mb": peak_rss_mb()}
         rec["batches"].append(row)
         print(f"[{factory}] batch {batch}: torch {mt * 1e3:.1f} ms, accelsim {ma * 1e3:.1f} ms, "
-              f"ratio {ratio:.2f}, PSNR {psnr:.2f} dB", flush=True)
+              f"ratio {ratio:.2f}, PSNR {psnr:.2f} dB, process peak RSS {peak_rss_mb():.0f} MB", flush=True)
     rec["from_graph_s"], w = timed(lambda: from_graph(g))
     for fmt in SIM_FORMATS:
         dt, rep = timed(lambda: accelsim.simulate(w, "edge-npu", fmt))

@@ -158,12 +158,34 @@ class Graph:
             out.append(x)
         return tuple(out)
 
-    def run_float(self, inputs, trace: bool = False):
+    def dead_after(self) -> list[tuple[str, ...]]:
+        """For node k, the values no later node (and no output) reads: freed once node k has run."""
+        last = {}
+        for k, n in enumerate(self.nodes):
+            for i in n.inputs:
+                last[i] = k
+        out: list[list[str]] = [[] for _ in self.nodes]
+        for v, k in last.items():
+            if v not in self.outputs:
+                out[k].append(v)
+        return [tuple(d) for d in out]
+
+    def run_float(self, inputs, trace: bool = False, on_value=None):
         """Float64 outputs (one array, or a tuple for several outputs); with ``trace``, also the dict
-        of every value by name."""
+        of every value by name. Without ``trace`` a value is freed after its last reader;
+        ``on_value(name, array)`` sees every value as it is made (calibration statistics)."""
         env = dict(zip((i.name for i in self.inputs), self.check_inputs(inputs)))
-        for n in self.nodes:
+        if on_value is not None:
+            for k, v in env.items():
+                on_value(k, v)
+        dead = None if trace else self.dead_after()
+        for k, n in enumerate(self.nodes):
             env[n.name] = OPS[n.op].run(n, [env[i] for i in n.inputs])
+            if on_value is not None:
+                on_value(n.name, env[n.name])
+            if dead is not None:
+                for v in dead[k]:
+                    del env[v]
         outs = tuple(env[o] for o in self.outputs)
         outs = outs[0] if len(outs) == 1 else outs
         return (outs, env) if trace else outs

@@ -23,17 +23,19 @@ def calibrate(graph: Graph, inputs) -> dict[str, tuple[float, float, float]]:
     if n < 1 or any(x.shape[0] != n for x in xs):
         raise ModelError(f"calibration inputs of {graph.name!r} must share one batch size >= 1")
     stats: dict[str, list] = {}
-    for start in range(0, n, CALIB_CHUNK):
-        _, env = graph.run_float(tuple(x[start:start + CALIB_CHUNK] for x in xs), trace=True)
-        for k, v in env.items():
-            if np.asarray(v).dtype.kind != "f":
-                continue
-            lo, hi, s = float(np.min(v)), float(np.max(v)), float(np.abs(v).sum())
-            if k in stats:
-                a = stats[k]
-                stats[k] = [min(a[0], lo), max(a[1], hi), a[2] + s, a[3] + v.size]
-            else:
-                stats[k] = [lo, hi, s, v.size]
+
+    def observe(k, v):
+        if np.asarray(v).dtype.kind != "f":
+            return
+        lo, hi, s = float(np.min(v)), float(np.max(v)), float(np.abs(v).sum())
+        if k in stats:
+            a = stats[k]
+            stats[k] = [min(a[0], lo), max(a[1], hi), a[2] + s, a[3] + v.size]
+        else:
+            stats[k] = [lo, hi, s, v.size]
+
+    for start in range(0, n, CALIB_CHUNK):   # values are freed after their last reader
+        graph.run_float(tuple(x[start:start + CALIB_CHUNK] for x in xs), on_value=observe)
     return {k: (a[0], a[1], a[2] / max(a[3], 1)) for k, a in stats.items()}
 
 
@@ -134,6 +136,7 @@ class QuantizedGraph:
         consumers = graph.consumers()
         self.plans = {n.name: _plan(n, formats[n.name], ranges, consumers, graph) for n in graph.mac_nodes}
         self.fused = {p.fused: p.node for p in self.plans.values() if p.fused}
+        self._dead = graph.dead_after()
 
     @property
     def format_names(self) -> dict[str, str]:
@@ -146,13 +149,17 @@ class QuantizedGraph:
         K = kernels.implementation(impl) if isinstance(impl, str) else impl
         g = self.graph
         env: dict = dict(zip((i.name for i in g.inputs), g.check_inputs(inputs)))
-        for n in g.nodes:
+        dead = None if trace else self._dead
+        for k, n in enumerate(g.nodes):
             if n.name in self.fused:
                 env[n.name] = env[self.fused[n.name]]
             elif n.name in self.plans:
                 env[n.name] = self._mac(n, self.plans[n.name], env[n.inputs[0]], K)
             else:
                 env[n.name] = OPS[n.op].run(n, [_real(env[i]) for i in n.inputs])
+            if dead is not None:   # free a value after its last reader
+                for v in dead[k]:
+                    del env[v]
         outs = tuple(_real(env[o]) for o in g.outputs)
         outs = outs[0] if len(outs) == 1 else outs
         return (outs, env) if trace else outs
