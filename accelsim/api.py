@@ -11,6 +11,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from accelsim.arch import DEFAULT_ARCH, ArchSpec, load_arch
+from accelsim.errors import ConfigError, FormatError
 from accelsim.energy import LayerResult, Report, energy_table, price
 from accelsim.mapping import DEFAULT_LOWERING, LOWERINGS, MapperCosts, lower, search
 from accelsim.sim import compute_cycles, crossbar_network, simulate_conv, simulate_crossbar, simulate_elementwise
@@ -59,8 +60,17 @@ def simulate(workload: Workload | str = DEFAULT_MODEL, arch: ArchSpec | str = DE
         for the mapper and for "best".
     zeros_in_dram: with zero_insert, the dilated input is stored in DRAM (as SCALE-Sim/ZigZag model it).
     """
-    if not isinstance(batch, int) or batch < 1:
-        raise ValueError(f"batch must be an integer >= 1, got {batch!r}")
+    if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
+        raise ConfigError(f"batch must be an integer >= 1, got {batch!r}")
+    if not isinstance(workload, (Workload, str)):
+        raise ConfigError(f"workload must be a Workload or a model reference string, got {type(workload).__name__}")
+    if not isinstance(arch, (ArchSpec, str)):
+        raise ConfigError(f"arch must be an ArchSpec or a preset name / YAML path, got {type(arch).__name__}")
+    if not isinstance(fmt, (str, Format, dict)):
+        raise FormatError(f"fmt must be a format name, a Format or a dict layer -> format, got {type(fmt).__name__}")
+    if compression is not None and not isinstance(compression, (Compression, dict)):
+        raise ConfigError(f"compression must be a Compression or a dict layer -> Compression, "
+                          f"got {type(compression).__name__} {compression!r}")
     # 1. workload and architecture
     workload = workload if isinstance(workload, Workload) else resolve_workload(workload)
     arch = arch if isinstance(arch, ArchSpec) else load_arch(arch)

@@ -127,6 +127,9 @@ def num_threads() -> int:
 
 
 def set_num_threads(n: int) -> None:
+    """Kernel threads, an integer in [1, 1024] (not a string, not a bool)."""
+    if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)) or not 1 <= int(n) <= 1024:
+        raise ValueError(f"number of threads must be an integer in [1, 1024], got {n!r}")
     _k.set_num_threads(int(n))
 
 

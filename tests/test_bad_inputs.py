@@ -301,3 +301,33 @@ def test_closed_pipe_is_quiet():
         err = p.stderr.read().decode()
         p.wait()
     assert "Traceback" not in err and p.returncode in (0, 141), err
+
+
+def test_yaml_bounds_and_strict_api_types(tmp_path, capsys):
+    import accelsim
+    from accelsim import kernels
+    from accelsim.cli import main
+    from accelsim.errors import AccelsimError
+    from accelsim.formats.conv import ConvSpec
+    bomb = tmp_path / "bomb.yaml"
+    bomb.write_text("a: &a [1,1,1,1,1,1,1,1,1]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a]\nc: [*b,*b,*b,*b,*b,*b,*b,*b]\n")
+    deep = tmp_path / "deep.yaml"
+    deep.write_text("a:" + " [" * 200 + "]" * 200 + "\n")
+    big = tmp_path / "big.yaml"
+    big.write_text("a" * (2 << 20))
+    for path, message in ((bomb, "aliases (*name) are not allowed"), (deep, "nested deeper than 32 levels"),
+                          (big, "larger than 1024 KiB"), ("/dev/zero", "is not a regular file")):
+        assert main(["energy", "--arch", str(path), "--no-layers"]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and message in err, err
+    for kwargs, message in ((dict(arch=None), "arch must be an ArchSpec"), (dict(fmt=["int8"]), "fmt must be"),
+                            (dict(compression="prune50"), "compression must be"), (dict(batch=True), "batch must be")):
+        with pytest.raises(AccelsimError, match=message):
+            accelsim.simulate("dcgan-digits", **kwargs)
+    for kwargs, message in ((dict(groups=1.9), "groups must be an integer"), (dict(groups=True), "groups"),
+                            (dict(transposed="no"), "transposed must be True or False"),
+                            (dict(stride=True), "stride must be an int")):
+        with pytest.raises(ValueError, match=message):
+            ConvSpec.make(**kwargs)
+    with pytest.raises(ValueError, match="number of threads"):
+        kernels.set_num_threads("4")

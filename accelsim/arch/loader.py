@@ -16,8 +16,31 @@ from accelsim.arch.crossbar import CrossbarSpec
 from accelsim.arch.spec import ArchSpec, ArraySpec, BufferSpec, DramSpec
 
 
+MAX_YAML_BYTES = 1 << 20     # an architecture file is a few KiB; refuse anything past 1 MiB
+MAX_YAML_DEPTH = 32          # nesting levels (ArchSpec needs 4)
+
+
 class StrictLoader(yaml.SafeLoader):
-    """SafeLoader that raises on a repeated key in any mapping."""
+    """SafeLoader that raises on a repeated key in any mapping, on any alias (``*name``: no
+    architecture needs one, and an alias bomb expands exponentially) and on nesting deeper than
+    ``MAX_YAML_DEPTH`` (RecursionError otherwise)."""
+
+    def __init__(self, stream):
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            mark = self.peek_event().start_mark
+            raise yaml.composer.ComposerError(None, None, "aliases (*name) are not allowed", mark)
+        self._depth += 1
+        try:
+            if self._depth > MAX_YAML_DEPTH:
+                raise yaml.composer.ComposerError(None, None, f"nested deeper than {MAX_YAML_DEPTH} levels",
+                                                  self.peek_event().start_mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
 
 def _construct_mapping(loader, node, deep=False):
@@ -37,6 +60,8 @@ StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _co
 
 def load_yaml(text: str, what: str):
     """Parse with ``StrictLoader``; a syntax error is a one-line ValueError naming ``what``, line and column."""
+    if len(text) > MAX_YAML_BYTES:
+        raise ValueError(f"{what}: larger than {MAX_YAML_BYTES // 1024} KiB; not an architecture file")
     try:
         return yaml.load(text, Loader=StrictLoader)
     except yaml.YAMLError as exc:
@@ -135,11 +160,13 @@ def load_arch(name_or_path: str) -> ArchSpec:
         path = _presets_dir() / f"{name_or_path}.yaml"
         return arch_from_dict(load_yaml(path.read_text(), name_or_path), name_or_path)
     if name_or_path.endswith((".yaml", ".yml")) or os.sep in name_or_path:
-        if not os.path.isfile(name_or_path):
+        if not os.path.exists(name_or_path):
             raise ValueError(f"arch file {name_or_path} does not exist")
+        if not os.path.isfile(name_or_path):
+            raise ValueError(f"arch file {name_or_path} is not a regular file")
         try:
             with open(name_or_path, "rb") as f:
-                raw = f.read()
+                raw = f.read(MAX_YAML_BYTES + 1)
         except OSError as exc:
             raise ValueError(f"arch file {name_or_path}: cannot read: {exc.strerror or exc}") from None
         try:

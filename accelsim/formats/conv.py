@@ -23,14 +23,19 @@ from dataclasses import dataclass
 import numpy as np
 
 
+def _is_int(v) -> bool:
+    """An integer that is not a bool (True is not the integer 1 here)."""
+    return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
+
+
 def _pair(v, name: str) -> tuple[int, int]:
-    if isinstance(v, (int, np.integer)):
+    if _is_int(v):
         return int(v), int(v)
     try:
         a, b = v
     except (TypeError, ValueError):
         raise ValueError(f"{name} must be an int or a pair of ints, got {v!r}") from None
-    if not all(isinstance(t, (int, np.integer)) for t in (a, b)):
+    if not all(_is_int(t) for t in (a, b)):
         raise ValueError(f"{name} must be an int or a pair of ints, got {v!r}")
     return int(a), int(b)
 
@@ -48,6 +53,10 @@ class ConvSpec:
 
     @classmethod
     def make(cls, stride=1, padding=0, output_padding=0, dilation=1, groups=1, transposed=False):
+        if not _is_int(groups):
+            raise ValueError(f"groups must be an integer, got {groups!r}")
+        if not isinstance(transposed, (bool, np.bool_)):
+            raise ValueError(f"transposed must be True or False, got {transposed!r}")
         spec = cls(_pair(stride, "stride"), _pair(padding, "padding"),
                    _pair(output_padding, "output_padding"), _pair(dilation, "dilation"),
                    int(groups), bool(transposed))
