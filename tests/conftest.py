@@ -19,3 +19,23 @@ def pytest_generate_tests(metafunc):
     if "isa" in metafunc.fixturenames:
         from accelsim import kernels
         metafunc.parametrize("isa", kernels.available_isas(), indirect=True)
+
+
+EXAMPLE_GENERATORS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples",
+                                  "generators.py")
+
+
+def load_example_generators():
+    """examples/generators.py (the paper generators: CycleGAN, pix2pix, SRResNet, ESRGAN, DCGAN,
+    conditional DCGAN) as a module; it needs torch."""
+    import importlib.util
+    pytest.importorskip("torch")
+    spec = importlib.util.spec_from_file_location("accelsim_example_generators", EXAMPLE_GENERATORS)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.fixture(scope="session")
+def gens():
+    return load_example_generators()

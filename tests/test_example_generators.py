@@ -1,5 +1,4 @@
 """Checks for the reference generators in examples/generators.py."""
-import importlib.util
 import inspect
 import pathlib
 
@@ -12,12 +11,7 @@ pytestmark = pytest.mark.torch
 _PATH = pathlib.Path(__file__).resolve().parents[1] / "examples" / "generators.py"
 
 
-@pytest.fixture(scope="module")
-def gens():
-    spec = importlib.util.spec_from_file_location("example_generators", _PATH)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+# the `gens` fixture (tests/conftest.py) loads examples/generators.py
 
 
 def _nparams(cls):

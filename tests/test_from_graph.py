@@ -1,7 +1,6 @@
 """Pricing a graph: Graph -> Workload equals the hand-written published shapes, every node has a rule,
 and `accelsim energy` takes any model reference."""
 import dataclasses
-import importlib.util
 import pathlib
 
 import pytest

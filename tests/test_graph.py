@@ -1,6 +1,5 @@
 """The generator graph: torch import (torch.export) of real generators, float semantics equal to torch,
 passes, and errors that name the node."""
-import importlib.util
 import pathlib
 
 import numpy as np
@@ -15,12 +14,7 @@ EXAMPLES = pathlib.Path(__file__).resolve().parents[1] / "examples" / "generator
 TINY = ["dcgan_tiny", "cdcgan", "cyclegan_tiny", "pix2pix_tiny", "srresnet_tiny", "esrgan_tiny"]
 
 
-@pytest.fixture(scope="module")
-def gens():
-    spec = importlib.util.spec_from_file_location("example_generators", EXAMPLES)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+# the `gens` fixture (tests/conftest.py) loads examples/generators.py
 
 
 @pytest.mark.torch

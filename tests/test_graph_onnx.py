@@ -2,7 +2,6 @@
 exporter import and run like onnxruntime and like the torch importer; small hand-built models cover
 the ops the exporter does not emit, the constant folding, and the rejections."""
 import contextlib
-import importlib.util
 import io
 import pathlib
 import sys
@@ -28,10 +27,8 @@ TOL = 1e-4
 
 
 def _generators():
-    spec = importlib.util.spec_from_file_location("accelsim_example_generators", ROOT / "examples" / "generators.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    from conftest import load_example_generators
+    return load_example_generators()
 
 
 def _ort_run(path, arrays):

@@ -1,6 +1,5 @@
 """The runtime: every registered format on real generator graphs, C++ kernels == golden model bit for
 bit (same code path, only the kernels differ), quality against float, calibration cost, errors."""
-import importlib.util
 import pathlib
 
 import numpy as np
@@ -22,9 +21,8 @@ def graphs():
     torch = pytest.importorskip("torch")
     from accelsim.graph.from_torch import from_torch
     from accelsim.graph.passes import deploy
-    spec = importlib.util.spec_from_file_location("example_generators", EXAMPLES)
-    gens = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(gens)
+    from conftest import load_example_generators
+    gens = load_example_generators()
     out = {}
     for name in ("dcgan_tiny", "cdcgan", "cyclegan_tiny", "pix2pix_tiny", "srresnet_tiny", "esrgan_tiny"):
         module, x = getattr(gens, name)()

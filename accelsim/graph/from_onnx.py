@@ -721,7 +721,7 @@ def _resize(im, node, a):
 
 def _pad(im, node, a):
     x = im.tensor(node, 0)
-    s = _four_d(im, node, x)
+    _four_d(im, node, x)   # a 4-D input, or a ModelError naming the node
     mode = a.get("mode", "constant")
     if im.opset >= 11:
         pads = im.const(node, 1, "the pads")
