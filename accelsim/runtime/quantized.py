@@ -13,6 +13,7 @@ from accelsim.graph.ir import Graph, Node
 from accelsim.graph.ops import OPS, conv_spec
 
 CALIB_CHUNK = 16      # calibration inputs per float forward
+VECTOR_BITS = 16      # width of a MAC result read by the vector unit (norm, add, pad, tanh ...)
 
 
 def calibrate(graph: Graph, inputs) -> dict[str, tuple[float, float, float]]:
@@ -66,6 +67,7 @@ class MacPlan:
     x_zero_point: int = 0
     out_scale: float = 1.0
     out_zero_point: int = 0
+    out_bits: int = 8                        # act bits, or VECTOR_BITS when a non-MAC op reads it
     m0: np.ndarray | None = None
     shift: np.ndarray | None = None
     act: str = "none"                        # relu when the following ReLU is fused
@@ -119,8 +121,13 @@ def _plan(node: Node, fmt: NumericFormat, ranges, consumers, graph: Graph) -> Ma
     out_value = node.name
     if len(users) == 1 and users[0].op == "relu" and node.name not in graph.outputs:
         p.act, p.fused, out_value = "relu", users[0].name, users[0].name
+    readers = consumers[out_value]
+    if out_value in graph.outputs or not readers or not all(r.is_mac for r in readers):
+        p.out_bits = max(VECTOR_BITS, fmt.act_bits)     # read by the vector unit, not by a MAC
+    else:
+        p.out_bits = fmt.act_bits
     lo, hi, _ = ranges[out_value]
-    p.out_scale, p.out_zero_point = fixed.choose_activation_qparams(lo, hi, afmt)
+    p.out_scale, p.out_zero_point = fixed.choose_activation_qparams(lo, hi, fixed.IntFormat(p.out_bits, signed=True))
     pairs = [requant.quantize_multiplier(float(r)) for r in p.x_scale * p.w_scale / p.out_scale]
     p.m0 = np.array([q[0] for q in pairs], np.int32)
     p.shift = np.array([q[1] for q in pairs], np.int32)
@@ -177,9 +184,9 @@ class QuantizedGraph:
             acc = K.conv_int(codes, p.w_codes, x_bits=fmt.act_bits, x_signed=True, x_zero_point=p.x_zero_point,
                              w_kind="fixed" if fmt.weight_kind == "int" else fmt.weight_kind,
                              w_bits=fmt.weight_bits if fmt.weight_kind == "int" else 2, bias=p.bias, spec=p.spec)
-            y = K.requantize_integer(acc, p.m0, p.shift, zero_point=p.out_zero_point, out_bits=fmt.act_bits,
+            y = K.requantize_integer(acc, p.m0, p.shift, zero_point=p.out_zero_point, out_bits=p.out_bits,
                                      out_signed=True, act=p.act)
-            return QTensor(restore(y), p.out_scale, p.out_zero_point, fmt.act_bits)
+            return QTensor(restore(y), p.out_scale, p.out_zero_point, p.out_bits)
         xr, restore = _as_conv_input(node, _real(x))
         if fmt.act_kind == "binary":
             codes = np.where(xr >= 0, 1, -1).astype(np.int8)
