@@ -17,6 +17,10 @@ git -C "$repo" ls-files -z --cached --others --exclude-standard \
 cd "$work"
 # The build needs pybind11 and setuptools in this environment (pip install builds in an isolated one).
 python -c "import pybind11, setuptools" 2>/dev/null || python -m pip install -q "pybind11>=2.13" "setuptools>=68" wheel
+echo "== strict aliasing: the kernel sources compile clean with -fstrict-aliasing -Wstrict-aliasing=1 -Werror"
+for src in csrc/src/*.cpp csrc/capi.cpp; do   # bindings.cpp is left out: Python's own headers pun pointers
+  g++ -std=c++17 -O2 -fstrict-aliasing -Wstrict-aliasing=1 -Werror=strict-aliasing -Icsrc/include -c "$src" -o /dev/null
+done
 echo "== building accelsim with -fsanitize=$san in $work"
 ACCELSIM_SANITIZE="$san" python setup.py -q build_ext --inplace >build.log 2>&1 || { tail -30 build.log; exit 1; }
 preload=""

@@ -16,6 +16,19 @@ namespace hot_avx2_ns {
 constexpr int kMR = 6, kNR16 = 16, kNR8 = 32;  // tiles: 6x16 (s16), 6x32 (u8s8); xnor: the generic 4x4
 static_assert(kMR * kNR8 <= kMaxTileElems, "tile buffer");
 
+// Two int16 (or two int8) codes read as one int32 (int16) broadcast word: memcpy, not a pointer cast
+// (no strict-aliasing UB; compiles to one load).
+static inline int32_t pair_i32(const int16_t* p) {
+  int32_t v;
+  __builtin_memcpy(&v, p, 4);
+  return v;
+}
+static inline int16_t pair_i16(const int8_t* p) {
+  int16_t v;
+  __builtin_memcpy(&v, p, 2);
+  return v;
+}
+
 // 6x16 int32 tile: per k-pair, 2 B loads, 6 pair broadcasts, 12 vpmaddwd + 12 vpaddd.
 static void ukr_s16(const int16_t* a, const int16_t* b, int64_t kpairs, int32_t* c, int64_t ldc) {
   __m256i c00 = _mm256_setzero_si256(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
@@ -23,14 +36,13 @@ static void ukr_s16(const int16_t* a, const int16_t* b, int64_t kpairs, int32_t*
   for (int64_t kp = 0; kp < kpairs; ++kp) {
     const __m256i b0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b));
     const __m256i b1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + 16));
-    const int32_t* ap = reinterpret_cast<const int32_t*>(a);
     __m256i av;
-    av = _mm256_set1_epi32(ap[0]); c00 = _mm256_add_epi32(c00, _mm256_madd_epi16(av, b0)); c01 = _mm256_add_epi32(c01, _mm256_madd_epi16(av, b1));
-    av = _mm256_set1_epi32(ap[1]); c10 = _mm256_add_epi32(c10, _mm256_madd_epi16(av, b0)); c11 = _mm256_add_epi32(c11, _mm256_madd_epi16(av, b1));
-    av = _mm256_set1_epi32(ap[2]); c20 = _mm256_add_epi32(c20, _mm256_madd_epi16(av, b0)); c21 = _mm256_add_epi32(c21, _mm256_madd_epi16(av, b1));
-    av = _mm256_set1_epi32(ap[3]); c30 = _mm256_add_epi32(c30, _mm256_madd_epi16(av, b0)); c31 = _mm256_add_epi32(c31, _mm256_madd_epi16(av, b1));
-    av = _mm256_set1_epi32(ap[4]); c40 = _mm256_add_epi32(c40, _mm256_madd_epi16(av, b0)); c41 = _mm256_add_epi32(c41, _mm256_madd_epi16(av, b1));
-    av = _mm256_set1_epi32(ap[5]); c50 = _mm256_add_epi32(c50, _mm256_madd_epi16(av, b0)); c51 = _mm256_add_epi32(c51, _mm256_madd_epi16(av, b1));
+    av = _mm256_set1_epi32(pair_i32(a + 0)); c00 = _mm256_add_epi32(c00, _mm256_madd_epi16(av, b0)); c01 = _mm256_add_epi32(c01, _mm256_madd_epi16(av, b1));
+    av = _mm256_set1_epi32(pair_i32(a + 2)); c10 = _mm256_add_epi32(c10, _mm256_madd_epi16(av, b0)); c11 = _mm256_add_epi32(c11, _mm256_madd_epi16(av, b1));
+    av = _mm256_set1_epi32(pair_i32(a + 4)); c20 = _mm256_add_epi32(c20, _mm256_madd_epi16(av, b0)); c21 = _mm256_add_epi32(c21, _mm256_madd_epi16(av, b1));
+    av = _mm256_set1_epi32(pair_i32(a + 6)); c30 = _mm256_add_epi32(c30, _mm256_madd_epi16(av, b0)); c31 = _mm256_add_epi32(c31, _mm256_madd_epi16(av, b1));
+    av = _mm256_set1_epi32(pair_i32(a + 8)); c40 = _mm256_add_epi32(c40, _mm256_madd_epi16(av, b0)); c41 = _mm256_add_epi32(c41, _mm256_madd_epi16(av, b1));
+    av = _mm256_set1_epi32(pair_i32(a + 10)); c50 = _mm256_add_epi32(c50, _mm256_madd_epi16(av, b0)); c51 = _mm256_add_epi32(c51, _mm256_madd_epi16(av, b1));
     a += 2 * kMR;
     b += 2 * kNR16;
   }
@@ -65,14 +77,13 @@ static void ukr_u8s8(const int8_t* a, const uint8_t* b, int64_t kpairs, int64_t 
     for (int64_t kp = k0; kp < k1; ++kp) {
       const __m256i b0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bk));
       const __m256i b1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bk + 32));
-      const int16_t* ap = reinterpret_cast<const int16_t*>(ak);
       __m256i av;
-      av = _mm256_set1_epi16(ap[0]); c00 = _mm256_add_epi16(c00, _mm256_maddubs_epi16(b0, av)); c01 = _mm256_add_epi16(c01, _mm256_maddubs_epi16(b1, av));
-      av = _mm256_set1_epi16(ap[1]); c10 = _mm256_add_epi16(c10, _mm256_maddubs_epi16(b0, av)); c11 = _mm256_add_epi16(c11, _mm256_maddubs_epi16(b1, av));
-      av = _mm256_set1_epi16(ap[2]); c20 = _mm256_add_epi16(c20, _mm256_maddubs_epi16(b0, av)); c21 = _mm256_add_epi16(c21, _mm256_maddubs_epi16(b1, av));
-      av = _mm256_set1_epi16(ap[3]); c30 = _mm256_add_epi16(c30, _mm256_maddubs_epi16(b0, av)); c31 = _mm256_add_epi16(c31, _mm256_maddubs_epi16(b1, av));
-      av = _mm256_set1_epi16(ap[4]); c40 = _mm256_add_epi16(c40, _mm256_maddubs_epi16(b0, av)); c41 = _mm256_add_epi16(c41, _mm256_maddubs_epi16(b1, av));
-      av = _mm256_set1_epi16(ap[5]); c50 = _mm256_add_epi16(c50, _mm256_maddubs_epi16(b0, av)); c51 = _mm256_add_epi16(c51, _mm256_maddubs_epi16(b1, av));
+      av = _mm256_set1_epi16(pair_i16(ak + 0)); c00 = _mm256_add_epi16(c00, _mm256_maddubs_epi16(b0, av)); c01 = _mm256_add_epi16(c01, _mm256_maddubs_epi16(b1, av));
+      av = _mm256_set1_epi16(pair_i16(ak + 2)); c10 = _mm256_add_epi16(c10, _mm256_maddubs_epi16(b0, av)); c11 = _mm256_add_epi16(c11, _mm256_maddubs_epi16(b1, av));
+      av = _mm256_set1_epi16(pair_i16(ak + 4)); c20 = _mm256_add_epi16(c20, _mm256_maddubs_epi16(b0, av)); c21 = _mm256_add_epi16(c21, _mm256_maddubs_epi16(b1, av));
+      av = _mm256_set1_epi16(pair_i16(ak + 6)); c30 = _mm256_add_epi16(c30, _mm256_maddubs_epi16(b0, av)); c31 = _mm256_add_epi16(c31, _mm256_maddubs_epi16(b1, av));
+      av = _mm256_set1_epi16(pair_i16(ak + 8)); c40 = _mm256_add_epi16(c40, _mm256_maddubs_epi16(b0, av)); c41 = _mm256_add_epi16(c41, _mm256_maddubs_epi16(b1, av));
+      av = _mm256_set1_epi16(pair_i16(ak + 10)); c50 = _mm256_add_epi16(c50, _mm256_maddubs_epi16(b0, av)); c51 = _mm256_add_epi16(c51, _mm256_maddubs_epi16(b1, av));
       ak += 2 * kMR;
       bk += 2 * kNR8;
     }
