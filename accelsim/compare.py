@@ -228,20 +228,18 @@ def evaluate_ptq(loaded, formats, arch="edge-npu", *, lowering: str = "phase", n
     if isinstance(ref, tuple):
         raise ValueError(f"{loaded.origin}: compare scores one output; the model has {len(ref)}")
     tanh_out = g.node(g.outputs[0]).op == "tanh"
-    data_range = 2.0 if tanh_out else float(ref.max() - ref.min()) or 1.0
     workload = from_graph(g, loaded.name)
     fp32_bits = 32 * workload.conv_weights
     rows = []
     for fmt in formats:
         report = simulate(workload, arch, fmt, lowering=lowering)
         out = quantize(g, fmt, calib).run(x, impl=impl)
-        psnr = q.psnr_db(out, ref, data_range=data_range)
-        ssim = q.ssim(out, ref, data_range=data_range) if out.ndim == 4 and min(out.shape[2:]) >= 11 else math.nan
+        s = q.output_scores(out, ref, tanh_out)
         bits = _weight_bits(workload, fmt)
         rows.append(CompareRow(fmt, fmt, bits, fp32_bits / bits, 1.0, workload.macs_effectual, report.macs_total,
-                               report.dram_bytes, report.energy_per_image_uj, report.latency_us, psnr, ssim,
+                               report.dram_bytes, report.energy_per_image_uj, report.latency_us, s["psnr_db"], s["ssim"],
                                None, None))
-        log.info("%s: %.3f uJ/image, PSNR %.2f dB", fmt, report.energy_per_image_uj, psnr)
+        log.info("%s: %.3f uJ/image, PSNR %.2f dB", fmt, report.energy_per_image_uj, s["psnr_db"])
     return rows
 
 

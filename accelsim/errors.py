@@ -2,7 +2,8 @@
 
 Every error the library raises on bad input is an :class:`AccelsimError`; the CLI turns it into one
 line, ``accelsim CMD: error: ...``, and exit status 2. The messages name the field, file or graph
-node at fault, never a CLI flag (the library does not know how it was called).
+node at fault; new code does not name CLI flags (``accelsim.cli.options.naming`` adds the option),
+though some older modules (vectors, sweep parsers) still do.
 
 ``AccelsimError`` derives from ``ValueError`` so code written against the earlier bare ValueErrors
 keeps working.

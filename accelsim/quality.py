@@ -122,3 +122,14 @@ def image_metrics(images, reference, fid: bool = False, data_range: float = 2.0)
     (N, 1, 32, 32) images) only when asked, else None."""
     return {"psnr_db": psnr_db(images, reference, data_range), "ssim": ssim(images, reference, data_range),
             "fid": digit_fid(images) if fid else None}
+
+
+def output_scores(out, ref, tanh_output: bool) -> dict:
+    """``{"psnr_db", "ssim", "data_range"}`` of a generator's output against its float reference: the
+    data range is 2 for a tanh output (images in [-1, 1]), else the reference's own range; SSIM only
+    for images of at least 11x11 (NaN otherwise)."""
+    out, ref = _pair(out, ref)
+    data_range = 2.0 if tanh_output else float(ref.max() - ref.min()) or 1.0
+    images = out.ndim == 4 and min(out.shape[2:]) >= SSIM_WINDOW
+    return {"psnr_db": psnr_db(out, ref, data_range), "ssim": ssim(out, ref, data_range) if images else math.nan,
+            "data_range": data_range}

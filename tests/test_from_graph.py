@@ -105,7 +105,7 @@ def test_compare_ptq_rows_for_a_user_model(tmp_path, capsys):
     assert rows[1]["psnr_db"] > rows[2]["psnr_db"] and rows[0]["psnr_db"] > 100
     assert rows[1]["energy_per_image_uj"] < rows[0]["energy_per_image_uj"]
     assert main(["compare", "--model", f"{EXAMPLES}:cdcgan", "--recipes", "w8a9x"]) == 2
-    assert "--recipes: formats: unknown format w8a9x" in capsys.readouterr().err
+    assert "--recipes: unknown format w8a9x" in capsys.readouterr().err
 
 
 @pytest.mark.torch

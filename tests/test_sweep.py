@@ -76,8 +76,8 @@ def test_list_parsing():
     for call, message in ((lambda: parse_arrays("16x0"), r"--array: 16x0: rows and cols must be in \[1, 1024\]"),
                           (lambda: parse_arrays("16"), "--array: expected ROWSxCOLS"),
                           (lambda: parse_drams("ddr5"), "--dram: unknown value ddr5; allowed: lpddr4"),
-                          (lambda: parse_formats("int8,int8"), r"format: a value is repeated \('int8' is w8a8\)"),
-                          (lambda: parse_formats("int3x"), "format: unknown format int3x; known: fp32"),
+                          (lambda: parse_formats("int8,int8"), r"a value is repeated: 'int8' repeats 'int8' \(both w8a8\)"),
+                          (lambda: parse_formats("int3x"), "unknown format int3x; known: fp32"),
                           (lambda: parse_list("int3", "--format", ("int8", "int4")),
                            "--format: unknown value int3; allowed: int8, int4")):
         with pytest.raises(ValueError, match=message):

@@ -12,7 +12,7 @@ def register(sub) -> None:
     p.add_argument("--arch", default="edge-npu", help="preset name or YAML file (default edge-npu)")
     p.add_argument("--recipes", default="all",
                    help="comma-separated recipes such as int8,prune50,distilled+int8+codebook16 (default: all rows); "
-                        "for a model without shipped compressions (file.py:NAME, .onnx, sr-x4 ...): formats, "
+                        "for a model without shipped compressions (file.py:NAME, .onnx): formats, "
                         "post-training quantized by the runtime (default fp32,w8a8,w4a8,w4a4,w2a8,w1a8,w1a1,flex16+5)")
     p.add_argument("--calib", type=int, default=32, help="calibration inputs of a post-training row (default 32)")
     p.add_argument("--lowering", default="phase", help="transposed conv lowering (default phase)")
@@ -90,7 +90,7 @@ def run_ptq(args) -> int:
     formats = ",".join(compare.PTQ_FORMATS) if args.recipes == "all" else args.recipes
     from accelsim.formats.registry import parse_list
     with naming("--recipes", FormatError):
-        formats = parse_list(formats, "formats")
+        formats = parse_list(formats)
     from accelsim.cli.options import file_of
     from accelsim.cli.output import check_distinct
     check_distinct({"--json": args.json, "--plot": args.plot}, {"--arch": args.arch, "--model": file_of(args.model)})
@@ -99,6 +99,9 @@ def run_ptq(args) -> int:
             check_writable(path, option)
     with naming("--model", ModelError):
         loaded = load(args.model, args.input_shape)
+    if args.train or args.fid_images != 2000:
+        raise ValueError("--train and --fid-images apply to the shipped generators' recipes, not to "
+                         f"{args.model}'s post-training rows")
     arch = load_arch(args.arch)
     rows = compare.evaluate_ptq(loaded, formats, arch, lowering=args.lowering, n_images=args.images,
                                 n_calib=args.calib, impl=args.impl,

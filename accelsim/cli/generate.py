@@ -47,7 +47,7 @@ def run(args) -> int:
     from accelsim import imageio
     from accelsim.cli.output import check_writable
     from accelsim.graph.reference import load
-    from accelsim.quality import psnr_db, ssim
+    from accelsim.quality import output_scores
     from accelsim.runtime import quantize
 
     if not 1 <= args.n <= 4096:
@@ -77,19 +77,18 @@ def run(args) -> int:
     ref = loaded.graph.run_float(x)
     if isinstance(out, tuple):
         raise ValueError(f"{loaded.origin}: the model has {len(out)} outputs; generate writes one")
-    tanh_out = loaded.graph.node(loaded.graph.outputs[0]).op == "tanh"
-    data_range = 2.0 if tanh_out else float(ref.max() - ref.min()) or 1.0
     if kind == "png":
         if out.ndim != 4 or out.shape[1] not in (1, 3):
             raise ValueError(f"--out: the output has shape {out.shape}, not 1 or 3 channel images; use .npz")
         imageio.write_png(args.out, imageio.grid(imageio.to_uint8(out)), scale=args.scale)
     else:
         from accelsim.report.files import write_atomic
-        write_atomic(args.out, lambda tmp: np.savez(open(tmp, "wb"), output=out, float_reference=ref), "--out")
+        write_atomic(args.out, lambda tmp: np.savez(tmp, output=out, float_reference=ref), "--out")
     fmts = sorted(set(q.format_names.values()))
     print(f"{loaded.name} {args.format} ({', '.join(fmts)}; {args.impl}): {args.n} inputs -> {args.out}")
-    line = f"PSNR vs float {psnr_db(out, ref, data_range=data_range):.2f} dB (data range {data_range:g})"
-    if out.ndim == 4 and min(out.shape[2:]) >= 11:
-        line += f", SSIM {ssim(out, ref, data_range=data_range):.4f}"
+    s = output_scores(out, ref, loaded.graph.node(loaded.graph.outputs[0]).op == "tanh")
+    line = f"PSNR vs float {s['psnr_db']:.2f} dB (data range {s['data_range']:g})"
+    if s["ssim"] == s["ssim"]:   # not NaN: images of at least 11x11
+        line += f", SSIM {s['ssim']:.4f}"
     print(f"{line}  ({elapsed:.2f} s: calibration on {args.calib} inputs + run)")
     return 0

@@ -97,9 +97,9 @@ def get(name) -> NumericFormat:
     if key in (FP16.name, FP32.name):
         return FP16 if key == "fp16" else FP32
     m = _WA.fullmatch(key)
-    if m and key.isascii():
+    if m:
         return _wa(int(m.group(1)), int(m.group(2)))
-    shown = name if name.isprintable() else repr(name)
+    shown = name if name.isprintable() and name.strip() else repr(name)
     raise FormatError(f"unknown format {shown}; known: {', '.join(DEFAULT)}, wNaM (N, M in 1..16), "
                       f"aliases {', '.join(sorted(ALIASES, key=lambda a: (len(a), a))[:5])}, ...")
 
@@ -113,40 +113,49 @@ def listing() -> list[tuple[str, str, str]]:
     return rows
 
 
-def parse_list(text: str, field: str = "format") -> tuple[str, ...]:
+def _prefix(field: str | None) -> str:
+    return f"{field}: " if field else ""
+
+
+def parse_list(text: str, field: str | None = None) -> tuple[str, ...]:
     """'w8a8,ternary' (canonical names returned, in order) or 'all' (``DEFAULT``)."""
     if str(text).strip() == "all":
         return DEFAULT
     names = [n.strip() for n in str(text).split(",") if n.strip()]
     if not names:
-        raise FormatError(f"{field}: no format given in {text!r}")
+        raise FormatError(f"{_prefix(field)}no format given in {text!r}")
     out = []
     for n in names:
         try:
             c = resolve(n)
         except FormatError as exc:
-            raise FormatError(f"{field}: {exc}") from None
+            raise FormatError(f"{_prefix(field)}{exc}") from None
         if c in out:
-            raise FormatError(f"{field}: a value is repeated ({n!r} is {c})")
+            earlier = next(m for m in names if resolve(m) == c)
+            raise FormatError(f"{_prefix(field)}a value is repeated: {n!r} repeats {earlier!r} (both {c})")
         out.append(c)
     return tuple(out)
 
 
-def parse_assignment(text: str, layer_names, field: str = "format") -> dict[str, str]:
+def parse_assignment(text: str, layer_names, field: str | None = None) -> dict[str, str]:
     """Per-layer formats from ``"DEFAULT[,LAYER=FMT...]"`` with LAYER a layer name, ``first`` or
     ``last``: a dict layer name -> canonical format for every layer."""
     layer_names = list(layer_names)
     parts = [p.strip() for p in str(text).split(",") if p.strip()]
     if not parts or "=" in parts[0]:
-        raise FormatError(f"{field}: give the default format first, e.g. 'w4a8,first=w8a8', got {text!r}")
+        raise FormatError(f"{_prefix(field)}give the default format first, e.g. 'w4a8,first=w8a8', got {text!r}")
     default = resolve(parts[0])
     out = {n: default for n in layer_names}
+    given: dict[str, str] = {}
     for p in parts[1:]:
         if "=" not in p:
-            raise FormatError(f"{field}: {p!r} must be LAYER=FORMAT")
+            raise FormatError(f"{_prefix(field)}{p!r} must be LAYER=FORMAT")
         layer, fmt = (s.strip() for s in p.split("=", 1))
         target = {"first": layer_names[0], "last": layer_names[-1]}.get(layer, layer) if layer_names else layer
         if target not in out:
-            raise FormatError(f"{field}: no layer {layer!r}; layers: {', '.join(layer_names)}")
+            raise FormatError(f"{_prefix(field)}no layer {layer!r}; layers: {', '.join(layer_names)}")
+        if target in given:
+            raise FormatError(f"{_prefix(field)}layer {target!r} is given twice ({given[target]!r} and {p!r})")
+        given[target] = p
         out[target] = resolve(fmt)
     return out

@@ -19,6 +19,15 @@ import numpy as np
 from accelsim.errors import ModelError
 from accelsim.graph.ops import OPS
 
+MAX_VALUE_ELEMS = 1 << 28    # elements of one tensor per image: 16k x 16k x 1; bigger is a typo, not a GAN
+
+
+def _per_image(shape) -> int:
+    n = 1
+    for d in tuple(shape)[1:]:
+        n *= int(d)
+    return n
+
 
 @dataclass(frozen=True)
 class Input:
@@ -66,6 +75,11 @@ class Graph:
             if i.dtype not in ("float", "int"):
                 raise ModelError(f"graph {self.name!r}: input {i.name!r} dtype must be float or int")
             shapes[i.name] = tuple(i.shape)
+            if not all(isinstance(d, int) and d >= 1 for d in i.shape):
+                raise ModelError(f"graph {self.name!r}: input {i.name!r} needs positive dimensions, got {i.shape}")
+            if _per_image(i.shape) > MAX_VALUE_ELEMS:
+                raise ModelError(f"graph {self.name!r}: input {i.name!r} of shape {tuple(i.shape)} has more than "
+                                 f"2^28 elements per image")
         if not self.nodes:
             raise ModelError(f"graph {self.name!r} has no operations")
         for n in self.nodes:
@@ -89,6 +103,8 @@ class Graph:
             shape = tuple(int(d) for d in OPS[n.op].shape(n, [shapes[i] for i in n.inputs]))
             if n.shape and tuple(n.shape) != shape:
                 raise ModelError(f"node {n.name!r} ({n.op}): shape {tuple(n.shape)} recorded, {shape} computed")
+            if _per_image(shape) > MAX_VALUE_ELEMS:
+                raise ModelError(f"node {n.name!r} ({n.op}): output {shape} has more than 2^28 elements per image")
             object.__setattr__(n, "shape", shape)
             shapes[n.name] = shape
         for o in self.outputs:

@@ -59,7 +59,14 @@ def parse_input_shapes(values) -> tuple[tuple[int, ...], ...]:
         parts = [p.strip() for p in str(v).split(",")]
         if not parts or not all(re.fullmatch(r"[0-9]{1,6}", p) for p in parts) or min(int(p) for p in parts) < 1:
             raise ModelError(f"input shape {v!r}: expected positive integers such as 3,256,256 (batch excluded)")
-        shapes.append(tuple(int(p) for p in parts))
+        shape = tuple(int(p) for p in parts)
+        from accelsim.graph.ir import MAX_VALUE_ELEMS
+        n = 1
+        for d in shape:
+            n *= d
+        if n > MAX_VALUE_ELEMS:
+            raise ModelError(f"input shape {v!r}: {n:,} elements per image, more than 2^28")
+        shapes.append(shape)
     return tuple(shapes)
 
 

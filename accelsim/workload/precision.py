@@ -150,6 +150,6 @@ def bits_to_bytes(bits: int) -> int:
     return (int(bits) + 7) // 8
 
 
-def parse_formats(text: str, option: str = "format") -> tuple[str, ...]:
+def parse_formats(text: str, option: str | None = None) -> tuple[str, ...]:
     """Canonical format names from 'w8a8,ternary' (aliases accepted) or 'all' (the registry's defaults)."""
     return registry.parse_list(text, option)
