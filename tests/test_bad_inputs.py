@@ -331,3 +331,25 @@ def test_yaml_bounds_and_strict_api_types(tmp_path, capsys):
             ConvSpec.make(**kwargs)
     with pytest.raises(ValueError, match="number of threads"):
         kernels.set_num_threads("4")
+
+
+def test_more_bad_inputs_are_one_line(tmp_path, capsys):
+    from accelsim.cli import main
+    dup = tmp_path / "dup.csv"
+    dup.write_text("format,buffer,buffer\nint8,32KiB,64KiB\n")
+    extra = tmp_path / "extra.csv"
+    extra.write_text("format,buffer\nint8,32KiB,9\n")
+    cases = [
+        (["validate", "--seed", "-1"], "--seed must be in [0, 2^63)"),
+        (["vectors", "check", "--manifest", "/dev/zero", "--actual", str(tmp_path)], "not a regular file"),
+        (["sweep", "--points", str(dup), "--out", str(tmp_path / "a.db"), "--no-progress"], "column 'buffer' is repeated"),
+        (["sweep", "--points", str(extra), "--out", str(tmp_path / "b.db"), "--no-progress"],
+         "line 2: more values than columns"),
+        (["generate", "--format", "w4a8,first=w8a8,first=w2a8", "--out", str(tmp_path / "g.png")], "given twice"),
+        (["energy", "--format", "int\u0668"], "unknown format"),
+    ]
+    for argv, message in cases:
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and message in err, (argv, err)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dup.csv", "extra.csv"]

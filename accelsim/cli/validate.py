@@ -11,7 +11,7 @@ def register(sub) -> None:
                        description=__doc__ + " Long runs (soaks): --minutes bounds the time, --jobs uses "
                        "several processes; progress goes to stderr.")
     p.add_argument("--cases", type=int, default=200, help="random cases per format (default 200)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="case seed, in [0, 2^63) (default 0)")
     p.add_argument("--formats", default="all",
                    help="comma-separated: int8,int4,int16,ternary,binary_w_int8_a,binary,flex16 (default all)")
     p.add_argument("--isa", default="all", help="SIMD paths to check: all supported (default) or a comma list")
@@ -74,6 +74,8 @@ def run(args) -> int:
                              f"{','.join(kernels.available_isas())}")
     if args.cases < 1:
         raise ValueError(f"--cases must be >= 1, got {args.cases}")
+    if not 0 <= args.seed < 2 ** 63:
+        raise ValueError(f"--seed must be in [0, 2^63), got {args.seed}")
     if args.jobs == "auto":
         jobs = default_jobs()
     elif args.jobs.isascii() and args.jobs.isdigit() and int(args.jobs) >= 1:

@@ -24,6 +24,13 @@ def _records(path: str, text: str) -> list[tuple[int, dict]]:
         reader = csv.DictReader(io.StringIO(text))
         if reader.fieldnames is None:
             raise ValueError(f"--points: {path} is empty")
+        names = [n.strip() for n in reader.fieldnames]
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise ValueError(f"--points: {path} line 1: column {repeated[0]!r} is repeated")
+        if any(None in row for row in csv.DictReader(io.StringIO(text))):
+            bad = next(i + 2 for i, row in enumerate(csv.DictReader(io.StringIO(text))) if None in row)
+            raise ValueError(f"--points: {path} line {bad}: more values than columns")
         return [(i + 2, {k.strip(): (v or "").strip() for k, v in row.items() if k is not None})
                 for i, row in enumerate(reader)]
     stripped = text.strip()

@@ -23,15 +23,22 @@ def _get(obj, key, typ, where: str):
     return value
 
 
+MAX_MANIFEST_BYTES = 64 << 20    # a manifest of thousands of layers is a few MiB
+
+
 def load(path: str) -> tuple[dict, str]:
     """(manifest, directory holding its files). Validates the fields ``check`` relies on."""
     if os.path.isdir(path):
         path = os.path.join(path, "manifest.json")
+    if os.path.exists(path) and not os.path.isfile(path):
+        raise VectorsError(f"{path}: not a regular file (a manifest is a JSON file)")
     try:
         with open(path, "rb") as f:
-            raw = f.read()
+            raw = f.read(MAX_MANIFEST_BYTES + 1)
     except OSError as exc:
         raise VectorsError(f"{path}: cannot read manifest: {exc.strerror or exc}") from None
+    if len(raw) > MAX_MANIFEST_BYTES:
+        raise VectorsError(f"{path}: larger than {MAX_MANIFEST_BYTES >> 20} MiB: not a manifest")
     try:
         m = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
