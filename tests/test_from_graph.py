@@ -79,6 +79,9 @@ def test_energy_cli_takes_a_user_model(capsys, tmp_path):
     ("dcgan-64x", [], "unknown model 'dcgan-64x'"),
     ("model.onnx", [], "model.onnx: no such file"),
     ("file.py", [], "expected path/to/file.py:NAME"),
+    ("{ex}:CycleGANResnet9", ["--input-shape", "3,16,16", "--input-shape", "3,16,16"],
+     "forward() takes 1 input(s) (x), 2 input shape(s) given"),
+    ("{ex}:CycleGANResnet9", ["--input-shape", "3,100000,100000"], "more than 2^28"),
 ])
 def test_bad_model_references_are_one_line(capsys, ref, extra, message):
     pytest.importorskip("torch")

@@ -187,6 +187,8 @@ class _Importer:
             if vi.name in self.vals:
                 continue      # an initializer listed as an input (IR < 4): a constant
             self.add_input(vi)
+        if not g.node:
+            raise ModelError(f"{self.origin}: an empty graph (not an exported model?)")
         if not self.inputs:
             raise ModelError(f"{self.origin}: the model takes no tensor input")
         for node in g.node:

@@ -146,6 +146,18 @@ def _load_python(path: str, name: str, shapes) -> LoadedModel:
         if not shapes:
             raise ModelError(f"{where}: {name}() returns only a module; give its input shape (C,H,W per input, "
                              "batch excluded), or return (module, example_inputs)")
+        import inspect
+        try:
+            params = [p for p in inspect.signature(net.forward).parameters.values()
+                      if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        except (TypeError, ValueError):
+            params = None
+        if params is not None and not any(p.kind == p.VAR_POSITIONAL for p in
+                                          inspect.signature(net.forward).parameters.values()):
+            required = [p for p in params if p.default is p.empty]
+            if not len(required) <= len(shapes) <= len(params):
+                raise ModelError(f"{where}: forward() takes {len(required)} input(s) "
+                                 f"({', '.join(p.name for p in params)}), {len(shapes)} input shape(s) given")
         gen = torch.Generator().manual_seed(INPUT_SEED)
         inputs = tuple(torch.randn((1, *s), generator=gen) for s in shapes)
     else:
