@@ -36,9 +36,102 @@ class Schedule:
 
 
 def _boxes(base_bit, shape, bits, n0, c0, c1, r0, r1, q0, q1):
-    """Byte runs of boxes [c0,c1) x [r0,r1) x [q0,q1) of image n0 in C x H x W tensors (vectorized
-    over boxes). Rows merge into one run when the box spans the full width, channels too when it
-    spans the full height. Returns (payload bits per box, run starts, run lengths, run box index)."""
+    """Byte runs of boxes [c0,c1) x [r0,r1) x [q0,q1) of image n0 in C x H x W tensors. Rows merge
+    into one run when the box spans the full width, channels too when it spans the full height.
+    Returns (payload bits per box, run starts, run lengths, run box index). The runs are written by
+    one numba pass (``_box_runs``); ``_boxes_reference`` is the vectorized numpy form it equals."""
+    C, H, W = shape
+    c0, c1, r0, r1, q0, q1, n0 = (np.ascontiguousarray(a, dtype=np.int64) for a in (c0, c1, r0, r1, q0, q1, n0))
+    nc, nr, nq = c1 - c0, r1 - r0, q1 - q0
+    full_w = nq == W
+    counts = np.where(full_w & (nr == H), 1, nc) * np.where(full_w, 1, nr)
+    exact = float(bits).is_integer() and float(base_bit).is_integer()
+    start, length, box = _box_kernel()(int(C), int(H), int(W), float(base_bit), float(bits), exact,
+                                       n0, c0, c1, r0, r1, q0, q1, int(counts.sum()))
+    return (nc * nr * nq) * bits, start, length, box
+
+
+_BOX_KERNEL = None
+
+
+def _box_kernel():
+    """The numba pass behind ``_boxes``, compiled on first use (cached on disk)."""
+    global _BOX_KERNEL
+    if _BOX_KERNEL is not None:
+        return _BOX_KERNEL
+    import numba
+
+    @numba.njit(cache=True, nogil=True)
+    def box_runs(C, H, W, base_bit, bits, exact, n0, c0, c1, r0, r1, q0, q1, total):
+        start = np.empty(total, np.int64)
+        length = np.empty(total, np.int64)
+        box = np.empty(total, np.int64)
+        ibase, ib = np.int64(base_bit), np.int64(bits)
+        k = 0
+        for b in range(c0.size):
+            nc, nr, nq = c1[b] - c0[b], r1[b] - r0[b], q1[b] - q0[b]
+            full_w = nq == W
+            full_hw = full_w and nr == H
+            n_outer = 1 if full_hw else nc
+            n_inner = 1 if full_w else nr
+            run_elems = nc * H * W if full_hw else (nr * W if full_w else nq)
+            start_elem = ((n0[b] * C + c0[b]) * H + r0[b]) * W + q0[b]
+            for o in range(n_outer):
+                for i in range(n_inner):
+                    s_elem = start_elem + o * (H * W) + i * W
+                    if exact:
+                        s_bit = ibase + s_elem * ib
+                        st = s_bit >> 3
+                        en = (s_bit + run_elems * ib + 7) >> 3
+                    else:   # the same float64 operations, in the same order, as the numpy form
+                        fs = base_bit + np.float64(s_elem) * bits
+                        fe = fs + np.float64(run_elems) * bits
+                        st = np.int64(np.floor(fs / 8))
+                        en = np.int64(np.ceil(fe / 8))
+                    start[k] = st
+                    length[k] = en - st
+                    box[k] = b
+                    k += 1
+        return start, length, box
+
+    _BOX_KERNEL = box_runs
+    return box_runs
+
+
+_GATHER_KERNEL = None
+
+
+def _gather_kernel():
+    """Runs in transfer issue order: transfer ``order[j]``'s runs (a contiguous range starting at
+    ``first_run``) become transfer j's; one numba pass, compiled on first use."""
+    global _GATHER_KERNEL
+    if _GATHER_KERNEL is not None:
+        return _GATHER_KERNEL
+    import numba
+
+    @numba.njit(cache=True, nogil=True)
+    def gather(order, first_run, n_runs, run_start, run_bytes):
+        total = run_start.size
+        start = np.empty(total, np.int64)
+        nbytes = np.empty(total, np.int64)
+        transfer = np.empty(total, np.int64)
+        k = 0
+        for j in range(order.size):
+            t = order[j]
+            f = first_run[t]
+            for r in range(f, f + n_runs[t]):
+                start[k] = run_start[r]
+                nbytes[k] = run_bytes[r]
+                transfer[k] = j
+                k += 1
+        return start, nbytes, transfer
+
+    _GATHER_KERNEL = gather
+    return gather
+
+
+def _boxes_reference(base_bit, shape, bits, n0, c0, c1, r0, r1, q0, q1):
+    """``_boxes`` vectorized over boxes with numpy (the reference the numba pass is tested against)."""
     C, H, W = shape
     nc, nr, nq = c1 - c0, r1 - r0, q1 - q0
     full_w = nq == W
@@ -179,11 +272,10 @@ def build_schedule(m: Mapping) -> Schedule:
     # transfer issue order are a gather of whole ranges: no sort over the runs.
     n_runs = np.bincount(run_transfer, minlength=order.size)
     first_run = np.cumsum(n_runs) - n_runs
-    counts = n_runs[order]
-    base = np.repeat(first_run[order] - (np.cumsum(counts) - counts), counts)
-    run_order = base + np.arange(base.size)
+    start_out, bytes_out, transfer_out = _gather_kernel()(order.astype(np.int64), first_run, n_runs,
+                                                          run_start, run_bytes)
     return Schedule(steps, step_macs, t_step[order], t_write[order], t_operand[order], t_bits[order],
-                    run_start[run_order], run_bytes[run_order], np.repeat(np.arange(order.size), counts))
+                    start_out, bytes_out, transfer_out)
 
 
 def _owned(out_ranges, n_out):
