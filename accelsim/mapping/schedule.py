@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from accelsim.jit import lazy_kernel
 from accelsim.mapping.tiling import Mapping
 
 OPERANDS = ("ifmap", "weight", "ofmap", "psum")
@@ -51,15 +52,9 @@ def _boxes(base_bit, shape, bits, n0, c0, c1, r0, r1, q0, q1):
     return (nc * nr * nq) * bits, start, length, box
 
 
-_BOX_KERNEL = None
-
-
-def _box_kernel():
-    """The numba pass behind ``_boxes``, compiled on first use (cached on disk)."""
-    global _BOX_KERNEL
-    if _BOX_KERNEL is not None:
-        return _BOX_KERNEL
-    import numba
+@lazy_kernel
+def _box_kernel(numba):
+    """The numba pass behind ``_boxes``."""
 
     @numba.njit(cache=True, nogil=True)
     def box_runs(C, H, W, base_bit, bits, exact, n0, c0, c1, r0, r1, q0, q1, total):
@@ -94,20 +89,13 @@ def _box_kernel():
                     k += 1
         return start, length, box
 
-    _BOX_KERNEL = box_runs
     return box_runs
 
 
-_GATHER_KERNEL = None
-
-
-def _gather_kernel():
+@lazy_kernel
+def _gather_kernel(numba):
     """Runs in transfer issue order: transfer ``order[j]``'s runs (a contiguous range starting at
-    ``first_run``) become transfer j's; one numba pass, compiled on first use."""
-    global _GATHER_KERNEL
-    if _GATHER_KERNEL is not None:
-        return _GATHER_KERNEL
-    import numba
+    ``first_run``) become transfer j's; one numba pass."""
 
     @numba.njit(cache=True, nogil=True)
     def gather(order, first_run, n_runs, run_start, run_bytes):
@@ -126,7 +114,6 @@ def _gather_kernel():
                 k += 1
         return start, nbytes, transfer
 
-    _GATHER_KERNEL = gather
     return gather
 
 

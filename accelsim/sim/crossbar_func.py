@@ -29,12 +29,12 @@ at the top level. ``CrossbarKernels`` is a drop-in for ``accelsim.kernels`` in
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 import numpy as np
 
 from accelsim.arch.crossbar import CrossbarSpec
 from accelsim.blas import one_thread
+from accelsim.jit import lazy_kernel
 from accelsim.formats import binary, fixed, flexpoint, reference
 from accelsim.formats.conv import ConvSpec, convolve
 from accelsim.mapping.crossbar import WeightEncoding, combine_columns, conductance_levels, weight_encoding
@@ -99,9 +99,9 @@ def adc_convert(current, spec: CrossbarSpec) -> np.ndarray:
     return code.astype(np.int64) * lsb
 
 
-@lru_cache(maxsize=None)
-def _adc_kernel():
-    import numba  # deferred: importing accelsim never imports numba
+@lazy_kernel
+def _adc_kernel(numba):
+    """The ADC + shift-add loop (numba)."""
 
     @numba.njit(cache=True, nogil=True)
     def adc_shift_add(a, weights, lsb, max_code, acc):

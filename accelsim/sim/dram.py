@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from accelsim.arch.spec import DramSpec
+from accelsim.jit import lazy_kernel
 
 
 @dataclass(frozen=True)
@@ -52,15 +53,9 @@ def service(dram: DramSpec, run_start: np.ndarray, run_bytes: np.ndarray, run_tr
     return DramResult(out, int(counts[0]), int(counts[1]), int(counts[2]), int(counts[3]))
 
 
-_KERNEL = None
-
-
-def _kernel():
-    """The numba kernel, compiled on first use (and cached on disk); importing accelsim never imports numba."""
-    global _KERNEL
-    if _KERNEL is not None:
-        return _KERNEL
-    import numba
+@lazy_kernel
+def _kernel(numba):
+    """The numba kernel behind ``service``."""
 
     @numba.njit(cache=True, nogil=True)
     def kernel(run_start, run_bytes, run_transfer, n_transfers, rb, ch, nb, bb, t):
@@ -120,7 +115,6 @@ def _kernel():
             out[tr] = max(out[tr], per)
         return out, np.array([total_bursts, misses, hits, chunks], np.int64)
 
-    _KERNEL = kernel
     return kernel
 
 
