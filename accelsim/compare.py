@@ -207,7 +207,7 @@ PTQ_FORMATS = ("fp32", "w8a8", "w4a8", "w4a4", "w2a8", "w1a8", "w1a1", "flex16+5
 
 
 def evaluate_ptq(loaded, formats, arch="edge-npu", *, lowering: str = "phase", n_images: int = 16,
-                 n_calib: int = 32, impl: str = "cpp", input_fn=None) -> list[CompareRow]:
+                 n_calib: int = 32, impl: str = "cpp") -> list[CompareRow]:
     """One row per format for any loaded model (``accelsim.graph.reference.LoadedModel``): the graph
     quantized after training by the runtime (calibration on ``n_calib`` inputs of seed CALIB_SEED),
     run on ``n_images`` inputs of seed QUALITY_SEED, PSNR/SSIM against the float graph, and the
@@ -221,9 +221,8 @@ def evaluate_ptq(loaded, formats, arch="edge-npu", *, lowering: str = "phase", n
 
     formats = parse_list(",".join(formats) if not isinstance(formats, str) else formats)
     arch = load_arch(arch) if isinstance(arch, str) else arch
-    inputs = input_fn or loaded.example_inputs
     g = loaded.graph
-    x, calib = inputs(n_images, QUALITY_SEED), inputs(n_calib, CALIB_SEED)
+    x, calib = loaded.example_inputs(n_images, QUALITY_SEED), loaded.example_inputs(n_calib, CALIB_SEED)
     ref = g.run_float(x)
     if isinstance(ref, tuple):
         raise ValueError(f"{loaded.origin}: compare scores one output; the model has {len(ref)}")

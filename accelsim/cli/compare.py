@@ -75,7 +75,6 @@ def run_ptq(args) -> int:
     from accelsim import compare
     from accelsim.api import LOWERING_CHOICES
     from accelsim.arch import load_arch
-    from accelsim.cli.generate import model_inputs
     from accelsim.cli.output import check_writable
     from accelsim.errors import FormatError, ModelError
     from accelsim.graph.reference import load
@@ -104,8 +103,7 @@ def run_ptq(args) -> int:
                          f"{args.model}'s post-training rows")
     arch = load_arch(args.arch)
     rows = compare.evaluate_ptq(loaded, formats, arch, lowering=args.lowering, n_images=args.images,
-                                n_calib=args.calib, impl=args.impl,
-                                input_fn=lambda n, seed: model_inputs(loaded, n, seed))
+                                n_calib=args.calib, impl=args.impl)
     front = compare.pareto_front(rows, "psnr_db")
     data = [r.to_json() for r in rows]
     print(f"accelsim compare: {loaded.name} ({loaded.origin}) on {arch.name}, lowering {args.lowering}; "

@@ -29,18 +29,6 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-def model_inputs(loaded, n: int, seed: int):
-    """The inputs a command feeds a model: the shipped DCGANs' fixed latents (accelsim.models.registry),
-    else standard normal inputs of the graph's shapes."""
-    import numpy as np
-
-    from accelsim.models import registry
-    if loaded.name in registry.GENERATORS and loaded.name.startswith("dcgan"):
-        shape = loaded.graph.inputs[0].shape
-        return (registry.latents(n, seed, z_dim=shape[1]).astype(np.float64),)
-    return loaded.example_inputs(n, seed)
-
-
 def run(args) -> int:
     import numpy as np
 
@@ -70,8 +58,8 @@ def run(args) -> int:
         loaded = load(args.model, args.input_shape)
     t0 = time.perf_counter()
     with naming("--format", FormatError):
-        q = quantize(loaded.graph, args.format, model_inputs(loaded, args.calib, CALIB_SEED))
-    x = model_inputs(loaded, args.n, args.seed)
+        q = quantize(loaded.graph, args.format, loaded.example_inputs(args.calib, CALIB_SEED))
+    x = loaded.example_inputs(args.n, args.seed)
     out = q.run(x, impl=args.impl)
     elapsed = time.perf_counter() - t0
     ref = loaded.graph.run_float(x)

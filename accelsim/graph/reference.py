@@ -35,9 +35,24 @@ class LoadedModel:
     graph: Graph
     origin: str
 
+    @property
+    def shipped_dcgan(self) -> bool:
+        from accelsim.models import registry
+        return self.name in registry.GENERATORS and self.name.startswith("dcgan") and self.origin.startswith("shipped")
+
+    @property
+    def input_source(self) -> str:
+        """Where ``example_inputs`` comes from (recorded in manifests)."""
+        return ("accelsim.models.registry.latents" if self.shipped_dcgan
+                else "accelsim.graph.reference.LoadedModel.example_inputs")
+
     def example_inputs(self, n: int, seed: int = INPUT_SEED) -> tuple[np.ndarray, ...]:
-        """``n`` inputs of the graph's shapes: floats N(0, 1), integer inputs uniform over the range of
-        the embedding that reads them."""
+        """``n`` inputs of the graph's shapes, what every command feeds the model: the shipped DCGANs'
+        fixed latents (``registry.latents``); else floats N(0, 1) and integer inputs uniform over the
+        range of the embedding that reads them."""
+        if self.shipped_dcgan:
+            from accelsim.models import registry
+            return (registry.latents(n, seed, z_dim=self.graph.inputs[0].shape[1]).astype(np.float64),)
         rng = np.random.default_rng(seed)
         consumers = self.graph.consumers()
         out = []

@@ -197,19 +197,9 @@ def _digest(path: str) -> str:
         raise VectorsError(f"--model {path}: cannot read: {exc.strerror or exc}") from None
 
 
-def _is_dcgan(loaded) -> bool:
-    from accelsim.models import registry
-    return loaded.name in registry.GENERATORS and loaded.name.startswith("dcgan")
-
-
 def model_inputs(loaded, n: int, seed: int) -> tuple[tuple[np.ndarray, ...], str]:
-    """(inputs, their source): the shipped DCGANs' latents (``registry.latents``), else the model's
-    example inputs (floats N(0, 1), labels uniform): what ``accelsim generate`` feeds the model."""
-    from accelsim.models import registry
-    if _is_dcgan(loaded):
-        z_dim = loaded.graph.inputs[0].shape[1]
-        return (registry.latents(n, seed, z_dim=z_dim).astype(np.float64),), "accelsim.models.registry.latents"
-    return loaded.example_inputs(n, seed), "accelsim.graph.reference.LoadedModel.example_inputs"
+    """(inputs, their source): what ``accelsim generate`` feeds the model."""
+    return loaded.example_inputs(n, seed), loaded.input_source
 
 
 def _model_info(ref: str, loaded, calib: int, calib_source: str) -> dict:
