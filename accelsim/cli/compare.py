@@ -33,19 +33,20 @@ def run(args) -> int:
     from accelsim.models import registry
     from accelsim.report.compare import compare_table, plot_compare
 
-    if args.model not in registry.GENERATORS or args.input_shape:
-        return run_ptq(args)
     if args.lowering not in LOWERING_CHOICES:
         raise ValueError(f"--lowering must be one of {', '.join(LOWERING_CHOICES)}, got {args.lowering!r}")
     if not 1 <= args.images <= 10000:
         raise ValueError(f"--images must be in [1, 10000], got {args.images}")
+    from accelsim.cli.options import file_of
+    from accelsim.cli.output import check_distinct, check_writable
+    check_distinct({"--json": args.json, "--plot": args.plot}, {"--arch": args.arch, "--model": file_of(args.model)})
+    if args.model not in registry.GENERATORS or args.input_shape:
+        return run_ptq(args)
     if not (args.fid_images == 0 or 64 <= args.fid_images <= 10000):
         raise ValueError(f"--fid-images must be 0 or in [64, 10000], got {args.fid_images}")
     recipes = list(RECIPES) if args.recipes == "all" else [r.strip() for r in args.recipes.split(",") if r.strip()]
     if not recipes:
         raise ValueError("--recipes: no recipe given")
-    from accelsim.cli.output import check_distinct, check_writable
-    check_distinct({"--json": args.json, "--plot": args.plot}, {"--arch": args.arch})
     for option, path in (("--json", args.json), ("--plot", args.plot)):
         if path:
             check_writable(path, option)   # before the evaluation, not after it
@@ -71,28 +72,21 @@ def run(args) -> int:
 
 
 def run_ptq(args) -> int:
-    """compare for any model reference: one post-training-quantized row per format."""
+    """compare for any model reference: one post-training-quantized row per format (``run`` has
+    checked the options the two paths share)."""
     from accelsim import compare
-    from accelsim.api import LOWERING_CHOICES
     from accelsim.arch import load_arch
     from accelsim.cli.output import check_writable
     from accelsim.errors import FormatError, ModelError
     from accelsim.graph.reference import load
     from accelsim.report.compare import compare_table, plot_compare
 
-    if args.lowering not in LOWERING_CHOICES:
-        raise ValueError(f"--lowering must be one of {', '.join(LOWERING_CHOICES)}, got {args.lowering!r}")
-    if not 1 <= args.images <= 10000:
-        raise ValueError(f"--images must be in [1, 10000], got {args.images}")
     if not 1 <= args.calib <= 4096:
         raise ValueError(f"--calib must be in [1, 4096], got {args.calib}")
     formats = ",".join(compare.PTQ_FORMATS) if args.recipes == "all" else args.recipes
     from accelsim.formats.registry import parse_list
     with naming("--recipes", FormatError):
         formats = parse_list(formats)
-    from accelsim.cli.options import file_of
-    from accelsim.cli.output import check_distinct
-    check_distinct({"--json": args.json, "--plot": args.plot}, {"--arch": args.arch, "--model": file_of(args.model)})
     for option, path in (("--json", args.json), ("--plot", args.plot)):
         if path:
             check_writable(path, option)
