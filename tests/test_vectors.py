@@ -25,6 +25,19 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 TB_DIR = ROOT / "examples" / "c_testbench"
 
 
+def corrupt_conv_int(monkeypatch) -> None:
+    """Make the C++ conv_int wrong by one in one accumulator (golden != C++ must refuse to write)."""
+    from accelsim import kernels
+    real = kernels.conv_int
+
+    def off_by_one(*a, **k):
+        acc = real(*a, **k).copy()
+        acc.flat[acc.size // 2] += 1
+        return acc
+
+    monkeypatch.setattr(kernels, "conv_int", off_by_one)
+
+
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):
     """fmt -> (vectors dir, manifest), one CLI export per format of the shipped dcgan-digits."""
@@ -231,15 +244,7 @@ def test_single_layer_export_and_refusals(exported, tmp_path, capsys, monkeypatc
         assert main(["vectors", "export", *args, "--out", str(tmp_path / "x")]) == 2
         assert message in capsys.readouterr().err and not (tmp_path / "x").exists()
     # golden != C++: nothing is written, no temporary directory is left behind
-    from accelsim import kernels
-    real = kernels.conv_int
-
-    def off_by_one(*a, **k):
-        acc = real(*a, **k).copy()
-        acc.flat[acc.size // 2] += 1
-        return acc
-
-    monkeypatch.setattr(kernels, "conv_int", off_by_one)
+    corrupt_conv_int(monkeypatch)
     before = sorted(os.listdir(tmp_path))
     with pytest.raises(VectorsError, match=r"disagree at layer 0 \(deconv1\) acc: 1 of .* differ"):
         export_vectors(str(tmp_path / "refused"), fmt="int4")
@@ -452,15 +457,7 @@ def test_graph_model_refusals(graph_exported, tmp_path, capsys, monkeypatch):
         assert message in err and len(err.strip().splitlines()) == 1, (args, err)
         assert not (tmp_path / "x").exists() and os.listdir(tmp_path) == []
     # golden != C++: nothing is written, no temporary directory is left behind
-    from accelsim import kernels
-    real = kernels.conv_int
-
-    def off_by_one(*a, **k):
-        acc = real(*a, **k).copy()
-        acc.flat[acc.size // 2] += 1
-        return acc
-
-    monkeypatch.setattr(kernels, "conv_int", off_by_one)
+    corrupt_conv_int(monkeypatch)
     with pytest.raises(VectorsError, match=r"disagree at layer 0 \(main.0\) acc: 1 of .* differ"):
         export_vectors(str(tmp_path / "refused"), model=ref, fmt="w2a8", calib=4)
     assert os.listdir(tmp_path) == []

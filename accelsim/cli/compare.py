@@ -81,8 +81,8 @@ def run_ptq(args) -> int:
     from accelsim.graph.reference import load
     from accelsim.report.compare import compare_table, plot_compare
 
-    if not 1 <= args.calib <= 4096:
-        raise ValueError(f"--calib must be in [1, 4096], got {args.calib}")
+    from accelsim.cli.options import check_calib
+    check_calib(args.calib)
     formats = ",".join(compare.PTQ_FORMATS) if args.recipes == "all" else args.recipes
     from accelsim.formats.registry import parse_list
     with naming("--recipes", FormatError):

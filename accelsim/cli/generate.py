@@ -40,8 +40,8 @@ def run(args) -> int:
 
     if not 1 <= args.n <= 4096:
         raise ValueError(f"--n must be in [1, 4096], got {args.n}")
-    if not 1 <= args.calib <= 4096:
-        raise ValueError(f"--calib must be in [1, 4096], got {args.calib}")
+    from accelsim.cli.options import check_calib
+    check_calib(args.calib)
     if not 1 <= args.scale <= 16:
         raise ValueError(f"--scale must be in [1, 16], got {args.scale}")
     if not 0 <= args.seed < 2 ** 63:

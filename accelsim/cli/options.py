@@ -46,6 +46,13 @@ def check_batch(batch: int) -> int:
     return batch
 
 
+def check_calib(calib: int) -> int:
+    from accelsim.runtime.quantized import MAX_CALIB
+    if not 1 <= calib <= MAX_CALIB:
+        raise ValueError(f"--calib must be in [1, {MAX_CALIB}], got {calib}")
+    return calib
+
+
 def max_jobs() -> int:
     """Worker processes allowed: four per CPU (at least 4), so a typo cannot fork the machine to death."""
     return max(4, 4 * (os.cpu_count() or 1))

@@ -13,7 +13,11 @@ from accelsim.graph.ir import Graph, Node
 from accelsim.graph.ops import OPS, conv_spec
 
 CALIB_CHUNK = 16      # calibration inputs per float forward
-VECTOR_BITS = 16      # width of a MAC result read by the vector unit (norm, add, pad, tanh ...)
+MAX_CALIB = 4096      # calibration inputs a command accepts (one float forward each)
+# Width of a MAC result read by the vector unit (norm, add, pad, tanh ...). A modelling assumption,
+# not a datasheet figure: int16 is the narrowest width that keeps 8-bit convs' pre-norm values
+# accurate (CycleGAN w8a8 34.8 dB at 8 bits, 39.3 dB at 16, benchmarks/bench_generators.py).
+VECTOR_BITS = 16
 
 
 def calibrate(graph: Graph, inputs) -> dict[str, tuple[float, float, float]]:

@@ -157,8 +157,9 @@ def check_run_options(batch: int, seed: int, calib: int) -> None:
         raise VectorsError(f"--batch must be in [1, 256], got {batch}")
     if not 0 <= seed < 2 ** 63:
         raise VectorsError(f"--seed must be in [0, 2^63), got {seed}")
-    if not 1 <= calib <= 4096:
-        raise VectorsError(f"--calib must be in [1, 4096], got {calib}")
+    from accelsim.runtime.quantized import MAX_CALIB
+    if not 1 <= calib <= MAX_CALIB:
+        raise VectorsError(f"--calib must be in [1, {MAX_CALIB}], got {calib}")
 
 
 def export_chain(out_dir: str, model: str = "dcgan-digits", fmt: str = "int8", layer="all", batch: int = 1,
