@@ -100,3 +100,32 @@ def test_bad_inputs():
         arch_from_dict([1, 2])
     with pytest.raises(ValueError, match="array: missing required key"):
         arch_from_dict({"name": "x"})
+
+
+def _keys(cls, *, drop=(), add=()):
+    return ", ".join(sorted({f.name for f in dataclasses.fields(cls)} - set(drop) | set(add)))
+
+
+@pytest.mark.parametrize("old,new,where,allowed", [
+    ("clock_mhz: 500", "clock_mhz: 500\nclok_mhz: 3", "clok_mhz",
+     "array, buffers, clock_mhz, crossbar, dram, name, source, tech_node_nm"),
+    ("rows: 8,", "rows: 8, rowz: 8,", "array.rowz", "cols, dataflow, rows"),
+    ("banks: 1}", "banks: 1, bank: 1}", "buffers.weight.bank", "banks, double_buffered, size_kib, word_bits"),
+    # a buffer's role is its key under buffers, not a key inside it
+    ("banks: 1}", "banks: 1, role: ifmap}", "buffers.weight.role", "banks, double_buffered, size_kib, word_bits"),
+    ("  weight:", "  weights:", "buffers.weights", "global, ifmap, ofmap, weight"),
+    ("channels: 2}", "channels: 2, tRCD: 3}", "dram.tRCD", "DramSpec+preset"),
+    ("{preset: ddr4-2400, channels: 2}", "{type: ddr4, tRCD: 3}", "dram.tRCD", "DramSpec+preset"),
+    ("array: {rows: 8, cols: 8, dataflow: ws}", "crossbar: {rows: 128, adc_bitz: 8}", "crossbar.adc_bitz", "CrossbarSpec"),
+])
+def test_unknown_key_lists_every_allowed_key(old, new, where, allowed):
+    """The unknown-key message lists ALL keys allowed at that place, sorted, not a part of them."""
+    from accelsim.arch import CrossbarSpec, DramSpec
+    from accelsim.errors import ConfigError
+    allowed = {"DramSpec+preset": _keys(DramSpec, add=("preset",)), "CrossbarSpec": _keys(CrossbarSpec)}.get(
+        allowed, allowed)
+    with pytest.raises(ConfigError) as exc:
+        arch_from_dict(load_yaml(_mutate(GOOD, old, new), "test"))
+    head, _, listed = str(exc.value).partition("; allowed: ")
+    assert head.startswith(where + ": unknown")
+    assert listed == allowed and listed.split(", ") == sorted(listed.split(", "))

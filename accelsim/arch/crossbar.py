@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from accelsim.arch.spec import _choices, _rng, check_fields
+from accelsim.errors import ConfigError
 
 SIGNED_ENCODINGS = ("differential", "offset")
 ADC_MODES = ("scaled", "clipped")
@@ -73,10 +74,10 @@ class CrossbarSpec:
     def __post_init__(self):
         check_fields(self, "crossbar")
         if self.cell_levels < 1 << self.bits_per_cell:
-            raise ValueError(f"crossbar.cell_levels: {self.cell_levels} levels cannot hold {self.bits_per_cell} bits "
+            raise ConfigError(f"crossbar.cell_levels: {self.cell_levels} levels cannot hold {self.bits_per_cell} bits "
                              f"per cell; allowed [{1 << self.bits_per_cell}, 64]")
         if self.cols_per_adc > self.cols:
-            raise ValueError(f"crossbar.cols_per_adc: {self.cols_per_adc} is out of range; allowed [1, {self.cols}] "
+            raise ConfigError(f"crossbar.cols_per_adc: {self.cols_per_adc} is out of range; allowed [1, {self.cols}] "
                              "(crossbar.cols)")
 
     @property

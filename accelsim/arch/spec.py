@@ -7,6 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING
 
+from accelsim.errors import ConfigError
+
 if TYPE_CHECKING:
     from accelsim.arch.crossbar import CrossbarSpec
 
@@ -24,7 +26,7 @@ def _choices(*values):
 
 
 def check_fields(obj, path: str) -> None:
-    """Type and range check of every field of a spec dataclass; raises ValueError naming the key path."""
+    """Type and range check of every field of a spec dataclass; raises ConfigError naming the key path."""
     for f in fields(obj):
         if f.metadata.get("skip"):
             continue
@@ -37,26 +39,26 @@ def check_fields(obj, path: str) -> None:
             t = t[:-len(" | None")]
         if t == "bool":
             if not isinstance(v, bool):
-                raise ValueError(f"{key}: expected true or false, got {v!r}")
+                raise ConfigError(f"{key}: expected true or false, got {v!r}")
         elif t == "int":
             if isinstance(v, bool) or not isinstance(v, int):
-                raise ValueError(f"{key}: expected an integer, got {v!r}")
+                raise ConfigError(f"{key}: expected an integer, got {v!r}")
         elif t == "float":
             if isinstance(v, bool) or not isinstance(v, (int, float)):
-                raise ValueError(f"{key}: expected a number, got {v!r}")
+                raise ConfigError(f"{key}: expected a number, got {v!r}")
             object.__setattr__(obj, f.name, float(v))
             v = float(v)
         elif t == "str":
             if not isinstance(v, str):
-                raise ValueError(f"{key}: expected a string, got {v!r}")
+                raise ConfigError(f"{key}: expected a string, got {v!r}")
         if "range" in f.metadata:
             lo, hi = f.metadata["range"]
             if not lo <= v <= hi:
-                raise ValueError(f"{key}: {v!r} is out of range; allowed [{lo}, {hi}]")
+                raise ConfigError(f"{key}: {v!r} is out of range; allowed [{lo}, {hi}]")
         if "choices" in f.metadata and v not in f.metadata["choices"]:
-            raise ValueError(f"{key}: {v!r} is not allowed; choose one of {', '.join(map(str, f.metadata['choices']))}")
+            raise ConfigError(f"{key}: {v!r} is not allowed; choose one of {', '.join(map(str, f.metadata['choices']))}")
         if f.metadata.get("power_of_two") and v & (v - 1):
-            raise ValueError(f"{key}: {v!r} must be a power of two")
+            raise ConfigError(f"{key}: {v!r} must be a power of two")
 
 
 @dataclass(frozen=True)
@@ -116,7 +118,7 @@ class BufferSpec:
     def __post_init__(self):
         check_fields(self, f"buffers.{self.role}")
         if self.word_bits % 8:
-            raise ValueError(f"buffers.{self.role}.word_bits: {self.word_bits} must be a multiple of 8")
+            raise ConfigError(f"buffers.{self.role}.word_bits: {self.word_bits} must be a multiple of 8")
 
     @property
     def size_bytes(self) -> int:
@@ -155,14 +157,14 @@ class ArchSpec:
     def __post_init__(self):
         check_fields(self, "")
         if (self.array is None) == (self.crossbar is None):
-            raise ValueError("array, crossbar: give exactly one of array (a PE array) or crossbar (ReRAM tiles)")
+            raise ConfigError("array, crossbar: give exactly one of array (a PE array) or crossbar (ReRAM tiles)")
         roles = [b.role for b in self.buffers]
         if len(set(roles)) != len(roles):
-            raise ValueError("buffers: each role may appear once")
+            raise ConfigError("buffers: each role may appear once")
         if roles == ["global"]:
             return
         if sorted(roles) != ["ifmap", "ofmap", "weight"]:
-            raise ValueError(f"buffers: give either one 'global' buffer or all of ifmap, weight, ofmap; got {roles}")
+            raise ConfigError(f"buffers: give either one 'global' buffer or all of ifmap, weight, ofmap; got {roles}")
 
     @property
     def clock_hz(self) -> float:
@@ -188,7 +190,7 @@ class ArchSpec:
         for b in self.buffers:
             if b.role == role or b.role == "global":
                 return b
-        raise ValueError(f"no buffer for {role!r}")
+        raise ConfigError(f"no buffer for {role!r}")
 
     @property
     def dram_bytes_per_cycle(self) -> float:
