@@ -83,7 +83,7 @@ def simulate(workload: Workload | str = DEFAULT_MODEL, arch: ArchSpec | str = DE
     write_pj = table.pj(("dram_write_bit",)) * 8
     a = arch.array
     if lowering not in LOWERING_CHOICES:
-        raise ValueError(f"lowering must be one of {', '.join(LOWERING_CHOICES)}, got {lowering!r}")
+        raise ConfigError(f"lowering must be one of {', '.join(LOWERING_CHOICES)}, got {lowering!r}")
     # 3b. crossbar archs: do all weights fit on chip, which activations stay on chip (None: digital)
     net = crossbar_network(plans, arch, lowering) if arch.kind == "crossbar" else None
     results = []

@@ -186,6 +186,29 @@ def test_infeasible_points_are_stored_and_left_out_of_the_curves(tmp_path, monke
     assert (a.points, a.feasible, a.min_feasible_buffer_kib) == (5, 2, 2.0)
 
 
+def test_only_infeasible_errors_are_stored_as_infeasible(tmp_path, monkeypatch):
+    """A point the arch cannot run (InfeasibleError: fp16 weights on ReRAM crossbars) is a stored
+    "infeasible" row; any other library error (a bad configuration) aborts the sweep instead."""
+    import accelsim.api
+    from accelsim.errors import ConfigError, InfeasibleError
+    from accelsim.workload import Layer, Workload
+    small = Workload("k3", (Layer("k3", "conv2d", 4, 4, (6, 6), kernel_hw=3),), (4, 6, 6))
+    monkeypatch.setattr(runner, "_workload", lambda name: small)
+    isaac = load_arch("isaac-like")
+    points = SweepSpec("k3", "isaac-like", ("int8", "fp16")).points(isaac)
+    with pytest.raises(InfeasibleError):
+        accelsim.api.simulate(small, isaac, "fp16")
+    _, rows = sweep(points, isaac, str(tmp_path / "x.db"))
+    assert [(r["fmt"], r["status"]) for r in rows] == [("w8a8", "ok"), ("fp16", "infeasible")]   # int8 = w8a8
+    assert "cannot be stored in ReRAM cells" in rows[1]["error"]
+
+    def bad_config(*args, **kwargs):
+        raise ConfigError("lowering must be one of ...")
+    monkeypatch.setattr(accelsim.api, "simulate", bad_config)
+    with pytest.raises(ConfigError):
+        evaluate(make_tasks(points[:1], isaac)[0])
+
+
 # ---- the store survives SIGKILL ---------------------------------------------------------------
 
 SMALL = ["--model", "dcgan-64", "--buffer", "16KiB:1MiB:16", "--format", "int8,binary", "--no-progress"]

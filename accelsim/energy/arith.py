@@ -8,6 +8,8 @@ import math
 from functools import lru_cache
 from importlib import resources
 
+from accelsim.errors import FormatError
+
 MAC_NODE_NM = 45
 
 
@@ -27,7 +29,7 @@ def arith_energy_pj(op: str, kind: str, bits: int, node_nm: float = MAC_NODE_NM)
     """Energy of one ``op`` ("add"/"mult") of ``kind`` ("int"/"fp") at ``bits`` and ``node_nm``."""
     pts = sorted((b, e) for (o, k, b), (e, _) in mac_points().items() if o == op and k == kind)
     if len(pts) < 2:
-        raise ValueError(f"no arithmetic energy data for {op} {kind}")
+        raise FormatError(f"no arithmetic energy data for {op} {kind}")
     (b1, e1), (b2, e2) = pts[0], pts[-1]
     alpha = math.log(e2 / e1) / math.log(b2 / b1)
     exact = dict(pts)

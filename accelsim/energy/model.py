@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from accelsim.energy.tables import EnergyTable
+from accelsim.errors import ConfigError
 
 # The first six are every arch's; the last four only crossbar archs' (ADC conversions, crossbar
 # cells + row DACs + column drivers, shift-and-add, and cell writes when weights are reloaded).
@@ -14,7 +15,7 @@ def price(actions: dict, table: EnergyTable) -> dict:
     out = dict.fromkeys(COMPONENTS, 0.0)
     for key, count in actions.items():
         if key not in table.entries:
-            raise ValueError(f"no energy for action {key!r} in the table of arch {table.arch_name!r}")
+            raise ConfigError(f"no energy for action {key!r} in the table of arch {table.arch_name!r}")
         for component, pj in table.entries[key]:
             out[component] += float(count) * pj
     return out

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from accelsim.energy.model import COMPONENTS, DIGITAL_COMPONENTS
+from accelsim.errors import ConfigError
 from accelsim.sim.engine import LayerActivity
 
 
@@ -67,7 +68,7 @@ class Report:
 
     def __add__(self, other: "Report") -> "Report":
         if self.arch != other.arch or self.clock_hz != other.clock_hz:
-            raise ValueError("can only add reports of the same arch")
+            raise ConfigError("can only add reports of the same arch")
         same = lambda a, b: a if a == b else f"{a}+{b}"  # noqa: E731
         return Report(same(self.model, other.model), self.arch, same(self.fmt, other.fmt),
                       same(self.lowering, other.lowering), self.clock_hz, self.batch, self.layers + other.layers)

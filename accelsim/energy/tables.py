@@ -26,6 +26,7 @@ import numpy as np
 from accelsim.arch.spec import ArchSpec, BufferSpec
 
 from accelsim.energy.arith import MAC_NODE_NM, _read_csv, arith_energy_pj, mac_points  # noqa: F401 (re-exported)
+from accelsim.errors import ConfigError
 
 
 @lru_cache(maxsize=None)
@@ -52,7 +53,7 @@ def sram_energy(node_nm: int, size_kib: float, word_bits: int) -> tuple[float, f
     """(read pJ per access, write pJ per access, leakage mW) of one SRAM array."""
     rows = sram_rows()
     if node_nm not in rows:
-        raise ValueError(f"no CACTI SRAM data for tech_node_nm={node_nm}; available: "
+        raise ConfigError(f"no CACTI SRAM data for tech_node_nm={node_nm}; available: "
                          f"{', '.join(map(str, sorted(rows)))} (regenerate with tools/gen_energy_tables.py)")
     t = rows[node_nm]
     widths = np.unique(t[:, 1])

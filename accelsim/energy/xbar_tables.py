@@ -24,6 +24,7 @@ import numpy as np
 
 from accelsim.arch.spec import ArchSpec
 from accelsim.energy.arith import _read_csv, arith_energy_pj
+from accelsim.errors import ConfigError
 
 ADC_MIN_BITS = 4           # hwcomponents-adc asserts n_bits >= 4
 NEUROSIM_PULSE_NS = 10.0   # the pulse of the crossbar_neurosim.csv cell reads (NeuroSim V1.3 default)
@@ -44,11 +45,11 @@ def adc_energy_pj(node_nm: int, bits: int, sample_rate_msps: float) -> float:
     table = _adc_table()
     nodes = sorted({n for n, _ in table})
     if node_nm not in nodes:
-        raise ValueError(f"no ADC survey data for tech_node_nm={node_nm}; available: {', '.join(map(str, nodes))} "
+        raise ConfigError(f"no ADC survey data for tech_node_nm={node_nm}; available: {', '.join(map(str, nodes))} "
                          "(regenerate with tools/gen_energy_tables.py)")
     top = max(b for n, b in table if n == node_nm)
     if bits > top:
-        raise ValueError(f"crossbar.adc_bits: no ADC survey data above {top} bits, got {bits}")
+        raise ConfigError(f"crossbar.adc_bits: no ADC survey data above {top} bits, got {bits}")
     t = table[(node_nm, max(bits, ADC_MIN_BITS))]
     lx, ly = np.log(t[:, 0]), np.log(t[:, 1])
     x = math.log(sample_rate_msps)
@@ -71,7 +72,7 @@ def neurosim_crossbar(node_nm: int, cell: str, rows: int, cols: int, cols_per_ad
     key = (node_nm, cell, rows, cols, cols_per_adc)
     if key not in table:
         have = sorted({k[2:] for k in table if k[:2] == (node_nm, cell)})
-        raise ValueError(f"no NeuroSim data for crossbar {rows}x{cols}, {cols_per_adc} columns per ADC, cell {cell}, "
+        raise ConfigError(f"no NeuroSim data for crossbar {rows}x{cols}, {cols_per_adc} columns per ADC, cell {cell}, "
                          f"{node_nm} nm (rows, cols, cols_per_adc available: "
                          f"{sorted({(r, c) for r, c, _ in have}) or 'none for this node/cell'}; cols_per_adc a power "
                          "of two; regenerate with tools/gen_energy_tables.py)")
@@ -89,7 +90,7 @@ def _shift_add_table() -> dict:
 def shift_add_energy_pj(node_nm: int, bits: int) -> float:
     table = _shift_add_table()
     if node_nm not in table:
-        raise ValueError(f"no NeuroSim shift-add data for tech_node_nm={node_nm}; available: "
+        raise ConfigError(f"no NeuroSim shift-add data for tech_node_nm={node_nm}; available: "
                          f"{', '.join(map(str, sorted(table)))}")
     t = table[node_nm]
     i = min(max(np.searchsorted(t[:, 0], bits) - 1, 0), len(t) - 2)

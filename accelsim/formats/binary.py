@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from accelsim.errors import FormatError
 from accelsim.formats.conv import ConvSpec, convolve
 from accelsim.formats.fixed import _check_finite, out_channel_axis
 from accelsim.formats.ternary import _per_channel_view
@@ -22,7 +23,7 @@ from accelsim.formats.ternary import _per_channel_view
 def binarize(w, spec: ConvSpec) -> tuple[np.ndarray, np.ndarray]:
     """Return (codes int8 in {-1,+1} in w's layout, alpha = mean|w| per output channel)."""
     if spec.transposed and spec.groups != 1:
-        raise ValueError("binarize: grouped conv_transpose2d weights are not supported")
+        raise FormatError("binarize: grouped conv_transpose2d weights are not supported")
     w = _check_finite(w, "weights")
     codes = np.where(w >= 0, 1, -1).astype(np.int8)
     alpha = np.abs(_per_channel_view(w, out_channel_axis(spec))).mean(axis=1)
@@ -39,7 +40,7 @@ def pack_signs(codes: np.ndarray) -> np.ndarray:
     """Pack {-1,+1} along the last axis into uint64 words, bit i of word j = code[64*j + i] == +1."""
     codes = np.asarray(codes)
     if codes.size and not np.isin(codes, (-1, 1)).all():
-        raise ValueError("pack_signs: codes must be -1 or +1")
+        raise FormatError("pack_signs: codes must be -1 or +1")
     if codes.ndim == 0:
         codes = codes.reshape(1, 1)
     n = codes.shape[-1]
@@ -64,7 +65,7 @@ def conv_xnor(x_codes, w_codes, bias, spec: ConvSpec) -> np.ndarray:
     for name, c in (("x", x_codes), ("w", w_codes)):
         c = np.asarray(c)
         if c.size and not np.isin(c, (-1, 1)).all():
-            raise ValueError(f"{name} binary codes must be -1 or +1")
+            raise FormatError(f"{name} binary codes must be -1 or +1")
     acc = convolve(np.asarray(x_codes, np.int64), np.asarray(w_codes, np.int64), spec)
     if bias is not None:
         acc += np.asarray(bias, np.int64).reshape(1, -1, 1, 1)

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from accelsim.errors import ModelError
+
 
 def _is_int(v) -> bool:
     """An integer that is not a bool (True is not the integer 1 here)."""
@@ -34,9 +36,9 @@ def _pair(v, name: str) -> tuple[int, int]:
     try:
         a, b = v
     except (TypeError, ValueError):
-        raise ValueError(f"{name} must be an int or a pair of ints, got {v!r}") from None
+        raise ModelError(f"{name} must be an int or a pair of ints, got {v!r}") from None
     if not all(_is_int(t) for t in (a, b)):
-        raise ValueError(f"{name} must be an int or a pair of ints, got {v!r}")
+        raise ModelError(f"{name} must be an int or a pair of ints, got {v!r}")
     return int(a), int(b)
 
 
@@ -54,9 +56,9 @@ class ConvSpec:
     @classmethod
     def make(cls, stride=1, padding=0, output_padding=0, dilation=1, groups=1, transposed=False):
         if not _is_int(groups):
-            raise ValueError(f"groups must be an integer, got {groups!r}")
+            raise ModelError(f"groups must be an integer, got {groups!r}")
         if not isinstance(transposed, (bool, np.bool_)):
-            raise ValueError(f"transposed must be True or False, got {transposed!r}")
+            raise ModelError(f"transposed must be True or False, got {transposed!r}")
         spec = cls(_pair(stride, "stride"), _pair(padding, "padding"),
                    _pair(output_padding, "output_padding"), _pair(dilation, "dilation"),
                    int(groups), bool(transposed))
@@ -67,21 +69,21 @@ class ConvSpec:
         for name in ("stride", "padding", "output_padding", "dilation"):
             v = getattr(self, name)
             if not (isinstance(v, tuple) and len(v) == 2 and all(isinstance(t, (int, np.integer)) for t in v)):
-                raise ValueError(f"{name} must be a pair of ints, got {v!r}")
+                raise ModelError(f"{name} must be a pair of ints, got {v!r}")
         if not isinstance(self.groups, (int, np.integer)) or not 1 <= self.groups <= 1 << 24:
-            raise ValueError(f"groups must be an integer in [1, 2^24], got {self.groups!r}")
+            raise ModelError(f"groups must be an integer in [1, 2^24], got {self.groups!r}")
         for name in ("stride", "dilation"):
             for v in getattr(self, name):
                 if not 1 <= v <= 1 << 20:
-                    raise ValueError(f"{name} must be in [1, 2^20], got {getattr(self, name)}")
+                    raise ModelError(f"{name} must be in [1, 2^20], got {getattr(self, name)}")
         for v in self.padding:
             if not 0 <= v <= 1 << 20:
-                raise ValueError(f"padding must be in [0, 2^20], got {self.padding}")
+                raise ModelError(f"padding must be in [0, 2^20], got {self.padding}")
         for op, s, d in zip(self.output_padding, self.stride, self.dilation):
             if op < 0 or (op and not self.transposed):
-                raise ValueError(f"output_padding must be 0 for conv2d and >= 0, got {self.output_padding}")
+                raise ModelError(f"output_padding must be 0 for conv2d and >= 0, got {self.output_padding}")
             if op >= max(s, d):
-                raise ValueError(f"output_padding must be < max(stride, dilation) "
+                raise ModelError(f"output_padding must be < max(stride, dilation) "
                                  f"(stride={self.stride}, dilation={self.dilation}), got {self.output_padding}")
 
     def output_hw(self, h: int, w: int, kh: int, kw: int) -> tuple[int, int]:
@@ -94,31 +96,31 @@ class ConvSpec:
                 o = (size + 2 * p - d * (k - 1) - 1) // s + 1
             out.append(o)
         if out[0] < 1 or out[1] < 1:
-            raise ValueError(f"output size {tuple(out)} is empty for input {h}x{w}, kernel {kh}x{kw}, {self}")
+            raise ModelError(f"output size {tuple(out)} is empty for input {h}x{w}, kernel {kh}x{kw}, {self}")
         return out[0], out[1]
 
     def check_shapes(self, x_shape, w_shape) -> tuple[int, int, int, int]:
         """Validate x (N,C,H,W) and w against this spec; return (N, Cout, OH, OW)."""
         self.validate()   # a ConvSpec built directly, without make(), is checked here
         if len(x_shape) != 4:
-            raise ValueError(f"x must be 4-D NCHW, got shape {tuple(x_shape)}")
+            raise ModelError(f"x must be 4-D NCHW, got shape {tuple(x_shape)}")
         if len(w_shape) != 4:
-            raise ValueError(f"w must be 4-D, got shape {tuple(w_shape)}")
+            raise ModelError(f"w must be 4-D, got shape {tuple(w_shape)}")
         n, cin, h, w = x_shape
         g = self.groups
         if self.transposed:
             wcin, cout_g, kh, kw = w_shape
             cout = cout_g * g
             if wcin != cin:
-                raise ValueError(f"conv_transpose2d: w.shape[0]={wcin} must equal x channels {cin}")
+                raise ModelError(f"conv_transpose2d: w.shape[0]={wcin} must equal x channels {cin}")
         else:
             cout, cin_g, kh, kw = w_shape
             if cin_g * g != cin:
-                raise ValueError(f"conv2d: w.shape[1]*groups={cin_g * g} must equal x channels {cin}")
+                raise ModelError(f"conv2d: w.shape[1]*groups={cin_g * g} must equal x channels {cin}")
         if cin % g or cout % g:
-            raise ValueError(f"channels in={cin} out={cout} must be divisible by groups={g}")
+            raise ModelError(f"channels in={cin} out={cout} must be divisible by groups={g}")
         if min(n, cin, h, w, cout, kh, kw) < 1:
-            raise ValueError(f"empty dimension: x {tuple(x_shape)}, w {tuple(w_shape)}")
+            raise ModelError(f"empty dimension: x {tuple(x_shape)}, w {tuple(w_shape)}")
         oh, ow = self.output_hw(h, w, kh, kw)
         return n, cout, oh, ow
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from accelsim.errors import FormatError, ModelError
 from accelsim.formats.conv import ConvSpec, convolve, taps_per_output
 
 
@@ -28,11 +29,11 @@ class IntFormat:
 
     def __post_init__(self):
         if not isinstance(self.bits, (int, np.integer)) or not 1 <= self.bits <= 16:
-            raise ValueError(f"bits must be an integer in [1, 16], got {self.bits!r}")
+            raise FormatError(f"bits must be an integer in [1, 16], got {self.bits!r}")
         if self.symmetric and not self.signed:
-            raise ValueError("a symmetric format must be signed")
+            raise FormatError("a symmetric format must be signed")
         if self.symmetric and self.bits < 2:
-            raise ValueError("a symmetric signed format needs bits >= 2")
+            raise FormatError("a symmetric signed format needs bits >= 2")
 
     @property
     def qmin(self) -> int:
@@ -54,7 +55,7 @@ class IntFormat:
     def check_codes(self, q: np.ndarray, name: str) -> None:
         q = np.asarray(q)
         if q.size and (q.min() < self.qmin or q.max() > self.qmax):
-            raise ValueError(f"{name} codes must lie in [{self.qmin}, {self.qmax}] for {self}, "
+            raise FormatError(f"{name} codes must lie in [{self.qmin}, {self.qmax}] for {self}, "
                              f"got [{q.min()}, {q.max()}]")
 
 
@@ -65,7 +66,7 @@ def weight_format(bits: int) -> IntFormat:
 def _check_finite(x: np.ndarray, name: str) -> np.ndarray:
     x = np.asarray(x, dtype=np.float64)
     if not np.isfinite(x).all():
-        raise ValueError(f"{name} contains NaN or inf: cannot quantize")
+        raise FormatError(f"{name} contains NaN or inf: cannot quantize")
     return x
 
 
@@ -76,9 +77,9 @@ def quantize(x, scale, zero_point, fmt: IntFormat, channel_axis: int | None = No
     scale = np.asarray(scale, dtype=np.float64)
     zp = np.asarray(zero_point, dtype=np.int64)
     if not (np.isfinite(scale).all() and (scale > 0).all()):
-        raise ValueError(f"scale must be finite and > 0, got {scale}")
+        raise FormatError(f"scale must be finite and > 0, got {scale}")
     if zp.size and (zp.min() < fmt.qmin or zp.max() > fmt.qmax):
-        raise ValueError(f"zero_point must lie in [{fmt.qmin}, {fmt.qmax}], got {zp}")
+        raise FormatError(f"zero_point must lie in [{fmt.qmin}, {fmt.qmax}], got {zp}")
     if channel_axis is not None and scale.ndim == 1:
         shape = [1] * x.ndim
         shape[channel_axis] = -1
@@ -103,7 +104,7 @@ def choose_activation_qparams(x_min: float, x_max: float, fmt: IntFormat) -> tup
     """Affine (scale, zero_point) covering [min(x_min, 0), max(x_max, 0)] so that real 0 is exact."""
     lo, hi = min(float(x_min), 0.0), max(float(x_max), 0.0)
     if not (np.isfinite(lo) and np.isfinite(hi)):
-        raise ValueError("activation range must be finite")
+        raise FormatError("activation range must be finite")
     if hi == lo:
         return 1.0, (fmt.qmin if not fmt.signed else 0)
     scale = (hi - lo) / (fmt.qmax - fmt.qmin)
@@ -169,7 +170,7 @@ def quantize_bias(bias, s_x: float, s_w) -> np.ndarray:
     b = _check_finite(bias, "bias")
     q = np.rint(b / (s_x * np.asarray(s_w, dtype=np.float64)))
     if q.size and np.abs(q).max() > 2.0 ** 62:
-        raise ValueError("bias too large for the accumulator scale s_x*s_w (|b / (s_x*s_w)| > 2^62)")
+        raise FormatError("bias too large for the accumulator scale s_x*s_w (|b / (s_x*s_w)| > 2^62)")
     if q.size == 0 or np.abs(q).max() < 2.0 ** 31:
         return q.astype(np.int32)
     return q.astype(np.int64)
@@ -183,7 +184,7 @@ def fold_batchnorm(w, bias, gamma, beta, mean, var, eps: float, transposed: bool
     inv = np.asarray(gamma, np.float64) / np.sqrt(np.asarray(var, np.float64) + eps)
     if transposed:
         if w.shape[1] != inv.size:
-            raise ValueError("fold_batchnorm: grouped conv_transpose2d is not supported")
+            raise ModelError("fold_batchnorm: grouped conv_transpose2d is not supported")
         w2 = w * inv.reshape(1, -1, 1, 1)
     else:
         w2 = w * inv.reshape(-1, 1, 1, 1)

@@ -23,6 +23,7 @@ from collections import deque
 
 import numpy as np
 
+from accelsim.errors import FormatError
 from accelsim.formats.conv import ConvSpec, convolve
 
 EXP_MIN, EXP_MAX = -16, 15
@@ -31,7 +32,7 @@ MANT_MAX = 32767
 
 def check_exponent(e: int, name: str = "exponent") -> int:
     if not isinstance(e, (int, np.integer)) or not EXP_MIN <= int(e) <= EXP_MAX:
-        raise ValueError(f"{name} must be a 5-bit signed exponent in [{EXP_MIN}, {EXP_MAX}], got {e!r}")
+        raise FormatError(f"{name} must be a 5-bit signed exponent in [{EXP_MIN}, {EXP_MAX}], got {e!r}")
     return int(e)
 
 
@@ -55,14 +56,14 @@ def to_flex(x, exponent: int | None = None) -> tuple[np.ndarray, int]:
     """Float tensor -> (int16 mantissas, exponent). With ``exponent`` given, saturate to it."""
     x = np.asarray(x, dtype=np.float64)
     if not np.isfinite(x).all():
-        raise ValueError("x contains NaN or inf: cannot convert to flexpoint")
+        raise FormatError("x contains NaN or inf: cannot convert to flexpoint")
     if exponent is None:
         amax = float(np.max(np.abs(x))) if x.size else 0.0
         e = EXP_MIN if amax == 0 else max(EXP_MIN, math.frexp(amax)[1] - 15)
         while e <= EXP_MAX and not _fits(x, e):
             e += 1
         if e > EXP_MAX:
-            raise ValueError(f"flexpoint overflow: max |x| = {amax} needs an exponent > {EXP_MAX}")
+            raise FormatError(f"flexpoint overflow: max |x| = {amax} needs an exponent > {EXP_MAX}")
         while e > EXP_MIN and _fits(x, e - 1):
             e -= 1
     else:
@@ -82,7 +83,7 @@ def conv_flex(xm, x_exp: int, wm, w_exp: int, bias, spec: ConvSpec, out_exp: int
     check_exponent(w_exp, "w_exp")
     for name, t in (("x", xm), ("w", wm)):
         if np.asarray(t).dtype != np.int16:
-            raise ValueError(f"{name} mantissas must be int16")
+            raise FormatError(f"{name} mantissas must be int16")
     acc = convolve(np.asarray(xm, np.int64), np.asarray(wm, np.int64), spec)
     if bias is not None:
         acc += np.asarray(bias, np.int64).reshape(1, -1, 1, 1)
@@ -99,7 +100,7 @@ def flex_output(acc, e_acc: int, out_exp: int | None = None):
         while int(shift_rhe(np.array([acc_max]), e - e_acc)[0]) > MANT_MAX:
             e += 1
             if e > EXP_MAX:
-                raise ValueError(f"flexpoint output overflow: max |acc| = {acc_max} at exponent {e_acc} "
+                raise FormatError(f"flexpoint output overflow: max |acc| = {acc_max} at exponent {e_acc} "
                                  f"needs an output exponent > {EXP_MAX}")
     else:
         e = check_exponent(out_exp, "out_exp")
@@ -123,7 +124,7 @@ class Autoflex:
 
     def update(self, max_abs: float) -> int:
         if not math.isfinite(max_abs) or max_abs < 0:
-            raise ValueError(f"max_abs must be finite and >= 0, got {max_abs!r}")
+            raise FormatError(f"max_abs must be finite and >= 0, got {max_abs!r}")
         self._hist.append(float(max_abs))
         self._exp = self._predict()
         return self._exp
@@ -134,7 +135,7 @@ class Autoflex:
         e = math.floor(math.log2(pred)) - 14  # pred / 2^e in [2^14, 2^15)
         e = max(EXP_MIN, e)
         if e > EXP_MAX:
-            raise ValueError(f"Autoflex: predicted max {pred} needs an exponent > {EXP_MAX}")
+            raise FormatError(f"Autoflex: predicted max {pred} needs an exponent > {EXP_MAX}")
         return e
 
     def exponent(self) -> int:

@@ -1,12 +1,14 @@
 """The golden kernels behind one signature, the same as ``accelsim.kernels`` (the C++ side).
 
 Tests and ``accelsim validate`` call both implementations with identical arguments and assert the
-results are equal bit for bit. Each function validates its inputs and raises ``ValueError``.
+results are equal bit for bit. Each function validates its inputs and raises ``FormatError``
+(``accelsim.errors``, a ``ValueError``; ``ModelError`` for a bad convolution geometry).
 """
 from __future__ import annotations
 
 import numpy as np
 
+from accelsim.errors import FormatError
 from accelsim.formats import binary, fixed, flexpoint, requant
 from accelsim.formats.conv import ConvSpec
 
@@ -16,11 +18,11 @@ W_KINDS = ("fixed", "ternary", "binary")
 def weight_code_range(w_kind: str, w_bits: int) -> tuple[int, int]:
     if w_kind == "fixed":
         if not 2 <= w_bits <= 16:
-            raise ValueError(f"w_bits must be in [2, 16], got {w_bits}")
+            raise FormatError(f"w_bits must be in [2, 16], got {w_bits}")
         return -(1 << (w_bits - 1)), (1 << (w_bits - 1)) - 1
     if w_kind in ("ternary", "binary"):
         return -1, 1
-    raise ValueError(f"w_kind must be one of {W_KINDS}, got {w_kind!r}")
+    raise FormatError(f"w_kind must be one of {W_KINDS}, got {w_kind!r}")
 
 
 def conv_int(x, w, *, x_bits: int, x_signed: bool, x_zero_point: int, w_kind: str = "fixed", w_bits: int = 8,
@@ -29,13 +31,13 @@ def conv_int(x, w, *, x_bits: int, x_signed: bool, x_zero_point: int, w_kind: st
     x_fmt = fixed.IntFormat(x_bits, x_signed)
     x_fmt.check_codes(x, "x")
     if not x_fmt.qmin <= x_zero_point <= x_fmt.qmax:
-        raise ValueError(f"x_zero_point must lie in [{x_fmt.qmin}, {x_fmt.qmax}], got {x_zero_point}")
+        raise FormatError(f"x_zero_point must lie in [{x_fmt.qmin}, {x_fmt.qmax}], got {x_zero_point}")
     lo, hi = weight_code_range(w_kind, w_bits)
     w = np.asarray(w)
     if w.size and (w.min() < lo or w.max() > hi):
-        raise ValueError(f"w codes must lie in [{lo}, {hi}]")
+        raise FormatError(f"w codes must lie in [{lo}, {hi}]")
     if w_kind == "binary" and (w == 0).any():
-        raise ValueError("w (binary weights must be -1 or +1) contains 0")
+        raise FormatError("w (binary weights must be -1 or +1) contains 0")
     spec.check_shapes(np.shape(x), w.shape)
     bias_max = int(np.abs(np.asarray(bias, np.int64)).max()) if bias is not None and np.size(bias) else 0
     bits = fixed.accumulator_bits(x_fmt, max(abs(lo), abs(hi)), w.shape, spec, bias_max)
@@ -58,11 +60,11 @@ def _finish(y: np.ndarray, zero_point: int, fmt: fixed.IntFormat, act) -> np.nda
         if act == "relu":
             y = requant.relu_codes(y, zero_point)
         elif act != "none":
-            raise ValueError(f"act must be 'none', 'relu' or a lookup table, got {act!r}")
+            raise FormatError(f"act must be 'none', 'relu' or a lookup table, got {act!r}")
     else:
         lut = np.asarray(act)
         if lut.shape != (fmt.qmax - fmt.qmin + 1,):
-            raise ValueError(f"lut must have {fmt.qmax - fmt.qmin + 1} entries")
+            raise FormatError(f"lut must have {fmt.qmax - fmt.qmin + 1} entries")
         fmt.check_codes(lut, "lut")
         y = requant.apply_lut(y, lut, fmt.qmin)
     return y.astype(fmt.storage_dtype)
@@ -70,7 +72,7 @@ def _finish(y: np.ndarray, zero_point: int, fmt: fixed.IntFormat, act) -> np.nda
 
 def _check_zp(zero_point: int, fmt: fixed.IntFormat) -> None:
     if not fmt.qmin <= zero_point <= fmt.qmax:
-        raise ValueError(f"zero_point must lie in [{fmt.qmin}, {fmt.qmax}], got {zero_point}")
+        raise FormatError(f"zero_point must lie in [{fmt.qmin}, {fmt.qmax}], got {zero_point}")
 
 
 def requantize_integer(acc, m0, shift, *, zero_point: int, out_bits: int, out_signed: bool,

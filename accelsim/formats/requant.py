@@ -30,6 +30,8 @@ import math
 
 import numpy as np
 
+from accelsim.errors import FormatError
+
 INT32_MIN, INT32_MAX = -(1 << 31), (1 << 31) - 1
 SHIFT_MIN, SHIFT_MAX = -31, 62
 
@@ -38,7 +40,7 @@ def quantize_multiplier(real: float) -> tuple[int, int]:
     """Encode ``real >= 0`` as ``(m0, shift)`` with ``real ~= m0 * 2^-31 * 2^-shift``,
     ``m0`` in ``[2^30, 2^31)`` (``(0, 0)`` for zero). Raises for negative, NaN, or out-of-range values."""
     if not math.isfinite(real) or real < 0:
-        raise ValueError(f"requantization multiplier must be finite and >= 0, got {real!r}")
+        raise FormatError(f"requantization multiplier must be finite and >= 0, got {real!r}")
     if real == 0.0:
         return 0, 0
     frac, exp = math.frexp(real)  # real = frac * 2^exp, frac in [0.5, 1)
@@ -48,7 +50,7 @@ def quantize_multiplier(real: float) -> tuple[int, int]:
         exp += 1
     shift = -exp
     if not SHIFT_MIN <= shift <= SHIFT_MAX:
-        raise ValueError(f"requantization multiplier {real!r} is out of range: shift {shift} not in "
+        raise FormatError(f"requantization multiplier {real!r} is out of range: shift {shift} not in "
                          f"[{SHIFT_MIN}, {SHIFT_MAX}]")
     return int(m0), int(shift)
 
@@ -57,21 +59,21 @@ def _int_params(v, name: str) -> np.ndarray:
     try:
         a = np.atleast_1d(np.asarray(v))
         if a.dtype.kind not in "iu" and not (a.dtype == object and all(isinstance(t, int) for t in a.flat)):
-            raise ValueError(f"{name} must hold integers, got {a.dtype}")
+            raise FormatError(f"{name} must hold integers, got {a.dtype}")
         if a.size and (int(a.max()) >= 1 << 63 or int(a.min()) < -(1 << 63)):
             raise OverflowError
         return a.astype(np.int64)
     except OverflowError:
-        raise ValueError(f"{name} is out of range: {v!r}") from None
+        raise FormatError(f"{name} is out of range: {v!r}") from None
 
 
 def _check_integer_params(m0, shift) -> tuple[np.ndarray, np.ndarray]:
     m0, shift = _int_params(m0, "m0"), _int_params(shift, "shift")
     bad = ~((m0 == 0) | ((m0 >= 1 << 30) & (m0 < 1 << 31)))
     if bad.any():
-        raise ValueError(f"multiplier m0 must be 0 or in [2^30, 2^31), got {m0[bad][0]}")
+        raise FormatError(f"multiplier m0 must be 0 or in [2^30, 2^31), got {m0[bad][0]}")
     if ((shift < SHIFT_MIN) | (shift > SHIFT_MAX)).any():
-        raise ValueError(f"shift must be in [{SHIFT_MIN}, {SHIFT_MAX}], got {shift.min()}..{shift.max()}")
+        raise FormatError(f"shift must be in [{SHIFT_MIN}, {SHIFT_MAX}], got {shift.min()}..{shift.max()}")
     return m0, shift
 
 
@@ -109,7 +111,7 @@ def requantize_integer(acc: np.ndarray, m0, shift, zero_point: int, qmin: int, q
     acc, channel_axis, nch = _channels(acc, channel_axis)
     out = np.empty(acc.shape, dtype=np.int64)
     if m0.size not in (1, nch) or shift.size != m0.size:
-        raise ValueError(f"m0/shift must have 1 or {nch} entries, got {m0.size}/{shift.size}")
+        raise FormatError(f"m0/shift must have 1 or {nch} entries, got {m0.size}/{shift.size}")
     if acc.size == 0:
         return out
     it = np.nditer(acc, flags=["multi_index"])
@@ -148,9 +150,9 @@ def requantize_torch(acc: np.ndarray, bias_f32, mult_f32, zero_point: int, qmin:
     mult_f32 = np.atleast_1d(np.asarray(mult_f32, dtype=np.float32))
     for name, v in (("bias_f32", bias_f32), ("mult_f32", mult_f32)):
         if v.ndim != 1 or v.size not in (1, nch):
-            raise ValueError(f"{name} must have 1 or {nch} entries, got shape {v.shape}")
+            raise FormatError(f"{name} must have 1 or {nch} entries, got shape {v.shape}")
     if not (np.isfinite(bias_f32).all() and np.isfinite(mult_f32).all()):
-        raise ValueError("torch-mode bias and multiplier must be finite")
+        raise FormatError("torch-mode bias and multiplier must be finite")
 
     def along_channels(v: np.ndarray) -> np.ndarray:   # one value broadcasts; nch values lie on the axis
         shape = [1] * acc.ndim
@@ -176,9 +178,9 @@ def activation_lut(kind: str, in_scale: float, in_zero_point: int, in_qmin: int,
     float64 once per layer. Returns int64[in_qmax - in_qmin + 1]."""
     funcs = {"tanh": np.tanh, "sigmoid": lambda v: 1.0 / (1.0 + np.exp(-v))}
     if kind not in funcs:
-        raise ValueError(f"activation must be one of {sorted(funcs)}, got {kind!r}")
+        raise FormatError(f"activation must be one of {sorted(funcs)}, got {kind!r}")
     if not (in_scale > 0 and out_scale > 0):
-        raise ValueError("activation_lut scales must be > 0")
+        raise FormatError("activation_lut scales must be > 0")
     q = np.arange(in_qmin, in_qmax + 1, dtype=np.int64)
     real = funcs[kind](in_scale * (q - in_zero_point).astype(np.float64))
     return np.clip(np.rint(real / out_scale) + out_zero_point, out_qmin, out_qmax).astype(np.int64)
@@ -188,5 +190,5 @@ def apply_lut(codes: np.ndarray, lut: np.ndarray, qmin: int) -> np.ndarray:
     """out = lut[code - qmin] (codes must lie in [qmin, qmin + len(lut)))."""
     idx = np.asarray(codes, dtype=np.int64) - qmin
     if idx.size and (idx.min() < 0 or idx.max() >= len(lut)):
-        raise ValueError(f"codes out of the lookup table's range [{qmin}, {qmin + len(lut) - 1}]")
+        raise FormatError(f"codes out of the lookup table's range [{qmin}, {qmin + len(lut) - 1}]")
     return np.asarray(lut, dtype=np.int64)[idx]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from accelsim.errors import FormatError
 from accelsim.formats.conv import ConvSpec
 from accelsim.formats.fixed import _check_finite, out_channel_axis
 
@@ -22,7 +23,7 @@ def _per_channel_view(w: np.ndarray, axis: int) -> np.ndarray:
 def ternarize(w, spec: ConvSpec, threshold_ratio: float = 0.7) -> tuple[np.ndarray, np.ndarray]:
     """Return (codes int8 in {-1,0,1} in w's layout, alpha float64 per output channel)."""
     if spec.transposed and spec.groups != 1:
-        raise ValueError("ternarize: grouped conv_transpose2d weights are not supported")
+        raise FormatError("ternarize: grouped conv_transpose2d weights are not supported")
     w = _check_finite(w, "weights")
     axis = out_channel_axis(spec)
     flat = _per_channel_view(w, axis)

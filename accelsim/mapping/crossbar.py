@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from accelsim.arch.crossbar import CrossbarSpec
+from accelsim.errors import FormatError, InfeasibleError
 from accelsim.mapping.lowering import Gemm, Lowered
 from accelsim.workload.precision import Format
 
@@ -76,9 +77,9 @@ def weight_encoding(w_kind: str, w_bits: int, spec: CrossbarSpec) -> WeightEncod
             return WeightEncoding("binary", -1, 1, True, 1, b)
         return WeightEncoding("binary", -1, 1, False, 1, b, 2, 1)
     if w_kind != "fixed":
-        raise ValueError(f"crossbar weights: w_kind must be one of {', '.join(W_KINDS)}, got {w_kind!r}")
+        raise FormatError(f"crossbar weights: w_kind must be one of {', '.join(W_KINDS)}, got {w_kind!r}")
     if not 2 <= w_bits <= 16:
-        raise ValueError(f"crossbar weights: w_bits must be in [2, 16], got {w_bits}")
+        raise FormatError(f"crossbar weights: w_bits must be in [2, 16], got {w_bits}")
     half = 1 << (w_bits - 1)
     if diff:   # symmetric codes: magnitudes up to 2^(N-1) - 1 in N-1 bits
         return WeightEncoding("fixed", -(half - 1), half - 1, True, w_bits - 1, b)
@@ -89,7 +90,7 @@ def format_encoding(fmt: Format, spec: CrossbarSpec) -> WeightEncoding:
     """Encoding of a workload ``Format``'s weights; float weights cannot be stored in cells."""
     kinds = {"int": "fixed", "ternary": "ternary", "binary": "binary", "flex": "flex"}
     if fmt.weight_kind not in kinds:
-        raise ValueError(f"format {fmt.name!r}: {fmt.weight_kind} weights cannot be stored in ReRAM cells; "
+        raise InfeasibleError(f"format {fmt.name!r}: {fmt.weight_kind} weights cannot be stored in ReRAM cells; "
                          "crossbar archs take intN, ternary, binary, binary_w_int8_a or flex16")
     return weight_encoding(kinds[fmt.weight_kind], fmt.weight_bits, spec)
 
@@ -109,7 +110,7 @@ def format_input(fmt: Format) -> tuple[int, bool]:
     if fmt.act_kind == "binary":
         return 2, True
     if fmt.act_kind == "float":
-        raise ValueError(f"format {fmt.name!r}: float activations cannot drive crossbar DACs")
+        raise InfeasibleError(f"format {fmt.name!r}: float activations cannot drive crossbar DACs")
     return fmt.act_bits, True
 
 
@@ -157,7 +158,7 @@ class LayerCrossbars:
 def filters_per_crossbar(enc: WeightEncoding, spec: CrossbarSpec) -> int:
     n = (spec.cols - enc.reference_columns) // enc.columns_per_weight
     if n < 1:
-        raise ValueError(f"crossbar.cols: {spec.cols} columns cannot hold one {enc.kind} weight "
+        raise InfeasibleError(f"crossbar.cols: {spec.cols} columns cannot hold one {enc.kind} weight "
                          f"({enc.columns_per_weight} columns + {enc.reference_columns} reference)")
     return n
 
@@ -205,9 +206,9 @@ def conductance_levels(w: np.ndarray, enc: WeightEncoding, spec: CrossbarSpec) -
     K x F integer weight matrix ``w``: (K x M levels, layout). Reference columns hold level 1."""
     w = np.asarray(w, dtype=np.int64)
     if w.ndim != 2:
-        raise ValueError(f"weight matrix must be 2-D (K x F), got shape {w.shape}")
+        raise FormatError(f"weight matrix must be 2-D (K x F), got shape {w.shape}")
     if w.size and (w.min() < enc.code_min or w.max() > enc.code_max):
-        raise ValueError(f"{enc.kind} weight codes must lie in [{enc.code_min}, {enc.code_max}] for the "
+        raise FormatError(f"{enc.kind} weight codes must lie in [{enc.code_min}, {enc.code_max}] for the "
                          f"{'differential' if enc.differential else 'offset'} encoding, got [{w.min()}, {w.max()}]")
     k, f = w.shape
     layout = column_layout(f, enc, spec)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from accelsim.errors import ConfigError, InfeasibleError
 from accelsim.workload.layer import Layer
 
 LOWERINGS = ("zero_insert", "phase", "scatter")
@@ -63,7 +64,7 @@ def zero_inserted_hw(layer: Layer) -> tuple[int, int]:
                                  layer.output_padding_hw, layer.dilation_hw):
         pad = d * (k - 1) - p
         if pad < 0:
-            raise ValueError(f"layer {layer.name!r}: padding > dilation*(kernel-1) cannot be zero-inserted in DRAM")
+            raise InfeasibleError(f"layer {layer.name!r}: padding > dilation*(kernel-1) cannot be zero-inserted in DRAM")
         out.append((n - 1) * s + 1 + 2 * pad + op)
     return tuple(out)
 
@@ -87,7 +88,7 @@ def lower(layer: Layer, method: str = DEFAULT_LOWERING, zeros_in_dram: bool = Fa
         gemm = Gemm(layer.batch * layer.out_pixels, cin_g * layer.kernel_taps, cout_g, g)
         return Lowered(layer, "direct", (gemm,))
     if method not in LOWERINGS:
-        raise ValueError(f"lowering must be one of {', '.join(LOWERINGS)}, got {method!r}")
+        raise ConfigError(f"lowering must be one of {', '.join(LOWERINGS)}, got {method!r}")
     if method == "zero_insert":
         if zeros_in_dram:
             zero_inserted_hw(layer)  # validates

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from accelsim.errors import ConfigError
 from accelsim.formats.conv import ConvSpec, zero_insert
 
 
@@ -127,12 +128,12 @@ def conv_by_gemms(x, w, spec: ConvSpec, method: str, matmul=None) -> np.ndarray:
     matmul = matmul or (lambda a, b: a @ b)
     if not spec.transposed:
         if method != "direct":
-            raise ValueError(f"conv2d lowers one way (direct), got {method!r}")
+            raise ConfigError(f"conv2d lowers one way (direct), got {method!r}")
         fn = _direct
     else:
         table = {"zero_insert": _zero_insert, "phase": _phase, "scatter": _scatter}
         if method not in table:
-            raise ValueError(f"conv_transpose2d lowering must be one of {', '.join(table)}, got {method!r}")
+            raise ConfigError(f"conv_transpose2d lowering must be one of {', '.join(table)}, got {method!r}")
         fn = table[method]
     out = np.zeros((n, cout, oh, ow), dtype=np.int64)
     fn(x, w, spec, matmul, out)

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from accelsim.arch.spec import ArchSpec
+from accelsim.errors import ConfigError, InfeasibleError
 from accelsim.mapping.geometry import AxisTiling, axis_tiling, tile_candidates, tiled_extent, used_inputs
 from accelsim.mapping.lowering import Lowered
 from accelsim.workload.graph import LayerPlan
@@ -130,7 +131,7 @@ def _refetch(order: str, irrelevant: str, relevant: str, n: dict) -> np.ndarray:
 def search(lowered: Lowered, plan: LayerPlan, arch: ArchSpec, objective: str = "dram",
            costs: MapperCosts | None = None) -> Mapping:
     if objective not in OBJECTIVES:
-        raise ValueError(f"objective must be one of {', '.join(OBJECTIVES)}, got {objective!r}")
+        raise ConfigError(f"objective must be one of {', '.join(OBJECTIVES)}, got {objective!r}")
     costs = costs or MapperCosts()
     layer, sizes = lowered.layer, OperandSizes.of(plan)
     grouped = layer.groups > 1
@@ -169,7 +170,7 @@ def search(lowered: Lowered, plan: LayerPlan, arch: ArchSpec, objective: str = "
     else:
         fits = i_tile + w_tile + o_tile <= shared
     if not fits.any():
-        raise ValueError(f"layer {layer.name!r}: no tiling fits the buffers of arch {arch.name!r} "
+        raise InfeasibleError(f"layer {layer.name!r}: no tiling fits the buffers of arch {arch.name!r} "
                          f"(smallest tiles need ifmap {int(i_tile.min())} b, weight {int(w_tile.min())} b, "
                          f"ofmap {int(o_tile.min())} b)")
     keep = np.flatnonzero(fits)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from accelsim.errors import ConfigError
 from accelsim.mapping.lowering import Gemm
 
 
@@ -33,7 +34,7 @@ def _dims(gemm: Gemm, dataflow: str) -> tuple[int, int, int]:
         return gemm.window, gemm.filters, gemm.pixels
     if dataflow == "is":
         return gemm.window, gemm.pixels, gemm.filters
-    raise ValueError(f"dataflow must be os, ws or is, got {dataflow!r}")
+    raise ConfigError(f"dataflow must be os, ws or is, got {dataflow!r}")
 
 
 def folds(gemm: Gemm, rows: int, cols: int, dataflow: str) -> tuple[int, int]:

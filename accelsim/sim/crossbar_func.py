@@ -34,6 +34,7 @@ import numpy as np
 
 from accelsim.arch.crossbar import CrossbarSpec
 from accelsim.blas import one_thread
+from accelsim.errors import ConfigError, FormatError
 from accelsim.jit import lazy_kernel
 from accelsim.formats import binary, fixed, flexpoint, reference
 from accelsim.formats.conv import ConvSpec, convolve
@@ -52,9 +53,9 @@ class NonIdeal:
         for name in ("conductance_sigma", "stuck_off_fraction", "stuck_on_fraction"):
             v = getattr(self, name)
             if not 0.0 <= v <= (1.0 if "fraction" in name else 10.0):
-                raise ValueError(f"nonideal.{name}: {v!r} is out of range")
+                raise ConfigError(f"nonideal.{name}: {v!r} is out of range")
         if self.stuck_off_fraction + self.stuck_on_fraction > 1.0:
-            raise ValueError("nonideal.stuck_off_fraction + stuck_on_fraction must be <= 1")
+            raise ConfigError("nonideal.stuck_off_fraction + stuck_on_fraction must be <= 1")
 
     @property
     def ideal(self) -> bool:
@@ -77,7 +78,7 @@ def input_steps(x: np.ndarray, n_bits: int, signed: bool, dac_bits: int) -> tupl
     lo, hi = (-(1 << (n_bits - 1)), (1 << (n_bits - 1)) - 1) if signed else (0, (1 << n_bits) - 1)
     if x.size and (x.min() < lo or x.max() > hi):
         kind = "signed" if signed else "unsigned"
-        raise ValueError(f"crossbar inputs must lie in [{lo}, {hi}] ({n_bits}-bit {kind}), "
+        raise FormatError(f"crossbar inputs must lie in [{lo}, {hi}] ({n_bits}-bit {kind}), "
                          f"got [{x.min()}, {x.max()}]")
     u = x & ((1 << n_bits) - 1)
     low = n_bits - 1 if signed else n_bits

@@ -8,8 +8,9 @@ The flow, top to bottom (``run``):
 
 Workers build workloads and energy-table inputs once (a pool initializer, ``Client.run`` on Dask)
 and keep them in per-process caches. A pool worker whose parent dies (even by SIGKILL) exits.
-A point the simulator rejects (``ValueError``: e.g. no tiling fits a tiny buffer) is stored with
-status ``infeasible`` and its message; any other exception aborts the sweep, keeping stored rows.
+A point the arch cannot run (``InfeasibleError``: e.g. no tiling fits a tiny buffer, a float format
+on ReRAM crossbars) is stored with status ``infeasible`` and its message; any other exception (a bad
+configuration included) aborts the sweep, keeping stored rows.
 """
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ from functools import lru_cache
 from accelsim import __version__
 from accelsim.arch import ArchSpec
 from accelsim.energy import COMPONENTS, Report
+from accelsim.errors import InfeasibleError
 from accelsim.mapping import compulsory_bytes
 from accelsim.sweep.space import SweepPoint, resolve_arch
 from accelsim.sweep.store import Store
@@ -159,7 +161,7 @@ def evaluate(task: Task) -> dict:
     try:
         report = simulate(_workload(p.model), task.arch, p.fmt, lowering=p.lowering, objective=p.objective,
                           batch=p.batch)
-    except ValueError as exc:
+    except InfeasibleError as exc:
         row.update(status="infeasible", error=str(exc))
     else:
         row.update(status="ok", error=None, **metrics(report))

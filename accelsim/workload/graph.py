@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from accelsim.errors import ConfigError, FormatError, ModelError
 from accelsim.workload.layer import Layer
 from accelsim.workload.precision import NO_COMPRESSION, Compression, Format, get_format
 
@@ -16,10 +17,10 @@ class Workload:
 
     def __post_init__(self):
         if not self.layers:
-            raise ValueError(f"workload {self.name!r} has no layers")
+            raise ModelError(f"workload {self.name!r} has no layers")
         names = [l.name for l in self.layers]
         if len(set(names)) != len(names):
-            raise ValueError(f"workload {self.name!r}: layer names must be unique")
+            raise ModelError(f"workload {self.name!r}: layer names must be unique")
 
     @property
     def params(self) -> int:
@@ -57,20 +58,20 @@ def plan(workload: Workload, fmt: str | Format | dict[str, str | Format],
          compression: Compression | dict[str, Compression] | None = None) -> tuple[LayerPlan, ...]:
     """Attach a format (one for all layers, or a dict by layer name with optional key ``"*"``) and a
     compression (same convention) to every layer."""
-    def pick(spec, name, default):
+    def pick(spec, name, default, field, error):
         if isinstance(spec, dict):
             unknown = set(spec) - {l.name for l in workload.layers} - {"*"}
             if unknown:
-                raise ValueError(f"unknown layer name(s) {sorted(unknown)} for workload {workload.name!r}")
+                raise error(f"{field}: unknown layer name(s) {sorted(unknown, key=str)} for workload {workload.name!r}")
             return spec.get(name, spec.get("*", default))
         return spec if spec is not None else default
 
     out = []
     for layer in workload.layers:
-        f = pick(fmt, layer.name, None)
+        f = pick(fmt, layer.name, None, "fmt", FormatError)
         if f is None:
-            raise ValueError(f"no format given for layer {layer.name!r}")
+            raise FormatError(f"fmt: no format given for layer {layer.name!r}")
         f = get_format(f) if isinstance(f, str) else f
-        c = pick(compression, layer.name, NO_COMPRESSION)
+        c = pick(compression, layer.name, NO_COMPRESSION, "compression", ConfigError)
         out.append(LayerPlan(layer, f, c))
     return tuple(out)

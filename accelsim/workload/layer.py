@@ -16,6 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from accelsim.errors import ModelError
+
 CONV_OPS = ("conv2d", "conv_transpose2d", "linear")
 # Streamed on the vector unit (inputs read once, output written once): residual add/sub/mul, data
 # movement (upsample, pixel shuffle, pad, permute, embedding rows) and unfused elementwise work
@@ -32,7 +34,7 @@ def _pair(v, name: str) -> tuple[int, int]:
         return (v, v)
     if isinstance(v, (tuple, list)) and len(v) == 2 and all(isinstance(x, int) and not isinstance(x, bool) for x in v):
         return (int(v[0]), int(v[1]))
-    raise ValueError(f"{name} must be an int or a pair of ints, got {v!r}")
+    raise ModelError(f"{name} must be an int or a pair of ints, got {v!r}")
 
 
 def conv_out_size(n_in: int, k: int, s: int, p: int, d: int) -> int:
@@ -94,37 +96,37 @@ class Layer:
 
     def __post_init__(self):
         if self.op not in OPS:
-            raise ValueError(f"layer {self.name!r}: op must be one of {', '.join(OPS)}, got {self.op!r}")
+            raise ModelError(f"layer {self.name!r}: op must be one of {', '.join(OPS)}, got {self.op!r}")
         for fname in ("in_hw", "kernel_hw", "stride_hw", "padding_hw", "output_padding_hw", "dilation_hw"):
             object.__setattr__(self, fname, _pair(getattr(self, fname), f"layer {self.name!r}: {fname}"))
         for fname in ("in_channels", "out_channels", "groups", "batch", "scale_factor"):
             v = getattr(self, fname)
             if not isinstance(v, int) or isinstance(v, bool) or v < 1:
-                raise ValueError(f"layer {self.name!r}: {fname} must be an integer >= 1, got {v!r}")
+                raise ModelError(f"layer {self.name!r}: {fname} must be an integer >= 1, got {v!r}")
         if min(self.in_hw + self.kernel_hw + self.stride_hw + self.dilation_hw) < 1:
-            raise ValueError(f"layer {self.name!r}: in_hw, kernel_hw, stride_hw, dilation_hw must be >= 1")
+            raise ModelError(f"layer {self.name!r}: in_hw, kernel_hw, stride_hw, dilation_hw must be >= 1")
         if min(self.padding_hw + self.output_padding_hw) < 0 or self.norm_params < 0:
-            raise ValueError(f"layer {self.name!r}: padding_hw, output_padding_hw, norm_params must be >= 0")
+            raise ModelError(f"layer {self.name!r}: padding_hw, output_padding_hw, norm_params must be >= 0")
         if self.padding_mode not in PADDING_MODES:
-            raise ValueError(f"layer {self.name!r}: padding_mode must be one of {PADDING_MODES}")
+            raise ModelError(f"layer {self.name!r}: padding_mode must be one of {PADDING_MODES}")
         if self.in_channels % self.groups or self.out_channels % self.groups:
-            raise ValueError(f"layer {self.name!r}: groups={self.groups} must divide in_channels and out_channels")
+            raise ModelError(f"layer {self.name!r}: groups={self.groups} must divide in_channels and out_channels")
         if self.op == "conv_transpose2d":
             for op_, s, d in zip(self.output_padding_hw, self.stride_hw, self.dilation_hw):
                 if op_ >= max(s, d):
-                    raise ValueError(f"layer {self.name!r}: output_padding must be < max(stride, dilation)")
+                    raise ModelError(f"layer {self.name!r}: output_padding must be < max(stride, dilation)")
         if self.op in BINARY_OPS and self.in_channels != self.out_channels:
-            raise ValueError(f"layer {self.name!r}: {self.op} needs in_channels == out_channels")
+            raise ModelError(f"layer {self.name!r}: {self.op} needs in_channels == out_channels")
         if self.operands is not None and not (isinstance(self.operands, int) and 1 <= self.operands <= 64):
-            raise ValueError(f"layer {self.name!r}: operands must be an integer in [1, 64], got {self.operands!r}")
+            raise ModelError(f"layer {self.name!r}: operands must be an integer in [1, 64], got {self.operands!r}")
         if self.output_hw is not None:
             if self.is_conv:
-                raise ValueError(f"layer {self.name!r}: output_hw is for data ops; a conv's output follows its shape")
+                raise ModelError(f"layer {self.name!r}: output_hw is for data ops; a conv's output follows its shape")
             object.__setattr__(self, "output_hw", _pair(self.output_hw, f"layer {self.name!r}: output_hw"))
         if self.op == "pixel_shuffle" and self.in_channels != self.out_channels * self.scale_factor ** 2:
-            raise ValueError(f"layer {self.name!r}: pixel_shuffle needs in_channels == out_channels * scale_factor^2")
+            raise ModelError(f"layer {self.name!r}: pixel_shuffle needs in_channels == out_channels * scale_factor^2")
         if min(self.out_hw) < 1:
-            raise ValueError(f"layer {self.name!r}: output would be empty ({self.out_hw})")
+            raise ModelError(f"layer {self.name!r}: output would be empty ({self.out_hw})")
 
     # ---- shapes ---------------------------------------------------------------------------
     @property

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from accelsim.errors import ConfigError, FormatError
 from accelsim.formats import registry
 from accelsim.formats.registry import NumericFormat
 
@@ -33,10 +34,10 @@ class Format:
         for f in ("weight_bits", "act_bits", "acc_bits"):
             v = getattr(self, f)
             if not isinstance(v, int) or isinstance(v, bool) or not 1 <= v <= 64:
-                raise ValueError(f"format {self.name!r}: {f} must be an integer in [1, 64], got {v!r}")
+                raise FormatError(f"format {self.name!r}: {f} must be an integer in [1, 64], got {v!r}")
         for op, kind, bits in self.mac_ops:
             if op not in ("mult", "add") or kind not in ("fp", "int") or not 1 <= bits <= 64:
-                raise ValueError(f"format {self.name!r}: bad mac op {(op, kind, bits)!r}")
+                raise FormatError(f"format {self.name!r}: bad mac op {(op, kind, bits)!r}")
 
 
 def priced(nf: NumericFormat) -> Format:
@@ -95,16 +96,16 @@ class Compression:
 
     def __post_init__(self):
         if not 0.0 < self.weight_density <= 1.0:
-            raise ValueError(f"compression.weight_density must be in (0, 1], got {self.weight_density}")
+            raise ConfigError(f"compression.weight_density must be in (0, 1], got {self.weight_density}")
         if not 0.0 <= self.act_density <= 1.0:
-            raise ValueError(f"compression.act_density must be in [0, 1], got {self.act_density}")
+            raise ConfigError(f"compression.act_density must be in [0, 1], got {self.act_density}")
         if self.weight_storage not in WEIGHT_STORAGES:
-            raise ValueError(f"compression.weight_storage must be one of {WEIGHT_STORAGES}, "
+            raise ConfigError(f"compression.weight_storage must be one of {WEIGHT_STORAGES}, "
                              f"got {self.weight_storage!r}")
         if self.codebook_bits is not None and not 1 <= self.codebook_bits <= 16:
-            raise ValueError(f"compression.codebook_bits must be in [1, 16], got {self.codebook_bits}")
+            raise ConfigError(f"compression.codebook_bits must be in [1, 16], got {self.codebook_bits}")
         if self.exact_weight_bits is not None and self.exact_weight_bits < 1:
-            raise ValueError(f"compression.exact_weight_bits must be >= 1, got {self.exact_weight_bits}")
+            raise ConfigError(f"compression.exact_weight_bits must be >= 1, got {self.exact_weight_bits}")
 
     def weight_storage_bits(self, weight_elems: int, rows: int, fmt: Format) -> int:
         """Bits of one layer's weights as stored (no bias); ``rows`` = output channels."""

@@ -9,6 +9,7 @@ the tensors sit side by side in DRAM.
 """
 from __future__ import annotations
 
+from accelsim.errors import ModelError
 from accelsim.workload.graph import Workload
 from accelsim.workload.layer import Layer
 
@@ -185,4 +186,4 @@ def get_model(name: str) -> Workload:
     try:
         return ZOO[name]()
     except KeyError:
-        raise ValueError(f"unknown model {name!r}; known: {', '.join(ZOO)}") from None
+        raise ModelError(f"unknown model {name!r}; known: {', '.join(ZOO)}") from None
