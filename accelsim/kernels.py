@@ -99,6 +99,34 @@ def pack_signs(codes) -> np.ndarray:
     return _k.pack_signs(np.ascontiguousarray(codes))
 
 
+# ---- vector-unit ops on activation codes (golden model: accelsim.formats.vector) ------------------
+def instance_norm_codes(x, *, x_bits: int, x_signed: bool, scale: float, zero_point: int, weight=None,
+                        bias=None, eps: float, out=None) -> np.ndarray:
+    """Instance norm of ``scale * (x - zero_point)`` from integer statistics: float64, or codes when
+    ``out=(out_scale, out_zero_point, out_bits, out_signed)``."""
+    x = np.ascontiguousarray(x)
+    w = None if weight is None else np.ascontiguousarray(weight, np.float64)
+    b = None if bias is None else np.ascontiguousarray(bias, np.float64)
+    if out is None:
+        return _k.instance_norm_codes(x, _int(x_bits, "x_bits"), bool(x_signed), float(scale),
+                                      _int(zero_point, "zero_point"), w, b, float(eps), False, 1.0, 0, 8, True)
+    o_scale, o_zp, o_bits, o_signed = out
+    return _k.instance_norm_codes(x, _int(x_bits, "x_bits"), bool(x_signed), float(scale),
+                                  _int(zero_point, "zero_point"), w, b, float(eps), True, float(o_scale),
+                                  _int(o_zp, "out_zero_point"), _int(o_bits, "out_bits"), bool(o_signed))
+
+
+def quantize(x, scale: float, zero_point: int, *, bits: int, signed: bool = True) -> np.ndarray:
+    """``fixed.quantize`` with a scalar scale and zero point (ValueError on NaN or inf)."""
+    return _k.quantize_codes(np.ascontiguousarray(x, np.float64), float(scale), _int(zero_point, "zero_point"),
+                             _int(bits, "bits"), bool(signed))
+
+
+def dequantize(codes, scale: float, zero_point: int) -> np.ndarray:
+    """``fixed.dequantize`` with a scalar scale and zero point, in float64."""
+    return _k.dequantize_codes(np.ascontiguousarray(codes), float(scale), _int(zero_point, "zero_point"))
+
+
 # ---- run-time configuration ----------------------------------------------------------------------
 def active_isa() -> str:
     return _k.active_isa()

@@ -221,4 +221,103 @@ PYBIND11_MODULE(_kernels, m) {
         return out;
       },
       py::arg("x"));
+  // ---- vector-unit ops (accelsim/formats/vector.py) ----
+  m.def(
+      "instance_norm_codes",
+      [](py::object x, int x_bits, bool x_signed, double scale, int zero_point, py::object weight, py::object bias,
+         double eps, bool codes, double out_scale, int out_zero_point, int out_bits, bool out_signed) {
+        TensorView t = view(x, "x");
+        if (x.is_none() || t.ndim < 3) throw py::value_error("x must be a code array of rank 3 or 4 (N, C, ...)");
+        InstanceNormArgs a;
+        a.x = t.data;
+        a.x_dtype = t.dtype;
+        a.x_fmt = IntFmt{x_bits, x_signed};
+        if (t.dtype != container_dtype(a.x_fmt)) throw py::value_error("x: dtype does not match x_bits/x_signed");
+        a.channels = t.shape[1];
+        a.planes = t.shape[0] * t.shape[1];
+        a.hw = 1;
+        for (int i = 2; i < t.ndim; ++i) a.hw *= t.shape[i];
+        a.scale = scale;
+        a.zero_point = zero_point;
+        a.eps = eps;
+        py::array_t<double, py::array::c_style> wv, bv;
+        if (!weight.is_none()) {
+          wv = py::array_t<double, py::array::c_style>::ensure(weight);
+          if (!wv || wv.ndim() != 1 || wv.shape(0) != a.channels)
+            throw py::value_error("weight must be a float64 vector of C entries");
+          a.weight = wv.data();
+        }
+        if (!bias.is_none()) {
+          bv = py::array_t<double, py::array::c_style>::ensure(bias);
+          if (!bv || bv.ndim() != 1 || bv.shape(0) != a.channels)
+            throw py::value_error("bias must be a float64 vector of C entries");
+          a.bias = bv.data();
+        }
+        std::vector<py::ssize_t> shape(t.shape, t.shape + t.ndim);
+        py::array out;
+        if (codes) {
+          a.out_fmt = IntFmt{out_bits, out_signed};
+          a.out_scale = out_scale;
+          a.out_zero_point = out_zero_point;
+          if (out_bits < 2 || out_bits > 16) throw py::value_error("out_bits must be in [2, 16]");
+          switch (container_dtype(a.out_fmt)) {
+            case DType::i8: out = py::array_t<int8_t>(shape); break;
+            case DType::u8: out = py::array_t<uint8_t>(shape); break;
+            case DType::i16: out = py::array_t<int16_t>(shape); break;
+            default: out = py::array_t<uint16_t>(shape); break;
+          }
+          a.out_codes = out.mutable_data();
+        } else {
+          out = py::array_t<double>(shape);
+          a.out_float = static_cast<double*>(out.mutable_data());
+        }
+        {
+          py::gil_scoped_release release;
+          instance_norm_codes(a);
+        }
+        return out;
+      },
+      py::arg("x"), py::arg("x_bits"), py::arg("x_signed"), py::arg("scale"), py::arg("zero_point"),
+      py::arg("weight"), py::arg("bias"), py::arg("eps"), py::arg("codes"), py::arg("out_scale"),
+      py::arg("out_zero_point"), py::arg("out_bits"), py::arg("out_signed"));
+  m.def(
+      "quantize_codes",
+      [](py::array_t<double, py::array::c_style> x, double scale, int zero_point, int bits, bool is_signed) {
+        IntFmt f{bits, is_signed};
+        if (bits < 2 || bits > 16) throw py::value_error("bits must be in [2, 16]");
+        std::vector<py::ssize_t> shape(x.shape(), x.shape() + x.ndim());
+        py::array out;
+        switch (container_dtype(f)) {
+          case DType::i8: out = py::array_t<int8_t>(shape); break;
+          case DType::u8: out = py::array_t<uint8_t>(shape); break;
+          case DType::i16: out = py::array_t<int16_t>(shape); break;
+          default: out = py::array_t<uint16_t>(shape); break;
+        }
+        void* o = out.mutable_data();
+        const double* xp = x.data();
+        const int64_t n = x.size();
+        {
+          py::gil_scoped_release release;
+          quantize_codes(xp, n, scale, zero_point, f, o);
+        }
+        return out;
+      },
+      py::arg("x").noconvert(), py::arg("scale"), py::arg("zero_point"), py::arg("bits"), py::arg("is_signed"));
+  m.def(
+      "dequantize_codes",
+      [](py::array q, double scale, int zero_point) {
+        if (!(q.flags() & py::array::c_style)) throw py::value_error("codes must be C-contiguous");
+        const DType dt = dtype_of(q, "codes");
+        std::vector<py::ssize_t> shape(q.shape(), q.shape() + q.ndim());
+        py::array_t<double> out(shape);
+        double* o = out.mutable_data();
+        const void* qp = q.data();
+        const int64_t n = q.size();
+        {
+          py::gil_scoped_release release;
+          dequantize_codes(qp, dt, n, scale, zero_point, o);
+        }
+        return out;
+      },
+      py::arg("codes"), py::arg("scale"), py::arg("zero_point"));
 }

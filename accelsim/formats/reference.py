@@ -10,6 +10,7 @@ import numpy as np
 
 from accelsim.errors import FormatError
 from accelsim.formats import binary, fixed, flexpoint, requant
+from accelsim.formats.vector import dequantize, instance_norm_codes, quantize  # noqa: F401 (re-exported)
 from accelsim.formats.conv import ConvSpec
 
 W_KINDS = ("fixed", "ternary", "binary")

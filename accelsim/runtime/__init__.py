@@ -24,9 +24,18 @@ Arithmetic per node (docs/quantization.md has the formulas):
   (``conv_flex``); the output is ``m * 2^e``.
 * ``fp16``: operands rounded to IEEE half, products summed in float64, output rounded to float32
   (the accumulator of a mixed-precision unit); ``fp32``: float64 arithmetic rounded to float32.
-* Every other op (add, concat, pad, upsample, norms, activations other than a fused ReLU, ...) runs
-  in float64 on the dequantized values (``accelsim.graph.ops``): exact where the op is exact, and the
-  same bits for the C++ and golden paths.
+* Where a value is made, it is quantized once into the input domain of the MAC nodes that read it
+  (directly or through ops that only move, copy or clamp at 0 values: relu, pad, reshape, permute,
+  pixel shuffle, concat, nearest upsample), and those ops then run on codes: the same codes as the
+  float64 op followed by quantization at the MAC input, because quantization commutes with them and
+  real 0 is exact in every domain (tests/test_vector_ops.py). A MAC whose readers all take codes in
+  one domain requantizes straight into it.
+* Instance norm of codes (a MAC output) is the vector unit's: statistics from exact integer sums,
+  the normalisation in float64 (``accelsim.formats.vector`` has the formula), emitted as float64 or
+  straight as the codes of the MAC that reads it.
+* Every other op (add, upsample, other norms and activations, ...) runs in float64 on the
+  dequantized values (``accelsim.graph.ops``): exact where the op is exact, and the same bits for
+  the C++ and golden paths.
 """
 from accelsim.runtime.quantized import MacPlan, QTensor, QuantizedGraph, calibrate, quantize
 

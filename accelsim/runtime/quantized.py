@@ -94,12 +94,32 @@ def _bias(node: Node, cout: int) -> np.ndarray:
     return np.zeros(cout) if b is None else np.asarray(b, np.float64)
 
 
-def _plan(node: Node, fmt: NumericFormat, ranges, consumers, graph: Graph) -> MacPlan:
+Domain = tuple  # (scale, zero_point, bits) of signed activation codes: real = scale * (codes - zero_point)
+
+# Ops that commute with quantization (they move, copy or clamp at 0 values, and 0 is exact in every
+# domain): on codes they give exactly the codes of their float result. Upsample: nearest only.
+CODE_OPS = ("relu", "pad", "reshape", "permute", "pixel_shuffle", "concat", "upsample")
+
+
+def _code_op(node: Node) -> bool:
+    return node.op in CODE_OPS and (node.op != "upsample" or node.attrs["mode"] == "nearest")
+
+
+def _x_domain(node: Node, fmt: NumericFormat, ranges) -> Domain | None:
+    """The input domain of an integer-activation MAC node (None for other formats)."""
+    if fmt.is_float or fmt.weight_kind == "flex" or fmt.act_kind != "int":
+        return None
+    x_lo, x_hi, _ = ranges[node.inputs[0]]
+    scale, zp = fixed.choose_activation_qparams(x_lo, x_hi, fixed.IntFormat(fmt.act_bits, signed=True))
+    return (scale, zp, fmt.act_bits)
+
+
+def _plan(node: Node, fmt: NumericFormat, ranges, consumers, graph: Graph, out_domain) -> MacPlan:
     w, spec = _kernel_weight(node)
     cout = w.shape[1] * spec.groups if spec.transposed else w.shape[0]
     b = _bias(node, cout)
     p = MacPlan(node.name, fmt, spec)
-    x_lo, x_hi, x_mean = ranges[node.inputs[0]]
+    x_mean = ranges[node.inputs[0]][2]
     if fmt.is_float:
         dt = np.float16 if fmt.weight_bits == 16 else np.float32
         p.w_float, p.bias_float = w.astype(dt).astype(np.float64), b
@@ -112,8 +132,7 @@ def _plan(node: Node, fmt: NumericFormat, ranges, consumers, graph: Graph) -> Ma
         p.w_codes, p.w_scale = binary.binarize(w, spec)
         p.beta, p.bias_float = (x_mean if x_mean > 0 else 1.0), b
         return p
-    afmt = fixed.IntFormat(fmt.act_bits, signed=True)
-    p.x_scale, p.x_zero_point = fixed.choose_activation_qparams(x_lo, x_hi, afmt)
+    p.x_scale, p.x_zero_point, _ = _x_domain(node, fmt, ranges)
     if fmt.weight_kind == "int":
         p.w_codes, p.w_scale = fixed.quantize_weights(w, fmt.weight_bits, spec, per_channel=True)
     elif fmt.weight_kind == "ternary":
@@ -126,12 +145,16 @@ def _plan(node: Node, fmt: NumericFormat, ranges, consumers, graph: Graph) -> Ma
     if len(users) == 1 and users[0].op == "relu" and node.name not in graph.outputs:
         p.act, p.fused, out_value = "relu", users[0].name, users[0].name
     readers = consumers[out_value]
-    if out_value in graph.outputs or not readers or not all(r.is_mac for r in readers):
-        p.out_bits = max(VECTOR_BITS, fmt.act_bits)     # read by the vector unit, not by a MAC
+    domain = out_domain(out_value)
+    if domain is not None:                              # every reader is (through CODE_OPS) a MAC input
+        p.out_scale, p.out_zero_point, p.out_bits = domain
     else:
-        p.out_bits = fmt.act_bits
-    lo, hi, _ = ranges[out_value]
-    p.out_scale, p.out_zero_point = fixed.choose_activation_qparams(lo, hi, fixed.IntFormat(p.out_bits, signed=True))
+        if out_value in graph.outputs or not readers or not all(r.is_mac for r in readers):
+            p.out_bits = max(VECTOR_BITS, fmt.act_bits)     # read by the vector unit, not by a MAC
+        else:
+            p.out_bits = fmt.act_bits
+        lo, hi, _ = ranges[out_value]
+        p.out_scale, p.out_zero_point = fixed.choose_activation_qparams(lo, hi, fixed.IntFormat(p.out_bits, signed=True))
     pairs = [requant.quantize_multiplier(float(r)) for r in p.x_scale * p.w_scale / p.out_scale]
     p.m0 = np.array([q[0] for q in pairs], np.int32)
     p.shift = np.array([q[1] for q in pairs], np.int32)
@@ -145,9 +168,43 @@ class QuantizedGraph:
         self.graph = graph
         self.formats = formats
         consumers = graph.consumers()
-        self.plans = {n.name: _plan(n, formats[n.name], ranges, consumers, graph) for n in graph.mac_nodes}
+        self._x_domains = {n.name: d for n in graph.mac_nodes
+                           if (d := _x_domain(n, formats[n.name], ranges)) is not None}
+        self._memo: dict[str, Domain | None] = {}
+        self._consumers = consumers
+        self.plans = {n.name: _plan(n, formats[n.name], ranges, consumers, graph, self._value_domain)
+                      for n in graph.mac_nodes}
         self.fused = {p.fused: p.node for p in self.plans.values() if p.fused}
+        # Values computed in float64 that MAC inputs read (directly or through CODE_OPS) are quantized
+        # once, where they are made: value -> (domain, the reader nodes that take the codes).
+        self.early: dict[str, tuple[Domain, frozenset[str]]] = {}
+        for v in [i.name for i in graph.inputs] + [n.name for n in graph.nodes
+                                                   if n.name not in self.plans and n.name not in self.fused]:
+            by_domain: dict = {}
+            for r in consumers[v]:
+                d = self._reader_domain(r, v)
+                if d is not None:
+                    by_domain.setdefault(d, set()).add(r.name)
+            if by_domain:
+                d = max(by_domain, key=lambda k: len(by_domain[k]))
+                self.early[v] = (d, frozenset(by_domain[d]))
         self._dead = graph.dead_after()
+
+    def _reader_domain(self, r: Node, v: str) -> Domain | None:
+        """The domain in which reader ``r`` takes value ``v`` as codes, or None."""
+        if r.name in self._x_domains and r.inputs[0] == v:
+            return self._x_domains[r.name]
+        if _code_op(r):
+            return self._value_domain(r.name)
+        return None
+
+    def _value_domain(self, v: str) -> Domain | None:
+        """The one domain in which every reader of ``v`` takes it as codes, or None."""
+        if v not in self._memo:
+            readers = self._consumers[v]
+            ds = {self._reader_domain(r, v) for r in readers}
+            self._memo[v] = ds.pop() if readers and v not in self.graph.outputs and len(ds) == 1 else None
+        return self._memo[v]
 
     @property
     def format_names(self) -> dict[str, str]:
@@ -159,31 +216,66 @@ class QuantizedGraph:
         from accelsim import kernels
         K = kernels.implementation(impl) if isinstance(impl, str) else impl
         g = self.graph
-        env: dict = dict(zip((i.name for i in g.inputs), g.check_inputs(inputs)))
+        env: dict = {}
+        codes: dict = {}      # value -> its codes for the readers in self.early[value] (when not in env)
+
+        def store(name, value):
+            if name in self.early and not isinstance(value, QTensor):
+                (scale, zp, bits), readers = self.early[name]
+                q = QTensor(K.quantize(value, scale, zp, bits=bits), scale, zp, bits)
+                if all(r.name in readers for r in self._consumers[name]) and name not in g.outputs:
+                    value = q
+                else:
+                    codes[name] = q
+            env[name] = value
+
+        for i, x in zip(g.inputs, g.check_inputs(inputs)):
+            store(i.name, x)
         dead = None if trace else self._dead
         for k, n in enumerate(g.nodes):
+            args = [codes[i] if i in codes and n.name in self.early[i][1] else env[i] for i in n.inputs]
             if n.name in self.fused:
                 env[n.name] = env[self.fused[n.name]]
             elif n.name in self.plans:
-                env[n.name] = self._mac(n, self.plans[n.name], env[n.inputs[0]], K)
+                store(n.name, self._mac(n, self.plans[n.name], args[0], K))
             else:
-                env[n.name] = OPS[n.op].run(n, [_real(env[i]) for i in n.inputs])
+                store(n.name, self._vector(n, args, K))
             if dead is not None:   # free a value after its last reader
                 for v in dead[k]:
                     del env[v]
-        outs = tuple(_real(env[o]) for o in g.outputs)
+                    codes.pop(v, None)
+        outs = tuple(_real(env[o], K) for o in g.outputs)
         outs = outs[0] if len(outs) == 1 else outs
         return (outs, env) if trace else outs
+
+    # ---- one vector-unit node ------------------------------------------------------------------
+    def _vector(self, n: Node, args, K):
+        """A non-MAC node: on codes where that is exact (CODE_OPS on codes of one domain; an instance
+        norm of codes from integer statistics, accelsim.formats.vector), else float64 (graph.ops)."""
+        if _code_op(n) and args and all(isinstance(a, QTensor) for a in args) and \
+                len({(a.scale, a.zero_point, a.bits) for a in args}) == 1:
+            a0 = args[0]
+            return QTensor(_run_codes(n, [a.codes for a in args], a0.zero_point), a0.scale, a0.zero_point, a0.bits)
+        if n.op == "instance_norm" and isinstance(args[0], QTensor):
+            x = args[0]
+            kw = dict(x_bits=x.bits, x_signed=True, scale=x.scale, zero_point=x.zero_point,
+                      weight=n.params.get("weight"), bias=n.params.get("bias"), eps=n.attrs["eps"])
+            early = self.early.get(n.name)
+            if early is not None and all(r.name in early[1] for r in self._consumers[n.name]) \
+                    and n.name not in self.graph.outputs:
+                scale, zp, bits = early[0]
+                return QTensor(K.instance_norm_codes(x.codes, out=(scale, zp, bits, True), **kw), scale, zp, bits)
+            return K.instance_norm_codes(x.codes, **kw)
+        return OPS[n.op].run(n, [_real(a, K) for a in args])
 
     # ---- one MAC node ----------------------------------------------------------------------------
     def _mac(self, node: Node, p: MacPlan, x, K):
         fmt = p.fmt
         if fmt.weight_kind in ("int", "ternary", "binary") and fmt.act_kind == "int":
-            afmt = fixed.IntFormat(fmt.act_bits, signed=True)
             if isinstance(x, QTensor) and (x.scale, x.zero_point, x.bits) == (p.x_scale, p.x_zero_point, fmt.act_bits):
                 codes = x.codes
             else:
-                codes = fixed.quantize(_real(x), p.x_scale, p.x_zero_point, afmt)
+                codes = K.quantize(_real(x, K), p.x_scale, p.x_zero_point, bits=fmt.act_bits)
             codes, restore = _as_conv_input(node, codes)
             acc = K.conv_int(codes, p.w_codes, x_bits=fmt.act_bits, x_signed=True, x_zero_point=p.x_zero_point,
                              w_kind="fixed" if fmt.weight_kind == "int" else fmt.weight_kind,
@@ -191,7 +283,7 @@ class QuantizedGraph:
             y = K.requantize_integer(acc, p.m0, p.shift, zero_point=p.out_zero_point, out_bits=p.out_bits,
                                      out_signed=True, act=p.act)
             return QTensor(restore(y), p.out_scale, p.out_zero_point, p.out_bits)
-        xr, restore = _as_conv_input(node, _real(x))
+        xr, restore = _as_conv_input(node, _real(x, K))
         if fmt.act_kind == "binary":
             codes = np.where(xr >= 0, 1, -1).astype(np.int8)
             acc = K.conv_xnor(codes, p.w_codes, bias=None, spec=p.spec)
@@ -212,8 +304,26 @@ def _channel(v, ndim: int) -> np.ndarray:
     return np.asarray(v, np.float64).reshape((1, -1) + (1,) * (ndim - 2))
 
 
-def _real(v) -> np.ndarray:
-    return v.dequantize() if isinstance(v, QTensor) else v
+def _real(v, K=None) -> np.ndarray:
+    """A value in float64: codes dequantized (through ``K`` when given: the same bits, faster)."""
+    if not isinstance(v, QTensor):
+        return v
+    return v.dequantize() if K is None else K.dequantize(v.codes, v.scale, v.zero_point)
+
+
+def _run_codes(n: Node, xs: list[np.ndarray], zero_point: int) -> np.ndarray:
+    """A CODE_OPS node on codes of one domain (real 0 is the code ``zero_point``)."""
+    if n.op == "relu":
+        return np.maximum(xs[0], xs[0].dtype.type(zero_point))
+    if n.op == "pad":
+        t, b, l, r = n.attrs["pads"]
+        mode = {"zeros": "constant", "reflect": "reflect", "replicate": "edge"}[n.attrs["mode"]]
+        extra = {"constant_values": zero_point} if mode == "constant" else {}
+        return np.pad(xs[0], ((0, 0), (0, 0), (t, b), (l, r)), mode=mode, **extra)
+    if n.op == "concat":
+        return np.concatenate(xs, axis=n.attrs["axis"])
+    # reshape, permute, pixel_shuffle, nearest upsample: pure moves (some compute in float64: exact)
+    return OPS[n.op].run(n, xs).astype(xs[0].dtype, copy=False)
 
 
 def _as_conv_input(node: Node, x: np.ndarray):

@@ -53,12 +53,15 @@ class DirectSink {
       : g_(g), D_(D), co0_(gi * g.cout_g() + co_base), m0_(m0), mc_(mc), add_(add),
         out_(g, out, hook, co0_ + m0 / D, mc / D, c0 / (g.oh * g.ow), (c1 - c0) / (g.oh * g.ow)) {
     const int64_t P = g.oh * g.ow;
-    for (int64_t img = c0 / P; img < c1 / P; ++img)
-      for (int64_t r = 0; r < mc; r += D) {
-        const int64_t co = co0_ + (m0 + r) / D;
-        TOut* o = out_.plane(img, co);
-        std::fill(o, o + P, bias ? TOut(bias[co]) : TOut(0));
+    for (int64_t r = 0; r < mc; r += D) {  // columns c0..c1 (whole images unless the GEMM splits them)
+      const int64_t co = co0_ + (m0 + r) / D;
+      for (int64_t c = c0; c < c1;) {
+        const int64_t im = c / P, p = c % P, run = std::min(c1 - c, P - p);
+        TOut* o = out_.plane(im, co) + p;
+        std::fill(o, o + run, bias ? TOut(bias[co]) : TOut(0));
+        c += run;
       }
+    }
   }
   template <class TC>
   void consume(int64_t n0, int64_t nb, const TC* C, int64_t ldc) {

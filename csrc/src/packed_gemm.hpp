@@ -117,6 +117,7 @@ struct GemmShape {
   int64_t groups, M, K;
   int64_t images, cols_per_image;  // N = images * cols_per_image per group
   int64_t rows_unit;               // M blocks hold whole multiples of this many rows
+  bool split = false;              // column blocks may cut images (the sink takes any column range)
 };
 
 // Interleaves KG rows of nb columns (rows[i * ld + j]) into nr-column panels of a B block:
@@ -159,10 +160,15 @@ void packed_gemm(const GemmShape& s, const std::vector<PackedA<typename Kind::TA
   const int64_t mblocks = (s.M + MC - 1) / MC;
   const int64_t P = std::max<int64_t>(1, s.cols_per_image);
   const int64_t ipb = std::max<int64_t>(1, std::min<int64_t>(s.images, 512 / P));  // images per block
-  const int64_t iblocks = (s.images + ipb - 1) / ipb;
+  // Column blocks: whole images (ipb of them), or, when the sink allows, blocks of kSplitCols columns
+  // (bounded packed B and enough tasks for every thread on one large image).
+  constexpr int64_t kSplitCols = 512;
+  const int64_t ncols = s.images * P;
+  const int64_t bs = s.split ? std::min(ncols, (kSplitCols + NB - 1) / NB * NB) : ipb * P;  // columns per block
+  const int64_t iblocks = (ncols + bs - 1) / bs;
   const int64_t kgroups = (s.K + KG - 1) / KG;
   const int64_t pstride = kgroups * KG * NR;                                  // elements per B panel
-  const int64_t nsubs = (ipb * P + NB - 1) / NB;                              // C blocks per image block
+  const int64_t nsubs = (bs + NB - 1) / NB;                                   // C blocks per column block
   const int64_t kcg = kchunk > 0 ? std::min(kgroups, kchunk / KG) : kgroups;  // k-groups per chunk
   // Waves: enough tasks to keep every thread busy (4 per thread), few enough image blocks to bound B.
   const int64_t wave = std::min(iblocks, std::max<int64_t>(1, (4 * num_threads() + s.groups * mblocks - 1) /
@@ -174,7 +180,7 @@ void packed_gemm(const GemmShape& s, const std::vector<PackedA<typename Kind::TA
     packed.assign(size_t(s.groups * nib * nsubs * (NB / NR) * pstride), TB(0));
     parallel_for(s.groups * nib * nsubs, [&](int64_t job) {
       const int64_t gi = job / (nib * nsubs), ib = ib0 + (job / nsubs) % nib, ns = job % nsubs;
-      const int64_t c1 = std::min(s.images, (ib + 1) * ipb) * P, n0 = ib * ipb * P + ns * NB;
+      const int64_t c1 = std::min(ncols, (ib + 1) * bs), n0 = ib * bs + ns * NB;
       if (n0 >= c1) return;
       const int64_t nb = std::min(NB, c1 - n0);
       TB* sub = packed.data() + job * (NB / NR) * pstride;
@@ -197,7 +203,7 @@ void packed_gemm(const GemmShape& s, const std::vector<PackedA<typename Kind::TA
       const int64_t gi = task / (mblocks * nib);
       const int64_t mb = (task / nib) % mblocks, ibw = task % nib, ib = ib0 + ibw;
       const int64_t m0 = mb * MC, mc = std::min(MC, s.M - m0);
-      const int64_t c0 = ib * ipb * P, c1 = std::min(s.images, (ib + 1) * ipb) * P;
+      const int64_t c0 = ib * bs, c1 = std::min(ncols, (ib + 1) * bs);
       const PackedA<TA>& a = A[size_t(gi)];
       const TB* bp = packed.data() + (gi * nib + ibw) * nsubs * (NB / NR) * pstride;
       const int64_t mcp = (mc + MR - 1) / MR * MR;

@@ -199,6 +199,20 @@ inline void load_offset(const TensorView& x, int64_t src, int64_t n, int32_t off
   }
 }
 
+// Writes TB(x[src + j * stride] - offset) for j < n.
+template <class TB>
+inline void load_offset_strided(const TensorView& x, int64_t src, int64_t n, int64_t stride, int32_t offset, TB* dst) {
+  auto go = [&](const auto* p) {
+    for (int64_t j = 0; j < n; ++j) dst[j] = TB(p[j * stride] - offset);
+  };
+  switch (x.dtype) {
+    case DType::i8: return go(static_cast<const int8_t*>(x.data) + src);
+    case DType::u8: return go(static_cast<const uint8_t*>(x.data) + src);
+    case DType::i16: return go(static_cast<const int16_t*>(x.data) + src);
+    default: for (int64_t j = 0; j < n; ++j) dst[j] = TB(code_at(x, src + j * stride) - offset);
+  }
+}
+
 // Convolution through the packed GEMM, for any integer GEMM kind:
 //   acc = bias + corr_factor * sum_k w + sum_d 2^(8d) * sum_k B * digit_d(w),   B = x - offset
 // (padded taps of conv2d hold pad_value). D = 1: one weight row per GEMM row; D = 2 (flexpoint):
@@ -249,14 +263,30 @@ void conv_packed(const TensorView& x, const TensorView& w, const Geom& g, int32_
       }
       return;
     }
+    // conv2d, im2col by runs: per output row, the taps that read padding, then the input row read at
+    // stride stride_w (contiguous when 1), then padding again.
     const int64_t ci = k / T, ky = (k / g.kw) % g.kh, kx = k % g.kw;
+    const int64_t sw = g.p.stride_w, xoff = kx * g.p.dil_w - g.p.pad_w;  // ix = ox * sw + xoff
+    const int64_t ox_lo = xoff >= 0 ? 0 : (-xoff + sw - 1) / sw;           // first ox with ix >= 0
+    const int64_t ox_hi = g.w - 1 - xoff < 0 ? 0 : (g.w - 1 - xoff) / sw + 1;  // first ox with ix >= w
     int64_t img = c0 / P_out, p = c0 % P_out, oy = p / g.ow, ox = p % g.ow;
-    for (int64_t j = 0; j < nb; ++j) {  // output pixel c0 + j reads input (iy, ix) of tap (ky, kx), or pad
+    for (int64_t j = 0; j < nb;) {
+      const int64_t run = std::min(nb - j, g.ow - ox), end = ox + run;
       const int64_t iy = oy * g.p.stride_h - g.p.pad_h + ky * g.p.dil_h;
-      const int64_t ix = ox * g.p.stride_w - g.p.pad_w + kx * g.p.dil_w;
-      if (iy < 0 || iy >= g.h || ix < 0 || ix >= g.w) dst[j] = pad;
-      else load_offset(x, ((img * g.cin + gi * cin_g + ci) * g.h + iy) * g.w + ix, 1, offset, dst + j);
-      if (++ox == g.ow) {
+      TB* d = dst + j - ox;  // d[ox'] is column ox' of this output row
+      if (iy < 0 || iy >= g.h) {
+        std::fill(d + ox, d + end, pad);
+      } else {
+        const int64_t a = std::min(std::max(ox, ox_lo), end), b = std::max(std::min(end, ox_hi), a);
+        std::fill(d + ox, d + a, pad);
+        const int64_t src = ((img * g.cin + gi * cin_g + ci) * g.h + iy) * g.w + a * sw + xoff;
+        if (sw == 1) load_offset(x, src, b - a, offset, d + a);
+        else load_offset_strided(x, src, b - a, sw, offset, d + a);
+        std::fill(d + b, d + end, pad);
+      }
+      j += run;
+      ox = end;
+      if (ox == g.ow) {
         ox = 0;
         if (++oy == g.oh) { oy = 0; ++img; }
       }
@@ -308,7 +338,8 @@ void conv_packed(const TensorView& x, const TensorView& w, const Geom& g, int32_
         };
         return DirectSink<TOut, Hook, decltype(add)>(g, D, bias, out, hook, gi, cb, m0, mc, c0, c1, add);
       };
-      packed_gemm<Kind>(GemmShape{G, D * Mb, K, g.n, P_out, D}, A, row, make_sink, flush, kchunk);
+      // Straight into the output, column blocks may cut images; a hook takes whole images.
+      packed_gemm<Kind>(GemmShape{G, D * Mb, K, g.n, P_out, D, out != nullptr}, A, row, make_sink, flush, kchunk);
     }
   }
 }

@@ -96,4 +96,33 @@ struct FlexResult {
 Geom flexconv_geom(const FlexConvArgs& a);
 FlexResult flexconv(const FlexConvArgs& a, int16_t* out);
 
+
+// ---- vector-unit ops on activation codes (golden model: accelsim/formats/vector.py) ------------
+// Instance norm of real = scale * (x - zero_point) per plane of hw values (planes = N * C, plane p is
+// channel p % channels), from exact integer sums S1 = sum d, S2 = sum d^2 (d = x - zero_point):
+//   mean = S1 / hw, var = max(S2 / hw - mean^2, 0), k = scale * gamma / sqrt(scale^2 var + eps),
+//   y = (d - mean) * k + beta   (gamma = 1, beta = 0 without weight / bias)
+// written as float64 (out_float) or as codes of out_fmt: clamp(round_half_even(y / out_scale) + zp).
+struct InstanceNormArgs {
+  const void* x = nullptr;
+  DType x_dtype = DType::i16;
+  IntFmt x_fmt{16, true};
+  int64_t planes = 0, hw = 0, channels = 1;
+  double scale = 1.0, eps = 1e-5;
+  int32_t zero_point = 0;
+  const double* weight = nullptr;  // optional [channels]
+  const double* bias = nullptr;    // optional [channels]
+  double* out_float = nullptr;     // either this ...
+  void* out_codes = nullptr;       // ... or codes of out_fmt
+  IntFmt out_fmt{8, true};
+  double out_scale = 1.0;
+  int32_t out_zero_point = 0;
+};
+void instance_norm_codes(const InstanceNormArgs& a);
+// out[i] = clamp(round_half_even(x[i] / scale) + zero_point, qmin, qmax) (fixed.quantize); fails on
+// NaN or inf.
+void quantize_codes(const double* x, int64_t n, double scale, int32_t zero_point, IntFmt fmt, void* out);
+// out[i] = scale * (codes[i] - zero_point) in float64 (fixed.dequantize).
+void dequantize_codes(const void* codes, DType dtype, int64_t n, double scale, int32_t zero_point, double* out);
+
 }  // namespace accelsim

@@ -1,0 +1,181 @@
+"""The vector unit's ops on activation codes (accelsim.formats.vector, csrc/src/vector_ops.cpp): C++ equal
+to the golden model bit for bit on random shapes, widths and extremes; and the runtime's exactness claim
+that quantizing early (where a value is made) and running relu / pad / reshape / concat on codes gives
+the same codes as running them in float64 and quantizing at the MAC input."""
+import numpy as np
+import pytest
+
+from accelsim import kernels as K
+from accelsim.errors import FormatError
+from accelsim.formats import fixed, reference as R
+from accelsim.graph.ir import Graph, Input, Node
+from accelsim.runtime import QTensor, quantize
+from accelsim.runtime.quantized import _run_codes
+
+
+def _random_codes(rng, bits, signed, shape, extreme):
+    f = fixed.IntFormat(bits, signed)
+    if extreme == "max":
+        return np.full(shape, f.qmax, f.storage_dtype)
+    if extreme == "min":
+        return np.full(shape, f.qmin, f.storage_dtype)
+    if extreme == "alternate":
+        x = np.full(shape, f.qmin, f.storage_dtype)
+        x.reshape(-1)[::2] = f.qmax
+        return x
+    return rng.integers(f.qmin, f.qmax + 1, shape).astype(f.storage_dtype)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_instance_norm_codes_cpp_equals_golden(seed):
+    rng = np.random.default_rng(seed)
+    bits = int(rng.choice([2, 4, 8, 12, 16]))
+    signed = bool(rng.integers(2))
+    f = fixed.IntFormat(bits, signed)
+    shape = (int(rng.integers(1, 3)), int(rng.integers(1, 6)), *(int(v) for v in rng.integers(1, 12, 2)))
+    if seed % 5 == 0:
+        shape = shape[:3]                                   # rank 3 (N, C, L)
+    x = _random_codes(rng, bits, signed, shape, ["max", "min", "alternate", None, None][seed % 5])
+    affine = bool(seed % 2)
+    kw = dict(x_bits=bits, x_signed=signed, scale=float(10.0 ** rng.uniform(-6, 2)),
+              zero_point=int(rng.integers(f.qmin, f.qmax + 1)), eps=float(10.0 ** rng.uniform(-8, -1)),
+              weight=rng.normal(size=shape[1]) * 3 if affine else None,
+              bias=rng.normal(size=shape[1]) if affine else None)
+    a, r = K.instance_norm_codes(x, **kw), R.instance_norm_codes(x, **kw)
+    assert a.dtype == r.dtype == np.float64 and a.tobytes() == r.tobytes()
+    for out_bits in (4, 8, 16):
+        of = fixed.IntFormat(out_bits, True)
+        out = (float(10.0 ** rng.uniform(-4, 0)), int(rng.integers(of.qmin, of.qmax + 1)), out_bits, True)
+        a, r = K.instance_norm_codes(x, out=out, **kw), R.instance_norm_codes(x, out=out, **kw)
+        assert a.dtype == r.dtype == of.storage_dtype and a.tobytes() == r.tobytes()
+
+
+def test_instance_norm_codes_statistics_are_exact():
+    """Integer statistics: a plane of codes a, b alternating has mean (a+b)/2 and var ((a-b)/2)^2
+    exactly, so the result is +-1 * scale / sqrt(scale^2 var + eps) to the last bit."""
+    x = np.empty((1, 1, 64, 64), np.int16)
+    x.reshape(-1)[::2], x.reshape(-1)[1::2] = 32767, -32768
+    y = R.instance_norm_codes(x, x_bits=16, x_signed=True, scale=0.5, zero_point=0, eps=1e-5)
+    half = (32767 + 32768) / 2
+    assert y.reshape(-1)[0] == half * (0.5 / np.sqrt(0.25 * half * half + 1e-5))
+    assert np.array_equal(y, K.instance_norm_codes(x, x_bits=16, x_signed=True, scale=0.5, zero_point=0, eps=1e-5))
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_quantize_dequantize_cpp_equal_golden(seed):
+    rng = np.random.default_rng(seed)
+    bits, signed = int(rng.choice([2, 5, 8, 11, 16])), bool(rng.integers(2))
+    f = fixed.IntFormat(bits, signed)
+    scale = float(10.0 ** rng.uniform(-5, 1))
+    zp = int(rng.integers(f.qmin, f.qmax + 1))
+    x = rng.normal(size=int(rng.integers(0, 300_000))) * scale * (1 << bits)
+    x[:: 7] = np.round(x[:: 7] / scale) * scale + scale / 2      # exact halves: round half to even
+    a = K.quantize(x, scale, zp, bits=bits, signed=signed)
+    r = R.quantize(x, scale, zp, bits=bits, signed=signed)
+    assert a.dtype == r.dtype and a.tobytes() == r.tobytes()
+    q = _random_codes(rng, bits, signed, (3, 1000), None)
+    assert K.dequantize(q, scale, zp).tobytes() == R.dequantize(q, scale, zp).tobytes()
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_quantize_refuses_non_finite_like_golden(bad):
+    x = np.array([0.0, bad])
+    with pytest.raises(ValueError, match="NaN or inf"):
+        K.quantize(x, 0.1, 0, bits=8)
+    with pytest.raises(ValueError, match="NaN or inf"):
+        R.quantize(x, 0.1, 0, bits=8)
+
+
+def test_instance_norm_codes_refuses_bad_arguments():
+    x = np.zeros((1, 2, 3, 3), np.int8)
+    for impl in (K, R):
+        with pytest.raises(ValueError, match="dtype"):
+            impl.instance_norm_codes(x, x_bits=16, x_signed=True, scale=1.0, zero_point=0, eps=1e-5)
+        with pytest.raises(ValueError, match="scale and eps"):
+            impl.instance_norm_codes(x, x_bits=8, x_signed=True, scale=0.0, zero_point=0, eps=1e-5)
+        with pytest.raises(ValueError, match="scale and eps"):
+            impl.instance_norm_codes(x, x_bits=8, x_signed=True, scale=1.0, zero_point=0, eps=float("nan"))
+    with pytest.raises(FormatError):
+        R.instance_norm_codes(x, x_bits=16, x_signed=True, scale=1.0, zero_point=0, eps=1e-5)
+
+
+# ---- early quantization: ops on codes == float ops then quantize -----------------------------------
+def _node(name, op, inputs, **attrs):
+    return Node(name, op, tuple(inputs), attrs=attrs)
+
+
+@pytest.mark.parametrize("seed", range(25))
+def test_code_ops_commute_with_quantization(seed):
+    rng = np.random.default_rng(seed)
+    bits = int(rng.choice([2, 4, 8, 16]))
+    x = rng.normal(size=(2, 3, 5, 6)) * 4
+    lo, hi = float(x.min()) * rng.uniform(0.3, 1.2), float(x.max()) * rng.uniform(0.3, 1.2)
+    scale, zp = fixed.choose_activation_qparams(lo, hi, fixed.IntFormat(bits, True))
+    q = lambda v: R.quantize(v, scale, zp, bits=bits)    # noqa: E731
+    pads = tuple(int(v) for v in rng.integers(0, 3, 4))
+    cases = [_node("r", "relu", ["x"]),
+             _node("p", "pad", ["x"], pads=pads, mode=str(rng.choice(["zeros", "reflect", "replicate"]))),
+             _node("s", "reshape", ["x"], shape=(-1,)),
+             _node("ps", "pixel_shuffle", ["x"][:1], factor=1),
+             _node("u", "upsample", ["x"], size=(10, 12), mode="nearest"),
+             _node("c", "concat", ["x", "x"], axis=1)]
+    from accelsim.graph.ops import OPS
+    for n in cases:
+        xs = [x] * len(n.inputs)
+        want = q(OPS[n.op].run(n, xs))
+        got = _run_codes(n, [q(v) for v in xs], zp)
+        assert got.dtype == want.dtype and np.array_equal(got, want), n.op
+
+
+def _chain_graph(rng, mode):
+    """conv -> instance norm -> relu -> pad -> conv -> add(input branch) -> output: exercises codes out of a
+    MAC (through a pad), an instance norm emitting codes, and a value read both as codes and in float."""
+    c = 4
+    w1, w2 = rng.normal(size=(c, c, 3, 3)) * 0.3, rng.normal(size=(c, c, 3, 3)) * 0.3
+    nodes = (
+        Node("pad0", "pad", ("x",), attrs={"pads": (1, 1, 1, 1), "mode": mode}),
+        Node("conv1", "conv2d", ("pad0",), params={"weight": w1}, attrs={"stride": (1, 1), "padding": (0, 0),
+             "dilation": (1, 1), "groups": 1}),
+        Node("norm", "instance_norm", ("conv1",), params={"weight": rng.normal(size=c) + 1,
+             "bias": rng.normal(size=c)}, attrs={"eps": 1e-5}),
+        Node("act", "relu", ("norm",)),
+        Node("pad1", "pad", ("act",), attrs={"pads": (1, 1, 1, 1), "mode": mode}),
+        Node("conv2", "conv2d", ("pad1",), params={"weight": w2}, attrs={"stride": (1, 1), "padding": (0, 0),
+             "dilation": (1, 1), "groups": 1}),
+        Node("sum", "add", ("conv2", "x")),
+    )
+    return Graph("chain", (Input("x", (1, c, 8, 8)),), nodes, ("sum",))
+
+
+@pytest.mark.parametrize("mode", ["zeros", "reflect", "replicate"])
+def test_runtime_quantizes_early_and_stays_exact(mode):
+    """The input is quantized once for pad0 -> conv1 (and kept in float for the add); pad1 and relu run
+    on codes; the norm emits conv2's input codes. C++ == golden, and the codes conv2 reads equal
+    quantizing, at its input, the float64 result of the same ops."""
+    rng = np.random.default_rng(3)
+    g = _chain_graph(rng, mode)
+    calib = rng.normal(size=(6, 4, 8, 8))
+    qg = quantize(g, "w8a8", (calib,))
+    assert qg.early["x"][1] == frozenset({"pad0"})
+    assert qg.early["norm"][1] == frozenset({"act"})
+    x = rng.normal(size=(2, 4, 8, 8))
+    out_c, env_c = qg.run((x,), trace=True)
+    out_r, env_r = qg.run((x,), impl="reference", trace=True)
+    assert out_c.tobytes() == out_r.tobytes()
+    for k in env_c:
+        a, b = env_c[k], env_r[k]
+        assert isinstance(a, QTensor) == isinstance(b, QTensor)
+        assert np.array_equal(a.codes if isinstance(a, QTensor) else a, b.codes if isinstance(b, QTensor) else b), k
+    assert isinstance(env_c["pad1"], QTensor) and isinstance(env_c["norm"], QTensor)
+    p = qg.plans["conv2"]
+    norm = env_r["norm"]
+    assert (norm.scale, norm.zero_point) == (p.x_scale, p.x_zero_point)
+    # The float route: the norm's float64 value (same integer statistics), relu and pad in float64,
+    # quantized at conv2's input.
+    conv1 = env_r["conv1"]
+    y = R.instance_norm_codes(conv1.codes, x_bits=conv1.bits, x_signed=True, scale=conv1.scale,
+                              zero_point=conv1.zero_point, weight=g.node("norm").params["weight"],
+                              bias=g.node("norm").params["bias"], eps=1e-5)
+    from accelsim.graph.ops import OPS
+    ref = R.quantize(OPS["pad"].run(g.node("pad1"), [np.maximum(y, 0.0)]), p.x_scale, p.x_zero_point, bits=8)
+    assert np.array_equal(env_r["pad1"].codes, ref)
