@@ -28,6 +28,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from accelsim.compress.chain import CompressedGenerator
+from accelsim.errors import ConfigError, ModelError
 from accelsim.workload import Compression, Layer, Workload, get_format
 
 log = logging.getLogger(__name__)
@@ -171,9 +172,9 @@ def evaluate(model: str, recipes, arch="edge-npu", *, lowering: str = "phase", n
     rows = []
     for recipe in recipes:
         if not allow_training and zoo.needs_training(model, recipe):
-            raise ValueError(f"recipe {recipe!r} needs training and its trained part is not shipped for "
+            raise ConfigError(f"recipe {recipe!r} needs training and its trained part is not shipped for "
                              f"{model!r}: run 'python -m accelsim.compress.zoo --model {model}' (needs torch) "
-                             "or pass --train")
+                             "or pass allow_training=True")
         cg = zoo.build(model, recipe)
         workload, formats, comps = workload_of(cg)
         report = simulate(workload, arch, formats, compression=comps, lowering=lowering)
@@ -225,7 +226,7 @@ def evaluate_ptq(loaded, formats, arch="edge-npu", *, lowering: str = "phase", n
     x, calib = loaded.example_inputs(n_images, QUALITY_SEED), loaded.example_inputs(n_calib, CALIB_SEED)
     ref = g.run_float(x)
     if isinstance(ref, tuple):
-        raise ValueError(f"{loaded.origin}: compare scores one output; the model has {len(ref)}")
+        raise ModelError(f"{loaded.origin}: compare scores one output; the model has {len(ref)}")
     tanh_out = g.node(g.outputs[0]).op == "tanh"
     workload = from_graph(g, loaded.name)
     fp32_bits = 32 * workload.conv_weights

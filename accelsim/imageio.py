@@ -7,6 +7,7 @@ import zlib
 
 import numpy as np
 
+from accelsim.errors import ModelError
 from accelsim.report.files import write_atomic
 
 
@@ -20,7 +21,7 @@ def grid(images: np.ndarray, cols: int | None = None, pad: int = 2) -> np.ndarra
     """(N, C, H, W) uint8 -> one (H', W', C) image, row-major, ``pad`` black pixels between tiles."""
     n, c, h, w = images.shape
     if c not in (1, 3):
-        raise ValueError(f"images must have 1 or 3 channels, got {c}")
+        raise ModelError(f"images must have 1 or 3 channels, got {c}")
     cols = cols or int(np.ceil(np.sqrt(n)))
     rows = int(np.ceil(n / cols))
     out = np.zeros((rows * (h + pad) + pad, cols * (w + pad) + pad, c), np.uint8)
@@ -35,7 +36,7 @@ def write_png(path: str, image: np.ndarray, scale: int = 1) -> None:
     """Write an (H, W, 1|3) uint8 image as PNG (atomically: no partial file on failure)."""
     img = np.asarray(image)
     if img.dtype != np.uint8 or img.ndim != 3 or img.shape[2] not in (1, 3):
-        raise ValueError("write_png needs a uint8 (H, W, 1|3) array")
+        raise ModelError("write_png needs a uint8 (H, W, 1|3) array")
     if scale > 1:
         img = img.repeat(scale, axis=0).repeat(scale, axis=1)
     h, w, c = img.shape

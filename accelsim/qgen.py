@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from accelsim.errors import FormatError, ModelError
 from accelsim.formats import binary, fixed, flexpoint, requant, ternary
 from accelsim.formats.conv import ConvSpec, convolve
 
@@ -62,7 +63,7 @@ def dcgan_layers(weights: dict[str, np.ndarray], eps: float = 1e-5) -> list[Floa
         n += 1
     count = n - 1
     if count == 0:
-        raise ValueError("not a DCGAN generator state dict: no deconv1.weight")
+        raise ModelError("not a DCGAN generator state dict: no deconv1.weight")
     for i in range(1, count + 1):
         spec = ConvSpec.make(stride=1 if i == 1 else 2, padding=0 if i == 1 else 1, transposed=True)
         bn = None
@@ -97,7 +98,7 @@ def parse_format(fmt: str) -> tuple[int, str, int]:
         return 8, "binary", 2
     if fmt.startswith("int") and fmt[3:].isdigit() and 2 <= int(fmt[3:]) <= 16:
         return int(fmt[3:]), "fixed", int(fmt[3:])
-    raise ValueError(f"format must be one of {', '.join(FORMATS)} (or intN, N in 2..16), got {fmt!r}")
+    raise FormatError(f"format must be one of {', '.join(FORMATS)} (or intN, N in 2..16), got {fmt!r}")
 
 
 @dataclass
@@ -133,9 +134,9 @@ def _check_latents(z, name: str) -> None:
     """Latents must be finite numbers (every format: the fp32 path would otherwise return NaN images)."""
     z = np.asarray(z)
     if z.dtype.kind not in "biuf":
-        raise ValueError(f"{name} must be a numeric array, got dtype {z.dtype}")
+        raise ModelError(f"{name} must be a numeric array, got dtype {z.dtype}")
     if z.dtype.kind == "f" and not np.isfinite(z).all():
-        raise ValueError(f"{name} contains NaN or inf")
+        raise ModelError(f"{name} contains NaN or inf")
 
 
 def _act_range(post: np.ndarray, act: str) -> tuple[float, float]:
@@ -149,7 +150,7 @@ class QuantizedGenerator:
 
     def __init__(self, layers: list[FloatLayer], fmt: str, calib_z: np.ndarray, autoflex: bool = False):
         if fmt not in FORMATS and not fmt.startswith("int"):
-            raise ValueError(f"format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+            raise FormatError(f"format must be one of {', '.join(FORMATS)}, got {fmt!r}")
         _check_latents(calib_z, "calibration latents")
         self.float_layers = layers
         self.fmt = fmt

@@ -25,6 +25,7 @@ import os
 import numpy as np
 
 from accelsim.blas import deterministic
+from accelsim.errors import ModelError
 from accelsim.models import features as _features
 
 feature_statistics = deterministic(_features.feature_statistics)
@@ -39,9 +40,9 @@ SSIM_K2 = 0.03
 def _pair(a, b) -> tuple[np.ndarray, np.ndarray]:
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     if a.shape != b.shape:
-        raise ValueError(f"images must have the same shape, got {a.shape} and {b.shape}")
+        raise ModelError(f"images must have the same shape, got {a.shape} and {b.shape}")
     if a.size == 0:
-        raise ValueError("images are empty")
+        raise ModelError("images are empty")
     return a, b
 
 
@@ -77,7 +78,7 @@ def ssim_map(a, b, data_range: float = 2.0) -> np.ndarray:
     """The SSIM map over the 'valid' window positions (last two axes shrink by 10)."""
     a, b = _pair(a, b)
     if a.ndim < 2 or min(a.shape[-2:]) < SSIM_WINDOW:
-        raise ValueError(f"ssim needs images of at least {SSIM_WINDOW}x{SSIM_WINDOW}, got {a.shape}")
+        raise ModelError(f"ssim needs images of at least {SSIM_WINDOW}x{SSIM_WINDOW}, got {a.shape}")
     g = gaussian_window()
     mu_a, mu_b = _filter_valid(a, g), _filter_valid(b, g)
     var_a = _filter_valid(a * a, g) - mu_a * mu_a

@@ -10,6 +10,7 @@ import pytest
 from accelsim import compare
 from accelsim.cli import main
 from accelsim.compress import zoo
+from accelsim.errors import ConfigError
 from accelsim.models import registry
 from accelsim.workload import get_model
 
@@ -77,8 +78,18 @@ def test_pareto_front_on_synthetic_rows():
 def test_needs_training_is_reported_before_any_work():
     assert zoo.needs_training("dcgan-digits", "prune30+int8")            # no shipped prune30
     assert not zoo.needs_training("dcgan-digits", "int8+codebook16")      # nothing trains
-    with pytest.raises(ValueError, match="needs training"):
+    with pytest.raises(ConfigError, match="needs training") as exc:
         compare.evaluate("dcgan-digits", ["prune30+int8"], n_images=4, n_fid=0)
+    assert "--" not in str(exc.value).replace("python -m accelsim.compress.zoo --model", "")  # the parameter, not a flag
+    assert "allow_training" in str(exc.value)
+
+
+def test_cli_names_the_options_of_an_untrained_recipe(capsys):
+    assert main(["compare", "--recipes", "int8,prune30+int8", "--images", "4", "--fid-images", "0"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("accelsim compare: error: --recipes: 'prune30+int8' needs training") and "--train" in err
+    assert main(["compare", "--recipes", "int8,zip9"]) == 2
+    assert capsys.readouterr().err.startswith("accelsim compare: error: --recipes: recipe 'zip9': unknown")
 
 
 def test_every_compare_row_is_shipped_or_needs_no_training():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from accelsim.cli.options import add_model, naming
+from accelsim.errors import ConfigError
 
 
 def register(sub) -> None:
@@ -34,19 +35,28 @@ def run(args) -> int:
     from accelsim.report.compare import compare_table, plot_compare
 
     if args.lowering not in LOWERING_CHOICES:
-        raise ValueError(f"--lowering must be one of {', '.join(LOWERING_CHOICES)}, got {args.lowering!r}")
+        raise ConfigError(f"--lowering must be one of {', '.join(LOWERING_CHOICES)}, got {args.lowering!r}")
     if not 1 <= args.images <= 10000:
-        raise ValueError(f"--images must be in [1, 10000], got {args.images}")
+        raise ConfigError(f"--images must be in [1, 10000], got {args.images}")
     from accelsim.cli.options import file_of
     from accelsim.cli.output import check_distinct, check_writable
     check_distinct({"--json": args.json, "--plot": args.plot}, {"--arch": args.arch, "--model": file_of(args.model)})
     if args.model not in registry.GENERATORS or args.input_shape:
         return run_ptq(args)
     if not (args.fid_images == 0 or 64 <= args.fid_images <= 10000):
-        raise ValueError(f"--fid-images must be 0 or in [64, 10000], got {args.fid_images}")
+        raise ConfigError(f"--fid-images must be 0 or in [64, 10000], got {args.fid_images}")
     recipes = list(RECIPES) if args.recipes == "all" else [r.strip() for r in args.recipes.split(",") if r.strip()]
     if not recipes:
-        raise ValueError("--recipes: no recipe given")
+        raise ConfigError("--recipes: no recipe given")
+    from accelsim.compress import zoo
+    from accelsim.compress.recipe import check_recipe
+    with naming("--recipes", ConfigError):
+        for recipe in recipes:
+            check_recipe(recipe)
+    untrained = [r for r in recipes if zoo.needs_training(args.model, r)]
+    if untrained and not args.train:   # the library's allow_training check, in terms of the options
+        raise ConfigError(f"--recipes: {untrained[0]!r} needs training and its trained part is not shipped for "
+                          f"{args.model!r}: pass --train (needs torch)")
     for option, path in (("--json", args.json), ("--plot", args.plot)):
         if path:
             check_writable(path, option)   # before the evaluation, not after it
@@ -93,7 +103,7 @@ def run_ptq(args) -> int:
     with naming("--model", ModelError):
         loaded = load(args.model, args.input_shape)
     if args.train or args.fid_images != 2000:
-        raise ValueError("--train and --fid-images apply to the shipped generators' recipes, not to "
+        raise ConfigError("--train and --fid-images apply to the shipped generators' recipes, not to "
                          f"{args.model}'s post-training rows")
     arch = load_arch(args.arch)
     rows = compare.evaluate_ptq(loaded, formats, arch, lowering=args.lowering, n_images=args.images,

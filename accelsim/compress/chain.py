@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from accelsim.compress.storage import FLOAT_BITS, TensorEncoding, float32_encoding
+from accelsim.errors import ModelError
 
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "none")
 
@@ -36,9 +37,9 @@ class Layer:
 
     def __post_init__(self):
         if self.act not in ACTIVATIONS:
-            raise ValueError(f"act must be one of {ACTIVATIONS}, got {self.act!r}")
+            raise ModelError(f"act must be one of {ACTIVATIONS}, got {self.act!r}")
         if self.weight.ndim != 4:
-            raise ValueError(f"{self.name}: weight must be 4-D, got shape {self.weight.shape}")
+            raise ModelError(f"{self.name}: weight must be 4-D, got shape {self.weight.shape}")
 
     @property
     def in_channels(self) -> int:

@@ -20,15 +20,16 @@ import numpy as np
 
 from accelsim.compress.chain import CompressedGenerator
 from accelsim.compress.storage import FLOAT_BITS, TensorEncoding, index_bits
+from accelsim.errors import ConfigError, FormatError, ModelError
 
 
 def kmeans_1d(values, k: int, iterations: int = 50) -> tuple[np.ndarray, np.ndarray]:
     """(centroids ascending (k_eff,), index of each value's centroid) of the 1-D values."""
     v = np.asarray(values, np.float64).ravel()
     if v.size == 0:
-        raise ValueError("kmeans_1d: no values")
+        raise ModelError("kmeans_1d: no values")
     if k < 1:
-        raise ValueError(f"k must be >= 1, got {k}")
+        raise ConfigError(f"k must be >= 1, got {k}")
     distinct = np.unique(v)
     if distinct.size <= k:
         return distinct, np.searchsorted(distinct, v)
@@ -80,7 +81,7 @@ def huffman_code(cg: CompressedGenerator, layers=None, skip_float: bool = False,
         if enc.codes is None:
             if skip_float:
                 continue
-            raise ValueError(f"{name}: float32 weights have no integer codes to Huffman-code; "
+            raise FormatError(f"{name}: float32 weights have no integer codes to Huffman-code; "
                              "quantize or share weights first (or pass skip_float=True)")
         # Huffman symbols are the codes offset to be non-negative (the alphabet of 2**value_bits).
         encodings[name] = replace(enc, entropy="huffman")

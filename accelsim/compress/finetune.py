@@ -27,6 +27,7 @@ import time
 import numpy as np
 
 from accelsim.compress.chain import CompressedGenerator
+from accelsim.errors import ModelError
 
 log = logging.getLogger(__name__)
 
@@ -150,5 +151,5 @@ def _input_shape(cg: CompressedGenerator) -> tuple[int, ...]:
     """Latent shape (z_dim, 1, 1) of a generator chain (its first layer's input)."""
     first = cg.layers[0]
     if not first.transposed:
-        raise ValueError("finetune: only latent-input generators (first layer conv_transpose2d) are supported")
+        raise ModelError("finetune: only latent-input generators (first layer conv_transpose2d) are supported")
     return (first.in_channels, 1, 1)

@@ -16,6 +16,8 @@ from collections import Counter
 
 import numpy as np
 
+from accelsim.errors import FormatError
+
 
 def code_lengths(counts: dict[int, int]) -> dict[int, int]:
     """Huffman code length in bits of every symbol with a positive count."""
@@ -86,5 +88,5 @@ def decode(bits: str, lengths: dict[int, int]) -> list[int]:
             out.append(table[word])
             word = ""
     if word:
-        raise ValueError("trailing bits do not form a code word")
+        raise FormatError("trailing bits do not form a code word")
     return out

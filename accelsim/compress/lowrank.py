@@ -29,6 +29,7 @@ import numpy as np
 from accelsim.blas import deterministic
 from accelsim.compress.chain import CompressedGenerator, Layer
 from accelsim.compress.storage import float32_encoding
+from accelsim.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +45,7 @@ def svd_factors(matrix: np.ndarray, rank: int) -> tuple[np.ndarray, np.ndarray, 
 def choose_rank(singular_values: np.ndarray, rank: int | None = None, rank_fraction: float | None = None,
                 energy: float | None = None) -> int:
     if sum(v is not None for v in (rank, rank_fraction, energy)) != 1:
-        raise ValueError("give exactly one of rank, rank_fraction, energy")
+        raise ConfigError("give exactly one of rank, rank_fraction, energy")
     full = singular_values.size
     if rank is not None:
         r = rank
@@ -84,7 +85,7 @@ def lowrank(cg: CompressedGenerator, rank: int | None = None, rank_fraction: flo
             encodings[layer.name] = enc
             continue
         if enc.value_kind != "float32" or enc.mask is not None:
-            raise ValueError(f"{layer.name}: factorize before quantizing, sharing or pruning")
+            raise ConfigError(f"{layer.name}: factorize before quantizing, sharing or pruning")
         m = layer.weight.reshape(layer.weight.shape[0], -1)
         s = np.linalg.svd(m, compute_uv=False)
         r = choose_rank(s, rank, rank_fraction, energy)

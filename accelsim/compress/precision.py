@@ -21,6 +21,7 @@ import numpy as np
 from accelsim.compress.chain import CompressedGenerator
 from accelsim.compress.qat import dequantize_codes, parse_kind, quantize_codes
 from accelsim.compress.storage import FLOAT_BITS, TensorEncoding
+from accelsim.errors import FormatError
 
 FLEX_EXPONENT_BITS = 5
 FLEX_MANTISSA_BITS = 16
@@ -40,7 +41,7 @@ def _quantize_layer(layer, enc: TensorEncoding, kind: str):
         value_kind, side, levels = family, FLOAT_BITS * layer.out_channels, scales
     if enc.mask is not None:
         if value_kind == "binary" and not enc.mask.all():
-            raise ValueError(f"{layer.name}: a pruned tensor cannot be binarized (no zero code); "
+            raise FormatError(f"{layer.name}: a pruned tensor cannot be binarized (no zero code); "
                              "binarize first or use ternary")
         values = np.where(enc.mask, values, 0.0)
         codes = np.where(enc.mask, codes, 0)

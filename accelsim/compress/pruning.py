@@ -19,6 +19,7 @@ import numpy as np
 
 from accelsim.compress.chain import CompressedGenerator
 from accelsim.compress.storage import FLOAT_BITS, TensorEncoding
+from accelsim.errors import ConfigError, FormatError
 
 
 def _selected(cg: CompressedGenerator, layers) -> list[str]:
@@ -31,7 +32,7 @@ def _selected(cg: CompressedGenerator, layers) -> list[str]:
 def magnitude_masks(cg: CompressedGenerator, sparsity: float, scope: str = "layer", layers=None) -> dict[str, np.ndarray]:
     """Boolean keep-masks (True = kept) of the selected layers."""
     if not 0.0 <= sparsity < 1.0:
-        raise ValueError(f"sparsity must be in [0, 1), got {sparsity}")
+        raise ConfigError(f"sparsity must be in [0, 1), got {sparsity}")
     names = _selected(cg, layers)
     if scope == "layer":
         masks = {}
@@ -54,7 +55,7 @@ def magnitude_masks(cg: CompressedGenerator, sparsity: float, scope: str = "laye
             out[n] = mask[start:start + size].reshape(shape)
             start += size
         return out
-    raise ValueError(f"scope must be 'layer' or 'global', got {scope!r}")
+    raise ConfigError(f"scope must be 'layer' or 'global', got {scope!r}")
 
 
 def apply_masks(cg: CompressedGenerator, masks: dict[str, np.ndarray], sparse_format: str = "best",
@@ -68,7 +69,7 @@ def apply_masks(cg: CompressedGenerator, masks: dict[str, np.ndarray], sparse_fo
         enc = cg.encodings[layer.name]
         mask = np.asarray(masks[layer.name], bool) & (np.ones(layer.weight.shape, bool) if enc.mask is None else enc.mask)
         if enc.value_kind == "binary" and not mask.all():
-            raise ValueError(f"{layer.name}: binary weights have no zero code; prune before binarizing")
+            raise FormatError(f"{layer.name}: binary weights have no zero code; prune before binarizing")
         codes = None if enc.codes is None else np.where(mask, enc.codes, 0)
         new_enc = replace(enc, mask=mask, codes=codes, sparse_format="dense")
         encodings[layer.name] = new_enc.with_sparse_format(sparse_format)
@@ -105,7 +106,7 @@ def channel_prune(cg: CompressedGenerator, fraction: float, finetune_steps: int 
                   step_name: str | None = None, **finetune_kwargs) -> CompressedGenerator:
     """Structured pruning of ``fraction`` of the output channels of every layer but the last."""
     if not 0.0 <= fraction < 1.0:
-        raise ValueError(f"fraction must be in [0, 1), got {fraction}")
+        raise ConfigError(f"fraction must be in [0, 1), got {fraction}")
     layers = list(cg.layers)
     encodings = dict(cg.encodings)
     for i in range(len(layers) - 1):

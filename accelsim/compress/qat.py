@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from accelsim.errors import FormatError
 from accelsim.formats import binary, fixed, ternary
 from accelsim.formats.conv import ConvSpec
 
@@ -32,7 +33,7 @@ def parse_kind(kind: str) -> tuple[str, int]:
         return "binary", 1
     if kind.startswith("int") and kind[3:].isdigit() and 2 <= int(kind[3:]) <= 16:
         return "int", int(kind[3:])
-    raise ValueError(f"weight quantizer must be intN (N in 2..16), 'ternary' or 'binary', got {kind!r}")
+    raise FormatError(f"weight quantizer must be intN (N in 2..16), 'ternary' or 'binary', got {kind!r}")
 
 
 def quantize_codes(weight: np.ndarray, kind: str, transposed: bool) -> tuple[np.ndarray, np.ndarray]:

@@ -29,6 +29,7 @@ from dataclasses import dataclass, replace
 
 from accelsim.compress import chain as chain_mod
 from accelsim.compress.chain import CompressedGenerator
+from accelsim.errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,7 @@ def check_recipe(recipe: str) -> list[str]:
     tokens = [t.strip() for t in recipe.split("+")]
     for t in tokens:
         if not TOKEN.fullmatch(t):
-            raise ValueError(f"recipe {recipe!r}: unknown compression step {t!r} (see accelsim.compress.recipe)")
+            raise ConfigError(f"recipe {recipe!r}: unknown compression step {t!r} (see accelsim.compress.recipe)")
     return tokens
 
 
@@ -65,7 +66,7 @@ def apply_step(cg: CompressedGenerator, token: str, teacher: CompressedGenerator
         return cg
     if token == "distilled":
         if cg.steps and any(not s.startswith("distilled") for s in cg.steps):
-            raise ValueError("distill from the fp32 teacher first: 'distilled' must lead the recipe")
+            raise ConfigError("distill from the fp32 teacher first: 'distilled' must lead the recipe")
         return distill.distill(teacher, budget.student_channels, budget.distill_steps, **train)
     if m := re.fullmatch(r"prune(\d+)", token):
         return pruning.prune(cg, int(m[1]) / 100.0, finetune_steps=budget.finetune_steps, step_name=token, **train)
@@ -90,7 +91,7 @@ def apply_step(cg: CompressedGenerator, token: str, teacher: CompressedGenerator
     if token == "ft":
         from accelsim.compress.finetune import finetune
         return finetune(cg, teacher, budget.finetune_steps, step_name=token, **train)
-    raise ValueError(f"unknown compression step {token!r} (see accelsim.compress.recipe)")
+    raise ConfigError(f"unknown compression step {token!r} (see accelsim.compress.recipe)")
 
 
 def compose(base: str | CompressedGenerator, recipe: str | list[str], budget: TrainingBudget | None = None,

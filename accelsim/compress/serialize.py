@@ -15,6 +15,7 @@ import numpy as np
 from accelsim.compress.chain import CompressedGenerator, Layer
 from accelsim.compress.qat import dequantize_codes
 from accelsim.compress.storage import TensorEncoding
+from accelsim.errors import ModelError
 
 FORMAT_VERSION = 1
 
@@ -72,7 +73,7 @@ def load(path: str) -> CompressedGenerator:
         data = {k: f[k] for k in f.files}
     header = json.loads(bytes(data["header"]).decode())
     if header.get("version") != FORMAT_VERSION:
-        raise ValueError(f"{path}: unsupported format version {header.get('version')}")
+        raise ModelError(f"{path}: unsupported format version {header.get('version')}")
     layers, encodings = [], {}
     for e in header["layers"]:
         key, shape = e["name"], tuple(e["shape"])

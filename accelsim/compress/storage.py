@@ -28,6 +28,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from accelsim.compress import huffman
+from accelsim.errors import ConfigError, FormatError
 
 FLOAT_BITS = 32
 HUFFMAN_LENGTH_FIELD_BITS = 8
@@ -71,17 +72,17 @@ class TensorEncoding:
 
     def __post_init__(self):
         if self.sparse_format not in SPARSE_FORMATS:
-            raise ValueError(f"sparse_format must be one of {SPARSE_FORMATS}, got {self.sparse_format!r}")
+            raise ConfigError(f"sparse_format must be one of {SPARSE_FORMATS}, got {self.sparse_format!r}")
         if self.entropy not in ENTROPY_CODINGS:
-            raise ValueError(f"entropy must be one of {ENTROPY_CODINGS}, got {self.entropy!r}")
+            raise ConfigError(f"entropy must be one of {ENTROPY_CODINGS}, got {self.entropy!r}")
         if self.entropy == "huffman" and self.codes is None:
-            raise ValueError("Huffman coding needs integer codes: quantize or share the weights first")
+            raise FormatError("Huffman coding needs integer codes: quantize or share the weights first")
         if self.sparse_format != "dense" and self.mask is None:
-            raise ValueError(f"sparse_format {self.sparse_format!r} needs a mask")
+            raise ConfigError(f"sparse_format {self.sparse_format!r} needs a mask")
         for name in ("codes", "mask"):
             a = getattr(self, name)
             if a is not None and tuple(a.shape) != tuple(self.shape):
-                raise ValueError(f"{name} shape {a.shape} != tensor shape {self.shape}")
+                raise ConfigError(f"{name} shape {a.shape} != tensor shape {self.shape}")
 
     @property
     def numel(self) -> int:

@@ -271,19 +271,20 @@ def _axes(node, a, ins, i=1):
     return [int(v) for v in a["axes"]] if "axes" in a else None
 
 
-def _reshape_dims(in_shape, target, allowzero=False):
+def _reshape_dims(im, node, in_shape, target, allowzero=False):
+    """The output shape of an ONNX Reshape of ``in_shape`` to ``target``; ModelError naming the node."""
     dims = [int(d) for d in np.asarray(target).ravel()]
     out = [in_shape[i] if d == 0 and not allowzero else d for i, d in enumerate(dims)]
     if out.count(-1) > 1:
-        raise ValueError(f"shape {dims} has more than one -1")
+        im.fail(node, f"shape {dims} has more than one -1")
     if -1 in out:
         known = math.prod(d for d in out if d != -1)
         total = math.prod(in_shape)
         if known == 0 or total % known:
-            raise ValueError(f"cannot reshape {tuple(in_shape)} to {dims}")
+            im.fail(node, f"cannot reshape {tuple(in_shape)} to {dims}")
         out[out.index(-1)] = total // known
     if math.prod(out) != math.prod(in_shape) or min(out, default=1) < 0:
-        raise ValueError(f"cannot reshape {tuple(in_shape)} to {dims}")
+        im.fail(node, f"cannot reshape {tuple(in_shape)} to {dims}")
     return tuple(out)
 
 
@@ -377,7 +378,7 @@ _FOLD = {
     "Squeeze": _fold_squeeze,
     "Concat": lambda im, n, a, ins: np.concatenate([np.atleast_1d(x) for x in ins if x is not None],
                                                    axis=int(a.get("axis", 0))),
-    "Reshape": lambda im, n, a, ins: ins[0].reshape(_reshape_dims(ins[0].shape, ins[1], bool(a.get("allowzero")))),
+    "Reshape": lambda im, n, a, ins: ins[0].reshape(_reshape_dims(im, n, ins[0].shape, ins[1], bool(a.get("allowzero")))),
     "Flatten": _fold_flatten,
     "Slice": _fold_slice,
     "Transpose": lambda im, n, a, ins: np.transpose(ins[0], a.get("perm")),
@@ -586,7 +587,7 @@ def _reshape_like(im, node, a):
             target = im.const(node, 1, "the shape")
             if a.get("allowzero") and 0 in np.asarray(target).ravel().tolist():
                 im.fail(node, "allowzero with a 0 in the shape (an empty tensor) is not supported")
-            out = _reshape_dims(s, target, bool(a.get("allowzero")))
+            out = _reshape_dims(im, node, s, target, bool(a.get("allowzero")))
         elif op == "Flatten":
             axis = int(a.get("axis", 1))
             axis = axis + len(s) if axis < 0 else axis

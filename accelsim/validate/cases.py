@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from accelsim import kernels
+from accelsim.errors import FormatError
 from accelsim.formats import reference
 from accelsim.formats.conv import ConvSpec, conv_transpose2d_gather
 from accelsim.formats.flexpoint import flex_output
@@ -248,7 +249,7 @@ def check_case(fmt: str, rng: np.random.Generator, isas: list[str], lowerings=LO
             res.add(isa, d)
         res.desc += f" exps=({ex},{ew}) out_exp={out_exp}"
     else:
-        raise ValueError(f"unknown format {fmt!r}; choose from {FORMATS}")
+        raise FormatError(f"unknown format {fmt!r}; choose from {FORMATS}")
     if res.lowering_mismatch:
         res.desc += " [golden scatter != gather]"
     if res.bad_isas:

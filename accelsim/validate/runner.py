@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from accelsim import kernels
+from accelsim.errors import ConfigError, FormatError
 from accelsim.validate.cases import FORMATS, LOWERINGS, check_case
 
 log = logging.getLogger(__name__)
@@ -85,17 +86,17 @@ def validate(cases: int, seed: int = 0, formats=FORMATS, isas: list[str] | None 
     summary ``{"formats": {name: FormatResult.to_json()}, "isas", "lowerings", "seed", "cases_requested",
     "complete"}`` (no timings: the same arguments give the same summary)."""
     if cases < 1:
-        raise ValueError(f"--cases must be >= 1, got {cases}")
+        raise ConfigError(f"cases must be >= 1, got {cases}")
     unknown = [f for f in formats if f not in FORMATS]
     if unknown:
-        raise ValueError(f"unknown format(s) {unknown}; choose from {', '.join(FORMATS)}")
+        raise FormatError(f"formats: unknown format(s) {unknown}; choose from {', '.join(FORMATS)}")
     if minutes is not None and not minutes > 0:
-        raise ValueError(f"--minutes must be > 0, got {minutes}")
+        raise ConfigError(f"minutes must be > 0, got {minutes}")
     if jobs < 1:
-        raise ValueError(f"--jobs must be >= 1, got {jobs}")
+        raise ConfigError(f"jobs must be >= 1, got {jobs}")
     bad = [lw for lw in lowerings if lw not in LOWERINGS]
     if bad or "scatter" not in lowerings:
-        raise ValueError(f"--lowerings must include scatter (the reference) and be among {', '.join(LOWERINGS)}")
+        raise ConfigError(f"lowerings must include scatter (the reference) and be among {', '.join(LOWERINGS)}")
     isas = list(isas or kernels.available_isas())
     deadline = None if minutes is None else time.time() + 60.0 * minutes
     results = {f: FormatResult(mismatches_by_isa={i: 0 for i in isas}) for f in formats}
@@ -140,7 +141,7 @@ def validate(cases: int, seed: int = 0, formats=FORMATS, isas: list[str] | None 
 
 
 def default_jobs() -> int:
-    """Worker processes for ``--jobs auto``: the CPUs this process may use."""
+    """Worker processes for ``jobs="auto"`` (the CLI's ``--jobs auto``): the CPUs this process may use."""
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:   # pragma: no cover - not Linux
