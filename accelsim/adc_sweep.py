@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from accelsim.api import simulate
 from accelsim.arch import ArchSpec, load_arch
+from accelsim.errors import ConfigError
 from accelsim.quality import psnr_db
 from accelsim.workload import get_model
 
@@ -42,23 +43,23 @@ class AdcPoint:
 def parse_bits(spec: str) -> list[int]:
     """``3:10`` (inclusive) or ``4,6,8``."""
     if len(str(spec)) > 200:
-        raise ValueError(f"--adc-bits: value too long ({len(str(spec))} characters)")
+        raise ConfigError(f"adc_bits: value too long ({len(str(spec))} characters)")
     try:
         if ":" in spec:
             lo, hi = (int(v) for v in spec.split(":"))
             if not (1 <= lo <= 16 and 1 <= hi <= 16):   # before range(): 1:10**12 is no list to build
-                raise ValueError(f"--adc-bits: {spec!r} must give bits in [1, 16]")
+                raise ConfigError(f"adc_bits: {spec!r} must give bits in [1, 16]")
             bits = list(range(lo, hi + 1))
         else:
             bits = [int(v) for v in spec.split(",") if v.strip()]
     except ValueError as exc:
-        if str(exc).startswith("--adc-bits"):
+        if str(exc).startswith("adc_bits"):
             raise
-        raise ValueError(f"--adc-bits: expected LO:HI or a comma list of integers, got {spec!r}") from None
+        raise ConfigError(f"adc_bits: expected LO:HI or a comma list of integers, got {spec!r}") from None
     if not bits or min(bits) < 1 or max(bits) > 16:
-        raise ValueError(f"--adc-bits: {spec!r} must give bits in [1, 16] (LO <= HI)")
+        raise ConfigError(f"adc_bits: {spec!r} must give bits in [1, 16] (LO <= HI)")
     if len(set(bits)) != len(bits):
-        raise ValueError(f"--adc-bits: a value is repeated in {spec!r}")
+        raise ConfigError(f"adc_bits: a value is repeated in {spec!r}")
     return bits
 
 
@@ -83,9 +84,9 @@ def adc_sweep(model: str, arch: ArchSpec | str, adc_bits, fmt: str = "int8", low
     and lossless ADC resolution)."""
     arch = arch if isinstance(arch, ArchSpec) else load_arch(arch)
     if arch.kind != "crossbar":
-        raise ValueError(f"--arch: {arch.name!r} has no ReRAM crossbars (try isaac-like or neurosim-like)")
+        raise ConfigError(f"arch: {arch.name!r} has no ReRAM crossbars (try isaac-like or neurosim-like)")
     if images < 1:
-        raise ValueError(f"--images must be >= 1, got {images}")
+        raise ConfigError(f"images must be >= 1, got {images}")
     workload = get_model(model)
     from accelsim.models import registry
     has_weights = model in registry.available()

@@ -173,8 +173,8 @@ def evaluate(model: str, recipes, arch="edge-npu", *, lowering: str = "phase", n
     for recipe in recipes:
         if not allow_training and zoo.needs_training(model, recipe):
             raise ConfigError(f"recipe {recipe!r} needs training and its trained part is not shipped for "
-                             f"{model!r}: run 'python -m accelsim.compress.zoo --model {model}' (needs torch) "
-                             "or pass allow_training=True")
+                              f"{model!r}: run 'python -m accelsim.compress.zoo --model {model}' (needs torch) "
+                              "or pass allow_training=True")
         cg = zoo.build(model, recipe)
         workload, formats, comps = workload_of(cg)
         report = simulate(workload, arch, formats, compression=comps, lowering=lowering)

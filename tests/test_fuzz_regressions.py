@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from accelsim import kernels
+from accelsim.errors import ConfigError
 from accelsim.formats import binary, reference
 from accelsim.formats.conv import ConvSpec
 
@@ -188,7 +189,7 @@ def test_parse_size_is_linear_time():
     from accelsim.sweep.space import MAX_OPTION_CHARS, parse_size
     for text in ["1" * (MAX_OPTION_CHARS - 1) + "!", "1" * 5000 + "!", "." + "1" * 190 + "e"]:
         t0 = time.perf_counter()
-        with pytest.raises(ValueError, match="--buffer"):
+        with pytest.raises(ConfigError, match="^buffer: "):
             parse_size(text)
         assert time.perf_counter() - t0 < 0.05
 
@@ -209,6 +210,6 @@ def test_adc_bits_range_checked_before_building_it(spec):
     """parse_bits built list(range(lo, hi + 1)) before checking the bounds (1:10^12: MemoryError)."""
     from accelsim.adc_sweep import parse_bits
     t0 = time.perf_counter()
-    with pytest.raises(ValueError, match="--adc-bits"):
+    with pytest.raises(ConfigError, match="^adc_bits: "):
         parse_bits(spec)
     assert time.perf_counter() - t0 < 0.05

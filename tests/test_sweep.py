@@ -16,6 +16,7 @@ import pytest
 import accelsim.sweep.runner as runner
 from accelsim.arch import load_arch
 from accelsim.cli import main
+from accelsim.errors import ConfigError
 from accelsim.sweep import (VOLATILE_COLUMNS, Store, SweepPoint, SweepSpec, answers, config_hash, evaluate,
                             first_reaching, knee_index, make_tasks, parse_arrays, parse_drams, parse_list,
                             parse_formats, parse_size, parse_size_range, resolve_arch, smallest_within, split_buffers, sweep)
@@ -73,9 +74,9 @@ def test_list_parsing():
     assert parse_arrays("8x8,16x32") == ((8, 8), (16, 32))
     assert parse_drams("lpddr4,ddr4,hbm2") == ("lpddr4-3200", "ddr4-2400", "hbm2")
     assert parse_formats("int8,int6,binary") == ("w8a8", "w6a6", "w1a1") and len(parse_formats("all")) == 9
-    for call, message in ((lambda: parse_arrays("16x0"), r"--array: 16x0: rows and cols must be in \[1, 1024\]"),
-                          (lambda: parse_arrays("16"), "--array: expected ROWSxCOLS"),
-                          (lambda: parse_drams("ddr5"), "--dram: unknown value ddr5; allowed: lpddr4"),
+    for call, message in ((lambda: parse_arrays("16x0"), r"^array: 16x0: rows and cols must be in \[1, 1024\]"),
+                          (lambda: parse_arrays("16"), "^array: expected ROWSxCOLS"),
+                          (lambda: parse_drams("ddr5"), "^dram: unknown value ddr5; allowed: lpddr4"),
                           (lambda: parse_formats("int8,int8"), r"a value is repeated: 'int8' repeats 'int8' \(both w8a8\)"),
                           (lambda: parse_formats("int3x"), "unknown format int3x; known: fp32"),
                           (lambda: parse_list("int3", "--format", ("int8", "int4")),
@@ -94,7 +95,7 @@ def test_buffer_scaling_keeps_the_preset_proportions():
     assert all(b.word_bits == e.word_bits and b.banks == e.banks for b, e in zip(odd, edge.buffers))
     eyeriss = load_arch("eyeriss-like")                            # one global buffer gets everything
     assert split_buffers(eyeriss, 1 * MIB)[0].size_kib == 1024
-    with pytest.raises(ValueError, match="--buffer: 512B in total gives the ifmap buffer 128 B"):
+    with pytest.raises(ConfigError, match="^buffer: 512B in total gives the ifmap buffer 128 B"):
         split_buffers(edge, 512)
 
 
@@ -153,7 +154,7 @@ def test_knee_on_synthetic_curves():
     # yn = 1, .75, .5, .25, 0, ...; d_i = 1 - yn_i - i/10 = 0, .15, .3, .45, .6, .5, ... -> i = 4
     assert smallest_within(sizes, corner, 0.05) == 4 and smallest_within(sizes, corner, 1.0) == 3
     assert first_reaching(sizes, corner, 20) == 4 and first_reaching(sizes, corner, 19) is None
-    with pytest.raises(ValueError, match="--tolerance must be in"):
+    with pytest.raises(ConfigError, match="^tolerance must be in"):
         smallest_within(sizes, corner, -0.1)
     with pytest.raises(ValueError, match="strictly ascending"):
         knee_index(sizes[::-1], corner)

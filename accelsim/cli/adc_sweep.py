@@ -2,6 +2,9 @@
 crossbar arch, against the ADC resolution."""
 from __future__ import annotations
 
+from accelsim.cli.options import as_options, naming
+from accelsim.errors import ConfigError
+
 
 def register(sub) -> None:
     p = sub.add_parser("adc-sweep", help="energy per image and PSNR vs ADC bits on a crossbar arch",
@@ -23,17 +26,22 @@ def register(sub) -> None:
 
 def run(args) -> int:
     from accelsim.adc_sweep import adc_sweep, parse_bits
+    from accelsim.arch import load_arch
     from accelsim.mapping import LOWERINGS
     from accelsim.report.adc_sweep import adc_sweep_table
 
     if args.lowering not in LOWERINGS:
-        raise ValueError(f"--lowering must be one of {', '.join(LOWERINGS)}, got {args.lowering!r}")
+        raise ConfigError(f"--lowering must be one of {', '.join(LOWERINGS)}, got {args.lowering!r}")
     from accelsim.cli.output import check_writable
     for option, path in (("--json", args.json), ("--plot", args.plot)):
         if path:
             check_writable(path, option)   # before the sweep, not after it
-    points, info = adc_sweep(args.model, args.arch, parse_bits(args.adc_bits), args.format, args.lowering,
-                             args.images, args.seed)
+    with as_options({"adc_bits": "--adc-bits"}, ConfigError):
+        bits = parse_bits(args.adc_bits)
+    with naming("--arch", ConfigError):
+        arch = load_arch(args.arch)
+    with as_options({"arch": "--arch", "images": "--images"}, ConfigError):
+        points, info = adc_sweep(args.model, arch, bits, args.format, args.lowering, args.images, args.seed)
     golden = info["psnr_golden_db"]
     print(f"accelsim adc-sweep: {info['model']} {info['format']} on {info['arch']} ({info['lowering']}), "
           f"ADC {info['adc_mode']}, lossless from {info['lossless_adc_bits']} bits; PSNR vs fp32 over "

@@ -60,7 +60,8 @@ def run(args) -> int:
     for option, path in (("--json", args.json), ("--plot", args.plot)):
         if path:
             check_writable(path, option)   # before the evaluation, not after it
-    arch = load_arch(args.arch)
+    with naming("--arch", ConfigError):
+        arch = load_arch(args.arch)
     rows = compare.evaluate(args.model, recipes, arch, lowering=args.lowering, n_images=args.images,
                             n_fid=args.fid_images, impl=args.impl, allow_training=args.train)
     quality_key = "fid" if rows[0].fid is not None else "psnr_db"
@@ -104,8 +105,9 @@ def run_ptq(args) -> int:
         loaded = load(args.model, args.input_shape)
     if args.train or args.fid_images != 2000:
         raise ConfigError("--train and --fid-images apply to the shipped generators' recipes, not to "
-                         f"{args.model}'s post-training rows")
-    arch = load_arch(args.arch)
+                          f"{args.model}'s post-training rows")
+    with naming("--arch", ConfigError):
+        arch = load_arch(args.arch)
     rows = compare.evaluate_ptq(loaded, formats, arch, lowering=args.lowering, n_images=args.images,
                                 n_calib=args.calib, impl=args.impl)
     front = compare.pareto_front(rows, "psnr_db")

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 
 from accelsim.cli.options import add_model, check_batch, file_of as _file_of, naming
+from accelsim.errors import ConfigError
 
 DEFAULT_FORMAT_LIST = "all"
 
@@ -37,9 +38,9 @@ def run(args) -> int:
     from accelsim.workload.models import resolve_workload
 
     if args.lowering not in LOWERING_CHOICES:
-        raise ValueError(f"--lowering must be one of {', '.join(LOWERING_CHOICES)}, got {args.lowering!r}")
+        raise ConfigError(f"--lowering must be one of {', '.join(LOWERING_CHOICES)}, got {args.lowering!r}")
     if args.objective not in OBJECTIVES:
-        raise ValueError(f"--objective must be one of {', '.join(OBJECTIVES)}, got {args.objective!r}")
+        raise ConfigError(f"--objective must be one of {', '.join(OBJECTIVES)}, got {args.objective!r}")
     check_batch(args.batch)
     from accelsim.cli.output import check_distinct, check_writable
     check_distinct({"--json": args.json, "--plot": args.plot}, {"--arch": args.arch, "--model": _file_of(args.model)})
@@ -50,7 +51,8 @@ def run(args) -> int:
     from accelsim.errors import ModelError
     with naming("--model", ModelError):
         model = resolve_workload(args.model, args.input_shape)
-    arch = load_arch(args.arch)
+    with naming("--arch", ConfigError):
+        arch = load_arch(args.arch)
     if arch.kind == "crossbar" and args.format == DEFAULT_FORMAT_LIST:   # float weights do not fit in cells
         from accelsim.workload import get_format
         formats = [f for f in formats if get_format(f).weight_kind != "float"]

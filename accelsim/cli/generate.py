@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from accelsim.cli.options import add_model, naming
+from accelsim.errors import ConfigError
 
 CALIB_SEED = 1234     # calibration inputs: disjoint from the evaluation seed's default 0
 
@@ -39,16 +40,16 @@ def run(args) -> int:
     from accelsim.runtime import quantize
 
     if not 1 <= args.n <= 4096:
-        raise ValueError(f"--n must be in [1, 4096], got {args.n}")
+        raise ConfigError(f"--n must be in [1, 4096], got {args.n}")
     from accelsim.cli.options import check_calib
     check_calib(args.calib)
     if not 1 <= args.scale <= 16:
-        raise ValueError(f"--scale must be in [1, 16], got {args.scale}")
+        raise ConfigError(f"--scale must be in [1, 16], got {args.scale}")
     if not 0 <= args.seed < 2 ** 63:
-        raise ValueError(f"--seed must be in [0, 2^63), got {args.seed}")
+        raise ConfigError(f"--seed must be in [0, 2^63), got {args.seed}")
     kind = args.out.lower().rsplit(".", 1)[-1] if "." in args.out else ""
     if kind not in ("png", "npz"):
-        raise ValueError(f"--out must end in .png or .npz, got {args.out!r}")
+        raise ConfigError(f"--out must end in .png or .npz, got {args.out!r}")
     from accelsim.cli.options import file_of
     from accelsim.cli.output import check_distinct
     check_distinct({"--out": args.out}, {"--model": file_of(args.model)})
@@ -64,10 +65,10 @@ def run(args) -> int:
     elapsed = time.perf_counter() - t0
     ref = loaded.graph.run_float(x)
     if isinstance(out, tuple):
-        raise ValueError(f"{loaded.origin}: the model has {len(out)} outputs; generate writes one")
+        raise ModelError(f"{loaded.origin}: the model has {len(out)} outputs; generate writes one")
     if kind == "png":
         if out.ndim != 4 or out.shape[1] not in (1, 3):
-            raise ValueError(f"--out: the output has shape {out.shape}, not 1 or 3 channel images; use .npz")
+            raise ModelError(f"--out: the output has shape {out.shape}, not 1 or 3 channel images; use .npz")
         imageio.write_png(args.out, imageio.grid(imageio.to_uint8(out)), scale=args.scale)
     else:
         from accelsim.report.files import write_atomic

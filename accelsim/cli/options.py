@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import os
 
+from accelsim.errors import ConfigError
+
 MODEL_HELP = ("the generator: a shipped name ('accelsim models'), path/to/file.py:NAME (an nn.Module class "
               "or a factory returning a module or (module, example_inputs)), or path/to/model.onnx "
               "(default %(default)s)")
@@ -30,6 +32,26 @@ class naming:
         return False
 
 
+class as_options:
+    """Context: a library error of ``kinds`` whose message starts with the name of a field in
+    ``fields`` (field -> CLI option), as ``buffer: ...`` or ``jobs must be ...``, names the option
+    instead (``--buffer: ...``). The library names its parameters; the command line names its flags."""
+
+    def __init__(self, fields: dict, *kinds):
+        self.fields, self.kinds = fields, kinds
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, typ, exc, tb):
+        if exc is not None and isinstance(exc, self.kinds):
+            text = str(exc)
+            for field in sorted(self.fields, key=len, reverse=True):   # export_path before export
+                if text.startswith(field) and text[len(field):len(field) + 1] in (":", " "):
+                    raise type(exc)(self.fields[field] + text[len(field):]) from exc
+        return False
+
+
 def file_of(ref: str | None) -> str | None:
     """The file a model reference reads (for output-vs-input checks), or None for a shipped name."""
     if not ref:
@@ -42,14 +64,14 @@ MAX_BATCH = 4096          # images per simulated batch: the simulator's DRAM tab
 
 def check_batch(batch: int) -> int:
     if not 1 <= batch <= MAX_BATCH:
-        raise ValueError(f"--batch must be in [1, {MAX_BATCH}], got {batch}")
+        raise ConfigError(f"--batch must be in [1, {MAX_BATCH}], got {batch}")
     return batch
 
 
 def check_calib(calib: int) -> int:
     from accelsim.runtime.quantized import MAX_CALIB
     if not 1 <= calib <= MAX_CALIB:
-        raise ValueError(f"--calib must be in [1, {MAX_CALIB}], got {calib}")
+        raise ConfigError(f"--calib must be in [1, {MAX_CALIB}], got {calib}")
     return calib
 
 
@@ -61,5 +83,5 @@ def max_jobs() -> int:
 def check_jobs(jobs: int) -> int:
     cap = max_jobs()
     if not 1 <= jobs <= cap:
-        raise ValueError(f"--jobs must be in [1, {cap}] (4 per CPU on this machine), got {jobs}")
+        raise ConfigError(f"--jobs must be in [1, {cap}] (4 per CPU on this machine), got {jobs}")
     return jobs

@@ -5,20 +5,21 @@ import json
 import os
 import tempfile
 
+from accelsim.errors import ConfigError
 from accelsim.report.files import destination_problem, write_atomic
 
 
 def check_writable(path: str, option: str) -> None:
     """Fail before any work if ``path`` cannot be written: its directory is missing (or is a file),
-    ``path`` is a directory, or the directory refuses a new file. ValueError naming the option and path."""
+    ``path`` is a directory, or the directory refuses a new file. ConfigError naming the option and path."""
     directory = os.path.dirname(os.path.abspath(path)) or "."
     problem = destination_problem(path)
     if problem:
-        raise ValueError(f"{option} {path}: cannot write: {problem}")
+        raise ConfigError(f"{option} {path}: cannot write: {problem}")
     try:
         fd, tmp = tempfile.mkstemp(prefix=".accelsim-check-", dir=directory)
     except OSError as exc:
-        raise ValueError(f"{option} {path}: cannot write in {directory}: {exc.strerror}") from None
+        raise ConfigError(f"{option} {path}: cannot write in {directory}: {exc.strerror}") from None
     os.close(fd)
     os.unlink(tmp)
 
@@ -26,7 +27,7 @@ def check_writable(path: str, option: str) -> None:
 def check_distinct(outputs: dict, inputs: dict | None = None) -> None:
     """Before any work: no output path (option -> path) is the same file as an input (option -> path)
     or as another output; an output that already exists is compared by inode, the others by their
-    resolved path. ValueError naming both options."""
+    resolved path. ConfigError naming both options."""
     def key(path: str):
         try:
             st = os.stat(path)
@@ -41,13 +42,13 @@ def check_distinct(outputs: dict, inputs: dict | None = None) -> None:
             k = key(path)
             if k in seen and (role == "output" or seen[k][0] == "output"):
                 other_role, other = seen[k]
-                raise ValueError(f"{option} {path}: is the same file as {other} ({other_role}); "
-                                 f"{'it would be overwritten' if other_role == 'input' else 'give distinct outputs'}")
+                raise ConfigError(f"{option} {path}: is the same file as {other} ({other_role}); "
+                                  f"{'it would be overwritten' if other_role == 'input' else 'give distinct outputs'}")
             seen.setdefault(k, (role, option))
 
 
 def write_json_atomic(path: str, obj) -> None:
-    """Write obj as JSON to path atomically (``accelsim.report.files.write_atomic``); ValueError
+    """Write obj as JSON to path atomically (``accelsim.report.files.write_atomic``); ConfigError
     naming the path if it cannot be written."""
     def write_to(tmp: str) -> None:
         with open(tmp, "w") as f:

@@ -8,7 +8,12 @@ import os
 import sys
 import time
 
-from accelsim.cli.options import add_model, check_batch, check_jobs, file_of, naming
+from accelsim.cli.options import add_model, as_options, check_batch, check_jobs, file_of, naming
+from accelsim.errors import ConfigError
+
+# library fields (the messages of accelsim.sweep start with them) -> the options that set them
+AXIS_FIELDS = {"buffer": "--buffer", "array": "--array", "dram": "--dram", "dataflow": "--dataflow"}
+RUN_FIELDS = {"store": "--out", "scheduler": "--scheduler", "executor": "--executor", "jobs": "--jobs"}
 
 AXIS_OPTIONS = ("buffer", "array", "dram", "dataflow")
 
@@ -77,11 +82,12 @@ def _export(args) -> int:
     from accelsim.sweep import export
     given = [o for o in AXIS_OPTIONS + ("format", "lowering", "points", "json", "plot") if getattr(args, o) is not None]
     if given:
-        raise ValueError(f"--export only exports the store given by --out; it cannot be combined with --{given[0]} "
-                         "(run the sweep first, then export)")
+        raise ConfigError(f"--export only exports the store given by --out; it cannot be combined with --{given[0]} "
+                          "(run the sweep first, then export)")
     fmt = args.export
     path = args.export_path or os.path.splitext(args.out)[0] + "." + fmt
-    n = export(args.out, fmt, path)
+    with as_options({"store": "--out", "fmt": "--export", "out_path": "--export-path"}, ConfigError):
+        n = export(args.out, fmt, path)
     print(f"accelsim sweep: exported {n} rows of {args.out} to {path}")
     return 0
 
@@ -94,8 +100,10 @@ def _points(args, base):
     if args.points:
         given = [o for o in AXIS_OPTIONS + ("format", "lowering") if getattr(args, o) is not None]
         if given:
-            raise ValueError(f"--points lists every point; it cannot be combined with --{given[0]}")
-        return load_points(args.points, args.model, args.arch, base, LOWERING_CHOICES, args.objective, args.batch)
+            raise ConfigError(f"--points lists every point; it cannot be combined with --{given[0]}")
+        with naming("--points", ConfigError):
+            return load_points(args.points, args.model, args.arch, base, LOWERING_CHOICES, args.objective,
+                               args.batch)
     spec = SweepSpec(
         args.model, args.arch, parse_formats(args.format or "int8", "--format"),
         parse_size_range(args.buffer, "--buffer") if args.buffer is not None else None,
@@ -103,7 +111,8 @@ def _points(args, base):
         parse_drams(args.dram, "--dram") if args.dram is not None else None,
         parse_dataflows(args.dataflow, "--dataflow") if args.dataflow is not None else None,
         parse_list(args.lowering or "phase", "--lowering", LOWERING_CHOICES), args.objective, args.batch)
-    return spec.points(base)
+    with as_options(AXIS_FIELDS, ConfigError):
+        return spec.points(base)
 
 
 def _swept(points) -> list[str]:
@@ -121,8 +130,8 @@ def _plot_paths(path: str, swept: list[str]) -> dict:
     if len(swept) == 2:
         out["heatmap"] = f"{stem}-heatmap{ext or '.png'}" if out else path
     if not out:
-        raise ValueError("--plot needs --buffer with at least two sizes, or exactly two swept axes for a heat map "
-                         f"(swept here: {', '.join(swept) or 'none besides the format'})")
+        raise ConfigError("--plot needs --buffer with at least two sizes, or exactly two swept axes for a heat map "
+                          f"(swept here: {', '.join(swept) or 'none besides the format'})")
     return out
 
 
@@ -140,7 +149,7 @@ def _check_dir(option: str, path: str | None) -> None:
     if path:
         directory = os.path.dirname(os.path.abspath(path))
         if not os.path.isdir(directory):
-            raise ValueError(f"{option}: cannot write {path}: directory {directory} does not exist")
+            raise ConfigError(f"{option}: cannot write {path}: directory {directory} does not exist")
 
 
 def run(args) -> int:
@@ -156,27 +165,29 @@ def run(args) -> int:
     from accelsim.workload.models import resolve_workload
 
     if args.objective not in OBJECTIVES:
-        raise ValueError(f"--objective must be one of {', '.join(OBJECTIVES)}, got {args.objective!r}")
+        raise ConfigError(f"--objective must be one of {', '.join(OBJECTIVES)}, got {args.objective!r}")
     check_batch(args.batch)
     from accelsim.cli.output import check_distinct
     check_distinct({"--out": args.out, "--json": args.json, "--plot": args.plot},
                    {"--arch": args.arch, "--points": getattr(args, "points", None), "--model": file_of(args.model)})
     if not 0 <= args.tolerance < 10:
-        raise ValueError(f"--tolerance must be in [0, 10), got {args.tolerance}")
+        raise ConfigError(f"--tolerance must be in [0, 10), got {args.tolerance}")
     jobs = _default_jobs() if args.jobs is None else args.jobs
     check_jobs(jobs)
     if args.executor not in EXECUTORS:
-        raise ValueError(f"--executor must be one of {', '.join(EXECUTORS)}, got {args.executor!r}")
+        raise ConfigError(f"--executor must be one of {', '.join(EXECUTORS)}, got {args.executor!r}")
     if args.executor == "dask" and not args.scheduler:
-        raise ValueError("--executor dask needs --scheduler ADDRESS (a running 'dask scheduler')")
+        raise ConfigError("--executor dask needs --scheduler ADDRESS (a running 'dask scheduler')")
     if args.export_path is not None:
-        raise ValueError("--export-path goes with --export")
+        raise ConfigError("--export-path goes with --export")
     with naming("--model", ModelError):
         model = resolve_workload(args.model, args.input_shape)
     register_workload(args.model, model)
-    base = load_arch(args.arch)
+    with naming("--arch", ConfigError):
+        base = load_arch(args.arch)
     points = _points(args, base)
-    tasks = make_tasks(points, base)          # resolves and validates every point's arch
+    with naming("--points", ConfigError) if args.points else as_options(AXIS_FIELDS, ConfigError):
+        tasks = make_tasks(points, base)      # resolves and validates every point's arch
     swept = _swept(points)
     plots = _plot_paths(args.plot, swept) if args.plot else {}
     for option, path in (("--out", args.out), ("--json", args.json), ("--plot", args.plot)):
@@ -188,18 +199,19 @@ def run(args) -> int:
           f"({_workers(args.executor, jobs)}) -> {args.out}")
     show = sys.stderr.isatty() if args.progress is None else args.progress
     try:
-        stats = run_tasks(tasks, args.out, jobs=jobs, executor=args.executor, scheduler=args.scheduler,
-                          on_result=Progress() if show else None)
+        with as_options(RUN_FIELDS, ConfigError):
+            stats = run_tasks(tasks, args.out, jobs=jobs, executor=args.executor, scheduler=args.scheduler,
+                              on_result=Progress() if show else None)
     except KeyboardInterrupt:
         print(f"\naccelsim sweep: interrupted; every finished point is in {args.out}: run the same command "
               "again to resume", file=sys.stderr)
         return 130
-    with Store(args.out) as store:
+    with as_options(RUN_FIELDS, ConfigError), Store(args.out) as store:
         by_hash = {r["config_hash"]: r for r in store.rows()}
     rows = [by_hash[t.config_hash] for t in tasks]
     rate = stats.computed / stats.seconds if stats.seconds > 0 else 0.0
     print(f"{_n(stats.points, 'point')}: {stats.computed} computed ({rate:.1f} points/s), {stats.skipped} already in "
-          f"the store, {sum(r['status'] != 'ok' for r in rows)} infeasible (no tiling fits)")
+          f"the store, {sum(r['status'] != 'ok' for r in rows)} infeasible (the arch cannot run them)")
     cs = curves(rows)
     ans = [answer(c, args.tolerance) for c in cs]
     print()

@@ -5,6 +5,8 @@ import argparse
 import sys
 import time
 
+from accelsim.errors import ConfigError
+
 
 def register(sub) -> None:
     p = sub.add_parser("validate", help="check the C++ kernels against the golden model, bit for bit",
@@ -70,29 +72,29 @@ def run(args) -> int:
         bad = [i for i in isas if i not in kernels.available_isas()]
         if bad or not isas:
             shown = ",".join(b if b.isprintable() else repr(b) for b in bad) or repr(args.isa)
-            raise ValueError(f"--isa {shown} not supported here; available: "
-                             f"{','.join(kernels.available_isas())}")
+            raise ConfigError(f"--isa {shown} not supported here; available: "
+                              f"{','.join(kernels.available_isas())}")
     if args.cases < 1:
-        raise ValueError(f"--cases must be >= 1, got {args.cases}")
+        raise ConfigError(f"--cases must be >= 1, got {args.cases}")
     if not 0 <= args.seed < 2 ** 63:
-        raise ValueError(f"--seed must be in [0, 2^63), got {args.seed}")
+        raise ConfigError(f"--seed must be in [0, 2^63), got {args.seed}")
     if args.jobs == "auto":
         jobs = default_jobs()
     elif args.jobs.isascii() and args.jobs.isdigit() and int(args.jobs) >= 1:
         from accelsim.cli.options import check_jobs
         jobs = check_jobs(int(args.jobs))
     else:
-        raise ValueError(f"--jobs must be a positive integer or 'auto', got {args.jobs!r}")
+        raise ConfigError(f"--jobs must be a positive integer or 'auto', got {args.jobs!r}")
     if args.minutes is not None and not 0 < args.minutes <= 10080:
-        raise ValueError(f"--minutes must be in (0, 10080], got {args.minutes}")
+        raise ConfigError(f"--minutes must be in (0, 10080], got {args.minutes}")
     lowerings = [lw.strip() for lw in args.lowerings.split(",") if lw.strip()]
     if "scatter" not in lowerings or any(lw not in LOWERINGS for lw in lowerings):
-        raise ValueError(f"--lowerings must include scatter (the reference) and be among {', '.join(LOWERINGS)}, "
-                         f"got {args.lowerings!r}")
+        raise ConfigError(f"--lowerings must include scatter (the reference) and be among {', '.join(LOWERINGS)}, "
+                          f"got {args.lowerings!r}")
     unknown = [f for f in formats if f not in FORMATS]
     if unknown or not formats:
-        raise ValueError(f"--formats: unknown format(s) {', '.join(map(repr, unknown)) or repr(args.formats)}; "
-                         f"choose from {', '.join(FORMATS)}")
+        raise ConfigError(f"--formats: unknown format(s) {', '.join(map(repr, unknown)) or repr(args.formats)}; "
+                          f"choose from {', '.join(FORMATS)}")
     if args.json:
         check_writable(args.json, "--json")   # before the run, not after an hour of it
     total = args.cases * len(formats)

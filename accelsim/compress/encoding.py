@@ -82,7 +82,7 @@ def huffman_code(cg: CompressedGenerator, layers=None, skip_float: bool = False,
             if skip_float:
                 continue
             raise FormatError(f"{name}: float32 weights have no integer codes to Huffman-code; "
-                             "quantize or share weights first (or pass skip_float=True)")
+                              "quantize or share weights first (or pass skip_float=True)")
         # Huffman symbols are the codes offset to be non-negative (the alphabet of 2**value_bits).
         encodings[name] = replace(enc, entropy="huffman")
     return cg.with_layers(cg.layers, encodings, step=step_name)

@@ -42,7 +42,7 @@ def _quantize_layer(layer, enc: TensorEncoding, kind: str):
     if enc.mask is not None:
         if value_kind == "binary" and not enc.mask.all():
             raise FormatError(f"{layer.name}: a pruned tensor cannot be binarized (no zero code); "
-                             "binarize first or use ternary")
+                              "binarize first or use ternary")
         values = np.where(enc.mask, values, 0.0)
         codes = np.where(enc.mask, codes, 0)
     if enc.value_kind == "codebook":

@@ -54,7 +54,7 @@ def sram_energy(node_nm: int, size_kib: float, word_bits: int) -> tuple[float, f
     rows = sram_rows()
     if node_nm not in rows:
         raise ConfigError(f"no CACTI SRAM data for tech_node_nm={node_nm}; available: "
-                         f"{', '.join(map(str, sorted(rows)))} (regenerate with tools/gen_energy_tables.py)")
+                          f"{', '.join(map(str, sorted(rows)))} (regenerate with tools/gen_energy_tables.py)")
     t = rows[node_nm]
     widths = np.unique(t[:, 1])
     per_width = []

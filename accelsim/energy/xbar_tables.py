@@ -46,7 +46,7 @@ def adc_energy_pj(node_nm: int, bits: int, sample_rate_msps: float) -> float:
     nodes = sorted({n for n, _ in table})
     if node_nm not in nodes:
         raise ConfigError(f"no ADC survey data for tech_node_nm={node_nm}; available: {', '.join(map(str, nodes))} "
-                         "(regenerate with tools/gen_energy_tables.py)")
+                          "(regenerate with tools/gen_energy_tables.py)")
     top = max(b for n, b in table if n == node_nm)
     if bits > top:
         raise ConfigError(f"crossbar.adc_bits: no ADC survey data above {top} bits, got {bits}")
@@ -73,9 +73,9 @@ def neurosim_crossbar(node_nm: int, cell: str, rows: int, cols: int, cols_per_ad
     if key not in table:
         have = sorted({k[2:] for k in table if k[:2] == (node_nm, cell)})
         raise ConfigError(f"no NeuroSim data for crossbar {rows}x{cols}, {cols_per_adc} columns per ADC, cell {cell}, "
-                         f"{node_nm} nm (rows, cols, cols_per_adc available: "
-                         f"{sorted({(r, c) for r, c, _ in have}) or 'none for this node/cell'}; cols_per_adc a power "
-                         "of two; regenerate with tools/gen_energy_tables.py)")
+                          f"{node_nm} nm (rows, cols, cols_per_adc available: "
+                          f"{sorted({(r, c) for r, c, _ in have}) or 'none for this node/cell'}; cols_per_adc a power "
+                          "of two; regenerate with tools/gen_energy_tables.py)")
     return table[key]
 
 
@@ -91,7 +91,7 @@ def shift_add_energy_pj(node_nm: int, bits: int) -> float:
     table = _shift_add_table()
     if node_nm not in table:
         raise ConfigError(f"no NeuroSim shift-add data for tech_node_nm={node_nm}; available: "
-                         f"{', '.join(map(str, sorted(table)))}")
+                          f"{', '.join(map(str, sorted(table)))}")
     t = table[node_nm]
     i = min(max(np.searchsorted(t[:, 0], bits) - 1, 0), len(t) - 2)
     return float(t[i, 1] + (t[i + 1, 1] - t[i, 1]) * (bits - t[i, 0]) / (t[i + 1, 0] - t[i, 0]))

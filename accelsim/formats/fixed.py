@@ -56,7 +56,7 @@ class IntFormat:
         q = np.asarray(q)
         if q.size and (q.min() < self.qmin or q.max() > self.qmax):
             raise FormatError(f"{name} codes must lie in [{self.qmin}, {self.qmax}] for {self}, "
-                             f"got [{q.min()}, {q.max()}]")
+                              f"got [{q.min()}, {q.max()}]")
 
 
 def weight_format(bits: int) -> IntFormat:

@@ -101,7 +101,7 @@ def flex_output(acc, e_acc: int, out_exp: int | None = None):
             e += 1
             if e > EXP_MAX:
                 raise FormatError(f"flexpoint output overflow: max |acc| = {acc_max} at exponent {e_acc} "
-                                 f"needs an output exponent > {EXP_MAX}")
+                                  f"needs an output exponent > {EXP_MAX}")
     else:
         e = check_exponent(out_exp, "out_exp")
     y = shift_rhe(acc, e - e_acc)

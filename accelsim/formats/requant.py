@@ -51,7 +51,7 @@ def quantize_multiplier(real: float) -> tuple[int, int]:
     shift = -exp
     if not SHIFT_MIN <= shift <= SHIFT_MAX:
         raise FormatError(f"requantization multiplier {real!r} is out of range: shift {shift} not in "
-                         f"[{SHIFT_MIN}, {SHIFT_MAX}]")
+                          f"[{SHIFT_MIN}, {SHIFT_MAX}]")
     return int(m0), int(shift)
 
 

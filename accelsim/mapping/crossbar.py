@@ -91,7 +91,7 @@ def format_encoding(fmt: Format, spec: CrossbarSpec) -> WeightEncoding:
     kinds = {"int": "fixed", "ternary": "ternary", "binary": "binary", "flex": "flex"}
     if fmt.weight_kind not in kinds:
         raise InfeasibleError(f"format {fmt.name!r}: {fmt.weight_kind} weights cannot be stored in ReRAM cells; "
-                         "crossbar archs take intN, ternary, binary, binary_w_int8_a or flex16")
+                              "crossbar archs take intN, ternary, binary, binary_w_int8_a or flex16")
     return weight_encoding(kinds[fmt.weight_kind], fmt.weight_bits, spec)
 
 
@@ -159,7 +159,7 @@ def filters_per_crossbar(enc: WeightEncoding, spec: CrossbarSpec) -> int:
     n = (spec.cols - enc.reference_columns) // enc.columns_per_weight
     if n < 1:
         raise InfeasibleError(f"crossbar.cols: {spec.cols} columns cannot hold one {enc.kind} weight "
-                         f"({enc.columns_per_weight} columns + {enc.reference_columns} reference)")
+                              f"({enc.columns_per_weight} columns + {enc.reference_columns} reference)")
     return n
 
 
@@ -209,7 +209,7 @@ def conductance_levels(w: np.ndarray, enc: WeightEncoding, spec: CrossbarSpec) -
         raise FormatError(f"weight matrix must be 2-D (K x F), got shape {w.shape}")
     if w.size and (w.min() < enc.code_min or w.max() > enc.code_max):
         raise FormatError(f"{enc.kind} weight codes must lie in [{enc.code_min}, {enc.code_max}] for the "
-                         f"{'differential' if enc.differential else 'offset'} encoding, got [{w.min()}, {w.max()}]")
+                          f"{'differential' if enc.differential else 'offset'} encoding, got [{w.min()}, {w.max()}]")
     k, f = w.shape
     layout = column_layout(f, enc, spec)
     g = np.zeros((k, layout.columns), dtype=np.int8)

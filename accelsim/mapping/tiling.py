@@ -171,8 +171,8 @@ def search(lowered: Lowered, plan: LayerPlan, arch: ArchSpec, objective: str = "
         fits = i_tile + w_tile + o_tile <= shared
     if not fits.any():
         raise InfeasibleError(f"layer {layer.name!r}: no tiling fits the buffers of arch {arch.name!r} "
-                         f"(smallest tiles need ifmap {int(i_tile.min())} b, weight {int(w_tile.min())} b, "
-                         f"ofmap {int(o_tile.min())} b)")
+                              f"(smallest tiles need ifmap {int(i_tile.min())} b, weight {int(w_tile.min())} b, "
+                              f"ofmap {int(o_tile.min())} b)")
     keep = np.flatnonzero(fits)
     ih, iw, ic, jf, tc, tf, n_c, w_tile, o_tile, i_tile = (a[keep] for a in (ih, iw, ic, jf, tc, tf, n_c, w_tile,
                                                                              o_tile, i_tile))

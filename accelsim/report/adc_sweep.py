@@ -1,6 +1,7 @@
 """ADC-resolution sweep output: a text table and a two-axis PNG (matplotlib imported lazily)."""
 from __future__ import annotations
 
+from accelsim.errors import ConfigError
 from accelsim.report.files import save_figure
 from accelsim.report.table import _table
 
@@ -25,7 +26,7 @@ def plot_adc_sweep(points, info: dict, path: str) -> None:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        raise ValueError("--plot needs matplotlib (pip install accelsim[plot])") from None
+        raise ConfigError("plotting needs matplotlib (pip install accelsim[plot])") from None
     bits = [p.adc_bits for p in points]
     fig, ax = plt.subplots(figsize=(6.5, 4.2))
     ax.plot(bits, [p.energy_per_image_uj for p in points], "o-", color="tab:blue", label="energy / image")

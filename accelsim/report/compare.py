@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 
+from accelsim.errors import ConfigError
 from accelsim.report.files import save_figure
 from accelsim.report.table import _fmt_int, _table
 
@@ -39,7 +40,7 @@ def plot_compare(rows: list[dict], path: str, title: str, front: list[str], qual
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        raise ValueError("--plot needs matplotlib (pip install accelsim[plot])") from None
+        raise ConfigError("plotting needs matplotlib (pip install accelsim[plot])") from None
 
     def q(r):
         v = r[quality_key]

@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 import tempfile
 
+from accelsim.errors import ConfigError
+
 
 def default_mode(path: str) -> None:
     """Give a temporary file (mkstemp makes it 0600) the mode a plain ``open`` would: 0666 minus the
@@ -32,18 +34,18 @@ def destination_problem(path: str) -> str | None:
 
 def write_atomic(path: str, write_to, option: str | None = None) -> None:
     """``write_to(tmp_path)`` writes the whole file to a temporary path in ``path``'s directory, which
-    is then renamed to ``path``. ValueError naming ``option`` (when given) and the path if it cannot
-    be written: a missing directory, a file where a directory should be, ``path`` a directory, no
+    is then renamed to ``path``. ConfigError naming ``option`` (when given: the parameter, or the CLI's
+    flag) and the path if it cannot be written: a missing directory, a file where a directory should be, ``path`` a directory, no
     permission. Nothing is left behind on any failure."""
     prefix = f"{option}: " if option else ""
     directory = os.path.dirname(os.path.abspath(path)) or "."
     problem = destination_problem(path)
     if problem:
-        raise ValueError(f"{prefix}cannot write {path}: {problem}")
+        raise ConfigError(f"{prefix}cannot write {path}: {problem}")
     try:
         fd, tmp = tempfile.mkstemp(prefix=".accelsim-", suffix=os.path.splitext(path)[1], dir=directory)
     except OSError as exc:
-        raise ValueError(f"{prefix}cannot write {path}: {exc.strerror}") from None
+        raise ConfigError(f"{prefix}cannot write {path}: {exc.strerror}") from None
     os.close(fd)
     try:
         write_to(tmp)
@@ -53,17 +55,17 @@ def write_atomic(path: str, write_to, option: str | None = None) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         if isinstance(exc, OSError):
-            raise ValueError(f"{prefix}cannot write {path}: {exc.strerror or exc}") from None
+            raise ConfigError(f"{prefix}cannot write {path}: {exc.strerror or exc}") from None
         raise
 
 
-def save_figure(fig, path: str, option: str = "--plot", **savefig_kwargs) -> None:
+def save_figure(fig, path: str, option: str | None = None, **savefig_kwargs) -> None:
     """``fig.savefig`` to ``path`` atomically (``write_atomic``); an unknown image extension is a
-    ValueError naming ``option`` too."""
+    ConfigError naming the path (and ``option``, when given)."""
     def write_to(tmp: str) -> None:
         try:
             fig.savefig(tmp, **savefig_kwargs)
         except ValueError as exc:
-            raise ValueError(f"{option}: cannot write {path}: {exc}") from None
+            raise ConfigError(f"{option + ': ' if option else ''}cannot write {path}: {exc}") from None
 
     write_atomic(path, write_to, option)

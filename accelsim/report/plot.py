@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from accelsim.energy import COMPONENTS, Report
+from accelsim.errors import ConfigError
 from accelsim.report.files import save_figure
 
 _LABELS = {"dram": "DRAM read/write", "dram_act": "DRAM activate", "dram_bg": "DRAM background",
@@ -15,7 +16,7 @@ def plot_breakdown(reports: list[Report], path: str) -> None:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        raise ValueError("--plot needs matplotlib (pip install accelsim[plot])") from None
+        raise ConfigError("plotting needs matplotlib (pip install accelsim[plot])") from None
     names = [r.fmt for r in reports]
     fig, ax = plt.subplots(figsize=(1.2 * len(reports) + 3, 4.5))
     bottom = [0.0] * len(reports)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 
+from accelsim.errors import ConfigError
 from accelsim.report.files import save_figure
 
 AXIS_LABELS = {"buffer_kib": "total on-chip buffer", "array": "PE array (rows x cols)", "dram": "DRAM",
@@ -22,7 +23,7 @@ def _pyplot():
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        raise ValueError("--plot needs matplotlib (pip install accelsim[plot])") from None
+        raise ConfigError("plotting needs matplotlib (pip install accelsim[plot])") from None
     return plt
 
 

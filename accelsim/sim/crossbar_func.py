@@ -79,7 +79,7 @@ def input_steps(x: np.ndarray, n_bits: int, signed: bool, dac_bits: int) -> tupl
     if x.size and (x.min() < lo or x.max() > hi):
         kind = "signed" if signed else "unsigned"
         raise FormatError(f"crossbar inputs must lie in [{lo}, {hi}] ({n_bits}-bit {kind}), "
-                         f"got [{x.min()}, {x.max()}]")
+                          f"got [{x.min()}, {x.max()}]")
     u = x & ((1 << n_bits) - 1)
     low = n_bits - 1 if signed else n_bits
     steps, weights = [], []

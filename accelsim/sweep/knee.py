@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from accelsim.errors import ConfigError
+
 KNEE_DEFINITION = ("Kneedle (Satopaa et al. 2011), offline, no smoothing: on x = log2(buffer size) and "
                    "y = running minimum of the metric, both normalised to [0, 1], the knee is the first point "
                    "maximising (1 - y) - x, if that maximum is > 0")
@@ -58,7 +60,7 @@ def knee_index(sizes, values) -> int | None:
 def smallest_within(sizes, values, tolerance: float) -> int | None:
     """Index of the smallest size whose value is within ``tolerance`` (0.05 = 5 %) of the best."""
     if not 0 <= tolerance < 10:
-        raise ValueError(f"--tolerance must be in [0, 10), got {tolerance!r}")
+        raise ConfigError(f"tolerance must be in [0, 10), got {tolerance!r}")
     s, v = _ascending(sizes, values)
     if s.size == 0:
         return None

@@ -1,10 +1,12 @@
-"""``--points FILE``: an explicit list of design points instead of a cartesian product.
+"""A points file (``accelsim sweep --points FILE``): an explicit list of design points instead of a
+cartesian product.
 
 The file is CSV with a header row (``.csv``) or JSON: a list of objects, or one object per line.
 Keys (columns): ``format`` (required), ``buffer`` (a size such as 64KiB: the total on-chip
 capacity) or ``buffer_kib`` (a number), ``array`` (16x16), ``dram`` (lpddr4, ddr4, hbm2 or a preset
 name), ``dataflow`` (os, ws, is), ``lowering``. A missing or empty key takes the base arch's value
-(lowering: the default ``phase``). Unknown keys and repeated points are errors naming the line.
+(lowering: the default ``phase``). Unknown keys and repeated points are errors naming the file and line
+(``ConfigError``; the command line adds ``--points``).
 """
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ import io
 import json
 
 from accelsim.arch import ArchSpec
+from accelsim.errors import ConfigError
 from accelsim.sweep.space import (SweepPoint, array_of, buffer_total_bytes, parse_arrays, parse_dataflows, parse_drams,
                                   parse_formats, parse_list, parse_size)
 
@@ -23,26 +26,26 @@ def _records(path: str, text: str) -> list[tuple[int, dict]]:
     if path.endswith(".csv"):
         reader = csv.DictReader(io.StringIO(text))
         if reader.fieldnames is None:
-            raise ValueError(f"--points: {path} is empty")
+            raise ConfigError(f"{path} is empty")
         names = [n.strip() for n in reader.fieldnames]
         repeated = sorted({n for n in names if names.count(n) > 1})
         if repeated:
-            raise ValueError(f"--points: {path} line 1: column {repeated[0]!r} is repeated")
+            raise ConfigError(f"{path} line 1: column {repeated[0]!r} is repeated")
         if any(None in row for row in csv.DictReader(io.StringIO(text))):
             bad = next(i + 2 for i, row in enumerate(csv.DictReader(io.StringIO(text))) if None in row)
-            raise ValueError(f"--points: {path} line {bad}: more values than columns")
+            raise ConfigError(f"{path} line {bad}: more values than columns")
         return [(i + 2, {k.strip(): (v or "").strip() for k, v in row.items() if k is not None})
                 for i, row in enumerate(reader)]
     stripped = text.strip()
     if not stripped:
-        raise ValueError(f"--points: {path} is empty")
+        raise ConfigError(f"{path} is empty")
     try:
         if stripped.startswith("["):
             data = json.loads(stripped)
             return [(i + 1, r) for i, r in enumerate(data)]
         return [(i + 1, json.loads(line)) for i, line in enumerate(text.splitlines()) if line.strip()]
     except json.JSONDecodeError as exc:
-        raise ValueError(f"--points: {path} is neither CSV (.csv) nor JSON: {exc}") from None
+        raise ConfigError(f"{path} is neither CSV (.csv) nor JSON: {exc}") from None
 
 
 def load_points(path: str, model: str, arch_name: str, base: ArchSpec, lowerings, objective: str,
@@ -52,20 +55,20 @@ def load_points(path: str, model: str, arch_name: str, base: ArchSpec, lowerings
         with open(path) as f:
             text = f.read()
     except OSError as exc:
-        raise ValueError(f"--points: cannot read {path}: {exc.strerror}") from None
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
     points, seen = [], {}
     for line, rec in _records(path, text):
-        where = f"--points: {path} line {line}"
+        where = f"{path} line {line}"
         if not isinstance(rec, dict):
-            raise ValueError(f"{where}: expected an object with keys {', '.join(KEYS)}")
+            raise ConfigError(f"{where}: expected an object with keys {', '.join(sorted(KEYS))}")
         rec = {k: v for k, v in rec.items() if v not in ("", None)}
         unknown = sorted(set(rec) - set(KEYS))
         if unknown:
-            raise ValueError(f"{where}: unknown key {unknown[0]!r}; allowed: {', '.join(KEYS)}")
+            raise ConfigError(f"{where}: unknown key {unknown[0]!r}; allowed: {', '.join(sorted(KEYS))}")
         if "format" not in rec:
-            raise ValueError(f"{where}: missing key 'format'")
+            raise ConfigError(f"{where}: missing key 'format'")
         if "buffer" in rec and "buffer_kib" in rec:
-            raise ValueError(f"{where}: give buffer or buffer_kib, not both")
+            raise ConfigError(f"{where}: give buffer or buffer_kib, not both")
         try:
             fmt = parse_formats(str(rec["format"]), "format")[0]
             size = buffer_total_bytes(base)
@@ -80,13 +83,13 @@ def load_points(path: str, model: str, arch_name: str, base: ArchSpec, lowerings
                 dataflow = parse_dataflows(str(rec["dataflow"]), "dataflow")[0]
             dram = parse_drams(str(rec["dram"]), "dram")[0] if "dram" in rec else base.dram.name
             lowering = parse_list(str(rec["lowering"]), "lowering", lowerings)[0] if "lowering" in rec else "phase"
-        except ValueError as exc:
-            raise ValueError(f"{where}: {exc}") from None
+        except ValueError as exc:   # a ConfigError or FormatError of the value's parser
+            raise ConfigError(f"{where}: {exc}") from None
         point = SweepPoint(model, arch_name, fmt, size / 1024, rows, cols, dram, dataflow, lowering, objective, batch)
         if point in seen:
-            raise ValueError(f"{where}: repeats the point of line {seen[point]}")
+            raise ConfigError(f"{where}: repeats the point of line {seen[point]}")
         seen[point] = line
         points.append(point)
     if not points:
-        raise ValueError(f"--points: {path} lists no points")
+        raise ConfigError(f"{path} lists no points")
     return points

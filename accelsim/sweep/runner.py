@@ -29,7 +29,7 @@ from functools import lru_cache
 from accelsim import __version__
 from accelsim.arch import ArchSpec
 from accelsim.energy import COMPONENTS, Report
-from accelsim.errors import InfeasibleError
+from accelsim.errors import ConfigError, InfeasibleError
 from accelsim.mapping import compulsory_bytes
 from accelsim.sweep.space import SweepPoint, resolve_arch
 from accelsim.sweep.store import Store
@@ -211,16 +211,16 @@ def _dask_client(scheduler, stack: contextlib.ExitStack):
     try:
         from distributed import Client
     except ImportError:
-        raise ValueError("--executor dask needs dask.distributed: pip install 'accelsim[dask]'") from None
+        raise ConfigError("executor dask needs dask.distributed: pip install 'accelsim[dask]'") from None
     if isinstance(scheduler, Client):
         return scheduler
     if not scheduler:
-        raise ValueError("--executor dask needs --scheduler ADDRESS (e.g. tcp://host:8786, started with "
-                         "'dask scheduler' and 'dask worker ADDRESS' on machines with accelsim installed)")
+        raise ConfigError("scheduler: executor dask needs a scheduler address (e.g. tcp://host:8786, started with "
+                          "'dask scheduler' and 'dask worker ADDRESS' on machines with accelsim installed)")
     try:
         client = Client(scheduler, timeout="20s")
     except (OSError, TimeoutError) as exc:
-        raise ValueError(f"--scheduler: cannot connect to {scheduler}: {exc}") from None
+        raise ConfigError(f"scheduler: cannot connect to {scheduler}: {exc}") from None
     stack.callback(client.close)
     return client
 
@@ -245,9 +245,9 @@ def run(tasks: list[Task], db_path: str, *, jobs: int = 1, executor: str = "proc
     """Evaluate the tasks the store at ``db_path`` lacks and store them. ``scheduler``: a Dask address
     or a ``distributed.Client``. ``on_result(done, total)`` is called after each stored row."""
     if executor not in EXECUTORS:
-        raise ValueError(f"--executor must be one of {', '.join(EXECUTORS)}, got {executor!r}")
+        raise ConfigError(f"executor must be one of {', '.join(EXECUTORS)}, got {executor!r}")
     if not isinstance(jobs, int) or jobs < 1:
-        raise ValueError(f"--jobs must be an integer >= 1, got {jobs!r}")
+        raise ConfigError(f"jobs must be an integer >= 1, got {jobs!r}")
     t0 = time.perf_counter()
     created = not os.path.exists(db_path)
     done = set()

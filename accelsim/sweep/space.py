@@ -6,9 +6,10 @@ over the preset's buffers in the preset's proportions (edge-npu: ifmap 64 KiB, w
 whole bytes with the largest-remainder rule so the shares add up to the total exactly. Word width,
 banks and double buffering stay as in the preset. ``--dram`` swaps the DRAM device for a preset of
 that type and keeps the arch's channel count; ``--array`` and ``--dataflow`` replace the PE array's
-(a ReRAM crossbar arch has none: its points carry None there, and those two options are rejected).
+(a ReRAM crossbar arch has none: its points carry None there, and those two axes are rejected).
 
-Every parse error is a ``ValueError`` that names the option and the allowed values.
+Every parse error is a ``ConfigError`` that starts with the name of the field (``buffer``, ``array``,
+... or the ``option`` given: the command line passes its flags) and states the allowed values.
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from dataclasses import asdict, dataclass, replace
 
 from accelsim.arch import ArchSpec, DramSpec, dram_presets
 from accelsim.arch.spec import DATAFLOWS
+from accelsim.errors import ConfigError
 from accelsim.formats.registry import resolve as resolve_format
 from accelsim.workload import parse_formats  # noqa: F401 (part of this module's parser family)
 
@@ -32,7 +34,7 @@ _SIZE = re.compile(r"\s*((?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)\s
 def _check_length(text, option: str) -> str:
     text = str(text)
     if len(text) > MAX_OPTION_CHARS:
-        raise ValueError(f"{option}: value too long ({len(text)} characters, at most {MAX_OPTION_CHARS})")
+        raise ConfigError(f"{option}: value too long ({len(text)} characters, at most {MAX_OPTION_CHARS})")
     return text
 
 
@@ -81,27 +83,27 @@ def _one_line(size_text: str) -> str:
     return " ".join(size_text.split())
 
 
-def parse_size(text: str, option: str = "--buffer") -> int:
+def parse_size(text: str, option: str = "buffer") -> int:
     """'16KiB', '4MiB', '512B', '1.5MiB' -> bytes (a whole, positive number of bytes)."""
     text = _check_length(text, option)
     m = _SIZE.fullmatch(text)
     if not m:
-        raise ValueError(f"{option}: cannot read the size {text!r}; write a number and a unit, e.g. 64KiB")
+        raise ConfigError(f"{option}: cannot read the size {text!r}; write a number and a unit, e.g. 64KiB")
     value, unit = float(m.group(1)), m.group(2)
     if unit not in UNITS:
         what = f"unknown unit {unit!r}" if unit else f"no unit in {text.strip()!r}"
-        raise ValueError(f"{option}: {what}; allowed units: {', '.join(UNITS)}")
+        raise ConfigError(f"{option}: {what}; allowed units: {', '.join(UNITS)}")
     n = value * UNITS[unit]
     if not math.isfinite(n) or n >= 2.0 ** 62:
-        raise ValueError(f"{option}: size {text.strip()!r} is too large")
+        raise ConfigError(f"{option}: size {text.strip()!r} is too large")
     if abs(n - round(n)) > 1e-6 * max(1.0, n):
-        raise ValueError(f"{option}: {text.strip()!r} is not a whole number of bytes")
+        raise ConfigError(f"{option}: {text.strip()!r} is not a whole number of bytes")
     if round(n) < 1:   # 0, or a positive size that rounds to no byte at all (1e-30B)
-        raise ValueError(f"{option}: size must be > 0 (at least 1 byte), got {text.strip()!r}")
+        raise ConfigError(f"{option}: size must be > 0 (at least 1 byte), got {text.strip()!r}")
     return int(round(n))
 
 
-def parse_size_range(text: str, option: str = "--buffer") -> tuple[int, ...]:
+def parse_size_range(text: str, option: str = "buffer") -> tuple[int, ...]:
     """Sizes in bytes, ascending. Forms: SIZE | MIN:MAX (= MIN:MAX:x2) | MIN:MAX:STEPS (STEPS sizes
     log-spaced from MIN to MAX inclusive, rounded to whole bytes) | MIN:MAX:xFACTOR (MIN, MIN*F,
     MIN*F^2, ... up to MAX, rounded to whole bytes)."""
@@ -109,11 +111,11 @@ def parse_size_range(text: str, option: str = "--buffer") -> tuple[int, ...]:
     if len(parts) == 1:
         return (parse_size(parts[0], option),)
     if len(parts) > 3:
-        raise ValueError(f"{option}: expected SIZE, MIN:MAX, MIN:MAX:STEPS or MIN:MAX:xFACTOR, got {text!r}")
+        raise ConfigError(f"{option}: expected SIZE, MIN:MAX, MIN:MAX:STEPS or MIN:MAX:xFACTOR, got {text!r}")
     lo, hi = parse_size(parts[0], option), parse_size(parts[1], option)
     if lo > hi:
-        raise ValueError(f"{option}: MIN {_one_line(parts[0])} is larger than MAX {_one_line(parts[1])}; "
-                         "write the smaller size first")
+        raise ConfigError(f"{option}: MIN {_one_line(parts[0])} is larger than MAX {_one_line(parts[1])}; "
+                          "write the smaller size first")
     step = parts[2].strip() if len(parts) == 3 else "x2"
     if step[:1] in ("x", "X"):
         try:
@@ -121,7 +123,7 @@ def parse_size_range(text: str, option: str = "--buffer") -> tuple[int, ...]:
         except ValueError:
             factor = float("nan")
         if not factor > 1 or math.isinf(factor):
-            raise ValueError(f"{option}: FACTOR must be a number > 1 (e.g. x2), got {step!r}")
+            raise ConfigError(f"{option}: FACTOR must be a number > 1 (e.g. x2), got {step!r}")
         sizes, k = [], 0
         while True:
             try:
@@ -133,19 +135,19 @@ def parse_size_range(text: str, option: str = "--buffer") -> tuple[int, ...]:
             sizes.append(int(round(size)))
             k += 1
             if k > MAX_STEPS:
-                raise ValueError(f"{option}: {text!r} gives more than {MAX_STEPS} sizes; use a larger FACTOR")
+                raise ConfigError(f"{option}: {text!r} gives more than {MAX_STEPS} sizes; use a larger FACTOR")
     else:
         if not re.fullmatch(r"[0-9]+", step):
-            raise ValueError(f"{option}: STEPS must be an integer in [1, {MAX_STEPS}] or xFACTOR, got {step!r}")
+            raise ConfigError(f"{option}: STEPS must be an integer in [1, {MAX_STEPS}] or xFACTOR, got {step!r}")
         n = int(step)
         if not 1 <= n <= MAX_STEPS:
-            raise ValueError(f"{option}: STEPS must be in [1, {MAX_STEPS}], got {n}")
+            raise ConfigError(f"{option}: STEPS must be in [1, {MAX_STEPS}], got {n}")
         if n == 1 and lo != hi:
-            raise ValueError(f"{option}: 1 step cannot span {_one_line(parts[0])}..{_one_line(parts[1])}; "
-                             "give STEPS >= 2 or a single size")
+            raise ConfigError(f"{option}: 1 step cannot span {_one_line(parts[0])}..{_one_line(parts[1])}; "
+                              "give STEPS >= 2 or a single size")
         sizes = [lo] if n == 1 else [int(round(lo * (hi / lo) ** (i / (n - 1)))) for i in range(n)]
     if len(set(sizes)) != len(sizes):
-        raise ValueError(f"{option}: {text!r} gives repeated sizes once rounded to whole bytes; use fewer STEPS")
+        raise ConfigError(f"{option}: {text!r} gives repeated sizes once rounded to whole bytes; use fewer STEPS")
     return tuple(sizes)
 
 
@@ -155,25 +157,25 @@ def parse_list(text: str, option: str, allowed) -> tuple[str, ...]:
     bad = [n for n in names if n not in allowed]
     if bad or not names:
         shown = ", ".join(shown_value(n) for n in bad) if bad else repr(text)
-        raise ValueError(f"{option}: unknown value {shown}; allowed: {', '.join(allowed)}")
+        raise ConfigError(f"{option}: unknown value {shown}; allowed: {', '.join(allowed)}")
     if len(set(names)) != len(names):
-        raise ValueError(f"{option}: a value is repeated in {text!r}")
+        raise ConfigError(f"{option}: a value is repeated in {text!r}")
     return tuple(names)
 
 
-def parse_arrays(text: str, option: str = "--array") -> tuple[tuple[int, int], ...]:
+def parse_arrays(text: str, option: str = "array") -> tuple[tuple[int, int], ...]:
     """'8x8,16x32' -> ((8, 8), (16, 32)); rows and cols in [1, 1024]."""
     out = []
     for item in (s.strip() for s in _check_length(text, option).split(",")):
         m = re.fullmatch(r"([0-9]+)[xX]([0-9]+)", item, re.ASCII)
         if not m:
-            raise ValueError(f"{option}: expected ROWSxCOLS such as 16x16, got {item!r}")
+            raise ConfigError(f"{option}: expected ROWSxCOLS such as 16x16, got {item!r}")
         rows, cols = int(m.group(1)), int(m.group(2))
         if not (1 <= rows <= 1024 and 1 <= cols <= 1024):
-            raise ValueError(f"{option}: {item}: rows and cols must be in [1, 1024]")
+            raise ConfigError(f"{option}: {item}: rows and cols must be in [1, 1024]")
         out.append((rows, cols))
     if len(set(out)) != len(out):
-        raise ValueError(f"{option}: an array size is repeated in {text!r}")
+        raise ConfigError(f"{option}: an array size is repeated in {text!r}")
     return tuple(out)
 
 
@@ -185,12 +187,12 @@ def dram_aliases() -> dict:
     return out
 
 
-def parse_drams(text: str, option: str = "--dram") -> tuple[str, ...]:
+def parse_drams(text: str, option: str = "dram") -> tuple[str, ...]:
     aliases = dram_aliases()
     return tuple(aliases[n] for n in parse_list(text, option, tuple(aliases)))
 
 
-def parse_dataflows(text: str, option: str = "--dataflow") -> tuple[str, ...]:
+def parse_dataflows(text: str, option: str = "dataflow") -> tuple[str, ...]:
     return parse_list(text, option, DATAFLOWS)
 
 
@@ -198,7 +200,7 @@ def buffer_total_bytes(arch: ArchSpec) -> int:
     return sum(b.size_bytes for b in arch.buffers)
 
 
-def split_buffers(arch: ArchSpec, total_bytes: int, option: str = "--buffer") -> tuple:
+def split_buffers(arch: ArchSpec, total_bytes: int, option: str = "buffer") -> tuple:
     """The arch's buffers resized to ``total_bytes`` in the preset's proportions (largest remainder)."""
     sizes = [b.size_bytes for b in arch.buffers]
     exact = [total_bytes * s / sum(sizes) for s in sizes]
@@ -209,9 +211,9 @@ def split_buffers(arch: ArchSpec, total_bytes: int, option: str = "--buffer") ->
     for buf, share in zip(arch.buffers, shares):
         try:
             out.append(replace(buf, size_kib=share / 1024))
-        except ValueError as exc:
-            raise ValueError(f"{option}: {format_size(total_bytes)} in total gives the {buf.role} buffer "
-                             f"{share} B, outside its allowed range ({exc})") from None
+        except ConfigError as exc:
+            raise ConfigError(f"{option}: {format_size(total_bytes)} in total gives the {buf.role} buffer "
+                              f"{share} B, outside its allowed range ({exc})") from None
     return tuple(out)
 
 
@@ -221,9 +223,9 @@ def array_of(arch: ArchSpec) -> tuple:
     return (None, None, None) if a is None else (a.rows, a.cols, a.dataflow)
 
 
-def _no_array(arch: ArchSpec, option: str) -> ValueError:
-    return ValueError(f"{option}: arch {arch.name!r} has no PE array (a ReRAM crossbar arch); --array and "
-                      "--dataflow do not apply to it")
+def _no_array(arch: ArchSpec, field: str) -> ConfigError:
+    return ConfigError(f"{field}: arch {arch.name!r} has no PE array (a ReRAM crossbar arch); the array and "
+                       "dataflow axes do not apply to it")
 
 
 def resolve_arch(base: ArchSpec, point: SweepPoint) -> ArchSpec:
@@ -233,13 +235,13 @@ def resolve_arch(base: ArchSpec, point: SweepPoint) -> ArchSpec:
         arch = replace(arch, buffers=split_buffers(base, point.buffer_bytes))
     if array_of(arch) != (point.array_rows, point.array_cols, point.dataflow):
         if arch.array is None:
-            raise _no_array(arch, "--array")
+            raise _no_array(arch, "array")
         arch = replace(arch, array=replace(arch.array, rows=point.array_rows, cols=point.array_cols,
                                            dataflow=point.dataflow))
     if point.dram != base.dram.name:
         presets = dram_presets()
         if point.dram not in presets:
-            raise ValueError(f"--dram: unknown DRAM preset {point.dram!r}; known: {', '.join(presets)}")
+            raise ConfigError(f"dram: unknown DRAM preset {point.dram!r}; known: {', '.join(presets)}")
         arch = replace(arch, dram=DramSpec(name=point.dram, **{**presets[point.dram], "channels": base.dram.channels}))
     return arch
 
@@ -262,7 +264,7 @@ class SweepSpec:
         """Every combination, format outermost and buffer innermost."""
         rows, cols, dataflow = array_of(base)
         if rows is None and (self.arrays or self.dataflows):
-            raise _no_array(base, "--array" if self.arrays else "--dataflow")
+            raise _no_array(base, "array" if self.arrays else "dataflow")
         axes = itertools.product(
             self.formats, self.drams or (base.dram.name,), self.dataflows or (dataflow,),
             self.arrays or ((rows, cols),), self.lowerings, self.buffers_bytes or (buffer_total_bytes(base),))

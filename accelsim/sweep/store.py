@@ -19,6 +19,7 @@ import os
 import sqlite3
 
 from accelsim.energy import COMPONENTS
+from accelsim.errors import ConfigError
 from accelsim.report.files import write_atomic
 
 SCHEMA_VERSION = 1
@@ -51,17 +52,17 @@ class Store:
     def __init__(self, path: str, create: bool = True):
         self.path = path
         if not create and not os.path.isfile(path):
-            raise ValueError(f"--out: {path} does not exist")
+            raise ConfigError(f"store {path} does not exist")
         directory = os.path.dirname(os.path.abspath(path))
         if not os.path.isdir(directory):
-            raise ValueError(f"--out: cannot create {path}: directory {directory} does not exist")
+            raise ConfigError(f"store {path}: cannot create it: directory {directory} does not exist")
         try:
             self.conn = sqlite3.connect(path, timeout=30.0)
             self.conn.execute("PRAGMA journal_mode=WAL")
             self.conn.execute("PRAGMA synchronous=NORMAL")
             self._init_schema()
         except sqlite3.DatabaseError as exc:
-            raise ValueError(f"--out: {path} is not an accelsim sweep store ({exc})") from None
+            raise ConfigError(f"store {path}: not an accelsim sweep store ({exc})") from None
 
     def _init_schema(self) -> None:
         with self.conn:
@@ -70,8 +71,8 @@ class Store:
             if row is None:
                 self.conn.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
             elif row[0] != str(SCHEMA_VERSION):
-                raise ValueError(f"--out: {self.path} has store schema {row[0]}, this accelsim writes "
-                                 f"{SCHEMA_VERSION}; use a new --out file")
+                raise ConfigError(f"store {self.path}: has store schema {row[0]}, this accelsim writes "
+                                  f"{SCHEMA_VERSION}; use a new store file")
             cols = ", ".join(f"{n} {t}" for n, t in ROW_COLUMNS)
             self.conn.execute(f"CREATE TABLE IF NOT EXISTS points ({cols})")
             # a store written before a column existed (e.g. a new energy component) gains it, empty
@@ -97,14 +98,14 @@ class Store:
         same values)."""
         unknown = set(row) - set(COLUMNS)
         if unknown:
-            raise ValueError(f"unknown store columns: {sorted(unknown)}")
+            raise ConfigError(f"store {self.path}: unknown columns {sorted(unknown)}; allowed: {', '.join(sorted(COLUMNS))}")
         names = list(row)
         try:
             with self.conn:
                 self.conn.execute(f"INSERT OR REPLACE INTO points ({', '.join(names)}) "
                                   f"VALUES ({', '.join('?' * len(names))})", [row[n] for n in names])
         except sqlite3.Error as exc:
-            raise ValueError(f"--out: cannot write to {self.path}: {exc}") from None
+            raise ConfigError(f"store {self.path}: cannot write: {exc}") from None
 
     def count(self) -> int:
         return self.conn.execute("SELECT COUNT(*) FROM points").fetchone()[0]
@@ -125,7 +126,7 @@ def export(db_path: str, fmt: str, out_path: str) -> int:
     """Write every row of the store as CSV (flat columns; config and report JSON left out) or JSON
     (a list of rows, config and report as nested objects). Returns the number of rows."""
     if fmt not in EXPORT_FORMATS:
-        raise ValueError(f"--export must be one of {', '.join(EXPORT_FORMATS)}, got {fmt!r}")
+        raise ConfigError(f"fmt must be one of {', '.join(EXPORT_FORMATS)}, got {fmt!r}")
     with Store(db_path, create=False) as store:
         rows = store.rows()
     if fmt == "csv":
@@ -148,5 +149,5 @@ def export(db_path: str, fmt: str, out_path: str) -> int:
         with open(tmp, "w", newline="") as f:
             write(f)
 
-    write_atomic(out_path, write_to, "--export-path")
+    write_atomic(out_path, write_to, "out_path")
     return len(rows)

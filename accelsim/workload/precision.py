@@ -101,7 +101,7 @@ class Compression:
             raise ConfigError(f"compression.act_density must be in [0, 1], got {self.act_density}")
         if self.weight_storage not in WEIGHT_STORAGES:
             raise ConfigError(f"compression.weight_storage must be one of {WEIGHT_STORAGES}, "
-                             f"got {self.weight_storage!r}")
+                              f"got {self.weight_storage!r}")
         if self.codebook_bits is not None and not 1 <= self.codebook_bits <= 16:
             raise ConfigError(f"compression.codebook_bits must be in [1, 16], got {self.codebook_bits}")
         if self.exact_weight_bits is not None and self.exact_weight_bits < 1:
