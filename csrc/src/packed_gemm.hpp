@@ -8,9 +8,14 @@
 #pragma once
 #include <algorithm>
 #include <cstring>
+#include <memory>
 #include <numeric>
 #include <type_traits>
 #include <vector>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "accelsim/hot.hpp"
 #include "accelsim/kernels.hpp"
@@ -121,15 +126,47 @@ struct GemmShape {
 };
 
 // Interleaves KG rows of nb columns (rows[i * ld + j]) into nr-column panels of a B block:
-// dst[(j / nr) * pstride + (j % nr) * KG + i].
+// dst[(j / nr) * pstride + (j % nr) * KG + i]; the columns of the last panel past nb are zeroed.
+// Full 16-column steps use SSE2 unpacks (every x86-64 CPU has them) when one column's KG values
+// make 4 or 2 bytes; the rest is scalar.
 template <int KG, class TB>
 void interleave_rows(const TB* __restrict rows, int64_t ld, int64_t nb, int64_t nr, int64_t pstride,
                      TB* __restrict dst) {
   for (int64_t j0 = 0, p = 0; j0 < nb; j0 += nr, ++p) {
     TB* __restrict d = dst + p * pstride;
     const int64_t n = std::min(nr, nb - j0);
-    for (int64_t j = 0; j < n; ++j)
+    int64_t j = 0;
+#if defined(__SSE2__)
+    constexpr int64_t bytes = KG * int64_t(sizeof(TB));
+    if constexpr (bytes == 4 || (bytes == 2 && sizeof(TB) == 1)) {
+      constexpr int64_t step = 16 / int64_t(sizeof(TB));  // columns per 16-byte load
+      for (; j + step <= n; j += step) {
+        const TB* r = rows + j0 + j;
+        auto ld128 = [&](int i) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(r + i * ld)); };
+        __m128i* o = reinterpret_cast<__m128i*>(d + j * KG);
+        if constexpr (KG == 4 && sizeof(TB) == 1) {  // 16 columns: bytes a b c d per column
+          const __m128i a = ld128(0), b = ld128(1), c = ld128(2), e = ld128(3);
+          const __m128i ab0 = _mm_unpacklo_epi8(a, b), ab1 = _mm_unpackhi_epi8(a, b);
+          const __m128i ce0 = _mm_unpacklo_epi8(c, e), ce1 = _mm_unpackhi_epi8(c, e);
+          _mm_storeu_si128(o + 0, _mm_unpacklo_epi16(ab0, ce0));
+          _mm_storeu_si128(o + 1, _mm_unpackhi_epi16(ab0, ce0));
+          _mm_storeu_si128(o + 2, _mm_unpacklo_epi16(ab1, ce1));
+          _mm_storeu_si128(o + 3, _mm_unpackhi_epi16(ab1, ce1));
+        } else if constexpr (KG == 2 && sizeof(TB) == 2) {  // 8 columns of int16 pairs
+          const __m128i a = ld128(0), b = ld128(1);
+          _mm_storeu_si128(o + 0, _mm_unpacklo_epi16(a, b));
+          _mm_storeu_si128(o + 1, _mm_unpackhi_epi16(a, b));
+        } else {  // KG == 2, bytes: 16 columns of byte pairs
+          const __m128i a = ld128(0), b = ld128(1);
+          _mm_storeu_si128(o + 0, _mm_unpacklo_epi8(a, b));
+          _mm_storeu_si128(o + 1, _mm_unpackhi_epi8(a, b));
+        }
+      }
+    }
+#endif
+    for (; j < n; ++j)
       for (int i = 0; i < KG; ++i) d[j * KG + i] = rows[i * ld + j0 + j];
+    if (n < nr) std::fill(d + n * KG, d + nr * KG, TB(0));
   }
 }
 
@@ -173,28 +210,38 @@ void packed_gemm(const GemmShape& s, const std::vector<PackedA<typename Kind::TA
   // Waves: enough tasks to keep every thread busy (4 per thread), few enough image blocks to bound B.
   const int64_t wave = std::min(iblocks, std::max<int64_t>(1, (4 * num_threads() + s.groups * mblocks - 1) /
                                                                    (s.groups * mblocks)));
-  std::vector<TB> packed;
+  // Packed B of a wave: [group][column block][C block][panel][k-group][NR][KG]; every element the
+  // kernels read is written in phase 1 (no zero fill of the whole buffer first).
+  std::unique_ptr<TB[]> packed;
+  int64_t packed_size = 0;
   for (int64_t ib0 = 0; ib0 < iblocks; ib0 += wave) {
     const int64_t nib = std::min(wave, iblocks - ib0);
-    // Phase 1: packed B of the wave: [group][image block][C block][panel][k-group][NR][KG].
-    packed.assign(size_t(s.groups * nib * nsubs * (NB / NR) * pstride), TB(0));
-    parallel_for(s.groups * nib * nsubs, [&](int64_t job) {
-      const int64_t gi = job / (nib * nsubs), ib = ib0 + (job / nsubs) % nib, ns = job % nsubs;
-      const int64_t c1 = std::min(ncols, (ib + 1) * bs), n0 = ib * bs + ns * NB;
-      if (n0 >= c1) return;
-      const int64_t nb = std::min(NB, c1 - n0);
-      TB* sub = packed.data() + job * (NB / NR) * pstride;
-      std::vector<TB> tmp(size_t(KG * NB));
+    const int64_t need = s.groups * nib * nsubs * (NB / NR) * pstride;
+    if (need > packed_size) {
+      packed.reset(new TB[size_t(need)]);
+      packed_size = need;
+    }
+    // Phase 1: per (group, column block), KG rows of the block at a time, then interleaved into the
+    // panels of each C block.
+    parallel_for(s.groups * nib, [&](int64_t job) {
+      const int64_t gi = job / nib, ib = ib0 + job % nib;
+      const int64_t c0 = ib * bs, nbb = std::min(ncols, (ib + 1) * bs) - c0;
+      TB* blk = packed.get() + job * nsubs * (NB / NR) * pstride;
+      std::vector<TB> tmp(size_t(KG * nbb));
       for (int64_t kq = 0; kq < kgroups; ++kq) {
         for (int64_t i = 0; i < KG; ++i) {
-          if (kq * KG + i < s.K) row(gi, kq * KG + i, n0, nb, tmp.data() + i * NB);
-          else std::fill(tmp.begin() + i * NB, tmp.begin() + i * NB + nb, TB(0));
+          if (kq * KG + i < s.K) row(gi, kq * KG + i, c0, nbb, tmp.data() + i * nbb);
+          else std::fill(tmp.begin() + i * nbb, tmp.begin() + (i + 1) * nbb, TB(0));
         }
-        TB* d = sub + kq * KG * NR;
-        switch (KG) {
-          case 1: interleave_rows<1>(tmp.data(), NB, nb, NR, pstride, d); break;
-          case 2: interleave_rows<2>(tmp.data(), NB, nb, NR, pstride, d); break;
-          default: interleave_rows<4>(tmp.data(), NB, nb, NR, pstride, d); break;
+        for (int64_t ns = 0; ns * NB < nbb; ++ns) {
+          const TB* src = tmp.data() + ns * NB;
+          const int64_t nb = std::min(NB, nbb - ns * NB);
+          TB* d = blk + ns * (NB / NR) * pstride + kq * KG * NR;
+          switch (KG) {
+            case 1: interleave_rows<1>(src, nbb, nb, NR, pstride, d); break;
+            case 2: interleave_rows<2>(src, nbb, nb, NR, pstride, d); break;
+            default: interleave_rows<4>(src, nbb, nb, NR, pstride, d); break;
+          }
         }
       }
     });
@@ -205,7 +252,7 @@ void packed_gemm(const GemmShape& s, const std::vector<PackedA<typename Kind::TA
       const int64_t m0 = mb * MC, mc = std::min(MC, s.M - m0);
       const int64_t c0 = ib * bs, c1 = std::min(ncols, (ib + 1) * bs);
       const PackedA<TA>& a = A[size_t(gi)];
-      const TB* bp = packed.data() + (gi * nib + ibw) * nsubs * (NB / NR) * pstride;
+      const TB* bp = packed.get() + (gi * nib + ibw) * nsubs * (NB / NR) * pstride;
       const int64_t mcp = (mc + MR - 1) / MR * MR;
       std::vector<int32_t> C(size_t(mcp * NB));
       int32_t tile[kMaxTileElems];

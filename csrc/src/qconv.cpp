@@ -191,6 +191,13 @@ inline void sub_offset(const TX* __restrict p, int64_t n, int32_t offset, TB* __
 // Writes TB(x[src + j] - offset) for j < n, reading x as its own dtype.
 template <class TB>
 inline void load_offset(const TensorView& x, int64_t src, int64_t n, int32_t offset, TB* dst) {
+  if constexpr (std::is_same<TB, uint8_t>::value) {
+    if (x.dtype == DType::i8 && offset == -128) {  // int8 code + 128 as uint8: flip the sign bit
+      const uint8_t* p = static_cast<const uint8_t*>(x.data) + src;
+      for (int64_t j = 0; j < n; ++j) dst[j] = uint8_t(p[j] ^ 0x80u);
+      return;
+    }
+  }
   switch (x.dtype) {
     case DType::i8: return sub_offset(static_cast<const int8_t*>(x.data) + src, n, offset, dst);
     case DType::u8: return sub_offset(static_cast<const uint8_t*>(x.data) + src, n, offset, dst);

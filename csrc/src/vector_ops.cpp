@@ -2,10 +2,13 @@
 // accelsim/formats/vector.py). Float arithmetic is IEEE double in the golden model's operation
 // order, built with -ffp-contract=off (no fused multiply-adds), so results are equal bit for bit.
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <type_traits>
+#include <vector>
 #include <string>
 
+#include "accelsim/hot.hpp"
 #include "accelsim/kernels.hpp"
 #include "accelsim/parallel.hpp"
 #include "validate.hpp"
@@ -14,16 +17,46 @@ namespace accelsim {
 
 namespace {
 
-// clamp(round_half_even(v / scale) + zp, qmin, qmax): fixed.quantize for one finite v.
-template <class TOut>
-inline TOut quantize_one(double v, double scale, double zp, double qmin, double qmax) {
-  double q = std::nearbyint(v / scale) + zp;
-  q = q < qmin ? qmin : (q > qmax ? qmax : q);
-  return TOut(q);
+// out[i] = fixed.quantize(y[i]) through the active ISA's loop (hot.hpp).
+inline void quantize_run(const double* y, int64_t n, double scale, double zp, double qmin, double qmax, int8_t* o) {
+  hot().quantize_row_i8(y, n, scale, zp, qmin, qmax, o);
+}
+inline void quantize_run(const double* y, int64_t n, double scale, double zp, double qmin, double qmax, uint8_t* o) {
+  hot().quantize_row_u8(y, n, scale, zp, qmin, qmax, o);
+}
+inline void quantize_run(const double* y, int64_t n, double scale, double zp, double qmin, double qmax, int16_t* o) {
+  hot().quantize_row_i16(y, n, scale, zp, qmin, qmax, o);
+}
+inline void quantize_run(const double* y, int64_t n, double scale, double zp, double qmin, double qmax,
+                         uint16_t* o) {
+  hot().quantize_row_u16(y, n, scale, zp, qmin, qmax, o);
 }
 
 template <class TOut>
 TOut* typed(void* p) { return static_cast<TOut*>(p); }
+
+constexpr int64_t kBlock = 4096;  // values normalized per block before quantizing
+
+// s1 = sum (x - zp), s2 = sum (x - zp)^2, exactly (int64).
+template <class TIn>
+void plane_sums(const TIn* __restrict x, int64_t n, int64_t zp, int64_t& s1_out, int64_t& s2_out) {
+  int64_t s1 = 0, s2 = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t d = int64_t(x[i]) - zp;
+    s1 += d;
+    s2 += d * d;
+  }
+  s1_out = s1;
+  s2_out = s2;
+}
+
+// y[i] = (double(x[i] - zp) - mean) * k + beta.
+template <class TIn>
+void normalize_run(const TIn* __restrict x, int64_t n, int64_t zp, double mean, double k, double beta,
+                   double* __restrict y) {
+  const int32_t z = int32_t(zp);  // x - zp fits int32 for 16-bit codes: int32 -> double converts exactly
+  for (int64_t i = 0; i < n; ++i) y[i] = (double(int32_t(x[i]) - z) - mean) * k + beta;
+}
 
 }  // namespace
 
@@ -44,12 +77,8 @@ void instance_norm_codes(const InstanceNormArgs& a) {
     parallel_for(a.planes, [&](int64_t p) {
       const auto* xp = x + p * a.hw;
       const int64_t c = p % a.channels, zp = a.zero_point;
-      int64_t s1 = 0, s2 = 0;  // exact: |d| <= 2^16, d^2 <= 2^32, hw <= 2^28
-      for (int64_t i = 0; i < a.hw; ++i) {
-        const int64_t d = int64_t(xp[i]) - zp;
-        s1 += d;
-        s2 += d * d;
-      }
+      int64_t s1 = 0, s2 = 0;  // exact: |d| < 2^17, d^2 < 2^34, hw <= 2^28
+      plane_sums(xp, a.hw, zp, s1, s2);
       const double n = double(a.hw);
       const double mean = double(s1) / n;
       double var = double(s2) / n - mean * mean;
@@ -57,12 +86,12 @@ void instance_norm_codes(const InstanceNormArgs& a) {
       const double gamma = a.weight ? a.weight[c] : 1.0, beta = a.bias ? a.bias[c] : 0.0;
       const double k = a.scale * gamma / std::sqrt(a.scale * a.scale * var + a.eps);
       if (a.out_codes) {
-        auto emit = [&](auto* o) {
-          using T = std::remove_pointer_t<decltype(o)>;
-          T* op = o + p * a.hw;
-          for (int64_t i = 0; i < a.hw; ++i) {
-            const double y = (double(int64_t(xp[i]) - zp) - mean) * k + beta;
-            op[i] = quantize_one<T>(y, a.out_scale, ozp, qmin, qmax);
+        std::vector<double> y(size_t(std::min<int64_t>(a.hw, kBlock)));
+        auto emit = [&](auto* o) {  // in blocks: y in float64, then its codes
+          for (int64_t i0 = 0; i0 < a.hw; i0 += kBlock) {
+            const int64_t nb = std::min(kBlock, a.hw - i0);
+            normalize_run(xp + i0, nb, zp, mean, k, beta, y.data());
+            quantize_run(y.data(), nb, a.out_scale, ozp, qmin, qmax, o + p * a.hw + i0);
           }
         };
         switch (container_dtype(a.out_fmt)) {
@@ -72,8 +101,7 @@ void instance_norm_codes(const InstanceNormArgs& a) {
           default: emit(typed<uint16_t>(a.out_codes)); break;
         }
       } else {
-        double* op = a.out_float + p * a.hw;
-        for (int64_t i = 0; i < a.hw; ++i) op[i] = (double(int64_t(xp[i]) - zp) - mean) * k + beta;
+        normalize_run(xp, a.hw, zp, mean, k, beta, a.out_float + p * a.hw);
       }
     });
   };
@@ -90,15 +118,16 @@ void quantize_codes(const double* x, int64_t n, double scale, int32_t zero_point
   check_int_fmt(fmt, "out");
   if (!(scale > 0) || !std::isfinite(scale)) fail("scale must be finite and > 0");
   if (zero_point < fmt.qmin() || zero_point > fmt.qmax()) fail("zero_point must lie in the format's range");
-  for (int64_t i = 0; i < n; ++i)
-    if (!std::isfinite(x[i])) fail("x contains NaN or inf: cannot quantize");
   const double qmin = fmt.qmin(), qmax = fmt.qmax(), zp = zero_point;
   constexpr int64_t kChunk = 1 << 16;
+  std::atomic<bool> non_finite{false};
   auto emit = [&](auto* o) {
-    using T = std::remove_pointer_t<decltype(o)>;
     parallel_for((n + kChunk - 1) / kChunk, [&](int64_t b) {
-      const int64_t i1 = std::min(n, (b + 1) * kChunk);
-      for (int64_t i = b * kChunk; i < i1; ++i) o[i] = quantize_one<T>(x[i], scale, zp, qmin, qmax);
+      const int64_t i0 = b * kChunk, i1 = std::min(n, i0 + kChunk);
+      bool bad = false;  // NaN or inf anywhere (checked per chunk; the output is discarded then)
+      for (int64_t i = i0; i < i1; ++i) bad |= !(std::fabs(x[i]) <= 1.7976931348623157e308);
+      if (bad) non_finite = true;
+      else quantize_run(x + i0, i1 - i0, scale, zp, qmin, qmax, o + i0);
     });
   };
   switch (container_dtype(fmt)) {
@@ -107,6 +136,7 @@ void quantize_codes(const double* x, int64_t n, double scale, int32_t zero_point
     case DType::i16: emit(typed<int16_t>(out)); break;
     default: emit(typed<uint16_t>(out)); break;
   }
+  if (non_finite) fail("x contains NaN or inf: cannot quantize");
 }
 
 void dequantize_codes(const void* codes, DType dtype, int64_t n, double scale, int32_t zero_point, double* out) {

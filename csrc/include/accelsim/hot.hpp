@@ -71,6 +71,14 @@ struct HotKernels {
   void (*requant_row_u8)(const int32_t* acc, int64_t n, const RequantRow& p, uint8_t* out);
   void (*requant_row_i16)(const int32_t* acc, int64_t n, const RequantRow& p, int16_t* out);
   void (*requant_row_u16)(const int32_t* acc, int64_t n, const RequantRow& p, uint16_t* out);
+  // out[i] = clamp(round_half_even(y[i] / scale) + zp, qmin, qmax) for finite y (fixed.quantize;
+  // zp, qmin, qmax integers held in doubles); TOut = int8, uint8, int16 or uint16.
+  void (*quantize_row_i8)(const double* y, int64_t n, double scale, double zp, double qmin, double qmax, int8_t* out);
+  void (*quantize_row_u8)(const double* y, int64_t n, double scale, double zp, double qmin, double qmax, uint8_t* out);
+  void (*quantize_row_i16)(const double* y, int64_t n, double scale, double zp, double qmin, double qmax,
+                           int16_t* out);
+  void (*quantize_row_u16)(const double* y, int64_t n, double scale, double zp, double qmin, double qmax,
+                           uint16_t* out);
 };
 
 const HotKernels& hot();  // for active_isa()
