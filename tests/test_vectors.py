@@ -194,7 +194,7 @@ def test_bad_binary_dumps_and_manifests(exported, tmp_path, capsys):
     cases.append((["--actual", tmp_path / "wide.bin", "--layer", "0"], "element 7: value 9 does not fit a 4-bit"))
     (tmp_path / "garbage.hex").write_bytes(b"\x00\xff\x10")
     cases.append((["--actual", tmp_path / "garbage.hex", "--layer", "0"], "not a text hex file"))
-    cases.append((["--actual", tmp_path / "short.bin"], "pass --layer"))
+    cases.append((["--actual", tmp_path / "short.bin"], "manifest has 4 layers: give the layer it holds (--layer K)"))
     cases.append((["--actual", tmp_path / "nothing.hex"], "no such file"))
     (tmp_path / "d.weird").write_text("")
     cases.append((["--actual", tmp_path / "d.weird", "--layer", "0"], "cannot tell hex from raw binary"))
@@ -331,7 +331,7 @@ def test_user_generator_through_the_library_api(tb_exe, tmp_path):
         if tb_exe is not None:  # and through the C ABI
             tb = subprocess.run([str(tb_exe), str(out)], capture_output=True, text=True)
             assert tb.returncode == 0 and "PASS: 4 layers" in tb.stdout, tb.stdout + tb.stderr
-        with pytest.raises(VectorsError, match="differs from --format"):
+        with pytest.raises(VectorsError, match="^fmt: 'int8' differs from the generator's format"):
             export_vectors(str(tmp_path / "x"), fmt="int8", generator=gen)
 
 
@@ -445,9 +445,9 @@ def test_graph_model_vectors_check(graph_exported, tmp_path, capsys, tb_exe):
 @pytest.mark.torch
 def test_graph_model_refusals(graph_exported, tmp_path, capsys, monkeypatch):
     ref = f"{GEN_PY}:cdcgan"
-    cases = [(["--format", "fp32"], "--format fp32: it has no layer that runs the integer conv_int kernel"),
-             (["--format", "w1a1"], "--format w1a1: "),
-             (["--format", "flex16"], "--format flex16 (flex16+5): "), (["--format", "int99"], "unknown format"),
+    cases = [(["--format", "fp32"], "--format: fp32: it has no layer that runs the integer conv_int kernel"),
+             (["--format", "w1a1"], "--format: w1a1: "),
+             (["--format", "flex16"], "--format: flex16 (flex16+5): "), (["--format", "int99"], "unknown format"),
              (["--layer", "99"], "--layer must be 'all', an index in [0, 3] or a MAC node name (main.0, main.3"),
              (["--layer", "main.1"], "--layer must be"), (["--input-shape", "3,4,4"], "--model: ")]
     for args, message in cases:

@@ -34,21 +34,28 @@ class naming:
 
 class as_options:
     """Context: a library error of ``kinds`` whose message starts with the name of a field in
-    ``fields`` (field -> CLI option), as ``buffer: ...`` or ``jobs must be ...``, names the option
-    instead (``--buffer: ...``). The library names its parameters; the command line names its flags."""
+    ``fields`` (field -> CLI option) as ``buffer: ...`` or ``jobs must be ...`` names the option
+    instead (``--buffer: ...``); ``hints`` (text -> text) rewrite a parameter the message suggests
+    (``force=True`` -> ``--force``). The library names its parameters; the command line its flags."""
 
-    def __init__(self, fields: dict, *kinds):
-        self.fields, self.kinds = fields, kinds
+    def __init__(self, fields: dict, *kinds, hints: dict | None = None):
+        self.fields, self.kinds, self.hints = fields, kinds, hints or {}
 
     def __enter__(self):
         return self
 
     def __exit__(self, typ, exc, tb):
-        if exc is not None and isinstance(exc, self.kinds):
-            text = str(exc)
-            for field in sorted(self.fields, key=len, reverse=True):   # export_path before export
-                if text.startswith(field) and text[len(field):len(field) + 1] in (":", " "):
-                    raise type(exc)(self.fields[field] + text[len(field):]) from exc
+        if exc is None or not isinstance(exc, self.kinds):
+            return False
+        text = new = str(exc)
+        for field in sorted(self.fields, key=len, reverse=True):   # export_path before export
+            if new.startswith((f"{field}:", f"{field} must ")):
+                new = self.fields[field] + new[len(field):]
+                break
+        for old, hint in self.hints.items():
+            new = new.replace(old, hint)
+        if new != text:
+            raise type(exc)(new) from exc
         return False
 
 

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import shlex
 
-from accelsim.cli.options import add_model
+from accelsim.cli.options import add_model, as_options
+from accelsim.errors import AccelsimError
 
 
 def register(sub) -> None:
@@ -47,6 +48,15 @@ def register(sub) -> None:
     c.set_defaults(func=run_check)
 
 
+# the parameters of export_vectors / check_vectors (their messages start with them) -> the options
+EXPORT_FIELDS = {"fmt": "--format", "layer": "--layer", "model": "--model", "batch": "--batch", "seed": "--seed",
+                 "calib": "--calib", "input_shapes": "--input-shape", "out_dir": "--out", "autoflex": "--autoflex"}
+EXPORT_HINTS = {"(force=True replaces it)": "(--force replaces it)", "drop the input shapes": "drop --input-shape"}
+CHECK_FIELDS = {"layer": "--layer", "actual": "--actual", "actual_format": "--actual-format",
+                "max_report": "--max-report"}
+CHECK_HINTS = {"(layer=K)": "(--layer K)", "or give actual_format)": "or --actual-format)"}
+
+
 def _command(args) -> str:
     parts = ["accelsim", "vectors", "export", "--model", args.model]
     for shape in args.input_shape or ():
@@ -64,9 +74,10 @@ def _command(args) -> str:
 def run_export(args) -> int:
     from accelsim.vectors import export_vectors
 
-    m = export_vectors(args.out, model=args.model, fmt=args.format, layer=args.layer, batch=args.batch,
-                       seed=args.seed, command=_command(args), force=args.force, autoflex=args.autoflex,
-                       input_shapes=args.input_shape, calib=args.calib)
+    with as_options(EXPORT_FIELDS, AccelsimError, hints=EXPORT_HINTS):
+        m = export_vectors(args.out, model=args.model, fmt=args.format, layer=args.layer, batch=args.batch,
+                           seed=args.seed, command=_command(args), force=args.force, autoflex=args.autoflex,
+                           input_shapes=args.input_shape, calib=args.calib)
     where = "every MAC node and graph value" if "mac_nodes" in m else "every layer"
     print(f"accelsim vectors export: {args.model} {m['format']}, batch {args.batch}, seed {args.seed}: "
           f"golden model == C++ kernels ({m['kernel_check']['isa']}) on {where}")
@@ -87,8 +98,9 @@ def run_check(args) -> int:
     if args.json:
         check_writable(args.json, "--json")
 
-    r = check_vectors(args.manifest, args.actual, layer=args.layer, actual_format=args.actual_format,
-                      max_report=args.max_report)
+    with as_options(CHECK_FIELDS, AccelsimError, hints=CHECK_HINTS):
+        r = check_vectors(args.manifest, args.actual, layer=args.layer, actual_format=args.actual_format,
+                          max_report=args.max_report)
     print(f"accelsim vectors check: {r['model']} {r['format']}, {r['layers_compared']} layer(s)")
     for lr in r["layers"]:
         print(f"  layer {lr['index']} {lr['name']}: {lr['words']} words ({lr['word_bits']}-bit) compared, "

@@ -211,7 +211,7 @@ def _dask_client(scheduler, stack: contextlib.ExitStack):
     try:
         from distributed import Client
     except ImportError:
-        raise ConfigError("executor dask needs dask.distributed: pip install 'accelsim[dask]'") from None
+        raise ConfigError("executor: dask needs dask.distributed: pip install 'accelsim[dask]'") from None
     if isinstance(scheduler, Client):
         return scheduler
     if not scheduler:

@@ -52,17 +52,17 @@ class Store:
     def __init__(self, path: str, create: bool = True):
         self.path = path
         if not create and not os.path.isfile(path):
-            raise ConfigError(f"store {path} does not exist")
+            raise ConfigError(f"store: {path} does not exist")
         directory = os.path.dirname(os.path.abspath(path))
         if not os.path.isdir(directory):
-            raise ConfigError(f"store {path}: cannot create it: directory {directory} does not exist")
+            raise ConfigError(f"store: {path}: cannot create it: directory {directory} does not exist")
         try:
             self.conn = sqlite3.connect(path, timeout=30.0)
             self.conn.execute("PRAGMA journal_mode=WAL")
             self.conn.execute("PRAGMA synchronous=NORMAL")
             self._init_schema()
         except sqlite3.DatabaseError as exc:
-            raise ConfigError(f"store {path}: not an accelsim sweep store ({exc})") from None
+            raise ConfigError(f"store: {path} is not an accelsim sweep store ({exc})") from None
 
     def _init_schema(self) -> None:
         with self.conn:
@@ -71,7 +71,7 @@ class Store:
             if row is None:
                 self.conn.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
             elif row[0] != str(SCHEMA_VERSION):
-                raise ConfigError(f"store {self.path}: has store schema {row[0]}, this accelsim writes "
+                raise ConfigError(f"store: {self.path} has store schema {row[0]}, this accelsim writes "
                                   f"{SCHEMA_VERSION}; use a new store file")
             cols = ", ".join(f"{n} {t}" for n, t in ROW_COLUMNS)
             self.conn.execute(f"CREATE TABLE IF NOT EXISTS points ({cols})")
@@ -98,14 +98,15 @@ class Store:
         same values)."""
         unknown = set(row) - set(COLUMNS)
         if unknown:
-            raise ConfigError(f"store {self.path}: unknown columns {sorted(unknown)}; allowed: {', '.join(sorted(COLUMNS))}")
+            raise ConfigError(f"store: {self.path}: unknown columns {sorted(unknown)}; allowed: "
+                              f"{', '.join(sorted(COLUMNS))}")
         names = list(row)
         try:
             with self.conn:
                 self.conn.execute(f"INSERT OR REPLACE INTO points ({', '.join(names)}) "
                                   f"VALUES ({', '.join('?' * len(names))})", [row[n] for n in names])
         except sqlite3.Error as exc:
-            raise ConfigError(f"store {self.path}: cannot write: {exc}") from None
+            raise ConfigError(f"store: {self.path}: cannot write: {exc}") from None
 
     def count(self) -> int:
         return self.conn.execute("SELECT COUNT(*) FROM points").fetchone()[0]

@@ -4,7 +4,7 @@ generator, the input, weights, bias, requantization parameters, accumulators and
 formats, SHA-256 of every file) and a plain-text sidecar for C; ``check_vectors`` compares a device's
 output dump with the expected output bit for bit. Workflow and layouts: docs/vectors.md.
 
-Any model reference exports (``--model path/to/file.py:NAME``, ``model.onnx``): the MAC nodes of its
+Any model reference exports (``model="path/to/file.py:NAME"``, ``"model.onnx"``): the MAC nodes of its
 graph that run the integer ``conv_int`` kernel, as ``accelsim.runtime`` runs them (``graph``); the
 shipped DCGANs with the old format names keep the ``accelsim.qgen`` layer chain (``chain``).
 

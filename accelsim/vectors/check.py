@@ -29,7 +29,7 @@ def _kind(path: str, actual_format: str) -> str:
     if ext in HEX_SUFFIXES:
         return "hex"
     raise VectorsError(f"{path}: cannot tell hex from raw binary by the name (use .hex or .bin, "
-                       f"or --actual-format)")
+                       f"or give actual_format)")
 
 
 def _select(layers: list[dict], layer) -> list[dict]:
@@ -39,7 +39,7 @@ def _select(layers: list[dict], layer) -> list[dict]:
         if str(rec["index"]) == str(layer) or rec["name"] == layer:
             return [rec]
     have = ", ".join(f"{r['index']} ({r['name']})" for r in layers)
-    raise VectorsError(f"--layer {layer!r} is not in the manifest (it has layers {have})")
+    raise VectorsError(f"layer: {layer!r} is not in the manifest (it has layers {have})")
 
 
 def _candidates(actual_dir: str, rec: dict) -> list[str]:
@@ -63,10 +63,10 @@ def _match(layers: list[dict], actual: str, layer) -> tuple[list[tuple[dict, str
                                f"or like the manifest's y files)")
         return pairs, missing
     if not os.path.exists(actual):
-        raise VectorsError(f"--actual {actual}: no such file or directory")
+        raise VectorsError(f"actual: {actual}: no such file or directory")
     if len(chosen) != 1:
-        raise VectorsError(f"--actual {actual} is one file but the manifest has {len(chosen)} layers: "
-                           f"pass --layer K")
+        raise VectorsError(f"actual: {actual} is one file but the manifest has {len(chosen)} layers: "
+                           f"give the layer it holds (layer=K)")
     return [(chosen[0], actual)], []
 
 
@@ -102,9 +102,9 @@ def check_vectors(manifest_path: str, actual: str, layer=None, actual_format: st
     """Compare; returns a summary dict (``ok``, ``words_compared``, ``mismatches``, per-layer details,
     up to ``max_report`` first mismatches per layer with (n, c, y, x) coordinates)."""
     if actual_format not in ACTUAL_FORMATS:
-        raise VectorsError(f"--actual-format must be one of {ACTUAL_FORMATS}, got {actual_format!r}")
+        raise VectorsError(f"actual_format must be one of {ACTUAL_FORMATS}, got {actual_format!r}")
     if max_report < 0:
-        raise VectorsError(f"--max-report must be >= 0, got {max_report}")
+        raise VectorsError(f"max_report must be >= 0, got {max_report}")
     m, base = mf.load(manifest_path)
     pairs, missing = _match(m["layers"], actual, layer)
     results = [_compare_layer(rec, base, path, actual_format, max_report) for rec, path in pairs]

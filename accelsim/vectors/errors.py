@@ -1,7 +1,10 @@
 """The one error type of ``accelsim.vectors``: a one-line, user-facing message naming the file or field."""
 from __future__ import annotations
 
+from accelsim.errors import AccelsimError
 
-class VectorsError(ValueError):
-    """Bad input (a file, a manifest field, an option) or a refused export; the CLI prints it as one
-    line and exits with status 2."""
+
+class VectorsError(AccelsimError):
+    """Bad input (a file, a manifest field, a parameter) or a refused export; part of the
+    ``accelsim.errors`` hierarchy. The CLI prints it as one line, naming the option, and exits with
+    status 2."""

@@ -48,7 +48,7 @@ def check_format(fmt: str) -> str:
             return fmt
         except ValueError:
             pass
-    raise VectorsError(f"--format must be one of {', '.join(EXPORT_FORMATS)} (or intN, N in 2..16), got {fmt!r}")
+    raise VectorsError(f"fmt must be one of {', '.join(EXPORT_FORMATS)} (or intN, N in 2..16), got {fmt!r}")
 
 
 def _select(n_layers: int, names: list[str], layer) -> list[int]:
@@ -61,7 +61,7 @@ def _select(n_layers: int, names: list[str], layer) -> list[int]:
     except (TypeError, ValueError):
         k = -1
     if not 0 <= k < n_layers:
-        raise VectorsError(f"--layer must be 'all', an index in [0, {n_layers - 1}] or a layer name "
+        raise VectorsError(f"layer must be 'all', an index in [0, {n_layers - 1}] or a layer name "
                            f"({', '.join(names)}), got {layer!r}")
     return [k]
 
@@ -70,10 +70,10 @@ def _model_generator(model: str, fmt: str, autoflex: bool, calib: int = CALIB_N)
     from accelsim.models import registry
     if model not in registry.GENERATORS or not model.startswith("dcgan"):
         dcgans = ", ".join(g for g in registry.GENERATORS if g.startswith("dcgan"))
-        raise VectorsError(f"--model must be a shipped DCGAN generator ({dcgans}), got {model!r}")
+        raise VectorsError(f"model must be a shipped DCGAN generator ({dcgans}), got {model!r}")
     path = registry.weights_path(model)
     if not os.path.exists(path):
-        raise VectorsError(f"--model {model}: weights file {path} is missing")
+        raise VectorsError(f"model: {model}: weights file {path} is missing")
     with open(path, "rb") as f:
         digest = hashlib.sha256(f.read()).hexdigest()
     gen = quantize_generator(model, fmt, calib_n=calib, seed=CALIB_SEED, autoflex=autoflex)
@@ -154,12 +154,12 @@ def is_chain_export(model, fmt) -> bool:
 
 def check_run_options(batch: int, seed: int, calib: int) -> None:
     if not 1 <= batch <= 256:
-        raise VectorsError(f"--batch must be in [1, 256], got {batch}")
+        raise VectorsError(f"batch must be in [1, 256], got {batch}")
     if not 0 <= seed < 2 ** 63:
-        raise VectorsError(f"--seed must be in [0, 2^63), got {seed}")
+        raise VectorsError(f"seed must be in [0, 2^63), got {seed}")
     from accelsim.runtime.quantized import MAX_CALIB
     if not 1 <= calib <= MAX_CALIB:
-        raise VectorsError(f"--calib must be in [1, {MAX_CALIB}], got {calib}")
+        raise VectorsError(f"calib must be in [1, {MAX_CALIB}], got {calib}")
 
 
 def export_chain(out_dir: str, model: str = "dcgan-digits", fmt: str = "int8", layer="all", batch: int = 1,
@@ -170,13 +170,13 @@ def export_chain(out_dir: str, model: str = "dcgan-digits", fmt: str = "int8", l
     fmt = check_format(fmt)
     check_run_options(batch, seed, calib)
     if input_shapes:
-        raise VectorsError(f"--input-shape: {model} is a shipped model with fixed inputs; drop the input shape")
+        raise VectorsError(f"input_shapes: {model} is a shipped model with fixed inputs; drop the input shapes")
     _check_out(out_dir, force)
     if generator is None:
         gen, model_info = _model_generator(model, fmt, autoflex, calib)
     else:
         if generator.fmt != fmt:
-            raise VectorsError(f"generator format {generator.fmt!r} differs from --format {fmt!r}")
+            raise VectorsError(f"fmt: {fmt!r} differs from the generator's format {generator.fmt!r}")
         gen, model_info = generator, {"name": "(user generator)"}
     from accelsim.models import registry
     z_dim = gen.float_layers[0].weight.shape[0]
@@ -206,12 +206,12 @@ def write_vectors(out_dir: str, manifest: dict, files: dict[str, bytes], force: 
 def _check_out(out_dir: str, force: bool) -> None:
     parent = os.path.dirname(os.path.abspath(out_dir))
     if not os.path.isdir(parent):
-        raise VectorsError(f"--out {out_dir}: parent directory {parent} does not exist")
+        raise VectorsError(f"out_dir: {out_dir}: parent directory {parent} does not exist")
     if os.path.lexists(out_dir):
         if not os.path.isdir(out_dir) or os.path.islink(out_dir):
-            raise VectorsError(f"--out {out_dir} exists and is not a directory")
+            raise VectorsError(f"out_dir: {out_dir} exists and is not a directory")
         if os.listdir(out_dir) and not force:
-            raise VectorsError(f"--out {out_dir} exists and is not empty (--force replaces it)")
+            raise VectorsError(f"out_dir: {out_dir} exists and is not empty (force=True replaces it)")
 
 
 def _write_atomic(out_dir: str, files: dict[str, bytes], force: bool) -> None:
@@ -222,7 +222,7 @@ def _write_atomic(out_dir: str, files: dict[str, bytes], force: bool) -> None:
     try:
         tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(out_dir)}.tmp-", dir=parent)
     except OSError as exc:
-        raise VectorsError(f"--out {out_dir}: cannot create a directory in {parent}: {exc.strerror}") from None
+        raise VectorsError(f"out_dir: {out_dir}: cannot create a directory in {parent}: {exc.strerror}") from None
     old = None
     done = False
     try:
@@ -235,7 +235,7 @@ def _write_atomic(out_dir: str, files: dict[str, bytes], force: bool) -> None:
         if os.path.isdir(out_dir):
             if os.listdir(out_dir):
                 if not force:
-                    raise VectorsError(f"--out {out_dir} exists and is not empty (--force replaces it)")
+                    raise VectorsError(f"out_dir: {out_dir} exists and is not empty (force=True replaces it)")
                 old = tempfile.mkdtemp(prefix=f".{os.path.basename(out_dir)}.old-", dir=parent)
                 os.rename(out_dir, os.path.join(old, "d"))
             else:
@@ -243,7 +243,7 @@ def _write_atomic(out_dir: str, files: dict[str, bytes], force: bool) -> None:
         os.rename(tmp, out_dir)
         done = True
     except OSError as exc:
-        raise VectorsError(f"--out {out_dir}: write failed: {exc.strerror or exc}") from None
+        raise VectorsError(f"out_dir: {out_dir}: write failed: {exc.strerror or exc}") from None
     finally:
         if not done:
             shutil.rmtree(tmp, ignore_errors=True)

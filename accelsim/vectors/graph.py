@@ -162,7 +162,7 @@ def verify_graph(qg, golden: list[LayerRun], cpp: list[LayerRun], g_env: dict, c
 def _no_int(fmt: str, canonical: str, model: str | None = None) -> VectorsError:
     named = fmt if fmt == canonical else f"{fmt} ({canonical})"
     where = f"no MAC node of {model} runs" if model else "it has no layer that runs"
-    return VectorsError(f"--format {named}: {where} the integer conv_int kernel, so there are no integer "
+    return VectorsError(f"fmt: {named}: {where} the integer conv_int kernel, so there are no integer "
                         f"vectors to export for a graph model; use {CONV_INT_HELP}")
 
 
@@ -171,13 +171,13 @@ def _check_format(fmt) -> None:
     once the MAC nodes are known)."""
     from accelsim.formats import registry
     if not isinstance(fmt, str) or not fmt.strip():
-        raise VectorsError(f"--format must be a format name such as w8a8, got {fmt!r}")
+        raise VectorsError(f"fmt must be a format name such as w8a8, got {fmt!r}")
     if "," in fmt or "=" in fmt:
         return
     try:
         f = registry.get(fmt)
     except FormatError as exc:
-        raise VectorsError(f"--format: {exc}") from None
+        raise VectorsError(f"fmt: {exc}") from None
     if not runs_conv_int(f):
         raise _no_int(fmt.strip(), f.name)
 
@@ -194,7 +194,7 @@ def _digest(path: str) -> str:
         with open(path, "rb") as f:
             return hashlib.sha256(f.read()).hexdigest()
     except OSError as exc:
-        raise VectorsError(f"--model {path}: cannot read: {exc.strerror or exc}") from None
+        raise VectorsError(f"model: {path}: cannot read: {exc.strerror or exc}") from None
 
 
 def model_inputs(loaded, n: int, seed: int) -> tuple[tuple[np.ndarray, ...], str]:
@@ -232,11 +232,11 @@ def _select(qg, layer) -> list[int]:
             k = -1
         if not 0 <= k < len(names):
             shown = ", ".join(names[:8]) + (f", ... ({len(names)} in all)" if len(names) > 8 else "")
-            raise VectorsError(f"--layer must be 'all', an index in [0, {len(names) - 1}] or a MAC node name "
+            raise VectorsError(f"layer must be 'all', an index in [0, {len(names) - 1}] or a MAC node name "
                                f"({shown}), got {layer!r}")
     if not ok[k]:
         fmt = qg.plans[names[k]].fmt.name
-        raise VectorsError(f"--layer {layer}: MAC node {names[k]!r} runs {fmt}, which has no integer conv_int "
+        raise VectorsError(f"layer: {layer}: MAC node {names[k]!r} runs {fmt}, which has no integer conv_int "
                            f"vectors")
     return [k]
 
@@ -261,19 +261,19 @@ def export_graph(out_dir: str, model: str, fmt: str, layer="all", batch: int = 1
     _check_format(fmt)
     ex.check_run_options(batch, seed, calib)
     if autoflex:
-        raise VectorsError("--autoflex applies to the flex16 vectors of the shipped DCGANs only")
+        raise VectorsError("autoflex: applies to the flex16 vectors of the shipped DCGANs only")
     ex._check_out(out_dir, force)
     try:
         loaded = load(model, input_shapes)
     except ModelError as exc:
-        raise VectorsError(f"--model: {exc}") from None
+        raise VectorsError(f"model: {exc}") from None
     calib_inputs, source = model_inputs(loaded, calib, ex.CALIB_SEED)
     try:
         qg = quantize(loaded.graph, fmt, calib_inputs)
     except FormatError as exc:
-        raise VectorsError(f"--format: {exc}") from None
+        raise VectorsError(f"fmt: {exc}") from None
     except (AccelsimError, ValueError) as exc:
-        raise VectorsError(f"--model {model} in {fmt}: {exc}") from None
+        raise VectorsError(f"model: {model} in {fmt}: {exc}") from None
     macs = loaded.graph.mac_nodes
     if not any(runs_conv_int(qg.plans[n.name].fmt) for n in macs):
         raise _no_int(fmt, fmt, loaded.name)
