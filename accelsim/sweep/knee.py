@@ -28,9 +28,9 @@ def _ascending(sizes, values) -> tuple[np.ndarray, np.ndarray]:
     s = np.asarray(sizes, dtype=np.float64)
     v = np.asarray(values, dtype=np.float64)
     if s.shape != v.shape or s.ndim != 1:
-        raise ValueError("sizes and values must be 1-D arrays of the same length")
+        raise ConfigError("sizes and values must be 1-D arrays of the same length")
     if s.size and (np.any(s <= 0) or np.any(np.diff(s) <= 0)):
-        raise ValueError("sizes must be positive and strictly ascending")
+        raise ConfigError("sizes must be positive and strictly ascending")
     return s, v
 
 
