@@ -378,7 +378,8 @@ _FOLD = {
     "Squeeze": _fold_squeeze,
     "Concat": lambda im, n, a, ins: np.concatenate([np.atleast_1d(x) for x in ins if x is not None],
                                                    axis=int(a.get("axis", 0))),
-    "Reshape": lambda im, n, a, ins: ins[0].reshape(_reshape_dims(im, n, ins[0].shape, ins[1], bool(a.get("allowzero")))),
+    "Reshape": lambda im, n, a, ins: ins[0].reshape(
+        _reshape_dims(im, n, ins[0].shape, ins[1], bool(a.get("allowzero")))),
     "Flatten": _fold_flatten,
     "Slice": _fold_slice,
     "Transpose": lambda im, n, a, ins: np.transpose(ins[0], a.get("perm")),

@@ -64,7 +64,8 @@ def zero_inserted_hw(layer: Layer) -> tuple[int, int]:
                                  layer.output_padding_hw, layer.dilation_hw):
         pad = d * (k - 1) - p
         if pad < 0:
-            raise InfeasibleError(f"layer {layer.name!r}: padding > dilation*(kernel-1) cannot be zero-inserted in DRAM")
+            raise InfeasibleError(f"layer {layer.name!r}: padding > dilation*(kernel-1) cannot be zero-inserted "
+                                  "in DRAM")
         out.append((n - 1) * s + 1 + 2 * pad + op)
     return tuple(out)
 

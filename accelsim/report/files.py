@@ -35,8 +35,8 @@ def destination_problem(path: str) -> str | None:
 def write_atomic(path: str, write_to, option: str | None = None) -> None:
     """``write_to(tmp_path)`` writes the whole file to a temporary path in ``path``'s directory, which
     is then renamed to ``path``. ConfigError naming ``option`` (when given: the parameter, or the CLI's
-    flag) and the path if it cannot be written: a missing directory, a file where a directory should be, ``path`` a directory, no
-    permission. Nothing is left behind on any failure."""
+    flag) and the path if it cannot be written: a missing directory, a file where a directory should
+    be, ``path`` a directory, no permission. Nothing is left behind on any failure."""
     prefix = f"{option}: " if option else ""
     directory = os.path.dirname(os.path.abspath(path)) or "."
     problem = destination_problem(path)
