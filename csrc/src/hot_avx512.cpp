@@ -192,7 +192,7 @@ const HotKernels* hot_avx512() {
       gemm_s32_s64_generic, xor_popcount_rows, add_row_s32, interleave2_s32, pack_signs_block,
       max_abs_s64_generic, round_s64_s16_generic, compact_s64_generic,
       requant_row_generic<int8_t>, requant_row_generic<uint8_t>, requant_row_generic<int16_t>,
-      requant_row_generic<uint16_t>,
+      requant_row_generic<uint16_t>, plane_sums_s32_generic, normalize_row_s32_generic,
       quantize_row_generic<int8_t>, quantize_row_generic<uint8_t>, quantize_row_generic<int16_t>,
       quantize_row_generic<uint16_t>};
   return &k;

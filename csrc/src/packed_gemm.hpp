@@ -207,9 +207,12 @@ void packed_gemm(const GemmShape& s, const std::vector<PackedA<typename Kind::TA
   const int64_t pstride = kgroups * KG * NR;                                  // elements per B panel
   const int64_t nsubs = (bs + NB - 1) / NB;                                   // C blocks per column block
   const int64_t kcg = kchunk > 0 ? std::min(kgroups, kchunk / KG) : kgroups;  // k-groups per chunk
-  // Waves: enough tasks to keep every thread busy (4 per thread), few enough image blocks to bound B.
-  const int64_t wave = std::min(iblocks, std::max<int64_t>(1, (4 * num_threads() + s.groups * mblocks - 1) /
-                                                                   (s.groups * mblocks)));
+  const int64_t kbg = std::max<int64_t>(1, (int64_t(16) << 10) / (NR * KG * int64_t(sizeof(TB))));  // per k block
+  // Waves of column blocks: as many as fit 32 MiB of packed B (at least one, and at least enough
+  // tasks for 4 per thread), so that phase 1 and 2 each spread over every thread with few barriers.
+  const int64_t block_bytes = s.groups * nsubs * (NB / NR) * pstride * int64_t(sizeof(TB));
+  const int64_t by_tasks = (4 * num_threads() + s.groups * mblocks - 1) / (s.groups * mblocks);
+  const int64_t wave = std::min(iblocks, std::max<int64_t>({int64_t(1), by_tasks, (int64_t(32) << 20) / block_bytes}));
   // Packed B of a wave: [group][column block][C block][panel][k-group][NR][KG]; every element the
   // kernels read is written in phase 1 (no zero fill of the whole buffer first).
   std::unique_ptr<TB[]> packed;
@@ -263,18 +266,27 @@ void packed_gemm(const GemmShape& s, const std::vector<PackedA<typename Kind::TA
         const int64_t npanels = (nb + NR - 1) / NR;
         for (int64_t k0 = 0; k0 < kgroups; k0 += kcg) {
           const int64_t kc = std::min(kcg, kgroups - k0);
-          // BLIS order: one B panel (K x NR) stays in L1 while the A panels of the block stream.
-          for (int64_t np = 0; np < npanels; ++np) {
-            const TB* bpan = sub + np * pstride + k0 * KG * NR;
-            for (int64_t mp = 0; mp < mcp / MR; ++mp) {
-              const TA* apan = a.panel(m0 / MR + mp) + k0 * KG * MR;  // m0 is a multiple of MR
-              const int64_t mvalid = std::min<int64_t>(MR, mc - mp * MR);
-              int32_t* dst = &C[size_t(mp * MR * NB + np * NR)];
-              if (mvalid == MR) {  // full tile: straight into C
-                run_ukr(Kind{}, hk, apan, bpan, kc, flush, dst, NB);
-              } else {
-                run_ukr(Kind{}, hk, apan, bpan, kc, flush, tile, NR);
-                for (int64_t r = 0; r < mvalid; ++r) std::memcpy(dst + r * NB, tile + r * NR, NR * sizeof(int32_t));
+          // BLIS order, k in blocks of kbg k-groups: one B micro-panel (kbg x NR, ~16 KiB) stays in
+          // L1 while the block's A panels stream; the first k block writes C, the others add to it.
+          for (int64_t kb = 0; kb < kc; kb += kbg) {
+            const int64_t kk = std::min(kbg, kc - kb), kabs = k0 + kb;
+            for (int64_t np = 0; np < npanels; ++np) {
+              const TB* bpan = sub + np * pstride + kabs * KG * NR;
+              for (int64_t mp = 0; mp < mcp / MR; ++mp) {
+                const TA* apan = a.panel(m0 / MR + mp) + kabs * KG * MR;  // m0 is a multiple of MR
+                const int64_t mvalid = std::min<int64_t>(MR, mc - mp * MR);
+                int32_t* dst = &C[size_t(mp * MR * NB + np * NR)];
+                if (kb == 0 && mvalid == MR) {  // full tile, first k block: straight into C
+                  run_ukr(Kind{}, hk, apan, bpan, kk, flush, dst, NB);
+                  continue;
+                }
+                run_ukr(Kind{}, hk, apan, bpan, kk, flush, tile, NR);
+                for (int64_t r = 0; r < mvalid; ++r) {
+                  int32_t* __restrict d = dst + r * NB;
+                  const int32_t* __restrict t = tile + r * NR;
+                  if (kb == 0) std::memcpy(d, t, NR * sizeof(int32_t));
+                  else for (int64_t j = 0; j < NR; ++j) d[j] += t[j];
+                }
               }
             }
           }

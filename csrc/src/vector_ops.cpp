@@ -37,25 +37,10 @@ TOut* typed(void* p) { return static_cast<TOut*>(p); }
 
 constexpr int64_t kBlock = 4096;  // values normalized per block before quantizing
 
-// s1 = sum (x - zp), s2 = sum (x - zp)^2, exactly (int64).
+// d[i] = x[i] - zp as int32 (exact: codes and zero points are 16-bit).
 template <class TIn>
-void plane_sums(const TIn* __restrict x, int64_t n, int64_t zp, int64_t& s1_out, int64_t& s2_out) {
-  int64_t s1 = 0, s2 = 0;
-  for (int64_t i = 0; i < n; ++i) {
-    const int64_t d = int64_t(x[i]) - zp;
-    s1 += d;
-    s2 += d * d;
-  }
-  s1_out = s1;
-  s2_out = s2;
-}
-
-// y[i] = (double(x[i] - zp) - mean) * k + beta.
-template <class TIn>
-void normalize_run(const TIn* __restrict x, int64_t n, int64_t zp, double mean, double k, double beta,
-                   double* __restrict y) {
-  const int32_t z = int32_t(zp);  // x - zp fits int32 for 16-bit codes: int32 -> double converts exactly
-  for (int64_t i = 0; i < n; ++i) y[i] = (double(int32_t(x[i]) - z) - mean) * k + beta;
+void offset_codes(const TIn* __restrict x, int64_t n, int32_t zp, int32_t* __restrict d) {
+  for (int64_t i = 0; i < n; ++i) d[i] = int32_t(x[i]) - zp;
 }
 
 }  // namespace
@@ -75,13 +60,16 @@ void instance_norm_codes(const InstanceNormArgs& a) {
   const double qmin = a.out_fmt.qmin(), qmax = a.out_fmt.qmax(), ozp = a.out_zero_point;
   auto run = [&](const auto* x) {
     parallel_for(a.planes, [&](int64_t p) {
+      const HotKernels& hk = hot();
       const auto* xp = x + p * a.hw;
-      const int64_t c = p % a.channels, zp = a.zero_point;
-      int64_t s1 = 0, s2 = 0;  // exact: |d| < 2^17, d^2 < 2^34, hw <= 2^28
-      plane_sums(xp, a.hw, zp, s1, s2);
+      const int64_t c = p % a.channels;
+      std::vector<int32_t> d(size_t(a.hw));
+      offset_codes(xp, a.hw, a.zero_point, d.data());
+      int64_t sums[2];
+      hk.plane_sums_s32(d.data(), a.hw, sums);
       const double n = double(a.hw);
-      const double mean = double(s1) / n;
-      double var = double(s2) / n - mean * mean;
+      const double mean = double(sums[0]) / n;
+      double var = double(sums[1]) / n - mean * mean;
       if (!(var >= 0.0)) var = 0.0;
       const double gamma = a.weight ? a.weight[c] : 1.0, beta = a.bias ? a.bias[c] : 0.0;
       const double k = a.scale * gamma / std::sqrt(a.scale * a.scale * var + a.eps);
@@ -90,7 +78,7 @@ void instance_norm_codes(const InstanceNormArgs& a) {
         auto emit = [&](auto* o) {  // in blocks: y in float64, then its codes
           for (int64_t i0 = 0; i0 < a.hw; i0 += kBlock) {
             const int64_t nb = std::min(kBlock, a.hw - i0);
-            normalize_run(xp + i0, nb, zp, mean, k, beta, y.data());
+            hk.normalize_row_s32(d.data() + i0, nb, mean, k, beta, y.data());
             quantize_run(y.data(), nb, a.out_scale, ozp, qmin, qmax, o + p * a.hw + i0);
           }
         };
@@ -101,7 +89,7 @@ void instance_norm_codes(const InstanceNormArgs& a) {
           default: emit(typed<uint16_t>(a.out_codes)); break;
         }
       } else {
-        normalize_run(xp, a.hw, zp, mean, k, beta, a.out_float + p * a.hw);
+        hk.normalize_row_s32(d.data(), a.hw, mean, k, beta, a.out_float + p * a.hw);
       }
     });
   };

@@ -71,6 +71,11 @@ struct HotKernels {
   void (*requant_row_u8)(const int32_t* acc, int64_t n, const RequantRow& p, uint8_t* out);
   void (*requant_row_i16)(const int32_t* acc, int64_t n, const RequantRow& p, int16_t* out);
   void (*requant_row_u16)(const int32_t* acc, int64_t n, const RequantRow& p, uint16_t* out);
+  // Instance norm of one plane of d = codes - zero_point (accelsim/formats/vector.py):
+  //  plane_sums_s32: s[0] = sum d, s[1] = sum d^2 (int64, exact for |d| < 2^17 and n <= 2^28);
+  //  normalize_row_s32: y[i] = (double(d[i]) - mean) * k + beta (each an IEEE double operation).
+  void (*plane_sums_s32)(const int32_t* d, int64_t n, int64_t* s);
+  void (*normalize_row_s32)(const int32_t* d, int64_t n, double mean, double k, double beta, double* y);
   // out[i] = clamp(round_half_even(y[i] / scale) + zp, qmin, qmax) for finite y (fixed.quantize;
   // zp, qmin, qmax integers held in doubles); TOut = int8, uint8, int16 or uint16.
   void (*quantize_row_i8)(const double* y, int64_t n, double scale, double zp, double qmin, double qmax, int8_t* out);
