@@ -1,7 +1,7 @@
 """The C++ kernels (``accelsim._kernels``, pybind11), with the same signatures as the golden model
 in ``accelsim.formats.reference``. ``implementation("cpp" | "reference")`` returns either.
 
-The SIMD path is chosen at run time (``active_isa()``); ``ACCELSIM_ISA=scalar|avx2|avx512`` or
+The SIMD path is chosen at run time (``active_isa()``); ``ACCELSIM_ISA=scalar|avx2|avx512|amx`` or
 ``use_isa(...)`` forces one. ``ACCELSIM_NUM_THREADS`` or ``set_num_threads`` sets the threads.
 """
 from __future__ import annotations
@@ -14,7 +14,7 @@ import numpy as np
 from accelsim import _kernels as _k
 from accelsim.formats.conv import ConvSpec
 
-ISAS = ("scalar", "avx2", "avx512")
+ISAS = ("scalar", "avx2", "avx512", "amx")
 _W_KIND = {"fixed": 0, "ternary": 1, "binary": 2}
 
 

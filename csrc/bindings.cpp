@@ -64,9 +64,9 @@ py::array new_array(DType t, const Geom& g) {
 }
 
 Isa isa_from(const std::string& s) {
-  for (Isa i : {Isa::scalar, Isa::avx2, Isa::avx512})
+  for (Isa i : {Isa::scalar, Isa::avx2, Isa::avx512, Isa::amx})
     if (s == isa_name(i)) return i;
-  throw py::value_error("isa must be one of scalar, avx2, avx512; got '" + s + "'");
+  throw py::value_error("isa must be one of scalar, avx2, avx512, amx; got '" + s + "'");
 }
 
 }  // namespace

@@ -99,6 +99,7 @@ const char* isa_name(Isa i) {
     case Isa::scalar: return "scalar";
     case Isa::avx2: return "avx2";
     case Isa::avx512: return "avx512";
+    case Isa::amx: return "amx";
   }
   return "?";
 }
@@ -121,6 +122,8 @@ bool isa_supported(Isa i) {
 #else
       return false;
 #endif
+    case Isa::amx:  // AVX-512 plus AMX-INT8 tiles for u8 x s8 (hot_amx.cpp checks the CPU and the OS)
+      return isa_supported(Isa::avx512) && hot_amx() != nullptr;
   }
   return false;
 }
@@ -130,15 +133,15 @@ static std::atomic<int> g_isa{-1};
 static Isa detect_isa() {
   const char* env = std::getenv("ACCELSIM_ISA");
   if (env && *env) {
-    for (Isa i : {Isa::scalar, Isa::avx2, Isa::avx512}) {
+    for (Isa i : {Isa::scalar, Isa::avx2, Isa::avx512, Isa::amx}) {
       if (std::strcmp(env, isa_name(i)) == 0) {
         if (!isa_supported(i)) fail(std::string("ACCELSIM_ISA=") + env + " is not supported on this CPU/build");
         return i;
       }
     }
-    fail(std::string("ACCELSIM_ISA must be one of scalar, avx2, avx512; got '") + env + "'");
+    fail(std::string("ACCELSIM_ISA must be one of scalar, avx2, avx512, amx; got '") + env + "'");
   }
-  for (Isa i : {Isa::avx512, Isa::avx2})
+  for (Isa i : {Isa::amx, Isa::avx512, Isa::avx2})
     if (isa_supported(i)) return i;
   return Isa::scalar;
 }
@@ -159,6 +162,7 @@ void set_isa(Isa i) {
 
 const HotKernels& hot() {
   switch (active_isa()) {
+    case Isa::amx: return *hot_amx();
     case Isa::avx512: return *hot_avx512();
     case Isa::avx2: return *hot_avx2();
     default: return hot_scalar();

@@ -48,7 +48,7 @@ struct PackedA {
   std::vector<T> data;  // [panel][k-group][mr][kg]
   TileShape ts{};
   int64_t M = 0, kgroups = 0, panels = 0;
-  const T* panel(int64_t p) const { return data.data() + p * kgroups * ts.kg * ts.mr; }
+  const T* panel(int64_t p) const { return data.data() + p * kgroups * ts.kga() * ts.mr; }
 };
 
 // Digit d of a weight code w: D = 1, the code itself; D = 2 (flexpoint), w = hi * 2^8 + lo with
@@ -66,10 +66,10 @@ PackedA<T> pack_a(const TileShape& ts, int64_t M, int64_t K, const S* src, int64
   PackedA<T> a;
   a.ts = ts;
   a.M = D * M;
-  a.kgroups = (K + ts.kg - 1) / ts.kg;
+  a.kgroups = (K + ts.kga() - 1) / ts.kga();
   a.panels = (a.M + ts.mr - 1) / ts.mr;
-  a.data.assign(size_t(a.panels * a.kgroups * ts.kg * ts.mr), T(0));
-  const int64_t mr = ts.mr, kg = ts.kg, kgroups = a.kgroups, M2 = a.M;
+  a.data.assign(size_t(a.panels * a.kgroups * ts.kga() * ts.mr), T(0));
+  const int64_t mr = ts.mr, kg = ts.kga(), kgroups = a.kgroups, M2 = a.M;
   T* const data = a.data.data();
   if (sm == 1) {
     // Weight rows adjacent in each k row (transposed-conv weights): blocks of 64 rows; per k-group
@@ -100,7 +100,8 @@ PackedA<T> pack_a(const TileShape& ts, int64_t M, int64_t K, const S* src, int64
     };
     if (kg == 1) run(std::integral_constant<int64_t, 1>{});
     else if (kg == 2) run(std::integral_constant<int64_t, 2>{});
-    else run(std::integral_constant<int64_t, 4>{});
+    else if (kg == 4) run(std::integral_constant<int64_t, 4>{});
+    else run(std::integral_constant<int64_t, 64>{});
   } else {
     parallel_for(a.panels, [&](int64_t p) {
       T* __restrict dst = data + p * kgroups * kg * mr;
@@ -203,11 +204,11 @@ void packed_gemm(const GemmShape& s, const std::vector<PackedA<typename Kind::TA
   const int64_t ncols = s.images * P;
   const int64_t bs = s.split ? std::min(ncols, (kSplitCols + NB - 1) / NB * NB) : ipb * P;  // columns per block
   const int64_t iblocks = (ncols + bs - 1) / bs;
-  const int64_t kgroups = (s.K + KG - 1) / KG;
+  const int64_t kalign = ts.kga() / KG;                                       // B k-groups per A k-group
+  const int64_t kgroups = ((s.K + KG - 1) / KG + kalign - 1) / kalign * kalign;
   const int64_t pstride = kgroups * KG * NR;                                  // elements per B panel
   const int64_t nsubs = (bs + NB - 1) / NB;                                   // C blocks per column block
   const int64_t kcg = kchunk > 0 ? std::min(kgroups, kchunk / KG) : kgroups;  // k-groups per chunk
-  const int64_t kbg = std::max<int64_t>(1, (int64_t(16) << 10) / (NR * KG * int64_t(sizeof(TB))));  // per k block
   // Waves of column blocks: as many as fit 32 MiB of packed B (at least one, and at least enough
   // tasks for 4 per thread), so that phase 1 and 2 each spread over every thread with few barriers.
   const int64_t block_bytes = s.groups * nsubs * (NB / NR) * pstride * int64_t(sizeof(TB));
@@ -266,27 +267,18 @@ void packed_gemm(const GemmShape& s, const std::vector<PackedA<typename Kind::TA
         const int64_t npanels = (nb + NR - 1) / NR;
         for (int64_t k0 = 0; k0 < kgroups; k0 += kcg) {
           const int64_t kc = std::min(kcg, kgroups - k0);
-          // BLIS order, k in blocks of kbg k-groups: one B micro-panel (kbg x NR, ~16 KiB) stays in
-          // L1 while the block's A panels stream; the first k block writes C, the others add to it.
-          for (int64_t kb = 0; kb < kc; kb += kbg) {
-            const int64_t kk = std::min(kbg, kc - kb), kabs = k0 + kb;
-            for (int64_t np = 0; np < npanels; ++np) {
-              const TB* bpan = sub + np * pstride + kabs * KG * NR;
-              for (int64_t mp = 0; mp < mcp / MR; ++mp) {
-                const TA* apan = a.panel(m0 / MR + mp) + kabs * KG * MR;  // m0 is a multiple of MR
-                const int64_t mvalid = std::min<int64_t>(MR, mc - mp * MR);
-                int32_t* dst = &C[size_t(mp * MR * NB + np * NR)];
-                if (kb == 0 && mvalid == MR) {  // full tile, first k block: straight into C
-                  run_ukr(Kind{}, hk, apan, bpan, kk, flush, dst, NB);
-                  continue;
-                }
-                run_ukr(Kind{}, hk, apan, bpan, kk, flush, tile, NR);
-                for (int64_t r = 0; r < mvalid; ++r) {
-                  int32_t* __restrict d = dst + r * NB;
-                  const int32_t* __restrict t = tile + r * NR;
-                  if (kb == 0) std::memcpy(d, t, NR * sizeof(int32_t));
-                  else for (int64_t j = 0; j < NR; ++j) d[j] += t[j];
-                }
+          // BLIS order: one B panel (K x NR) stays in L1/L2 while the A panels of the block stream.
+          for (int64_t np = 0; np < npanels; ++np) {
+            const TB* bpan = sub + np * pstride + k0 * KG * NR;
+            for (int64_t mp = 0; mp < mcp / MR; ++mp) {
+              const TA* apan = a.panel(m0 / MR + mp) + k0 * KG * MR;  // m0 is a multiple of MR
+              const int64_t mvalid = std::min<int64_t>(MR, mc - mp * MR);
+              int32_t* dst = &C[size_t(mp * MR * NB + np * NR)];
+              if (mvalid == MR) {  // full tile: straight into C
+                run_ukr(Kind{}, hk, apan, bpan, kc, flush, dst, NB);
+              } else {
+                run_ukr(Kind{}, hk, apan, bpan, kc, flush, tile, NR);
+                for (int64_t r = 0; r < mvalid; ++r) std::memcpy(dst + r * NB, tile + r * NR, NR * sizeof(int32_t));
               }
             }
           }

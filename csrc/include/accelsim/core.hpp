@@ -58,7 +58,7 @@ struct Geom {
 Geom make_geom(const int64_t xshape[4], const int64_t wshape[4], const ConvParams& p);
 
 // ---- run-time ISA selection --------------------------------------------------------------
-enum class Isa : int { scalar = 0, avx2 = 1, avx512 = 2 };
+enum class Isa : int { scalar = 0, avx2 = 1, avx512 = 2, amx = 3 };
 const char* isa_name(Isa i);
 bool isa_supported(Isa i);  // compiled in and supported by this CPU
 Isa active_isa();           // ACCELSIM_ISA env var at first use, else the best supported

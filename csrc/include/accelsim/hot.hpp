@@ -1,4 +1,5 @@
-// Hot loops, one implementation per ISA (scalar, avx2, avx512), chosen at run time.
+// Hot loops, one implementation per ISA (scalar, avx2, avx512; amx = avx512 with AMX-INT8 u8s8 tiles),
+// chosen at run time.
 // Each ISA's translation unit defines its table in its own namespace (no ODR sharing).
 #pragma once
 #include <cstdint>
@@ -11,10 +12,15 @@ namespace accelsim {
 // groups of kg consecutive values. Panels (zero padded to whole tiles and whole k-groups):
 //   A panel (mr rows):    [kgroups][mr][kg]      B panel (nr columns):  [kgroups][nr][kg]
 // Each ISA picks its own geometry; the driver (packed_gemm.hpp) packs to whatever the table says.
+// A panel layout may group k more coarsely (kg_a, a multiple of kg; 0 means kg):
+//   A panel: [K / kg_a][mr][kg_a], and the driver pads K to a multiple of kg_a for both panels
+// (the AMX kernel reads 64-byte A rows and 16 k-groups of 4 per B tile).
 struct TileShape {
   int mr, nr, kg;
+  int kg_a = 0;
+  int kga() const { return kg_a ? kg_a : kg; }
 };
-constexpr int kMaxTileElems = 512;  // mr * nr of every micro-kernel (the driver's tail-tile buffer)
+constexpr int kMaxTileElems = 1024;  // mr * nr of every micro-kernel (the driver's tail-tile buffer)
 
 // Requantization of one row of int32 accumulators in the gemmlowp `integer` mode (formula and
 // rounding: docs/quantization.md section 3), specialised to the common case: shift >= 0, int32
@@ -90,5 +96,6 @@ const HotKernels& hot();  // for active_isa()
 const HotKernels& hot_scalar();
 const HotKernels* hot_avx2();    // nullptr if not compiled in
 const HotKernels* hot_avx512();  // nullptr if not compiled in
+const HotKernels* hot_amx();     // nullptr if not compiled in (AVX-512 + AMX-INT8 u8s8 tiles)
 
 }  // namespace accelsim

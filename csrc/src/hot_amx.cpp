@@ -1,0 +1,113 @@
+// AMX-INT8 u8s8 micro-kernel (Intel Sapphire Rapids and later): the AVX-512 table with its u8s8
+// tile replaced by a 32x32 int32 tile of TDPBSUD (signed weight bytes x unsigned input bytes, int32
+// sums, no saturation: exact under the same int32 guarantee as vpdpbusd). Selected at run time only
+// where the CPU has AMX-TILE and AMX-INT8 and Linux grants the tile-data state (arch_prctl).
+// Contracts: accelsim/hot.hpp.
+#include <cstdint>
+#include <cstring>
+
+#include "accelsim/hot.hpp"
+
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__linux__) && defined(__GNUC__) && !defined(__clang__) && \
+    (__GNUC__ >= 11)
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <immintrin.h>
+#pragma GCC push_options
+#pragma GCC target("amx-tile,amx-int8,avx512f")
+
+namespace accelsim {
+namespace hot_amx_ns {
+
+// Tiles (palette 1): C 0-3 (2 x 2 blocks of 16x16 int32), A 4-5 (16 rows x 64 weight bytes),
+// B 6-7 (16 k-groups x 16 columns x 4 input bytes). Every tile is 16 rows of 64 bytes.
+struct alignas(64) TileConfig {
+  uint8_t palette_id;
+  uint8_t start_row;
+  uint8_t reserved[14];
+  uint16_t colsb[16];
+  uint8_t rows[16];
+};
+
+static const TileConfig& tile_config() {
+  static const TileConfig cfg = [] {
+    TileConfig c;
+    std::memset(&c, 0, sizeof(c));
+    c.palette_id = 1;
+    for (int t = 0; t < 8; ++t) {
+      c.rows[t] = 16;
+      c.colsb[t] = 64;
+    }
+    return c;
+  }();
+  return cfg;
+}
+
+constexpr int kMR = 32, kNR = 32, kKGA = 64;  // A panel [K/64][32][64]; B panel [K/4][32][4]
+
+// C (32 x 32, row stride ldc) = A panel * B panel over `kgroups` k-groups of 4 (a multiple of 16).
+static void ukr_u8s8(const int8_t* a, const uint8_t* b, int64_t kgroups, int64_t, int32_t* c, int64_t ldc) {
+  // Loaded on every call: other code on this thread (a oneDNN AMX kernel, say) may have changed it.
+  _tile_loadconfig(&tile_config());
+  _tile_zero(0);
+  _tile_zero(1);
+  _tile_zero(2);
+  _tile_zero(3);
+  for (int64_t k = 0; k < kgroups; k += 16) {
+    _tile_loadd(4, a, kKGA);                 // rows 0-15: 64 k bytes each
+    _tile_loadd(5, a + 16 * kKGA, kKGA);     // rows 16-31
+    _tile_loadd(6, b, 4 * kNR);              // columns 0-15 of 16 k-groups
+    _tile_loadd(7, b + 64, 4 * kNR);         // columns 16-31
+    _tile_dpbsud(0, 4, 6);
+    _tile_dpbsud(1, 4, 7);
+    _tile_dpbsud(2, 5, 6);
+    _tile_dpbsud(3, 5, 7);
+    a += kMR * kKGA;
+    b += 16 * 4 * kNR;
+  }
+  const int64_t stride = ldc * int64_t(sizeof(int32_t));
+  _tile_stored(0, c, stride);
+  _tile_stored(1, c + 16, stride);
+  _tile_stored(2, c + 16 * ldc, stride);
+  _tile_stored(3, c + 16 * ldc + 16, stride);
+}
+
+// Linux hands out the AMX tile-data state only on request (once per process).
+static bool tile_data_permitted() {
+  constexpr long kArchReqXcompPerm = 0x1023, kXfeatureXtiledata = 18;
+  static const bool ok = syscall(SYS_arch_prctl, kArchReqXcompPerm, kXfeatureXtiledata) == 0;
+  return ok;
+}
+
+}  // namespace hot_amx_ns
+}  // namespace accelsim
+
+#pragma GCC pop_options
+
+namespace accelsim {
+static const HotKernels* make_amx() {
+  using namespace hot_amx_ns;
+  const HotKernels* base = hot_avx512();
+  if (!base || !__builtin_cpu_supports("amx-tile") || !__builtin_cpu_supports("amx-int8") || !tile_data_permitted())
+    return nullptr;
+  static const HotKernels k = [base] {
+    HotKernels t = *base;
+    t.u8s8 = TileShape{kMR, kNR, 4, kKGA};
+    t.u8s8_int16_sums = false;
+    t.ukr_u8s8 = ukr_u8s8;
+    return t;
+  }();
+  return &k;
+}
+
+const HotKernels* hot_amx() {
+  static const HotKernels* const k = make_amx();
+  return k;
+}
+}  // namespace accelsim
+#else
+namespace accelsim {
+const HotKernels* hot_amx() { return nullptr; }
+}  // namespace accelsim
+#endif
