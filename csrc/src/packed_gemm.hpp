@@ -209,83 +209,96 @@ void packed_gemm(const GemmShape& s, const std::vector<PackedA<typename Kind::TA
   const int64_t pstride = kgroups * KG * NR;                                  // elements per B panel
   const int64_t nsubs = (bs + NB - 1) / NB;                                   // C blocks per column block
   const int64_t kcg = kchunk > 0 ? std::min(kgroups, kchunk / KG) : kgroups;  // k-groups per chunk
-  // Waves of column blocks: as many as fit 32 MiB of packed B (at least one, and at least enough
-  // tasks for 4 per thread), so that phase 1 and 2 each spread over every thread with few barriers.
-  const int64_t block_bytes = s.groups * nsubs * (NB / NR) * pstride * int64_t(sizeof(TB));
+  const int64_t blk_elems = nsubs * (NB / NR) * pstride;                      // packed B of one column block
+  // Packs column block ib of group gi: KG rows of the block at a time, interleaved into the panels of
+  // each C block ([C block][panel][k-group][NR][KG]); every element the kernels read is written.
+  auto pack_block = [&](int64_t gi, int64_t ib, TB* blk) {
+    const int64_t c0 = ib * bs, nbb = std::min(ncols, (ib + 1) * bs) - c0;
+    std::vector<TB> tmp(size_t(KG * nbb));
+    for (int64_t kq = 0; kq < kgroups; ++kq) {
+      for (int64_t i = 0; i < KG; ++i) {
+        if (kq * KG + i < s.K) row(gi, kq * KG + i, c0, nbb, tmp.data() + i * nbb);
+        else std::fill(tmp.begin() + i * nbb, tmp.begin() + (i + 1) * nbb, TB(0));
+      }
+      for (int64_t ns = 0; ns * NB < nbb; ++ns) {
+        const TB* src = tmp.data() + ns * NB;
+        const int64_t nb = std::min(NB, nbb - ns * NB);
+        TB* d = blk + ns * (NB / NR) * pstride + kq * KG * NR;
+        switch (KG) {
+          case 1: interleave_rows<1>(src, nbb, nb, NR, pstride, d); break;
+          case 2: interleave_rows<2>(src, nbb, nb, NR, pstride, d); break;
+          default: interleave_rows<4>(src, nbb, nb, NR, pstride, d); break;
+        }
+      }
+    }
+  };
+  // Tiles of M block mb x column block ib of group gi, from that block's packed B, into one sink.
+  auto compute = [&](int64_t gi, int64_t mb, int64_t ib, const TB* bp) {
+    const int64_t m0 = mb * MC, mc = std::min(MC, s.M - m0);
+    const int64_t c0 = ib * bs, c1 = std::min(ncols, (ib + 1) * bs);
+    const PackedA<TA>& a = A[size_t(gi)];
+    const int64_t mcp = (mc + MR - 1) / MR * MR;
+    std::vector<int32_t> C(size_t(mcp * NB));
+    int32_t tile[kMaxTileElems];
+    auto sink = make_sink(gi, m0, mc, c0, c1);
+    for (int64_t n0 = c0, ns = 0; n0 < c1; n0 += NB, ++ns) {
+      const int64_t nb = std::min(NB, c1 - n0);
+      const TB* sub = bp + ns * (NB / NR) * pstride;
+      const int64_t npanels = (nb + NR - 1) / NR;
+      for (int64_t k0 = 0; k0 < kgroups; k0 += kcg) {
+        const int64_t kc = std::min(kcg, kgroups - k0);
+        // BLIS order: one B panel (K x NR) stays in L1/L2 while the A panels of the block stream.
+        for (int64_t np = 0; np < npanels; ++np) {
+          const TB* bpan = sub + np * pstride + k0 * KG * NR;
+          for (int64_t mp = 0; mp < mcp / MR; ++mp) {
+            const TA* apan = a.panel(m0 / MR + mp) + k0 * KG * MR;  // m0 is a multiple of MR
+            const int64_t mvalid = std::min<int64_t>(MR, mc - mp * MR);
+            int32_t* dst = &C[size_t(mp * MR * NB + np * NR)];
+            if (mvalid == MR) {  // full tile: straight into C
+              run_ukr(Kind{}, hk, apan, bpan, kc, flush, dst, NB);
+            } else {
+              run_ukr(Kind{}, hk, apan, bpan, kc, flush, tile, NR);
+              for (int64_t r = 0; r < mvalid; ++r) std::memcpy(dst + r * NB, tile + r * NR, NR * sizeof(int32_t));
+            }
+          }
+        }
+        sink.consume(n0, nb, C.data(), NB);
+      }
+    }
+    sink.finish();
+  };
+  // Enough column blocks for every thread (two each): one task per (group, column block) packs its
+  // block into a per-thread buffer and computes every M block from it while it is in cache.
+  if (s.groups * iblocks >= 2 * num_threads()) {
+    parallel_for(s.groups * iblocks, [&](int64_t job) {
+      thread_local std::vector<TB> buf;  // reused across calls (no page faults per block)
+      if (buf.size() < size_t(blk_elems)) buf.resize(size_t(blk_elems));
+      const int64_t gi = job / iblocks, ib = job % iblocks;
+      pack_block(gi, ib, buf.data());
+      for (int64_t mb = 0; mb < mblocks; ++mb) compute(gi, mb, ib, buf.data());
+    });
+    return;
+  }
+  // Few column blocks: waves of them (as many as fit 32 MiB of packed B, at least enough tasks for 4
+  // per thread), packed in one parallel pass, then (M block, column block) tasks over every thread.
+  const int64_t block_bytes = s.groups * blk_elems * int64_t(sizeof(TB));
   const int64_t by_tasks = (4 * num_threads() + s.groups * mblocks - 1) / (s.groups * mblocks);
   const int64_t wave = std::min(iblocks, std::max<int64_t>({int64_t(1), by_tasks, (int64_t(32) << 20) / block_bytes}));
-  // Packed B of a wave: [group][column block][C block][panel][k-group][NR][KG]; every element the
-  // kernels read is written in phase 1 (no zero fill of the whole buffer first).
-  std::unique_ptr<TB[]> packed;
+  std::unique_ptr<TB[]> packed;  // [group][column block of the wave][...]
   int64_t packed_size = 0;
   for (int64_t ib0 = 0; ib0 < iblocks; ib0 += wave) {
     const int64_t nib = std::min(wave, iblocks - ib0);
-    const int64_t need = s.groups * nib * nsubs * (NB / NR) * pstride;
+    const int64_t need = s.groups * nib * blk_elems;
     if (need > packed_size) {
       packed.reset(new TB[size_t(need)]);
       packed_size = need;
     }
-    // Phase 1: per (group, column block), KG rows of the block at a time, then interleaved into the
-    // panels of each C block.
     parallel_for(s.groups * nib, [&](int64_t job) {
-      const int64_t gi = job / nib, ib = ib0 + job % nib;
-      const int64_t c0 = ib * bs, nbb = std::min(ncols, (ib + 1) * bs) - c0;
-      TB* blk = packed.get() + job * nsubs * (NB / NR) * pstride;
-      std::vector<TB> tmp(size_t(KG * nbb));
-      for (int64_t kq = 0; kq < kgroups; ++kq) {
-        for (int64_t i = 0; i < KG; ++i) {
-          if (kq * KG + i < s.K) row(gi, kq * KG + i, c0, nbb, tmp.data() + i * nbb);
-          else std::fill(tmp.begin() + i * nbb, tmp.begin() + (i + 1) * nbb, TB(0));
-        }
-        for (int64_t ns = 0; ns * NB < nbb; ++ns) {
-          const TB* src = tmp.data() + ns * NB;
-          const int64_t nb = std::min(NB, nbb - ns * NB);
-          TB* d = blk + ns * (NB / NR) * pstride + kq * KG * NR;
-          switch (KG) {
-            case 1: interleave_rows<1>(src, nbb, nb, NR, pstride, d); break;
-            case 2: interleave_rows<2>(src, nbb, nb, NR, pstride, d); break;
-            default: interleave_rows<4>(src, nbb, nb, NR, pstride, d); break;
-          }
-        }
-      }
+      pack_block(job / nib, ib0 + job % nib, packed.get() + job * blk_elems);
     });
-    // Phase 2: tiles.
     parallel_for(s.groups * mblocks * nib, [&](int64_t task) {
-      const int64_t gi = task / (mblocks * nib);
-      const int64_t mb = (task / nib) % mblocks, ibw = task % nib, ib = ib0 + ibw;
-      const int64_t m0 = mb * MC, mc = std::min(MC, s.M - m0);
-      const int64_t c0 = ib * bs, c1 = std::min(ncols, (ib + 1) * bs);
-      const PackedA<TA>& a = A[size_t(gi)];
-      const TB* bp = packed.get() + (gi * nib + ibw) * nsubs * (NB / NR) * pstride;
-      const int64_t mcp = (mc + MR - 1) / MR * MR;
-      std::vector<int32_t> C(size_t(mcp * NB));
-      int32_t tile[kMaxTileElems];
-      auto sink = make_sink(gi, m0, mc, c0, c1);
-      for (int64_t n0 = c0, ns = 0; n0 < c1; n0 += NB, ++ns) {
-        const int64_t nb = std::min(NB, c1 - n0);
-        const TB* sub = bp + ns * (NB / NR) * pstride;
-        const int64_t npanels = (nb + NR - 1) / NR;
-        for (int64_t k0 = 0; k0 < kgroups; k0 += kcg) {
-          const int64_t kc = std::min(kcg, kgroups - k0);
-          // BLIS order: one B panel (K x NR) stays in L1/L2 while the A panels of the block stream.
-          for (int64_t np = 0; np < npanels; ++np) {
-            const TB* bpan = sub + np * pstride + k0 * KG * NR;
-            for (int64_t mp = 0; mp < mcp / MR; ++mp) {
-              const TA* apan = a.panel(m0 / MR + mp) + k0 * KG * MR;  // m0 is a multiple of MR
-              const int64_t mvalid = std::min<int64_t>(MR, mc - mp * MR);
-              int32_t* dst = &C[size_t(mp * MR * NB + np * NR)];
-              if (mvalid == MR) {  // full tile: straight into C
-                run_ukr(Kind{}, hk, apan, bpan, kc, flush, dst, NB);
-              } else {
-                run_ukr(Kind{}, hk, apan, bpan, kc, flush, tile, NR);
-                for (int64_t r = 0; r < mvalid; ++r) std::memcpy(dst + r * NB, tile + r * NR, NR * sizeof(int32_t));
-              }
-            }
-          }
-          sink.consume(n0, nb, C.data(), NB);
-        }
-      }
-      sink.finish();
+      const int64_t gi = task / (mblocks * nib), mb = (task / nib) % mblocks, ibw = task % nib;
+      compute(gi, mb, ib0 + ibw, packed.get() + (gi * nib + ibw) * blk_elems);
     });
   }
 }
