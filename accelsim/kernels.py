@@ -12,6 +12,7 @@ import types
 import numpy as np
 
 from accelsim import _kernels as _k
+from accelsim.errors import ConfigError, FormatError, ModelError
 from accelsim.formats.conv import ConvSpec
 
 ISAS = ("scalar", "avx2", "avx512", "amx")
@@ -20,7 +21,7 @@ _W_KIND = {"fixed": 0, "ternary": 1, "binary": 2}
 
 def _geom(spec: ConvSpec) -> dict:
     if not isinstance(spec, ConvSpec):
-        raise ValueError(f"spec must be an accelsim.formats.conv.ConvSpec, got {type(spec).__name__}")
+        raise ModelError(f"spec must be an accelsim.formats.conv.ConvSpec, got {type(spec).__name__}")
     spec.validate()   # a ConvSpec built without make() may hold anything: ValueError naming the field
     return dict(stride=spec.stride, padding=spec.padding, output_padding=spec.output_padding,
                 dilation=spec.dilation, groups=spec.groups, transposed=spec.transposed)
@@ -29,9 +30,9 @@ def _geom(spec: ConvSpec) -> dict:
 def _int(value, name: str) -> int:
     """A scalar integer argument for the C++ side (int32): ValueError naming it otherwise."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise ValueError(f"{name} must be an integer, got {value!r}")
+        raise FormatError(f"{name} must be an integer, got {value!r}")
     if not -(1 << 31) <= int(value) < 1 << 31:
-        raise ValueError(f"{name} is out of range: {value}")
+        raise FormatError(f"{name} is out of range: {value}")
     return int(value)
 
 
@@ -39,7 +40,7 @@ def conv_int(x, w, *, x_bits: int, x_signed: bool, x_zero_point: int, w_kind: st
              bias=None, spec: ConvSpec) -> np.ndarray:
     """Exact accumulators ``bias + sum (x - z_x) * w``: int32 when provably safe, else int64."""
     if not isinstance(w_kind, str) or w_kind not in _W_KIND:
-        raise ValueError(f"w_kind must be one of {tuple(_W_KIND)}, got {w_kind!r}")
+        raise FormatError(f"w_kind must be one of {tuple(_W_KIND)}, got {w_kind!r}")
     return _k.qconv(x, _int(x_bits, "x_bits"), bool(x_signed), _int(x_zero_point, "x_zero_point"), w,
                     _W_KIND[w_kind], _int(w_bits, "w_bits"), bias, **_geom(spec))
 
@@ -59,20 +60,20 @@ def conv_flex(xm, x_exp: int, wm, w_exp: int, *, bias=None, spec: ConvSpec, out_
 def _act(act):
     if isinstance(act, str):
         if act not in ("none", "relu"):
-            raise ValueError(f"act must be 'none', 'relu' or a lookup table, got {act!r}")
+            raise FormatError(f"act must be 'none', 'relu' or a lookup table, got {act!r}")
         return (0 if act == "none" else 1), None
     lut = np.asarray(act)
     if lut.ndim != 1:
-        raise ValueError(f"act lookup table must be 1-D, got shape {lut.shape}")
+        raise FormatError(f"act lookup table must be 1-D, got shape {lut.shape}")
     return 2, _i32(lut, "act lookup table")   # no silent float truncation or int64 wrap-around
 
 
 def _i32(v, name: str) -> np.ndarray:
     a = np.atleast_1d(np.asarray(v))
     if a.dtype.kind not in "iu":
-        raise ValueError(f"{name} must hold integers, got dtype {a.dtype}")
+        raise FormatError(f"{name} must hold integers, got dtype {a.dtype}")
     if a.size and (a.min() < -(1 << 31) or a.max() >= 1 << 31):
-        raise ValueError(f"{name} is out of the int32 range")
+        raise FormatError(f"{name} is out of the int32 range")
     return np.ascontiguousarray(a, dtype=np.int32)
 
 
@@ -157,7 +158,7 @@ def num_threads() -> int:
 def set_num_threads(n: int) -> None:
     """Kernel threads, an integer in [1, 1024] (not a string, not a bool)."""
     if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)) or not 1 <= int(n) <= 1024:
-        raise ValueError(f"number of threads must be an integer in [1, 1024], got {n!r}")
+        raise ConfigError(f"number of threads must be an integer in [1, 1024], got {n!r}")
     _k.set_num_threads(int(n))
 
 
@@ -170,4 +171,4 @@ def implementation(name: str) -> types.ModuleType:
     if name == "reference":
         from accelsim.formats import reference
         return reference
-    raise ValueError(f"implementation must be 'cpp' or 'reference', got {name!r}")
+    raise ConfigError(f"implementation must be 'cpp' or 'reference', got {name!r}")
