@@ -255,9 +255,10 @@ def test_edp_objective_minimizes_energy_times_latency():
         assert energy(m) * latency(m) >= by["edp"].objective_value * (1 - 1e-12)
 
 
-def test_box_runs_kernel_equals_numpy_reference():
-    """The numba pass that writes a tile's byte runs equals the vectorized numpy form, for whole and
-    fractional bits per element (compressed activations) and boxes that span rows, planes or neither."""
+def test_box_run_patterns_equal_numpy_reference():
+    """A tile's byte runs as strided patterns (one per box), materialized, equal the vectorized numpy
+    form, for whole and fractional bits per element (compressed activations) and boxes that span rows,
+    planes or neither."""
     from accelsim.mapping.schedule import _boxes, _boxes_reference
     rng = np.random.default_rng(3)
     for _ in range(200):
@@ -271,7 +272,7 @@ def test_box_runs_kernel_equals_numpy_reference():
         n0 = rng.integers(0, 3, n)
         base = float(rng.integers(0, 1 << 20)) * (1 if rng.random() < 0.5 else 1.37)
         bits = float(rng.choice([1, 2, 4, 8, 16, 32, 4.6, 9.25]))
-        a = _boxes(base, (C, H, W), bits, n0, c0, c1, r0, r1, q0, q1)
+        bits_a, pattern = _boxes(base, (C, H, W), bits, n0, c0, c1, r0, r1, q0, q1)
         b = _boxes_reference(base, (C, H, W), bits, n0, c0, c1, r0, r1, q0, q1)
-        for x, y in zip(a, b):
-            assert np.array_equal(x, y)
+        for x, y in zip((bits_a,) + pattern.materialize(), b):
+            assert np.array_equal(x, y) and x.dtype == y.dtype

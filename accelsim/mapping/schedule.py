@@ -4,19 +4,72 @@
 step, the DRAM transfers: tile loads needed before the step (ifmap, weight, partial sums coming
 back) and stores after it (final outputs, partial sums going out), each as contiguous byte runs of
 the tensors' DRAM layout (activations C x H x W per image, weights Cout x (Cin/groups * k * k)).
-Payload bits summed over the list equal the mapping's analytic traffic exactly.
+Payload bits summed over the list equal the mapping's analytic traffic exactly. A transfer's runs
+(one tile box: a run per row, per channel plane or one for the box) are kept as one strided
+``RunPattern`` row, not written out: the DRAM kernel generates them as it services them
+(``Schedule.run_start`` etc. materialize them on demand, for tests and inspection).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
+from functools import cached_property
 
 import numpy as np
 
-from accelsim.jit import lazy_kernel
 from accelsim.mapping.tiling import Mapping
 
 OPERANDS = ("ifmap", "weight", "ofmap", "psum")
 _ALIGN_BYTES = 1 << 24   # tensors start 16 MiB apart, so they never share a DRAM row
+
+
+@dataclass(frozen=True)
+class RunPattern:
+    """Byte runs as strided patterns, one row per pattern: pattern p is ``n_outer[p] x n_inner[p]``
+    runs; run (o, i) covers elements ``s .. s + run_elems[p]`` with
+    ``s = elem0[p] + o * outer_stride[p] + i * inner_stride[p]``, element e occupying bits
+    ``[base_bit[p] + e * bits[p], + bits[p])``, rounded out to whole bytes. Runs come pattern by
+    pattern, o outer, i inner; every run of pattern p belongs to transfer ``owner[p]``. ``exact[p]``:
+    base_bit and bits are whole, so the arithmetic is done in int64 (else in float64, floor/ceil)."""
+    base_bit: np.ndarray       # float64
+    bits: np.ndarray           # float64
+    exact: np.ndarray          # bool
+    elem0: np.ndarray          # int64 (and the rest)
+    n_outer: np.ndarray
+    outer_stride: np.ndarray
+    n_inner: np.ndarray
+    inner_stride: np.ndarray
+    run_elems: np.ndarray
+    owner: np.ndarray
+
+    def materialize(self):
+        """(run start bytes, run lengths, run owner) of every run, vectorized numpy: the reference
+        for the DRAM kernel that generates the runs itself (``accelsim.sim.dram.service_pattern``)."""
+        counts = self.n_outer * self.n_inner
+        pat = np.repeat(np.arange(counts.size), counts)
+        local = np.arange(pat.size) - np.repeat(np.cumsum(counts) - counts, counts)
+        o, i = local // self.n_inner[pat], local % self.n_inner[pat]
+        s_elem = self.elem0[pat] + o * self.outer_stride[pat] + i * self.inner_stride[pat]
+        n_elem = self.run_elems[pat]
+        start = np.empty(pat.size, np.int64)
+        end = np.empty(pat.size, np.int64)
+        ex = self.exact[pat]
+        ib, ibase = self.bits[pat][ex].astype(np.int64), self.base_bit[pat][ex].astype(np.int64)
+        s_bit = ibase + s_elem[ex] * ib
+        start[ex] = s_bit >> 3
+        end[ex] = (s_bit + n_elem[ex] * ib + 7) >> 3
+        fx = ~ex
+        fs = self.base_bit[pat][fx] + s_elem[fx] * self.bits[pat][fx]
+        fe = fs + n_elem[fx] * self.bits[pat][fx]
+        start[fx] = np.floor(fs / 8).astype(np.int64)
+        end[fx] = np.ceil(fe / 8).astype(np.int64)
+        return start, end - start, self.owner[pat]
+
+    @staticmethod
+    def concat(patterns) -> RunPattern:
+        return RunPattern(*(np.concatenate([getattr(p, f.name) for p in patterns]) for f in fields(RunPattern)))
+
+    def take(self, order) -> RunPattern:
+        return RunPattern(*(getattr(self, f.name)[order] for f in fields(self)))
 
 
 @dataclass(frozen=True)
@@ -27,94 +80,47 @@ class Schedule:
     t_write: np.ndarray          # per transfer: True for stores (issued after the step)
     t_operand: np.ndarray        # per transfer: index into OPERANDS
     t_bits: np.ndarray           # per transfer: payload bits
-    run_start: np.ndarray        # per run: byte address
-    run_bytes: np.ndarray        # per run: bytes
-    run_transfer: np.ndarray     # per run: owning transfer
+    runs: RunPattern             # byte runs in issue order: pattern j belongs to transfer j
 
     def bits_by(self, write: bool) -> dict:
         sel = self.t_write == write
         return {op: float(self.t_bits[sel & (self.t_operand == i)].sum()) for i, op in enumerate(OPERANDS)}
 
+    @cached_property
+    def _materialized(self):
+        return self.runs.materialize()
+
+    @property
+    def run_start(self) -> np.ndarray:      # per run: byte address (materialized on demand)
+        return self._materialized[0]
+
+    @property
+    def run_bytes(self) -> np.ndarray:      # per run: bytes
+        return self._materialized[1]
+
+    @property
+    def run_transfer(self) -> np.ndarray:   # per run: owning transfer
+        return self._materialized[2]
+
 
 def _boxes(base_bit, shape, bits, n0, c0, c1, r0, r1, q0, q1):
-    """Byte runs of boxes [c0,c1) x [r0,r1) x [q0,q1) of image n0 in C x H x W tensors. Rows merge
-    into one run when the box spans the full width, channels too when it spans the full height.
-    Returns (payload bits per box, run starts, run lengths, run box index). The runs are written by
-    one numba pass (``_box_runs``); ``_boxes_reference`` is the vectorized numpy form it equals."""
+    """Boxes [c0,c1) x [r0,r1) x [q0,q1) of image n0 in a C x H x W tensor: (payload bits per box,
+    their byte runs as a RunPattern, one pattern per box, owner = box index). Rows merge into one
+    run when the box spans the full width, channels too when it spans the full height. Materialized,
+    the runs equal ``_boxes_reference``."""
     C, H, W = shape
-    c0, c1, r0, r1, q0, q1, n0 = (np.ascontiguousarray(a, dtype=np.int64) for a in (c0, c1, r0, r1, q0, q1, n0))
+    c0, c1, r0, r1, q0, q1, n0 = (np.asarray(a, dtype=np.int64) for a in (c0, c1, r0, r1, q0, q1, n0))
     nc, nr, nq = c1 - c0, r1 - r0, q1 - q0
     full_w = nq == W
-    counts = np.where(full_w & (nr == H), 1, nc) * np.where(full_w, 1, nr)
+    full_hw = full_w & (nr == H)
+    k = c0.size
     exact = float(bits).is_integer() and float(base_bit).is_integer()
-    start, length, box = _box_kernel()(int(C), int(H), int(W), float(base_bit), float(bits), exact,
-                                       n0, c0, c1, r0, r1, q0, q1, int(counts.sum()))
-    return (nc * nr * nq) * bits, start, length, box
-
-
-@lazy_kernel
-def _box_kernel(numba):
-    """The numba pass behind ``_boxes``."""
-
-    @numba.njit(cache=True, nogil=True)
-    def box_runs(C, H, W, base_bit, bits, exact, n0, c0, c1, r0, r1, q0, q1, total):
-        start = np.empty(total, np.int64)
-        length = np.empty(total, np.int64)
-        box = np.empty(total, np.int64)
-        ibase, ib = np.int64(base_bit), np.int64(bits)
-        k = 0
-        for b in range(c0.size):
-            nc, nr, nq = c1[b] - c0[b], r1[b] - r0[b], q1[b] - q0[b]
-            full_w = nq == W
-            full_hw = full_w and nr == H
-            n_outer = 1 if full_hw else nc
-            n_inner = 1 if full_w else nr
-            run_elems = nc * H * W if full_hw else (nr * W if full_w else nq)
-            start_elem = ((n0[b] * C + c0[b]) * H + r0[b]) * W + q0[b]
-            for o in range(n_outer):
-                for i in range(n_inner):
-                    s_elem = start_elem + o * (H * W) + i * W
-                    if exact:
-                        s_bit = ibase + s_elem * ib
-                        st = s_bit >> 3
-                        en = (s_bit + run_elems * ib + 7) >> 3
-                    else:   # the same float64 operations, in the same order, as the numpy form
-                        fs = base_bit + np.float64(s_elem) * bits
-                        fe = fs + np.float64(run_elems) * bits
-                        st = np.int64(np.floor(fs / 8))
-                        en = np.int64(np.ceil(fe / 8))
-                    start[k] = st
-                    length[k] = en - st
-                    box[k] = b
-                    k += 1
-        return start, length, box
-
-    return box_runs
-
-
-@lazy_kernel
-def _gather_kernel(numba):
-    """Runs in transfer issue order: transfer ``order[j]``'s runs (a contiguous range starting at
-    ``first_run``) become transfer j's; one numba pass."""
-
-    @numba.njit(cache=True, nogil=True)
-    def gather(order, first_run, n_runs, run_start, run_bytes):
-        total = run_start.size
-        start = np.empty(total, np.int64)
-        nbytes = np.empty(total, np.int64)
-        transfer = np.empty(total, np.int64)
-        k = 0
-        for j in range(order.size):
-            t = order[j]
-            f = first_run[t]
-            for r in range(f, f + n_runs[t]):
-                start[k] = run_start[r]
-                nbytes[k] = run_bytes[r]
-                transfer[k] = j
-                k += 1
-        return start, nbytes, transfer
-
-    return gather
+    runs = RunPattern(np.full(k, float(base_bit)), np.full(k, float(bits)), np.full(k, exact),
+                      ((n0 * C + c0) * H + r0) * W + q0,
+                      np.where(full_hw, 1, nc), np.full(k, H * W, dtype=np.int64),
+                      np.where(full_w, 1, nr), np.full(k, W, dtype=np.int64),
+                      np.where(full_hw, nc * H * W, np.where(full_w, nr * W, nq)), np.arange(k))
+    return (nc * nr * nq) * bits, runs
 
 
 def _boxes_reference(base_bit, shape, bits, n0, c0, c1, r0, r1, q0, q1):
@@ -206,12 +212,11 @@ def build_schedule(m: Mapping) -> Schedule:
     bases = np.cumsum([0, layer.batch * layer.in_channels * in_hw[0] * in_hw[1] * sizes.in_bits,
                        sizes.weight_pass_bits, layer.output_elems * sizes.out_bits])
     bases = [((int(x) // 8) // _ALIGN_BYTES + k) * _ALIGN_BYTES * 8 for k, x in enumerate(bases)]
-    pieces = []   # (step, write, operand, bits, starts, lengths, box)
+    pieces = []   # (step, write, operand, bits, runs)
 
     def add(sel, write, operand, result, step_of):
-        bits, start, length, box = result
-        pieces.append((step_of, np.full(step_of.size, write), np.full(step_of.size, operand), bits,
-                       start, length, box))
+        bits, runs = result
+        pieces.append((step_of, np.full(step_of.size, write), np.full(step_of.size, operand), bits, runs))
 
     s = np.flatnonzero(new_i)
     add(s, False, 0, _boxes(bases[0], (layer.in_channels,) + in_hw, sizes.in_bits, b[s], c0[s], c1[s],
@@ -236,9 +241,11 @@ def build_schedule(m: Mapping) -> Schedule:
         s = seg_end[final]
         if overlap_bits > 0 and s.size:
             share = overlap_bits / s.size
-            start = np.full(s.size, bases[3] // 8 + (1 << 23), dtype=np.int64)
-            length = np.full(s.size, int(np.ceil(share / 8)), dtype=np.int64)
-            res = (np.full(s.size, share), start, length, np.arange(s.size))
+            one = np.ones(s.size, dtype=np.int64)   # one run per transfer: whole bytes from a byte address
+            runs = RunPattern(np.zeros(s.size), np.full(s.size, 8.0), np.ones(s.size, dtype=bool),
+                              np.full(s.size, bases[3] // 8 + (1 << 23), dtype=np.int64), one, one, one, one,
+                              np.full(s.size, int(np.ceil(share / 8)), dtype=np.int64), np.arange(s.size))
+            res = (np.full(s.size, share), runs)
             add(s, True, 3, res, s)
             add(seg_start[final], False, 3, res, seg_start[final])
 
@@ -246,23 +253,12 @@ def build_schedule(m: Mapping) -> Schedule:
     t_write = np.concatenate([p[1] for p in pieces]).astype(bool)
     t_operand = np.concatenate([p[2] for p in pieces]).astype(np.int64)
     t_bits = np.concatenate([p[3] for p in pieces]).astype(np.float64)
-    offsets = np.cumsum([0] + [p[0].size for p in pieces[:-1]])
-    run_start = np.concatenate([p[4] for p in pieces])
-    run_bytes = np.concatenate([p[5] for p in pieces])
-    run_transfer = np.concatenate([p[6] + off for p, off in zip(pieces, offsets)])
     # issue order: loads for step s go out during step s-1, stores of step s during step s+1
     key = np.where(t_write, t_step + 1.5, t_step - 1.0)
     order = np.lexsort((np.arange(key.size), key))
-    new_pos = np.empty_like(order)
-    new_pos[order] = np.arange(order.size)
-    # Each transfer's runs are contiguous and in order (boxes ascend within a piece), so the runs in
-    # transfer issue order are a gather of whole ranges: no sort over the runs.
-    n_runs = np.bincount(run_transfer, minlength=order.size)
-    first_run = np.cumsum(n_runs) - n_runs
-    start_out, bytes_out, transfer_out = _gather_kernel()(order.astype(np.int64), first_run, n_runs,
-                                                          run_start, run_bytes)
-    return Schedule(steps, step_macs, t_step[order], t_write[order], t_operand[order], t_bits[order],
-                    start_out, bytes_out, transfer_out)
+    # one pattern per transfer, each a whole transfer's runs: in issue order, pattern j is transfer j's
+    runs = replace(RunPattern.concat([p[4] for p in pieces]).take(order), owner=np.arange(order.size))
+    return Schedule(steps, step_macs, t_step[order], t_write[order], t_operand[order], t_bits[order], runs)
 
 
 def _owned(out_ranges, n_out):

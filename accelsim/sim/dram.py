@@ -13,16 +13,22 @@ slowest):
     + max(bursts * t_burst,                 bus occupancy
           activates * max(t_RRD, t_FAW/4),  activate-rate limit across banks
           max over banks of activates * t_RC)  same-bank row cycling
-Everything is vectorized with numpy over chunks; no per-burst loop.
+One numba pass over the chunks in issue order, no per-burst loop (``service_reference``: the same
+model vectorized with numpy). Runs come as a list (``service``) or as strided patterns
+(``service_pattern``) that the kernel expands itself, so a tile schedule's runs are never stored.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from accelsim.arch.spec import DramSpec
 from accelsim.jit import lazy_kernel
+
+if TYPE_CHECKING:
+    from accelsim.mapping.schedule import RunPattern
 
 
 @dataclass(frozen=True)
@@ -36,29 +42,68 @@ class DramResult:
 
 def service(dram: DramSpec, run_start: np.ndarray, run_bytes: np.ndarray, run_transfer: np.ndarray,
             n_transfers: int) -> DramResult:
-    """Service byte runs (start address, length, owning transfer id; in issue order): one pass of a
-    numba kernel that keeps each bank's open row, the same result bit for bit as
+    """Service byte runs (start address, length, owning transfer id; in issue order): the kernel of
+    ``service_pattern`` with one single-run pattern per run, the same result bit for bit as
     ``service_reference`` (the vectorized numpy form, tests/test_sim.py compares the two)."""
     run_start = np.ascontiguousarray(run_start, dtype=np.int64)
     run_bytes = np.ascontiguousarray(run_bytes, dtype=np.int64)
     run_transfer = np.ascontiguousarray(run_transfer, dtype=np.int64)
     if run_start.size == 0 or not (run_bytes > 0).any():
         return DramResult(np.zeros(n_transfers), 0, 0, 0, 0)
-    if run_transfer.size and (run_transfer.min() < 0 or run_transfer.max() >= n_transfers):
+    n = run_start.size
+    one = np.ones(n, dtype=np.int64)
+    # a run of b bytes from byte s: b elements of 8 bits from element s, base 0 (the int64 path;
+    # addresses below 2^60)
+    return _service(dram, np.zeros(n), np.full(n, 8.0), np.ones(n, dtype=np.bool_), run_start, one, one, one, one,
+                    run_bytes, run_transfer, n_transfers)
+
+
+def service_pattern(dram: DramSpec, runs: RunPattern, n_transfers: int) -> DramResult:
+    """Service byte runs given as strided patterns (``accelsim.mapping.schedule.RunPattern``: runs
+    pattern by pattern in issue order, each pattern's runs owned by one transfer): the runs are
+    generated inside the DRAM kernel, never stored. Equals ``service_reference`` on
+    ``runs.materialize()`` bit for bit (tests/test_sim_dram_patterns.py)."""
+    return _service(dram, *(getattr(runs, f) for f in _PATTERN_FIELDS), n_transfers)
+
+
+_PATTERN_FIELDS = ("base_bit", "bits", "exact", "elem0", "n_outer", "outer_stride", "n_inner", "inner_stride",
+                   "run_elems", "owner")
+
+
+def _shift(x: int) -> int:
+    """log2(x) if x is a power of two, else -1 (the kernel then divides)."""
+    return x.bit_length() - 1 if x > 0 and x & (x - 1) == 0 else -1
+
+
+def _service(dram: DramSpec, base_bit, bits, exact, elem0, n_outer, outer_stride, n_inner, inner_stride,
+             run_elems, owner, n_transfers: int) -> DramResult:
+    base_bit, bits = (np.ascontiguousarray(a, dtype=np.float64) for a in (base_bit, bits))
+    exact = np.ascontiguousarray(exact, dtype=np.bool_)
+    elem0, n_outer, outer_stride, n_inner, inner_stride, run_elems, owner = (
+        np.ascontiguousarray(a, dtype=np.int64)
+        for a in (elem0, n_outer, outer_stride, n_inner, inner_stride, run_elems, owner))
+    if owner.size and (owner.min() < 0 or owner.max() >= n_transfers):
         raise ValueError(f"run_transfer ids must lie in [0, {n_transfers})")
     t = np.array([dram.t_burst_ns, max(dram.t_rrd_ns, dram.t_faw_ns / 4.0), dram.t_rc_ns, dram.t_cl_ns,
                   dram.t_rcd_ns, dram.t_rp_ns], dtype=np.float64)
-    out, counts = _kernel()(run_start, run_bytes, run_transfer, n_transfers, dram.row_bytes, dram.channels,
-                            dram.banks, dram.burst_bytes, t)
+    geo = np.array([dram.row_bytes, dram.channels, dram.banks, dram.burst_bytes, _shift(dram.row_bytes),
+                    _shift(dram.channels), _shift(dram.banks), _shift(dram.burst_bytes)], dtype=np.int64)
+    out, counts = _kernel()(base_bit, bits, exact, elem0, n_outer, outer_stride, n_inner, inner_stride, run_elems,
+                            owner, int(n_transfers), geo, t)
     return DramResult(out, int(counts[0]), int(counts[1]), int(counts[2]), int(counts[3]))
 
 
 @lazy_kernel
 def _kernel(numba):
-    """The numba kernel behind ``service``."""
+    """The numba kernel behind ``service`` and ``service_pattern``: generates each pattern's runs
+    (the arithmetic of ``RunPattern.materialize``), cuts them into row chunks and keeps each bank's
+    open row, one pass in issue order."""
 
     @numba.njit(cache=True, nogil=True)
-    def kernel(run_start, run_bytes, run_transfer, n_transfers, rb, ch, nb, bb, t):
+    def kernel(base_bit, bits, exact, elem0, n_outer, outer_stride, n_inner, inner_stride, run_elems, owner,
+               n_transfers, geo, t):
+        rb, ch, nb, bb = geo[0], geo[1], geo[2], geo[3]
+        rb_sh, ch_sh, nb_sh, bb_sh = geo[4], geo[5], geo[6], geo[7]   # log2, or -1: not a power of two
         t_burst, t_act, t_rc, t_cl, t_rcd, t_rp = t[0], t[1], t[2], t[3], t[4], t[5]
         n_tc = n_transfers * ch
         bursts_tc = np.zeros(n_tc, np.int64)
@@ -72,36 +117,73 @@ def _kernel(numba):
         misses = 0
         hits = 0
         chunks = 0
-        for r in range(run_start.size):
-            nbytes = run_bytes[r]
-            if nbytes <= 0:
-                continue
-            start = run_start[r]
-            tr = run_transfer[r]
-            for grow in range(start // rb, (start + nbytes - 1) // rb + 1):
-                c_start = max(start, grow * rb)
-                c_end = min(start + nbytes, (grow + 1) * rb)
-                b = (c_end - 1) // bb - c_start // bb + 1
-                channel = grow % ch
-                bank_key = channel * nb + (grow // ch) % nb
-                row = grow // (ch * nb)
-                prev = open_row[bank_key]
-                hit = prev == row
-                open_row[bank_key] = row
-                tc = tr * ch + channel
-                if not used[tc]:
-                    used[tc] = True
-                    first_miss[tc] = not hit
-                    first_conflict[tc] = (not hit) and prev != -1
-                bursts_tc[tc] += b
-                total_bursts += b
-                chunks += 1
-                if hit:
-                    hits += 1
-                else:
-                    misses += 1
-                    acts_tc[tc] += 1
-                    bank_acts[tc * nb + (grow // ch) % nb] += 1
+        last_grow = np.int64(-1)   # row piece of the previous chunk, and its channel / bank / row
+        channel = np.int64(0)
+        bank = np.int64(0)
+        row = np.int64(0)
+        for p in range(elem0.size):
+            tr = owner[p]
+            ex = exact[p]
+            ib, ibase = np.int64(bits[p]), np.int64(base_bit[p])
+            fbits, fbase = bits[p], base_bit[p]
+            n_el = run_elems[p]
+            for o in range(n_outer[p]):
+                for i in range(n_inner[p]):
+                    s_elem = elem0[p] + o * outer_stride[p] + i * inner_stride[p]
+                    if ex:
+                        s_bit = ibase + s_elem * ib
+                        start = s_bit >> 3
+                        end = (s_bit + n_el * ib + 7) >> 3
+                    else:   # the same float64 operations, in the same order, as the numpy form
+                        fs = fbase + np.float64(s_elem) * fbits
+                        fe = fs + np.float64(n_el) * fbits
+                        start = np.int64(np.floor(fs / 8))
+                        end = np.int64(np.ceil(fe / 8))
+                    if end <= start:
+                        continue
+                    if rb_sh >= 0:
+                        g0, g1 = start >> rb_sh, (end - 1) >> rb_sh
+                    else:
+                        g0, g1 = start // rb, (end - 1) // rb
+                    for grow in range(g0, g1 + 1):
+                        c_start = max(start, grow * rb)
+                        c_end = min(end, (grow + 1) * rb)
+                        if bb_sh >= 0:
+                            b = ((c_end - 1) >> bb_sh) - (c_start >> bb_sh) + 1
+                        else:
+                            b = (c_end - 1) // bb - c_start // bb + 1
+                        if grow != last_grow:
+                            if ch_sh >= 0:
+                                channel = grow & (ch - 1)
+                                q = grow >> ch_sh
+                            else:
+                                channel = grow % ch
+                                q = grow // ch
+                            if nb_sh >= 0:
+                                bank = q & (nb - 1)
+                                row = q >> nb_sh
+                            else:
+                                bank = q % nb
+                                row = q // nb
+                            last_grow = grow
+                        bank_key = channel * nb + bank
+                        prev = open_row[bank_key]
+                        hit = prev == row
+                        open_row[bank_key] = row
+                        tc = tr * ch + channel
+                        if not used[tc]:
+                            used[tc] = True
+                            first_miss[tc] = not hit
+                            first_conflict[tc] = (not hit) and prev != -1
+                        bursts_tc[tc] += b
+                        total_bursts += b
+                        chunks += 1
+                        if hit:
+                            hits += 1
+                        else:
+                            misses += 1
+                            acts_tc[tc] += 1
+                            bank_acts[tc * nb + bank] += 1
         out = np.zeros(n_transfers, np.float64)
         for tc in range(n_tc):
             if not used[tc]:

@@ -18,7 +18,7 @@ from accelsim.arch.spec import ArchSpec
 from accelsim.mapping.schedule import OPERANDS, Schedule, build_schedule
 from accelsim.mapping.tiling import Mapping
 from accelsim.sim.array import compute_cycles, sram_traffic
-from accelsim.sim.dram import service
+from accelsim.sim.dram import service, service_pattern
 from accelsim.workload.graph import LayerPlan
 
 
@@ -71,7 +71,7 @@ def timeline(compute: np.ndarray, loads: np.ndarray, stores: np.ndarray, double_
 
 def _replay(sched: Schedule, arch: ArchSpec, compute_total: int, double_buffered: bool):
     n_t = sched.t_step.size
-    res = service(arch.dram, sched.run_start, sched.run_bytes, sched.run_transfer, n_t)
+    res = service_pattern(arch.dram, sched.runs, n_t)
     cyc = res.transfer_ns * arch.clock_mhz / 1000.0
     loads = np.bincount(sched.t_step[~sched.t_write], weights=cyc[~sched.t_write], minlength=sched.n_steps)
     stores = np.bincount(sched.t_step[sched.t_write], weights=cyc[sched.t_write], minlength=sched.n_steps)
