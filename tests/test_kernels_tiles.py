@@ -74,6 +74,34 @@ def test_int_formats_wide_channels(fmt, path, geom, seed):
     np.testing.assert_array_equal(got, reference.conv_int(x, w, **args))
 
 
+@st.composite
+def rgb_output_layers(draw):
+    """Stride-1 conv2d with 1-4 output channels on rows >= 16 pixels wide: the direct (no-im2col)
+    path of ISAs with VBMI (csrc/src/qconv.cpp conv_direct_small), with every row tail, kernel width
+    (k-quads of 4, zero past kw) and padding against the image edges."""
+    cin, cout = draw(st.integers(1, 70)), draw(st.integers(1, 4))
+    kh, kw = draw(st.integers(1, 9)), draw(st.integers(1, 9))
+    ph, pw = draw(st.integers(0, kh)), draw(st.integers(0, kw))
+    h, w = draw(st.integers(1, 12)), draw(st.integers(max(1, 16 + kw - 1 - 2 * pw), 140))
+    spec = ConvSpec.make(padding=(ph, pw))
+    xs, ws = (draw(st.integers(1, 2)), cin, h, w), (cout, cin, kh, kw)
+    try:
+        spec.check_shapes(xs, ws)
+    except ValueError:
+        from hypothesis import assume
+        assume(False)
+    return spec, xs, ws
+
+
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize("fmt", list(INT))
+@settings(max_examples=30)
+@given(geom=rgb_output_layers(), seed=st.integers(0, 2**32 - 1))
+@example(geom=(ConvSpec.make(padding=3), (1, 64, 5, 70), (3, 64, 7, 7)), seed=3)
+def test_int_formats_few_output_channels(fmt, path, geom, seed):
+    test_int_formats_wide_channels.hypothesis.inner_test(fmt=fmt, path=path, geom=geom, seed=seed)
+
+
 @pytest.mark.parametrize("path", PATHS)
 @settings(max_examples=25)
 @given(geom=geometries(max_cin=200), seed=st.integers(0, 2**32 - 1))

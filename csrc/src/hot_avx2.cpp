@@ -111,7 +111,8 @@ const HotKernels* hot_avx2() {
       pack_signs_block_generic,
       max_abs_s64_generic, round_s64_s16_generic, compact_s64_generic,
       requant_row_generic<int8_t>, requant_row_generic<uint8_t>, requant_row_generic<int16_t>,
-      requant_row_generic<uint16_t>, plane_sums_s32_generic, normalize_row_s32_generic,
+      requant_row_generic<uint16_t>, /*direct_row_u8s8=*/nullptr, plane_sums_s32_generic,
+      normalize_row_s32_generic,
       quantize_row_generic<int8_t>, quantize_row_generic<uint8_t>, quantize_row_generic<int16_t>,
       quantize_row_generic<uint16_t>};
   return &k;

@@ -177,6 +177,58 @@ static void pack_signs_block(const int8_t* src, int64_t ch_stride, int64_t n_ch,
   for (int64_t j = 0; j < n_pix; ++j) dst[j * dst_stride] = m[j];
 }
 
+// Direct conv2d row (hot.hpp direct_row_u8s8) with VBMI: per 64 output pixels and input row, two
+// 64-byte loads and, per k-quad, four vpermt2b build the 16 four-byte windows of each 16-pixel group
+// (pixel j of group g takes bytes 16g + j + 4q .. + 3); one vpdpbusd per group and channel.
+template <int COUT>
+__attribute__((target("avx512f,avx512bw,avx512vnni,avx512vbmi"))) static void direct_row_vbmi(
+    const uint8_t* const* rows, int64_t nrows, const int32_t* wq, int64_t kq, const int32_t* base, int64_t ow,
+    int32_t* const* out) {
+  alignas(64) uint8_t t[4][64];
+  for (int g = 0; g < 4; ++g)
+    for (int j = 0; j < 16; ++j)
+      for (int i = 0; i < 4; ++i) t[g][4 * j + i] = uint8_t(16 * g + j + i);
+  const __m512i idx0 = _mm512_load_si512(t[0]), idx1 = _mm512_load_si512(t[1]);
+  const __m512i idx2 = _mm512_load_si512(t[2]), idx3 = _mm512_load_si512(t[3]);
+  for (int64_t ox0 = 0; ox0 < ow; ox0 += 64) {
+    __m512i acc[COUT][4];
+    for (int co = 0; co < COUT; ++co)
+      for (int g = 0; g < 4; ++g) acc[co][g] = _mm512_set1_epi32(base[co]);
+    for (int64_t r = 0; r < nrows; ++r) {
+      const uint8_t* row = rows[r] + ox0;
+      const int32_t* w = wq + r * kq * COUT;
+      for (int64_t q = 0; q < kq; ++q, w += COUT) {
+        const __m512i v0 = _mm512_loadu_si512(row + 4 * q), v1 = _mm512_loadu_si512(row + 4 * q + 64);
+        const __m512i p0 = _mm512_permutex2var_epi8(v0, idx0, v1), p1 = _mm512_permutex2var_epi8(v0, idx1, v1);
+        const __m512i p2 = _mm512_permutex2var_epi8(v0, idx2, v1), p3 = _mm512_permutex2var_epi8(v0, idx3, v1);
+        for (int co = 0; co < COUT; ++co) {
+          const __m512i wv = _mm512_set1_epi32(w[co]);
+          acc[co][0] = _mm512_dpbusd_epi32(acc[co][0], p0, wv);
+          acc[co][1] = _mm512_dpbusd_epi32(acc[co][1], p1, wv);
+          acc[co][2] = _mm512_dpbusd_epi32(acc[co][2], p2, wv);
+          acc[co][3] = _mm512_dpbusd_epi32(acc[co][3], p3, wv);
+        }
+      }
+    }
+    for (int g = 0; g < 4; ++g) {
+      const int64_t x = ox0 + 16 * g, left = ow - x;
+      if (left <= 0) break;
+      const __mmask16 m = left >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << left) - 1);
+      for (int co = 0; co < COUT; ++co) _mm512_mask_storeu_epi32(out[co] + x, m, acc[co][g]);
+    }
+  }
+}
+
+static void direct_row_u8s8_vbmi(const uint8_t* const* rows, int64_t nrows, const int32_t* wq, int64_t kq,
+                                 int64_t cout, const int32_t* base, int64_t ow, int32_t* const* out) {
+  switch (cout) {
+    case 1: return direct_row_vbmi<1>(rows, nrows, wq, kq, base, ow, out);
+    case 2: return direct_row_vbmi<2>(rows, nrows, wq, kq, base, ow, out);
+    case 3: return direct_row_vbmi<3>(rows, nrows, wq, kq, base, ow, out);
+    default: return direct_row_vbmi<4>(rows, nrows, wq, kq, base, ow, out);
+  }
+}
+
 }  // namespace hot_avx512_ns
 }  // namespace accelsim
 
@@ -192,7 +244,9 @@ const HotKernels* hot_avx512() {
       gemm_s32_s64_generic, xor_popcount_rows, add_row_s32, interleave2_s32, pack_signs_block,
       max_abs_s64_generic, round_s64_s16_generic, compact_s64_generic,
       requant_row_generic<int8_t>, requant_row_generic<uint8_t>, requant_row_generic<int16_t>,
-      requant_row_generic<uint16_t>, plane_sums_s32_generic, normalize_row_s32_generic,
+      requant_row_generic<uint16_t>,
+      __builtin_cpu_supports("avx512vbmi") ? direct_row_u8s8_vbmi : nullptr, plane_sums_s32_generic,
+      normalize_row_s32_generic,
       quantize_row_generic<int8_t>, quantize_row_generic<uint8_t>, quantize_row_generic<int16_t>,
       quantize_row_generic<uint16_t>};
   return &k;

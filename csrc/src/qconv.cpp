@@ -351,6 +351,65 @@ void conv_packed(const TensorView& x, const TensorView& w, const Geom& g, int32_
   }
 }
 
+// conv2d with at most 4 output channels (an RGB output layer), stride 1, dilation 1, one group, on
+// kernels that have hk.direct_row_u8s8: no im2col (whose B would be cin*kh*kw bytes per output pixel
+// for only cout rows of weights). B = x - offset with padded taps = pad_value, as conv_packed's
+// u8s8 path; the correction corr_factor * sum w and the bias are the rows' start values.
+bool direct_small_ok(const Geom& g, const HotKernels& hk) {
+  const ConvParams& p = g.p;
+  return hk.direct_row_u8s8 && !p.transposed && p.groups == 1 && g.cout <= 4 && p.stride_h == 1 &&
+         p.stride_w == 1 && p.dil_h == 1 && p.dil_w == 1 && g.kw <= 64 && g.ow >= 16;
+}
+
+void conv_direct_small(const TensorView& x, const TensorView& w, const Geom& g, int32_t offset, int32_t pad_value,
+                       int64_t corr_factor, const int64_t* bias, int32_t* out, const HotKernels& hk) {
+  const int64_t KQ = (g.kw + 3) / 4, R = g.cin * g.kh, cout = g.cout;
+  // Weight quads [r = (ci, ky)][q][co]: bytes kx = 4q .. 4q+3 (zero past kw); start values per channel.
+  std::vector<int32_t> wq(size_t(R * KQ * cout), 0);
+  std::vector<int32_t> base(static_cast<size_t>(cout), 0);
+  const int8_t* wp = static_cast<const int8_t*>(w.data);
+  for (int64_t co = 0; co < cout; ++co) {
+    int64_t sum = 0;
+    for (int64_t r = 0; r < R; ++r)
+      for (int64_t kx = 0; kx < g.kw; ++kx) {
+        const int8_t v = wp[(co * R + r) * g.kw + kx];
+        sum += v;
+        uint8_t* bytes = reinterpret_cast<uint8_t*>(&wq[size_t((r * KQ + kx / 4) * cout + co)]);
+        bytes[kx % 4] = uint8_t(v);
+      }
+    base[size_t(co)] = int32_t((bias ? bias[co] : 0) + corr_factor * sum);  // |.| < 2^31: the plan's bound
+  }
+  // Padded input rows per image: Hp = oh + kh - 1 rows of L bytes per channel (column j is input
+  // column j - pad_w), with the slack the row kernel may read past ow.
+  const int64_t Hp = g.oh + g.kh - 1, L = (g.ow + 63) / 64 * 64 + 4 * KQ + 64;
+  std::vector<uint8_t> padded(size_t(g.cin * Hp * L));
+  const uint8_t pad = uint8_t(pad_value);
+  for (int64_t n = 0; n < g.n; ++n) {
+    parallel_for(g.cin, [&](int64_t ci) {
+      for (int64_t yp = 0; yp < Hp; ++yp) {
+        uint8_t* dst = padded.data() + (ci * Hp + yp) * L;
+        const int64_t iy = yp - g.p.pad_h;
+        if (iy < 0 || iy >= g.h) {
+          std::fill(dst, dst + L, pad);
+          continue;
+        }
+        const int64_t lo = std::min<int64_t>(L, g.p.pad_w), hi = std::min<int64_t>(L, g.p.pad_w + g.w);
+        std::fill(dst, dst + lo, pad);
+        if (hi > lo) load_offset(x, ((n * g.cin + ci) * g.h + iy) * g.w + (lo - g.p.pad_w), hi - lo, offset, dst + lo);
+        std::fill(dst + std::max(lo, hi), dst + L, pad);
+      }
+    });
+    parallel_for(g.oh, [&](int64_t oy) {
+      std::vector<const uint8_t*> rows(static_cast<size_t>(R));
+      for (int64_t ci = 0; ci < g.cin; ++ci)
+        for (int64_t ky = 0; ky < g.kh; ++ky) rows[size_t(ci * g.kh + ky)] = padded.data() + (ci * Hp + oy + ky) * L;
+      int32_t* outs[4];
+      for (int64_t co = 0; co < cout; ++co) outs[co] = out + ((n * cout + co) * g.oh + oy) * g.ow;
+      hk.direct_row_u8s8(rows.data(), R, wq.data(), KQ, cout, base.data(), g.ow, outs);
+    });
+  }
+}
+
 }  // namespace
 
 void conv_accumulate_flex(const TensorView& x, const TensorView& w, const int64_t* bias, const Geom& g,
@@ -385,7 +444,10 @@ void qconv_run(const QConvPlan& plan, void* out) {
   const int64_t pair_max = 2 * umax * wmax;
   const int64_t flush = pair_max > 0 ? 32767 / pair_max : 1 << 20;
   const bool u8ok = umax <= 255 && wmax <= 128 && (!hk.u8s8_int16_sums || flush >= 2);
-  if (plan.acc_bits == 32 && u8ok) {  // B = x - qmin, correction (qmin - z_x) * sum w
+  if (plan.acc_bits == 32 && u8ok && a.w.dtype == DType::i8 && direct_small_ok(plan.g, hk)) {
+    conv_direct_small(a.x, a.w, plan.g, a.x_fmt.qmin(), a.x_zero_point - a.x_fmt.qmin(),
+                      int64_t(a.x_fmt.qmin()) - a.x_zero_point, ops.bias, static_cast<int32_t*>(out), hk);
+  } else if (plan.acc_bits == 32 && u8ok) {  // B = x - qmin, correction (qmin - z_x) * sum w
     conv_packed<GemmU8S8, 1, int32_t>(a.x, a.w, plan.g, a.x_fmt.qmin(), a.x_zero_point - a.x_fmt.qmin(),
                                       int64_t(a.x_fmt.qmin()) - a.x_zero_point, ops.bias, static_cast<int32_t*>(out),
                                       NoHook{}, flush, 0);

@@ -77,6 +77,14 @@ struct HotKernels {
   void (*requant_row_u8)(const int32_t* acc, int64_t n, const RequantRow& p, uint8_t* out);
   void (*requant_row_i16)(const int32_t* acc, int64_t n, const RequantRow& p, int16_t* out);
   void (*requant_row_u16)(const int32_t* acc, int64_t n, const RequantRow& p, uint16_t* out);
+  // One output row of a stride-1, dilation-1 conv2d with cout <= 4 output channels, straight from
+  // the input rows (no im2col): out[co][ox] = base[co] + sum_{r < nrows} sum_{q < kq}
+  // sum_{i < 4} wq[(r * kq + q) * cout + co].byte(i) (int8) * rows[r][ox + 4q + i] (uint8), for
+  // ox < ow, int32 sums (the caller guarantees they fit). rows[r] must be readable up to
+  // ceil(ow / 64) * 64 + 4 * kq + 64 bytes. nullptr where the CPU lacks the instructions (VBMI);
+  // the driver then uses the packed GEMM.
+  void (*direct_row_u8s8)(const uint8_t* const* rows, int64_t nrows, const int32_t* wq, int64_t kq, int64_t cout,
+                          const int32_t* base, int64_t ow, int32_t* const* out);
   // Instance norm of one plane of d = codes - zero_point (accelsim/formats/vector.py):
   //  plane_sums_s32: s[0] = sum d, s[1] = sum d^2 (int64, exact for |d| < 2^17 and n <= 2^28);
   //  normalize_row_s32: y[i] = (double(d[i]) - mean) * k + beta (each an IEEE double operation).
