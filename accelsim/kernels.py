@@ -102,19 +102,22 @@ def pack_signs(codes) -> np.ndarray:
 
 # ---- vector-unit ops on activation codes (golden model: accelsim.formats.vector) ------------------
 def instance_norm_codes(x, *, x_bits: int, x_signed: bool, scale: float, zero_point: int, weight=None,
-                        bias=None, eps: float, out=None) -> np.ndarray:
+                        bias=None, eps: float, out=None, relu: bool = False) -> np.ndarray:
     """Instance norm of ``scale * (x - zero_point)`` from integer statistics: float64, or codes when
-    ``out=(out_scale, out_zero_point, out_bits, out_signed)``."""
+    ``out=(out_scale, out_zero_point, out_bits, out_signed)``; ``relu`` clamps the codes at the zero point."""
     x = np.ascontiguousarray(x)
     w = None if weight is None else np.ascontiguousarray(weight, np.float64)
     b = None if bias is None else np.ascontiguousarray(bias, np.float64)
     if out is None:
+        if relu:
+            raise FormatError("instance norm: relu is fused only into codes (out=...)")
         return _k.instance_norm_codes(x, _int(x_bits, "x_bits"), bool(x_signed), float(scale),
-                                      _int(zero_point, "zero_point"), w, b, float(eps), False, 1.0, 0, 8, True)
+                                      _int(zero_point, "zero_point"), w, b, float(eps), False, 1.0, 0, 8, True,
+                                      False)
     o_scale, o_zp, o_bits, o_signed = out
     return _k.instance_norm_codes(x, _int(x_bits, "x_bits"), bool(x_signed), float(scale),
                                   _int(zero_point, "zero_point"), w, b, float(eps), True, float(o_scale),
-                                  _int(o_zp, "out_zero_point"), _int(o_bits, "out_bits"), bool(o_signed))
+                                  _int(o_zp, "out_zero_point"), _int(o_bits, "out_bits"), bool(o_signed), bool(relu))
 
 
 def quantize(x, scale: float, zero_point: int, *, bits: int, signed: bool = True) -> np.ndarray:

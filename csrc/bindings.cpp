@@ -225,7 +225,7 @@ PYBIND11_MODULE(_kernels, m) {
   m.def(
       "instance_norm_codes",
       [](py::object x, int x_bits, bool x_signed, double scale, int zero_point, py::object weight, py::object bias,
-         double eps, bool codes, double out_scale, int out_zero_point, int out_bits, bool out_signed) {
+         double eps, bool codes, double out_scale, int out_zero_point, int out_bits, bool out_signed, bool relu) {
         TensorView t = view(x, "x");
         if (x.is_none() || t.ndim < 3) throw py::value_error("x must be a code array of rank 3 or 4 (N, C, ...)");
         InstanceNormArgs a;
@@ -259,6 +259,7 @@ PYBIND11_MODULE(_kernels, m) {
           a.out_fmt = IntFmt{out_bits, out_signed};
           a.out_scale = out_scale;
           a.out_zero_point = out_zero_point;
+          a.relu = relu;
           if (out_bits < 2 || out_bits > 16) throw py::value_error("out_bits must be in [2, 16]");
           switch (container_dtype(a.out_fmt)) {
             case DType::i8: out = py::array_t<int8_t>(shape); break;
@@ -279,7 +280,7 @@ PYBIND11_MODULE(_kernels, m) {
       },
       py::arg("x"), py::arg("x_bits"), py::arg("x_signed"), py::arg("scale"), py::arg("zero_point"),
       py::arg("weight"), py::arg("bias"), py::arg("eps"), py::arg("codes"), py::arg("out_scale"),
-      py::arg("out_zero_point"), py::arg("out_bits"), py::arg("out_signed"));
+      py::arg("out_zero_point"), py::arg("out_bits"), py::arg("out_signed"), py::arg("relu"));
   m.def(
       "quantize_codes",
       [](py::array_t<double, py::array::c_style> x, double scale, int zero_point, int bits, bool is_signed) {

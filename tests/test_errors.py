@@ -19,9 +19,6 @@ BARE = ("ValueError", "TypeError")
 # Files allowed to keep bare ValueError/TypeError raises, with the most they may hold. Keep it small;
 # every entry says why. A count may only go down; an entry whose file has none left must be removed.
 ALLOWED = {
-    # The numba DRAM replay's check of a caller-built transfer table (an internal invariant, not user
-    # input); same concurrent owner (the DRAM/schedule kernels). Convert to ConfigError, drop the entry.
-    "sim/dram.py": 1,
 }
 
 

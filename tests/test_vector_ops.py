@@ -48,6 +48,9 @@ def test_instance_norm_codes_cpp_equals_golden(seed):
         out = (float(10.0 ** rng.uniform(-4, 0)), int(rng.integers(of.qmin, of.qmax + 1)), out_bits, True)
         a, r = K.instance_norm_codes(x, out=out, **kw), R.instance_norm_codes(x, out=out, **kw)
         assert a.dtype == r.dtype == of.storage_dtype and a.tobytes() == r.tobytes()
+        a, r = K.instance_norm_codes(x, out=out, relu=True, **kw), R.instance_norm_codes(x, out=out, relu=True, **kw)
+        assert a.tobytes() == r.tobytes() and a.min() >= out[1]
+        assert np.array_equal(r, np.maximum(R.instance_norm_codes(x, out=out, **kw), out[1]))
 
 
 def test_instance_norm_codes_statistics_are_exact():
@@ -179,3 +182,19 @@ def test_runtime_quantizes_early_and_stays_exact(mode):
     from accelsim.graph.ops import OPS
     ref = R.quantize(OPS["pad"].run(g.node("pad1"), [np.maximum(y, 0.0)]), p.x_scale, p.x_zero_point, bits=8)
     assert np.array_equal(env_r["pad1"].codes, ref)
+
+
+def test_relu_fused_into_instance_norm_codes_changes_nothing():
+    """The ReLU reading a norm that emits codes is applied as the codes' clamp: the same bits as
+    running it as its own node on the codes."""
+    rng = np.random.default_rng(5)
+    g = _chain_graph(rng, "reflect")
+    qg = quantize(g, "w8a8", (rng.normal(size=(6, 4, 8, 8)),))
+    assert qg._relu_into == {"norm": "act"}
+    x = rng.normal(size=(3, 4, 8, 8))
+    for impl in ("cpp", "reference"):
+        fused = qg.run((x,), impl=impl)
+        qg._relu_into = {}
+        plain = qg.run((x,), impl=impl)
+        qg._relu_into = {"norm": "act"}
+        assert fused.tobytes() == plain.tobytes()

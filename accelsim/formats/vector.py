@@ -33,9 +33,10 @@ def _codes(x, bits: int, signed: bool, name: str) -> np.ndarray:
 
 
 def instance_norm_codes(x, *, x_bits: int, x_signed: bool, scale: float, zero_point: int, weight=None,
-                        bias=None, eps: float, out=None) -> np.ndarray:
+                        bias=None, eps: float, out=None, relu: bool = False) -> np.ndarray:
     """Instance norm of ``scale * (x - zero_point)`` over axes 2.. (formula in the module doc).
-    ``out=None``: float64; ``out=(out_scale, out_zero_point, out_bits, out_signed)``: codes."""
+    ``out=None``: float64; ``out=(out_scale, out_zero_point, out_bits, out_signed)``: codes, and with
+    ``relu`` the codes of relu(y), ``max(codes, out_zero_point)``."""
     x = _codes(x, x_bits, x_signed, "x")
     if x.ndim < 3:
         raise FormatError(f"x must have rank 3 or 4 (N, C, ...), got shape {x.shape}")
@@ -55,9 +56,12 @@ def instance_norm_codes(x, *, x_bits: int, x_signed: bool, scale: float, zero_po
     bshape = mean.shape + (1,) * len(axes)
     y = (d - mean.reshape(bshape)) * k.reshape(bshape) + np.broadcast_to(beta, mean.shape).reshape(bshape)
     if out is None:
+        if relu:
+            raise FormatError("instance norm: relu is fused only into codes (out=...)")
         return y
     out_scale, out_zp, out_bits, out_signed = out
-    return fixed.quantize(y, out_scale, out_zp, fixed.IntFormat(out_bits, out_signed))
+    q = fixed.quantize(y, out_scale, out_zp, fixed.IntFormat(out_bits, out_signed))
+    return np.maximum(q, q.dtype.type(out_zp)) if relu else q
 
 
 def quantize(x, scale: float, zero_point: int, *, bits: int, signed: bool = True) -> np.ndarray:

@@ -188,6 +188,19 @@ class QuantizedGraph:
             if by_domain:
                 d = max(by_domain, key=lambda k: len(by_domain[k]))
                 self.early[v] = (d, frozenset(by_domain[d]))
+        # A ReLU that is the only reader of an instance norm emitting codes is applied as the norm's
+        # lower clamp (max(q, z) is relu on codes): norm name -> relu name.
+        norms = {n.name for n in graph.nodes if n.op == "instance_norm"}
+        self._relu_into = {v: rs[0].name for v, (_, readers) in self.early.items()
+                           if v in norms and v not in graph.outputs and (rs := consumers[v]) and len(rs) == 1
+                           and rs[0].op == "relu" and readers == {rs[0].name}}
+        # A two-input add may write into an input that only it reads and that a norm or add made (a
+        # fresh float64 array, no view of another value): add node -> that input's position.
+        fresh = {n.name for n in graph.nodes if n.op in ("instance_norm", "add")}
+        self._add_into = {n.name: i for n in graph.nodes if n.op == "add" and len(n.inputs) == 2
+                          and n.inputs[0] != n.inputs[1]
+                          for i in (1, 0) if n.inputs[i] in fresh and n.inputs[i] not in graph.outputs
+                          and [r.name for r in consumers[n.inputs[i]]] == [n.name]}
         self._dead = graph.dead_after()
 
     def _reader_domain(self, r: Node, v: str) -> Domain | None:
@@ -218,6 +231,7 @@ class QuantizedGraph:
         g = self.graph
         env: dict = {}
         codes: dict = {}      # value -> its codes for the readers in self.early[value] (when not in env)
+        relu_done: set = set()  # instance norms that applied their ReLU reader as the codes' clamp
 
         def store(name, value):
             if name in self.early and not isinstance(value, QTensor):
@@ -238,8 +252,10 @@ class QuantizedGraph:
                 env[n.name] = env[self.fused[n.name]]
             elif n.name in self.plans:
                 store(n.name, self._mac(n, self.plans[n.name], args[0], K))
+            elif n.op == "relu" and n.inputs[0] in relu_done:
+                env[n.name] = env[n.inputs[0]]
             else:
-                store(n.name, self._vector(n, args, K))
+                store(n.name, self._vector(n, args, K, relu_done, in_place=not trace))
             if dead is not None:   # free a value after its last reader
                 for v in dead[k]:
                     del env[v]
@@ -249,7 +265,7 @@ class QuantizedGraph:
         return (outs, env) if trace else outs
 
     # ---- one vector-unit node ------------------------------------------------------------------
-    def _vector(self, n: Node, args, K):
+    def _vector(self, n: Node, args, K, relu_done: set, in_place: bool = False):
         """A non-MAC node: on codes where that is exact (CODE_OPS on codes of one domain; an instance
         norm of codes from integer statistics, accelsim.formats.vector), else float64 (graph.ops)."""
         if _code_op(n) and args and all(isinstance(a, QTensor) for a in args) and \
@@ -264,8 +280,18 @@ class QuantizedGraph:
             if early is not None and all(r.name in early[1] for r in self._consumers[n.name]) \
                     and n.name not in self.graph.outputs:
                 scale, zp, bits = early[0]
-                return QTensor(K.instance_norm_codes(x.codes, out=(scale, zp, bits, True), **kw), scale, zp, bits)
+                relu = n.name in self._relu_into
+                if relu:
+                    relu_done.add(n.name)
+                return QTensor(K.instance_norm_codes(x.codes, out=(scale, zp, bits, True), relu=relu, **kw),
+                               scale, zp, bits)
             return K.instance_norm_codes(x.codes, **kw)
+        if in_place and n.name in self._add_into:
+            i = self._add_into[n.name]
+            a, b = args[i], args[1 - i]
+            if isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.dtype == b.dtype == np.float64 \
+                    and a.shape == b.shape and a.flags.writeable:
+                return np.add(a, b, out=a)     # the same bits as a + b, without a new array
         return OPS[n.op].run(n, [_real(a, K) for a in args])
 
     # ---- one MAC node ----------------------------------------------------------------------------

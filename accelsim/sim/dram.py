@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from accelsim.arch.spec import DramSpec
+from accelsim.errors import ConfigError
 from accelsim.jit import lazy_kernel
 
 if TYPE_CHECKING:
@@ -83,7 +84,7 @@ def _service(dram: DramSpec, base_bit, bits, exact, elem0, n_outer, outer_stride
         np.ascontiguousarray(a, dtype=np.int64)
         for a in (elem0, n_outer, outer_stride, n_inner, inner_stride, run_elems, owner))
     if owner.size and (owner.min() < 0 or owner.max() >= n_transfers):
-        raise ValueError(f"run_transfer ids must lie in [0, {n_transfers})")
+        raise ConfigError(f"run_transfer ids must lie in [0, {n_transfers})")
     t = np.array([dram.t_burst_ns, max(dram.t_rrd_ns, dram.t_faw_ns / 4.0), dram.t_rc_ns, dram.t_cl_ns,
                   dram.t_rcd_ns, dram.t_rp_ns], dtype=np.float64)
     geo = np.array([dram.row_bytes, dram.channels, dram.banks, dram.burst_bytes, _shift(dram.row_bytes),

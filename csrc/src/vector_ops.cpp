@@ -57,7 +57,8 @@ void instance_norm_codes(const InstanceNormArgs& a) {
     if (a.out_zero_point < a.out_fmt.qmin() || a.out_zero_point > a.out_fmt.qmax())
       fail("instance norm: out_zero_point must lie in the output format's range");
   }
-  const double qmin = a.out_fmt.qmin(), qmax = a.out_fmt.qmax(), ozp = a.out_zero_point;
+  const double ozp = a.out_zero_point, qmax = a.out_fmt.qmax();
+  const double qmin = a.relu ? std::max<double>(a.out_fmt.qmin(), ozp) : a.out_fmt.qmin();  // relu(q) = max(q, zp)
   auto run = [&](const auto* x) {
     parallel_for(a.planes, [&](int64_t p) {
       const HotKernels& hk = hot();

@@ -117,6 +117,7 @@ struct InstanceNormArgs {
   IntFmt out_fmt{8, true};
   double out_scale = 1.0;
   int32_t out_zero_point = 0;
+  bool relu = false;                 // codes only: clamp at out_zero_point (a fused ReLU)
 };
 void instance_norm_codes(const InstanceNormArgs& a);
 // out[i] = clamp(round_half_even(x[i] / scale) + zero_point, qmin, qmax) (fixed.quantize); fails on
