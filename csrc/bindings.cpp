@@ -227,7 +227,7 @@ PYBIND11_MODULE(_kernels, m) {
       [](py::object x, int x_bits, bool x_signed, double scale, int zero_point, py::object weight, py::object bias,
          double eps, bool codes, double out_scale, int out_zero_point, int out_bits, bool out_signed, bool relu) {
         TensorView t = view(x, "x");
-        if (x.is_none() || t.ndim < 3) throw py::value_error("x must be a code array of rank 3 or 4 (N, C, ...)");
+        if (x.is_none() || t.ndim < 3) throw py::value_error("x must be a code array of rank 3 or 4 (N, C, ...) with values per plane");
         InstanceNormArgs a;
         a.x = t.data;
         a.x_dtype = t.dtype;

@@ -98,6 +98,10 @@ def test_instance_norm_codes_refuses_bad_arguments():
             impl.instance_norm_codes(x, x_bits=8, x_signed=True, scale=0.0, zero_point=0, eps=1e-5)
         with pytest.raises(ValueError, match="scale and eps"):
             impl.instance_norm_codes(x, x_bits=8, x_signed=True, scale=1.0, zero_point=0, eps=float("nan"))
+        for shape in ((2, 3), (1, 2, 3, 4, 5), (1, 2, 0, 4)):     # rank 3-4 with values per plane only
+            with pytest.raises(ValueError, match="rank"):
+                impl.instance_norm_codes(np.zeros(shape, np.int8), x_bits=8, x_signed=True, scale=1.0,
+                                         zero_point=0, eps=1e-5)
     with pytest.raises(FormatError):
         R.instance_norm_codes(x, x_bits=16, x_signed=True, scale=1.0, zero_point=0, eps=1e-5)
 

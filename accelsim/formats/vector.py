@@ -38,8 +38,8 @@ def instance_norm_codes(x, *, x_bits: int, x_signed: bool, scale: float, zero_po
     ``out=None``: float64; ``out=(out_scale, out_zero_point, out_bits, out_signed)``: codes, and with
     ``relu`` the codes of relu(y), ``max(codes, out_zero_point)``."""
     x = _codes(x, x_bits, x_signed, "x")
-    if x.ndim < 3:
-        raise FormatError(f"x must have rank 3 or 4 (N, C, ...), got shape {x.shape}")
+    if x.ndim not in (3, 4) or not all(x.shape[2:]):
+        raise FormatError(f"x must have rank 3 or 4 (N, C, ...) and values per plane, got shape {x.shape}")
     if not (np.isfinite(scale) and scale > 0 and np.isfinite(eps) and eps > 0):
         raise FormatError("instance norm: scale and eps must be finite and > 0")
     c = x.shape[1]

@@ -9,13 +9,15 @@ Arithmetic per node (docs/quantization.md has the formulas):
 * ``wNaM`` / ``w2aM`` / ``w1aM`` MAC nodes: the input is an M-bit signed affine tensor (scale and zero
   point from the calibrated range of the value it reads); weights symmetric per output channel
   (N bits), ternary (TWN) or binary (mean |w|); bias int32 at s_x*s_w; exact integer accumulation
-  (``conv_int``); ``integer`` requantization (m0, shift per channel) to the output tensor, whose
-  range is the calibrated range of the node's output, or of the ReLU that follows it (the ReLU is
-  then the clamp at the zero point). The output has M bits when only MAC nodes read it, and
-  ``VECTOR_BITS`` = 16 when anything else does (a norm, an add, a pad, the final tanh: the vector
-  unit's width, as an accelerator hands its accumulators to the vector unit; CycleGAN w8a8 PSNR
-  34.8 -> 39.3 dB). A MAC node that reads another's integer output with the same quantization
-  parameters takes its codes as they are: a conv chain never leaves integers.
+  (``conv_int``); ``integer`` requantization (m0, shift per channel) to the output tensor. When
+  every reader takes it as codes of one MAC input domain (directly or through relu, pad, reshape
+  and the other ops below), that domain is the output's; otherwise its range is the calibrated
+  range of the node's output, or of the ReLU that follows it (the ReLU is then the clamp at the
+  zero point), with M bits when only MAC nodes read it and ``VECTOR_BITS`` = 16 when anything else
+  does (a norm, an add, the final tanh: the vector unit's width, as an accelerator hands its
+  accumulators to the vector unit; CycleGAN w8a8 PSNR 34.8 -> 39.3 dB). A MAC node that reads
+  another's integer output with the same quantization parameters takes its codes as they are: a
+  conv chain never leaves integers.
 * ``w1a1``: the input is sign(x) in {-1, +1} scaled by beta = the calibrated mean |x| (XNOR-Net),
   weights binary with alpha per channel, the XNOR-popcount kernel (``conv_xnor``) accumulates
   exactly; the output is ``acc * beta * alpha + bias`` in float64.

@@ -14,7 +14,8 @@ from accelsim.graph.ops import OPS, conv_spec
 
 CALIB_CHUNK = 16      # calibration inputs per float forward
 MAX_CALIB = 4096      # calibration inputs a command accepts (one float forward each)
-# Width of a MAC result read by the vector unit (norm, add, pad, tanh ...). A modelling assumption,
+# Width of a MAC result read by the vector unit (norm, add, tanh ...; not one that only relu/pad/reshape
+# ops pass on to MACs, which is requantized straight into their input domain). A modelling assumption,
 # not a datasheet figure: int16 is the narrowest width that keeps 8-bit convs' pre-norm values
 # accurate (CycleGAN w8a8 34.8 dB at 8 bits, 39.3 dB at 16, benchmarks/bench_generators.py).
 VECTOR_BITS = 16
@@ -71,7 +72,7 @@ class MacPlan:
     x_zero_point: int = 0
     out_scale: float = 1.0
     out_zero_point: int = 0
-    out_bits: int = 8                        # act bits, or VECTOR_BITS when a non-MAC op reads it
+    out_bits: int = 8                        # the readers' input bits, else act bits or VECTOR_BITS
     m0: np.ndarray | None = None
     shift: np.ndarray | None = None
     act: str = "none"                        # relu when the following ReLU is fused
@@ -224,8 +225,10 @@ class QuantizedGraph:
         return {k: v.name for k, v in self.formats.items()}
 
     def run(self, inputs, impl: str = "cpp", trace: bool = False):
-        """Outputs in float64 (one array, or a tuple); with ``trace``, also every node's value (a
-        QTensor for integer outputs). ``impl``: "cpp" (the C++ kernels), "reference" (golden)."""
+        """Outputs in float64 (one array, or a tuple); with ``trace``, also every node's value as the
+        run holds it: a QTensor for integer values, which for a value quantized early is in its MAC
+        readers' domain (and, for a norm whose ReLU is its clamp, already relu'd), else float64.
+        ``impl``: "cpp" (the C++ kernels), "reference" (golden)."""
         from accelsim import kernels
         K = kernels.implementation(impl) if isinstance(impl, str) else impl
         g = self.graph
@@ -272,7 +275,8 @@ class QuantizedGraph:
                 len({(a.scale, a.zero_point, a.bits) for a in args}) == 1:
             a0 = args[0]
             return QTensor(_run_codes(n, [a.codes for a in args], a0.zero_point), a0.scale, a0.zero_point, a0.bits)
-        if n.op == "instance_norm" and isinstance(args[0], QTensor):
+        if n.op == "instance_norm" and isinstance(args[0], QTensor) and args[0].codes.ndim in (3, 4) \
+                and all(args[0].codes.shape[2:]):
             x = args[0]
             kw = dict(x_bits=x.bits, x_signed=True, scale=x.scale, zero_point=x.zero_point,
                       weight=n.params.get("weight"), bias=n.params.get("bias"), eps=n.attrs["eps"])

@@ -43,7 +43,7 @@ class TaskOut {
 };
 
 // The task sink for a convolution (im2col GEMM: rows = D rows per output channel co_base + m of
-// group gi, columns = output pixels of whole images): outputs start at bias, each C block adds its
+// group gi, columns = output pixels, whole images or any range): outputs start at bias, each C block adds its
 // rows through add(const TC* C row + j, ldc, n, m, TOut* dst) (dst[i] += contribution of column j + i).
 template <class TOut, class Hook, class Add>
 class DirectSink {

@@ -1,9 +1,10 @@
 // Packed-GEMM driver (internal). Weights are packed into mr-row panels; input columns are packed per
-// (group, block of images) into nr-column panels; the micro-kernels of the active ISA compute
-// mr x nr tiles of exact int32 sums (hot.hpp: the tile geometry is the ISA's); a sink per task
+// (group, column block) into nr-column panels; the micro-kernels of the active ISA compute mr x nr
+// tiles of exact int32 sums (hot.hpp: the tile geometry is the ISA's); a sink per task
 // (conv_sinks.hpp) turns each block of sums into outputs.
 //
-// Tasks are (group, block of output-channel rows, block of whole images), so no two tasks ever
+// Tasks are (group, block of output-channel rows, column block); column blocks are whole images, or
+// any column range when the sink writes output pixels directly (GemmShape::split). No two tasks ever
 // write the same output element: results are deterministic for any thread count.
 #pragma once
 #include <algorithm>
@@ -208,7 +209,8 @@ void packed_gemm(const GemmShape& s, const std::vector<PackedA<typename Kind::TA
   const int64_t kgroups = ((s.K + KG - 1) / KG + kalign - 1) / kalign * kalign;
   const int64_t pstride = kgroups * KG * NR;                                  // elements per B panel
   const int64_t nsubs = (bs + NB - 1) / NB;                                   // C blocks per column block
-  const int64_t kcg = kchunk > 0 ? std::min(kgroups, kchunk / KG) : kgroups;  // k-groups per chunk
+  // k-groups per chunk: whole A k-groups (kalign), as the kernels step through A in those.
+  const int64_t kcg = kchunk > 0 ? std::min(kgroups, std::max<int64_t>(kalign, kchunk / KG / kalign * kalign)) : kgroups;
   const int64_t blk_elems = nsubs * (NB / NR) * pstride;                      // packed B of one column block
   // Packs column block ib of group gi: KG rows of the block at a time, interleaved into the panels of
   // each C block ([C block][panel][k-group][NR][KG]); every element the kernels read is written.

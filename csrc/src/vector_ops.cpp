@@ -48,7 +48,7 @@ void offset_codes(const TIn* __restrict x, int64_t n, int32_t zp, int32_t* __res
 void instance_norm_codes(const InstanceNormArgs& a) {
   check_int_fmt(a.x_fmt, "x");
   if (a.planes < 0 || a.hw < 1 || a.channels < 1 || a.planes % a.channels)
-    fail("instance norm: planes must be a multiple of channels and hw >= 1");
+    fail("instance norm: x must have rank 3 or 4 (N, C, ...) with values per plane (hw >= 1)");
   if (!(a.scale > 0) || !std::isfinite(a.scale) || !(a.eps > 0) || !std::isfinite(a.eps))
     fail("instance norm: scale and eps must be finite and > 0");
   if (a.out_codes) {
