@@ -63,6 +63,16 @@ py::array new_array(DType t, const Geom& g) {
   }
 }
 
+// A new array in the storage dtype of codes of format f (int8/uint8/int16/uint16).
+py::array codes_array(const IntFmt& f, const std::vector<py::ssize_t>& shape) {
+  switch (container_dtype(f)) {
+    case DType::i8: return py::array_t<int8_t>(shape);
+    case DType::u8: return py::array_t<uint8_t>(shape);
+    case DType::i16: return py::array_t<int16_t>(shape);
+    default: return py::array_t<uint16_t>(shape);
+  }
+}
+
 Isa isa_from(const std::string& s) {
   for (Isa i : {Isa::scalar, Isa::avx2, Isa::avx512, Isa::amx})
     if (s == isa_name(i)) return i;
@@ -136,13 +146,7 @@ PYBIND11_MODULE(_kernels, m) {
         a.lut = view(lut, "lut");
         if (out_bits < 1 || out_bits > 16) throw py::value_error("out bits must be in [1, 16], got " + std::to_string(out_bits));
         std::vector<py::ssize_t> shape(a.acc.shape, a.acc.shape + a.acc.ndim);
-        py::array out;
-        switch (container_dtype(a.out_fmt)) {
-          case DType::i8: out = py::array_t<int8_t>(shape); break;
-          case DType::u8: out = py::array_t<uint8_t>(shape); break;
-          case DType::i16: out = py::array_t<int16_t>(shape); break;
-          default: out = py::array_t<uint16_t>(shape); break;
-        }
+        py::array out = codes_array(a.out_fmt, shape);
         void* o = out.mutable_data();
         {
           py::gil_scoped_release release;
@@ -261,12 +265,7 @@ PYBIND11_MODULE(_kernels, m) {
           a.out_zero_point = out_zero_point;
           a.relu = relu;
           if (out_bits < 2 || out_bits > 16) throw py::value_error("out_bits must be in [2, 16]");
-          switch (container_dtype(a.out_fmt)) {
-            case DType::i8: out = py::array_t<int8_t>(shape); break;
-            case DType::u8: out = py::array_t<uint8_t>(shape); break;
-            case DType::i16: out = py::array_t<int16_t>(shape); break;
-            default: out = py::array_t<uint16_t>(shape); break;
-          }
+          out = codes_array(a.out_fmt, shape);
           a.out_codes = out.mutable_data();
         } else {
           out = py::array_t<double>(shape);
@@ -287,13 +286,7 @@ PYBIND11_MODULE(_kernels, m) {
         IntFmt f{bits, is_signed};
         if (bits < 2 || bits > 16) throw py::value_error("bits must be in [2, 16]");
         std::vector<py::ssize_t> shape(x.shape(), x.shape() + x.ndim());
-        py::array out;
-        switch (container_dtype(f)) {
-          case DType::i8: out = py::array_t<int8_t>(shape); break;
-          case DType::u8: out = py::array_t<uint8_t>(shape); break;
-          case DType::i16: out = py::array_t<int16_t>(shape); break;
-          default: out = py::array_t<uint16_t>(shape); break;
-        }
+        py::array out = codes_array(f, shape);
         void* o = out.mutable_data();
         const double* xp = x.data();
         const int64_t n = x.size();
