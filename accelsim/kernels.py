@@ -131,6 +131,21 @@ def dequantize(codes, scale: float, zero_point: int) -> np.ndarray:
     return _k.dequantize_codes(np.ascontiguousarray(codes), float(scale), _int(zero_point, "zero_point"))
 
 
+# ---- peak probes (benchmarks) --------------------------------------------------------------------
+def peak_probe_names() -> list[str]:
+    """Every peak probe the build knows (``peak_probe`` refuses those this CPU cannot run)."""
+    return list(_k.peak_probe_names())
+
+
+def peak_probe(name: str, iters: int = 10_000_000) -> float:
+    """Multiply-accumulates per second that instruction ``name`` sustains on all kernel threads at
+    once (register-only loops; csrc/src/peak_probe.cpp states the MACs each instruction counts): the
+    best of three runs."""
+    if name not in peak_probe_names():
+        raise ConfigError(f"peak probe must be one of {', '.join(peak_probe_names())}, got {name!r}")
+    return max(float(_k.peak_probe(name, _int(iters, "iters"))) for _ in range(3))
+
+
 # ---- run-time configuration ----------------------------------------------------------------------
 def active_isa() -> str:
     return _k.active_isa()

@@ -17,7 +17,16 @@ plus the growth of VmHWM during the call (reset through /proc/self/clear_refs), 
 that call's input + weight + output bytes (conv: int32 / int64 / int16 outputs as returned;
 requantize: int32 in, int8 out).
 
-JSON rows: {"layer", "batch", "impl", "isa", "median_s", "vs_fp32"} and, for memory,
+Peak: in the same run, before the layers, ``kernels.peak_probe`` measures the multiply-accumulates
+per second each instruction family sustains on all threads (register-only loops:
+csrc/src/peak_probe.cpp). Every row then reports GMAC/s, counting the layer's effectual MACs
+(batch x cin x hw^2 x cout x 16 for these k4 s2 layers; flex16 counts one MAC per int16 product
+pair of the format, binary one per XNOR bit), and its fraction of the peak of the instruction its
+kernel is built on: vpdpbusd (int formats, avx512), TDPBSUD (int formats, amx), vpmaddubsw (avx2),
+vpdpwssd (flex16), vpopcntq (binary), vfmadd fp32 (torch fp32), vpdpbusd (torch int8 fbgemm).
+
+JSON rows: {"layer", "batch", "impl", "isa", "median_s", "vs_fp32", "gmacs_per_s", "peak_probe",
+"peak_gmacs_per_s", "peak_fraction"}, one {"peak_probe", "gmacs_per_s"} per probe, and, for memory,
 {"layer", "batch", "impl", "isa", "call", "peak_bytes", "io_bytes"}.
 """
 from __future__ import annotations
@@ -171,6 +180,21 @@ def peak_memory(layer: int, fmt: str, isa: str, call: str, batch: int, threads: 
     return json.loads(res.stdout)
 
 
+def peak_probe_for(impl: str, isa: str | None, avx512: bool) -> str | None:
+    """The instruction whose measured peak bounds this implementation (None: no SIMD kernel)."""
+    if impl == "torch-fp32":
+        return "fma-zmm" if avx512 else "fma-ymm"
+    if impl == "torch-int8-fbgemm":
+        return "vpdpbusd-zmm" if avx512 else "vpmaddubsw-ymm"
+    if impl in INT_ARGS:
+        return {"amx": "tdpbsud-amx", "avx512": "vpdpbusd-zmm", "avx2": "vpmaddubsw-ymm"}.get(isa)
+    if impl == "flex16":
+        return "vpdpwssd-zmm" if isa in ("avx512", "amx") else ("vpmaddwd-ymm" if isa == "avx2" else None)
+    if impl == "binary":
+        return "vpopcntq-zmm" if isa in ("avx512", "amx") else None
+    return None
+
+
 def geomean(xs) -> float:
     return math.exp(sum(map(math.log, xs)) / len(xs))
 
@@ -204,6 +228,18 @@ def main(argv=None) -> int:
     rows = []
     print(f"accelsim isas {','.join(isas)} | torch {torch.__version__} | threads {args.threads} | "
           f"median of {args.runs} interleaved runs", flush=True)
+    avx512 = "avx512" in kernels.available_isas()
+    probe_of = {col: peak_probe_for(col.partition("[")[0], col.partition("[")[2].rstrip("]") or None, avx512)
+                for col in columns}
+    peaks = {}
+    for name in sorted({p for p in probe_of.values() if p}):
+        try:
+            peaks[name] = kernels.peak_probe(name)
+        except ValueError as e:        # this CPU cannot run it: no fraction for its rows
+            print(f"peak probe {name}: {e}")
+    print("measured peak, all threads (GMAC/s): " + ", ".join(f"{k} {v / 1e9:.0f}" for k, v in peaks.items()),
+          flush=True)
+    rows += [{"peak_probe": k, "gmacs_per_s": v / 1e9} for k, v in peaks.items()]
     for batch in batches:
         med = {}
         for li, (name, cin, cout, hw) in enumerate(LAYERS):
@@ -215,6 +251,8 @@ def main(argv=None) -> int:
                     fns[f"{fmt}[{isa}]"] = isa_call(isa, fn)
             for col, s in time_interleaved(fns, args.runs).items():
                 med[name, col] = s
+        macs = {name: batch * cin * hw * hw * cout * 16 for name, cin, cout, hw in LAYERS}
+        rate = {}
         base = {name: med.get((name, "torch-fp32")) for name, *_ in LAYERS}
         fbg = {name: med.get((name, "torch-int8-fbgemm")) for name, *_ in LAYERS}
         print(f"\nbatch {batch}: median ms (speed-up vs torch-fp32 in the same run)")
@@ -227,11 +265,24 @@ def main(argv=None) -> int:
                 r = base[name] / s if base[name] else float("nan")
                 line += f"{s * 1e3:>14.3f}ms{r:>7.2f}x "
                 fmt, _, isa = col.partition("[")
+                gmacs, peak = macs[name] / s / 1e9, peaks.get(probe_of[col])
                 rows.append({"layer": name, "batch": batch, "impl": fmt, "isa": isa.rstrip("]") or None,
-                             "median_s": s, "vs_fp32": r})
+                             "median_s": s, "vs_fp32": r, "gmacs_per_s": gmacs, "peak_probe": probe_of[col],
+                             "peak_gmacs_per_s": peak / 1e9 if peak else None,
+                             "peak_fraction": gmacs * 1e9 / peak if peak else None})
+                rate[name, col] = rows[-1]
             g_fp32 = geomean([base[n] / med[n, col] for n, *_ in LAYERS]) if all(base.values()) else float("nan")
             g_fbg = geomean([fbg[n] / med[n, col] for n, *_ in LAYERS]) if all(fbg.values()) else float("nan")
             print(line + f"{g_fp32:>16.2f}x{g_fbg:>10.2f}x", flush=True)
+        print(f"\nbatch {batch}: GMAC/s (fraction of the measured peak of the kernel's instruction)")
+        print(head + f"{'peak of':>16}")
+        for col in columns:
+            line = f"{col:<24}"
+            for name, *_ in LAYERS:
+                rec = rate[name, col]
+                frac = f"{rec['peak_fraction'] * 100:5.1f}%" if rec["peak_fraction"] is not None else "     -"
+                line += f"{rec['gmacs_per_s']:>15.1f} {frac:>7} "
+            print(line + f"{probe_of[col] or '-':>16}", flush=True)
     if not args.no_memory and formats:
         batch = max(batches)
         print(f"\npeak memory of one kernel call / (its input + weight + output bytes), batch {batch}, "

@@ -314,4 +314,16 @@ PYBIND11_MODULE(_kernels, m) {
         return out;
       },
       py::arg("codes"), py::arg("scale"), py::arg("zero_point"));
+  m.def("peak_probe_names", []() {
+    std::vector<std::string> out;
+    for (const char* const* p = peak_probe_names(); *p; ++p) out.emplace_back(*p);
+    return out;
+  });
+  m.def(
+      "peak_probe",
+      [](const std::string& name, int64_t iters) {
+        py::gil_scoped_release release;
+        return peak_probe(name, iters);
+      },
+      py::arg("name"), py::arg("iters"));
 }

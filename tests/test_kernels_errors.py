@@ -107,3 +107,26 @@ def test_set_isa_rejects_unknown():
         kernels.set_isa("sse9")
     with pytest.raises(ValueError):
         kernels.set_num_threads(0)
+
+
+def test_peak_probes():
+    """The benchmarks' peak probes: every name the build knows either measures a positive rate or
+    refuses (this CPU lacks the instruction); an unknown name or a bad count is a clear error."""
+    from accelsim import kernels
+    from accelsim.errors import AccelsimError
+    names = kernels.peak_probe_names()
+    assert {"vpdpbusd-zmm", "fma-ymm", "tdpbsud-amx"} <= set(names)
+    measured = 0
+    for name in names:
+        try:
+            rate = kernels.peak_probe(name, iters=2000)
+        except ValueError as e:
+            assert "not supported" in str(e)
+            continue
+        assert rate > 1e6
+        measured += 1
+    assert measured >= (1 if "avx2" in kernels.available_isas() else 0)
+    with pytest.raises(AccelsimError, match="peak probe must be one of"):
+        kernels.peak_probe("vfmadd-bogus")
+    with pytest.raises(ValueError, match="iters"):
+        kernels.peak_probe(names[0], iters=0)

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "accelsim/hot.hpp"
+#include "accelsim/kernels.hpp"
 
 #if (defined(__x86_64__) || defined(__i386__)) && defined(__linux__) && defined(__GNUC__) && !defined(__clang__) && \
     (__GNUC__ >= 11)
@@ -73,6 +74,30 @@ static void ukr_u8s8(const int8_t* a, const uint8_t* b, int64_t kgroups, int64_t
   _tile_stored(3, c + 16 * ldc + 16, stride);
 }
 
+// The peak probe's loop (peak_probe.cpp): 4 independent TDPBSUD per iteration on tiles in registers.
+int64_t amx_probe_loop_impl(int64_t iters) {
+  alignas(64) static const int8_t a[16 * 64] = {1};
+  alignas(64) static const uint8_t b[16 * 64] = {1};
+  _tile_loadconfig(&tile_config());
+  _tile_zero(0);
+  _tile_zero(1);
+  _tile_zero(2);
+  _tile_zero(3);
+  _tile_loadd(4, a, 64);
+  _tile_loadd(5, a, 64);
+  _tile_loadd(6, b, 64);
+  _tile_loadd(7, b, 64);
+  for (int64_t k = 0; k < iters; ++k) {
+    _tile_dpbsud(0, 4, 6);
+    _tile_dpbsud(1, 4, 7);
+    _tile_dpbsud(2, 5, 6);
+    _tile_dpbsud(3, 5, 7);
+  }
+  alignas(64) int32_t c[16 * 16];
+  _tile_stored(0, c, 64);
+  return c[0];
+}
+
 // Linux hands out the AMX tile-data state only on request (once per process).
 static bool tile_data_permitted() {
   constexpr long kArchReqXcompPerm = 0x1023, kXfeatureXtiledata = 18;
@@ -105,9 +130,15 @@ const HotKernels* hot_amx() {
   static const HotKernels* const k = make_amx();
   return k;
 }
+
+int64_t amx_probe_loop(int64_t iters) {
+  if (!hot_amx()) fail("peak probe tdpbsud-amx is not supported on this CPU/build");
+  return hot_amx_ns::amx_probe_loop_impl(iters);
+}
 }  // namespace accelsim
 #else
 namespace accelsim {
 const HotKernels* hot_amx() { return nullptr; }
+int64_t amx_probe_loop(int64_t) { fail("peak probe tdpbsud-amx is not supported on this CPU/build"); }
 }  // namespace accelsim
 #endif

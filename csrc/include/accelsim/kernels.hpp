@@ -3,6 +3,7 @@
 // function here is bit-exact against it. Layout NCHW, weights in torch layout, C-contiguous.
 #pragma once
 #include <cstdint>
+#include <string>
 
 #include "accelsim/core.hpp"
 
@@ -125,5 +126,13 @@ void instance_norm_codes(const InstanceNormArgs& a);
 void quantize_codes(const double* x, int64_t n, double scale, int32_t zero_point, IntFmt fmt, void* out);
 // out[i] = scale * (codes[i] - zero_point) in float64 (fixed.dequantize).
 void dequantize_codes(const void* codes, DType dtype, int64_t n, double scale, int32_t zero_point, double* out);
+
+// ---- peak probes (benchmarks) ----------------------------------------------------------------------
+// Names of the probes (nullptr-terminated) and the multiply-accumulates per second one sustains on
+// all num_threads() threads at once, `iters` loop iterations per thread (peak_probe.cpp documents
+// the MACs each instruction counts). Fails for a name this CPU or build cannot run.
+const char* const* peak_probe_names();
+double peak_probe(const std::string& name, int64_t iters);
+int64_t amx_probe_loop(int64_t iters);  // hot_amx.cpp: the AMX probe's loop
 
 }  // namespace accelsim
