@@ -2,22 +2,110 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from accelsim.cli import main
 
 
-def test_default_run_prints_both_tables(capsys):
-    assert main(["energy"]) == 0
+def _summary_rows(lines: list[str]) -> dict:
+    """format -> cells of the summary table found in ``lines`` (the rows between its rule and its legend)."""
+    start = next(i for i, l in enumerate(lines) if l.startswith("format ")) + 2
+    rows = {}
+    for line in lines[start:]:
+        if line.startswith("vs "):
+            break
+        cells = line.split()
+        rows[cells[0]] = cells
+    return rows
+
+
+def test_default_run_answer_first(tmp_path, capsys):
+    """The README's main job: the summary of every default format within the first 15 lines, under 110
+    columns, with its legend; no per-layer table; its numbers are the JSON's."""
+    from accelsim.formats.registry import DEFAULT
+    path = tmp_path / "e.json"
+    assert main(["energy", "--json", str(path)]) == 0
     out = capsys.readouterr().out
-    assert "dcgan-digits on edge-npu" in out and "per generated image:" in out
-    assert "energy/image uJ" in out
-    for fmt in ("fp32", "fp16", "w8a8", "w4a8", "w4a4", "w2a8", "w1a8", "w1a1", "flex16+5"):
-        assert f"\n{fmt} " in out
-    image_rows = out.split("per generated image:")[1].strip().splitlines()[2:]
-    assert len(image_rows) == 9   # accelsim.formats.registry.DEFAULT
-    assert all(float(r.split()[1]) > 0 for r in image_rows)
+    lines = out.splitlines()
+    assert "dcgan-digits on edge-npu" in lines[0]
+    head = lines[:15]
+    assert all(len(l) <= 110 for l in head)
+    assert any(l.startswith("vs fp32: ratio to fp32 |") for l in head)   # the legend
+    rows = _summary_rows(head)
+    assert list(rows) == list(DEFAULT)
+    assert "per layer:" not in out and "\nfp32      G1 " not in out and "I/W/P" not in out
+    data = json.loads(path.read_text())
+    results = {r["format"]: r for r in data["results"]}
+    summary = {r["format"]: r for r in data["summary"]["rows"]}
+    assert data["summary"]["baseline"] == "fp32" and list(summary) == list(DEFAULT)
+    fp32 = results["fp32"]
+    for fmt, cells in rows.items():
+        r, s = results[fmt], summary[fmt]
+        uj, e_ratio, dram, d_ratio, lat = float(cells[1]), float(cells[2]), int(cells[3].replace(",", "")), \
+            float(cells[4]), float(cells[5])
+        assert uj == pytest.approx(r["energy_per_image_uj"], abs=5e-5) and s["energy_per_image_uj"] == r["energy_per_image_uj"]
+        assert e_ratio == pytest.approx(r["energy_per_image_uj"] / fp32["energy_per_image_uj"], abs=5e-4)
+        assert e_ratio == pytest.approx(s["energy_vs_baseline"], abs=5e-4)
+        assert dram == r["dram_bytes"] == s["dram_bytes_per_image"]   # batch 1
+        assert d_ratio == pytest.approx(r["dram_bytes"] / fp32["dram_bytes"], abs=5e-4)
+        assert d_ratio == pytest.approx(s["dram_vs_baseline"], abs=5e-4)
+        assert lat == pytest.approx(r["latency_us"], abs=5e-3) and s["latency_us_per_image"] == r["latency_us"]
+        top = max(r["energy_pj"], key=r["energy_pj"].get)   # the dominant part: name and share
+        assert s["dominant_component"] == top
+        assert s["dominant_share"] == pytest.approx(r["energy_pj"][top] / sum(r["energy_pj"].values()), rel=1e-6)
+        assert cells[-1] == f"{100 * s['dominant_share']:.1f}%"
+    assert rows["fp32"][2] == rows["fp32"][4] == "1.000"
+    assert rows["w1a1"][-2:] == ["bg", f"{100 * summary['w1a1']['dominant_share']:.1f}%"]   # "DRAM bg 56.4%"
+
+
+def test_readme_shows_the_default_output(capsys):
+    """README.md's block after <!-- output: accelsim energy --> is what the command prints."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    block = readme.split("<!-- output: accelsim energy -->\n```text\n", 1)[1].split("```", 1)[0]
+    assert main(["energy"]) == 0
+    assert capsys.readouterr().out == block
+
+
+@pytest.mark.parametrize("flag", ["--layers", "-v", "--verbose"])
+def test_layers_flag_prints_the_details(flag, capsys):
+    assert main(["energy", "--format", "fp32,w8a8", flag]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert set(_summary_rows(lines)) == {"fp32", "w8a8"}   # the answer still comes first
+    i = lines.index("per layer:")
+    assert i < lines.index("per generated image, all energy parts:")
+    head = lines[i + 1].split("  ")
+    for col in ("DRAM rd I/W/P B", "DRAM wr O/P B", "SRAM rd/wr B", "PE util", "latency us", "DRAM act nJ",
+                "DRAM bg nJ", "total nJ"):
+        assert col in [c.strip() for c in head]
+    layer_rows = lines[i + 3:i + 3 + 8]   # 4 layers x 2 formats
+    assert [r.split()[:2] for r in layer_rows] == [[f, f"G{k}"] for f in ("fp32", "w8a8") for k in range(1, 5)]
+    legend = lines[i + 3 + 8]
+    for term in ("I/W/P: ifmap/weight/psum", "O/P: ofmap/psum", "PE util:", "act: row activates",
+                 "bg: background"):
+        assert term in legend
+
+
+def test_no_layers_is_the_default(capsys):
+    assert main(["energy", "--format", "w8a8"]) == 0
+    default = capsys.readouterr().out
+    assert main(["energy", "--format", "w8a8", "--no-layers"]) == 0
+    assert capsys.readouterr().out == default and "per layer:" not in default
+
+
+def test_summary_per_image_with_a_batch(tmp_path, capsys):
+    """With a batch, the summary is per image (batch totals / batch) and its baseline is the first format
+    when fp32 is not asked for."""
+    path = tmp_path / "e.json"
+    assert main(["energy", "--format", "w8a8,w4a4", "--batch", "4", "--json", str(path)]) == 0
+    rows = _summary_rows(capsys.readouterr().out.splitlines())
+    data = json.loads(path.read_text())
+    assert data["summary"]["baseline"] == "w8a8" and rows["w8a8"][2] == "1.000"
+    for r, s in zip(data["results"], data["summary"]["rows"]):
+        assert s["dram_bytes_per_image"] == pytest.approx(r["dram_bytes"] / 4)
+        assert s["latency_us_per_image"] == pytest.approx(r["latency_us"] / 4)
+        assert float(rows[r["format"]][5]) == pytest.approx(r["latency_us"] / 4, abs=5e-3)
 
 
 def test_json_schema(tmp_path):
@@ -39,6 +127,13 @@ def test_json_schema(tmp_path):
             assert key in layer
         assert sum(l["dram_bytes"] for l in r["layers"]) == r["dram_bytes"]
         assert sum(l["energy_total_pj"] for l in r["layers"]) == pytest.approx(r["energy_per_image_uj"] * 1e6, rel=1e-6)
+    summary = data["summary"]
+    assert summary["baseline"] == "w8a8" and [s["format"] for s in summary["rows"]] == ["w8a8", "w1a1"]
+    for s, r in zip(summary["rows"], data["results"]):
+        assert set(s) == {"format", "energy_per_image_uj", "energy_vs_baseline", "dram_bytes_per_image",
+                          "dram_vs_baseline", "latency_us_per_image", "dominant_component", "dominant_share"}
+        assert s["energy_vs_baseline"] == pytest.approx(r["energy_per_image_uj"] / data["results"][0]["energy_per_image_uj"])
+        assert s["dominant_component"] in r["energy_pj"] and 0 < s["dominant_share"] <= 1
 
 
 def test_plot_writes_png(tmp_path):

@@ -10,7 +10,7 @@ DEFAULT_FORMAT_LIST = "all"
 
 
 def register(sub) -> None:
-    p = sub.add_parser("energy", help="energy per generated image, per layer and per format",
+    p = sub.add_parser("energy", help="energy per generated image, per format (per layer with --layers)",
                        description=__doc__)
     add_model(p)
     p.add_argument("--arch", default="edge-npu", help="preset name or YAML file (default edge-npu)")
@@ -24,8 +24,9 @@ def register(sub) -> None:
                    help="with zero_insert, keep the zero-dilated input in DRAM (as SCALE-Sim/ZigZag do)")
     p.add_argument("--json", metavar="PATH", help="write the results as JSON")
     p.add_argument("--plot", metavar="PATH", help="write a stacked-bar PNG of the energy breakdown")
-    p.add_argument("--layers", action=argparse.BooleanOptionalAction, default=True,
-                   help="print the per-layer table (default on)")
+    p.add_argument("--layers", "-v", "--verbose", action=argparse.BooleanOptionalAction, default=False,
+                   help="after the summary, print the per-layer table and the full per-format breakdown "
+                        "(default off: the summary only)")
     p.set_defaults(func=run)
 
 
@@ -33,7 +34,7 @@ def run(args) -> int:
     from accelsim.api import LOWERING_CHOICES, simulate_formats
     from accelsim.arch import load_arch
     from accelsim.mapping import OBJECTIVES
-    from accelsim.report import image_table, layer_table, reports_to_json
+    from accelsim.report import image_table, layer_table, reports_to_json, summary_table
     from accelsim.workload import parse_formats
     from accelsim.workload.models import resolve_workload
 
@@ -67,14 +68,18 @@ def run(args) -> int:
     else:
         what = f"{a.rows}x{a.cols} {a.dataflow}"
     print(f"accelsim energy: {model.name} on {arch.name} ({what}, {arch.clock_mhz:g} MHz, "
-          f"{arch.tech_node_nm} nm, {d.name} x{d.channels}), lowering {args.lowering}, objective {args.objective}, "
-          f"batch {args.batch}")
+          f"{arch.tech_node_nm} nm, {d.name} x{d.channels})")
+    print(f"lowering {args.lowering}, objective {args.objective}, batch {args.batch}: "
+          "energy per generated image, per format")
+    print()
+    print(summary_table(reports))   # the answer first: one row per format
     if args.layers:
         print()
+        print("per layer:")
         print(layer_table(reports))
-    print()
-    print("per generated image:")
-    print(image_table(reports))
+        print()
+        print("per generated image, all energy parts:")
+        print(image_table(reports))
     if arch.kind == "crossbar":
         print()
         print("crossbars (weight programming is one-time, not per image):")

@@ -4,10 +4,7 @@ from __future__ import annotations
 from accelsim.energy import COMPONENTS, Report
 from accelsim.errors import ConfigError
 from accelsim.report.files import save_figure
-
-_LABELS = {"dram": "DRAM read/write", "dram_act": "DRAM activate", "dram_bg": "DRAM background",
-           "buffer": "SRAM buffers", "mac": "PE / MAC", "leakage": "SRAM leakage",
-           "crossbar": "crossbar cells + drivers", "adc": "ADC", "shift_add": "shift-and-add", "xbar_write": "cell reloads"}
+from accelsim.report.table import COMPONENT_LABEL, pj_to_uj
 
 
 def plot_breakdown(reports: list[Report], path: str) -> None:
@@ -22,8 +19,8 @@ def plot_breakdown(reports: list[Report], path: str) -> None:
     bottom = [0.0] * len(reports)
     shown = {c for r in reports for c in r.components}
     for comp in (c for c in COMPONENTS if c in shown):
-        vals = [r.energy_pj[comp] / 1e6 / r.batch for r in reports]
-        ax.bar(names, vals, bottom=bottom, label=_LABELS[comp])
+        vals = [pj_to_uj(r.energy_pj[comp]) / r.batch for r in reports]
+        ax.bar(names, vals, bottom=bottom, label=COMPONENT_LABEL[comp])
         bottom = [b + v for b, v in zip(bottom, vals)]
     first = reports[0]
     ax.set_ylabel("energy per generated image (uJ)")

@@ -1,7 +1,7 @@
 """Plain-text summary of a sweep: one line per curve (format x the other swept axes)."""
 from __future__ import annotations
 
-from accelsim.report.table import _table
+from accelsim.report.table import _table, pj_to_uj
 
 
 def _size(kib) -> str:
@@ -11,7 +11,7 @@ def _size(kib) -> str:
 
 
 def _uj(pj) -> str:
-    return "-" if pj is None else f"{pj / 1e6:.3f}"
+    return "-" if pj is None else f"{pj_to_uj(pj):.3f}"
 
 
 def _mib(n) -> str:
