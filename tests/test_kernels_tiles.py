@@ -229,3 +229,22 @@ def test_weights_packed_in_channel_blocks(isa, transposed):
         ref = reference.conv_flex(xm, -16, wm, -16, spec=spec, out_exp=out_exp)
         np.testing.assert_array_equal(got[0], ref[0])
         assert got[1:] == tuple(ref[1:])
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_packed_weight_cache_follows_the_weights(path):
+    """Packed int8 weights are reused across calls (csrc/src/qconv.cpp, keyed by address, shape, a hash
+    of the bytes, tile geometry and blocking): weights changed in place, a new batch size (another
+    output-channel blocking) and another ISA all give the golden result."""
+    rng = np.random.default_rng(11)
+    for spec, xs, ws in ((ConvSpec.make(padding=1), (1, 40, 6, 6), (24, 40, 3, 3)),
+                         (ConvSpec.make(stride=2, padding=1, transposed=True), (1, 64, 3, 3), (64, 32, 4, 4))):
+        w = rng.integers(-127, 128, ws).astype(np.int8)
+        args = dict(x_bits=8, x_signed=True, x_zero_point=5, w_kind="fixed", w_bits=8, spec=spec)
+        for step in range(4):
+            x = rng.integers(-128, 128, (1 + 3 * (step % 2),) + xs[1:]).astype(np.int8)
+            if step == 2:
+                w[0, 0, 0, 0] = -w[0, 0, 0, 0] - 1      # in place: same address and shape
+            with kernels.use_isa(path):
+                got = kernels.conv_int(x, w, **args)
+            np.testing.assert_array_equal(got, reference.conv_int(x, w, **args))

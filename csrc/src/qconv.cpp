@@ -7,6 +7,9 @@
 // Padded taps hold x - z_x = 0 (real zero), so they contribute nothing.
 #include <algorithm>
 #include <cstring>
+#include <list>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -220,6 +223,78 @@ inline void load_offset_strided(const TensorView& x, int64_t src, int64_t n, int
   }
 }
 
+// ---- packed int8 weights, reused across calls -------------------------------------------------------
+// Packing the weight panels costs a pass over the weights per call, which dominates layers with
+// large weights and small images (pix2pix's 1024x512x4x4 at 2x2). Packed u8s8 weights are kept in a
+// small process-wide LRU cache keyed by everything the packing depends on: the weights' address,
+// shape and a hash of their bytes (so weights changed in place are packed anew), the tile geometry
+// of the active ISA, the output-channel blocking and the conv kind.
+struct PackedWeightsKey {
+  const void* ptr = nullptr;
+  int64_t shape[4] = {0, 0, 0, 0};
+  uint64_t hash = 0;
+  int mr = 0, nr = 0, kg = 0, kga = 0;
+  int64_t cob = 0, groups = 0;
+  bool transposed = false;
+  bool operator==(const PackedWeightsKey& o) const {
+    return ptr == o.ptr && std::equal(shape, shape + 4, o.shape) && hash == o.hash && mr == o.mr && nr == o.nr &&
+           kg == o.kg && kga == o.kga && cob == o.cob && groups == o.groups && transposed == o.transposed;
+  }
+};
+struct PackedWeights {
+  std::vector<std::vector<PackedA<int8_t>>> A;  // [output-channel block][group]
+  std::vector<std::vector<int32_t>> sums;       // [block][group * Mb + m]: sum over k of w(m, k)
+  int64_t bytes = 0;
+};
+
+uint64_t hash_bytes(const void* data, int64_t n) {  // four independent FNV-style lanes, then the tail
+  const auto* p = static_cast<const uint8_t*>(data);
+  uint64_t h[4] = {0xcbf29ce484222325ull, 0x9e3779b97f4a7c15ull, 0xc2b2ae3d27d4eb4full, 0x165667b19e3779f9ull};
+  int64_t i = 0;
+  for (; i + 32 <= n; i += 32)
+    for (int l = 0; l < 4; ++l) {
+      uint64_t w;
+      std::memcpy(&w, p + i + 8 * l, 8);
+      h[l] = (h[l] ^ w) * 0x100000001b3ull;
+    }
+  uint64_t r = h[0] ^ (h[1] << 1) ^ (h[2] << 2) ^ (h[3] << 3) ^ uint64_t(n);
+  for (; i < n; ++i) r = (r ^ p[i]) * 0x100000001b3ull;
+  return r;
+}
+
+class PackedWeightsCache {
+ public:
+  std::shared_ptr<const PackedWeights> find(const PackedWeightsKey& k) {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto it = entries_.begin(); it != entries_.end(); ++it)
+      if (it->first == k) {
+        entries_.splice(entries_.begin(), entries_, it);  // most recently used first
+        return entries_.front().second;
+      }
+    return nullptr;
+  }
+  void insert(const PackedWeightsKey& k, std::shared_ptr<const PackedWeights> v) {
+    std::lock_guard<std::mutex> lock(mu_);
+    bytes_ += v->bytes;
+    entries_.emplace_front(k, std::move(v));
+    while (bytes_ > kCapacityBytes && entries_.size() > 1) {  // evict the least recently used
+      bytes_ -= entries_.back().second->bytes;
+      entries_.pop_back();
+    }
+  }
+
+ private:
+  static constexpr int64_t kCapacityBytes = int64_t(256) << 20;
+  std::mutex mu_;
+  std::list<std::pair<PackedWeightsKey, std::shared_ptr<const PackedWeights>>> entries_;
+  int64_t bytes_ = 0;
+};
+
+PackedWeightsCache& packed_weights_cache() {
+  static PackedWeightsCache* c = new PackedWeightsCache();  // never destroyed: no exit-order issues
+  return *c;
+}
+
 // Convolution through the packed GEMM, for any integer GEMM kind:
 //   acc = bias + corr_factor * sum_k w + sum_d 2^(8d) * sum_k B * digit_d(w),   B = x - offset
 // (padded taps of conv2d hold pad_value). D = 1: one weight row per GEMM row; D = 2 (flexpoint):
@@ -305,31 +380,97 @@ void conv_packed(const TensorView& x, const TensorView& w, const Geom& g, int32_
   const int64_t budget = std::max<int64_t>(x.numel() * int64_t(sizeof(TB)), int64_t(2) << 20);
   const int64_t cob = (cout_g + std::min(cout_g, (a_bytes + budget - 1) / budget) - 1) /
                       std::min(cout_g, (a_bytes + budget - 1) / budget);  // channels per block
-  for (int64_t cb = 0; cb < cout_g; cb += cob) {
-    const int64_t ncb = std::min(cob, cout_g - cb), Mb = tr ? ncb * T : ncb;
-    std::vector<PackedA<TA>> A;
-    std::vector<int64_t> corr(size_t(G * Mb), 0);
-    // Weight (m, k) of group gi, torch layout: w[ci][co_g][ky][kx] (transposed) or w[co][ci_g][ky][kx];
-    // m counts from the block's first channel.
-    const int64_t sm = tr ? 1 : K, sk = tr ? M : 1;
-    auto pack_weights = [&](const auto* wp) {
+  // Weight (m, k) of group gi, torch layout: w[ci][co_g][ky][kx] (transposed) or w[co][ci_g][ky][kx];
+  // m counts from the block's first channel. Per block and group: panels and sum_k w(m, k) (summed
+  // in source order; int32: |sum| < 2^31).
+  const int64_t sm = tr ? 1 : K, sk = tr ? M : 1;
+  auto pack_all = [&](const auto* wp) {
+    auto pw = std::make_shared<PackedWeights>();
+    for (int64_t cb = 0; cb < cout_g; cb += cob) {
+      const int64_t ncb = std::min(cob, cout_g - cb), Mb = tr ? ncb * T : ncb;
+      pw->A.emplace_back();
+      pw->sums.emplace_back(size_t(G * Mb), 0);
       for (int64_t gi = 0; gi < G; ++gi) {
         const auto* wg = wp + gi * M * K + (tr ? cb * T : cb * K);
-        A.push_back(pack_a<TA, D>(tile_of(Kind{}, hk), Mb, K, wg, sm, sk));
-        if (corr_factor) {  // corr_factor * sum_k w(m, k), summed in source order (int32: |sum| < 2^31)
-          std::vector<int32_t> sum(size_t(Mb), 0);
-          if (tr)
-            for (int64_t k = 0; k < K; ++k)
-              for (int64_t m = 0; m < Mb; ++m) sum[size_t(m)] += wg[k * M + m];
-          else
-            for (int64_t m = 0; m < Mb; ++m)
-              for (int64_t k = 0; k < K; ++k) sum[size_t(m)] += wg[m * K + k];
-          for (int64_t m = 0; m < Mb; ++m) corr[size_t(gi * Mb + m)] = corr_factor * sum[size_t(m)];
+        if constexpr (std::is_same<TA, int8_t>::value) {
+          pw->A.back().push_back(pack_a<TA, D>(tile_of(Kind{}, hk), Mb, K, wg, sm, sk));
+          pw->bytes += int64_t(pw->A.back().back().data.size() * sizeof(TA));
         }
+        int32_t* sum = pw->sums.back().data() + gi * Mb;
+        if (tr)
+          for (int64_t k = 0; k < K; ++k)
+            for (int64_t m = 0; m < Mb; ++m) sum[m] += wg[k * M + m];
+        else
+          for (int64_t m = 0; m < Mb; ++m)
+            for (int64_t k = 0; k < K; ++k) sum[m] += wg[m * K + k];
       }
-    };
-    if (w.dtype == DType::i8) pack_weights(static_cast<const int8_t*>(w.data));
-    else pack_weights(static_cast<const int16_t*>(w.data));
+    }
+    return pw;
+  };
+  // Packed int8 panels come from the cache (u8s8); other kinds pack per block below.
+  std::shared_ptr<const PackedWeights> cached;
+  if constexpr (std::is_same<Kind, GemmU8S8>::value && D == 1) {
+    if (w.dtype == DType::i8) {
+      const TileShape ts = tile_of(Kind{}, hk);
+      PackedWeightsKey key;
+      key.ptr = w.data;
+      std::copy(w.shape, w.shape + 4, key.shape);
+      key.hash = hash_bytes(w.data, w.numel());
+      key.mr = ts.mr, key.nr = ts.nr, key.kg = ts.kg, key.kga = ts.kga();
+      key.cob = cob, key.groups = G, key.transposed = tr;
+      cached = packed_weights_cache().find(key);
+      if (!cached) {
+        cached = pack_all(static_cast<const int8_t*>(w.data));
+        packed_weights_cache().insert(key, cached);
+      }
+    }
+  }
+  for (int64_t cb = 0, blk = 0; cb < cout_g; cb += cob, ++blk) {
+    const int64_t ncb = std::min(cob, cout_g - cb), Mb = tr ? ncb * T : ncb;
+    std::vector<PackedA<TA>> own;
+    std::vector<int64_t> corr(size_t(G * Mb), 0);
+    const std::vector<int32_t>* sums = nullptr;
+    if (!cached) {  // this block only: keeps the packed panels of one block in memory at a time
+      auto pack_block = [&](const auto* wp) {
+        for (int64_t gi = 0; gi < G; ++gi) {
+          const auto* wg = wp + gi * M * K + (tr ? cb * T : cb * K);
+          own.push_back(pack_a<TA, D>(tile_of(Kind{}, hk), Mb, K, wg, sm, sk));
+        }
+      };
+      if (w.dtype == DType::i8) pack_block(static_cast<const int8_t*>(w.data));
+      else pack_block(static_cast<const int16_t*>(w.data));
+    }
+    if (corr_factor) {
+      std::vector<int32_t> block_sums;
+      if (cached) {
+        sums = &cached->sums[size_t(blk)];
+      } else {  // sum_k w(m, k) of this block, as pack_all computes it
+        block_sums.assign(size_t(G * Mb), 0);
+        auto sum_block = [&](const auto* wp) {
+          for (int64_t gi = 0; gi < G; ++gi) {
+            const auto* wg = wp + gi * M * K + (tr ? cb * T : cb * K);
+            int32_t* sum = block_sums.data() + gi * Mb;
+            if (tr)
+              for (int64_t k = 0; k < K; ++k)
+                for (int64_t m = 0; m < Mb; ++m) sum[m] += wg[k * M + m];
+            else
+              for (int64_t m = 0; m < Mb; ++m)
+                for (int64_t k = 0; k < K; ++k) sum[m] += wg[m * K + k];
+          }
+        };
+        if (w.dtype == DType::i8) sum_block(static_cast<const int8_t*>(w.data));
+        else sum_block(static_cast<const int16_t*>(w.data));
+        sums = &block_sums;
+      }
+      for (int64_t i = 0; i < G * Mb; ++i) corr[size_t(i)] = corr_factor * (*sums)[size_t(i)];
+      sums = nullptr;
+    }
+    const std::vector<PackedA<TA>>& A = [&]() -> const std::vector<PackedA<TA>>& {
+      if constexpr (std::is_same<TA, int8_t>::value) {
+        if (cached) return cached->A[size_t(blk)];
+      }
+      return own;
+    }();
     if (tr) {
       auto make_sink = [&](int64_t gi, int64_t m0, int64_t mc, int64_t c0, int64_t c1) {
         auto add = [&, gi](const auto* src, int64_t ldc, int64_t n, int64_t m, int64_t, TOut* dst) {
