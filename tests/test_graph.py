@@ -118,3 +118,17 @@ def test_graph_validation_names_the_node():
         g.run_float(np.zeros((1, 3, 8, 9)))
     with pytest.raises(ModelError, match="NaN"):
         g.run_float(np.full((1, 3, 8, 8), np.nan))
+
+
+@pytest.mark.parametrize("slope", [0.0, 0.01, 0.2, 0.5, 1.0, -0.3, 1.7])
+def test_leaky_relu_is_where_to_the_bit(slope):
+    """The float64 leaky ReLU (graph.ops.activation) equals where(x >= 0, x, slope * x) bit for bit,
+    signed zeros, subnormals, infinities and NaN included, for any slope."""
+    from accelsim.graph.ops import activation
+    rng = np.random.default_rng(1)
+    x = np.concatenate([rng.normal(size=5000) * 10.0 ** rng.integers(-300, 300, 5000),
+                        [0.0, -0.0, 5e-324, -5e-324, np.inf, -np.inf, np.nan, 1.0, -1.0]])
+    with np.errstate(invalid="ignore"):      # inf * 0
+        want = np.where(x >= 0, x, x * slope)
+        got = activation("leaky_relu", x, {"slope": slope}, {})
+    assert got.tobytes() == want.tobytes()

@@ -255,7 +255,11 @@ def activation(name: str, x: np.ndarray, attrs: dict, params: dict) -> np.ndarra
     if name == "relu":
         return np.maximum(x, 0.0)
     if name == "leaky_relu":
-        return np.where(x >= 0, x, x * attrs["slope"])
+        slope = attrs["slope"]
+        y = x * slope
+        if 0.0 < slope <= 1.0:     # then max(x, slope*x) is where(x >= 0, x, slope*x), to the bit (-0.0, inf)
+            return np.maximum(x, y, out=y)
+        return np.where(x >= 0, x, y)
     if name == "prelu":
         w = params["weight"]
         w = w.reshape((1, -1) + (1,) * (x.ndim - 2)) if w.size > 1 and x.ndim > 1 else w.reshape(())
