@@ -31,7 +31,17 @@ class CliError(Exception):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="accelsim", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="accelsim",
+        description="What a GAN generator costs in silicon, and what each compression buys: energy per\n"
+                    "image on an accelerator model, bit-exact quantized kernels and golden vectors, buffer\n"
+                    "sweeps. 'accelsim COMMAND --help' shows each command's options and examples.",
+        epilog="examples:\n"
+               "  accelsim energy\n"
+               "  accelsim energy --model examples/generators.py:cyclegan --format w8a8,w2a8\n"
+               "  accelsim compare --model netG.onnx\n"
+               "  accelsim models; accelsim formats; accelsim archs",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"accelsim {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True

@@ -2,13 +2,16 @@
 crossbar arch, against the ADC resolution."""
 from __future__ import annotations
 
-from accelsim.cli.options import as_options, naming
+from accelsim.cli.options import as_options, examples, naming
 from accelsim.errors import ConfigError
 
 
 def register(sub) -> None:
     p = sub.add_parser("adc-sweep", help="energy per image and PSNR vs ADC bits on a crossbar arch",
-                       description=__doc__)
+                       description=__doc__,
+                       **examples("accelsim adc-sweep",
+                                  "accelsim adc-sweep --adc-bits 4,6,8 --plot adc.png",
+                                  "accelsim adc-sweep --format ternary --json adc.json"))
     p.add_argument("--model", default="dcgan-digits",
                    help="zoo model (default dcgan-digits; PSNR needs shipped weights)")
     p.add_argument("--arch", default="isaac-like", help="crossbar preset or YAML file (default isaac-like)")

@@ -2,13 +2,16 @@
 (weight bits, compression ratio, MACs, DRAM bytes and energy per image, PSNR, SSIM, digit-FID)."""
 from __future__ import annotations
 
-from accelsim.cli.options import add_model, naming
+from accelsim.cli.options import add_model, examples, naming
 from accelsim.errors import ConfigError
 
 
 def register(sub) -> None:
     p = sub.add_parser("compare", help="unified table: every compression, its size, energy and quality",
-                       description=__doc__)
+                       description=__doc__,
+                       **examples("accelsim compare --recipes int8,prune50 --plot pareto.png",
+                                  "accelsim compare --model examples/generators.py:pix2pix_tiny --json rows.json",
+                                  "accelsim compare --model netG.onnx --recipes w8a8,w4a8"))
     add_model(p)
     p.add_argument("--arch", default="edge-npu", help="preset name or YAML file (default edge-npu)")
     p.add_argument("--recipes", default="all",

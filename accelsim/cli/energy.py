@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from accelsim.cli.options import add_model, check_batch, file_of as _file_of, naming
+from accelsim.cli.options import add_model, check_batch, examples, file_of as _file_of, naming
 from accelsim.errors import ConfigError
 
 DEFAULT_FORMAT_LIST = "all"
@@ -11,7 +11,10 @@ DEFAULT_FORMAT_LIST = "all"
 
 def register(sub) -> None:
     p = sub.add_parser("energy", help="energy per generated image, per format (per layer with --layers)",
-                       description=__doc__)
+                       description=__doc__,
+                       **examples("accelsim energy",
+                                  "accelsim energy --model examples/generators.py:cyclegan --format w8a8,w2a8 --layers",
+                                  "accelsim energy --arch isaac-like --format w8a8,w1a1 --json energy.json"))
     add_model(p)
     p.add_argument("--arch", default="edge-npu", help="preset name or YAML file (default edge-npu)")
     p.add_argument("--format", default=DEFAULT_FORMAT_LIST,

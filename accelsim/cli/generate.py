@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from accelsim.cli.options import add_model, naming
+from accelsim.cli.options import add_model, examples, naming
 from accelsim.errors import ConfigError
 
 CALIB_SEED = 1234     # calibration inputs: disjoint from the evaluation seed's default 0
@@ -13,10 +13,9 @@ CALIB_SEED = 1234     # calibration inputs: disjoint from the evaluation seed's 
 def register(sub) -> None:
     p = sub.add_parser("generate", help="run a generator in a format (C++ kernels), PSNR/SSIM vs float",
                        description=__doc__,
-                       epilog="examples:\n  accelsim generate --format w4a8 --out grid.png\n"
-                              "  accelsim generate --model examples/generators.py:cyclegan_tiny --format w8a8 --out o.png\n"
-                              "  accelsim generate --format 'w4a4,first=w8a8,last=w8a8' --out mixed.png",
-                       formatter_class=__import__("argparse").RawDescriptionHelpFormatter)
+                       **examples("accelsim generate --format w4a8 --out grid.png",
+                                  "accelsim generate --model examples/generators.py:cyclegan_tiny --format w8a8 --out o.png",
+                                  "accelsim generate --format 'w4a4,first=w8a8,last=w8a8' --out mixed.png"))
     add_model(p)
     p.add_argument("--format", default="w8a8",
                    help="format ('accelsim formats'), or per layer 'w4a8,first=w8a8,LAYER=w2a8' (default w8a8)")

@@ -1,12 +1,18 @@
 """accelsim models / formats / archs: what exists, one line each."""
 from __future__ import annotations
 
+from accelsim.cli.options import examples
+
+EXAMPLES = {"models": ("accelsim models", "accelsim energy --model dcgan-64"),
+            "formats": ("accelsim formats", "accelsim energy --format w8a8,w4a8,w2a8,flex16+5"),
+            "archs": ("accelsim archs", "accelsim energy --arch tpu-like --format w8a8")}
+
 
 def register(sub) -> None:
     for name, text, func in (("models", "shipped generators (any file.py:NAME or .onnx works too)", _models),
                              ("formats", "numeric formats (one registry; old names are aliases)", _formats),
                              ("archs", "accelerator presets", _archs)):
-        p = sub.add_parser(name, help=text, description=f"accelsim {name}: {text}")
+        p = sub.add_parser(name, help=text, description=f"accelsim {name}: {text}", **examples(*EXAMPLES[name]))
         p.set_defaults(func=func)
 
 

@@ -1,6 +1,7 @@
 """Options shared by several commands, defined once so every command spells and documents them alike."""
 from __future__ import annotations
 
+import argparse
 import os
 
 from accelsim.errors import ConfigError
@@ -8,6 +9,13 @@ from accelsim.errors import ConfigError
 MODEL_HELP = ("the generator: a shipped name ('accelsim models'), path/to/file.py:NAME (an nn.Module class "
               "or a factory returning a module or (module, example_inputs)), or path/to/model.onnx "
               "(default %(default)s)")
+
+
+def examples(*commands: str) -> dict:
+    """``add_parser`` keywords that end a command's --help with these example command lines
+    (tests/test_cli_help.py parses every one of them)."""
+    return {"epilog": "examples:\n" + "\n".join(f"  {c}" for c in commands),
+            "formatter_class": argparse.RawDescriptionHelpFormatter}
 
 
 def add_model(p, default: str = "dcgan-digits") -> None:

@@ -8,7 +8,7 @@ import os
 import sys
 import time
 
-from accelsim.cli.options import add_model, as_options, check_batch, check_jobs, file_of, naming
+from accelsim.cli.options import add_model, as_options, check_batch, check_jobs, examples, file_of, naming
 from accelsim.errors import ConfigError
 
 # library fields (the messages of accelsim.sweep start with them) -> the options that set them
@@ -27,7 +27,10 @@ def _default_jobs() -> int:
 
 def register(sub) -> None:
     p = sub.add_parser("sweep", help="design-space sweep with a resumable results store, knees and plots",
-                       description=__doc__)
+                       description=__doc__,
+                       **examples("accelsim sweep --buffer 16KiB:1MiB --format w8a8,w4a8 --out sweep.db",
+                                  "accelsim sweep --buffer 64KiB:4MiB:8 --array 16x16,32x32 --plot buffers.png",
+                                  "accelsim sweep --points points.csv --out sweep.db --jobs 2"))
     add_model(p)
     p.add_argument("--arch", default="edge-npu", help="base arch: preset name or YAML file (default edge-npu)")
     p.add_argument("--buffer", metavar="RANGE",

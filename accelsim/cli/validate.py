@@ -5,13 +5,17 @@ import argparse
 import sys
 import time
 
+from accelsim.cli.options import examples
 from accelsim.errors import ConfigError
 
 
 def register(sub) -> None:
     p = sub.add_parser("validate", help="check the C++ kernels against the golden model, bit for bit",
                        description=__doc__ + " Long runs (soaks): --minutes bounds the time, --jobs uses "
-                       "several processes; progress goes to stderr.")
+                       "several processes; progress goes to stderr.",
+                       **examples("accelsim validate",
+                                  "accelsim validate --formats int8,flex16 --isa avx2 --cases 1000",
+                                  "accelsim validate --minutes 10 --jobs 2 --json soak.json"))
     p.add_argument("--cases", type=int, default=200, help="random cases per format (default 200)")
     p.add_argument("--seed", type=int, default=0, help="case seed, in [0, 2^63) (default 0)")
     p.add_argument("--formats", default="all",

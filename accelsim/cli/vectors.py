@@ -3,13 +3,15 @@ from __future__ import annotations
 
 import shlex
 
-from accelsim.cli.options import add_model, as_options
+from accelsim.cli.options import add_model, as_options, examples
 from accelsim.errors import AccelsimError
 
 
 def register(sub) -> None:
     p = sub.add_parser("vectors", help="golden vectors for RTL testbenches: export, check a device dump",
-                       description=__doc__)
+                       description=__doc__,
+                       **examples("accelsim vectors export --format w8a8 --out vec",
+                                  "accelsim vectors check --manifest vec/manifest.json --actual dump"))
     vsub = p.add_subparsers(dest="vectors_command", metavar="ACTION")
     vsub.required = True
 
@@ -17,7 +19,11 @@ def register(sub) -> None:
                         description="Per layer: input, weights, bias, requantization parameters, accumulators "
                         "and expected output as $readmemh hex + raw little-endian binaries, a JSON manifest "
                         "and a plain-text sidecar for C (docs/vectors.md). The golden model and the C++ "
-                        "kernels must agree bit for bit, or nothing is written.")
+                        "kernels must agree bit for bit, or nothing is written.",
+                        **examples("accelsim vectors export --format w8a8 --out vec",
+                                   "accelsim vectors export --format int8 --layer 0 --batch 4 --out vec_l0",
+                                   "accelsim vectors export --model examples/generators.py:cyclegan_tiny --format w8a8 "
+                                   "--out vec_cg"))
     add_model(e)
     e.add_argument("--format", default="int8",
                    help="a shipped DCGAN (dcgan-*) with an old name: int16, int8, int6, int4, int2, ternary, "
@@ -36,7 +42,9 @@ def register(sub) -> None:
     e.set_defaults(func=run_export)
 
     c = vsub.add_parser("check", help="compare a device's output dump with the expected outputs, bit for bit",
-                        description="Exit status 0: all equal; 1: mismatches; 2: bad input (one-line error).")
+                        description="Exit status 0: all equal; 1: mismatches; 2: bad input (one-line error).",
+                        **examples("accelsim vectors check --manifest vec/manifest.json --actual dump",
+                                   "accelsim vectors check --manifest vec --actual out.hex --layer 2 --json check.json"))
     c.add_argument("--manifest", required=True, metavar="PATH", help="manifest.json (or its directory)")
     c.add_argument("--actual", required=True, metavar="FILE_OR_DIR",
                    help="a dump (.hex or .bin) or a directory of layerK.hex/.bin (or layerK/y.hex/.bin) files")
