@@ -384,26 +384,30 @@ void conv_packed(const TensorView& x, const TensorView& w, const Geom& g, int32_
   // m counts from the block's first channel. Per block and group: panels and sum_k w(m, k) (summed
   // in source order; int32: |sum| < 2^31).
   const int64_t sm = tr ? 1 : K, sk = tr ? M : 1;
-  auto pack_all = [&](const auto* wp) {
+  // Output-channel block cb (Mb GEMM rows per group): its panels into `panels` and its row sums
+  // into sums[gi * Mb + m], each when given.
+  auto block_of = [&](const auto* wp, int64_t cb, int64_t Mb, std::vector<PackedA<TA>>* panels, int32_t* sums) {
+    for (int64_t gi = 0; gi < G; ++gi) {
+      const auto* wg = wp + gi * M * K + (tr ? cb * T : cb * K);
+      if (panels) panels->push_back(pack_a<TA, D>(tile_of(Kind{}, hk), Mb, K, wg, sm, sk));
+      if (!sums) continue;
+      int32_t* sum = sums + gi * Mb;
+      if (tr)
+        for (int64_t k = 0; k < K; ++k)
+          for (int64_t m = 0; m < Mb; ++m) sum[m] += wg[k * M + m];
+      else
+        for (int64_t m = 0; m < Mb; ++m)
+          for (int64_t k = 0; k < K; ++k) sum[m] += wg[m * K + k];
+    }
+  };
+  auto pack_all = [&](const auto* wp) {  // every block, for the cache (int8 weights)
     auto pw = std::make_shared<PackedWeights>();
     for (int64_t cb = 0; cb < cout_g; cb += cob) {
       const int64_t ncb = std::min(cob, cout_g - cb), Mb = tr ? ncb * T : ncb;
       pw->A.emplace_back();
       pw->sums.emplace_back(size_t(G * Mb), 0);
-      for (int64_t gi = 0; gi < G; ++gi) {
-        const auto* wg = wp + gi * M * K + (tr ? cb * T : cb * K);
-        if constexpr (std::is_same<TA, int8_t>::value) {
-          pw->A.back().push_back(pack_a<TA, D>(tile_of(Kind{}, hk), Mb, K, wg, sm, sk));
-          pw->bytes += int64_t(pw->A.back().back().data.size() * sizeof(TA));
-        }
-        int32_t* sum = pw->sums.back().data() + gi * Mb;
-        if (tr)
-          for (int64_t k = 0; k < K; ++k)
-            for (int64_t m = 0; m < Mb; ++m) sum[m] += wg[k * M + m];
-        else
-          for (int64_t m = 0; m < Mb; ++m)
-            for (int64_t k = 0; k < K; ++k) sum[m] += wg[m * K + k];
-      }
+      block_of(wp, cb, Mb, &pw->A.back(), pw->sums.back().data());
+      for (const auto& a : pw->A.back()) pw->bytes += int64_t(a.data.size() * sizeof(TA));
     }
     return pw;
   };
@@ -429,41 +433,16 @@ void conv_packed(const TensorView& x, const TensorView& w, const Geom& g, int32_
     const int64_t ncb = std::min(cob, cout_g - cb), Mb = tr ? ncb * T : ncb;
     std::vector<PackedA<TA>> own;
     std::vector<int64_t> corr(size_t(G * Mb), 0);
-    const std::vector<int32_t>* sums = nullptr;
+    std::vector<int32_t> block_sums;
     if (!cached) {  // this block only: keeps the packed panels of one block in memory at a time
-      auto pack_block = [&](const auto* wp) {
-        for (int64_t gi = 0; gi < G; ++gi) {
-          const auto* wg = wp + gi * M * K + (tr ? cb * T : cb * K);
-          own.push_back(pack_a<TA, D>(tile_of(Kind{}, hk), Mb, K, wg, sm, sk));
-        }
-      };
-      if (w.dtype == DType::i8) pack_block(static_cast<const int8_t*>(w.data));
-      else pack_block(static_cast<const int16_t*>(w.data));
+      if (corr_factor) block_sums.assign(size_t(G * Mb), 0);
+      int32_t* sums = corr_factor ? block_sums.data() : nullptr;
+      if (w.dtype == DType::i8) block_of(static_cast<const int8_t*>(w.data), cb, Mb, &own, sums);
+      else block_of(static_cast<const int16_t*>(w.data), cb, Mb, &own, sums);
     }
     if (corr_factor) {
-      std::vector<int32_t> block_sums;
-      if (cached) {
-        sums = &cached->sums[size_t(blk)];
-      } else {  // sum_k w(m, k) of this block, as pack_all computes it
-        block_sums.assign(size_t(G * Mb), 0);
-        auto sum_block = [&](const auto* wp) {
-          for (int64_t gi = 0; gi < G; ++gi) {
-            const auto* wg = wp + gi * M * K + (tr ? cb * T : cb * K);
-            int32_t* sum = block_sums.data() + gi * Mb;
-            if (tr)
-              for (int64_t k = 0; k < K; ++k)
-                for (int64_t m = 0; m < Mb; ++m) sum[m] += wg[k * M + m];
-            else
-              for (int64_t m = 0; m < Mb; ++m)
-                for (int64_t k = 0; k < K; ++k) sum[m] += wg[m * K + k];
-          }
-        };
-        if (w.dtype == DType::i8) sum_block(static_cast<const int8_t*>(w.data));
-        else sum_block(static_cast<const int16_t*>(w.data));
-        sums = &block_sums;
-      }
-      for (int64_t i = 0; i < G * Mb; ++i) corr[size_t(i)] = corr_factor * (*sums)[size_t(i)];
-      sums = nullptr;
+      const std::vector<int32_t>& sums = cached ? cached->sums[size_t(blk)] : block_sums;
+      for (int64_t i = 0; i < G * Mb; ++i) corr[size_t(i)] = corr_factor * sums[size_t(i)];
     }
     const std::vector<PackedA<TA>>& A = [&]() -> const std::vector<PackedA<TA>>& {
       if constexpr (std::is_same<TA, int8_t>::value) {
