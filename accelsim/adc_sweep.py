@@ -4,7 +4,7 @@ resolution (``accelsim adc-sweep``).
 For every ADC resolution b the arch's crossbar spec is copied with ``adc_bits = b``; then
 - energy: ``accelsim.simulate`` prices one image (the ADC energy per conversion follows b through
   the survey model; 1..3-bit ADCs are priced as 4-bit, the model's lower end);
-- quality: the shipped quantized generator (``accelsim.qgen``) runs on ``images`` fixed latents
+- quality: the shipped generator's graph, quantized by ``accelsim.runtime``, runs on ``images`` fixed latents
   with every convolution through the crossbar functional model (``CrossbarKernels``, lowering as
   given), and its images are scored by PSNR against the fp32 generator on the same latents. The
   accumulators' error against the golden model (max |error|, mean |error| / mean |golden|) and the
@@ -63,13 +63,23 @@ def parse_bits(spec: str) -> list[int]:
     return bits
 
 
+CALIB_N, CALIB_SEED = 64, 1234     # calibration latents, disjoint from the evaluation seed
+
+
+def _quantized(model: str, fmt: str):
+    """The shipped generator's graph in ``fmt`` (``accelsim.runtime``), calibrated on fixed latents."""
+    from accelsim.graph.shipped import shipped_graph
+    from accelsim.models import registry
+    from accelsim.runtime import quantize
+    graph = shipped_graph(model)
+    return quantize(graph, fmt, registry.latents(CALIB_N, CALIB_SEED, z_dim=graph.inputs[0].shape[1]))
+
+
 def _quality(model: str, fmt: str, spec, lowering: str, images: int, seed: int, ref, z, nonideal):
-    from accelsim.qgen import quantize_generator
     from accelsim.sim.crossbar_func import CrossbarKernels
 
-    gen = quantize_generator(model, fmt)
     kernels = CrossbarKernels(spec, lowering, nonideal)
-    out = gen.run(z, kernels)
+    out = _quantized(model, fmt).run(z, kernels)
     errs = kernels.errors
     conv = sum(e.conversions for e in errs)
     mean_golden = sum(e.mean_abs_golden for e in errs)
@@ -95,11 +105,10 @@ def adc_sweep(model: str, arch: ArchSpec | str, adc_bits, fmt: str = "int8", low
             "lossless_adc_bits": arch.crossbar.lossless_adc_bits, "adc_mode": arch.crossbar.adc_mode,
             "psnr_golden_db": None}
     if has_weights:
-        from accelsim.qgen import quantize_generator
-        fp32 = quantize_generator(model, "fp32")
-        z = registry.latents(images, seed, z_dim=fp32.float_layers[0].weight.shape[0])
+        fp32 = _quantized(model, "fp32")
+        z = registry.latents(images, seed, z_dim=fp32.graph.inputs[0].shape[1])
         ref = fp32.run(z)
-        info["psnr_golden_db"] = psnr_db(quantize_generator(model, fmt).run(z, "reference"), ref)
+        info["psnr_golden_db"] = psnr_db(_quantized(model, fmt).run(z, "reference"), ref)
     points = []
     for b in adc_bits:
         a = dataclasses.replace(arch, crossbar=dataclasses.replace(arch.crossbar, adc_bits=b))

@@ -4,8 +4,8 @@ For each recipe (``accelsim.compress.recipe`` syntax, rows of ``accelsim.compres
 default) the steps are literally:
 
 1. build the compressed generator (``zoo.build``: shipped trained parts, then the deterministic steps);
-2. run it on fixed latents: through the C++ kernels (``accelsim.qgen``) when it carries a quantized
-   format, else the float64 golden convolution (pruned / shared / low-rank / distilled float weights);
+2. run it on fixed latents: its graph through ``accelsim.runtime`` (the C++ kernels) when it carries
+   a quantized format, else the float64 golden convolution (pruned / shared / low-rank / distilled float weights);
 3. score the images against the fp32 generator's on the same latents (PSNR, SSIM) and, for digit
    generators, digit-FID against the real digits (``accelsim.quality``); for ``sr-x4`` also PSNR
    against the ground-truth crop;
@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 DIGIT_MODELS = ("dcgan-digits",)
 SR_MODELS = ("sr-x4",)
 SR_INPUT_HW = (32, 32)     # the shipped evaluation crop: 32x32 LR -> 128x128 HR
-QUALITY_SEED = 0           # evaluation latents (calibration uses a disjoint seed, see accelsim.qgen)
+QUALITY_SEED = 0           # evaluation latents (calibration uses the disjoint CALIB_SEED)
 CALIB_SEED, CALIB_N = 1234, 64
 
 
@@ -79,7 +79,8 @@ def input_chw(cg: CompressedGenerator) -> tuple[int, int, int]:
 def workload_of(cg: CompressedGenerator) -> tuple[Workload, dict, dict]:
     """(Workload, format by layer, Compression by layer) of a compressed generator: real shapes,
     the format it executes in, and the exact stored size of every weight tensor."""
-    fmt = get_format(cg.fmt)
+    from accelsim.formats.registry import parse_assignment
+    by_layer = parse_assignment(cg.fmt, [cl.name for cl in cg.layers])
     chw = input_chw(cg)
     hw = chw[1:]
     layers, formats, comps = [], {}, {}
@@ -89,7 +90,7 @@ def workload_of(cg: CompressedGenerator) -> tuple[Workload, dict, dict]:
                       hw, k, cl.stride, cl.padding, bias=cl.bias is not None,
                       post_ops=() if cl.act == "none" else (cl.act,))
         enc = cg.encodings[cl.name]
-        formats[cl.name] = fmt
+        formats[cl.name] = get_format(by_layer[cl.name])
         comps[cl.name] = Compression(weight_density=max(enc.density, 1e-9), exact_weight_bits=enc.size_bits())
         layers.append(layer)
         hw = layer.out_hw
@@ -118,18 +119,19 @@ def sr_eval_crop() -> dict:
 
 
 def run(cg: CompressedGenerator, x: np.ndarray, impl: str = "cpp") -> np.ndarray:
-    """Images of ``cg`` for inputs ``x``: the quantized pipeline (C++ kernels or golden model) when
-    ``cg.fmt`` is a quantized format, else the float64 golden forward pass."""
+    """Images of ``cg`` for inputs ``x``: its graph run by ``accelsim.runtime`` in ``cg.fmt`` (the C++
+    kernels or the golden model; activation ranges calibrated on ``CALIB_N`` latents of seed
+    ``CALIB_SEED``, or on ``x`` itself for sr-x4), else the float64 forward pass cast to float32."""
     if cg.fmt == "fp32":
         return cg.forward(x, np.float32).astype(np.float64)
-    from accelsim.qgen import QuantizedGenerator
+    from accelsim.runtime import quantize
     if cg.model in SR_MODELS:
         calib = x
     else:
         from accelsim.models import registry
         calib = registry.latents(CALIB_N, CALIB_SEED, z_dim=x.shape[1]).astype(np.float64)
-    gen = QuantizedGenerator(cg.to_float_layers(), cg.fmt, calib)
-    return np.asarray(gen.run(x, impl=impl), np.float64)
+    graph = cg.to_graph(input_chw(cg))
+    return np.asarray(quantize(graph, cg.fmt, calib).run(x, impl=impl), np.float64)
 
 
 def quality(cg: CompressedGenerator, x: np.ndarray, ref_images: np.ndarray, n_images: int, n_fid: int,

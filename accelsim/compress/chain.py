@@ -4,7 +4,8 @@ weight and bias) plus, for every layer, how its weight tensor is stored (``Tenso
 Every compression in this package maps a ``CompressedGenerator`` to another one, so they compose in
 any order. ``weights`` always hold the float values the compressed generator computes with
 (dequantized codes, shared centroids, zeros where pruned); ``fmt`` names the numeric format the
-kernels should execute it in (``fp32`` unless a precision step set it, see ``accelsim.qgen``).
+kernels should execute it in (``fp32`` unless a precision step set it; a format of
+``accelsim.formats.registry``, run by ``accelsim.runtime`` on ``to_graph()``).
 
 Sizes: ``weight_bits`` sums the exact encoded size of every conv weight tensor (codes, sparse
 index, scales/codebooks, Huffman tables; see ``storage.py``). ``bias_bits`` counts the folded
@@ -72,7 +73,7 @@ class CompressedGenerator:
     layers: tuple[Layer, ...]
     encodings: dict[str, TensorEncoding]        # layer name -> storage of its weight
     steps: tuple[str, ...] = ()                 # compression steps applied, in order
-    fmt: str = "fp32"                           # numeric format to execute in (accelsim.qgen)
+    fmt: str = "fp32"                           # format (or per-layer assignment) to run in
 
     FORWARD_CHUNK = 256                         # images per chunk in ``forward``
 
@@ -163,12 +164,13 @@ class CompressedGenerator:
             outs.append(y)
         return np.concatenate(outs)
 
-    def to_float_layers(self) -> list:
-        """The chain as ``accelsim.qgen.FloatLayer``s (for quantization and the C++ kernels)."""
-        from accelsim.formats.conv import ConvSpec
-        from accelsim.qgen import FloatLayer
-        return [FloatLayer(l.name, ConvSpec.make(stride=l.stride, padding=l.padding, transposed=l.transposed),
-                           l.weight, l.bias, None, l.act) for l in self.layers]
+    def to_graph(self, input_chw: tuple[int, int, int]):
+        """The deploy-form generator as an ``accelsim.graph`` Graph (one conv node and one activation
+        node per layer) with input ``(1, *input_chw)``: what ``accelsim.runtime`` runs in a format."""
+        from accelsim.graph.shipped import chain_graph
+        chain = [{"name": l.name, "transposed": l.transposed, "stride": l.stride, "padding": l.padding,
+                  "act": l.act, "weight": l.weight, "bias": l.bias, "bn": None} for l in self.layers]
+        return chain_graph(self.name, chain, (1, *input_chw), f"accelsim.compress {self.model} {self.name}")
 
 
 def from_chain(model: str, chain: list[dict]) -> CompressedGenerator:

@@ -14,7 +14,7 @@ Constraints are kept during training, in the forward pass of every step:
 * quantized layers (int / ternary / binary codes, or ``weight_kind`` for QAT): fake quantization
   with a straight-through gradient (``qat.fake_quant_torch``); at the end the codes are re-derived
   with the golden quantizer (``precision.requantize_like``);
-* fake-quantized activations (``act_bits``): ranges calibrated as ``accelsim.qgen`` calibrates them at
+* fake-quantized activations (``act_bits``): ranges calibrated as ``accelsim.runtime`` calibrates them at
   deployment (max over the float forward pass of ``CALIB_N`` latents of seed ``CALIB_SEED``, with
   the current weights), re-calibrated every ``calib_every`` steps;
 * codebook-shared layers are frozen (their weights are the centroids).
@@ -31,7 +31,7 @@ from accelsim.errors import ModelError
 
 log = logging.getLogger(__name__)
 
-CALIB_SEED, CALIB_N = 1234, 64      # as accelsim.compare / accelsim.qgen.quantize_generator
+CALIB_SEED, CALIB_N = 1234, 64      # as accelsim.compare
 FM_WEIGHT = 3.0                     # weight of the feature-matching term in QAT (qat.qat)
 
 

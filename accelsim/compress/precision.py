@@ -9,8 +9,9 @@ zero code, so a pruned tensor cannot be binarized). A tensor already shared thro
 keeps its codebook encoding: the kernel's integer weights are a function of the stored indices and
 centroids (per-channel scales recomputed as max|w|/qmax), so only its values change.
 
-``fmt`` is set to the matching ``accelsim.qgen`` format: ``intN``, ``ternary``, ``binary_w_int8_a``
-(binary weights, int8 activations) or ``binary`` (with ``binary_activations=True``), ``flex16``.
+``fmt`` is set to the matching format of ``accelsim.formats.registry``: ``intN`` (= ``wNaN``),
+``ternary`` (= ``w2a8``), ``w1a8`` (binary weights, int8 activations) or, with
+``binary_activations=True``, ``w1a1,first=w1a8`` (XNOR-popcount after the first layer), ``flex16``.
 """
 from __future__ import annotations
 
@@ -52,8 +53,10 @@ def _quantize_layer(layer, enc: TensorEncoding, kind: str):
 
 
 def kernel_format(kind: str, binary_activations: bool = False) -> str:
+    """The format (``accelsim.formats.registry``) the runtime executes weights of ``kind`` in. Binary
+    activations (XNOR-Net) start after the first layer: it reads the real-valued latent at 8 bits."""
     if kind == "binary":
-        return "binary" if binary_activations else "binary_w_int8_a"
+        return "w1a1,first=w1a8" if binary_activations else "w1a8"
     return kind
 
 

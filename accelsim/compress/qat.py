@@ -101,7 +101,7 @@ def fake_quant_torch(w, kind: str, out_axis: int):
 
 
 def activation_bits(kind: str) -> int:
-    """Activation bits the kernels use with weight format ``kind`` (``accelsim.qgen``): N for intN,
+    """Activation bits the kernels use with weight format ``kind`` (``accelsim.formats.registry``): N for intN,
     8 for ternary and binary weights."""
     family, bits = parse_kind(kind)
     return bits if family == "int" else 8

@@ -76,7 +76,7 @@ def apply_step(cg: CompressedGenerator, token: str, teacher: CompressedGenerator
     if m := re.fullmatch(r"(int\d+|ternary|binary)-qat", token):
         out = qat_train.qat(cg, m[1], teacher, budget.qat_steps, **train)
         if m[1] == "binary" and budget.binary_activations:
-            out = replace(out, fmt="binary")
+            out = replace(out, fmt=precision.kernel_format("binary", binary_activations=True))
         return out
     if token == "xnor":     # binary weights and binary activations (XNOR-popcount kernels)
         return precision.quantize(cg, "binary", binary_activations=True, step_name=token)

@@ -41,12 +41,6 @@ class ChainModule(nn.Module):
         self.act_bits: int | None = None
         self.act_ranges: list | None = None     # set by ``calibrate``
 
-    def _fake_quant_act(self, x: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor, levels: int) -> torch.Tensor:
-        """Uniform fake quantization of ``x`` over [lo, hi] with ``levels`` steps (straight-through)."""
-        scale = torch.clamp((hi - lo) / levels, min=1e-12)
-        q = torch.clamp(torch.round((x - lo) / scale), 0, levels) * scale + lo
-        return x + (q - x).detach()
-
     def effective_weight(self, i: int) -> torch.Tensor:
         w = self.convs[i].weight
         fn = self.weight_transform.get(self.names[i])
@@ -58,54 +52,61 @@ class ChainModule(nn.Module):
             return nn.functional.conv_transpose2d(x, w, conv.bias, conv.stride, conv.padding)
         return nn.functional.conv2d(x, w, conv.bias, conv.stride, conv.padding)
 
+    def _fake_quant_affine(self, x: torch.Tensor, lo, hi, bits: int) -> torch.Tensor:
+        """Fake quantization as ``accelsim.runtime`` quantizes a value (straight-through): signed
+        ``bits``-bit codes, affine over [min(lo, 0), max(hi, 0)] with an integer zero point
+        (``accelsim.formats.fixed.choose_activation_qparams``), round half to even, saturate."""
+        qmin, qmax = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+        lo, hi = torch.clamp(torch.as_tensor(lo), max=0.0), torch.clamp(torch.as_tensor(hi), min=0.0)
+        if float(hi - lo) == 0.0:
+            return x
+        scale = (hi - lo) / (qmax - qmin)
+        zp = torch.clamp(torch.round(qmin - lo / scale), qmin, qmax)
+        q = (torch.clamp(torch.round(x / scale) + zp, qmin, qmax) - zp) * scale
+        return x + (q - x).detach()
+
     @torch.no_grad()
     def calibrate(self, z: torch.Tensor) -> None:
-        """Fix the activation ranges the way ``accelsim.qgen`` calibrates them at deployment: the
-        float forward pass (current effective weights, activations not quantized) on the
-        calibration batch ``z``, max-based per tensor: latent +-max(4, max|z|), ReLU outputs
-        [0, max], a tanh/sigmoid layer's pre-activation +-max|pre|, other outputs [min, max]."""
-        ranges = [torch.clamp(z.abs().max(), min=4.0)]
+        """Fix the activation ranges the way ``accelsim.runtime`` calibrates them at deployment: the
+        float forward pass (current effective weights, activations not quantized) on the calibration
+        batch ``z``, [min, max] per tensor: the latent input, every layer's output after its
+        activation, and a tanh/sigmoid layer's pre-activation (the vector unit reads it)."""
+        ranges = [(z.min(), z.max())]
         x = z
         for i in range(len(self.convs)):
             x = self._conv(i, x)
             act = self.acts[i]
             if act in ("tanh", "sigmoid"):
-                ranges.append(torch.clamp(x.abs().max(), min=1e-8))
+                ranges.append((x.min(), x.max()))
             x = _ACTS[act](x)
             if act not in ("tanh", "sigmoid"):
-                lo = torch.zeros(()) if act == "relu" else torch.clamp(x.min(), max=-1e-8)
-                ranges.append((lo, torch.clamp(x.max(), min=1e-8)))
+                ranges.append((x.min(), x.max()))
         self.act_ranges = ranges
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """With ``act_bits`` = b, activations are fake-quantized the way ``accelsim.qgen`` runs them:
-        the latent input symmetric over +-zmax (2^b - 2 steps), ReLU outputs over [0, max] (2^b - 1
-        steps), a tanh/sigmoid layer's pre-activation symmetric over +-max|pre| and its output on
-        the 1/(2^(b-1) - 1) grid, other outputs over [min, max]. The ranges are those of the last
-        ``calibrate`` (as deployed), or of the current batch when it was never called."""
+        """With ``act_bits`` = b, activations are fake-quantized the way ``accelsim.runtime`` runs the
+        chain: the latent input and every layer output read by the next layer at b bits, a
+        tanh/sigmoid layer's pre-activation at ``VECTOR_BITS`` (the vector unit applies the function
+        in float). The ranges are those of the last ``calibrate`` (as deployed), or of the current
+        batch when it was never called."""
+        from accelsim.runtime.quantized import VECTOR_BITS
         b = self.act_bits
         fixed = self.act_ranges if b is not None else None
+
+        def rng(k, v):
+            return fixed[k] if fixed else (v.detach().min(), v.detach().max())
+
         if b is not None:
-            qmax = (1 << (b - 1)) - 1
-            zmax = fixed[0] if fixed else torch.clamp(x.detach().abs().max(), min=4.0)
-            x = self._fake_quant_act(x, -zmax, zmax, 2 * qmax)
+            x = self._fake_quant_affine(x, *rng(0, x), b)
         for i in range(len(self.convs)):
             x = self._conv(i, x)
             act = self.acts[i]
             if b is not None and act in ("tanh", "sigmoid"):
-                pmax = fixed[i + 1] if fixed else torch.clamp(x.detach().abs().max(), min=1e-8)
-                x = _ACTS[act](self._fake_quant_act(x, -pmax, pmax, 2 * qmax))
-                lo = -1.0 if act == "tanh" else 0.0
-                x = self._fake_quant_act(x, torch.tensor(lo), torch.tensor(1.0), 2 * qmax if act == "tanh" else (1 << b) - 1)
+                x = _ACTS[act](self._fake_quant_affine(x, *rng(i + 1, x), VECTOR_BITS))
                 continue
             x = _ACTS[act](x)
             if b is not None:
-                if fixed:
-                    lo, hi = fixed[i + 1]
-                else:
-                    lo = torch.zeros(()) if act == "relu" else torch.clamp(x.detach().min(), max=0.0)
-                    hi = torch.clamp(x.detach().max(), min=1e-8)
-                x = self._fake_quant_act(x, lo, hi, (1 << b) - 1)
+                x = self._fake_quant_affine(x, *rng(i + 1, x), b)
         return x
 
     def to_generator(self, cg: CompressedGenerator, effective: bool = True) -> CompressedGenerator:

@@ -1,7 +1,7 @@
 """Calibration, per-node integer parameters and execution of a quantized graph (see the package doc)."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -66,8 +66,8 @@ class MacPlan:
     w_codes: np.ndarray | None = None
     w_scale: np.ndarray | None = None
     w_exp: int = 0
-    bias: np.ndarray | None = None          # int32/int64 at s_x*s_w (integer formats)
-    bias_float: np.ndarray | None = None    # w1a1, flex16+5, floats
+    bias: np.ndarray | None = None          # int32/int64 at s_x*s_w (integer formats; beta*alpha for w1a1)
+    bias_float: np.ndarray | None = None    # flex16+5, floats
     x_scale: float = 1.0
     x_zero_point: int = 0
     out_scale: float = 1.0
@@ -130,8 +130,12 @@ def _plan(node: Node, fmt: NumericFormat, ranges, consumers, graph: Graph, out_d
         p.bias_float = b
         return p
     if fmt.act_kind == "binary":
+        # XNOR-Net: input beta * sign(x), beta = mean |x| (per tensor, calibrated); weights alpha_c *
+        # sign(w); the bias is an integer at beta * alpha_c inside the popcount accumulator, so the
+        # sign a next binary layer takes (acc * beta * alpha_c >= 0) is the integer test acc >= 0.
         p.w_codes, p.w_scale = binary.binarize(w, spec)
-        p.beta, p.bias_float = (x_mean if x_mean > 0 else 1.0), b
+        p.beta = x_mean if x_mean > 0 else 1.0
+        p.bias = fixed.quantize_bias(b, p.beta, p.w_scale)
         return p
     p.x_scale, p.x_zero_point, _ = _x_domain(node, fmt, ranges)
     if fmt.weight_kind == "int":
@@ -316,9 +320,8 @@ class QuantizedGraph:
         xr, restore = _as_conv_input(node, _real(x, K))
         if fmt.act_kind == "binary":
             codes = np.where(xr >= 0, 1, -1).astype(np.int8)
-            acc = K.conv_xnor(codes, p.w_codes, bias=None, spec=p.spec)
-            out = acc * (p.beta * _channel(p.w_scale, acc.ndim)) + _channel(p.bias_float, acc.ndim)
-            return restore(out)
+            acc = K.conv_xnor(codes, p.w_codes, bias=p.bias, spec=p.spec)
+            return restore(acc * (p.beta * _channel(p.w_scale, acc.ndim)))
         if fmt.weight_kind == "flex":
             xm, xe = flexpoint.to_flex(xr)
             bias = np.rint(p.bias_float * 2.0 ** -(xe + p.w_exp)).astype(np.int64)
@@ -383,5 +386,23 @@ def quantize(graph: Graph, fmt, calib_inputs) -> QuantizedGraph:
         formats = {k: get(v) for k, v in fmt.items()}
     else:
         formats = {k: get(v) for k, v in parse_assignment(fmt, names).items()}
-    ranges = calibrate(graph, calib_inputs)
-    return QuantizedGraph(graph, formats, ranges)
+    ranges = calibrate(graph, calib_inputs)       # of the float model, before sign_inputs rewires it
+    return QuantizedGraph(sign_inputs(graph, formats), formats, ranges)
+
+
+def sign_inputs(graph: Graph, formats: dict[str, NumericFormat]) -> Graph:
+    """XNOR-Net's binary activation is sign(x) of the pre-activation (Rastegari et al. 2016): a
+    binary-activation MAC (``w1a1``) that reads a ReLU reads the ReLU's input instead (sign of a
+    ReLU output is +1 everywhere). A ReLU left without readers goes; every other node stays."""
+    by_name = {n.name: n for n in graph.nodes}
+    nodes, changed = [], False
+    for n in graph.nodes:
+        src = by_name.get(n.inputs[0]) if n.inputs else None
+        if n.name in formats and formats[n.name].act_kind == "binary" and src is not None and src.op == "relu":
+            n = replace(n, inputs=(src.inputs[0],) + n.inputs[1:])
+            changed = True
+        nodes.append(n)
+    if not changed:
+        return graph
+    read = {i for n in nodes for i in n.inputs} | set(graph.outputs)
+    return graph.with_nodes([n for n in nodes if n.op != "relu" or n.name in read], graph.outputs)

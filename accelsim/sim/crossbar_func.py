@@ -24,7 +24,7 @@ there, not at import time).
 Non-idealities (``NonIdeal``, seeded): each cell's conductance G = level * (1 + sigma * N(0, 1))
 (clipped at 0; level-0 cells stay off), a fraction of cells stuck at level 0 and a fraction stuck
 at the top level. ``CrossbarKernels`` is a drop-in for ``accelsim.kernels`` in
-``QuantizedGenerator.run`` and records each layer's error against the golden accumulators.
+``accelsim.runtime``'s ``QuantizedGraph.run`` and records each layer's error against the golden accumulators.
 """
 from __future__ import annotations
 
@@ -185,7 +185,7 @@ class LayerError:
 @dataclass
 class CrossbarKernels:
     """``accelsim.kernels``-compatible convolutions that run through the crossbar functional model
-    (``QuantizedGenerator.run(z, impl=CrossbarKernels(spec))``). Transposed convolutions use
+    (``QuantizedGraph.run(z, impl=CrossbarKernels(spec))``). Transposed convolutions use
     ``lowering``; each call appends a ``LayerError`` to ``errors`` when ``compare`` is on."""
     spec: CrossbarSpec
     lowering: str = "phase"
@@ -196,8 +196,12 @@ class CrossbarKernels:
     def __post_init__(self):
         self._rng = np.random.default_rng(self.nonideal.seed if self.nonideal else 0)
 
+    # everything but the MACs is digital: the golden model's vector ops
     requantize_integer = staticmethod(reference.requantize_integer)
     requantize_torch = staticmethod(reference.requantize_torch)
+    quantize = staticmethod(reference.quantize)
+    dequantize = staticmethod(reference.dequantize)
+    instance_norm_codes = staticmethod(reference.instance_norm_codes)
 
     def _conv(self, x, w, spec: ConvSpec, enc: WeightEncoding, x_bits: int, x_signed: bool, bias, golden):
         stats = GemmStats()
