@@ -243,32 +243,37 @@ def test_quantizers_bad_input(call, names):
 
 
 @pytest.fixture(scope="module")
-def int8_gen():
-    from accelsim import qgen
-    return qgen.quantize_generator("dcgan-digits", "int8", calib_n=4)
+def digits_graph():
+    from accelsim.graph.shipped import shipped_graph
+    return shipped_graph("dcgan-digits")
 
 
-@pytest.mark.parametrize("fmt", ["fp32", "int8", "flex16"])
+@pytest.mark.parametrize("fmt", ["fp32", "w8a8", "w1a1", "flex16+5"])
 @pytest.mark.parametrize("bad", [np.nan, np.inf])
-def test_qgen_rejects_nonfinite_latents(fmt, bad, int8_gen):
-    from accelsim import qgen
-    gen = int8_gen if fmt == "int8" else qgen.QuantizedGenerator(int8_gen.float_layers, fmt, np.zeros((2, 64, 1, 1)))
+def test_runtime_rejects_nonfinite_inputs(fmt, bad, digits_graph):
+    from accelsim.errors import ModelError
+    from accelsim.runtime import quantize
+    g = quantize(digits_graph, fmt, np.random.default_rng(0).standard_normal((4, 64, 1, 1)))
     z = np.zeros((2, 64, 1, 1))
     z[1, 3] = bad
-    with pytest.raises(ValueError, match="NaN or inf"):
-        gen.run(z)
+    with pytest.raises(ModelError, match="NaN or inf|finite"):
+        g.run(z)
+    with pytest.raises(ModelError, match="NaN or inf|finite"):
+        quantize(digits_graph, fmt, z)     # calibration inputs too
 
 
-def test_qgen_rejects_nonfinite_weights(int8_gen):
+def test_runtime_rejects_nonfinite_weights(digits_graph):
     from dataclasses import replace
 
-    from accelsim import qgen
-    layers = list(int8_gen.float_layers)
-    w = layers[1].weight.copy()
+    from accelsim.errors import AccelsimError
+    from accelsim.runtime import quantize
+    node = digits_graph.mac_nodes[1]
+    w = node.params["weight"].copy()
     w[0, 0, 0, 0] = np.nan
-    layers[1] = replace(layers[1], weight=w)
-    with pytest.raises(ValueError, match="NaN or inf"):
-        qgen.QuantizedGenerator(layers, "int8", np.zeros((2, 64, 1, 1)))
+    g = digits_graph.with_nodes([replace(n, params=dict(n.params, weight=w)) if n is node else n
+                                 for n in digits_graph.nodes])
+    with pytest.raises(AccelsimError, match="NaN or inf|finite"):
+        quantize(g, "w8a8", np.zeros((2, 64, 1, 1)))
 
 
 def test_outputs_get_the_default_file_mode(tmp_path):

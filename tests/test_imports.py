@@ -20,11 +20,11 @@ LAYERS = {
     "accelsim.errors": -1, "accelsim.models": -1,
     "accelsim.blas": 0, "accelsim.jit": 0, "accelsim.formats": 0, "accelsim._kernels": 0, "accelsim.native": 0,
     "accelsim.graph": 1, "accelsim.kernels": 1, "accelsim.arch": 1,
-    "accelsim.workload": 2, "accelsim.compress": 2, "accelsim.mapping": 2, "accelsim.qgen": 2, "accelsim.runtime": 2,
+    "accelsim.workload": 2, "accelsim.compress": 2, "accelsim.mapping": 2, "accelsim.runtime": 2,
     "accelsim.sim": 3, "accelsim.energy": 4,
     "accelsim.validate": 5, "accelsim.vectors": 5, "accelsim.quality": 5, "accelsim.api": 5, "accelsim.adc_sweep": 5,
     "accelsim.compare": 5,
-    "accelsim.report": 6, "accelsim.sweep": 6, "accelsim.imageio": 6, "accelsim.cli": 7,
+    "accelsim.report": 6, "accelsim.sweep": 6, "accelsim.rtl": 6, "accelsim.imageio": 6, "accelsim.cli": 7,
 }
 
 

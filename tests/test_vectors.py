@@ -82,7 +82,15 @@ def test_export_check_round_trip(exported, tmp_path, capsys, fmt):
             np.testing.assert_array_equal(words, values_to_words(values, t["word_bits"], t["signed"], t["encoding"]))
         if rec["index"] > 0:  # the chain: this input is the previous layer's expected output
             prev = m["layers"][rec["index"] - 1]["tensors"]["y"]
-            assert (vec / rec["tensors"]["x"]["bin"]).read_bytes() == (vec / prev["bin"]).read_bytes()
+            x = np.fromfile(vec / rec["tensors"]["x"]["bin"], dtype=np.dtype(prev["bin_dtype"]).newbyteorder("<"))
+            y = np.fromfile(vec / prev["bin"], dtype=np.dtype(prev["bin_dtype"]).newbyteorder("<"))
+            if rec["kernel"] == "flexconv":   # the ReLU runs in the vector unit, on the real values
+                from accelsim.formats.flexpoint import from_flex
+                e_y, e_x = m["layers"][rec["index"] - 1]["params"]["out_exp"], rec["params"]["x_exp"]
+                assert np.array_equal(from_flex(x, e_x), np.maximum(from_flex(y, e_y), 0))
+            else:
+                assert rec["input"]["from_layer"] == rec["index"] - 1 and np.array_equal(x, y)
+    assert m["chained"] == (fmt != "flex16")
     total = sum(r["tensors"]["y"]["count"] for r in m["layers"])
     for kind in ("hex", "bin"):
         dump = _dump(vec, m, tmp_path / kind, kind)
@@ -310,29 +318,48 @@ def test_readmemh_reads_the_hex_files(exported, tmp_path, capsys):
     assert rc == 0 and "PASS" in out
 
 
+USER_CHAIN = """
+import torch
+from torch import nn
+
+
+class Chain(nn.Module):
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(3)
+        ch = (6, 70, 36, 5, 1)
+        layers = []
+        for i in range(4):
+            layers.append(nn.ConvTranspose2d(ch[i], ch[i + 1], 4, 1 if i == 0 else 2, 0 if i == 0 else 1, bias=False))
+            layers.append(nn.ReLU() if i < 3 else nn.Tanh())
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, z):
+        return self.net(z)
+"""
+
+
+@pytest.mark.torch
 def test_user_generator_through_the_library_api(tb_exe, tmp_path):
-    """A chain that is not a shipped model (random weights, odd channel counts, batch 2) exports and
+    """A chain that is not a shipped model (a user's module, odd channel counts, batch 2) exports and
     checks clean through the Python API; Cin = 70 and 36 exercise the second packed word."""
-    from accelsim import qgen
+    pytest.importorskip("torch")
     from accelsim.vectors import check_vectors
-    rng = np.random.default_rng(3)
-    ch = (6, 70, 36, 5, 1)
-    w = {f"deconv{i + 1}.weight": rng.normal(0, 0.1, (ch[i], ch[i + 1], 4, 4)) for i in range(4)}
-    layers = qgen.dcgan_layers(w)
-    for fmt in ("binary", "ternary"):
-        gen = qgen.quantize_generator(layers, fmt, calib_n=8)
+    src = tmp_path / "chain.py"
+    src.write_text(USER_CHAIN)
+    for fmt in ("w1a1", "ternary"):
         out = tmp_path / fmt
-        m = export_vectors(str(out), fmt=fmt, batch=2, seed=7, generator=gen)
-        assert m["model"]["name"] == "(user generator)" and m["latents"]["shape"] == [2, 6, 1, 1]
+        m = export_vectors(str(out), model=f"{src}:Chain", fmt=fmt, batch=2, seed=7, input_shapes=["6,1,1"],
+                           calib=8)
+        assert m["model"]["name"] == "Chain" and m["inputs"]["tensors"][0]["shape"] == [2, 6, 1, 1]
+        assert [r["kernel"] for r in m["layers"]] == (["bconv"] * 4 if fmt == "w1a1" else ["qconv"] * 4)
         packed = m["layers"][1]["tensors"]["w"]
-        assert packed["shape"][-1] == (2 if fmt == "binary" else 3) and packed["logical_shape"] == [70, 36, 4, 4]
+        assert packed["shape"][-1] == (2 if fmt == "w1a1" else 3) and packed["logical_shape"] == [70, 36, 4, 4]
         r = check_vectors(str(out / "manifest.json"), str(out / "layer3" / "y.bin"), layer=3)
         assert r["ok"] and r["words_compared"] == 2 * 32 * 32
         if tb_exe is not None:  # and through the C ABI
             tb = subprocess.run([str(tb_exe), str(out)], capture_output=True, text=True)
             assert tb.returncode == 0 and "PASS: 4 layers" in tb.stdout, tb.stdout + tb.stderr
-        with pytest.raises(VectorsError, match="^fmt: 'int8' differs from the generator's format"):
-            export_vectors(str(tmp_path / "x"), fmt="int8", generator=gen)
 
 
 # ---- graph models: any model reference, through the one runtime (accelsim.vectors.graph) ------------
@@ -445,9 +472,8 @@ def test_graph_model_vectors_check(graph_exported, tmp_path, capsys, tb_exe):
 @pytest.mark.torch
 def test_graph_model_refusals(graph_exported, tmp_path, capsys, monkeypatch):
     ref = f"{GEN_PY}:cdcgan"
-    cases = [(["--format", "fp32"], "--format: fp32: it has no layer that runs the integer conv_int kernel"),
-             (["--format", "w1a1"], "--format: w1a1: "),
-             (["--format", "flex16"], "--format: flex16 (flex16+5): "), (["--format", "int99"], "unknown format"),
+    cases = [(["--format", "fp32"], "--format: fp32: it has no layer that runs an integer kernel"),
+             (["--format", "fp16"], "--format: fp16: "), (["--format", "int99"], "unknown format"),
              (["--layer", "99"], "--layer must be 'all', an index in [0, 3] or a MAC node name (main.0, main.3"),
              (["--layer", "main.1"], "--layer must be"), (["--input-shape", "3,4,4"], "--model: ")]
     for args, message in cases:

@@ -21,15 +21,14 @@ def register(sub) -> None:
                         "and a plain-text sidecar for C (docs/vectors.md). The golden model and the C++ "
                         "kernels must agree bit for bit, or nothing is written.",
                         **examples("accelsim vectors export --format w8a8 --out vec",
-                                   "accelsim vectors export --format int8 --layer 0 --batch 4 --out vec_l0",
+                                   "accelsim vectors export --format w1a1 --layer 0 --batch 4 --out vec_l0",
                                    "accelsim vectors export --model examples/generators.py:cyclegan_tiny --format w8a8 "
                                    "--out vec_cg"))
     add_model(e)
-    e.add_argument("--format", default="int8",
-                   help="a shipped DCGAN (dcgan-*) with an old name: int16, int8, int6, int4, int2, ternary, "
-                   "binary_w_int8_a, binary, flex16 (the accelsim.qgen layer chain); any model: a format whose "
-                   "MAC layers run conv_int, wNaM with M >= 2 (w8a8, w4a8, w2a8, w1a8, ...) or per layer "
-                   "'w4a8,first=w8a8' (the graph runtime) (default int8)")
+    e.add_argument("--format", default="w8a8",
+                   help="a format with integer MAC kernels (accelsim formats): w8a8, w4a8, w2a8 (ternary), "
+                   "w1a8, w1a1 (XNOR), w16a16, flex16+5, ... (old names such as int8 are aliases), or per "
+                   "layer 'w4a8,first=w8a8' (default w8a8)")
     e.add_argument("--layer", default="all",
                    help="layer index (0 = first layer; for a graph model, the index among its conv / "
                    "transposed conv / linear nodes), layer or node name, or all (default)")

@@ -63,7 +63,7 @@ class WeightEncoding:
 
 
 def weight_encoding(w_kind: str, w_bits: int, spec: CrossbarSpec) -> WeightEncoding:
-    """Encoding of ``w_kind`` weights (fixed/ternary/binary/flex, as in ``accelsim.qgen``; ``xnor``
+    """Encoding of ``w_kind`` weights (fixed/ternary/binary/flex, as the kernels name them; ``xnor``
     is binary) of ``w_bits`` bits under ``spec.signed_encoding``."""
     b, diff = spec.bits_per_cell, spec.signed_encoding == "differential"
     if w_kind == "xnor":

@@ -66,6 +66,7 @@ class MacPlan:
     w_codes: np.ndarray | None = None
     w_scale: np.ndarray | None = None
     w_exp: int = 0
+    out_exp: int | None = None              # flex16+5: static (Autoflex-predicted) output exponent; None = dynamic
     bias: np.ndarray | None = None          # int32/int64 at s_x*s_w (integer formats; beta*alpha for w1a1)
     bias_float: np.ndarray | None = None    # flex16+5, floats
     x_scale: float = 1.0
@@ -115,7 +116,20 @@ def _x_domain(node: Node, fmt: NumericFormat, ranges) -> Domain | None:
     return (scale, zp, fmt.act_bits)
 
 
-def _plan(node: Node, fmt: NumericFormat, ranges, consumers, graph: Graph, out_domain) -> MacPlan:
+def autoflex_exponent(max_abs: float, rounds: int = 8) -> int:
+    """The static flex16+5 output exponent of a value whose calibrated max |x| is ``max_abs``:
+    Autoflex's prediction (Koster et al. 2017, ``flexpoint.Autoflex``) fed that maximum until the
+    exponent stops changing (its 100-LSB margin depends on the exponent), at most ``rounds`` times."""
+    af = flexpoint.Autoflex(initial_exponent=0)
+    for _ in range(rounds):
+        before = af.exponent()
+        if af.update(max_abs) == before:
+            break
+    return af.exponent()
+
+
+def _plan(node: Node, fmt: NumericFormat, ranges, consumers, graph: Graph, out_domain,
+          autoflex: bool = False) -> MacPlan:
     w, spec = _kernel_weight(node)
     cout = w.shape[1] * spec.groups if spec.transposed else w.shape[0]
     b = _bias(node, cout)
@@ -128,6 +142,9 @@ def _plan(node: Node, fmt: NumericFormat, ranges, consumers, graph: Graph, out_d
     if fmt.weight_kind == "flex":
         p.w_codes, p.w_exp = flexpoint.to_flex(w)
         p.bias_float = b
+        if autoflex:
+            lo, hi, _ = ranges[node.name]
+            p.out_exp = autoflex_exponent(max(abs(lo), abs(hi)))
         return p
     if fmt.act_kind == "binary":
         # XNOR-Net: input beta * sign(x), beta = mean |x| (per tensor, calibrated); weights alpha_c *
@@ -169,15 +186,16 @@ def _plan(node: Node, fmt: NumericFormat, ranges, consumers, graph: Graph, out_d
 class QuantizedGraph:
     """A graph prepared for one format per MAC node. ``run(inputs, impl)`` executes it."""
 
-    def __init__(self, graph: Graph, formats: dict[str, NumericFormat], ranges: dict):
+    def __init__(self, graph: Graph, formats: dict[str, NumericFormat], ranges: dict, autoflex: bool = False):
         self.graph = graph
+        self.autoflex = autoflex
         self.formats = formats
         consumers = graph.consumers()
         self._x_domains = {n.name: d for n in graph.mac_nodes
                            if (d := _x_domain(n, formats[n.name], ranges)) is not None}
         self._memo: dict[str, Domain | None] = {}
         self._consumers = consumers
-        self.plans = {n.name: _plan(n, formats[n.name], ranges, consumers, graph, self._value_domain)
+        self.plans = {n.name: _plan(n, formats[n.name], ranges, consumers, graph, self._value_domain, autoflex)
                       for n in graph.mac_nodes}
         self.fused = {p.fused: p.node for p in self.plans.values() if p.fused}
         # Values computed in float64 that MAC inputs read (directly or through CODE_OPS) are quantized
@@ -325,7 +343,7 @@ class QuantizedGraph:
         if fmt.weight_kind == "flex":
             xm, xe = flexpoint.to_flex(xr)
             bias = np.rint(p.bias_float * 2.0 ** -(xe + p.w_exp)).astype(np.int64)
-            m, e, _, _ = K.conv_flex(xm, xe, p.w_codes, p.w_exp, bias=bias, spec=p.spec)
+            m, e, _, _ = K.conv_flex(xm, xe, p.w_codes, p.w_exp, bias=bias, spec=p.spec, out_exp=p.out_exp)
             return restore(flexpoint.from_flex(m, e))
         dt = np.float16 if fmt.weight_bits == 16 else np.float32
         from accelsim.formats.fastconv import convolve_gemm
@@ -369,10 +387,11 @@ def _as_conv_input(node: Node, x: np.ndarray):
     return rows, lambda y: y.reshape(*lead, y.shape[1])
 
 
-def quantize(graph: Graph, fmt, calib_inputs) -> QuantizedGraph:
+def quantize(graph: Graph, fmt, calib_inputs, autoflex: bool = False) -> QuantizedGraph:
     """``graph`` prepared for ``fmt``: one format name for every MAC node, a per-layer assignment
     string (``"w4a8,first=w8a8,last=w8a8"``), or a dict node name -> format. Activation ranges are
-    calibrated on ``calib_inputs`` (one float forward each)."""
+    calibrated on ``calib_inputs`` (one float forward each). ``autoflex``: flex16+5 nodes use static
+    output exponents predicted from the calibration (``autoflex_exponent``), else dynamic ones."""
     names = [n.name for n in graph.mac_nodes]
     if not names:
         raise ModelError(f"graph {graph.name!r} has no conv, transposed conv or linear node to quantize")
@@ -387,7 +406,7 @@ def quantize(graph: Graph, fmt, calib_inputs) -> QuantizedGraph:
     else:
         formats = {k: get(v) for k, v in parse_assignment(fmt, names).items()}
     ranges = calibrate(graph, calib_inputs)       # of the float model, before sign_inputs rewires it
-    return QuantizedGraph(sign_inputs(graph, formats), formats, ranges)
+    return QuantizedGraph(sign_inputs(graph, formats), formats, ranges, autoflex)
 
 
 def sign_inputs(graph: Graph, formats: dict[str, NumericFormat]) -> Graph:

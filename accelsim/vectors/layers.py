@@ -12,14 +12,36 @@ m0        requant             int32 multiplier per output channel, in [2^30, 2^3
 shift     requant             int32 right shift per output channel, in [-31, 62]
 lut       requant             activation table: entry i = output code for requantized code qmin + i
 acc       intermediate        exact accumulators NCHW (the kernel's int32/int64 output)
-y         expected_output     output codes NCHW (the next layer's ``x``)
+y         expected_output     output codes NCHW (the next layer's ``x``); the accumulators when act
+                              is ``acc`` (a w1a1 layer read by the vector unit)
 ========  ==================  =======================================================================
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
+import numpy as np
+
 from accelsim.formats import fixed
-from accelsim.vectors.chain import LayerRun
 from accelsim.vectors.layout import TensorFiles, pack_sign64, pack_ternary2
+
+
+@dataclass
+class LayerRun:
+    """One MAC node's kernel call: ``kernel`` is ``qconv``, ``bconv`` or ``flexconv``; ``act`` what
+    follows it in the integer pipeline: ``none``, ``relu``, ``lut`` (requantization), ``sign`` (the
+    next binary layer's input: +1 where acc >= 0), ``acc`` (y is the accumulators: the vector unit
+    scales them in float64)."""
+
+    index: int
+    q: object            # the kernel operands (``accelsim.vectors.graph.KernelLayer``)
+    kernel: str
+    act: str
+    x: np.ndarray
+    bias: np.ndarray | None
+    acc: np.ndarray | None
+    y: np.ndarray
+    params: dict = field(default_factory=dict)
 
 
 def _torch_layout(spec) -> str:
@@ -63,7 +85,7 @@ def layer_tensors(run: LayerRun) -> list[TensorFiles]:
     out = [_activation("x", "input", run.x, q.x_bits, q.x_signed, zero_point=q.x_zero_point), _weights(run)]
     if run.bias is not None:
         out.append(TensorFiles("bias", "bias", run.bias, run.bias.dtype.itemsize * 8, True))
-    if run.act != "sign":
+    if run.act not in ("sign", "acc"):
         out.append(TensorFiles("m0", "requant", q.m0, 32, True))
         out.append(TensorFiles("shift", "requant", q.shift, 32, True))
         if run.act == "lut":

@@ -7,7 +7,7 @@ One record per line, space-separated, ``#`` starts a comment line. Per layer, be
     kernel qconv|bconv|flexconv
     conv STRIDE_H STRIDE_W PAD_H PAD_W OUTPAD_H OUTPAD_W DIL_H DIL_W GROUPS TRANSPOSED
     qconv X_BITS X_SIGNED X_ZERO_POINT W_KIND W_BITS ACC_BITS          (qconv, bconv; W_KIND 0 1 2 = fixed ternary binary)
-    requant ACT ZERO_POINT OUT_BITS OUT_SIGNED                          (ACT 0 none, 1 relu, 2 lut, 3 sign)
+    requant ACT ZERO_POINT OUT_BITS OUT_SIGNED                          (ACT 0 none, 1 relu, 2 lut, 3 sign, 4 acc: y = acc)
     flex X_EXP W_EXP DYNAMIC OUT_EXP RELU                               (flexconv; OUT_EXP = expected exponent)
     weights PACKING D0 D1 D2 D3                                         (PACKING 0 none, 1 sign64, 2 ternary2; torch shape)
     tensor NAME DTYPE NDIM D0 .. D(NDIM-1) PATH                         (raw little-endian binary, relative path)
@@ -30,7 +30,7 @@ from accelsim.vectors.layout import PACKINGS
 NAME = "vectors.txt"
 _DT = {"int8": "i8", "uint8": "u8", "int16": "i16", "uint16": "u16", "int32": "i32", "int64": "i64",
        "uint64": "u64"}
-_ACT = {"none": 0, "relu": 1, "lut": 2, "sign": 3}
+_ACT = {"none": 0, "relu": 1, "lut": 2, "sign": 3, "acc": 4}
 _WKIND = {"fixed": 0, "ternary": 1, "binary": 2, "xnor": 2}
 
 

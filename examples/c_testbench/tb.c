@@ -191,7 +191,9 @@ static void run_layer(layer* L) {
     }
     compare(L, "acc", a, acc, acc_bits / 8);
     void* out = malloc((size_t)(y->count * y->elem_size));
-    if (L->act == 3) { /* sign: +1 where acc >= 0, else -1 */
+    if (L->act == 4) { /* acc: y is the accumulators (the vector unit scales them in float) */
+      memcpy(out, a, (size_t)(y->count * y->elem_size));
+    } else if (L->act == 3) { /* sign: +1 where acc >= 0, else -1 */
       for (int64_t i = 0; i < acc->count; ++i) {
         int64_t v = acc_bits == 32 ? ((int32_t*)a)[i] : ((int64_t*)a)[i];
         ((int8_t*)out)[i] = v >= 0 ? 1 : -1;
