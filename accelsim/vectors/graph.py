@@ -119,19 +119,18 @@ class _Recording:
         rec[kernel] = True
         rec.update(values)
 
-    def conv_int(self, x, w, **kw):
-        acc = self._K.conv_int(x, w, **kw)
+    def _conv(self, kernel: str, x, w, kw):
+        acc = getattr(self._K, kernel)(x, w, **kw)
         name = self._by_w.get(id(w))
         if name is not None:
-            self._keep(name, "conv_int", x=x, w=w, acc=acc, conv=kw)
+            self._keep(name, kernel, x=x, w=w, acc=acc, conv=kw)
         return acc
 
+    def conv_int(self, x, w, **kw):
+        return self._conv("conv_int", x, w, kw)
+
     def conv_xnor(self, x, w, **kw):
-        acc = self._K.conv_xnor(x, w, **kw)
-        name = self._by_w.get(id(w))
-        if name is not None:
-            self._keep(name, "conv_xnor", x=x, w=w, acc=acc, conv=kw)
-        return acc
+        return self._conv("conv_xnor", x, w, kw)
 
     def conv_flex(self, xm, x_exp, wm, w_exp, **kw):
         out = self._K.conv_flex(xm, x_exp, wm, w_exp, **kw)
