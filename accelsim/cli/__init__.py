@@ -20,6 +20,7 @@ SUBCOMMANDS = [
     "accelsim.cli.adc_sweep",
     "accelsim.cli.sweep",
     "accelsim.cli.vectors",
+    "accelsim.cli.rtl",
     "accelsim.cli.generate",
     "accelsim.cli.compare",
     "accelsim.cli.listing",
