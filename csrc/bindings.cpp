@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "accelsim/kernels.hpp"
+#include "src/mutants.hpp"
 
 namespace py = pybind11;
 using namespace accelsim;
@@ -39,6 +40,7 @@ TensorView view(const py::object& obj, const char* name) {
   t.ndim = int(a.ndim());
   for (int i = 0; i < t.ndim; ++i) t.shape[i] = a.shape(i);
   t.data = a.data();
+  t.checked_numel(name);  // at most 2^48 elements: the kernels' size products cannot wrap
   return t;
 }
 
@@ -81,19 +83,28 @@ Isa isa_from(const std::string& s) {
 
 }  // namespace
 
-PYBIND11_MODULE(_kernels, m) {
+#ifndef ACCELSIM_PYMODULE
+#define ACCELSIM_PYMODULE _kernels  // a test build of the mutants loads under another name
+#endif
+PYBIND11_MODULE(ACCELSIM_PYMODULE, m) {
   m.doc() = "accelsim C++ kernels (private; use accelsim.kernels)";
+  // A kernel's refusal is accelsim.errors.FormatError (a ValueError), the class the golden model raises
+  // for the same input. The handle is kept for the life of the process (never released at exit).
+  static PyObject* format_error = py::object(py::module_::import("accelsim.errors").attr("FormatError")).release().ptr();
   py::register_exception_translator([](std::exception_ptr p) {
     try {
       if (p) std::rethrow_exception(p);
     } catch (const Error& e) {
-      PyErr_SetString(PyExc_ValueError, e.what());
+      PyErr_SetString(format_error, e.what());
     }
   });
 
   m.def("active_isa", []() { return std::string(isa_name(active_isa())); });
   m.def("set_isa", [](const std::string& s) { set_isa(isa_from(s)); });
   m.def("isa_supported", [](const std::string& s) { return isa_supported(isa_from(s)); });
+#ifdef ACCELSIM_MUTANTS  // test builds only (csrc/src/mutants.hpp)
+  m.def("set_mutant", [](int n) { g_mutant = n; });
+#endif
   m.def("num_threads", &num_threads);
   m.def("set_num_threads", &set_num_threads);
 

@@ -46,6 +46,7 @@ TensorView view(const accelsim_tensor* t, const char* name, bool optional = fals
   v.ndim = t->ndim;
   for (int i = 0; i < t->ndim; ++i) v.shape[i] = t->shape[i];
   if (!v.data && !optional) fail(std::string(name) + " data is NULL");
+  v.checked_numel(name);  // no negative dimension, at most 2^48 elements: later size products cannot wrap
   return v;
 }
 
@@ -58,8 +59,10 @@ ConvParams params(const accelsim_conv* c) {
   return p;
 }
 
-void check_capacity(void* out, int64_t have, int64_t need) {
+// `elements` of `elem_bytes` each must fit the caller's buffer; the byte count is overflow-checked.
+void check_capacity(void* out, int64_t have, int64_t elements, int64_t elem_bytes) {
   if (!out) fail("out is NULL");
+  const int64_t need = checked_mul(elements, elem_bytes, "out");
   if (have < need) fail("out buffer too small: need " + std::to_string(need) + " bytes, got " + std::to_string(have));
 }
 
@@ -112,7 +115,7 @@ ACCELSIM_API int accelsim_qconv(const accelsim_tensor* x, int32_t x_bits, int32_
                                 const accelsim_conv* conv, void* out, int64_t out_bytes) {
   return guarded([&] {
     QConvPlan plan = qconv_plan(qargs(x, x_bits, x_signed, x_zero_point, w, w_kind, w_bits, bias, conv));
-    check_capacity(out, out_bytes, plan.g.out_numel() * (plan.acc_bits / 8));
+    check_capacity(out, out_bytes, plan.g.out_numel(), plan.acc_bits / 8);
     qconv_run(plan, out);
   });
 }
@@ -137,7 +140,7 @@ ACCELSIM_API int accelsim_requantize(const accelsim_tensor* acc, int32_t mode, c
     if (act < 0 || act > 2) fail("act must be 0 (none), 1 (relu) or 2 (lut)");
     a.act = Activation(act);
     a.lut = view(lut, "lut", act != 2);
-    check_capacity(out, out_bytes, a.acc.numel() * int64_t(dtype_size(container_dtype(a.out_fmt))));
+    check_capacity(out, out_bytes, a.acc.checked_numel("acc"), int64_t(dtype_size(container_dtype(a.out_fmt))));
     requantize(a, out);
   });
 }
@@ -153,7 +156,7 @@ ACCELSIM_API int accelsim_bconv(const accelsim_tensor* x, const accelsim_tensor*
     Geom g = bconv_geom(a);
     put_shape(g, out_shape);
     if (out) {
-      check_capacity(out, out_bytes, g.out_numel() * 4);
+      check_capacity(out, out_bytes, g.out_numel(), 4);
       bconv(a, out);
     }
   });
@@ -176,7 +179,7 @@ ACCELSIM_API int accelsim_flexconv(const accelsim_tensor* x, int32_t x_exp, cons
     Geom g = flexconv_geom(a);
     put_shape(g, out_shape);
     if (out) {
-      check_capacity(out, out_bytes, g.out_numel() * 2);
+      check_capacity(out, out_bytes, g.out_numel(), 2);
       FlexResult r = flexconv(a, out);
       if (out_exp_used) *out_exp_used = r.out_exp;
       if (overflows) *overflows = r.overflows;

@@ -15,8 +15,10 @@ from __future__ import annotations
 import numpy as np
 
 from accelsim.errors import FormatError
-from accelsim.formats.conv import ConvSpec, convolve
-from accelsim.formats.fixed import _check_finite, out_channel_axis
+from accelsim.formats.conv import ConvSpec, convolve, taps_per_output
+from accelsim.formats.fixed import _check_finite, bias_max_abs, out_channel_axis
+
+INT32_MAX = (1 << 31) - 1
 from accelsim.formats.ternary import _per_channel_view
 
 
@@ -66,6 +68,12 @@ def conv_xnor(x_codes, w_codes, bias, spec: ConvSpec) -> np.ndarray:
         c = np.asarray(c)
         if c.size and not np.isin(c, (-1, 1)).all():
             raise FormatError(f"{name} binary codes must be -1 or +1")
+    spec.check_shapes(np.shape(x_codes), np.shape(w_codes))
+    bmax = bias_max_abs(bias, 1 << 31, "2^31")   # an int32 bias; the bound below decides
+    taps = taps_per_output(np.shape(w_codes), spec)
+    if bmax + taps > INT32_MAX:   # the accumulators are int32 (C++ bconv): refused, never wrapped
+        raise FormatError(f"bias: max|bias| + reduction length Cin/groups*KH*KW = {bmax} + {taps} exceeds "
+                          f"the int32 accumulator (2^31 - 1)")
     acc = convolve(np.asarray(x_codes, np.int64), np.asarray(w_codes, np.int64), spec)
     if bias is not None:
         acc += np.asarray(bias, np.int64).reshape(1, -1, 1, 1)

@@ -154,8 +154,42 @@ def accumulator_bits(x_fmt: IntFormat, w_max_abs: int, w_shape, spec: ConvSpec, 
     return 32 if bound < (1 << 31) else 64
 
 
+BIAS_LIMIT = 1 << 62   # |bias| of an integer convolution (C++ qconv_plan: the same)
+ACC_LIMIT = 1 << 63    # |acc| of any int64 accumulator must stay below this
+
+
+def int_extremes(a, name: str) -> tuple[int, int]:
+    """(min, max) of an integer array as exact Python ints ((0, 0) when empty): FormatError for a
+    non-integer dtype."""
+    a = np.asarray(a)
+    if a.dtype.kind not in "iu":
+        raise FormatError(f"{name} must hold integers, got dtype {a.dtype}")
+    return (int(a.min()), int(a.max())) if a.size else (0, 0)
+
+
+def bias_max_abs(bias, limit: int, limit_text: str, name: str = "bias") -> int:
+    """max |bias| as an exact Python int (0 for None); FormatError when it exceeds ``limit``."""
+    if bias is None:
+        return 0
+    lo, hi = int_extremes(bias, name)
+    m = max(abs(lo), abs(hi))
+    if m > limit:
+        raise FormatError(f"{name} must satisfy |b| <= {limit_text}, got {m}")
+    return m
+
+
 def conv_accumulate(xq, x_zero_point: int, wq, bias, spec: ConvSpec) -> np.ndarray:
-    """Exact int64 accumulators ``bias[co] + sum (x_q - z_x) * w_q`` (golden)."""
+    """Exact int64 accumulators ``bias[co] + sum (x_q - z_x) * w_q`` (golden). Every intermediate stays
+    in int64: ``|bias| <= 2^62`` and ``max|x - z_x| * max|w| * taps + max|bias| < 2^63`` (exact integer
+    bound from the values) are checked first; beyond them it raises ``FormatError``, never wraps."""
+    bmax = bias_max_abs(bias, BIAS_LIMIT, "2^62")
+    xlo, xhi = int_extremes(xq, "x")
+    wlo, whi = int_extremes(wq, "w")
+    dmax = max(abs(xlo - int(x_zero_point)), abs(xhi - int(x_zero_point)))
+    bound = dmax * max(abs(wlo), abs(whi)) * taps_per_output(np.shape(wq), spec) + bmax
+    if bound >= ACC_LIMIT:
+        raise FormatError(f"accumulators could exceed int64: max|x - z_x| * max|w| * taps + max|bias| = "
+                          f"{bound} >= 2^63; reduce the reduction length or bit widths")
     x = np.asarray(xq, dtype=np.int64) - int(x_zero_point)
     acc = convolve(x, np.asarray(wq, dtype=np.int64), spec)
     if bias is not None:

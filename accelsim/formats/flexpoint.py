@@ -24,9 +24,11 @@ from collections import deque
 import numpy as np
 
 from accelsim.errors import FormatError
-from accelsim.formats.conv import ConvSpec, convolve
+from accelsim.formats.conv import ConvSpec, convolve, taps_per_output
+from accelsim.formats.fixed import bias_max_abs, int_extremes
 
 EXP_MIN, EXP_MAX = -16, 15
+BIAS_LIMIT = 1 << 61   # |bias| of a flex convolution, at exponent e_x + e_w
 MANT_MAX = 32767
 
 
@@ -84,6 +86,11 @@ def conv_flex(xm, x_exp: int, wm, w_exp: int, bias, spec: ConvSpec, out_exp: int
     for name, t in (("x", xm), ("w", wm)):
         if np.asarray(t).dtype != np.int16:
             raise FormatError(f"{name} mantissas must be int16")
+    spec.check_shapes(np.shape(xm), np.shape(wm))
+    # |acc| <= taps * 2^30 + |bias| < 2^63 (C++ flexconv_geom: the same two checks, the same words)
+    bias_max_abs(bias, BIAS_LIMIT, "2^61", "flex bias")
+    if taps_per_output(np.shape(wm), spec) >= 1 << 31:
+        raise FormatError("flexpoint reduction too long: Cin/groups*KH*KW must be < 2^31")
     acc = convolve(np.asarray(xm, np.int64), np.asarray(wm, np.int64), spec)
     if bias is not None:
         acc += np.asarray(bias, np.int64).reshape(1, -1, 1, 1)
@@ -93,8 +100,11 @@ def conv_flex(xm, x_exp: int, wm, w_exp: int, bias, spec: ConvSpec, out_exp: int
 def flex_output(acc, e_acc: int, out_exp: int | None = None):
     """The output stage of ``conv_flex``: exact accumulators ``acc`` at exponent ``e_acc`` ->
     ``(mantissas int16, out_exp, overflows, acc_max_abs)`` (dynamic mode when ``out_exp`` is None)."""
+    lo, hi = int_extremes(acc, "acc")
+    if lo <= -(1 << 63) or hi >= 1 << 63:   # |acc| < 2^63: -2^63 has no int64 magnitude
+        raise FormatError(f"acc must satisfy |acc| < 2^63, got [{lo}, {hi}]")
     acc = np.asarray(acc, np.int64)
-    acc_max = int(np.max(np.abs(acc))) if acc.size else 0
+    acc_max = max(abs(lo), abs(hi))
     if out_exp is None:
         e = EXP_MIN
         while int(shift_rhe(np.array([acc_max]), e - e_acc)[0]) > MANT_MAX:

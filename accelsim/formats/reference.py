@@ -12,6 +12,7 @@ from accelsim.errors import FormatError
 from accelsim.formats import binary, fixed, flexpoint, requant
 from accelsim.formats.vector import dequantize, instance_norm_codes, quantize  # noqa: F401 (re-exported)
 from accelsim.formats.conv import ConvSpec
+from accelsim.formats.conv import taps_per_output as conv_taps
 
 W_KINDS = ("fixed", "ternary", "binary")
 
@@ -40,7 +41,11 @@ def conv_int(x, w, *, x_bits: int, x_signed: bool, x_zero_point: int, w_kind: st
     if w_kind == "binary" and (w == 0).any():
         raise FormatError("w (binary weights must be -1 or +1) contains 0")
     spec.check_shapes(np.shape(x), w.shape)
-    bias_max = int(np.abs(np.asarray(bias, np.int64)).max()) if bias is not None and np.size(bias) else 0
+    bias_max = fixed.bias_max_abs(bias, fixed.BIAS_LIMIT, "2^62")
+    # The C++ plan's a-priori bound, in the same double operations (qconv_plan): past it both refuse.
+    taps = conv_taps(w.shape, spec)
+    if float(x_fmt.qmax - x_fmt.qmin) * float(max(abs(lo), abs(hi))) * float(taps) + float(bias_max) >= 9.2e18:
+        raise FormatError("accumulators could exceed int64: reduce the reduction length or bit widths")
     bits = fixed.accumulator_bits(x_fmt, max(abs(lo), abs(hi)), w.shape, spec, bias_max)
     acc = fixed.conv_accumulate(x, x_zero_point, w, bias, spec)
     return acc.astype(np.int32 if bits == 32 else np.int64)

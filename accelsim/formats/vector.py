@@ -42,6 +42,13 @@ def instance_norm_codes(x, *, x_bits: int, x_signed: bool, scale: float, zero_po
         raise FormatError(f"x must have rank 3 or 4 (N, C, ...) and values per plane, got shape {x.shape}")
     if not (np.isfinite(scale) and scale > 0 and np.isfinite(eps) and eps > 0):
         raise FormatError("instance norm: scale and eps must be finite and > 0")
+    fmt = fixed.IntFormat(x_bits, x_signed)
+    if isinstance(zero_point, (bool, np.bool_)) or not isinstance(zero_point, (int, np.integer)) \
+            or not fmt.qmin <= zero_point <= fmt.qmax:
+        raise FormatError(f"instance norm: zero_point must lie in the x format's range [{fmt.qmin}, {fmt.qmax}], "
+                          f"got {zero_point!r}")
+    if int(np.prod(x.shape[2:])) >= 1 << 31:   # S2 <= n * 2^32 < 2^63
+        raise FormatError("instance norm: a plane must hold fewer than 2^31 values")
     c = x.shape[1]
     gamma = np.ones(c) if weight is None else np.asarray(weight, np.float64).reshape(c)
     beta = np.zeros(c) if bias is None else np.asarray(bias, np.float64).reshape(c)

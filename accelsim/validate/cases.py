@@ -61,6 +61,8 @@ def _gather_acc(x, zero_point: int, w, bias, spec: ConvSpec) -> np.ndarray:
 
 
 LARGE_SHARE = 0.2    # cases with up to 256 channels per group and reductions up to 4,096 taps
+DYADIC_SHARE = 1 / 3   # requantization cases with power-of-two multipliers: exact rounding ties
+FLEX_TIE_SHARE = 0.3   # flex cases with small mantissas and an output shift of 1..3: exact rounding ties
 
 
 def random_spec(rng: np.random.Generator, max_hw: int = 6) -> tuple[ConvSpec, tuple, tuple]:
@@ -125,16 +127,28 @@ def _requant_args(rng, acc, out_bits, out_signed):
     else:
         act = str(act_kind)
     common = dict(zero_point=zp, out_bits=out_bits, out_signed=out_signed, act=act)
+    # One case in three has dyadic multipliers (2^-k or 3 * 2^-k; torch mode: half-integer biases too),
+    # so products land exactly on rounding ties: the tie rules of both modes are then decided by the data.
+    dyadic = bool(rng.random() < DYADIC_SHARE)
+    k0 = int(np.round(np.log2(amax / (hi - lo))))
+
+    def dyadic_reals():
+        return np.ldexp(rng.choice([1.0, 1.0, 3.0], nparam), -(k0 + rng.integers(-1, 4, nparam)))
+
     if rng.random() < 0.6:
-        reals = (hi - lo) / amax * np.exp(rng.uniform(-2, 2, nparam))
+        reals = dyadic_reals() if dyadic else (hi - lo) / amax * np.exp(rng.uniform(-2, 2, nparam))
         if rng.random() < 0.1:
             reals[0] = 0.0
         params = [quantize_multiplier(float(r)) for r in reals]
         m0 = np.array([p[0] for p in params], np.int64)
         sh = np.array([p[1] for p in params], np.int64)
         return "integer", (acc, m0, sh), common
-    mult = ((hi - lo) / amax * np.exp(rng.uniform(-2, 2, nparam))).astype(np.float32)
-    bias = rng.normal(0, amax / 4, nparam).astype(np.float32)
+    if dyadic:
+        mult = dyadic_reals().astype(np.float32)
+        bias = (rng.integers(-2 * amax, 2 * amax + 1, nparam) / 2).astype(np.float32)   # k/2: exact in float32
+    else:
+        mult = ((hi - lo) / amax * np.exp(rng.uniform(-2, 2, nparam))).astype(np.float32)
+        bias = rng.normal(0, amax / 4, nparam).astype(np.float32)
     return "torch", (acc, bias, mult), common
 
 
@@ -216,12 +230,19 @@ def check_case(fmt: str, rng: np.random.Generator, isas: list[str], lowerings=LO
             with kernels.use_isa(isa):
                 res.add(isa, _compare(kernels.conv_xnor(x, w, bias=bias, spec=spec), ref))
     elif fmt == "flex16":
-        xm = _codes(rng, xs, -32768, 32767, np.int16, extreme)
-        wm = _codes(rng, ws, -32768, 32767, np.int16, extreme)
-        ex, ew = (int(v) for v in rng.integers(-16, 16, 2))
         cout = ws[1] * spec.groups if spec.transposed else ws[0]
-        bias = rng.integers(-(1 << 40), 1 << 40, cout).astype(np.int64) if rng.random() < 0.5 else None
-        out_exp = None if rng.random() < 0.5 else int(rng.integers(-16, 16))
+        if rng.random() < FLEX_TIE_SHARE:   # small mantissas, output exponent 1..3 above e_acc: ties
+            xm = _codes(rng, xs, -8, 8, np.int16, extreme)
+            wm = _codes(rng, ws, -8, 8, np.int16, extreme)
+            ex, ew = -16, int(rng.integers(-3, 0))    # e_acc in [-19, -17]: dynamic e_out = -16, shift 1..3
+            bias = rng.integers(-64, 65, cout).astype(np.int64) if rng.random() < 0.5 else None
+            out_exp = None if rng.random() < 0.5 else ex + ew + int(rng.integers(1, 4))
+        else:
+            xm = _codes(rng, xs, -32768, 32767, np.int16, extreme)
+            wm = _codes(rng, ws, -32768, 32767, np.int16, extreme)
+            ex, ew = (int(v) for v in rng.integers(-16, 16, 2))
+            bias = rng.integers(-(1 << 40), 1 << 40, cout).astype(np.int64) if rng.random() < 0.5 else None
+            out_exp = None if rng.random() < 0.5 else int(rng.integers(-16, 16))
         try:
             ref = reference.conv_flex(xm, ex, wm, ew, bias=bias, spec=spec, out_exp=out_exp)
         except ValueError as exc:  # dynamic overflow: the C++ kernel must refuse too

@@ -2,6 +2,7 @@
 // Signs are packed along input channels (bit = 1 for +1); for one output pixel and one valid tap,
 // sum_ci x*w = cin_g - 2*popcount(x_bits xor w_bits) (pad bits are 0 in both, so they cancel).
 // Taps outside the input (padding, transposed-conv gaps) are skipped: they contribute nothing.
+#include <cstdint>
 #include <algorithm>
 #include <cstring>
 #include <string>
@@ -11,6 +12,7 @@
 #include "accelsim/kernels.hpp"
 #include "conv_sinks.hpp"
 #include "packed_gemm.hpp"
+#include "mutants.hpp"
 #include "validate.hpp"
 
 namespace accelsim {
@@ -35,7 +37,15 @@ Geom bconv_geom(const BConvArgs& a) {
     if (a.bias.shape[0] != g.cout)
       fail("bias must have Cout=" + std::to_string(g.cout) + " entries, got " + std::to_string(a.bias.shape[0]));
   }
-  if (double(g.taps()) + 2147483648.0 >= 4294967296.0) fail("binary conv reduction too long for int32");
+  // |acc| <= max|bias| + taps must fit int32 (the accumulators are int32): refused, never wrapped.
+  int64_t bias_max = 0;
+  if (a.bias.data) {
+    const int32_t* b = static_cast<const int32_t*>(a.bias.data);
+    for (int64_t i = 0; i < g.cout; ++i) bias_max = std::max<int64_t>(bias_max, b[i] < 0 ? -int64_t(b[i]) : b[i]);
+  }
+  if (bias_max + g.taps() > int64_t(INT32_MAX))
+    fail("bias: max|bias| + reduction length Cin/groups*KH*KW = " + std::to_string(bias_max) + " + " +
+         std::to_string(g.taps()) + " exceeds the int32 accumulator (2^31 - 1)");
   return g;
 }
 
@@ -126,7 +136,7 @@ void bconv(const BConvArgs& a, int32_t* out) {
     };
     auto make_sink = [&](int64_t gi, int64_t m0, int64_t mc, int64_t c0, int64_t c1) {
       auto add = [&](const int32_t* src, int64_t, int64_t n, int64_t, int64_t f, int32_t* dst) {
-        hk.add_row_s32(src, n, -2, int32_t(cin_g), mask.data() + f, dst);
+        hk.add_row_s32(src, n, -2, int32_t(cin_g) + (ACCELSIM_MUTANT(5) ? 1 : 0), mask.data() + f, dst);
       };
       return PhaseSink<int32_t, int32_t, NoHook, decltype(add)>(g, pg, 1, bias64.empty() ? nullptr : bias64.data(),
                                                                  out, NoHook{}, gi, 0, m0, mc, c0, c1, add);
@@ -156,7 +166,7 @@ void bconv(const BConvArgs& a, int32_t* out) {
       if (nt) hk.xor_popcount_rows(rows.data(), woff.data(), nt, wg, T * words, cout_g, words, popc.data());
       for (int64_t cl = 0; cl < cout_g; ++cl) {
         const int64_t co = gi * cout_g + cl;
-        const int64_t dot = nt ? nt * cin_g - 2 * popc[size_t(cl)] : 0;
+        const int64_t dot = nt ? nt * (cin_g + (ACCELSIM_MUTANT(5) ? 1 : 0)) - 2 * popc[size_t(cl)] : 0;
         out[(n * g.cout + co) * plane + oy * g.ow + ox] = int32_t(dot + (bias ? bias[co] : 0));
       }
     }

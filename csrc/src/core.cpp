@@ -8,8 +8,13 @@
 
 #include "accelsim/core.hpp"
 #include "accelsim/hot.hpp"
+#include "mutants.hpp"
 
 namespace accelsim {
+
+#ifdef ACCELSIM_MUTANTS
+int g_mutant = 0;
+#endif
 
 void fail(const std::string& msg, Status s) { throw Error(s, msg); }
 
@@ -36,11 +41,35 @@ size_t dtype_size(DType t) {
   return 0;
 }
 
-int64_t TensorView::numel() const {
+int64_t checked_mul(int64_t a, int64_t b, const char* what) {
+  int64_t r;
+  if (a < 0 || b < 0 || __builtin_mul_overflow(a, b, &r))
+    fail(std::string(what) + ": size " + std::to_string(a) + " * " + std::to_string(b) + " overflows int64");
+  return r;
+}
+
+int64_t TensorView::checked_numel(const char* name) const {
+  auto dims = [&] {
+    std::string d;
+    for (int i = 0; i < ndim; ++i) d += (i ? ", " : "") + std::to_string(shape[i]);
+    return "(" + d + (ndim == 1 ? ",)" : ")");
+  };
+  bool empty = false;
+  for (int i = 0; i < ndim; ++i) {
+    if (shape[i] < 0) fail(std::string(name) + ": shape " + dims() + " has a negative dimension");
+    empty = empty || shape[i] == 0;
+  }
+  if (empty) return 0;  // however long its other dimensions
   int64_t n = 1;
-  for (int i = 0; i < ndim; ++i) n *= shape[i];
+  for (int i = 0; i < ndim; ++i) {
+    // n <= kMaxElements here, so n * shape[i] cannot overflow once shape[i] <= kMaxElements / n
+    if (shape[i] > kMaxElements / n) fail(std::string(name) + ": shape " + dims() + " has more than 2^48 elements");
+    n *= shape[i];
+  }
   return n;
 }
+
+int64_t TensorView::numel() const { return checked_numel("tensor"); }
 
 static std::string pair_str(int a, int b) { return "(" + std::to_string(a) + ", " + std::to_string(b) + ")"; }
 

@@ -3,6 +3,7 @@
 #include <cstdint>
 
 #include "accelsim/hot.hpp"
+#include "mutants.hpp"  // test builds only (hot_generic.inc)
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>

@@ -1,6 +1,7 @@
 // Portable scalar hot loops (baseline ISA of the build): the reference every SIMD table must equal.
 // Its tile geometry differs from the SIMD ones on purpose: the driver must not depend on it.
 #include "accelsim/hot.hpp"
+#include "mutants.hpp"  // test builds only (hot_generic.inc)
 
 namespace accelsim {
 namespace hot_scalar_ns {

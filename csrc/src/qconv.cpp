@@ -18,6 +18,7 @@
 #include "accelsim/kernels.hpp"
 #include "conv_sinks.hpp"
 #include "packed_gemm.hpp"
+#include "mutants.hpp"
 #include "validate.hpp"
 
 namespace accelsim {
@@ -564,12 +565,15 @@ void qconv_run(const QConvPlan& plan, void* out) {
   const int64_t pair_max = 2 * umax * wmax;
   const int64_t flush = pair_max > 0 ? 32767 / pair_max : 1 << 20;
   const bool u8ok = umax <= 255 && wmax <= 128 && (!hk.u8s8_int16_sums || flush >= 2);
+  // correction (qmin - z_x) * sum w of the u8 x s8 paths (mutant 8: the zero point's sign flipped)
+  const int64_t corr = ACCELSIM_MUTANT(8) ? int64_t(a.x_fmt.qmin()) + a.x_zero_point
+                                          : int64_t(a.x_fmt.qmin()) - a.x_zero_point;
   if (plan.acc_bits == 32 && u8ok && a.w.dtype == DType::i8 && direct_small_ok(plan.g, hk)) {
     conv_direct_small(a.x, a.w, plan.g, a.x_fmt.qmin(), a.x_zero_point - a.x_fmt.qmin(),
-                      int64_t(a.x_fmt.qmin()) - a.x_zero_point, ops.bias, static_cast<int32_t*>(out), hk);
+                      corr, ops.bias, static_cast<int32_t*>(out), hk);
   } else if (plan.acc_bits == 32 && u8ok) {  // B = x - qmin, correction (qmin - z_x) * sum w
     conv_packed<GemmU8S8, 1, int32_t>(a.x, a.w, plan.g, a.x_fmt.qmin(), a.x_zero_point - a.x_fmt.qmin(),
-                                      int64_t(a.x_fmt.qmin()) - a.x_zero_point, ops.bias, static_cast<int32_t*>(out),
+                                      corr, ops.bias, static_cast<int32_t*>(out),
                                       NoHook{}, flush, 0);
   } else if (plan.acc_bits == 32 && fits16) {  // B = x - z_x
     conv_packed<GemmS16, 1, int32_t>(a.x, a.w, plan.g, a.x_zero_point, 0, 0, ops.bias, static_cast<int32_t*>(out),

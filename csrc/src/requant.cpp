@@ -10,6 +10,7 @@
 
 #include "accelsim/hot.hpp"
 #include "accelsim/kernels.hpp"
+#include "mutants.hpp"
 #include "validate.hpp"
 
 namespace accelsim {
@@ -26,7 +27,7 @@ using i128 = __int128;
 // trunc((a*m + nudge) / 2^31), nudge = 2^30 if a*m >= 0 else 1 - 2^30: ties toward +inf (rndnu).
 inline i128 srdhm_rndnu(i128 a, int64_t m) {
   const i128 ab = a * m;
-  const i128 nudge = ab >= 0 ? i128(1) << 30 : 1 - (i128(1) << 30);
+  const i128 nudge = ab >= 0 ? (i128(1) << 30) - (ACCELSIM_MUTANT(2) ? 1 : 0) : 1 - (i128(1) << 30);
   return (ab + nudge) / (i128(1) << 31);  // C++ division truncates toward zero
 }
 
@@ -34,17 +35,17 @@ inline i128 srdhm_rndnu(i128 a, int64_t m) {
 inline i128 rdpot_rndna(i128 x, int e) {
   const i128 mask = (i128(1) << e) - 1;
   const i128 remainder = x & mask;
-  const i128 threshold = (mask >> 1) + (x < 0 ? 1 : 0);
+  const i128 threshold = (mask >> 1) + (x < 0 && !ACCELSIM_MUTANT(1) ? 1 : 0);
   return (x >> e) + (remainder > threshold ? 1 : 0);
 }
 
 // gemmlowp in 64-bit arithmetic: valid when |acc| < 2^31 and shift >= 0 (the common case).
 inline int32_t requant_fast(int64_t acc, int64_t m0, int s) {
   const int64_t ab = acc * m0;
-  const int64_t nudge = ab >= 0 ? (int64_t(1) << 30) : 1 - (int64_t(1) << 30);
+  const int64_t nudge = ab >= 0 ? (int64_t(1) << 30) - (ACCELSIM_MUTANT(2) ? 1 : 0) : 1 - (int64_t(1) << 30);
   const int64_t h = (ab + nudge) / (int64_t(1) << 31);
   const int64_t mask = (int64_t(1) << s) - 1;
-  const int64_t rem = h & mask, thr = (mask >> 1) + (h < 0 ? 1 : 0);
+  const int64_t rem = h & mask, thr = (mask >> 1) + (h < 0 && !ACCELSIM_MUTANT(1) ? 1 : 0);
   return int32_t((h >> s) + (rem > thr ? 1 : 0));
 }
 
@@ -65,7 +66,8 @@ inline void requant_row(const HotKernels& hk, const int32_t* a, int64_t n, const
 template <class TAcc, class TOut>
 void run(const RequantArgs& a, const TAcc* acc, TOut* out, int64_t C, int64_t inner) {
   const int64_t n = a.acc.numel();
-  const int32_t qmin = a.out_fmt.qmin(), qmax = a.out_fmt.qmax(), zp = a.zero_point;
+  const int32_t qmin = a.out_fmt.qmin(), qmax = a.out_fmt.qmax() - (ACCELSIM_MUTANT(3) ? 1 : 0);
+  const int32_t zp = ACCELSIM_MUTANT(4) ? -a.zero_point : a.zero_point;
   const int32_t* lut = static_cast<const int32_t*>(a.lut.data);
   const int64_t nparam = a.mode == RequantMode::integer ? a.m0.shape[0] : a.mult_f32.shape[0];
   const int32_t* m0 = static_cast<const int32_t*>(a.m0.data);
@@ -105,7 +107,7 @@ void run(const RequantArgs& a, const TAcc* acc, TOut* out, int64_t C, int64_t in
           float t = float(src[i]);
           t = t + bf[c];
           t = t * mf[c];
-          const double r = double(std::nearbyint(t)) + double(zp);
+          const double r = double(ACCELSIM_MUTANT(6) ? std::round(t) : std::nearbyint(t)) + double(zp);
           y = r < qmin ? qmin : (r > qmax ? qmax : int32_t(r));
         }
         if (a.act == Activation::relu) y = y < zp ? zp : y;

@@ -16,9 +16,7 @@ void require_tensor(const TensorView& t, const char* name, int ndim, std::initia
     allowed += (allowed.empty() ? "" : " or ") + std::string(dtype_name(d));
   }
   if (!ok) fail(std::string(name) + " must have dtype " + allowed + ", got " + dtype_name(t.dtype));
-  for (int i = 0; i < t.ndim; ++i)
-    if (t.shape[i] < 0) fail(std::string(name) + " has a negative dimension");
-  if (!t.data && t.numel() > 0) fail(std::string(name) + " data pointer is null");
+  if (!t.data && t.checked_numel(name) > 0) fail(std::string(name) + " data pointer is null");
 }
 
 void check_int_fmt(const IntFmt& f, const char* name) {

@@ -51,6 +51,10 @@ void instance_norm_codes(const InstanceNormArgs& a) {
     fail("instance norm: x must have rank 3 or 4 (N, C, ...) with values per plane (hw >= 1)");
   if (!(a.scale > 0) || !std::isfinite(a.scale) || !(a.eps > 0) || !std::isfinite(a.eps))
     fail("instance norm: scale and eps must be finite and > 0");
+  if (a.zero_point < a.x_fmt.qmin() || a.zero_point > a.x_fmt.qmax())  // so d = x - zp is exact in int32
+    fail("instance norm: zero_point must lie in the x format's range [" + std::to_string(a.x_fmt.qmin()) + ", " +
+         std::to_string(a.x_fmt.qmax()) + "], got " + std::to_string(a.zero_point));
+  if (a.hw >= (int64_t(1) << 31)) fail("instance norm: a plane must hold fewer than 2^31 values");  // S2 < 2^63
   if (a.out_codes) {
     check_int_fmt(a.out_fmt, "out");
     if (!(a.out_scale > 0) || !std::isfinite(a.out_scale)) fail("instance norm: out_scale must be finite and > 0");

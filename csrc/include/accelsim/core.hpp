@@ -24,6 +24,13 @@ class Error : public std::runtime_error {
 
 [[noreturn]] void fail(const std::string& msg, Status s = kInvalidArgument);
 
+// Size arithmetic that cannot wrap: a * b for sizes (a, b >= 0), or an Error naming `what` when the
+// product does not fit int64. Every element and byte count that sizes an allocation or a buffer check
+// goes through these (TensorView::numel, checked_bytes).
+int64_t checked_mul(int64_t a, int64_t b, const char* what);
+// The largest tensor the kernels accept: 2^48 elements (so a byte count, <= 8 bytes each, fits easily).
+constexpr int64_t kMaxElements = int64_t(1) << 48;
+
 enum class DType : int { i8 = 0, u8 = 1, i16 = 2, u16 = 3, i32 = 4, i64 = 5, f32 = 6 };
 const char* dtype_name(DType t);
 size_t dtype_size(DType t);
@@ -34,7 +41,11 @@ struct TensorView {
   DType dtype = DType::i8;
   int ndim = 0;
   int64_t shape[4] = {0, 0, 0, 0};
+  // Element count, overflow-checked: an Error if a dimension is negative or the product exceeds
+  // kMaxElements (never a wrapped count).
   int64_t numel() const;
+  // The same check with the tensor's name in the message ("x: shape (...) ...").
+  int64_t checked_numel(const char* name) const;
 };
 
 struct ConvParams {
