@@ -11,7 +11,7 @@ MFAGAN-style accelerators, kept to a chain so the golden models and kernels run 
     deconv ConvTranspose2d 8x8, stride 4, pad 2, 48 -> 3   x4 upsampling (no activation)
     -> (N, 3, 4h, 4w)
 
-35,856 weights + 219 biases. ``chains.SR_CHAIN`` describes the same chain without torch.
+35,856 weights + 219 biases. ``accelsim.graph.shipped.SR_LAYERS`` describes the same chain without torch.
 """
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ class SRGenerator(nn.Module):
     def __init__(self, features: int = 48, shrink: int = 24, mapping_layers: int = 4):
         super().__init__()
         if mapping_layers != 4:
-            raise ValueError("sr-x4 has exactly 4 mapping layers (chains.SR_CHAIN)")
+            raise ValueError("sr-x4 has exactly 4 mapping layers (accelsim.graph.shipped.SR_LAYERS)")
         self.conv1 = nn.Conv2d(3, features, 5, padding=2)
         self.conv2 = nn.Conv2d(features, shrink, 1)
         self.conv3 = nn.Conv2d(shrink, shrink, 3, padding=1)

@@ -35,7 +35,7 @@ def test_default_run_answer_first(tmp_path, capsys):
     assert any(l.startswith("vs fp32: ratio to fp32 |") for l in head)   # the legend
     rows = _summary_rows(head)
     assert list(rows) == list(DEFAULT)
-    assert "per layer:" not in out and "\nfp32      G1 " not in out and "I/W/P" not in out
+    assert "per layer:" not in out and "deconv1 " not in out and "I/W/P" not in out
     data = json.loads(path.read_text())
     results = {r["format"]: r for r in data["results"]}
     summary = {r["format"]: r for r in data["summary"]["rows"]}
@@ -80,7 +80,7 @@ def test_layers_flag_prints_the_details(flag, capsys):
                 "DRAM bg nJ", "total nJ"):
         assert col in [c.strip() for c in head]
     layer_rows = lines[i + 3:i + 3 + 8]   # 4 layers x 2 formats
-    assert [r.split()[:2] for r in layer_rows] == [[f, f"G{k}"] for f in ("fp32", "w8a8") for k in range(1, 5)]
+    assert [r.split()[:2] for r in layer_rows] == [[f, f"deconv{k}"] for f in ("fp32", "w8a8") for k in range(1, 5)]
     legend = lines[i + 3 + 8]
     for term in ("I/W/P: ifmap/weight/psum", "O/P: ofmap/psum", "PE util:", "act: row activates",
                  "bg: background"):

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from accelsim.compress import chain, encoding, huffman, lowrank, precision, pruning, qat, recipe, storage
-from accelsim.models.chains import dcgan_chain
+from accelsim.graph.shipped import dcgan_graph
 
 
 def small_generator(seed=0, channels=(16, 8, 4), z_dim=8) -> chain.CompressedGenerator:
@@ -20,7 +20,7 @@ def small_generator(seed=0, channels=(16, 8, 4), z_dim=8) -> chain.CompressedGen
             w[f"bn{i + 1}.bias"] = rng.normal(0, 0.1, c[i + 1])
             w[f"bn{i + 1}.running_mean"] = rng.normal(0, 0.1, c[i + 1])
             w[f"bn{i + 1}.running_var"] = rng.uniform(0.5, 2, c[i + 1])
-    return chain.from_chain("test-dcgan", dcgan_chain(w))
+    return chain.from_graph("test-dcgan", dcgan_graph("test-dcgan", w))
 
 
 def latents(n=4, z_dim=8, seed=1):
@@ -279,7 +279,8 @@ def test_folded_chain_matches_torch_generator():
                 m.bias.uniform_(-0.1, 0.1)
         z = latents()
         ref = gen(torch.from_numpy(z).float()).double().numpy()
-    cg = chain.from_chain("t", dcgan_chain({k: v.numpy() for k, v in gen.state_dict().items()}))
+    cg = chain.from_graph("t", dcgan_graph("t", {k: v.numpy() for k, v in gen.state_dict().items()
+                                                 if not k.endswith("num_batches_tracked")}))
     assert np.allclose(cg.forward(z), ref, atol=1e-5)
 
 
@@ -383,3 +384,24 @@ def test_teacher_loss_feature_matching():
     x = torch.rand(2, 1, 32, 32) * 2 - 1
     assert teacher_loss(x, x, disc, 1.0, 0.0, 3.0).item() == 0.0      # identical images: no pixel/feature loss
     assert teacher_loss(x, -x, disc, 0.0, 0.0, 3.0).item() > 0.0
+
+
+@pytest.mark.torch
+def test_compressions_take_any_conv_chain_graph():
+    """A user's chain (the pytorch/examples DCGAN, imported) compresses and runs like a shipped one;
+    a graph that is not a chain is an error naming the node."""
+    pytest.importorskip("torch")
+    import pathlib
+
+    from accelsim.errors import ModelError
+    from accelsim.graph.reference import load
+    gen_py = pathlib.Path(__file__).resolve().parent.parent / "examples" / "generators.py"
+    loaded = load(f"{gen_py}:dcgan_tiny")
+    cg = chain.from_graph("dcgan_tiny", loaded.graph)
+    assert [l.act for l in cg.layers][-1] == "tanh" and all(l.transposed for l in cg.layers)
+    z = loaded.example_inputs(4, 0)[0]
+    np.testing.assert_allclose(cg.forward(z), loaded.graph.run_float(z), atol=1e-9)
+    q = precision.quantize(cg, "int8")
+    assert q.weight_bits() < cg.weight_bits() / 3.9
+    with pytest.raises(ModelError, match=r"node '.*' \((add|instance_norm|pad|conv2d|concat)"):
+        chain.from_graph("cyclegan_tiny", load(f"{gen_py}:cyclegan_tiny").graph)

@@ -14,8 +14,8 @@ with exact storage sizes in bits (``CompressedGenerator.weight_bits()``), so the
 
 numpy only at import; torch is imported inside the functions that train.
 """
-from accelsim.compress.chain import CompressedGenerator, Layer, from_model, from_weights
+from accelsim.compress.chain import CompressedGenerator, Layer, from_graph, from_model, from_weights
 from accelsim.compress.recipe import TrainingBudget, compose
 from accelsim.compress.storage import TensorEncoding
 
-__all__ = ["CompressedGenerator", "Layer", "TensorEncoding", "TrainingBudget", "compose", "from_model", "from_weights"]
+__all__ = ["CompressedGenerator", "Layer", "TensorEncoding", "TrainingBudget", "compose", "from_graph", "from_model", "from_weights"]

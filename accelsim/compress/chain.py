@@ -55,17 +55,6 @@ class Layer:
         """Axis of the output channel in the weight tensor."""
         return 1 if self.transposed else 0
 
-    def folded_from(self, bn) -> "Layer":
-        """This layer with the inference BatchNorm ``bn = (gamma, beta, mean, var, eps)`` folded in."""
-        if bn is None:
-            return self
-        gamma, beta, mean, var, eps = bn
-        inv = np.asarray(gamma, np.float64) / np.sqrt(np.asarray(var, np.float64) + eps)
-        shape = [1, 1, 1, 1]
-        shape[self.out_axis] = -1
-        bias = np.zeros(self.out_channels) if self.bias is None else self.bias
-        return replace(self, weight=self.weight * inv.reshape(shape), bias=(bias - mean) * inv + beta)
-
 
 @dataclass(frozen=True)
 class CompressedGenerator:
@@ -168,29 +157,61 @@ class CompressedGenerator:
         """The deploy-form generator as an ``accelsim.graph`` Graph (one conv node and one activation
         node per layer) with input ``(1, *input_chw)``: what ``accelsim.runtime`` runs in a format."""
         from accelsim.graph.shipped import chain_graph
-        chain = [{"name": l.name, "transposed": l.transposed, "stride": l.stride, "padding": l.padding,
-                  "act": l.act, "weight": l.weight, "bias": l.bias, "bn": None} for l in self.layers]
-        return chain_graph(self.name, chain, (1, *input_chw), f"accelsim.compress {self.model} {self.name}")
+        weights = {f"{l.name}.weight": l.weight for l in self.layers}
+        weights.update({f"{l.name}.bias": l.bias for l in self.layers if l.bias is not None})
+        return chain_graph(self.name, [(l.name, l.transposed, l.stride, l.padding, l.act) for l in self.layers],
+                           weights, (1, *input_chw), f"accelsim.compress {self.model} {self.name}")
 
 
-def from_chain(model: str, chain: list[dict]) -> CompressedGenerator:
-    """Deploy form of a ``accelsim.models.chains`` layer chain (BatchNorm folded)."""
-    layers = []
-    for d in chain:
-        layer = Layer(d["name"], bool(d["transposed"]), int(d["stride"]), int(d["padding"]), d["act"],
-                      np.asarray(d["weight"], np.float64),
-                      None if d["bias"] is None else np.asarray(d["bias"], np.float64))
-        layers.append(layer.folded_from(d["bn"]))
+def _square(node, key: str, default) -> int:
+    v = tuple(node.attrs.get(key, default))
+    if len(set(v)) != 1:
+        raise ModelError(f"node {node.name!r}: compressions take square {key}, got {v}")
+    return int(v[0])
+
+
+def from_graph(model: str, graph) -> CompressedGenerator:
+    """Deploy form of a generator graph that is a chain of convolutions / transposed convolutions, each
+    optionally followed by one activation (relu, tanh, sigmoid), BatchNorm folded (``passes.deploy``):
+    the shipped generators, a distilled student, a user's DCGAN-like chain. Anything else is an error
+    naming the node."""
+    from accelsim.graph.passes import deploy
+    g = deploy(graph)
+    if len(g.inputs) != 1 or len(g.outputs) != 1:
+        raise ModelError(f"{model}: compressions take a one-input, one-output chain of convolutions")
+    layers: list[Layer] = []
+    prev = g.inputs[0].name
+    for n in g.nodes:
+        if n.inputs != (prev,):
+            raise ModelError(f"{model}: node {n.name!r} ({n.op}) does not read the previous node only: "
+                             f"compressions take a chain of convolutions")
+        if n.op in ("conv2d", "conv_transpose2d"):
+            if n.attrs.get("groups", 1) != 1 or _square(n, "dilation", (1, 1)) != 1 or \
+                    any(n.attrs.get("output_padding", (0, 0))):
+                raise ModelError(f"{model}: node {n.name!r}: compressions take convolutions without groups, "
+                                 f"dilation or output_padding")
+            bias = n.params.get("bias")
+            layers.append(Layer(n.name, n.op == "conv_transpose2d", _square(n, "stride", (1, 1)),
+                                _square(n, "padding", (0, 0)), "none", np.asarray(n.params["weight"], np.float64),
+                                None if bias is None else np.asarray(bias, np.float64)))
+        elif n.op in ACTIVATIONS and n.op != "none" and layers and layers[-1].act == "none" and prev == layers[-1].name:
+            layers[-1] = replace(layers[-1], act=n.op)
+        else:
+            raise ModelError(f"{model}: node {n.name!r} ({n.op}) is not a convolution or the activation right "
+                             f"after one: compressions take a chain of convolutions")
+        prev = n.name
+    if not layers or prev != g.outputs[0]:
+        raise ModelError(f"{model}: compressions take a chain of convolutions ending at the graph's output")
     return CompressedGenerator(model, tuple(layers), {l.name: float32_encoding(l.weight) for l in layers})
 
 
 def from_weights(model: str, weights: dict[str, np.ndarray]) -> CompressedGenerator:
     """Deploy form of a state dict of registry model ``model`` (e.g. a distilled student's)."""
-    from accelsim.models.chains import layer_chain
-    return from_chain(model, layer_chain(model, weights))
+    from accelsim.graph.shipped import weights_graph
+    return from_graph(model, weights_graph(model, weights))
 
 
 def from_model(model: str) -> CompressedGenerator:
     """Deploy form of a shipped generator: ``from_model("dcgan-digits")``."""
-    from accelsim.models.registry import load_weights
-    return from_weights(model, load_weights(model))
+    from accelsim.graph.shipped import shipped_graph
+    return from_graph(model, shipped_graph(model))

@@ -15,7 +15,7 @@ import logging
 import time
 from dataclasses import replace
 
-from accelsim.compress.chain import CompressedGenerator, from_chain
+from accelsim.compress.chain import CompressedGenerator, from_graph
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ def distill(teacher: CompressedGenerator, channels=DEFAULT_STUDENT_CHANNELS, ste
 
     from accelsim.compress.finetune import load_teacher_discriminator, teacher_loss
     from accelsim.compress.torch_chain import teacher_module
-    from accelsim.models.chains import dcgan_chain
+    from accelsim.graph.shipped import dcgan_graph
     from accelsim.models.dcgan import Generator, init_weights
 
     if threads is not None:
@@ -66,5 +66,5 @@ def distill(teacher: CompressedGenerator, channels=DEFAULT_STUDENT_CHANNELS, ste
     student.eval()
     weights = {k: v.detach().double().numpy() for k, v in student.state_dict().items()
                if not k.endswith("num_batches_tracked")}
-    out = from_chain(teacher.model, dcgan_chain(weights))
+    out = from_graph(teacher.model, dcgan_graph(teacher.model, weights, "distilled student"))
     return replace(out, steps=teacher.steps + (step_name,), fmt="fp32")

@@ -9,7 +9,8 @@ from accelsim.workload.zoo import ZOO, get_model
 
 
 def resolve_workload(ref: str, input_shapes=None) -> Workload:
-    if ref in ZOO and not input_shapes:
+    from accelsim.models import registry
+    if (ref in ZOO or ref in registry.GENERATORS) and not input_shapes:
         return get_model(ref)
     from accelsim.graph.reference import load
     loaded = load(ref, input_shapes)

@@ -9,6 +9,8 @@ the tensors sit side by side in DRAM.
 """
 from __future__ import annotations
 
+import functools
+
 from accelsim.errors import ModelError
 from accelsim.workload.graph import Workload
 from accelsim.workload.layer import Layer
@@ -53,18 +55,6 @@ def dcgan_64() -> Workload:
     b.conv("G4", 64, 4, 2, 1, transposed=True, bn=True, post=("relu",))
     b.conv("G5", 3, 4, 2, 1, transposed=True, post=("tanh",))
     return Workload("dcgan-64", tuple(b.layers), (100, 1, 1), "pytorch/examples dcgan/main.py Generator")
-
-
-def dcgan_digits() -> Workload:
-    """accelsim's own 32x32 digit generator (models/ package): z=64 as 64x1x1 ->
-    ConvT(64,128,4,1,0)+BN+ReLU -> ConvT(128,64,4,2,1)+BN+ReLU -> ConvT(64,32,4,2,1)+BN+ReLU ->
-    ConvT(32,1,4,2,1)+Tanh -> 1x32x32. 295,424 conv weights + 448 BN parameters."""
-    b = _Builder(64, 1, 1)
-    b.conv("G1", 128, 4, 1, 0, transposed=True, bn=True, post=("relu",))
-    b.conv("G2", 64, 4, 2, 1, transposed=True, bn=True, post=("relu",))
-    b.conv("G3", 32, 4, 2, 1, transposed=True, bn=True, post=("relu",))
-    b.conv("G4", 1, 4, 2, 1, transposed=True, post=("tanh",))
-    return Workload("dcgan-digits", tuple(b.layers), (64, 1, 1), "accelsim models/ digit generator")
 
 
 def pix2pix_unet256() -> Workload:
@@ -172,7 +162,6 @@ def gan_compression_h2z() -> Workload:
 
 
 ZOO = {
-    "dcgan-digits": dcgan_digits,
     "dcgan-64": dcgan_64,
     "pix2pix-unet256": pix2pix_unet256,
     "cyclegan-resnet9": cyclegan_resnet9,
@@ -183,7 +172,18 @@ ZOO = {
 
 
 def get_model(name: str) -> Workload:
-    try:
+    """The workload of a published shape (``ZOO``) or of a generator with shipped weights, priced from
+    its graph (``accelsim.graph.shipped``: the same layer names every command shows)."""
+    if name in ZOO:
         return ZOO[name]()
-    except KeyError:
-        raise ModelError(f"unknown model {name!r}; known: {', '.join(ZOO)}") from None
+    from accelsim.models import registry
+    if name in registry.GENERATORS:
+        return _shipped(name)
+    raise ModelError(f"unknown model {name!r}; known: {', '.join((*registry.GENERATORS, *ZOO))}")
+
+
+@functools.lru_cache(maxsize=8)
+def _shipped(name: str) -> Workload:
+    from accelsim.graph.shipped import shipped_graph
+    from accelsim.workload.from_graph import from_graph
+    return from_graph(shipped_graph(name), name)
