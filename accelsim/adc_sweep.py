@@ -44,6 +44,9 @@ def parse_bits(spec: str) -> list[int]:
     """``3:10`` (inclusive) or ``4,6,8``."""
     if len(str(spec)) > 200:
         raise ConfigError(f"adc_bits: value too long ({len(str(spec))} characters)")
+    if not all(v.strip().isascii() and v.strip().isdigit() for v in str(spec).replace(":", ",").split(",")) \
+            or str(spec).count(":") > 1:
+        raise ConfigError(f"adc_bits: expected LO:HI or a comma list of integers (ASCII digits), got {spec!r}")
     try:
         if ":" in spec:
             lo, hi = (int(v) for v in spec.split(":"))

@@ -248,3 +248,59 @@ def test_packed_weight_cache_follows_the_weights(path):
             with kernels.use_isa(path):
                 got = kernels.conv_int(x, w, **args)
             np.testing.assert_array_equal(got, reference.conv_int(x, w, **args))
+
+
+# ---- micro-kernel tester, XNNPACK style (issue 13 item 6): every ISA forced, every tile remainder ----
+# A 1x1 conv2d is the GEMM C[M=Cout][N=pixels] = A[M][K=Cin] * B[K][N] of the packed kernels. The tiles
+# are mr x nr with k-groups of kg values: scalar 4x16 (u8s8 kg 4, s16 kg 2), 4x4 xnor words; avx2 6x16
+# s16 / 6x32 u8s8; avx512 8x32 (kg 4); amx 32x32 tiles of 64-byte k-groups; flex K chunks of 256. Each
+# dimension runs over every remainder of all of them (1..mr+1 for mr <= 8, 2*8+1, around 32 and 64)
+# with the other two past a full tile, then a few all-remainder corners; tolerance zero.
+M_REM = tuple(range(1, 10)) + (15, 16, 17, 31, 32, 33)
+N_REM = tuple(range(1, 10)) + (15, 16, 17, 31, 32, 33, 63, 65)
+K_REM = (1, 2, 3, 4, 5, 7, 8, 9, 63, 64, 65, 129, 257)
+CORNERS = ((1, 1, 1), (7, 17, 9), (33, 65, 257), (5, 3, 65), (17, 33, 3))
+
+
+def _gemm_shapes():
+    yield from ((m, 33, 65) for m in M_REM)
+    yield from ((33, n, 65) for n in N_REM)
+    yield from ((33, 33, k) for k in K_REM)
+    yield from CORNERS
+
+
+# kind -> (x_bits, x_signed, w_kind, w_bits): which GEMM of csrc/src/qconv.cpp the case reaches
+GEMM_KINDS = {"u8s8": (8, False, "fixed", 8), "u8s8-ternary": (8, True, "ternary", 2),
+              "s16": (12, True, "fixed", 8), "s32s64": (16, True, "fixed", 16)}
+
+
+@pytest.mark.parametrize("kind", list(GEMM_KINDS) + ["xnor", "flex"])
+def test_microkernel_every_tile_remainder(isa, kind):   # isa: conftest's fixture, every available path
+    rng = np.random.default_rng(13)
+    bad = []
+    for m, n, k in _gemm_shapes():
+        spec = ConvSpec.make()
+        with kernels.use_isa(isa):
+            if kind in GEMM_KINDS:
+                xb, signed, wk, wb = GEMM_KINDS[kind]
+                lo, hi = (-(1 << (xb - 1)), (1 << (xb - 1)) - 1) if signed else (0, (1 << xb) - 1)
+                dt = (np.int8 if xb <= 8 else np.int16) if signed else np.uint8
+                x = rng.choice([lo, hi, int(rng.integers(lo, hi + 1))], (1, k, 1, n)).astype(dt) \
+                    if rng.random() < 0.3 else rng.integers(lo, hi + 1, (1, k, 1, n)).astype(dt)
+                wlo, whi = reference.weight_code_range(wk, wb)
+                w = rng.integers(wlo, whi + 1, (m, k, 1, 1)).astype(np.int8 if wb <= 8 else np.int16)
+                args = dict(x_bits=xb, x_signed=signed, x_zero_point=int(rng.integers(lo, hi + 1)), w_kind=wk,
+                            w_bits=wb, bias=rng.integers(-999, 1000, m).astype(np.int32), spec=spec)
+                got, want = kernels.conv_int(x, w, **args), reference.conv_int(x, w, **args)   # s32s64: int64 from K=2
+            elif kind == "xnor":
+                x = np.where(rng.random((1, k, 1, n)) < 0.5, 1, -1).astype(np.int8)
+                w = np.where(rng.random((m, k, 1, 1)) < 0.5, 1, -1).astype(np.int8)
+                got, want = (impl.conv_xnor(x, w, spec=spec) for impl in (kernels, reference))
+            else:
+                x = rng.integers(-32768, 32768, (1, k, 1, n)).astype(np.int16)
+                w = rng.integers(-32768, 32768, (m, k, 1, 1)).astype(np.int16)
+                g, r = (impl.conv_flex(x, -9, w, -7, spec=spec) for impl in (kernels, reference))   # dynamic
+                got, want = np.append(g[0].ravel(), g[1:]), np.append(r[0].ravel(), r[1:])
+        if got.shape != want.shape or got.dtype != want.dtype or not np.array_equal(got, want):
+            bad.append((m, n, k))
+    assert not bad, f"{isa} {kind}: (M, N, K) differing from the golden model: {bad}"

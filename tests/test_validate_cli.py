@@ -40,3 +40,19 @@ def test_validate_bad_arguments(argv, msg, capsys):
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert msg in err and "Traceback" not in err
+
+
+def test_wide_space_reaches_every_width(capsys):
+    """validate --space wide: every activation and weight width 2..16, larger geometries; 0 mismatches."""
+    import numpy as np
+
+    from accelsim.validate.cases import ALL_FORMATS, INT_FORMATS, SPACES, random_spec
+    widths_a = {v[0] for f, v in INT_FORMATS.items() if f in ALL_FORMATS}
+    widths_w = {v[2] for f, v in INT_FORMATS.items() if f in ALL_FORMATS and v[1] == "fixed"}
+    assert set(range(2, 17)) <= widths_a and set(range(2, 17)) <= widths_w | {2}
+    rng = np.random.default_rng(0)
+    specs = [random_spec(rng, space="wide") for _ in range(300)]
+    assert max(s[0].groups for s in specs) == 4 and max(s[1][2] for s in specs) == SPACES["wide"]["max_hw"]
+    assert max(s[1][1] // s[0].groups for s in specs) > 200          # channels per group toward 256
+    assert main(["validate", "--space", "wide", "--cases", "2", "--formats", "w16a2,w6a9,w13a15"]) == 0
+    assert " 0   (" in capsys.readouterr().out

@@ -31,8 +31,42 @@ class CliError(Exception):
     """A user-facing error: printed as one line, exit status 2."""
 
 
+def ascii_int(text: str) -> int:
+    """argparse type for integer options: ASCII digits with an optional sign, nothing else (Python's
+    int() would also take '٨', '１２', ' 7' and '1_000')."""
+    t = text[1:] if text[:1] in "+-" else text
+    if not (t.isascii() and t.isdigit()):
+        raise argparse.ArgumentTypeError(f"invalid integer {text!r} (ASCII digits only)")
+    return int(text)
+
+
+def ascii_float(text: str) -> float:
+    """argparse type for number options: an ASCII decimal (float() also takes '١.٥', '1_0', ' 2 ')."""
+    if not text.isascii() or not text or text != text.strip() or "_" in text:
+        raise argparse.ArgumentTypeError(f"invalid number {text!r} (ASCII only)")
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid number {text!r}") from None
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (``accelsim CMD: error: argument --cases: ...``, exit status 2, no
+    usage block) and strict number types: ``type=int`` / ``type=float`` options parse ASCII only."""
+
+    def add_argument(self, *args, **kwargs):
+        if kwargs.get("type") is int:
+            kwargs["type"] = ascii_int
+        elif kwargs.get("type") is float:
+            kwargs["type"] = ascii_float
+        return super().add_argument(*args, **kwargs)
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {' '.join(message.split())}\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="accelsim",
         description="What a GAN generator costs in silicon, and what each compression buys: energy per\n"
                     "image on an accelerator model, bit-exact quantized kernels and golden vectors, buffer\n"
@@ -54,6 +88,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    for dest, value in vars(args).items():   # '--json ""' would otherwise be no output, silently
+        if isinstance(value, str) and not value.strip() and dest != "command":
+            print(f"accelsim {args.command}: error: --{dest.replace('_', '-')}: empty value", file=sys.stderr)
+            return 2
     try:
         with one_thread():   # float BLAS on one thread: the same bits for any thread count (accelsim.blas)
             return int(args.func(args) or 0)

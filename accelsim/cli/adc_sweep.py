@@ -35,7 +35,10 @@ def run(args) -> int:
 
     if args.lowering not in LOWERINGS:
         raise ConfigError(f"--lowering must be one of {', '.join(LOWERINGS)}, got {args.lowering!r}")
-    from accelsim.cli.output import check_writable
+    if not 0 <= args.seed < 2 ** 63:
+        raise ConfigError(f"--seed must be in [0, 2^63), got {args.seed}")
+    from accelsim.cli.output import check_distinct, check_writable
+    check_distinct({"--json": args.json, "--plot": args.plot}, {"--arch": args.arch})
     for option, path in (("--json", args.json), ("--plot", args.plot)):
         if path:
             check_writable(path, option)   # before the sweep, not after it
@@ -43,7 +46,8 @@ def run(args) -> int:
         bits = parse_bits(args.adc_bits)
     with naming("--arch", ConfigError):
         arch = load_arch(args.arch)
-    with as_options({"arch": "--arch", "images": "--images"}, ConfigError):
+    from accelsim.errors import FormatError
+    with as_options({"arch": "--arch", "images": "--images"}, ConfigError), naming("--format", FormatError):
         points, info = adc_sweep(args.model, arch, bits, args.format, args.lowering, args.images, args.seed)
     golden = info["psnr_golden_db"]
     print(f"accelsim adc-sweep: {info['model']} {info['format']} on {info['arch']} ({info['lowering']}), "

@@ -41,14 +41,17 @@ def run(args) -> int:
         raise ConfigError(f"--lowering must be one of {', '.join(LOWERING_CHOICES)}, got {args.lowering!r}")
     if not 1 <= args.images <= 10000:
         raise ConfigError(f"--images must be in [1, 10000], got {args.images}")
-    from accelsim.cli.options import file_of
+    from accelsim.cli.options import check_calib, file_of
+    check_calib(args.calib)   # on both paths: never a silently ignored value
     from accelsim.cli.output import check_distinct, check_writable
     check_distinct({"--json": args.json, "--plot": args.plot}, {"--arch": args.arch, "--model": file_of(args.model)})
     if args.model not in registry.GENERATORS or args.input_shape:
         return run_ptq(args)
     if not (args.fid_images == 0 or 64 <= args.fid_images <= 10000):
         raise ConfigError(f"--fid-images must be 0 or in [64, 10000], got {args.fid_images}")
-    recipes = list(RECIPES) if args.recipes == "all" else [r.strip() for r in args.recipes.split(",") if r.strip()]
+    recipes = list(RECIPES) if args.recipes == "all" else [r.strip() for r in args.recipes.split(",")]
+    if not all(recipes):
+        raise ConfigError(f"--recipes: empty item in the comma-separated list {args.recipes!r}")
     if not recipes:
         raise ConfigError("--recipes: no recipe given")
     from accelsim.compress import zoo

@@ -9,10 +9,15 @@ from accelsim.errors import ConfigError
 from accelsim.report.files import destination_problem, write_atomic
 
 
+PLOT_EXTENSIONS = (".png", ".pdf", ".svg", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".eps", ".ps")
+
+
 def check_writable(path: str, option: str) -> None:
     """Fail before any work if ``path`` cannot be written: its directory is missing (or is a file),
     ``path`` is a directory, or the directory refuses a new file. ConfigError naming the option and path."""
     directory = os.path.dirname(os.path.abspath(path)) or "."
+    if option == "--plot" and os.path.splitext(path)[1].lower() not in PLOT_EXTENSIONS:
+        raise ConfigError(f"--plot {path}: needs an image extension ({', '.join(PLOT_EXTENSIONS)})")
     problem = destination_problem(path)
     if problem:
         raise ConfigError(f"{option} {path}: cannot write: {problem}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import time
 
@@ -181,6 +182,9 @@ def run(args) -> int:
         raise ConfigError(f"--executor must be one of {', '.join(EXECUTORS)}, got {args.executor!r}")
     if args.executor == "dask" and not args.scheduler:
         raise ConfigError("--executor dask needs --scheduler ADDRESS (a running 'dask scheduler')")
+    if args.scheduler is not None and not re.fullmatch(r"((tcp|tls|inproc|ucx|ws|wss)://)?[^\s:/]+(:\d+)?/?",
+                                                       args.scheduler):
+        raise ConfigError(f"--scheduler: not a scheduler address such as tcp://host:8786, got {args.scheduler!r}")
     if args.export_path is not None:
         raise ConfigError("--export-path goes with --export")
     with naming("--model", ModelError):

@@ -9,6 +9,16 @@ from accelsim.cli.options import examples
 from accelsim.errors import ConfigError
 
 
+MAX_CASES = 10_000_000   # per format: ~3 days of one core; --minutes bounds a run by time
+
+
+def _items(text: str, option: str) -> list[str]:
+    """Comma-separated values; an empty one ('int8,', 'a,,b') is an error, not silently dropped."""
+    items = [v.strip() for v in text.split(",")]
+    if not all(items):
+        raise ConfigError(f"{option}: empty item in the comma-separated list {text!r}")
+    return items
+
 def register(sub) -> None:
     p = sub.add_parser("validate", help="check the C++ kernels against the golden model, bit for bit",
                        description=__doc__ + " Long runs (soaks): --minutes bounds the time, --jobs uses "
@@ -24,6 +34,10 @@ def register(sub) -> None:
     p.add_argument("--lowerings", default="scatter,gather",
                    help="golden forms of conv_transpose2d to check: scatter (the reference) and gather "
                         "(zero insertion), default both")
+    p.add_argument("--space", default="default", choices=["default", "wide"],
+                   help="case space: default (1 case in 5 large: up to 256 channels per group, K up to 4096), or "
+                        "wide (1 in 2 large, groups up to 4, images up to 9x9, every width 2..16: ~4x slower per "
+                        "case; --formats all then adds w6a9 ... w16a2)")
     p.add_argument("--minutes", type=float, help="stop after this many minutes (the cases done so far are reported)")
     p.add_argument("--jobs", default="1", help="worker processes, or 'auto' for one per CPU (default 1)")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
@@ -67,19 +81,22 @@ def _duration(s: float) -> str:
 def run(args) -> int:
     from accelsim import kernels
     from accelsim.cli.output import check_writable, write_json_atomic
-    from accelsim.validate import FORMATS, LOWERINGS, default_jobs, validate
+    from accelsim.validate import LOWERINGS, default_jobs, validate
+    from accelsim.validate.cases import ALL_FORMATS, FORMATS
+    if args.space == "wide":
+        FORMATS = ALL_FORMATS  # noqa: N806 (every width 2..16)
 
-    formats = list(FORMATS) if args.formats == "all" else [f.strip() for f in args.formats.split(",") if f.strip()]
+    formats = list(FORMATS) if args.formats == "all" else _items(args.formats, "--formats")
     isas = None
     if args.isa != "all":
-        isas = [i.strip() for i in args.isa.split(",") if i.strip()]
+        isas = _items(args.isa, "--isa")
         bad = [i for i in isas if i not in kernels.available_isas()]
         if bad or not isas:
             shown = ",".join(b if b.isprintable() else repr(b) for b in bad) or repr(args.isa)
             raise ConfigError(f"--isa {shown} not supported here; available: "
                               f"{','.join(kernels.available_isas())}")
-    if args.cases < 1:
-        raise ConfigError(f"--cases must be >= 1, got {args.cases}")
+    if not 1 <= args.cases <= MAX_CASES:   # a longer run is --minutes' job
+        raise ConfigError(f"--cases must be in [1, {MAX_CASES}] per format, got {args.cases}")
     if not 0 <= args.seed < 2 ** 63:
         raise ConfigError(f"--seed must be in [0, 2^63), got {args.seed}")
     if args.jobs == "auto":
@@ -91,7 +108,7 @@ def run(args) -> int:
         raise ConfigError(f"--jobs must be a positive integer or 'auto', got {args.jobs!r}")
     if args.minutes is not None and not 0 < args.minutes <= 10080:
         raise ConfigError(f"--minutes must be in (0, 10080], got {args.minutes}")
-    lowerings = [lw.strip() for lw in args.lowerings.split(",") if lw.strip()]
+    lowerings = _items(args.lowerings, "--lowerings")
     if "scatter" not in lowerings or any(lw not in LOWERINGS for lw in lowerings):
         raise ConfigError(f"--lowerings must include scatter (the reference) and be among {', '.join(LOWERINGS)}, "
                           f"got {args.lowerings!r}")
@@ -106,11 +123,11 @@ def run(args) -> int:
     deadline = None if args.minutes is None else time.time() + 60.0 * args.minutes
     print(f"accelsim validate: {args.cases} cases per format, seed {args.seed}, "
           f"ISA paths {','.join(isas or kernels.available_isas())}, golden lowerings {','.join(lowerings)}"
-          + (f", {jobs} processes" if jobs > 1 else "") + (f", at most {args.minutes:g} min" if args.minutes else ""),
+          + (f", space {args.space}" if args.space != "default" else "") + (f", {jobs} processes" if jobs > 1 else "") + (f", at most {args.minutes:g} min" if args.minutes else ""),
           flush=True)
     t0 = time.perf_counter()
     summary = validate(args.cases, args.seed, formats, isas, Progress(deadline) if show else None,
-                       minutes=args.minutes, jobs=jobs, lowerings=lowerings)
+                       minutes=args.minutes, jobs=jobs, lowerings=lowerings, space=args.space)
     seconds = time.perf_counter() - t0
     print(f"{'format':<18}{'cases':>10}{'mismatches':>12}{'max|diff|':>11}  by ISA")
     for name, v in summary["formats"].items():

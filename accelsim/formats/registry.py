@@ -117,13 +117,22 @@ def _prefix(field: str | None) -> str:
     return f"{field}: " if field else ""
 
 
+def _items(text: str, field: str | None) -> list[str]:
+    """The comma-separated items of ``text``, stripped; an empty item ('w8a8,', 'a,,b') is an error,
+    not silently dropped."""
+    items = [n.strip() for n in str(text).split(",")]
+    if not any(items):
+        raise FormatError(f"{_prefix(field)}no format given in {text!r}")
+    if not all(items):
+        raise FormatError(f"{_prefix(field)}empty item in the comma-separated list {text!r}")
+    return items
+
+
 def parse_list(text: str, field: str | None = None) -> tuple[str, ...]:
     """'w8a8,ternary' (canonical names returned, in order) or 'all' (``DEFAULT``)."""
     if str(text).strip() == "all":
         return DEFAULT
-    names = [n.strip() for n in str(text).split(",") if n.strip()]
-    if not names:
-        raise FormatError(f"{_prefix(field)}no format given in {text!r}")
+    names = _items(text, field)
     out = []
     for n in names:
         try:
@@ -141,8 +150,8 @@ def parse_assignment(text: str, layer_names, field: str | None = None) -> dict[s
     """Per-layer formats from ``"DEFAULT[,LAYER=FMT...]"`` with LAYER a layer name, ``first`` or
     ``last``: a dict layer name -> canonical format for every layer."""
     layer_names = list(layer_names)
-    parts = [p.strip() for p in str(text).split(",") if p.strip()]
-    if not parts or "=" in parts[0]:
+    parts = _items(text, field)
+    if "=" in parts[0]:
         raise FormatError(f"{_prefix(field)}give the default format first, e.g. 'w4a8,first=w8a8', got {text!r}")
     default = resolve(parts[0])
     out = {n: default for n in layer_names}

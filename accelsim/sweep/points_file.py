@@ -13,12 +13,15 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import stat
 
 from accelsim.arch import ArchSpec
 from accelsim.errors import ConfigError
 from accelsim.sweep.space import (SweepPoint, array_of, buffer_total_bytes, parse_arrays, parse_dataflows, parse_drams,
                                   parse_formats, parse_list, parse_size)
 
+MAX_BYTES = 16 << 20   # a points file is read whole: regular files up to 16 MiB
 KEYS = ("format", "buffer", "buffer_kib", "array", "dram", "dataflow", "lowering")
 
 
@@ -52,10 +55,20 @@ def load_points(path: str, model: str, arch_name: str, base: ArchSpec, lowerings
                 batch: int) -> list[SweepPoint]:
     """Read the point list; ``lowerings`` are the allowed lowering names."""
     try:
-        with open(path) as f:
-            text = f.read()
+        st = os.stat(path)
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    if not stat.S_ISREG(st.st_mode):   # /dev/zero would be read forever
+        raise ConfigError(f"{path}: is not a regular file")
+    if st.st_size > MAX_BYTES:
+        raise ConfigError(f"{path}: larger than {MAX_BYTES >> 20} MiB")
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read(MAX_BYTES + 1)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 (byte {exc.start})") from None
     points, seen = [], {}
     for line, rec in _records(path, text):
         where = f"{path} line {line}"

@@ -219,7 +219,7 @@ def _dask_client(scheduler, stack: contextlib.ExitStack):
                           "'dask scheduler' and 'dask worker ADDRESS' on machines with accelsim installed)")
     try:
         client = Client(scheduler, timeout="20s")
-    except (OSError, TimeoutError) as exc:
+    except (OSError, TimeoutError, ValueError) as exc:   # ValueError: an unknown address scheme
         raise ConfigError(f"scheduler: cannot connect to {scheduler}: {exc}") from None
     stack.callback(client.close)
     return client

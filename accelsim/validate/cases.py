@@ -34,6 +34,18 @@ INT_FORMATS = {
     "w1a5": (5, "binary", 2),
 }
 FORMATS = tuple(INT_FORMATS) + ("binary", "flex16")
+# The remaining widths (validate --space wide): with FORMATS every activation width 2..16 and every
+# weight width 2..16 occurs at least once.
+WIDE_INT_FORMATS = {"w6a9": (9, "fixed", 6), "w9a11": (11, "fixed", 9), "w10a13": (13, "fixed", 10),
+                    "w11a14": (14, "fixed", 11), "w13a15": (15, "fixed", 13), "w14a16": (16, "fixed", 14),
+                    "w15a15": (15, "fixed", 15), "w16a2": (2, "fixed", 16)}
+INT_FORMATS.update(WIDE_INT_FORMATS)
+ALL_FORMATS = FORMATS + tuple(WIDE_INT_FORMATS)   # FORMATS first: the index of each stays as it was
+# Case spaces. "default": one case in five large (up to 256 channels per group, K up to 4,096), small
+# images, groups 1-3. "wide" (validate --space wide; ~4x slower per case): one case in two large,
+# groups up to 4, images up to 9x9 (odd sizes), batch up to 3; the wide widths by default.
+SPACES = {"default": dict(large_share=0.2, groups=(1, 1, 1, 2, 3), max_hw=6, max_n=2, large_hw=5),
+          "wide": dict(large_share=0.5, groups=(1, 1, 2, 3, 4), max_hw=9, max_n=3, large_hw=7)}
 LOWERINGS = ("scatter", "gather")   # golden forms of conv_transpose2d: the reference, and the cross-check
 
 
@@ -65,19 +77,24 @@ DYADIC_SHARE = 1 / 3   # requantization cases with power-of-two multipliers: exa
 FLEX_TIE_SHARE = 0.3   # flex cases with small mantissas and an output shift of 1..3: exact rounding ties
 
 
-def random_spec(rng: np.random.Generator, max_hw: int = 6) -> tuple[ConvSpec, tuple, tuple]:
-    """A valid random geometry: (spec, x_shape, w_shape). One case in five is large (channels per
-    group up to 256, reduction K = Cin/g * KH * KW up to 4,096, odd spatial sizes) so the kernels'
-    blocked loops and vector tails are reached; the rest are small and dense in corner cases."""
+def random_spec(rng: np.random.Generator, max_hw: int | None = None, space: str = "default"
+                ) -> tuple[ConvSpec, tuple, tuple]:
+    """A valid random geometry: (spec, x_shape, w_shape) of the case space ``space`` (``SPACES``). A
+    share of the cases is large (channels per group up to 256, reduction K = Cin/g * KH * KW up to
+    4,096, odd spatial sizes) so the kernels' blocked loops and vector tails are reached; the rest are
+    small and dense in corner cases."""
+    sp = SPACES[space]
+    max_hw = sp["max_hw"] if max_hw is None else max_hw
     while True:
         transposed = bool(rng.random() < 0.7)
-        groups = int(rng.choice([1, 1, 1, 2, 3]))
-        large = bool(rng.random() < LARGE_SHARE)
+        groups = int(rng.choice(sp["groups"]))
+        large = bool(rng.random() < (LARGE_SHARE if space == "default" else sp["large_share"]))
+        hw = max_hw
         if large:
             kh, kw = (int(v) for v in rng.integers(1, 5, 2))
             cin_g = int(rng.integers(17, min(256, 4096 // (kh * kw)) + 1))
             cin, cout = groups * cin_g, groups * int(rng.integers(1, 41))
-            max_hw = 5
+            hw = sp["large_hw"]
         else:
             cin = groups * int(rng.integers(1, 6))
             cout = groups * int(rng.integers(1, 6))
@@ -86,8 +103,8 @@ def random_spec(rng: np.random.Generator, max_hw: int = 6) -> tuple[ConvSpec, tu
         dilation = tuple(int(v) for v in rng.choice([1, 1, 2], 2))
         padding = tuple(int(v) for v in rng.integers(0, 4, 2))
         out_pad = tuple(int(rng.integers(0, max(s, d))) if transposed else 0 for s, d in zip(stride, dilation))
-        n = int(rng.integers(1, 3))
-        h, w = (int(v) for v in rng.integers(1, max_hw + 1, 2))
+        n = int(rng.integers(1, sp["max_n"] + 1))
+        h, w = (int(v) for v in rng.integers(1, hw + 1, 2))
         x_shape = (n, cin, h, w)
         w_shape = (cin, cout // groups, kh, kw) if transposed else (cout, cin // groups, kh, kw)
         try:
@@ -168,10 +185,11 @@ def run_case(fmt: str, rng: np.random.Generator, isas: list[str]) -> tuple[int, 
     return (-1 if r.lowering_mismatch else r.worst), r.desc
 
 
-def check_case(fmt: str, rng: np.random.Generator, isas: list[str], lowerings=LOWERINGS) -> CaseResult:
+def check_case(fmt: str, rng: np.random.Generator, isas: list[str], lowerings=LOWERINGS,
+               space: str = "default") -> CaseResult:
     """One random case of ``fmt``: C++ on every ISA against the golden model; for a transposed
     convolution with ``"gather"`` in ``lowerings``, the gather-form golden accumulators too."""
-    spec, xs, ws = random_spec(rng)
+    spec, xs, ws = random_spec(rng, space=space)
     extreme = rng.random() < 0.2
     res = CaseResult(desc=f"{fmt} x{xs} w{ws} {spec}")
     gather = spec.transposed and "gather" in lowerings
@@ -270,7 +288,7 @@ def check_case(fmt: str, rng: np.random.Generator, isas: list[str], lowerings=LO
             res.add(isa, d)
         res.desc += f" exps=({ex},{ew}) out_exp={out_exp}"
     else:
-        raise FormatError(f"unknown format {fmt!r}; choose from {FORMATS}")
+        raise FormatError(f"unknown format {fmt!r}; choose from {ALL_FORMATS}")
     if res.lowering_mismatch:
         res.desc += " [golden scatter != gather]"
     if res.bad_isas:

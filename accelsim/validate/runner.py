@@ -20,7 +20,7 @@ import numpy as np
 
 from accelsim import kernels
 from accelsim.errors import ConfigError, FormatError
-from accelsim.validate.cases import FORMATS, LOWERINGS, check_case
+from accelsim.validate.cases import ALL_FORMATS, FORMATS, LOWERINGS, SPACES, check_case
 
 log = logging.getLogger(__name__)
 CHUNK = 25
@@ -44,13 +44,13 @@ class FormatResult:
 
 def _run_chunk(task) -> tuple:
     """Worker: (format, chunk index, cases, mismatch tallies, failure descriptions) or None past the deadline."""
-    fmt, k, n, seed, isas, lowerings, deadline = task
+    fmt, k, n, seed, isas, lowerings, deadline, space = task
     if deadline is not None and time.time() > deadline:
         return None
-    rng = np.random.default_rng([seed, FORMATS.index(fmt), k])
+    rng = np.random.default_rng([seed, ALL_FORMATS.index(fmt), k] + ([1] if space == "wide" else []))
     mism, worst, lower_bad, by_isa, fails = 0, 0, 0, {i: 0 for i in isas}, []
     for _ in range(n):
-        r = check_case(fmt, rng, isas, lowerings)
+        r = check_case(fmt, rng, isas, lowerings, space)
         if r.worst != 0 or r.lowering_mismatch:
             mism += 1
             fails.append(r.desc)
@@ -65,7 +65,7 @@ def _worker_init(threads: int) -> None:
     kernels.set_num_threads(threads)
 
 
-def _tasks(cases, seed, formats, isas, lowerings, deadline, stopped: list):
+def _tasks(cases, seed, formats, isas, lowerings, deadline, stopped: list, space: str = "default"):
     """Chunks in order, formats interleaved; none after the deadline (the pool's feeder thread pulls
     them only as fast as the workers' pipe drains, so at most a pipe-full are queued, and those return
     at once)."""
@@ -76,20 +76,24 @@ def _tasks(cases, seed, formats, isas, lowerings, deadline, stopped: list):
             if deadline is not None and time.time() > deadline:
                 stopped.append(True)
                 return
-            yield fmt, k, n, seed, isas, lowerings, deadline
+            yield fmt, k, n, seed, isas, lowerings, deadline, space
 
 
-def validate(cases: int, seed: int = 0, formats=FORMATS, isas: list[str] | None = None, progress=None,
-             minutes: float | None = None, jobs: int = 1, lowerings=LOWERINGS) -> dict:
+def validate(cases: int, seed: int = 0, formats=None, isas: list[str] | None = None, progress=None,
+             minutes: float | None = None, jobs: int = 1, lowerings=LOWERINGS, space: str = "default") -> dict:
     """Run ``cases`` random cases per format (fewer if ``minutes`` runs out) on ``jobs`` processes.
     ``progress(done_cases, total_cases, results)`` is called after every chunk. Returns the JSON-ready
     summary ``{"formats": {name: FormatResult.to_json()}, "isas", "lowerings", "seed", "cases_requested",
     "complete"}`` (no timings: the same arguments give the same summary)."""
     if cases < 1:
         raise ConfigError(f"cases must be >= 1, got {cases}")
-    unknown = [f for f in formats if f not in FORMATS]
+    if space not in SPACES:
+        raise ConfigError(f"space must be one of {', '.join(SPACES)}, got {space!r}")
+    if formats is None:   # every width in the wide space
+        formats = ALL_FORMATS if space == "wide" else FORMATS
+    unknown = [f for f in formats if f not in ALL_FORMATS]
     if unknown:
-        raise FormatError(f"formats: unknown format(s) {unknown}; choose from {', '.join(FORMATS)}")
+        raise FormatError(f"formats: unknown format(s) {unknown}; choose from {', '.join(ALL_FORMATS)}")
     if minutes is not None and not minutes > 0:
         raise ConfigError(f"minutes must be > 0, got {minutes}")
     if jobs < 1:
@@ -102,7 +106,7 @@ def validate(cases: int, seed: int = 0, formats=FORMATS, isas: list[str] | None 
     results = {f: FormatResult(mismatches_by_isa={i: 0 for i in isas}) for f in formats}
     total, done = cases * len(formats), 0
     stopped: list = []
-    tasks = _tasks(cases, seed, list(formats), isas, tuple(lowerings), deadline, stopped)
+    tasks = _tasks(cases, seed, list(formats), isas, tuple(lowerings), deadline, stopped, space)
     pool = None
     if jobs == 1:
         outputs = map(_run_chunk, tasks)
@@ -137,7 +141,8 @@ def validate(cases: int, seed: int = 0, formats=FORMATS, isas: list[str] | None 
     complete = complete and not stopped
     log.info("validated %d of %d cases", done, total)
     return {"formats": {k: v.to_json() for k, v in results.items()}, "isas": isas, "lowerings": list(lowerings),
-            "seed": seed, "cases_requested": cases, "complete": complete}
+            "seed": seed, "cases_requested": cases, "complete": complete,
+            **({"space": space} if space != "default" else {})}
 
 
 def default_jobs() -> int:
