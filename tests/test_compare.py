@@ -134,3 +134,19 @@ def test_sr_model_is_scored_against_ground_truth():
     assert rows[0].fid is None and rows[0].psnr_gt_db > 20
     assert rows[1].psnr_db > 25 and rows[1].psnr_gt_db > 20
     assert registry.GENERATORS
+
+
+def test_compare_and_energy_differ_only_by_the_per_channel_scales():
+    """The reason the compare legend gives, checked: an int8 row moves exactly 4 bytes per output
+    channel more than `accelsim energy`'s w8a8 (codes only), and the same layer names."""
+    from accelsim.api import simulate
+    cg = zoo.build("dcgan-digits", "int8")
+    w, fmts, comps = compare.workload_of(cg)
+    row = simulate(w, "edge-npu", fmts, compression=comps, lowering="phase")
+    plain = simulate("dcgan-digits", "edge-npu", "w8a8", lowering="phase")
+    assert [l.name for l in w.layers] == [l.name for l in plain.layers] == ["deconv1", "deconv2", "deconv3", "deconv4"]
+    assert row.weight_bytes - plain.weight_bytes == 4 * sum(l.out_channels for l in w.layers)
+    assert row.dram_bytes - plain.dram_bytes == row.weight_bytes - plain.weight_bytes
+    assert row.energy_per_image_uj > plain.energy_per_image_uj
+    from accelsim.report.compare import COMPARE_LEGEND
+    assert "per-channel scales (4 bytes per output channel)" in COMPARE_LEGEND

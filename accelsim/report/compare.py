@@ -29,7 +29,15 @@ def compare_table(rows: list[dict], front: list[str] = ()) -> str:
                      f"{r['energy_per_image_uj']:.3f}", f"{r['latency_us']:.1f}", _num(r["psnr_db"], ".2f"),
                      _num(r["ssim"], ".4f"), _num(r["fid"], ".2f"), _num(r["psnr_gt_db"], ".2f"),
                      "*" if r["name"] in front else ""])
-    return _table(body, head, set(range(2, len(head) - 1)))
+    return _table(body, head, set(range(2, len(head) - 1))) + "\n" + COMPARE_LEGEND
+
+
+COMPARE_LEGEND = ("weight bits: exact stored size of the weights (codes, per-channel scales, sparse indices, "
+                  "codebooks, Huffman tables), also what DRAM moves | ratio: fp32 weight bits / weight bits | "
+                  "density: nonzero weights | MACs eff: products of a real input and a nonzero weight | "
+                  "*: on the energy-quality Pareto front\n"
+                  "why `accelsim energy` differs: it prices the format's codes (and shared exponents) only, "
+                  "without the per-channel scales (4 bytes per output channel), so its energy and DRAM bytes are slightly lower")
 
 
 def plot_compare(rows: list[dict], path: str, title: str, front: list[str], quality_key: str = "fid") -> None:
