@@ -17,7 +17,7 @@ MAX_CALIB = 4096      # calibration inputs a command accepts (one float forward 
 # Width of a MAC result read by the vector unit (norm, add, tanh ...; not one that only relu/pad/reshape
 # ops pass on to MACs, which is requantized straight into their input domain). A modelling assumption,
 # not a datasheet figure: int16 is the narrowest width that keeps 8-bit convs' pre-norm values
-# accurate (CycleGAN w8a8 34.8 dB at 8 bits, 39.3 dB at 16, benchmarks/bench_generators.py).
+# accurate (CycleGAN w8a8 34.8 dB at 8 bits, 39.3 dB at 16, benchmarks/bench_runtime.py).
 VECTOR_BITS = 16
 
 

@@ -1,0 +1,45 @@
+"""Smoke test of benchmarks/bench_runtime.py --quick: the accelsim runtime, the bare kernel and torch
+(this interpreter's, through the peer worker) on one DCGAN-64 layer and the tiny DCGAN; the ONNX
+Runtime and OpenVINO peers are pointed at an empty venvs root, so they are skipped (as in CI, where
+their benchmark venvs do not exist) and reported as left out."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+BENCH = os.path.join(ROOT, "benchmarks", "bench_runtime.py")
+
+
+def test_bench_runtime_quick(tmp_path):
+    pytest.importorskip("torch")
+    pytest.importorskip("onnx")
+    out = tmp_path / "rows.json"
+    venvs = tmp_path / "no-venvs"
+    venvs.mkdir()
+    impls = "accelsim-w8a8,accelsim-w1a1,accelsim-w8a8-kernel,torch-fp32,ort-int8,openvino-int8"
+    res = subprocess.run([sys.executable, BENCH, "--quick", "--models", "dcgan", "--layers", "0", "--no-simulate",
+                          "--impls", impls, "--venvs", str(venvs), "--workdir", str(tmp_path / "work"),
+                          "--json", str(out), "--markdown", str(tmp_path / "t.md")], capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-2000:]
+    doc = json.loads(out.read_text())
+    assert doc["machine"]["threads"] == 2 and len(doc["machine"]["load_average_start"]) == 3
+    rows = {(r["model"], r["layer"], r["impl"]): r for r in doc["rows"]}
+    for key in [("dcgan64", "512x4x4->256x8x8", "accelsim-w8a8"), ("dcgan64", "512x4x4->256x8x8", "accelsim-w8a8-kernel"),
+                ("dcgan_tiny", "all", "accelsim-w8a8"), ("dcgan_tiny", "all", "accelsim-w1a1")]:
+        r = rows[key]
+        assert r["batch"] == 1 and r["median_s"] > 0 and r["gmacs_per_s"] > 0, r
+        assert set(r) >= {"model", "layer", "batch", "impl", "median_s", "gmacs_per_s", "peak_fraction",
+                          "precision_executed"}
+    assert rows["dcgan_tiny", "all", "accelsim-w8a8"]["psnr_db_vs_torch_fp32"] > 30
+    # torch runs from this interpreter when its benchmark venv is absent; its row says what it executed
+    torch_row = rows["dcgan_tiny", "all", "torch-fp32"]
+    assert "ConvTranspose2d fp32" in torch_row["precision_executed"]
+    assert torch_row["speedup_of_accelsim_w8a8"] > 0
+    assert set(doc["skipped"]) == {"ort-int8", "openvino-int8"}
+    assert not any(r["impl"].startswith(("ort-", "openvino-")) for r in doc["rows"])
+    assert "ratios measured in this run" in res.stdout
+    md = (tmp_path / "t.md").read_text()
+    assert "| dcgan_tiny | all | 1 | accelsim-w8a8 |" in md and "Left out: " in md
