@@ -155,8 +155,9 @@ def quality(cg: CompressedGenerator, x: np.ndarray, ref_images: np.ndarray, n_im
 
 # ---- the table --------------------------------------------------------------------------------------
 def evaluate(model: str, recipes, arch="edge-npu", *, lowering: str = "phase", n_images: int = 256,
-             n_fid: int = 2000, impl: str = "cpp", allow_training: bool = False) -> list[CompareRow]:
-    """One ``CompareRow`` per recipe, in order."""
+             n_fid: int = 2000, impl: str = "cpp", allow_training: bool = False, progress=None) -> list[CompareRow]:
+    """One ``CompareRow`` per recipe, in order. ``progress(done, total, detail)`` is called before each
+    recipe and once at the end."""
     from accelsim.api import simulate
     from accelsim.arch import load_arch
     from accelsim.compress import zoo
@@ -172,7 +173,9 @@ def evaluate(model: str, recipes, arch="edge-npu", *, lowering: str = "phase", n
     x = model_inputs(model, max(n_images, n_fid), z_dim=reference.layers[0].in_channels)
     ref_images = reference.forward(x, np.float32).astype(np.float64)
     rows = []
-    for recipe in recipes:
+    for k, recipe in enumerate(recipes):
+        if progress:
+            progress(k, len(recipes), recipe)
         if not allow_training and zoo.needs_training(model, recipe):
             raise ConfigError(f"recipe {recipe!r} needs training and its trained part is not shipped for "
                               f"{model!r}: run 'python -m accelsim.compress.zoo --model {model}' (needs torch) "
@@ -187,6 +190,8 @@ def evaluate(model: str, recipes, arch="edge-npu", *, lowering: str = "phase", n
                                report.latency_us, m["psnr_db"], m["ssim"], m["fid"], m["psnr_gt_db"]))
         log.info("%s: %d weight bits, %.3f uJ/image, PSNR %.2f dB", recipe, bits, rows[-1].energy_per_image_uj,
                  m["psnr_db"])
+    if progress:
+        progress(len(rows), len(rows), "done")
     return rows
 
 
@@ -210,7 +215,7 @@ PTQ_FORMATS = ("fp32", "w8a8", "w4a8", "w4a4", "w2a8", "w1a8", "w1a1", "flex16+5
 
 
 def evaluate_ptq(loaded, formats, arch="edge-npu", *, lowering: str = "phase", n_images: int = 16,
-                 n_calib: int = 32, impl: str = "cpp") -> list[CompareRow]:
+                 n_calib: int = 32, impl: str = "cpp", progress=None) -> list[CompareRow]:
     """One row per format for any loaded model (``accelsim.graph.reference.LoadedModel``): the graph
     quantized after training by the runtime (calibration on ``n_calib`` inputs of seed CALIB_SEED),
     run on ``n_images`` inputs of seed QUALITY_SEED, PSNR/SSIM against the float graph, and the
@@ -233,7 +238,9 @@ def evaluate_ptq(loaded, formats, arch="edge-npu", *, lowering: str = "phase", n
     workload = from_graph(g, loaded.name)
     fp32_bits = 32 * workload.conv_weights
     rows = []
-    for fmt in formats:
+    for k, fmt in enumerate(formats):
+        if progress:
+            progress(k, len(formats), fmt)
         report = simulate(workload, arch, fmt, lowering=lowering)
         out = quantize(g, fmt, calib).run(x, impl=impl)
         s = q.output_scores(out, ref, tanh_out)
@@ -242,6 +249,8 @@ def evaluate_ptq(loaded, formats, arch="edge-npu", *, lowering: str = "phase", n
                                report.dram_bytes, report.energy_per_image_uj, report.latency_us, s["psnr_db"], s["ssim"],
                                None, None))
         log.info("%s: %.3f uJ/image, PSNR %.2f dB", fmt, report.energy_per_image_uj, s["psnr_db"])
+    if progress:
+        progress(len(rows), len(rows), "done")
     return rows
 
 

@@ -2,6 +2,8 @@
 (weight bits, compression ratio, MACs, DRAM bytes and energy per image, PSNR, SSIM, digit-FID)."""
 from __future__ import annotations
 
+import argparse
+
 from accelsim.cli.options import add_model, examples, naming
 from accelsim.errors import ConfigError
 
@@ -26,7 +28,14 @@ def register(sub) -> None:
     p.add_argument("--train", action="store_true", help="train recipes whose trained part is not shipped (torch)")
     p.add_argument("--json", metavar="PATH", help="write the rows as JSON")
     p.add_argument("--plot", metavar="PATH", help="energy per image vs quality, Pareto front marked (PNG)")
+    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                   help="progress bar on stderr (default: when stderr is a terminal)")
     p.set_defaults(func=run)
+
+
+def _progress(args):
+    from accelsim.cli.progress import Progress, wanted
+    return Progress("compare", "rows") if wanted(args.progress) else None
 
 
 def run(args) -> int:
@@ -69,7 +78,8 @@ def run(args) -> int:
     with naming("--arch", ConfigError):
         arch = load_arch(args.arch)
     rows = compare.evaluate(args.model, recipes, arch, lowering=args.lowering, n_images=args.images,
-                            n_fid=args.fid_images, impl=args.impl, allow_training=args.train)
+                            n_fid=args.fid_images, impl=args.impl, allow_training=args.train,
+                            progress=_progress(args))
     quality_key = "fid" if rows[0].fid is not None else "psnr_db"
     front = compare.pareto_front(rows, quality_key)
     data = [r.to_json() for r in rows]
@@ -115,7 +125,7 @@ def run_ptq(args) -> int:
     with naming("--arch", ConfigError):
         arch = load_arch(args.arch)
     rows = compare.evaluate_ptq(loaded, formats, arch, lowering=args.lowering, n_images=args.images,
-                                n_calib=args.calib, impl=args.impl)
+                                n_calib=args.calib, impl=args.impl, progress=_progress(args))
     front = compare.pareto_front(rows, "psnr_db")
     data = [r.to_json() for r in rows]
     print(f"accelsim compare: {loaded.name} ({loaded.origin}) on {arch.name}, lowering {args.lowering}; "

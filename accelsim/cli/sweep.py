@@ -7,7 +7,6 @@ import argparse
 import os
 import re
 import sys
-import time
 
 from accelsim.cli.options import add_model, as_options, check_batch, check_jobs, examples, file_of, naming
 from accelsim.errors import ConfigError
@@ -61,25 +60,6 @@ def register(sub) -> None:
     p.add_argument("--export", metavar="csv|json", help="export every row of --out and exit (runs nothing)")
     p.add_argument("--export-path", metavar="P", help="export file (default: --out with .csv/.json)")
     p.set_defaults(func=run)
-
-
-class Progress:
-    """``[#####.....] 120/1000  41.3 pt/s  eta 21 s`` on one stderr line, redrawn at most 10x a second."""
-
-    def __init__(self, stream=sys.stderr):
-        self.stream, self.t0, self.last = stream, time.perf_counter(), 0.0
-
-    def __call__(self, done: int, total: int) -> None:
-        now = time.perf_counter()
-        if done < total and now - self.last < 0.1:
-            return
-        self.last = now
-        rate = done / max(now - self.t0, 1e-9)
-        bar = "#" * int(30 * done / total)
-        self.stream.write(f"\r[{bar:<30}] {done}/{total}  {rate:.1f} pt/s  eta {(total - done) / rate:.0f} s ")
-        if done == total:
-            self.stream.write("\n")
-        self.stream.flush()
 
 
 def _export(args) -> int:
@@ -204,11 +184,12 @@ def run(args) -> int:
     print(f"accelsim sweep: {model.name} on {base.name} ({compute}, {base.dram.name} "
           f"x{base.dram.channels}), objective {args.objective}, batch {args.batch}: {_n(len(tasks), 'point')} "
           f"({_workers(args.executor, jobs)}) -> {args.out}")
-    show = sys.stderr.isatty() if args.progress is None else args.progress
+    from accelsim.cli.progress import Progress, wanted
+    show = wanted(args.progress)
     try:
         with as_options(RUN_FIELDS, ConfigError):
             stats = run_tasks(tasks, args.out, jobs=jobs, executor=args.executor, scheduler=args.scheduler,
-                              on_result=Progress() if show else None)
+                              on_result=Progress("sweep", "pt") if show else None)
     except KeyboardInterrupt:
         print(f"\naccelsim sweep: interrupted; every finished point is in {args.out}: run the same command "
               "again to resume", file=sys.stderr)

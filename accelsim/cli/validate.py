@@ -41,41 +41,19 @@ def register(sub) -> None:
     p.add_argument("--minutes", type=float, help="stop after this many minutes (the cases done so far are reported)")
     p.add_argument("--jobs", default="1", help="worker processes, or 'auto' for one per CPU (default 1)")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
-                   help="progress on stderr (default: when the run is long: more than 2000 cases in all)")
+                   help="progress on stderr (default: on a terminal, when the run is long: more than 2000 cases in all)")
     p.add_argument("--json", metavar="PATH", help="write the summary as JSON (no timings: reproducible)")
     p.set_defaults(func=run)
 
 
-class Progress:
-    """``validate: 35000/700000 cases (5.0 %), 812 cases/s, 0 mismatches, eta 13 min`` to stderr,
-    at most every 5 s (a terminal gets one redrawn line)."""
+def _validate_progress(deadline: float | None):
+    """The shared progress line (``accelsim.cli.progress``), with the mismatches found so far."""
+    from accelsim.cli.progress import Progress
+    bar = Progress("validate", "cases", deadline=deadline)
 
-    def __init__(self, deadline: float | None, stream=sys.stderr):
-        self.stream, self.t0, self.last, self.deadline = stream, time.perf_counter(), 0.0, deadline
-        self.tty = stream.isatty()
-
-    def __call__(self, done: int, total: int, results) -> None:
-        now = time.perf_counter()
-        if done < total and now - self.last < (0.5 if self.tty else 5.0):
-            return
-        self.last = now
-        rate = done / max(now - self.t0, 1e-9)
-        eta = (total - done) / rate if rate > 0 else float("inf")
-        if self.deadline is not None:
-            eta = min(eta, max(0.0, self.deadline - time.time()))
-        bad = sum(r.mismatches for r in results.values())
-        line = (f"validate: {done}/{total} cases ({100.0 * done / total:.1f} %), {rate:.0f} cases/s, "
-                f"{bad} mismatches, eta {_duration(eta)}")
-        self.stream.write(f"\r{line:<90}" if self.tty else line + "\n")
-        if self.tty and done >= total:
-            self.stream.write("\n")
-        self.stream.flush()
-
-
-def _duration(s: float) -> str:
-    if s == float("inf"):
-        return "?"
-    return f"{s:.0f} s" if s < 120 else f"{s / 60:.0f} min" if s < 7200 else f"{s / 3600:.1f} h"
+    def report(done: int, total: int, results) -> None:
+        bar(done, total, f"{sum(r.mismatches for r in results.values())} mismatches")
+    return report
 
 
 def run(args) -> int:
@@ -119,14 +97,14 @@ def run(args) -> int:
     if args.json:
         check_writable(args.json, "--json")   # before the run, not after an hour of it
     total = args.cases * len(formats)
-    show = args.progress if args.progress is not None else total > 2000
+    show = args.progress if args.progress is not None else sys.stderr.isatty() and total > 2000
     deadline = None if args.minutes is None else time.time() + 60.0 * args.minutes
     print(f"accelsim validate: {args.cases} cases per format, seed {args.seed}, "
           f"ISA paths {','.join(isas or kernels.available_isas())}, golden lowerings {','.join(lowerings)}"
           + (f", space {args.space}" if args.space != "default" else "") + (f", {jobs} processes" if jobs > 1 else "") + (f", at most {args.minutes:g} min" if args.minutes else ""),
           flush=True)
     t0 = time.perf_counter()
-    summary = validate(args.cases, args.seed, formats, isas, Progress(deadline) if show else None,
+    summary = validate(args.cases, args.seed, formats, isas, _validate_progress(deadline) if show else None,
                        minutes=args.minutes, jobs=jobs, lowerings=lowerings, space=args.space)
     seconds = time.perf_counter() - t0
     print(f"{'format':<18}{'cases':>10}{'mismatches':>12}{'max|diff|':>11}  by ISA")
