@@ -43,6 +43,9 @@ def register(sub) -> None:
     c.add_argument("--arch", required=True, metavar="A", help="preset name or YAML file (array rows, cols, dataflow)")
     c.add_argument("--layer", default=None, metavar="K", help="one layer (index or name; default all)")
     c.add_argument("--json", metavar="PATH", help="write per-layer results as JSON")
+    c.add_argument("--vectors", metavar="DIR", default=None,
+                   help="use this 'accelsim vectors export' directory (same model and format, batch 1) "
+                   "instead of exporting")
     c.add_argument("--mutant", default=None, help="build a deliberately wrong variant (tests): "
                    "requant_rounding, saturation_bound, zero_point_sign, packed_sign_order, acc_width")
     c.set_defaults(func=run_check)
@@ -76,7 +79,8 @@ def run_check(args) -> int:
     def log(msg):
         print(f"  {msg}", flush=True)
 
-    r = check(args.model, args.format, args.arch, layer=args.layer, mutant=args.mutant, log=log)
+    r = check(args.model, args.format, args.arch, layer=args.layer, mutant=args.mutant, log=log,
+              vectors_dir=args.vectors)
     print(f"accelsim rtl check: {r['model']} {r['format']} on {r['arch']} ({r['rows']}x{r['cols']} {r['dataflow']}, "
           f"PE {r['family']}, accumulator {r['acc_bits']} bits{', mutant ' + r['mutant'] if r['mutant'] else ''}; "
           f"{r['verilator']})")

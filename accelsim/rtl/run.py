@@ -131,6 +131,10 @@ def run_check(model: str, fmt: str, arch: ArchSpec | str, layer=None, mutant: st
                 log(f"exporting vectors: {model} {nf.name}")
             export_vectors(vec, model=model, fmt=_export_format(fmt))
         m, base = mf.load(os.path.join(vec, "manifest.json"))
+        if vectors_dir is not None:
+            name = (m.get("model") or {}).get("name")
+            if registry.resolve(_export_format(m["format"])) != nf.name or name not in (model, None):
+                raise ConfigError(f"vectors: {vectors_dir} holds {name} {m['format']}, not {model} {nf.name}")
         recs = [r for r in m["layers"] if r.get("exported", True)]
         acts = sim_layers(model, arch, nf.name)
         if len(acts) != len(m.get("mac_nodes") or m["layers"]):

@@ -47,11 +47,11 @@ def _prod(cfg: RtlConfig) -> tuple[str, int]:
     if cfg.family == "int":
         return f"x_in * $signed({{w_c}})", xo + cfg.w_bits
     if cfg.family == "ternary":     # 01 = +1, 11 = -1, 00 = skip (10 never occurs)
-        return (f"({{w_c}} == 2'b01) ? {xo + 1}'(x_in) : ({{w_c}} == 2'b11) ? -{xo + 1}'(x_in) : '0", xo + 1)
+        return (f"({{w_c}} == 2'b01) ? {xo + 1}'(x_in) : ({{w_c}} == 2'b11) ? -({xo + 1}'(x_in)) : '0", xo + 1)
     if cfg.family == "xnor":        # sign bits, 1 = +1, 0 = -1: the product is +1 when they agree (XNOR)
         return "(x_in[0] == {w_c}[0]) ? 2'sd1 : -2'sd1", 2
     # signadd (w1aM): a weight bit 1 = +1, 0 = -1
-    return f"{{w_c}}[0] ? {xo + 1}'(x_in) : -{xo + 1}'(x_in)", xo + 1
+    return f"{{w_c}}[0] ? {xo + 1}'(x_in) : -({xo + 1}'(x_in))", xo + 1   # -(N'(x)): Yosys reads -N'(x) as a size
 
 
 def pe_sv(cfg: RtlConfig) -> str:
