@@ -56,3 +56,17 @@ def test_wide_space_reaches_every_width(capsys):
     assert max(s[1][1] // s[0].groups for s in specs) > 200          # channels per group toward 256
     assert main(["validate", "--space", "wide", "--cases", "2", "--formats", "w16a2,w6a9,w13a15"]) == 0
     assert " 0   (" in capsys.readouterr().out
+
+
+def test_format_and_lowering_are_the_option_names(capsys):
+    """One option name per concept (issue 16 item 2): --format takes the registry's names (and the old
+    ones); --formats/--lowerings still work, and giving both names of one option is an error."""
+    assert main(["validate", "--cases", "2", "--format", "w8a8,flex16+5,w1a1", "--lowering", "scatter"]) == 0
+    out = capsys.readouterr().out
+    assert all(f in out for f in ("int8", "flex16", "binary")) and "golden lowerings scatter" in out
+    assert main(["validate", "--cases", "2", "--formats", "int8", "--lowerings", "scatter,gather"]) == 0
+    capsys.readouterr()
+    assert main(["validate", "--format", "int8", "--formats", "int8"]) == 2
+    assert "--format and --formats are the same option" in capsys.readouterr().err
+    assert main(["validate", "--format", "w9a9"]) == 2
+    assert capsys.readouterr().err.startswith("accelsim validate: error: --format: unknown format(s) 'w9a9'")

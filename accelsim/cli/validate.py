@@ -6,7 +6,7 @@ import sys
 import time
 
 from accelsim.cli.options import examples
-from accelsim.errors import ConfigError
+from accelsim.errors import AccelsimError, ConfigError
 
 
 MAX_CASES = 10_000_000   # per format: ~3 days of one core; --minutes bounds a run by time
@@ -19,25 +19,56 @@ def _items(text: str, option: str) -> list[str]:
         raise ConfigError(f"{option}: empty item in the comma-separated list {text!r}")
     return items
 
+def _one_of(args, new: tuple[str, str], old: tuple[str, str], default: str) -> tuple[str, str]:
+    """(the option the user typed, its text) of an option and its old name (``--formats``)."""
+    a, b = getattr(args, new[1]), getattr(args, old[1])
+    if a is not None and b is not None:
+        raise ConfigError(f"{new[0]} and {old[0]} are the same option: give one")
+    return (old[0], b) if b is not None else (new[0], a if a is not None else default)
+
+
+def _case_format(name: str, known) -> str:
+    """The validate case family of a format name: itself, or the family whose registry name it is
+    (``w8a8`` -> ``int8``, ``flex16+5`` -> ``flex16``); unknown names pass through to be reported."""
+    if name in known:
+        return name
+    from accelsim.formats import registry
+    try:
+        canonical = registry.resolve(name)
+    except AccelsimError:
+        return name
+    by_canonical = {}
+    for k in known:
+        try:
+            by_canonical.setdefault(registry.resolve(k), k)
+        except AccelsimError:
+            pass
+    return by_canonical.get(canonical, name)
+
+
 def register(sub) -> None:
     p = sub.add_parser("validate", help="check the C++ kernels against the golden model, bit for bit",
                        description=__doc__ + " Long runs (soaks): --minutes bounds the time, --jobs uses "
                        "several processes; progress goes to stderr.",
                        **examples("accelsim validate",
-                                  "accelsim validate --formats int8,flex16 --isa avx2 --cases 1000",
+                                  "accelsim validate --format w8a8,flex16+5 --isa avx2 --cases 1000",
                                   "accelsim validate --minutes 10 --jobs 2 --json soak.json"))
     p.add_argument("--cases", type=int, default=200, help="random cases per format (default 200)")
     p.add_argument("--seed", type=int, default=0, help="case seed, in [0, 2^63) (default 0)")
-    p.add_argument("--formats", default="all",
-                   help="comma-separated: int8,int4,int16,ternary,binary_w_int8_a,binary,flex16 (default all)")
+    p.add_argument("--format", default=None, metavar="F[,F...]",
+                   help="comma-separated formats whose kernels to check, any name of 'accelsim formats' that "
+                        "validate has cases for (w8a8, w4a8, w2a8, w1a8, w1a1, flex16+5, w3a3 ...; the old names "
+                        "int8, ternary, binary, flex16 too) (default all)")
+    p.add_argument("--formats", dest="formats_alias", default=None, help=argparse.SUPPRESS)   # old name
     p.add_argument("--isa", default="all", help="SIMD paths to check: all supported (default) or a comma list")
-    p.add_argument("--lowerings", default="scatter,gather",
-                   help="golden forms of conv_transpose2d to check: scatter (the reference) and gather "
-                        "(zero insertion), default both")
+    p.add_argument("--lowering", default=None, metavar="L[,L...]",
+                   help="golden forms of conv_transpose2d to check, comma-separated: scatter (the reference) and "
+                        "gather (zero insertion) (default scatter,gather)")
+    p.add_argument("--lowerings", dest="lowerings_alias", default=None, help=argparse.SUPPRESS)   # old name
     p.add_argument("--space", default="default", choices=["default", "wide"],
                    help="case space: default (1 case in 5 large: up to 256 channels per group, K up to 4096), or "
                         "wide (1 in 2 large, groups up to 4, images up to 9x9, every width 2..16: ~4x slower per "
-                        "case; --formats all then adds w6a9 ... w16a2)")
+                        "case; --format all then adds w6a9 ... w16a2)")
     p.add_argument("--minutes", type=float, help="stop after this many minutes (the cases done so far are reported)")
     p.add_argument("--jobs", default="1", help="worker processes, or 'auto' for one per CPU (default 1)")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
@@ -64,7 +95,8 @@ def run(args) -> int:
     if args.space == "wide":
         FORMATS = ALL_FORMATS  # noqa: N806 (every width 2..16)
 
-    formats = list(FORMATS) if args.formats == "all" else _items(args.formats, "--formats")
+    f_opt, f_text = _one_of(args, ("--format", "format"), ("--formats", "formats_alias"), "all")
+    formats = list(FORMATS) if f_text == "all" else [_case_format(f, FORMATS) for f in _items(f_text, f_opt)]
     isas = None
     if args.isa != "all":
         isas = _items(args.isa, "--isa")
@@ -86,13 +118,14 @@ def run(args) -> int:
         raise ConfigError(f"--jobs must be a positive integer or 'auto', got {args.jobs!r}")
     if args.minutes is not None and not 0 < args.minutes <= 10080:
         raise ConfigError(f"--minutes must be in (0, 10080], got {args.minutes}")
-    lowerings = _items(args.lowerings, "--lowerings")
+    l_opt, l_text = _one_of(args, ("--lowering", "lowering"), ("--lowerings", "lowerings_alias"), "scatter,gather")
+    lowerings = _items(l_text, l_opt)
     if "scatter" not in lowerings or any(lw not in LOWERINGS for lw in lowerings):
-        raise ConfigError(f"--lowerings must include scatter (the reference) and be among {', '.join(LOWERINGS)}, "
-                          f"got {args.lowerings!r}")
+        raise ConfigError(f"{l_opt} must include scatter (the reference) and be among {', '.join(LOWERINGS)}, "
+                          f"got {l_text!r}")
     unknown = [f for f in formats if f not in FORMATS]
     if unknown or not formats:
-        raise ConfigError(f"--formats: unknown format(s) {', '.join(map(repr, unknown)) or repr(args.formats)}; "
+        raise ConfigError(f"{f_opt}: unknown format(s) {', '.join(map(repr, unknown)) or repr(f_text)}; "
                           f"choose from {', '.join(FORMATS)}")
     if args.json:
         check_writable(args.json, "--json")   # before the run, not after an hour of it
