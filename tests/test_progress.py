@@ -45,3 +45,18 @@ def test_compare_reports_each_row():
     rows = compare.evaluate("dcgan-digits", ["int8", "ternary"], n_images=4, n_fid=0,
                             progress=lambda d, t, detail: calls.append((d, t, detail)))
     assert len(rows) == 2 and calls == [(0, 2, "int8"), (1, 2, "ternary"), (2, 2, "done")]
+
+
+def test_status_and_each_on_a_terminal_only():
+    from accelsim.cli.progress import each, model_status, status
+    out = Tty()
+    with status("importing m.py:G", out):
+        pass
+    assert out.getvalue().startswith("importing m.py:G ...\rimporting m.py:G: ") and out.getvalue().endswith(" s\n")
+    quiet = io.StringIO()
+    with status("importing m.py:G", quiet):
+        pass
+    with model_status("dcgan-digits", Tty()):   # a name is not an import
+        pass
+    assert quiet.getvalue() == ""
+    assert list(each(["a", "b"], "energy", "formats", False)) == ["a", "b"]

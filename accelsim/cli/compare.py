@@ -118,7 +118,9 @@ def run_ptq(args) -> int:
         if path:
             check_writable(path, option)
     with naming("--model", ModelError):
-        loaded = load(args.model, args.input_shape)
+        from accelsim.cli.progress import model_status
+        with model_status(args.model):
+            loaded = load(args.model, args.input_shape)
     if args.train or args.fid_images != 2000:
         raise ConfigError("--train and --fid-images apply to the shipped generators' recipes, not to "
                           f"{args.model}'s post-training rows")

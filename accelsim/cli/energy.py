@@ -34,7 +34,8 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from accelsim.api import LOWERING_CHOICES, simulate_formats
+    from accelsim.api import LOWERING_CHOICES
+    from accelsim.cli.progress import each, model_status, wanted
     from accelsim.arch import load_arch
     from accelsim.mapping import OBJECTIVES
     from accelsim.report import image_table, layer_table, reports_to_json, summary_table
@@ -54,14 +55,17 @@ def run(args) -> int:
     formats = list(parse_formats(args.format, "--format"))
     from accelsim.errors import ModelError
     with naming("--model", ModelError):
-        model = resolve_workload(args.model, args.input_shape)
+        with model_status(args.model):
+            model = resolve_workload(args.model, args.input_shape)
     with naming("--arch", ConfigError):
         arch = load_arch(args.arch)
     if arch.kind == "crossbar" and args.format == DEFAULT_FORMAT_LIST:   # float weights do not fit in cells
         from accelsim.workload import get_format
         formats = [f for f in formats if get_format(f).weight_kind != "float"]
-    reports = simulate_formats(model, arch, formats, lowering=args.lowering, objective=args.objective,
-                               batch=args.batch, zeros_in_dram=args.zeros_in_dram)
+    from accelsim.api import simulate
+    reports = [simulate(model, arch, f, lowering=args.lowering, objective=args.objective, batch=args.batch,
+                        zeros_in_dram=args.zeros_in_dram)
+               for f in each(formats, "energy", "formats", wanted(None) and len(formats) > 1)]
     a, d = arch.array, arch.dram
     if arch.kind == "crossbar":
         from accelsim.report import crossbar_table

@@ -55,7 +55,9 @@ def run(args) -> int:
     check_writable(args.out, "--out")   # before any work
     from accelsim.errors import FormatError, ModelError
     with naming("--model", ModelError):
-        loaded = load(args.model, args.input_shape)
+        from accelsim.cli.progress import model_status
+        with model_status(args.model):
+            loaded = load(args.model, args.input_shape)
     t0 = time.perf_counter()
     with naming("--format", FormatError):
         q = quantize(loaded.graph, args.format, loaded.example_inputs(args.calib, CALIB_SEED))

@@ -10,6 +10,7 @@ command's own words (the mismatches so far, the recipe being built).
 """
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 
@@ -59,3 +60,38 @@ class Progress:
         else:
             self.stream.write(line + "\n")
         self.stream.flush()
+
+
+@contextlib.contextmanager
+def status(text: str, stream=sys.stderr):
+    """``text ...`` on a terminal while the block runs (an import, a long step without a count), then
+    ``text: 4.2 s``; nothing elsewhere."""
+    if not stream.isatty():
+        yield
+        return
+    t0 = time.perf_counter()
+    stream.write(f"{text} ...")
+    stream.flush()
+    try:
+        yield
+    finally:
+        stream.write(f"\r{text}: {duration(time.perf_counter() - t0)}\n")
+        stream.flush()
+
+
+def model_status(ref: str, stream=sys.stderr):
+    """``status`` for loading a model reference: only for a file (a .py or .onnx import), not a name."""
+    is_file = isinstance(ref, str) and (ref.lower().endswith(".onnx") or ".py:" in ref)
+    return status(f"importing {ref}", stream) if is_file else contextlib.nullcontext()
+
+
+def each(items, label: str, unit: str, show: bool):
+    """``items`` with a progress bar over them when ``show``."""
+    items = list(items)
+    bar = Progress(label, unit) if show else None
+    for k, item in enumerate(items):
+        if bar:
+            bar(k, len(items), str(item))
+        yield item
+    if bar:
+        bar(len(items), len(items), "done")

@@ -41,6 +41,7 @@ def run(args) -> int:
     import os
 
     from accelsim.api import LOWERING_CHOICES, simulate_formats
+    from accelsim.cli.progress import model_status
     from accelsim.arch import load_arch
     from accelsim.cli.output import check_distinct, check_writable, write_json_atomic
     from accelsim.errors import ModelError
@@ -69,7 +70,8 @@ def run(args) -> int:
             check_writable(path, option)
     formats = list(parse_formats(args.format, "--format"))
     with naming("--model", ModelError):
-        model = resolve_workload(args.model, args.input_shape)
+        with model_status(args.model):
+            model = resolve_workload(args.model, args.input_shape)
     with naming("--arch", ConfigError):
         arch = load_arch(args.arch)
     if arch.kind == "crossbar" and args.format == "all":
