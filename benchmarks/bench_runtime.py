@@ -408,6 +408,11 @@ def summary(rows: list[dict]) -> list[dict]:
     return out
 
 
+def describe_skip(why) -> str:
+    """A peer without a venv (a string), or per model and batch why an extra format was left out."""
+    return why if isinstance(why, str) else "; ".join(f"{k}: {v}" for k, v in why.items())
+
+
 def markdown(doc: dict) -> str:
     """The run's tables in Markdown (docs/performance.md quotes them)."""
     m, rows = doc["machine"], [r for r in doc["rows"] if r.get("median_s") is not None]
@@ -459,7 +464,7 @@ def markdown(doc: dict) -> str:
                             r["precision_executed"])
     out += [f"- {model}, {impl}: {prec}" for (model, impl), prec in seen.items()]
     if doc["skipped"]:
-        out += ["", "Left out: " + "; ".join(f"{k}: {v}" for k, v in doc["skipped"].items())]
+        out += ["", "Left out:", ""] + [f"- {k}: {describe_skip(v)}" for k, v in doc["skipped"].items()]
     out += ["", "<details><summary>Every row (all accelsim formats; PSNR against torch fp32)</summary>", "",
             "| model | layer | batch | impl | median ms | GMAC/s | % of peak (probe) | accelsim-w8a8 speed-up | PSNR dB |",
             "|---|---|---:|---|---:|---:|---:|---:|---:|"]
@@ -620,7 +625,7 @@ def main(argv=None) -> int:
     print("\nmeasured peak (GMAC/s, all threads), before / after the timings: " + ", ".join(
         f"{k} {peaks_start.get(k, 0) / 1e9:.0f} / {peaks_end.get(k, 0) / 1e9:.0f}" for k in probes))
     for impl, why in skipped.items():
-        print(f"left out: {impl}: {why}")
+        print(f"left out: {impl}: {describe_skip(why)}")
     print(f"load average (1/5/15 min) {'/'.join(f'{v:.2f}' for v in load_start)} at start, "
           f"{'/'.join(f'{v:.2f}' for v in load_end)} at end, on {os.cpu_count()} cores; total {total_s:.0f} s")
     machine.update(load_average_start=load_start, load_average_end=load_end, engines=engines,
