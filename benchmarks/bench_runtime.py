@@ -50,7 +50,7 @@ ROOT = os.path.join(HERE, "..")
 sys.path.insert(0, ROOT)
 sys.path.insert(0, HERE)
 
-from bench_kernels import LAYERS, layer_call, operands, peak_probe_for  # noqa: E402  (one layer list)
+from bench_kernels import LAYERS, geomean, layer_call, operands, peak_probe_for  # noqa: E402  (one layer list)
 from peers.worker import build_torch_model, model_name  # noqa: E402
 
 WORKER = os.path.join(HERE, "peers", "worker.py")
@@ -399,12 +399,24 @@ def summary(rows: list[dict]) -> list[dict]:
             cells.append("-" if v is None else f"{v:.2f}x")
         out.append(rec)
         print(f"{model:<12}{layer:<22}{batch:>6}" + "".join(f"{c:>15}" for c in cells))
+    for what, sel in (("DCGAN-64 layers", lambda r: r["layer"] != "all"), ("whole models", lambda r: r["layer"] == "all")):
+        for batch in sorted({r["batch"] for r in out if sel(r)}):
+            cells = []
+            for i in peers:
+                vs = [r[i] for r in out if sel(r) and r["batch"] == batch and r.get(i)]
+                cells.append(f"{geomean(vs):.2f}x ({len(vs)})" if vs else "-")
+            print(f"geomean, {what}, batch {batch}: " + ", ".join(f"{i} {c}" for i, c in zip(peers, cells)))
     ov = [(r["model"], r["layer"], r["batch"], r["openvino-int8"]) for r in out if r.get("openvino-int8")]
     if ov:
         faster = [f"{m} {l} b{b} {v:.2f}x" for m, l, b, v in ov if v > 1]
         slower = [f"{m} {l} b{b} {1 / v:.2f}x" for m, l, b, v in ov if v <= 1]
         print(f"accelsim-w8a8 faster than openvino-int8 on {len(faster)} of {len(ov)}: " + (", ".join(faster) or "none"))
         print(f"openvino-int8 faster than accelsim-w8a8 on {len(slower)} of {len(ov)} (by): " + (", ".join(slower) or "none"))
+    kern = [(k, g["openvino-int8"]["median_s"] / g["accelsim-w8a8-kernel"]["median_s"]) for k, g in groups.items()
+            if "openvino-int8" in g and "accelsim-w8a8-kernel" in g]
+    if kern:        # the bare int8 layer (codes in, codes out) against OpenVINO's float-in, float-out layer
+        print("accelsim-w8a8-kernel speed relative to openvino-int8 (openvino time / kernel time): "
+              + ", ".join(f"{l} b{b} {v:.2f}x" for (m, l, b), v in kern))
     return out
 
 
