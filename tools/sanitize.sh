@@ -33,5 +33,5 @@ env LD_PRELOAD="$preload" \
     UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1" \
     PYTHONPATH="$work" \
     python -m pytest -q -p no:cacheprovider \
-      tests/test_kernels_bitexact.py tests/test_kernels_errors.py tests/test_capi.py tests/test_qgen.py \
+      tests/test_kernels_bitexact.py tests/test_kernels_errors.py tests/test_capi.py tests/test_vector_ops.py \
       tests/test_validate_cli.py tests/test_fuzz_regressions.py tests/test_kernels_tiles.py "$@"

@@ -33,14 +33,29 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
+def resolve_inputs(args):
+    """(workload, arch, formats) of --model/--input-shape, --arch and --format (energy and report):
+    on a crossbar arch, 'all' leaves out the float formats (float weights do not fit in cells)."""
+    from accelsim.arch import load_arch
+    from accelsim.cli.progress import model_status
+    from accelsim.errors import ModelError
+    from accelsim.workload import get_format, parse_formats
+    from accelsim.workload.models import resolve_workload
+    formats = list(parse_formats(args.format, "--format"))
+    with naming("--model", ModelError), model_status(args.model):
+        model = resolve_workload(args.model, args.input_shape)
+    with naming("--arch", ConfigError):
+        arch = load_arch(args.arch)
+    if arch.kind == "crossbar" and args.format == DEFAULT_FORMAT_LIST:
+        formats = [f for f in formats if get_format(f).weight_kind != "float"]
+    return model, arch, formats
+
+
 def run(args) -> int:
     from accelsim.api import LOWERING_CHOICES
-    from accelsim.cli.progress import each, model_status, wanted
-    from accelsim.arch import load_arch
+    from accelsim.cli.progress import each, wanted
     from accelsim.mapping import OBJECTIVES
     from accelsim.report import image_table, layer_table, reports_to_json, summary_table
-    from accelsim.workload import parse_formats
-    from accelsim.workload.models import resolve_workload
 
     if args.lowering not in LOWERING_CHOICES:
         raise ConfigError(f"--lowering must be one of {', '.join(LOWERING_CHOICES)}, got {args.lowering!r}")
@@ -52,16 +67,7 @@ def run(args) -> int:
     for option, path in (("--json", args.json), ("--plot", args.plot)):
         if path:
             check_writable(path, option)   # before the simulation, not after it
-    formats = list(parse_formats(args.format, "--format"))
-    from accelsim.errors import ModelError
-    with naming("--model", ModelError):
-        with model_status(args.model):
-            model = resolve_workload(args.model, args.input_shape)
-    with naming("--arch", ConfigError):
-        arch = load_arch(args.arch)
-    if arch.kind == "crossbar" and args.format == DEFAULT_FORMAT_LIST:   # float weights do not fit in cells
-        from accelsim.workload import get_format
-        formats = [f for f in formats if get_format(f).weight_kind != "float"]
+    model, arch, formats = resolve_inputs(args)
     from accelsim.api import simulate
     reports = [simulate(model, arch, f, lowering=args.lowering, objective=args.objective, batch=args.batch,
                         zeros_in_dram=args.zeros_in_dram)

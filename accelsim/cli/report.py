@@ -41,16 +41,11 @@ def run(args) -> int:
     import os
 
     from accelsim.api import LOWERING_CHOICES, simulate_formats
-    from accelsim.cli.progress import model_status
-    from accelsim.arch import load_arch
     from accelsim.cli.output import check_distinct, check_writable, write_json_atomic
-    from accelsim.errors import ModelError
     from accelsim.mapping import OBJECTIVES
     from accelsim.report import reports_to_json
     from accelsim.report.files import write_atomic
     from accelsim.report.html import render
-    from accelsim.workload import parse_formats
-    from accelsim.workload.models import resolve_workload
 
     if not args.out.lower().endswith((".html", ".htm")):
         raise ConfigError(f"--out: {args.out}: the report is an HTML page: give a .html path")
@@ -68,15 +63,8 @@ def run(args) -> int:
     for option, path in (("--out", args.out), ("--json", args.json)):
         if path:
             check_writable(path, option)
-    formats = list(parse_formats(args.format, "--format"))
-    with naming("--model", ModelError):
-        with model_status(args.model):
-            model = resolve_workload(args.model, args.input_shape)
-    with naming("--arch", ConfigError):
-        arch = load_arch(args.arch)
-    if arch.kind == "crossbar" and args.format == "all":
-        from accelsim.workload import get_format
-        formats = [f for f in formats if get_format(f).weight_kind != "float"]
+    from accelsim.cli.energy import resolve_inputs
+    model, arch, formats = resolve_inputs(args)
     reports = simulate_formats(model, arch, formats, lowering=args.lowering, objective=args.objective,
                                batch=args.batch)
     doc = {"energy": reports_to_json(reports, args.objective),
