@@ -195,3 +195,18 @@ def test_pybind_accepts_an_empty_tensor_with_a_long_dimension():
     got = kernels.requantize_integer(acc, np.array([1 << 30]), np.array([0]), zero_point=0, out_bits=8,
                                      out_signed=True)
     assert got.shape == acc.shape and got.dtype == np.int8
+
+
+# ---- quantize_multiplier edges (mutmut survivors of tools/mutmut_golden.sh) ----------------------
+def test_quantize_multiplier_rounding_carry_and_shift_edges():
+    import math
+
+    from accelsim.formats.requant import quantize_multiplier
+    # frac * 2^31 rounds up to 2^31: m0 carries into the exponent (M = 2^30 * 2^-31 * 2^1 = 1)
+    assert quantize_multiplier(math.nextafter(1.0, 0.0)) == (1 << 30, -1)
+    assert quantize_multiplier(1.0) == (1 << 30, -1)
+    assert quantize_multiplier(0.75 * 2.0 ** 31) == (3 << 29, -31)      # shift -31: the smallest allowed
+    assert quantize_multiplier(0.75 * 2.0 ** -62) == (3 << 29, 62)      # shift 62: the largest allowed
+    for real in (2.0 ** 31, 0.75 * 2.0 ** -63):
+        with pytest.raises(FormatError, match="out of range"):
+            quantize_multiplier(real)
