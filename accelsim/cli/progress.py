@@ -24,18 +24,18 @@ def duration(s: float) -> str:
     return f"{s:.0f} s" if s < 120 else f"{s / 60:.0f} min" if s < 7200 else f"{s / 3600:.1f} h"
 
 
-def wanted(option: bool | None, stream=sys.stderr) -> bool:
+def wanted(option: bool | None, stream=None) -> bool:
     """Whether to show progress: ``--progress``/``--no-progress`` when given, else on a terminal."""
-    return stream.isatty() if option is None else bool(option)
+    return (stream or sys.stderr).isatty() if option is None else bool(option)
 
 
 class Progress:
     """Call ``progress(done, total, detail="")`` as work completes; the last call (done == total)
     ends the line."""
 
-    def __init__(self, label: str, unit: str = "", stream=sys.stderr, redraw_s: float = 0.1, log_s: float = 5.0,
+    def __init__(self, label: str, unit: str = "", stream=None, redraw_s: float = 0.1, log_s: float = 5.0,
                  deadline: float | None = None):
-        self.label, self.unit, self.stream = label, unit, stream
+        self.label, self.unit, self.stream = label, unit, stream or sys.stderr   # the stderr of now, not of import
         self.tty = stream.isatty()
         self.every = redraw_s if self.tty else log_s
         self.t0, self.last = time.perf_counter(), float("-inf")
@@ -63,9 +63,10 @@ class Progress:
 
 
 @contextlib.contextmanager
-def status(text: str, stream=sys.stderr):
+def status(text: str, stream=None):
     """``text ...`` on a terminal while the block runs (an import, a long step without a count), then
     ``text: 4.2 s``; nothing elsewhere."""
+    stream = stream or sys.stderr
     if not stream.isatty():
         yield
         return
@@ -79,7 +80,7 @@ def status(text: str, stream=sys.stderr):
         stream.flush()
 
 
-def model_status(ref: str, stream=sys.stderr):
+def model_status(ref: str, stream=None):
     """``status`` for loading a model reference: only for a file (a .py or .onnx import), not a name."""
     is_file = isinstance(ref, str) and (ref.lower().endswith(".onnx") or ".py:" in ref)
     return status(f"importing {ref}", stream) if is_file else contextlib.nullcontext()
