@@ -39,8 +39,10 @@ def test_dram_presets_and_derived_quantities():
     assert {"lpddr4-3200", "ddr4-2400", "hbm2"} <= set(p)
     from importlib import resources
     text = (resources.files("accelsim.arch") / "presets" / "_dram.yaml").read_text()
-    for src in ("JESD209-4", "Micron", "O'Connor", "TN-41-01"):
+    for src in ("JESD209-4", "Micron", "DRAMsim3", "DRAMSys", "TN-41-01"):
         assert src in text
+    for name, preset in p.items():   # every preset models refresh (issue 14 item 5)
+        assert 0 < preset["t_rfc_ns"] < preset["t_refi_ns"] and preset["refresh_energy_pj"] > 0, name
     d = load_arch("edge-npu").dram
     assert d.burst_bytes == 2 * 16 and d.channels == 2
     assert d.peak_bytes_per_ns == pytest.approx(12.8)

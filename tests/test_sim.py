@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from accelsim.arch import arch_from_dict, load_arch
+from accelsim.sim.dram import service_reference
 from accelsim.mapping import Gemm, lower, search
 from accelsim.sim import (compute_cycles, fold_cycles, scalesim_reported_cycles, service, simulate_conv,
                           simulate_elementwise, sram_traffic, timeline)
@@ -67,11 +68,26 @@ def test_sram_traffic_by_hand():
 
 
 # ---- DRAM ------------------------------------------------------------------------------------------
-def ddr4(channels=1):
+def ddr4(channels=1, refresh=False):
+    """DDR4-2400; without refresh unless asked, so the by-hand timings below stay readable."""
+    extra = {} if refresh else {"t_refi_ns": 0.0, "t_rfc_ns": 0.0, "refresh_energy_pj": 0.0}
     return arch_from_dict({"name": "t", "clock_mhz": 1000, "tech_node_nm": 45,
                            "array": {"rows": 4, "cols": 4, "dataflow": "os"},
                            "buffers": {"global": {"size_kib": 64, "word_bits": 64, "banks": 1}},
-                           "dram": {"preset": "ddr4-2400", "channels": channels}}).dram
+                           "dram": {"preset": "ddr4-2400", "channels": channels, **extra}}).dram
+
+
+def test_dram_refresh_stretches_every_transfer():
+    """All-bank refresh blocks the channel t_RFC of every t_REFI: each transfer takes t_REFI/(t_REFI-t_RFC)
+    times its refresh-free time (DDR4-2400: 3898.44 / (3898.44 - 260.729) = 1.0717), in both DRAM kernels."""
+    free, ref = ddr4(), ddr4(refresh=True)
+    assert free.refresh_stretch == 1.0
+    assert ref.refresh_stretch == pytest.approx(3898.44 / (3898.44 - 260.729))
+    starts, sizes, owner = [0, 8192, 1 << 20, 64], [8192, 100, 5000, 64], [0, 1, 1, 2]
+    for fn in (service, service_reference):
+        a, b = fn(free, starts, sizes, owner, 3), fn(ref, starts, sizes, owner, 3)
+        assert (a.activates, a.row_hits, a.bursts) == (b.activates, b.row_hits, b.bursts)
+        np.testing.assert_allclose(b.transfer_ns, a.transfer_ns * ref.refresh_stretch, rtol=1e-12)
 
 
 def test_dram_one_row_by_hand():

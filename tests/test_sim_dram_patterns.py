@@ -28,7 +28,7 @@ def _odd_dram(row_bytes, channels, banks, burst_bytes):
     """A DRAM geometry DramSpec would refuse (non-power-of-two rows, banks, bursts): duck-typed."""
     return SimpleNamespace(row_bytes=row_bytes, channels=channels, banks=banks, burst_bytes=burst_bytes,
                            t_burst_ns=1.7, t_rrd_ns=3.3, t_faw_ns=21.0, t_rc_ns=45.5, t_cl_ns=13.3,
-                           t_rcd_ns=13.1, t_rp_ns=12.9)
+                           t_rcd_ns=13.1, t_rp_ns=12.9, refresh_stretch=1.03)
 
 
 DRAMS = [load_arch(n).dram for n in ("edge-npu", "tpu-like", "eyeriss-like")] + [

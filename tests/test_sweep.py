@@ -122,7 +122,7 @@ def test_points_are_deterministic(monkeypatch):
     assert _stable([r1]) == _stable([r2]) and r1["status"] == "ok"
     assert r1["dram_bytes"] >= r1["compulsory_dram_bytes"] > 0
     assert r1["energy_total_pj"] == pytest.approx(sum(r1[f"energy_{c}_pj"] for c in
-                                                      ("dram", "dram_act", "dram_bg", "buffer", "mac", "leakage")))
+                                                      ("dram", "dram_act", "dram_bg", "dram_ref", "buffer", "mac", "leakage")))
     monkeypatch.setattr(runner, "__version__", "999")             # the version is part of the key
     assert config_hash(a[0].point, a[0].arch) != a[0].config_hash
 

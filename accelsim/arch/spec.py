@@ -64,9 +64,14 @@ def check_fields(obj, path: str) -> None:
 @dataclass(frozen=True)
 class DramSpec:
     """Off-chip DRAM: organisation, JEDEC timings and energy. Presets in presets/_dram.yaml cite
-    their datasheet / JEDEC sources. Energies: read/write per bit moved (array + I/O where the
+    their datasheet / JEDEC / tool sources. Energies: read/write per bit moved (array + I/O where the
     source gives it), one ACTIVATE+PRECHARGE pair for a whole row of the channel, background
-    (active standby) power for the whole memory system."""
+    (active standby) power per channel, one all-bank REFRESH of a channel.
+
+    Refresh: every ``t_refi_ns`` each channel is blocked for ``t_rfc_ns`` (all-bank refresh), so a
+    transfer takes ``refresh_stretch`` times its refresh-free time (the average-case model), and a
+    channel spends ``refresh_energy_pj`` per ``t_refi_ns`` on refresh, on top of the background
+    power. ``t_refi_ns = 0`` means refresh is not modelled (then the other two must be 0)."""
     name: str
     type: str = field(metadata=_choices(*DRAM_TYPES))
     channels: int = field(metadata=_rng(1, 64))
@@ -85,9 +90,17 @@ class DramSpec:
     write_energy_pj_per_bit: float = field(metadata=_rng(0.0, 1000.0))
     activate_energy_pj: float = field(metadata=_rng(0.0, 1e6))
     background_power_mw: float = field(metadata=_rng(0.0, 1e5))
+    t_refi_ns: float = field(default=0.0, metadata=_rng(0.0, 1e6))
+    t_rfc_ns: float = field(default=0.0, metadata=_rng(0.0, 1e5))
+    refresh_energy_pj: float = field(default=0.0, metadata=_rng(0.0, 1e8))
 
     def __post_init__(self):
         check_fields(self, "dram")
+        if self.t_refi_ns == 0.0 and (self.t_rfc_ns or self.refresh_energy_pj):
+            raise ConfigError("dram.t_refi_ns: 0 (refresh not modelled) but t_rfc_ns or refresh_energy_pj is set; "
+                              "give the refresh interval")
+        if self.t_refi_ns and not self.t_rfc_ns < self.t_refi_ns:
+            raise ConfigError(f"dram.t_rfc_ns: {self.t_rfc_ns!r} must be below t_refi_ns ({self.t_refi_ns!r})")
 
     @property
     def burst_bytes(self) -> int:
@@ -104,6 +117,16 @@ class DramSpec:
     @property
     def t_rc_ns(self) -> float:
         return self.t_ras_ns + self.t_rp_ns
+
+    @property
+    def refresh_stretch(self) -> float:
+        """Factor on a transfer's time: the channel is available t_refi - t_rfc of every t_refi."""
+        return self.t_refi_ns / (self.t_refi_ns - self.t_rfc_ns) if self.t_refi_ns else 1.0
+
+    @property
+    def refresh_power_mw(self) -> float:
+        """Refresh power of one channel: refresh_energy_pj per t_refi_ns (pJ/ns = mW)."""
+        return self.refresh_energy_pj / self.t_refi_ns if self.t_refi_ns else 0.0
 
 
 @dataclass(frozen=True)

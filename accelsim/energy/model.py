@@ -4,10 +4,11 @@ from __future__ import annotations
 from accelsim.energy.tables import EnergyTable
 from accelsim.errors import ConfigError
 
-# The first six are every arch's; the last four only crossbar archs' (ADC conversions, crossbar
+# The first seven are every arch's; the last four only crossbar archs' (ADC conversions, crossbar
 # cells + row DACs + column drivers, shift-and-add, and cell writes when weights are reloaded).
-COMPONENTS = ("dram", "dram_act", "dram_bg", "buffer", "mac", "leakage", "crossbar", "adc", "shift_add", "xbar_write")
-DIGITAL_COMPONENTS = COMPONENTS[:6]
+COMPONENTS = ("dram", "dram_act", "dram_bg", "dram_ref", "buffer", "mac", "leakage", "crossbar", "adc", "shift_add",
+              "xbar_write")
+DIGITAL_COMPONENTS = COMPONENTS[:7]
 
 
 def price(actions: dict, table: EnergyTable) -> dict:

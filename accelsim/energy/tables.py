@@ -102,15 +102,18 @@ def energy_table(arch: ArchSpec, mac_ops=()) -> EnergyTable:
     entries[("dram_write_bit",)] = (("dram", d.write_energy_pj_per_bit),)
     entries[("dram_activate",)] = (("dram_act", d.activate_energy_pj),)
     bg_pj_per_cycle = d.channels * d.background_power_mw * 1e-3 / arch.clock_hz * 1e12
-    entries[("cycle",)] = (("leakage", leak_pj_per_cycle), ("dram_bg", bg_pj_per_cycle))
+    ref_pj_per_cycle = d.channels * d.refresh_power_mw * 1e-3 / arch.clock_hz * 1e12
+    entries[("cycle",)] = (("leakage", leak_pj_per_cycle), ("dram_bg", bg_pj_per_cycle), ("dram_ref", ref_pj_per_cycle))
     for key in (("dram_read_bit",), ("dram_write_bit",), ("dram_activate",)):
         sources[key] = f"DRAM preset {d.name} (arch/presets/_dram.yaml)"
-    sources[("cycle",)] = "SRAM leakage (CACTI) + DRAM background power, per clock cycle"
+    sources[("cycle",)] = "SRAM leakage (CACTI) + DRAM background and refresh power, per clock cycle"
     if arch.crossbar is not None:   # ReRAM tiles: crossbar actions, and one buffer per tile
         from accelsim.energy.xbar_tables import crossbar_entries
         xe, xsrc = crossbar_entries(arch)
         entries.update(xe)
         sources.update(xsrc)
-        entries[("cycle",)] = (("leakage", leak_pj_per_cycle * arch.crossbar.tiles), ("dram_bg", bg_pj_per_cycle))
-        sources[("cycle",)] = "SRAM leakage (CACTI) of every tile's buffer + DRAM background power, per clock cycle"
+        entries[("cycle",)] = (("leakage", leak_pj_per_cycle * arch.crossbar.tiles), ("dram_bg", bg_pj_per_cycle),
+                               ("dram_ref", ref_pj_per_cycle))
+        sources[("cycle",)] = ("SRAM leakage (CACTI) of every tile's buffer + DRAM background and refresh power, "
+                               "per clock cycle")
     return EnergyTable(arch.name, entries, sources)

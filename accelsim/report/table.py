@@ -7,10 +7,12 @@ from __future__ import annotations
 from accelsim.energy import COMPONENTS, Report
 
 # Short names (table headers, the summary's largest part) and long names (plot legends) of the components.
-COMPONENT_SHORT = {"dram": "DRAM rd/wr", "dram_act": "DRAM act", "dram_bg": "DRAM bg", "buffer": "SRAM",
+COMPONENT_SHORT = {"dram": "DRAM rd/wr", "dram_act": "DRAM act", "dram_bg": "DRAM bg", "dram_ref": "DRAM ref",
+                   "buffer": "SRAM",
                    "mac": "MAC", "leakage": "leak", "crossbar": "xbar", "adc": "ADC", "shift_add": "S+A",
                    "xbar_write": "xbar wr"}
 COMPONENT_LABEL = {"dram": "DRAM read/write", "dram_act": "DRAM activate", "dram_bg": "DRAM background",
+                   "dram_ref": "DRAM refresh",
                    "buffer": "SRAM buffers", "mac": "PE / MAC", "leakage": "SRAM leakage",
                    "crossbar": "crossbar cells + drivers", "adc": "ADC", "shift_add": "shift-and-add",
                    "xbar_write": "cell reloads"}
@@ -20,7 +22,7 @@ SUMMARY_LEGEND = ("vs {base}: ratio to {base} | DRAM B: bytes read+written | us/
                   "top: largest energy part")
 LAYER_LEGEND = ("eff: MACs on real inputs (not inserted or padding zeros) | I/W/P: ifmap/weight/psum | O/P: ofmap/psum | "
                 "SRAM: on-chip buffers | stall: cycles waiting on DRAM | PE util: all MACs/(PEs x compute cycles) | "
-                "DRAM rd/wr: transfers, act: row activates, bg: background power | leak: SRAM leakage")
+                "DRAM rd/wr: transfers, act: row activates, bg: background power, ref: refresh | leak: SRAM leakage")
 CROSSBAR_LEGEND = ("fit: all weights resident on chip | cell util: cells used / cells of the crossbars used | "
                    "ADC conv: conversions per image | ADC %: of the energy per image | reloads: weight reload rounds "
                    "per batch")

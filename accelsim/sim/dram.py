@@ -13,6 +13,9 @@ slowest):
     + max(bursts * t_burst,                 bus occupancy
           activates * max(t_RRD, t_FAW/4),  activate-rate limit across banks
           max over banks of activates * t_RC)  same-bank row cycling
+Refresh (all-bank, every t_REFI for t_RFC) stretches every transfer by
+``DramSpec.refresh_stretch`` = t_REFI / (t_REFI - t_RFC), the average-case share of time the channel
+is blocked; its energy is priced per cycle with the background power (accelsim.energy.tables).
 One numba pass over the chunks in issue order, no per-burst loop (``service_reference``: the same
 model vectorized with numpy). Runs come as a list (``service``) or as strided patterns
 (``service_pattern``) that the kernel expands itself, so a tile schedule's runs are never stored.
@@ -91,7 +94,7 @@ def _service(dram: DramSpec, base_bit, bits, exact, elem0, n_outer, outer_stride
                     _shift(dram.channels), _shift(dram.banks), _shift(dram.burst_bytes)], dtype=np.int64)
     out, counts = _kernel()(base_bit, bits, exact, elem0, n_outer, outer_stride, n_inner, inner_stride, run_elems,
                             owner, int(n_transfers), geo, t)
-    return DramResult(out, int(counts[0]), int(counts[1]), int(counts[2]), int(counts[3]))
+    return DramResult(out * dram.refresh_stretch, int(counts[0]), int(counts[1]), int(counts[2]), int(counts[3]))
 
 
 @lazy_kernel
@@ -257,5 +260,5 @@ def service_reference(dram: DramSpec, run_start: np.ndarray, run_bytes: np.ndarr
     first_conflict[uniq] = miss[first_pos] & same_bank[first_pos]
     latency = np.where(used, dram.t_cl_ns + first_miss * dram.t_rcd_ns + first_conflict * dram.t_rp_ns, 0.0)
     per_tc = latency + np.maximum(np.maximum(bus_ns, act_ns), bank_ns)
-    transfer_ns = per_tc.reshape(n_transfers, ch).max(axis=1)
+    transfer_ns = per_tc.reshape(n_transfers, ch).max(axis=1) * dram.refresh_stretch
     return DramResult(transfer_ns, int(bursts.sum()), int(miss.sum()), int(hit.sum()), int(idx.size))
