@@ -2,9 +2,9 @@
 sizes log-spaced from 16 KiB to 4 MiB), the whole command as a subprocess (interpreter start-up,
 worker start-up, store writes and the summary included), into a fresh store each repeat.
 
-Target (issue: design-space exploration): <= 30 s on 2 cores. Reference: SCALE-Sim 3.0.0 takes 73 s
-for one DCGAN-64 run (one design point; measured by the team, shared/peers/README.md, not
-re-measured here).
+Target (issue: design-space exploration): 1,000 points <= 30 s on 2 cores; the script exits 1 when it
+is missed. Speed against SCALE-Sim is measured side by side by benchmarks/vs_scalesim.py (no peer
+figure is typed in here).
 
 usage: python benchmarks/bench_sweep.py [--jobs 2] [--repeat 1] [--json PATH]
 """
@@ -20,7 +20,6 @@ import tempfile
 import time
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
-SCALESIM_S_PER_POINT = 73.0
 TARGET_S = 30.0
 FORMATS = "int8,int4,ternary,binary"
 BUFFER = "16KiB:4MiB:250"
@@ -56,15 +55,12 @@ def main() -> int:
           f"median {statistics.median(walls):.2f} s; load average at the end {load:.1f})")
     print(f"{points / best:.1f} points/s, {per_point * 1e3:.1f} ms per point; target <= {TARGET_S:.0f} s: "
           f"{'met' if best <= TARGET_S else 'MISSED'}")
-    print(f"SCALE-Sim 3.0.0: {SCALESIM_S_PER_POINT:.0f} s per point -> accelsim sweep "
-          f"{SCALESIM_S_PER_POINT / per_point:,.0f}x faster per point")
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"points": points, "jobs": args.jobs, "wall_s": walls, "wall_s_min": best,
                        "points_per_s": points / best, "s_per_point": per_point, "load_average_1min": load,
-                       "scalesim_s_per_point": SCALESIM_S_PER_POINT, "speedup_vs_scalesim": SCALESIM_S_PER_POINT / per_point,
                        "target_s": TARGET_S, "met": best <= TARGET_S}, f, indent=1)
-    return 0
+    return 0 if best <= TARGET_S else 1
 
 
 if __name__ == "__main__":

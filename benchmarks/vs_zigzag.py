@@ -4,10 +4,18 @@ ZigZag is never installed by this script and never imported into accelsim's inte
 subprocess in its own virtual environment (numpy < 2.4; the package is ``zigzag-dse``, not ``zigzag``,
 and it imports ``six`` without declaring it):
     python3 -m venv peer-venv2 && peer-venv2/bin/pip install zigzag-dse==3.9.1 "numpy==2.3.5" six
-Pass ``--zigzag-python peer-venv2/bin/python`` (default: $ACCELSIM_ZIGZAG_PYTHON, then
-/work/peer-venv2/bin/python) and ``--peer-dir`` (default: $ACCELSIM_ZIGZAG_DIR, then
-/work/shared/peers/zigzag: the team's ``run_zigzag.py`` driver and ``dcgan_gen_zeroins.yaml``).
-Without the interpreter or the driver the script prints accelsim's side only.
+Set it up with ``bash benchmarks/peers/setup_venvs.sh`` (the ``zigzag`` venv) and pass
+``--zigzag-python`` (default: $ACCELSIM_ZIGZAG_PYTHON, then /work/bench-venvs/zigzag/bin/python) and
+``--peer-dir`` (default: $ACCELSIM_ZIGZAG_DIR, then /work/shared/peers/zigzag: the team's ``run_zigzag.py``
+driver and ``dcgan_gen_zeroins.yaml``). Without the interpreter or the driver the script prints
+accelsim's side only and claims no speed-up.
+
+Timing, both tools measured in this run, like against like:
+  cold: a fresh interpreter per tool, start-up, imports and one run (accelsim: this script re-run as a
+        child that makes one ``simulate`` call; ZigZag: ``run_zigzag.py``), wall of the subprocess;
+  warm: in one interpreter, the best of ``--repeat`` runs after the first (accelsim: ``simulate``;
+        ZigZag: ``benchmarks/peers/zigzag_repeat.py`` calling its API ``--repeat``+1 times).
+The load average is printed at start and end; the script exits 1 when the speed-up target is missed.
 
 ZigZag side: its bundled ``tpu_like`` hardware and mapping, optimising energy, on DCGAN-64 lowered
 by zero insertion (G1 as a 1x1 conv with 8192 filters, G2-G5 as stride-1 convs over the
@@ -47,8 +55,8 @@ from accelsim.mapping import lower  # noqa: E402
 from accelsim.mapping.lowering import zero_inserted_hw  # noqa: E402
 from accelsim.workload import Layer, Workload, get_model  # noqa: E402
 
-ZIGZAG_README_WALL_S = 9.0      # shared/peers/README.md: 9-11 s per tpu_like zero-insert run
-TARGET_SPEEDUP = 20.0
+TARGET_SPEEDUP = 20.0          # accelsim cold >= 20x faster than ZigZag cold (issue 3)
+HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def zeroins_workload() -> Workload:
@@ -124,6 +132,30 @@ def zigzag_summary(data: dict, hw: dict) -> dict:
             "dram_word_bits": word_bits}
 
 
+def run_zigzag_repeat(python: str, workload: str, repeat: int) -> dict:
+    """ZigZag cold (first run in its interpreter) and warm (the later runs), benchmarks/peers/zigzag_repeat.py."""
+    res = subprocess.run([python, os.path.join(HERE, "peers", "zigzag_repeat.py"), workload, "tpu_like", "tpu_like",
+                          str(repeat + 1)], capture_output=True, text=True, check=False)
+    if res.returncode != 0:
+        raise RuntimeError(f"ZigZag (repeat driver) failed:\n{res.stderr[-2000:]}")
+    return json.loads(res.stdout[res.stdout.find("{"):])
+
+
+ACCELSIM_CASES = {"zero-insert": {"lowering": "zero_insert", "zeros_in_dram": True}, "phase": {}}
+
+
+def _case_workload(case: str):
+    return zeroins_workload() if case == "zero-insert" else "dcgan-64"
+
+
+def accelsim_cold_subprocess(case: str) -> float:
+    """Wall of a fresh interpreter that imports accelsim and makes one simulate call (this script as a child)."""
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, os.path.abspath(__file__), "--cold-child", case], check=True,
+                   stdout=subprocess.DEVNULL)
+    return time.perf_counter() - t0
+
+
 def accelsim_run(workload, arch, repeat: int, **kwargs) -> dict:
     t0, c0 = time.perf_counter(), time.process_time()
     rep = simulate(workload, arch, "int8", **kwargs)
@@ -153,15 +185,20 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--json", metavar="PATH")
     ap.add_argument("--repeat", type=int, default=5, help="warm simulate calls timed after the first (default 5)")
-    ap.add_argument("--zigzag-python", default=os.environ.get("ACCELSIM_ZIGZAG_PYTHON", "/work/peer-venv2/bin/python"))
+    ap.add_argument("--zigzag-python", default=os.environ.get("ACCELSIM_ZIGZAG_PYTHON",
+                                                             "/work/bench-venvs/zigzag/bin/python"))
     ap.add_argument("--peer-dir", default=os.environ.get("ACCELSIM_ZIGZAG_DIR", "/work/shared/peers/zigzag"))
+    ap.add_argument("--cold-child", choices=tuple(ACCELSIM_CASES), help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.cold_child:     # the child of accelsim_cold_subprocess: one simulate call, nothing printed
+        simulate(_case_workload(args.cold_child), load_arch("tpu-like"), "int8", **ACCELSIM_CASES[args.cold_child])
+        return 0
 
     load = os.getloadavg()
     arch = load_arch("tpu-like")
-    ours = {"zero-insert": accelsim_run(zeroins_workload(), arch, args.repeat, lowering="zero_insert",
-                                        zeros_in_dram=True),
-            "phase": accelsim_run("dcgan-64", arch, args.repeat)}
+    ours = {case: accelsim_run(_case_workload(case), arch, args.repeat, **kw) for case, kw in ACCELSIM_CASES.items()}
+    for case, v in ours.items():
+        v["subprocess_cold_s"] = accelsim_cold_subprocess(case)
 
     driver = os.path.join(args.peer_dir, "run_zigzag.py")
     workload_yaml = os.path.join(args.peer_dir, "dcgan_gen_zeroins.yaml")
@@ -170,6 +207,10 @@ def main() -> int:
     if have_peer:
         zz = zigzag_summary(run_zigzag(args.zigzag_python, args.peer_dir, workload_yaml, "tpu_like", "tpu_like"),
                             zigzag_hardware(args.zigzag_python, "tpu_like"))
+        rep = run_zigzag_repeat(args.zigzag_python, workload_yaml, args.repeat)
+        zz["inprocess_first_s"] = rep["walls_s"][0]
+        zz["warm_best_s"] = min(rep["walls_s"][1:]) if len(rep["walls_s"]) > 1 else rep["walls_s"][0]
+        zz["import_s"] = rep["import_s"]
     else:
         print(f"ZigZag interpreter {args.zigzag_python} or driver {driver} not found: accelsim side only "
               "(see the docstring)\n")
@@ -197,23 +238,27 @@ def main() -> int:
         cells = [f"{d['layers'][i]['energy_uj']:,.1f} / {d['layers'][i]['dram_bytes']:,}" for _, d in cols]
         print(f"{n:<22}" + "".join(f"{c:>{w + 2}}" for c in cells))
 
-    print("\nwall time:")
+    print("\nwall time (both tools measured in this run):")
     for k, v in ours.items():
-        print(f"  accelsim simulate ({k}): cold {v['wall_cold_s'] * 1e3:.1f} ms, best of {args.repeat} "
-              f"{v['wall_best_s'] * 1e3:.1f} ms, median {v['wall_median_s'] * 1e3:.1f} ms; "
-              f"CPU of the cold call {v['cpu_cold_s'] * 1e3:.1f} ms")
-    ref = zz["wall_s"] if zz else ZIGZAG_README_WALL_S
-    src = "measured in this run (in-process)" if zz else "peer README, not re-measured"
+        print(f"  accelsim simulate ({k}): cold {v['subprocess_cold_s']:.2f} s (fresh interpreter: start-up, import, one "
+              f"call), first call in-process {v['wall_cold_s'] * 1e3:.1f} ms, warm best of {args.repeat} "
+              f"{v['wall_best_s'] * 1e3:.1f} ms (median {v['wall_median_s'] * 1e3:.1f} ms)")
+    speedups, missed = {}, False
     if zz:
-        print(f"  ZigZag: {zz['wall_s']:.2f} s in-process, {zz['subprocess_wall_s']:.2f} s with interpreter start-up, "
-              f"{zz['cpu_s']:.2f} CPU s (its processes)")
-    speedups = {k: {"cold": ref / v["wall_cold_s"], "best": ref / v["wall_best_s"]}
-                | ({"cpu": zz["cpu_s"] / max(v["cpu_cold_s"], 1e-9)} if zz else {}) for k, v in ours.items()}
-    for k, s in speedups.items():
-        ok = s["cold"] >= TARGET_SPEEDUP
-        print(f"  speed-up vs ZigZag's {ref:.2f} s ({src}), accelsim {k}: {s['cold']:,.0f}x cold, {s['best']:,.0f}x warm"
-              + (f", {s['cpu']:,.0f}x in CPU time (cold call)" if "cpu" in s else "")
-              + f" (target >= {TARGET_SPEEDUP:.0f}x: {'met' if ok else 'NOT met'})")
+        print(f"  ZigZag: cold {zz['subprocess_wall_s']:.2f} s (fresh interpreter, run_zigzag.py), first run in-process "
+              f"{zz['inprocess_first_s']:.2f} s (imports {zz['import_s']:.2f} s before it), warm best of {args.repeat} "
+              f"{zz['warm_best_s']:.2f} s")
+        for k, v in ours.items():
+            speedups[k] = {"cold": zz["subprocess_wall_s"] / v["subprocess_cold_s"],
+                           "first_call": zz["inprocess_first_s"] / v["wall_cold_s"],
+                           "warm": zz["warm_best_s"] / v["wall_best_s"]}
+            ok = speedups[k]["cold"] >= TARGET_SPEEDUP
+            missed |= not ok
+            print(f"  speed-up vs ZigZag, accelsim {k}: {speedups[k]['cold']:,.1f}x cold vs cold, "
+                  f"{speedups[k]['first_call']:,.0f}x first run in-process, {speedups[k]['warm']:,.0f}x warm vs warm "
+                  f"(target cold >= {TARGET_SPEEDUP:.0f}x: {'met' if ok else 'NOT met'})")
+    else:
+        print("  ZigZag not run: no speed-up claimed")
     print(f"  load average at start {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} on {os.cpu_count()} cores, "
           f"at end {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
@@ -238,9 +283,9 @@ why the numbers differ (same zero-insert layers, same int8 operands; compare Zig
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"zigzag": zz, "accelsim": ours, "speedup_vs_zigzag": speedups,
-                       "zigzag_wall_reference_s": ref, "zigzag_wall_source": src,
+                       "target_speedup_cold": TARGET_SPEEDUP, "target_met": bool(zz) and not missed,
                        "load_average_start": load, "load_average_end": os.getloadavg()}, f, indent=1)
-    return 0
+    return 1 if missed else 0
 
 
 if __name__ == "__main__":

@@ -7,6 +7,8 @@
 #   ROOT/ov     openvino + nncf + onnx   (openvino-fp32, openvino-int8: NNCF post-training quantization)
 #   ROOT/ort    onnxruntime + onnx       (ort-fp32, ort-int8: QDQ model from quantize_static)
 #   ROOT/torch  torch                    (torch-fp32, torch-int8: FX post-training quantization, fbgemm)
+#   ROOT/zigzag zigzag-dse 3.9.1         (benchmarks/vs_zigzag.py; numpy 2.3.5, as 2.4 breaks it; it imports
+#                                         six without declaring it)
 #
 # Pin versions with OV_PKGS / ORT_PKGS / TORCH_PKGS; the versions installed end up in the benchmark's JSON.
 set -euo pipefail
@@ -15,6 +17,7 @@ PY="${PYTHON:-python3}"
 OV_PKGS="${OV_PKGS:-openvino nncf onnx numpy}"
 ORT_PKGS="${ORT_PKGS:-onnxruntime onnx numpy}"
 TORCH_PKGS="${TORCH_PKGS:-torch==2.13.0 numpy}"
+ZIGZAG_PKGS="${ZIGZAG_PKGS:-zigzag-dse==3.9.1 numpy==2.3.5 six}"
 mkdir -p "$ROOT"
 make_venv() {  # name, packages...
     local name="$1"; shift
@@ -23,8 +26,9 @@ make_venv() {  # name, packages...
     fi
     "$ROOT/$name/bin/python" -m pip install -q --upgrade pip >/dev/null 2>&1 || true
     "$ROOT/$name/bin/python" -m pip install -q "$@"
-    echo "$ROOT/$name: $("$ROOT/$name/bin/python" -m pip freeze 2>/dev/null | grep -i -E '^(openvino|nncf|onnx|onnxruntime|torch|numpy)==' | tr '\n' ' ')"
+    echo "$ROOT/$name: $("$ROOT/$name/bin/python" -m pip freeze 2>/dev/null | grep -i -E '^(openvino|nncf|onnx|onnxruntime|torch|numpy|zigzag-dse)==' | tr '\n' ' ')"
 }
 make_venv ort $ORT_PKGS
 make_venv ov $OV_PKGS
 make_venv torch $TORCH_PKGS
+make_venv zigzag $ZIGZAG_PKGS
