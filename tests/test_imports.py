@@ -23,7 +23,7 @@ LAYERS = {
     "accelsim.workload": 2, "accelsim.compress": 2, "accelsim.mapping": 2, "accelsim.runtime": 2,
     "accelsim.sim": 3, "accelsim.energy": 4,
     "accelsim.validate": 5, "accelsim.vectors": 5, "accelsim.quality": 5, "accelsim.api": 5, "accelsim.adc_sweep": 5,
-    "accelsim.compare": 5,
+    "accelsim.compare": 5, "accelsim.search": 5,
     "accelsim.report": 6, "accelsim.sweep": 6, "accelsim.rtl": 6, "accelsim.imageio": 6, "accelsim.cli": 7,
 }
 

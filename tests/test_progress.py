@@ -60,3 +60,20 @@ def test_status_and_each_on_a_terminal_only():
         pass
     assert quiet.getvalue() == ""
     assert list(each(["a", "b"], "energy", "formats", False)) == ["a", "b"]
+
+
+def test_default_stream_is_the_stderr_of_now(monkeypatch):
+    """No stream given: the bar writes to sys.stderr as it is when the bar is made (b6a97f7 left
+    ``stream.isatty()`` on the None argument: every --progress run without a stream crashed)."""
+    err = io.StringIO()
+    monkeypatch.setattr("sys.stderr", err)
+    bar = Progress("search", "assignments")
+    bar(1, 2)
+    bar(2, 2)
+    assert "search" in err.getvalue() and "2/2" in err.getvalue()
+
+
+def test_search_progress_from_the_command_line(capsys):
+    from accelsim.cli import main
+    assert main(["search", "--ladder", "w8a8,w4a8", "--n", "4", "--calib", "4", "--progress"]) == 0
+    assert "search" in capsys.readouterr().err

@@ -23,6 +23,7 @@ SUBCOMMANDS = [
     "accelsim.cli.rtl",
     "accelsim.cli.generate",
     "accelsim.cli.compare",
+    "accelsim.cli.search",
     "accelsim.cli.report",
     "accelsim.cli.listing",
 ]

@@ -36,7 +36,7 @@ class Progress:
     def __init__(self, label: str, unit: str = "", stream=None, redraw_s: float = 0.1, log_s: float = 5.0,
                  deadline: float | None = None):
         self.label, self.unit, self.stream = label, unit, stream or sys.stderr   # the stderr of now, not of import
-        self.tty = stream.isatty()
+        self.tty = self.stream.isatty()
         self.every = redraw_s if self.tty else log_s
         self.t0, self.last = time.perf_counter(), float("-inf")
         self.deadline = deadline       # a wall-clock end (time.time()) that bounds the ETA

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from accelsim.errors import FormatError, ModelError
+from accelsim.errors import ConfigError, FormatError, ModelError
 from accelsim.formats import binary, fixed, flexpoint, requant, ternary
 from accelsim.formats.conv import ConvSpec
 from accelsim.formats.registry import NumericFormat, get, parse_assignment
@@ -387,11 +387,13 @@ def _as_conv_input(node: Node, x: np.ndarray):
     return rows, lambda y: y.reshape(*lead, y.shape[1])
 
 
-def quantize(graph: Graph, fmt, calib_inputs, autoflex: bool = False) -> QuantizedGraph:
+def quantize(graph: Graph, fmt, calib_inputs=None, autoflex: bool = False, ranges: dict | None = None) -> QuantizedGraph:
     """``graph`` prepared for ``fmt``: one format name for every MAC node, a per-layer assignment
     string (``"w4a8,first=w8a8,last=w8a8"``), or a dict node name -> format. Activation ranges are
-    calibrated on ``calib_inputs`` (one float forward each). ``autoflex``: flex16+5 nodes use static
-    output exponents predicted from the calibration (``autoflex_exponent``), else dynamic ones."""
+    calibrated on ``calib_inputs`` (one float forward each), or given as ``ranges`` (what
+    ``calibrate(graph, calib_inputs)`` returned: one calibration reused for many assignments, as the
+    format search does). ``autoflex``: flex16+5 nodes use static output exponents predicted from the
+    calibration (``autoflex_exponent``), else dynamic ones."""
     names = [n.name for n in graph.mac_nodes]
     if not names:
         raise ModelError(f"graph {graph.name!r} has no conv, transposed conv or linear node to quantize")
@@ -405,7 +407,10 @@ def quantize(graph: Graph, fmt, calib_inputs, autoflex: bool = False) -> Quantiz
         formats = {k: get(v) for k, v in fmt.items()}
     else:
         formats = {k: get(v) for k, v in parse_assignment(fmt, names).items()}
-    ranges = calibrate(graph, calib_inputs)       # of the float model, before sign_inputs rewires it
+    if (calib_inputs is None) == (ranges is None):
+        raise ConfigError("quantize: give exactly one of calib_inputs and ranges")
+    if ranges is None:
+        ranges = calibrate(graph, calib_inputs)   # of the float model, before sign_inputs rewires it
     return QuantizedGraph(sign_inputs(graph, formats), formats, ranges, autoflex)
 
 
