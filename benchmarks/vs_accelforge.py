@@ -1,0 +1,349 @@
+"""accelsim vs AccelForge (the Timeloop/Accelergy successor) on one shared architecture, layer by layer:
+energy by component, DRAM bytes, cycles, the mapping each found, and the wall time of both.
+
+AccelForge is never installed by this script and never imported into accelsim's interpreter: it runs
+as a subprocess (benchmarks/peers/accelforge_worker.py) in its own venv, made by
+    bash benchmarks/peers/setup_accelforge.sh        (-> /work/bench-venvs/accelforge)
+Pass ``--accelforge-python`` (default: $ACCELSIM_ACCELFORGE_PYTHON, then
+/work/bench-venvs/accelforge/bin/python). Without it the script prints accelsim's side only.
+
+The architecture is the preset ``ws16-45nm`` (accelsim/arch/presets/ws16-45nm.yaml): DDR4-2400 ->
+64 KiB ifmap / weight / ofmap SRAM (double buffered: 32 KiB usable each) -> 16 x 16 weight-stationary
+array -> int8 MAC. The per-action energies AccelForge gets are accelsim's own energy table for that
+preset (``accelsim.energy.energy_table``), each written into the JSON with its source: MAC = int8
+multiply + int32 add (Horowitz, 45 nm), SRAM read/write pJ/bit and leakage (CACTI 7, 45 nm), DRAM
+read/write pJ/bit and background power (ddr4-2400 preset, Micron IDD values). What AccelForge cannot
+express is left out of its side and reported apart: DRAM activates (it has no rows or banks).
+
+Workload: every conv layer of DCGAN-64 and the distinct conv layers of CycleGAN (ResNet-9, 256 x 256):
+c7s1-64, d128, d256, one residual conv (the 18 residual convs have one shape; totals count it 18
+times), u128, u64, c7s1-3 (``--cyclegan none|distinct``). Each layer is one AccelForge Einsum, mapped
+on its own (no fusion: every layer's tensors go through DRAM, as in accelsim). No padding or offset
+in a projection (AccelForge drops the DRAM traffic of a tensor whose projection has a constant offset):
+a conv reads its input padded, a transposed conv is the scatter form ``O[f, s*h + r, s*w + u] +=
+I[c, h, w] * W[c, f, r, u]`` over the uncropped output footprint. accelsim runs the same
+computation: int8 (w8a8), ``lowering="scatter"`` for transposed convs (input pixels x Cin x Cout*k*k,
+the GEMM of that Einsum), conv2d direct, ``objective="energy"``. Its default lowering (phase) is run
+too and shown in the totals.
+
+AccelForge's mapper (FFM) is capped (``--time-limit`` per layer, ``explore_loop_orders=False``,
+``max_fused_loops=1``); the caps are printed and kept in the JSON.
+
+Wall times, measured in this run, cold against cold: accelsim = a fresh interpreter that imports
+accelsim and simulates the same layers (subprocess wall), and its first in-process ``simulate`` call;
+AccelForge = the worker subprocess (interpreter, import, every layer's mapping) and the mapper's own
+time per layer. Load average at start and end.
+
+usage: python benchmarks/vs_accelforge.py [--json PATH] [--cyclegan distinct|none] [--time-limit S]
+                                          [--layers G1,G2] [--accelforge-python PATH]
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import math
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+from accelsim.api import simulate  # noqa: E402
+from accelsim.arch import load_arch  # noqa: E402
+from accelsim.energy import energy_table  # noqa: E402
+from accelsim.energy.tables import buffer_energy  # noqa: E402
+from accelsim.workload import Workload, get_format, get_model  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+WORKER = os.path.join(HERE, "peers", "accelforge_worker.py")
+ARCH = "ws16-45nm"
+FMT = "int8"
+DEFAULT_AF_PYTHON = os.environ.get("ACCELSIM_ACCELFORGE_PYTHON", "/work/bench-venvs/accelforge/bin/python")
+CYCLEGAN_DISTINCT = ("c7s1-64", "d128", "d256", "R1a", "u128", "u64", "c7s1-3")
+RESIDUAL_CONVS = 18      # R1a..R9b share one shape
+TOL = 0.10               # differences above this are flagged and must be explained (docs/vs_accelforge.md)
+
+
+# ---- the shared architecture -------------------------------------------------------------------
+def shared_arch(arch, fmt) -> dict:
+    """The arch as the AccelForge worker takes it, from accelsim's own energy table (same pJ per action
+    in both tools), each number with its source."""
+    t = energy_table(arch, fmt.mac_ops)
+    src = t.sources
+    mac_pj = sum(t.pj(op) for op in fmt.mac_ops)
+    d = arch.dram
+    dram_bytes_per_s = d.peak_bytes_per_ns * 1e9
+    out = {"name": arch.name, "rows": arch.array.rows, "cols": arch.array.cols, "clock_hz": arch.clock_hz,
+           "mac_pj": mac_pj,
+           "dram": {"read_pj": 8 * t.pj(("dram_read_bit",)), "write_pj": 8 * t.pj(("dram_write_bit",)),
+                    "bits_per_action": 8, "throughput_actions_per_s": dram_bytes_per_s,
+                    "leak_power_w": d.channels * d.background_power_mw * 1e-3},
+           "buffers": {}, "sources": {}}
+    for role in ("ifmap", "weight", "ofmap"):
+        buf = arch.buffer(role)
+        _, _, leak_mw = buffer_energy(buf, arch.tech_node_nm)
+        out["buffers"][role] = {
+            "read_pj": 8 * t.pj(("sram_read_bit", role)), "write_pj": 8 * t.pj(("sram_write_bit", role)),
+            "bits_per_action": 8, "throughput_actions_per_s": "inf", "size_bits": buf.usable_bits,
+            "leak_power_w": leak_mw * 1e-3,
+            # accelsim keeps ws partial sums in the ofmap buffer at accumulator width
+            "bits_per_value": fmt.acc_bits if role == "ofmap" else (fmt.weight_bits if role == "weight" else fmt.act_bits)}
+        out["sources"][f"{role} buffer read/write pJ per bit, leakage"] = src[("sram_read_bit", role)]
+    out["sources"]["MAC pJ (" + " + ".join(f"{o} {k}{b}" for o, k, b in fmt.mac_ops) + ")"] = src[fmt.mac_ops[0]]
+    out["sources"]["DRAM read/write pJ per bit, background power, peak bandwidth"] = src[("dram_read_bit",)]
+    out["sources"]["buffer size"] = "usable half of each double-buffered buffer (accelsim's tile capacity)"
+    return out
+
+
+# ---- layers as Einsums ---------------------------------------------------------------------------
+def einsum(layer, fmt) -> dict:
+    """One layer as an AccelForge Einsum without offsets, plus the sizes of its tensors there."""
+    if layer.groups != 1 or layer.dilation_hw != (1, 1) or layer.batch != 1:
+        raise ValueError(f"{layer.name}: only groups=1, dilation 1, batch 1 are written as Einsums here")
+    (kh, kw), (sh, sw) = layer.kernel_hw, layer.stride_hw
+    w = {"name": "Wt", "projection": {"C": "c", "F": "f", "R": "r", "S": "u"}}
+    if layer.op == "conv2d":
+        ho, wo = layer.out_hw
+        space = {"c": layer.in_channels, "f": layer.out_channels, "p": ho, "q": wo, "r": kh, "u": kw}
+        i = {"name": "I", "projection": {"C": "c", "H": f"{sh}*p + r", "W": f"{sw}*q + u"}}
+        o = {"name": "O", "projection": {"F": "f", "P": "p", "Q": "q"}, "output": True}
+        in_elems = layer.in_channels * (sh * (ho - 1) + kh) * (sw * (wo - 1) + kw)     # padded input
+        out_elems = layer.out_channels * ho * wo
+    elif layer.op == "conv_transpose2d":
+        hi, wi = layer.in_hw
+        space = {"c": layer.in_channels, "f": layer.out_channels, "h": hi, "w": wi, "r": kh, "u": kw}
+        i = {"name": "I", "projection": {"C": "c", "H": "h", "W": "w"}}
+        o = {"name": "O", "projection": {"F": "f", "P": f"{sh}*h + r", "Q": f"{sw}*w + u"}, "output": True}
+        in_elems = layer.in_channels * hi * wi
+        out_elems = layer.out_channels * (sh * (hi - 1) + kh) * (sw * (wi - 1) + kw)   # uncropped footprint
+    else:
+        raise ValueError(f"{layer.name}: {layer.op} is not a conv")
+    return {"name": layer.name.replace("-", "_"), "tensors": [i, w, o], "space": space,
+            "bits_per_value": {"All": fmt.act_bits},
+            "tensor_elems": {"input": in_elems, "weight": layer.weight_elems, "output": out_elems},
+            "macs": math.prod(space.values())}
+
+
+def layer_sets(cyclegan: str):
+    """(model, layers to compare, weight of each layer in the model total)."""
+    sets = [("dcgan-64", [l for l in get_model("dcgan-64").layers if l.is_conv], {})]
+    if cyclegan == "distinct":
+        cg = get_model("cyclegan-resnet9").layers
+        by = {l.name: l for l in cg}
+        sets.append(("cyclegan-resnet9", [by[n] for n in CYCLEGAN_DISTINCT], {"R1a": RESIDUAL_CONVS}))
+    return sets
+
+
+# ---- accelsim side --------------------------------------------------------------------------------
+def accelsim_layers(model: str, layers, arch, lowering: str) -> tuple[dict, float]:
+    wl = Workload(f"{model}-convs", tuple(layers), (1, 1, 1), "conv layers compared with AccelForge")
+    t0 = time.perf_counter()
+    rep = simulate(wl, arch, FMT, lowering=lowering, objective="energy")
+    wall = time.perf_counter() - t0
+    out = {}
+    for r in rep.layers:
+        a = r.activity
+        e = r.energy_pj
+        out[r.name] = {
+            "lowering": a.method, "macs": a.macs_total, "dram_read_bytes": sum(a.dram_read_bytes.values()),
+            "dram_write_bytes": sum(a.dram_write_bytes.values()), "dram_bytes": a.dram_bytes,
+            "dram_by_operand": {"read": dict(a.dram_read_bytes), "write": dict(a.dram_write_bytes)},
+            "buffer_bits": dict(a.buffer_access_bits), "cycles": a.latency_cycles, "compute_cycles": a.compute_cycles,
+            "energy_pj": {"dram": e["dram"], "dram_act": e["dram_act"], "dram_bg": e["dram_bg"],
+                          "buffer": e["buffer"], "leakage": e["leakage"], "mac": e["mac"]},
+            "energy_total_pj": r.total_energy_pj, "mapping": a.mapping_note}
+    return out, wall
+
+
+def accelsim_cold_subprocess(sets, lowering: str) -> float:
+    """Wall of a fresh interpreter importing accelsim and simulating every compared layer (cold)."""
+    names = {m: [l.name for l in ls] for m, ls, _ in sets}
+    code = (f"import sys; sys.path.insert(0, {os.path.join(HERE, '..')!r})\n"
+            "from accelsim.api import simulate\nfrom accelsim.workload import Workload, get_model\n"
+            f"for m, names in {names!r}.items():\n"
+            "    by = {l.name: l for l in get_model(m).layers}\n"
+            "    wl = Workload(m, tuple(by[n] for n in names), (1, 1, 1))\n"
+            f"    simulate(wl, {ARCH!r}, {FMT!r}, lowering={lowering!r}, objective='energy')\n")
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, "-c", code], check=True)
+    return time.perf_counter() - t0
+
+
+# ---- AccelForge side ------------------------------------------------------------------------------
+def run_accelforge(python: str, arch: dict, einsums: list, caps: dict) -> dict:
+    with tempfile.TemporaryDirectory(prefix="vs-accelforge-") as td:
+        job, out = os.path.join(td, "job.json"), os.path.join(td, "out.json")
+        with open(job, "w") as f:
+            json.dump({"arch": arch, "layers": einsums, "mapper": caps}, f)
+        t0 = time.perf_counter()
+        res = subprocess.run([python, WORKER, job, out], stdout=subprocess.PIPE, stderr=None, text=True)
+        wall = time.perf_counter() - t0
+        if res.returncode != 0:
+            raise RuntimeError(f"AccelForge worker failed (exit {res.returncode})")
+        with open(out) as f:
+            data = json.load(f)
+    data["subprocess_wall_s"] = wall
+    return data
+
+
+def af_summary(r: dict, arch: dict) -> dict:
+    """A worker layer result in accelsim's terms (bytes, bits, cycles, components)."""
+    act, dyn, leak = r["actions"], r["dynamic_pj_by_component"], r["leak_pj_by_component"]
+    bpa = 8
+    buf_names = {"ifmap": "InputBuffer", "weight": "WeightBuffer", "ofmap": "OutputBuffer"}
+    return {
+        "macs": act.get("MAC.compute", 0.0),
+        "dram_read_bytes": act.get("MainMemory.read", 0.0) * bpa / 8,
+        "dram_write_bytes": act.get("MainMemory.write", 0.0) * bpa / 8,
+        "dram_bytes": (act.get("MainMemory.read", 0.0) + act.get("MainMemory.write", 0.0)) * bpa / 8,
+        "buffer_bits": {f"{role}.{rw}": act.get(f"{n}.{rw}", 0.0) * bpa
+                        for role, n in buf_names.items() for rw in ("read", "write")},
+        "cycles": r["latency_s"] * arch["clock_hz"],
+        "energy_pj": {"dram": dyn.get("MainMemory", 0.0), "dram_act": None, "dram_bg": leak.get("MainMemory", 0.0),
+                      "buffer": sum(dyn.get(n, 0.0) for n in buf_names.values()),
+                      "leakage": sum(leak.get(n, 0.0) for n in buf_names.values()),
+                      "mac": dyn.get("MAC", 0.0)},
+        "energy_total_pj": r["energy_pj"], "mapping": r["mapping"], "wall_s": r["wall_s"]}
+
+
+# ---- comparison -------------------------------------------------------------------------------------
+METRICS = (("energy uJ", lambda d: d["energy_total_pj"] / 1e6), ("DRAM uJ", lambda d: d["energy_pj"]["dram"] / 1e6),
+           ("DRAM bg uJ", lambda d: d["energy_pj"]["dram_bg"] / 1e6),
+           ("buffer uJ", lambda d: d["energy_pj"]["buffer"] / 1e6), ("MAC uJ", lambda d: d["energy_pj"]["mac"] / 1e6),
+           ("DRAM bytes", lambda d: d["dram_bytes"]), ("cycles", lambda d: d["cycles"]), ("MACs", lambda d: d["macs"]))
+
+
+def rel(a: float, b: float) -> float:
+    """(a - b) / b, 0 when both are 0."""
+    return 0.0 if a == b else (a - b) / b if b else math.inf
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--json", metavar="PATH")
+    ap.add_argument("--cyclegan", choices=["distinct", "none"], default="distinct")
+    ap.add_argument("--layers", help="comma-separated layer names to keep (default: all)")
+    ap.add_argument("--time-limit", type=float, default=120.0, help="AccelForge mapper cap per layer, s (default 120)")
+    ap.add_argument("--accelforge-python", default=DEFAULT_AF_PYTHON)
+    args = ap.parse_args()
+
+    load0 = os.getloadavg()
+    arch = load_arch(ARCH)
+    fmt = get_format(FMT)
+    shared = shared_arch(arch, fmt)
+    sets = layer_sets(args.cyclegan)
+    if args.layers:
+        keep = set(args.layers.split(","))
+        sets = [(m, [l for l in ls if l.name in keep], w) for m, ls, w in sets]
+        sets = [s for s in sets if s[1]]
+    caps = {"time_limit": args.time_limit, "explore_loop_orders": False, "max_fused_loops": 1}
+
+    # cold against cold: accelsim in a fresh interpreter first, then AccelForge's worker
+    cold_s = accelsim_cold_subprocess(sets, "scatter")
+    ours, ours_phase, first_call_s = {}, {}, 0.0
+    for m, ls, _ in sets:
+        res, wall = accelsim_layers(m, ls, arch, "scatter")
+        first_call_s += wall
+        ours.update(res)
+        ours_phase.update(accelsim_layers(m, ls, arch, "phase")[0])
+    have_af = os.path.exists(args.accelforge_python)
+    af = None
+    if have_af:
+        einsums = [einsum(l, fmt) for _, ls, _ in sets for l in ls]
+        af = run_accelforge(args.accelforge_python, shared, einsums, caps)
+    else:
+        print(f"AccelForge interpreter {args.accelforge_python} not found: accelsim side only "
+              "(bash benchmarks/peers/setup_accelforge.sh)\n")
+    load1 = os.getloadavg()
+
+    print(f"arch {ARCH}: {arch.array.rows}x{arch.array.cols} {arch.array.dataflow}, {arch.clock_mhz:g} MHz, "
+          f"{arch.tech_node_nm} nm, buffers {'/'.join(f'{b.size_kib:g}' for b in arch.buffers)} KiB "
+          f"(double buffered), {arch.dram.name}; format {fmt.name}")
+    print("per-action energies fed to both tools (pJ): "
+          f"MAC {shared['mac_pj']:.3f}, SRAM read/write per 8 bits "
+          f"{shared['buffers']['ifmap']['read_pj']:.3f}/{shared['buffers']['ifmap']['write_pj']:.3f}, "
+          f"DRAM read/write per 8 bits {shared['dram']['read_pj']:.2f}/{shared['dram']['write_pj']:.2f}, "
+          f"DRAM background {shared['dram']['leak_power_w'] * 1e3:.1f} mW")
+    if af:
+        print(f"AccelForge {af['versions']['accelforge']} (Python {af['python']}), mapper caps {caps}\n")
+
+    rows, flags = [], []
+    for m, ls, weights in sets:
+        print(f"== {m} ({'all conv layers' if m == 'dcgan-64' else 'distinct conv layers'})")
+        hdr = f"{'layer':<9}{'metric':<12}{'AccelForge':>16}{'accelsim':>16}{'diff':>9}"
+        print(hdr)
+        for l in ls:
+            key = einsum(l, fmt)["name"]
+            a = ours[l.name]
+            f = af_summary(next(r for r in af["layers"] if r["layer"] == key), shared) if af else None
+            row = {"model": m, "layer": l.name, "count": weights.get(l.name, 1), "accelsim": a,
+                   "accelsim_phase": ours_phase[l.name], "accelforge": f, "einsum": einsum(l, fmt)}
+            rows.append(row)
+            for label, fn in METRICS:
+                va = fn(a)
+                vf = fn(f) if f else None
+                d = rel(vf, va) if f else None
+                flag = f is not None and abs(d) > TOL
+                if flag:
+                    flags.append((m, l.name, label, d))
+                print(f"{l.name:<9}{label:<12}{'-' if vf is None else f'{vf:,.1f}':>16}{va:>16,.1f}"
+                      f"{'' if d is None else f'{d:+.1%}':>9}{' *' if flag else ''}")
+            print(f"{'':<9}mapping     accelsim: {a['mapping']}")
+            if f:
+                print(f"{'':<9}            AccelForge: {f['mapping']}  ({f['wall_s']:.1f} s)")
+        print()
+
+    totals = {}
+    for m, ls, weights in sets:
+        t = {"accelsim": {}, "accelsim_phase": {}, "accelforge": {}}
+        for label, fn in METRICS:
+            for side in t:
+                vals = [(fn(r[side]) if r[side] else None, r["count"]) for r in rows if r["model"] == m]
+                t[side][label] = None if any(v is None for v, _ in vals) else sum(v * c for v, c in vals)
+        totals[m] = t
+        print(f"== {m} total{' (the residual conv counted %d times)' % RESIDUAL_CONVS if weights else ''}")
+        print(f"{'metric':<12}{'AccelForge':>16}{'accelsim':>16}{'diff':>9}{'accelsim phase':>18}")
+        for label, _ in METRICS:
+            va, vf, vp = t["accelsim"][label], t["accelforge"][label], t["accelsim_phase"][label]
+            d = rel(vf, va) if vf is not None else None
+            print(f"{label:<12}{'-' if vf is None else f'{vf:,.1f}':>16}{va:>16,.1f}"
+                  f"{'' if d is None else f'{d:+.1%}':>9}{vp:>18,.1f}")
+        print()
+
+    print("wall time (this run, cold vs cold):")
+    print(f"  accelsim: fresh interpreter, import + simulate every compared layer: {cold_s:.2f} s; "
+          f"first in-process simulate calls: {first_call_s * 1e3:.0f} ms")
+    if af:
+        map_s = sum(r["wall_s"] for r in af["layers"])
+        print(f"  AccelForge: worker subprocess {af['subprocess_wall_s']:.1f} s (import {af['import_s']:.1f} s, "
+              f"mapper {map_s:.1f} s over {len(af['layers'])} layers); ratio {af['subprocess_wall_s'] / cold_s:,.0f}x "
+              f"(subprocess), {map_s / max(first_call_s, 1e-9):,.0f}x (mapper vs in-process simulate)")
+    print(f"  load average at start {' '.join(f'{x:.2f}' for x in load0)}, at end {' '.join(f'{x:.2f}' for x in load1)} "
+          f"on {os.cpu_count()} cores")
+    if flags:
+        print(f"\ndifferences above {TOL:.0%} (explained in docs/vs_accelforge.md): "
+              + "; ".join(f"{l} {k} {d:+.0%}" for _, l, k, d in flags))
+
+    if args.json:
+        doc = {"date_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+               "arch": ARCH, "format": fmt.name, "shared_arch": shared, "mapper_caps": caps,
+               "accelforge_versions": af["versions"] if af else None, "layers": rows, "totals": totals,
+               "wall_s": {"accelsim_cold_subprocess": cold_s, "accelsim_first_calls": first_call_s,
+                          "accelforge_subprocess": af["subprocess_wall_s"] if af else None,
+                          "accelforge_import": af["import_s"] if af else None,
+                          "accelforge_mapper": sum(r["wall_s"] for r in af["layers"]) if af else None},
+               "load_average_start": load0, "load_average_end": load1, "cpu_count": os.cpu_count(),
+               "flagged_differences": [{"model": m, "layer": l, "metric": k, "rel": d} for m, l, k, d in flags],
+               "accelforge_arch_yaml": af["arch_yaml"] if af else None}
+        tmp = args.json + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump(doc, f, indent=1, default=float)
+        os.replace(tmp, args.json)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
