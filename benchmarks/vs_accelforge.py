@@ -199,9 +199,12 @@ def af_summary(r: dict, arch: dict) -> dict:
         "dram_read_bytes": act.get("MainMemory.read", 0.0) * bpa / 8,
         "dram_write_bytes": act.get("MainMemory.write", 0.0) * bpa / 8,
         "dram_bytes": (act.get("MainMemory.read", 0.0) + act.get("MainMemory.write", 0.0)) * bpa / 8,
+        "dram_by_tensor": {k.split(".", 1)[1]: v * bpa / 8 for k, v in act.items()
+                           if k.startswith("MainMemory.") and k.count(".") == 2},
         "buffer_bits": {f"{role}.{rw}": act.get(f"{n}.{rw}", 0.0) * bpa
                         for role, n in buf_names.items() for rw in ("read", "write")},
         "cycles": r["latency_s"] * arch["clock_hz"],
+        "compute_cycles": r["latency_s_by_component"].get("MAC", 0.0) * arch["clock_hz"],
         "energy_pj": {"dram": dyn.get("MainMemory", 0.0), "dram_act": None, "dram_bg": leak.get("MainMemory", 0.0),
                       "buffer": sum(dyn.get(n, 0.0) for n in buf_names.values()),
                       "leakage": sum(leak.get(n, 0.0) for n in buf_names.values()),
@@ -213,7 +216,10 @@ def af_summary(r: dict, arch: dict) -> dict:
 METRICS = (("energy uJ", lambda d: d["energy_total_pj"] / 1e6), ("DRAM uJ", lambda d: d["energy_pj"]["dram"] / 1e6),
            ("DRAM bg uJ", lambda d: d["energy_pj"]["dram_bg"] / 1e6),
            ("buffer uJ", lambda d: d["energy_pj"]["buffer"] / 1e6), ("MAC uJ", lambda d: d["energy_pj"]["mac"] / 1e6),
-           ("DRAM bytes", lambda d: d["dram_bytes"]), ("cycles", lambda d: d["cycles"]), ("MACs", lambda d: d["macs"]))
+           ("DRAM bytes", lambda d: d["dram_bytes"]), ("cycles", lambda d: d["cycles"]),
+           ("compute cyc", lambda d: d["compute_cycles"]), ("MACs", lambda d: d["macs"]))
+# accelsim only (AccelForge has no DRAM rows): activate/precharge energy, shown apart
+ACT = ("DRAM act uJ", lambda d: d["energy_pj"]["dram_act"] / 1e6)
 
 
 def rel(a: float, b: float) -> float:
@@ -273,7 +279,7 @@ def main() -> int:
     rows, flags = [], []
     for m, ls, weights in sets:
         print(f"== {m} ({'all conv layers' if m == 'dcgan-64' else 'distinct conv layers'})")
-        hdr = f"{'layer':<9}{'metric':<12}{'AccelForge':>16}{'accelsim':>16}{'diff':>9}"
+        hdr = f"{'layer':<9}{'metric':<12}{'AccelForge':>18}{'accelsim':>18}{'diff':>9}"
         print(hdr)
         for l in ls:
             key = einsum(l, fmt)["name"]
@@ -289,8 +295,9 @@ def main() -> int:
                 flag = f is not None and abs(d) > TOL
                 if flag:
                     flags.append((m, l.name, label, d))
-                print(f"{l.name:<9}{label:<12}{'-' if vf is None else f'{vf:,.1f}':>16}{va:>16,.1f}"
+                print(f"{l.name:<9}{label:<12}{'-' if vf is None else f'{vf:,.1f}':>18}{va:>18,.1f}"
                       f"{'' if d is None else f'{d:+.1%}':>9}{' *' if flag else ''}")
+            print(f"{l.name:<9}{ACT[0]:<12}{'-':>18}{ACT[1](a):>18,.1f}   (accelsim only: no rows in AccelForge)")
             print(f"{'':<9}mapping     accelsim: {a['mapping']}")
             if f:
                 print(f"{'':<9}            AccelForge: {f['mapping']}  ({f['wall_s']:.1f} s)")
@@ -305,12 +312,15 @@ def main() -> int:
                 t[side][label] = None if any(v is None for v, _ in vals) else sum(v * c for v, c in vals)
         totals[m] = t
         print(f"== {m} total{' (the residual conv counted %d times)' % RESIDUAL_CONVS if weights else ''}")
-        print(f"{'metric':<12}{'AccelForge':>16}{'accelsim':>16}{'diff':>9}{'accelsim phase':>18}")
+        print(f"{'metric':<12}{'AccelForge':>18}{'accelsim':>18}{'diff':>9}{'accelsim phase':>18}")
         for label, _ in METRICS:
             va, vf, vp = t["accelsim"][label], t["accelforge"][label], t["accelsim_phase"][label]
             d = rel(vf, va) if vf is not None else None
-            print(f"{label:<12}{'-' if vf is None else f'{vf:,.1f}':>16}{va:>16,.1f}"
+            print(f"{label:<12}{'-' if vf is None else f'{vf:,.1f}':>18}{va:>18,.1f}"
                   f"{'' if d is None else f'{d:+.1%}':>9}{vp:>18,.1f}")
+        t["accelsim"][ACT[0]] = sum(ACT[1](r["accelsim"]) * r["count"] for r in rows if r["model"] == m)
+        t["accelsim_phase"][ACT[0]] = sum(ACT[1](r["accelsim_phase"]) * r["count"] for r in rows if r["model"] == m)
+        print(f"{ACT[0]:<12}{'-':>18}{t['accelsim'][ACT[0]]:>18,.1f}{'':>9}{t['accelsim_phase'][ACT[0]]:>18,.1f}")
         print()
 
     print("wall time (this run, cold vs cold):")

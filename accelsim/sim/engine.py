@@ -115,8 +115,10 @@ def simulate_conv(mapping: Mapping, plan: LayerPlan, arch: ArchSpec) -> LayerAct
         "ofmap.write": sum(t.ofmap_writes for t in sram) * out_bits + rd["psum"],
         "ofmap.read": sum(t.ofmap_reads for t in sram) * sizes.acc_bits + wr["ofmap"] + wr["psum"],
     }
-    if lowered.method == "scatter":   # overlap-add: every partial product is a read-modify-write
-        buffer_bits["ofmap.read"] += sum(t.ofmap_writes for t in sram) * sizes.acc_bits
+    if lowered.method == "scatter":
+        # overlap-add: every partial product the array writes is a read-modify-write, so the array
+        # side reads what it writes; the ws/is fold accumulation reads are among those (not extra)
+        buffer_bits["ofmap.read"] += sum(t.ofmap_writes - t.ofmap_reads for t in sram) * sizes.acc_bits
     read_bits = rd["ifmap"] + rd["weight"] + rd["psum"]
     write_bits = wr["ofmap"] + wr["psum"]
     actions = _common_actions(arch, latency, read_bits, write_bits, res.activates, buffer_bits)
