@@ -12,7 +12,8 @@ The architecture is the preset ``ws16-45nm`` (accelsim/arch/presets/ws16-45nm.ya
 array -> int8 MAC. The per-action energies AccelForge gets are accelsim's own energy table for that
 preset (``accelsim.energy.energy_table``), each written into the JSON with its source: MAC = int8
 multiply + int32 add (Horowitz, 45 nm), SRAM read/write pJ/bit and leakage (CACTI 7, 45 nm), DRAM
-read/write pJ/bit and background power (ddr4-2400 preset, Micron IDD values). What AccelForge cannot
+read/write pJ/bit, background and refresh power (ddr4-2400 preset, Micron IDD values); AccelForge's
+DRAM bandwidth is the peak over accelsim's refresh stretch (the channel is blocked t_RFC of every t_REFI). What AccelForge cannot
 express is left out of its side and reported apart: DRAM activates (it has no rows or banks).
 
 Workload: every conv layer of DCGAN-64 and the distinct conv layers of CycleGAN (ResNet-9, 256 x 256):
@@ -75,12 +76,13 @@ def shared_arch(arch, fmt) -> dict:
     src = t.sources
     mac_pj = sum(t.pj(op) for op in fmt.mac_ops)
     d = arch.dram
-    dram_bytes_per_s = d.peak_bytes_per_ns * 1e9
+    # refresh blocks the channel t_rfc of every t_refi: AccelForge gets the bandwidth left over
+    dram_bytes_per_s = d.peak_bytes_per_ns * 1e9 / d.refresh_stretch
     out = {"name": arch.name, "rows": arch.array.rows, "cols": arch.array.cols, "clock_hz": arch.clock_hz,
            "mac_pj": mac_pj,
            "dram": {"read_pj": 8 * t.pj(("dram_read_bit",)), "write_pj": 8 * t.pj(("dram_write_bit",)),
                     "bits_per_action": 8, "throughput_actions_per_s": dram_bytes_per_s,
-                    "leak_power_w": d.channels * d.background_power_mw * 1e-3},
+                    "leak_power_w": d.channels * (d.background_power_mw + d.refresh_power_mw) * 1e-3},
            "buffers": {}, "sources": {}}
     for role in ("ifmap", "weight", "ofmap"):
         buf = arch.buffer(role)
@@ -93,7 +95,8 @@ def shared_arch(arch, fmt) -> dict:
             "bits_per_value": fmt.acc_bits if role == "ofmap" else (fmt.weight_bits if role == "weight" else fmt.act_bits)}
         out["sources"][f"{role} buffer read/write pJ per bit, leakage"] = src[("sram_read_bit", role)]
     out["sources"]["MAC pJ (" + " + ".join(f"{o} {k}{b}" for o, k, b in fmt.mac_ops) + ")"] = src[fmt.mac_ops[0]]
-    out["sources"]["DRAM read/write pJ per bit, background power, peak bandwidth"] = src[("dram_read_bit",)]
+    out["sources"]["DRAM read/write pJ per bit, background + refresh power, peak bandwidth / refresh stretch"] = \
+        src[("dram_read_bit",)]
     out["sources"]["buffer size"] = "usable half of each double-buffered buffer (accelsim's tile capacity)"
     return out
 
@@ -152,7 +155,7 @@ def accelsim_layers(model: str, layers, arch, lowering: str) -> tuple[dict, floa
             "dram_write_bytes": sum(a.dram_write_bytes.values()), "dram_bytes": a.dram_bytes,
             "dram_by_operand": {"read": dict(a.dram_read_bytes), "write": dict(a.dram_write_bytes)},
             "buffer_bits": dict(a.buffer_access_bits), "cycles": a.latency_cycles, "compute_cycles": a.compute_cycles,
-            "energy_pj": {"dram": e["dram"], "dram_act": e["dram_act"], "dram_bg": e["dram_bg"],
+            "energy_pj": {"dram": e["dram"], "dram_act": e["dram_act"], "dram_bg": e["dram_bg"] + e.get("dram_ref", 0.0),
                           "buffer": e["buffer"], "leakage": e["leakage"], "mac": e["mac"]},
             "energy_total_pj": r.total_energy_pj, "mapping": a.mapping_note}
     return out, wall
@@ -214,7 +217,7 @@ def af_summary(r: dict, arch: dict) -> dict:
 
 # ---- comparison -------------------------------------------------------------------------------------
 METRICS = (("energy uJ", lambda d: d["energy_total_pj"] / 1e6), ("DRAM uJ", lambda d: d["energy_pj"]["dram"] / 1e6),
-           ("DRAM bg uJ", lambda d: d["energy_pj"]["dram_bg"] / 1e6),
+           ("DRAM bg+ref uJ", lambda d: d["energy_pj"]["dram_bg"] / 1e6),
            ("buffer uJ", lambda d: d["energy_pj"]["buffer"] / 1e6), ("MAC uJ", lambda d: d["energy_pj"]["mac"] / 1e6),
            ("DRAM bytes", lambda d: d["dram_bytes"]), ("cycles", lambda d: d["cycles"]),
            ("compute cyc", lambda d: d["compute_cycles"]), ("MACs", lambda d: d["macs"]))
@@ -272,14 +275,14 @@ def main() -> int:
           f"MAC {shared['mac_pj']:.3f}, SRAM read/write per 8 bits "
           f"{shared['buffers']['ifmap']['read_pj']:.3f}/{shared['buffers']['ifmap']['write_pj']:.3f}, "
           f"DRAM read/write per 8 bits {shared['dram']['read_pj']:.2f}/{shared['dram']['write_pj']:.2f}, "
-          f"DRAM background {shared['dram']['leak_power_w'] * 1e3:.1f} mW")
+          f"DRAM background + refresh {shared['dram']['leak_power_w'] * 1e3:.1f} mW")
     if af:
         print(f"AccelForge {af['versions']['accelforge']} (Python {af['python']}), mapper caps {caps}\n")
 
     rows, flags = [], []
     for m, ls, weights in sets:
         print(f"== {m} ({'all conv layers' if m == 'dcgan-64' else 'distinct conv layers'})")
-        hdr = f"{'layer':<9}{'metric':<12}{'AccelForge':>18}{'accelsim':>18}{'diff':>9}"
+        hdr = f"{'layer':<9}{'metric':<15}{'AccelForge':>18}{'accelsim':>18}{'diff':>9}"
         print(hdr)
         for l in ls:
             key = einsum(l, fmt)["name"]
@@ -295,12 +298,12 @@ def main() -> int:
                 flag = f is not None and abs(d) > TOL
                 if flag:
                     flags.append((m, l.name, label, d))
-                print(f"{l.name:<9}{label:<12}{'-' if vf is None else f'{vf:,.1f}':>18}{va:>18,.1f}"
+                print(f"{l.name:<9}{label:<15}{'-' if vf is None else f'{vf:,.1f}':>18}{va:>18,.1f}"
                       f"{'' if d is None else f'{d:+.1%}':>9}{' *' if flag else ''}")
-            print(f"{l.name:<9}{ACT[0]:<12}{'-':>18}{ACT[1](a):>18,.1f}   (accelsim only: no rows in AccelForge)")
+            print(f"{l.name:<9}{ACT[0]:<15}{'-':>18}{ACT[1](a):>18,.1f}   (accelsim only: no rows in AccelForge)")
             print(f"{'':<9}mapping     accelsim: {a['mapping']}")
             if f:
-                print(f"{'':<9}            AccelForge: {f['mapping']}  ({f['wall_s']:.1f} s)")
+                print(f"{'':<9}               AccelForge: {f['mapping']}  ({f['wall_s']:.1f} s)")
         print()
 
     totals = {}
@@ -312,15 +315,15 @@ def main() -> int:
                 t[side][label] = None if any(v is None for v, _ in vals) else sum(v * c for v, c in vals)
         totals[m] = t
         print(f"== {m} total{' (the residual conv counted %d times)' % RESIDUAL_CONVS if weights else ''}")
-        print(f"{'metric':<12}{'AccelForge':>18}{'accelsim':>18}{'diff':>9}{'accelsim phase':>18}")
+        print(f"{'metric':<15}{'AccelForge':>18}{'accelsim':>18}{'diff':>9}{'accelsim phase':>18}")
         for label, _ in METRICS:
             va, vf, vp = t["accelsim"][label], t["accelforge"][label], t["accelsim_phase"][label]
             d = rel(vf, va) if vf is not None else None
-            print(f"{label:<12}{'-' if vf is None else f'{vf:,.1f}':>18}{va:>18,.1f}"
+            print(f"{label:<15}{'-' if vf is None else f'{vf:,.1f}':>18}{va:>18,.1f}"
                   f"{'' if d is None else f'{d:+.1%}':>9}{vp:>18,.1f}")
         t["accelsim"][ACT[0]] = sum(ACT[1](r["accelsim"]) * r["count"] for r in rows if r["model"] == m)
         t["accelsim_phase"][ACT[0]] = sum(ACT[1](r["accelsim_phase"]) * r["count"] for r in rows if r["model"] == m)
-        print(f"{ACT[0]:<12}{'-':>18}{t['accelsim'][ACT[0]]:>18,.1f}{'':>9}{t['accelsim_phase'][ACT[0]]:>18,.1f}")
+        print(f"{ACT[0]:<15}{'-':>18}{t['accelsim'][ACT[0]]:>18,.1f}{'':>9}{t['accelsim_phase'][ACT[0]]:>18,.1f}")
         print()
 
     print("wall time (this run, cold vs cold):")
