@@ -91,7 +91,7 @@ class Evaluator:
     one calibration and fixed inputs shared by all; results are cached by assignment."""
 
     def __init__(self, model: str, arch, n_inputs: int = 32, calib: int = 32, seed: int = 0,
-                 lowering: str | None = None, impl: str = "cpp"):
+                 lowering: str | None = None, impl: str = "cpp", weight_quantizer: str = "minmax"):
         from accelsim.api import DEFAULT_LOWERING
         from accelsim.arch import ArchSpec, load_arch
         from accelsim.graph.reference import load
@@ -108,6 +108,8 @@ class Evaluator:
         self.arch = arch if isinstance(arch, ArchSpec) else load_arch(arch)
         self.lowering = lowering or DEFAULT_LOWERING
         self.impl = impl
+        from accelsim.formats.fixed import check_weight_quantizer
+        self.weight_quantizer = check_weight_quantizer(weight_quantizer)
         self.x = self.loaded.example_inputs(n_inputs, seed)
         self.ref = self.graph.run_float(self.x)
         self.ranges = calibrate(self.graph, self.loaded.example_inputs(calib, CALIB_SEED))
@@ -124,7 +126,8 @@ class Evaluator:
             return self._cache[key]
         top = formats[self.layers[0]]
         report = simulate(self.workload, self.arch, {**dict(key), "*": top}, lowering=self.lowering)
-        out = quantize(self.graph, dict(key), ranges=self.ranges).run(self.x, impl=self.impl)
+        out = quantize(self.graph, dict(key), ranges=self.ranges,
+                       weight_quantizer=self.weight_quantizer).run(self.x, impl=self.impl)
         if isinstance(out, tuple):
             out = out[0]
         s = output_scores(out, self.ref if not isinstance(self.ref, tuple) else self.ref[0], self.tanh)
@@ -160,14 +163,15 @@ def apgan_assignments(ev: Evaluator, ladder: tuple[str, ...]) -> list[tuple[str,
 
 
 def search(model: str, arch, ladder=DEFAULT_LADDER, cost: str = "energy_uj", n_inputs: int = 32,
-           calib: int = 32, seed: int = 0, lowering: str | None = None, progress=None) -> SearchResult:
+           calib: int = 32, seed: int = 0, lowering: str | None = None, progress=None,
+           weight_quantizer: str = "minmax") -> SearchResult:
     """The greedy walk down ``ladder`` (see the module docstring) and the baselines. ``progress``:
     called as ``progress(done, total)`` after each evaluation (total is an upper bound until the end)."""
     if cost not in COSTS:
         raise ConfigError(f"cost must be one of {', '.join(COSTS)}, got {cost!r}")
     t0 = time.perf_counter()
     ladder = _ladder(ladder)
-    ev = Evaluator(model, arch, n_inputs, calib, seed, lowering)
+    ev = Evaluator(model, arch, n_inputs, calib, seed, lowering, weight_quantizer=weight_quantizer)
     apgan = apgan_assignments(ev, ladder)
     total = search_budget(len(ev.layers), len(ladder)) + len(ladder) + len(apgan)   # an upper bound
     done = [0]
@@ -195,10 +199,10 @@ def search(model: str, arch, ladder=DEFAULT_LADDER, cost: str = "energy_uj", n_i
         if not tries:
             break
 
-        def rank(item):
+        def rank(item, cur=current):
             c = item[1]
-            saved = current.cost(cost) - c.cost(cost)
-            lost = current.psnr_db - c.psnr_db
+            saved = cur.cost(cost) - c.cost(cost)
+            lost = cur.psnr_db - c.psnr_db
             # loss per unit saved; a try that saves nothing goes last (then the smaller loss)
             return (0, lost / saved, -saved) if saved > 0 else (1, lost, 0.0)
 
@@ -231,5 +235,13 @@ def search_budget(n_layers: int, n_rungs: int) -> int:
     return 1 + steps * n_layers
 
 
-__all__ = ["COSTS", "Candidate", "DEFAULT_LADDER", "Evaluator", "SearchResult", "apgan_assignments", "search",
-           "search_budget"]
+__all__ = [
+    "COSTS",
+    "DEFAULT_LADDER",
+    "Candidate",
+    "Evaluator",
+    "SearchResult",
+    "apgan_assignments",
+    "search",
+    "search_budget",
+]

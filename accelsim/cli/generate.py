@@ -25,6 +25,9 @@ def register(sub) -> None:
     p.add_argument("--seed", type=int, default=0, help="input seed (default 0)")
     p.add_argument("--calib", type=int, default=64, help="calibration inputs (seed 1234; default 64)")
     p.add_argument("--impl", default="cpp", choices=["cpp", "reference"], help="kernels or golden model")
+    p.add_argument("--weight-quantizer", default="minmax", choices=["minmax", "mse", "em"],
+                   help="how weight scales are chosen: max|w| (minmax, default), MSE-optimal clipping (mse), "
+                        "QGAN's EM-style alternation (em); docs/quantization.md")
     p.add_argument("--scale", type=int, default=3, help="pixel upscaling of the PNG (default 3)")
     p.set_defaults(func=run)
 
@@ -60,7 +63,8 @@ def run(args) -> int:
             loaded = load(args.model, args.input_shape)
     t0 = time.perf_counter()
     with naming("--format", FormatError):
-        q = quantize(loaded.graph, args.format, loaded.example_inputs(args.calib, CALIB_SEED))
+        q = quantize(loaded.graph, args.format, loaded.example_inputs(args.calib, CALIB_SEED),
+                     weight_quantizer=args.weight_quantizer)
     x = loaded.example_inputs(args.n, args.seed)
     out = q.run(x, impl=args.impl)
     elapsed = time.perf_counter() - t0
@@ -75,7 +79,8 @@ def run(args) -> int:
         from accelsim.report.files import write_atomic
         write_atomic(args.out, lambda tmp: np.savez(tmp, output=out, float_reference=ref), "--out")
     fmts = sorted(set(q.format_names.values()))
-    print(f"{loaded.name} {args.format} ({', '.join(fmts)}; {args.impl}): {args.n} inputs -> {args.out}")
+    wq = "" if args.weight_quantizer == "minmax" else f", {args.weight_quantizer} weight scales"
+    print(f"{loaded.name} {args.format} ({', '.join(fmts)}; {args.impl}{wq}): {args.n} inputs -> {args.out}")
     s = output_scores(out, ref, loaded.graph.node(loaded.graph.outputs[0]).op == "tanh")
     line = f"PSNR vs float {s['psnr_db']:.2f} dB (data range {s['data_range']:g})"
     if s["ssim"] == s["ssim"]:   # not NaN: images of at least 11x11

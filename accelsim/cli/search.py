@@ -28,6 +28,8 @@ def register(sub) -> None:
     p.add_argument("--lowering", default="phase", help="transposed conv lowering (default phase)")
     p.add_argument("--n", type=int, default=32, help="inputs for PSNR vs float (default 32)")
     p.add_argument("--calib", type=int, default=32, help="calibration inputs (seed 1234; default 32)")
+    p.add_argument("--weight-quantizer", default="minmax", choices=["minmax", "mse", "em"],
+                   help="how weight scales are chosen (as in accelsim generate; default minmax)")
     p.add_argument("--json", metavar="PATH", help="every evaluated assignment, the Pareto set and the baselines")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="progress on stderr (default: when stderr is a terminal)")
@@ -77,11 +79,11 @@ def run(args) -> int:
     progress = Progress("search", "assignments") if wanted(args.progress) else None
     with naming("--model", ModelError):
         result = S.search(args.model, arch, ladder, cost, n_inputs=args.n, calib=args.calib,
-                          lowering=args.lowering, progress=progress)
+                          lowering=args.lowering, progress=progress, weight_quantizer=args.weight_quantizer)
     layers = [l for l, _ in result.candidates[0].formats]
     front = result.pareto()
     print(f"accelsim search: {result.model} on {result.arch}, ladder {' > '.join(ladder)}, cost {S.COSTS[cost]}; "
-          f"PSNR vs float on {args.n} inputs, calibrated on {args.calib}")
+          f"PSNR vs float on {args.n} inputs, calibrated on {args.calib}, {args.weight_quantizer} weight scales")
     print(f"{len(result.candidates)} assignments evaluated in {result.seconds:.1f} s "
           f"({len(result.path) - 1} greedy steps)\n")
     head = (f"{'uJ/img':>10} {'DRAM B':>11} {'weight bits':>12} {'PSNR dB':>8} {'SSIM':>7}  "

@@ -112,17 +112,68 @@ def choose_activation_qparams(x_min: float, x_max: float, fmt: IntFormat) -> tup
     return scale, zp
 
 
-def weight_scales(w: np.ndarray, bits: int, per_channel: bool, channel_axis: int) -> np.ndarray:
-    """Symmetric scales ``max|w| / qmax``: one, or one per output channel. An all-zero channel
-    gets scale 1.0 (its codes are all 0)."""
+# How a weight scale is chosen (issue 15 item 2). The codes are always clamp(rint(w / s), -qmax, qmax):
+# only s differs, so every kernel and its golden model are unchanged.
+#   minmax: s = max|w| / qmax (no clipping; the default)
+#   mse:    s = r * max|w| / qmax for the r in MSE_GRID (1.0 down to 0.2 in steps of 0.01) with the
+#           least squared error sum (w - s q)^2: MSE-optimal clipping on a grid (ties: the larger r)
+#   em:     QGAN's EM-style alternation (Wang et al., "QGAN: Quantized Generative Adversarial
+#           Networks", 2019) for a uniform grid: codes for the current s (nearest level, clamped),
+#           then the least-squares s = <w, q> / <q, q> for those codes, from s = max|w| / qmax until
+#           s stops changing (at most EM_ITERATIONS); each step lowers the squared error or keeps it.
+WEIGHT_QUANTIZERS = ("minmax", "mse", "em")
+MSE_GRID = np.round(np.linspace(1.0, 0.2, 81), 10)
+EM_ITERATIONS = 100
+
+
+def check_weight_quantizer(method) -> str:
+    if method not in WEIGHT_QUANTIZERS:
+        raise FormatError(f"weight quantizer must be one of {', '.join(WEIGHT_QUANTIZERS)}, got {method!r}")
+    return method
+
+
+def _channel_rows(w: np.ndarray, per_channel: bool, channel_axis: int) -> np.ndarray:
+    if not per_channel:
+        return w.reshape(1, -1)
+    return np.moveaxis(w, channel_axis, 0).reshape(w.shape[channel_axis], -1)
+
+
+def _fit_scales(rows: np.ndarray, qmax: int, method: str) -> np.ndarray:
+    amax = np.abs(rows).max(axis=1) if rows.size else np.zeros(rows.shape[0])
+    s = np.where(amax > 0, amax / qmax, 1.0)
+    if method == "minmax" or not rows.size:
+        return s
+
+    def sq_error(sc):
+        q = np.clip(np.rint(rows / sc[:, None]), -qmax, qmax)
+        return ((rows - sc[:, None] * q) ** 2).sum(axis=1)
+
+    if method == "mse":
+        best, best_err = s, sq_error(s)
+        for r in MSE_GRID[1:]:
+            cand = np.where(amax > 0, r * amax / qmax, 1.0)
+            e = sq_error(cand)
+            better = e < best_err
+            best, best_err = np.where(better, cand, best), np.where(better, e, best_err)
+        return best
+    for _ in range(EM_ITERATIONS):      # "em"
+        q = np.clip(np.rint(rows / s[:, None]), -qmax, qmax)
+        qq = (q * q).sum(axis=1)
+        new = np.where(qq > 0, (rows * q).sum(axis=1) / np.where(qq > 0, qq, 1.0), s)
+        new = np.where(new > 0, new, s)
+        if np.array_equal(new, s):
+            break
+        s = new
+    return s
+
+
+def weight_scales(w: np.ndarray, bits: int, per_channel: bool, channel_axis: int,
+                  method: str = "minmax") -> np.ndarray:
+    """Symmetric scales, one or one per output channel, chosen by ``method`` (``WEIGHT_QUANTIZERS``;
+    default ``max|w| / qmax``). An all-zero channel gets scale 1.0 (its codes are all 0)."""
     w = _check_finite(w, "weights")
-    qmax = weight_format(bits).qmax
-    if per_channel:
-        axes = tuple(i for i in range(w.ndim) if i != channel_axis)
-        amax = np.abs(w).max(axis=axes)
-    else:
-        amax = np.array([np.abs(w).max()])
-    return np.where(amax > 0, amax / qmax, 1.0)
+    check_weight_quantizer(method)
+    return _fit_scales(_channel_rows(w, per_channel, channel_axis), weight_format(bits).qmax, method)
 
 
 def out_channel_axis(spec: ConvSpec) -> int:
@@ -130,18 +181,19 @@ def out_channel_axis(spec: ConvSpec) -> int:
     return 1 if spec.transposed else 0
 
 
-def quantize_weights(w, bits: int, spec: ConvSpec, per_channel: bool = True):
-    """Symmetric weight codes and their scales (per output channel, torch layouts). For grouped
-    conv_transpose2d the output channel of ``w[ci, j]`` is ``group(ci) * Cout/g + j``."""
+def quantize_weights(w, bits: int, spec: ConvSpec, per_channel: bool = True, method: str = "minmax"):
+    """Symmetric weight codes and their scales (per output channel, torch layouts; the scale chosen by
+    ``method``, see ``WEIGHT_QUANTIZERS``). For grouped conv_transpose2d the output channel of
+    ``w[ci, j]`` is ``group(ci) * Cout/g + j``."""
     w = np.asarray(w, dtype=np.float64)
     if not spec.transposed or spec.groups == 1 or not per_channel:
         axis = out_channel_axis(spec)
-        scales = weight_scales(w, bits, per_channel, axis)
+        scales = weight_scales(w, bits, per_channel, axis, method)
         return quantize(w, scales if per_channel else scales[0], 0, weight_format(bits),
                         axis if per_channel else None), scales
     g = spec.groups
     cin_g = w.shape[0] // g
-    scales = np.concatenate([weight_scales(w[i * cin_g:(i + 1) * cin_g], bits, True, 1) for i in range(g)])
+    scales = np.concatenate([weight_scales(w[i * cin_g:(i + 1) * cin_g], bits, True, 1, method) for i in range(g)])
     q = np.concatenate([quantize(w[i * cin_g:(i + 1) * cin_g], scales[i * w.shape[1]:(i + 1) * w.shape[1]],
                                  0, weight_format(bits), 1) for i in range(g)])
     return q, scales

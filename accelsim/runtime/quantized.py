@@ -129,7 +129,7 @@ def autoflex_exponent(max_abs: float, rounds: int = 8) -> int:
 
 
 def _plan(node: Node, fmt: NumericFormat, ranges, consumers, graph: Graph, out_domain,
-          autoflex: bool = False) -> MacPlan:
+          autoflex: bool = False, weight_quantizer: str = "minmax") -> MacPlan:
     w, spec = _kernel_weight(node)
     cout = w.shape[1] * spec.groups if spec.transposed else w.shape[0]
     b = _bias(node, cout)
@@ -156,9 +156,10 @@ def _plan(node: Node, fmt: NumericFormat, ranges, consumers, graph: Graph, out_d
         return p
     p.x_scale, p.x_zero_point, _ = _x_domain(node, fmt, ranges)
     if fmt.weight_kind == "int":
-        p.w_codes, p.w_scale = fixed.quantize_weights(w, fmt.weight_bits, spec, per_channel=True)
+        p.w_codes, p.w_scale = fixed.quantize_weights(w, fmt.weight_bits, spec, per_channel=True,
+                                                      method=weight_quantizer)
     elif fmt.weight_kind == "ternary":
-        p.w_codes, p.w_scale = ternary.ternarize(w, spec)
+        p.w_codes, p.w_scale = ternary.ternarize(w, spec, method=weight_quantizer)
     else:
         p.w_codes, p.w_scale = binary.binarize(w, spec)
     p.bias = fixed.quantize_bias(b, p.x_scale, p.w_scale)
@@ -186,16 +187,19 @@ def _plan(node: Node, fmt: NumericFormat, ranges, consumers, graph: Graph, out_d
 class QuantizedGraph:
     """A graph prepared for one format per MAC node. ``run(inputs, impl)`` executes it."""
 
-    def __init__(self, graph: Graph, formats: dict[str, NumericFormat], ranges: dict, autoflex: bool = False):
+    def __init__(self, graph: Graph, formats: dict[str, NumericFormat], ranges: dict, autoflex: bool = False,
+                 weight_quantizer: str = "minmax"):
         self.graph = graph
         self.autoflex = autoflex
+        self.weight_quantizer = fixed.check_weight_quantizer(weight_quantizer)
         self.formats = formats
         consumers = graph.consumers()
         self._x_domains = {n.name: d for n in graph.mac_nodes
                            if (d := _x_domain(n, formats[n.name], ranges)) is not None}
         self._memo: dict[str, Domain | None] = {}
         self._consumers = consumers
-        self.plans = {n.name: _plan(n, formats[n.name], ranges, consumers, graph, self._value_domain, autoflex)
+        self.plans = {n.name: _plan(n, formats[n.name], ranges, consumers, graph, self._value_domain, autoflex,
+                                    weight_quantizer)
                       for n in graph.mac_nodes}
         self.fused = {p.fused: p.node for p in self.plans.values() if p.fused}
         # Values computed in float64 that MAC inputs read (directly or through CODE_OPS) are quantized
@@ -387,13 +391,16 @@ def _as_conv_input(node: Node, x: np.ndarray):
     return rows, lambda y: y.reshape(*lead, y.shape[1])
 
 
-def quantize(graph: Graph, fmt, calib_inputs=None, autoflex: bool = False, ranges: dict | None = None) -> QuantizedGraph:
+def quantize(graph: Graph, fmt, calib_inputs=None, autoflex: bool = False, ranges: dict | None = None,
+             weight_quantizer: str = "minmax") -> QuantizedGraph:
     """``graph`` prepared for ``fmt``: one format name for every MAC node, a per-layer assignment
     string (``"w4a8,first=w8a8,last=w8a8"``), or a dict node name -> format. Activation ranges are
     calibrated on ``calib_inputs`` (one float forward each), or given as ``ranges`` (what
     ``calibrate(graph, calib_inputs)`` returned: one calibration reused for many assignments, as the
     format search does). ``autoflex``: flex16+5 nodes use static output exponents predicted from the
-    calibration (``autoflex_exponent``), else dynamic ones."""
+    calibration (``autoflex_exponent``), else dynamic ones. ``weight_quantizer``: how integer and
+    ternary weight scales are chosen (``formats.fixed.WEIGHT_QUANTIZERS``: minmax, mse, em)."""
+    fixed.check_weight_quantizer(weight_quantizer)
     names = [n.name for n in graph.mac_nodes]
     if not names:
         raise ModelError(f"graph {graph.name!r} has no conv, transposed conv or linear node to quantize")
@@ -411,7 +418,7 @@ def quantize(graph: Graph, fmt, calib_inputs=None, autoflex: bool = False, range
         raise ConfigError("quantize: give exactly one of calib_inputs and ranges")
     if ranges is None:
         ranges = calibrate(graph, calib_inputs)   # of the float model, before sign_inputs rewires it
-    return QuantizedGraph(sign_inputs(graph, formats), formats, ranges, autoflex)
+    return QuantizedGraph(sign_inputs(graph, formats), formats, ranges, autoflex, weight_quantizer)
 
 
 def sign_inputs(graph: Graph, formats: dict[str, NumericFormat]) -> Graph:
