@@ -120,6 +120,38 @@ def instance_norm_codes(x, *, x_bits: int, x_signed: bool, scale: float, zero_po
                                   _int(o_zp, "out_zero_point"), _int(o_bits, "out_bits"), bool(o_signed), bool(relu))
 
 
+def instance_norm_add(x, residual, *, x_bits: int, x_signed: bool, scale: float, zero_point: int, weight=None,
+                      bias=None, eps: float, out=None, want_float: bool = False):
+    """``instance_norm_codes(x) + residual`` in one pass (golden: ``accelsim.formats.vector``): float64,
+    or ``(float64 or None, codes)`` when ``out=(out_scale, out_zero_point, out_bits, out_signed)``."""
+    x = np.ascontiguousarray(x)
+    r = np.asarray(residual)
+    if r.dtype != np.float64 or r.shape != x.shape:
+        raise FormatError(f"residual must be float64 of shape {x.shape}, got {r.dtype} {r.shape}")
+    r = np.ascontiguousarray(r)
+    w = None if weight is None else np.ascontiguousarray(weight, np.float64)
+    b = None if bias is None else np.ascontiguousarray(bias, np.float64)
+    base = (x, _int(x_bits, "x_bits"), bool(x_signed), float(scale), _int(zero_point, "zero_point"), w, b, float(eps))
+    if out is None:
+        return _k.instance_norm_codes(*base, False, 1.0, 0, 8, True, False, r, False)
+    o_scale, o_zp, o_bits, o_signed = out
+    res = _k.instance_norm_codes(*base, True, float(o_scale), _int(o_zp, "out_zero_point"), _int(o_bits, "out_bits"),
+                                 bool(o_signed), False, r, bool(want_float))
+    return res if want_float else (None, res)
+
+
+_PAD_MODES = {"zeros": 0, "reflect": 1, "replicate": 2}
+
+
+def pad_codes(x, pads, mode: str, zero_point: int) -> np.ndarray:
+    """``pad`` (top, bottom, left, right) of codes (N, C, H, W), constant = the zero point (golden:
+    ``accelsim.formats.vector.pad_codes``)."""
+    if mode not in _PAD_MODES:
+        raise FormatError(f"pad mode must be one of {tuple(_PAD_MODES)}, got {mode!r}")
+    t, b, l, r = (_int(v, "pad") for v in pads)
+    return _k.pad_codes(np.ascontiguousarray(x), t, b, l, r, _PAD_MODES[mode], _int(zero_point, "zero_point"))
+
+
 def quantize(x, scale: float, zero_point: int, *, bits: int, signed: bool = True) -> np.ndarray:
     """``fixed.quantize`` with a scalar scale and zero point (ValueError on NaN or inf)."""
     return _k.quantize_codes(np.ascontiguousarray(x, np.float64), float(scale), _int(zero_point, "zero_point"),

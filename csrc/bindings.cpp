@@ -5,6 +5,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <algorithm>
 #include <string>
 #include <utility>
 
@@ -240,7 +241,8 @@ PYBIND11_MODULE(ACCELSIM_PYMODULE, m) {
   m.def(
       "instance_norm_codes",
       [](py::object x, int x_bits, bool x_signed, double scale, int zero_point, py::object weight, py::object bias,
-         double eps, bool codes, double out_scale, int out_zero_point, int out_bits, bool out_signed, bool relu) {
+         double eps, bool codes, double out_scale, int out_zero_point, int out_bits, bool out_signed, bool relu,
+         py::object residual, bool want_float) -> py::object {
         TensorView t = view(x, "x");
         if (x.is_none() || t.ndim < 3) throw py::value_error("x must be a code array of rank 3 or 4 (N, C, ...) with values per plane");
         InstanceNormArgs a;
@@ -269,7 +271,18 @@ PYBIND11_MODULE(ACCELSIM_PYMODULE, m) {
           a.bias = bv.data();
         }
         std::vector<py::ssize_t> shape(t.shape, t.shape + t.ndim);
-        py::array out;
+        py::array_t<double, py::array::c_style> rv;
+        if (!residual.is_none()) {  // float64, C-contiguous, x's shape; taken as it is (no cast, no copy)
+          if (!py::isinstance<py::array_t<double, py::array::c_style>>(residual))
+            throw py::value_error("residual must be a C-contiguous float64 array");
+          rv = py::reinterpret_borrow<py::array_t<double, py::array::c_style>>(residual);
+          if (rv.ndim() != t.ndim || !std::equal(shape.begin(), shape.end(), rv.shape()))
+            throw py::value_error("residual must have the shape of x");
+          a.residual = rv.data();
+        } else if (want_float && codes) {
+          throw py::value_error("float and code outputs only with a residual");
+        }
+        py::array out, outf;
         if (codes) {
           a.out_fmt = IntFmt{out_bits, out_signed};
           a.out_scale = out_scale;
@@ -278,19 +291,46 @@ PYBIND11_MODULE(ACCELSIM_PYMODULE, m) {
           if (out_bits < 2 || out_bits > 16) throw py::value_error("out_bits must be in [2, 16]");
           out = codes_array(a.out_fmt, shape);
           a.out_codes = out.mutable_data();
-        } else {
-          out = py::array_t<double>(shape);
-          a.out_float = static_cast<double*>(out.mutable_data());
+        }
+        if (!codes || want_float) {
+          outf = py::array_t<double>(shape);
+          a.out_float = static_cast<double*>(outf.mutable_data());
         }
         {
           py::gil_scoped_release release;
           instance_norm_codes(a);
         }
-        return out;
+        if (codes && want_float) return py::make_tuple(outf, out);
+        return codes ? out : outf;
       },
       py::arg("x"), py::arg("x_bits"), py::arg("x_signed"), py::arg("scale"), py::arg("zero_point"),
       py::arg("weight"), py::arg("bias"), py::arg("eps"), py::arg("codes"), py::arg("out_scale"),
-      py::arg("out_zero_point"), py::arg("out_bits"), py::arg("out_signed"), py::arg("relu"));
+      py::arg("out_zero_point"), py::arg("out_bits"), py::arg("out_signed"), py::arg("relu"),
+      py::arg("residual") = py::none(), py::arg("want_float") = false);
+  m.def(
+      "pad_codes",
+      [](py::object x, int top, int bottom, int left, int right, int mode, int value) {
+        TensorView t = view(x, "x");
+        if (x.is_none() || t.ndim != 4) throw py::value_error("x must be a code array of rank 4 (N, C, H, W)");
+        std::vector<py::ssize_t> shape{t.shape[0], t.shape[1], t.shape[2] + top + bottom, t.shape[3] + left + right};
+        py::array out;
+        switch (t.dtype) {
+          case DType::i8: out = py::array_t<int8_t>(shape); break;
+          case DType::u8: out = py::array_t<uint8_t>(shape); break;
+          case DType::i16: out = py::array_t<int16_t>(shape); break;
+          case DType::u16: out = py::array_t<uint16_t>(shape); break;
+          default: throw py::value_error("x must hold int8, uint8, int16 or uint16 codes");
+        }
+        void* o = out.mutable_data();
+        {
+          py::gil_scoped_release release;
+          pad_codes(t.data, t.dtype, t.shape[0] * t.shape[1], t.shape[2], t.shape[3], top, bottom, left, right, mode,
+                    value, o);
+        }
+        return out;
+      },
+      py::arg("x"), py::arg("top"), py::arg("bottom"), py::arg("left"), py::arg("right"), py::arg("mode"),
+      py::arg("value"));
   m.def(
       "quantize_codes",
       [](py::array_t<double, py::array::c_style> x, double scale, int zero_point, int bits, bool is_signed) {

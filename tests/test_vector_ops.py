@@ -202,3 +202,118 @@ def test_relu_fused_into_instance_norm_codes_changes_nothing():
         plain = qg.run((x,), impl=impl)
         qg._relu_into = {"norm": "act"}
         assert fused.tobytes() == plain.tobytes()
+
+
+# ---- pad of codes and instance norm + add in one pass (issue 18 item 4) ----------------------------
+@pytest.mark.parametrize("seed", range(30))
+def test_pad_codes_cpp_equals_golden(seed):
+    """Every dtype, mode and pad size (reflect up to size - 1, others beyond the input), extremes."""
+    rng = np.random.default_rng(100 + seed)
+    bits, signed = [(8, True), (8, False), (16, True), (16, False), (4, True)][seed % 5]
+    f = fixed.IntFormat(bits, signed)
+    shape = (int(rng.integers(1, 3)), int(rng.integers(1, 4)), int(rng.integers(1, 9)), int(rng.integers(1, 9)))
+    x = _random_codes(rng, bits, signed, shape, ["max", "min", "alternate", None, None, None][seed % 6])
+    zp = int(rng.integers(f.qmin, f.qmax + 1))
+    for mode in ("zeros", "reflect", "replicate"):
+        hi = (shape[2] - 1, shape[3] - 1) if mode == "reflect" else (shape[2] + 3, shape[3] + 3)
+        pads = tuple(int(rng.integers(0, hi[i // 2] + 1)) for i in range(4))
+        a, r = K.pad_codes(x, pads, mode, zp), R.pad_codes(x, pads, mode, zp)
+        assert a.dtype == r.dtype == x.dtype and a.shape == r.shape and a.tobytes() == r.tobytes()
+
+
+def test_pad_codes_refuses_bad_arguments():
+    x = np.zeros((1, 1, 3, 3), np.int8)
+    with pytest.raises(ValueError, match="reflect padding"):
+        K.pad_codes(x, (3, 0, 0, 0), "reflect", 0)
+    with pytest.raises(ValueError, match="mode"):
+        K.pad_codes(x, (1, 1, 1, 1), "circular", 0)
+    with pytest.raises(ValueError, match="int8 range"):
+        K.pad_codes(x, (1, 1, 1, 1), "zeros", 200)
+    with pytest.raises(ValueError, match="rank 4"):
+        K.pad_codes(np.zeros((3, 3), np.int8), (1, 1, 1, 1), "zeros", 0)
+    with pytest.raises(ValueError, match=">= 0"):
+        K.pad_codes(x, (-1, 0, 0, 0), "zeros", 0)
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_instance_norm_add_cpp_equals_golden(seed):
+    """norm + residual as float64, as codes, and both: C++ == golden == the unfused ops, bit for bit,
+    on random shapes, widths, extreme codes and residuals up to 1e6 (codes then clamp)."""
+    rng = np.random.default_rng(200 + seed)
+    bits = int(rng.choice([4, 8, 16]))
+    signed = bool(rng.integers(2))
+    f = fixed.IntFormat(bits, signed)
+    shape = (int(rng.integers(1, 3)), int(rng.integers(1, 6)), *(int(v) for v in rng.integers(1, 40, 2)))
+    if seed % 5 == 0:
+        shape = shape[:3]
+    x = _random_codes(rng, bits, signed, shape, ["max", "min", "alternate", None, None][seed % 5])
+    res = rng.normal(size=shape) * float(10.0 ** rng.uniform(-3, 6))
+    affine = bool(seed % 2)
+    kw = dict(x_bits=bits, x_signed=signed, scale=float(10.0 ** rng.uniform(-6, 2)),
+              zero_point=int(rng.integers(f.qmin, f.qmax + 1)), eps=float(10.0 ** rng.uniform(-8, -1)),
+              weight=rng.normal(size=shape[1]) * 3 if affine else None,
+              bias=rng.normal(size=shape[1]) if affine else None)
+    plain = R.instance_norm_codes(x, **kw) + res
+    a, r = K.instance_norm_add(x, res, **kw), R.instance_norm_add(x, res, **kw)
+    assert a.dtype == r.dtype == np.float64 and a.tobytes() == r.tobytes() == plain.tobytes()
+    for out_bits in (4, 8, 16):
+        of = fixed.IntFormat(out_bits, True)
+        out = (float(10.0 ** rng.uniform(-4, 0)), int(rng.integers(of.qmin, of.qmax + 1)), out_bits, True)
+        q_plain = R.quantize(plain, out[0], out[1], bits=out_bits)
+        for want in (False, True):
+            (ya, qa), (yr, qr) = (impl.instance_norm_add(x, res, out=out, want_float=want, **kw) for impl in (K, R))
+            assert qa.dtype == qr.dtype == of.storage_dtype and qa.tobytes() == qr.tobytes() == q_plain.tobytes()
+            if want:
+                assert ya.tobytes() == yr.tobytes() == plain.tobytes()
+            else:
+                assert ya is None and yr is None
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_instance_norm_add_refuses_non_finite_codes(bad):
+    x = np.arange(16, dtype=np.int8).reshape(1, 1, 4, 4)
+    res = np.zeros((1, 1, 4, 4))
+    res[0, 0, 2, 1] = bad
+    kw = dict(x_bits=8, x_signed=True, scale=0.1, zero_point=0, eps=1e-5)
+    for impl in (K, R):
+        assert not np.isfinite(impl.instance_norm_add(x, res, **kw)[0, 0, 2, 1])   # float64: passed on
+        with pytest.raises(ValueError, match="NaN or inf"):
+            impl.instance_norm_add(x, res, out=(0.1, 0, 8, True), **kw)
+        with pytest.raises(ValueError, match="shape"):
+            impl.instance_norm_add(x, res[:, :, :3], **kw)
+        with pytest.raises(ValueError, match="float64"):
+            impl.instance_norm_add(x, res.astype(np.float32), **kw)
+
+
+def _residual_graph(rng, c=4):
+    """A ResNet block twice: pad -> conv -> norm -> relu -> pad -> conv -> norm -> add(block input)."""
+    nodes, prev = [], "x"
+    for b in range(2):
+        w1, w2 = rng.normal(size=(c, c, 3, 3)) * 0.3, rng.normal(size=(c, c, 3, 3)) * 0.3
+        conv = dict(attrs={"stride": (1, 1), "padding": (0, 0), "dilation": (1, 1), "groups": 1})
+        norm = lambda: dict(params={"weight": rng.normal(size=c) + 1, "bias": rng.normal(size=c)}, attrs={"eps": 1e-5})
+        nodes += [Node(f"p{b}a", "pad", (prev,), attrs={"pads": (1, 1, 1, 1), "mode": "reflect"}),
+                  Node(f"c{b}a", "conv2d", (f"p{b}a",), params={"weight": w1}, **conv),
+                  Node(f"n{b}a", "instance_norm", (f"c{b}a",), **norm()),
+                  Node(f"r{b}", "relu", (f"n{b}a",)),
+                  Node(f"p{b}b", "pad", (f"r{b}",), attrs={"pads": (1, 1, 1, 1), "mode": "reflect"}),
+                  Node(f"c{b}b", "conv2d", (f"p{b}b",), params={"weight": w2}, **conv),
+                  Node(f"n{b}b", "instance_norm", (f"c{b}b",), **norm()),
+                  Node(f"s{b}", "add", (prev, f"n{b}b") if b else (f"n{b}b", prev))]
+        prev = f"s{b}"
+    return Graph("resblocks", (Input("x", (1, c, 8, 8)),), tuple(nodes), (prev,))
+
+
+@pytest.mark.parametrize("fmt", ["w8a8", "w4a8", "w2a8"])
+def test_norm_add_fused_in_the_runtime_changes_nothing(fmt):
+    """The runtime runs each block's second norm with its add (and the sum's early quantization) in
+    one call: the same bits as the unfused ops (trace runs them one by one) and as the golden model."""
+    rng = np.random.default_rng(9)
+    g = _residual_graph(rng)
+    qg = quantize(g, fmt, (rng.normal(size=(6, 4, 8, 8)),))
+    assert qg._norm_add == {"n0b": "s0", "n1b": "s1"}
+    x = rng.normal(size=(3, 4, 8, 8))
+    fused = qg.run((x,))
+    traced, _ = qg.run((x,), trace=True)
+    golden, _ = qg.run((x,), impl="reference", trace=True)
+    assert fused.tobytes() == traced.tobytes() == golden.tobytes() == qg.run((x,), impl="reference").tobytes()

@@ -10,7 +10,8 @@ import numpy as np
 
 from accelsim.errors import FormatError
 from accelsim.formats import binary, fixed, flexpoint, requant
-from accelsim.formats.vector import dequantize, instance_norm_codes, quantize  # noqa: F401 (re-exported)
+from accelsim.formats.vector import (dequantize, instance_norm_add, instance_norm_codes, pad_codes,  # noqa: F401
+                                     quantize)  # (re-exported)
 from accelsim.formats.conv import ConvSpec
 from accelsim.formats.conv import taps_per_output as conv_taps
 

@@ -10,6 +10,11 @@ A value held as codes means ``real = scale * (codes - zero_point)``. The vector 
   ``k = scale * gamma / sqrt(scale^2 * var + eps)`` and ``y = (d - mean) * k + beta``
   (``gamma = 1``, ``beta = 0`` without affine parameters). ``y`` is returned as float64, or, when
   its reader is a MAC's input, straight as that input's codes (``quantize`` below);
+* **instance norm + add** (a residual block's norm and the add after it): ``y + residual`` in
+  float64 (one IEEE add per value, the order of the operands does not matter), returned as float64,
+  as codes (``quantize`` below; NaN or inf refused), or both;
+* **pad** of codes (the graph's ``pad`` op on codes): ``np.pad`` with the zero point as the
+  constant (real 0), ``reflect`` or ``edge``; a pure move;
 * **quantize** is ``fixed.quantize``: ``clamp(round_half_even(x / scale) + zero_point, qmin, qmax)``;
 * **dequantize** is ``fixed.dequantize``: ``scale * (codes - zero_point)`` in float64.
 
@@ -69,6 +74,35 @@ def instance_norm_codes(x, *, x_bits: int, x_signed: bool, scale: float, zero_po
     out_scale, out_zp, out_bits, out_signed = out
     q = fixed.quantize(y, out_scale, out_zp, fixed.IntFormat(out_bits, out_signed))
     return np.maximum(q, q.dtype.type(out_zp)) if relu else q
+
+
+def instance_norm_add(x, residual, *, x_bits: int, x_signed: bool, scale: float, zero_point: int, weight=None,
+                      bias=None, eps: float, out=None, want_float: bool = False):
+    """``instance_norm_codes(x) + residual`` in float64 (``residual``: float64, x's shape): that array
+    when ``out`` is None; else ``(that array or None unless want_float, its codes in out =
+    (out_scale, out_zero_point, out_bits, out_signed))``."""
+    r = np.asarray(residual)
+    if r.dtype != np.float64 or r.shape != np.shape(x):
+        raise FormatError(f"residual must be float64 of shape {np.shape(x)}, got {r.dtype} {r.shape}")
+    y = instance_norm_codes(x, x_bits=x_bits, x_signed=x_signed, scale=scale, zero_point=zero_point, weight=weight,
+                            bias=bias, eps=eps) + r
+    if out is None:
+        return y
+    out_scale, out_zp, out_bits, out_signed = out
+    if not np.isfinite(y).all():
+        raise FormatError("instance norm: the sum with the residual contains NaN or inf: cannot quantize")
+    return (y if want_float else None), fixed.quantize(y, out_scale, out_zp, fixed.IntFormat(out_bits, out_signed))
+
+
+PAD_MODES = {"zeros": "constant", "reflect": "reflect", "replicate": "edge"}
+
+
+def pad_codes(x, pads, mode: str, zero_point: int) -> np.ndarray:
+    """``pad`` (top, bottom, left, right) of codes (N, C, H, W): constant = the zero point."""
+    t, b, l, r = pads
+    m = PAD_MODES[mode]
+    extra = {"constant_values": zero_point} if m == "constant" else {}
+    return np.pad(x, ((0, 0), (0, 0), (t, b), (l, r)), mode=m, **extra)
 
 
 def quantize(x, scale: float, zero_point: int, *, bits: int, signed: bool = True) -> np.ndarray:

@@ -35,6 +35,10 @@ Arithmetic per node (docs/quantization.md has the formulas):
 * Instance norm of codes (a MAC output) is the vector unit's: statistics from exact integer sums,
   the normalisation in float64 (``accelsim.formats.vector`` has the formula), emitted as float64 or
   straight as the codes of the MAC that reads it.
+* Pads of codes run in C++ (``kernels.pad_codes``; golden: ``np.pad``). An instance norm of codes
+  whose only reader is an add of float64 values runs with that add, and the early quantization of
+  the sum, in one pass (``kernels.instance_norm_add``): the same bits as the three ops in turn
+  (a ``trace`` run keeps them apart, to record every value).
 * Every other op (add, upsample, other norms and activations, ...) runs in float64 on the
   dequantized values (``accelsim.graph.ops``): exact where the op is exact, and the same bits for
   the C++ and golden paths.

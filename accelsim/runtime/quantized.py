@@ -228,6 +228,12 @@ class QuantizedGraph:
                           and n.inputs[0] != n.inputs[1]
                           for i in (1, 0) if n.inputs[i] in fresh and n.inputs[i] not in graph.outputs
                           and [r.name for r in consumers[n.inputs[i]]] == [n.name]}
+        # An instance norm of codes whose only reader is a two-input add of float64 values runs with
+        # that add in one pass (kernels.instance_norm_add: the same bits as the norm, then the add, then
+        # the quantization of the sum where it is quantized early): norm name -> add name.
+        self._norm_add = {v: rs[0].name for v in norms if v not in graph.outputs and v not in self.early
+                          and (rs := consumers[v]) and len(rs) == 1 and rs[0].op == "add"
+                          and len(rs[0].inputs) == 2 and rs[0].inputs[0] != rs[0].inputs[1]}
         self._dead = graph.dead_after()
 
     def _reader_domain(self, r: Node, v: str) -> Domain | None:
@@ -262,11 +268,15 @@ class QuantizedGraph:
         codes: dict = {}      # value -> its codes for the readers in self.early[value] (when not in env)
         relu_done: set = set()  # instance norms that applied their ReLU reader as the codes' clamp
 
-        def store(name, value):
+        def store(name, value, q_codes=None):
+            """``q_codes``: the early codes of ``value`` when already made (then ``value`` may be None
+            if every reader takes the codes)."""
             if name in self.early and not isinstance(value, QTensor):
                 (scale, zp, bits), readers = self.early[name]
-                q = QTensor(K.quantize(value, scale, zp, bits=bits), scale, zp, bits)
-                if all(r.name in readers for r in self._consumers[name]) and name not in g.outputs:
+                if q_codes is None:
+                    q_codes = K.quantize(value, scale, zp, bits=bits)
+                q = QTensor(q_codes, scale, zp, bits)
+                if self._codes_only(name):
                     value = q
                 else:
                     codes[name] = q
@@ -275,6 +285,7 @@ class QuantizedGraph:
         for i, x in zip(g.inputs, g.check_inputs(inputs)):
             store(i.name, x)
         dead = None if trace else self._dead
+        fuse_norm_add = not trace and hasattr(K, "instance_norm_add")   # trace keeps every node's value
         for k, n in enumerate(g.nodes):
             args = [codes[i] if i in codes and n.name in self.early[i][1] else env[i] for i in n.inputs]
             if n.name in self.fused:
@@ -283,6 +294,11 @@ class QuantizedGraph:
                 store(n.name, self._mac(n, self.plans[n.name], args[0], K))
             elif n.op == "relu" and n.inputs[0] in relu_done:
                 env[n.name] = env[n.inputs[0]]
+            elif fuse_norm_add and n.name in self._norm_add and isinstance(args[0], QTensor) \
+                    and args[0].codes.ndim in (3, 4) and all(args[0].codes.shape[2:]):
+                env[n.name] = _PendingNorm(n, args[0])        # computed by its add (below)
+            elif any(isinstance(a, _PendingNorm) for a in args):
+                self._norm_add_node(n, args, K, store, relu_done)
             else:
                 store(n.name, self._vector(n, args, K, relu_done, in_place=not trace))
             if dead is not None:   # free a value after its last reader
@@ -293,6 +309,33 @@ class QuantizedGraph:
         outs = outs[0] if len(outs) == 1 else outs
         return (outs, env) if trace else outs
 
+    def _codes_only(self, name: str) -> bool:
+        """Whether every reader of value ``name`` takes its early codes (no float64 copy needed)."""
+        readers = self.early[name][1]
+        return name not in self.graph.outputs and all(r.name in readers for r in self._consumers[name])
+
+    def _norm_add_node(self, n: Node, args, K, store, relu_done: set) -> None:
+        """Add node ``n`` one of whose inputs is a pending instance norm: norm, add and the sum's early
+        quantization in one kernel call when the other input is float64 of the same shape, else the
+        norm first (the unfused ops, the same bits)."""
+        i = 0 if isinstance(args[0], _PendingNorm) else 1
+        pend, other = args[i], args[1 - i]
+        x, norm = pend.x, pend.node
+        kw = dict(x_bits=x.bits, x_signed=True, scale=x.scale, zero_point=x.zero_point,
+                  weight=norm.params.get("weight"), bias=norm.params.get("bias"), eps=norm.attrs["eps"])
+        if isinstance(other, np.ndarray) and other.dtype == np.float64 and other.shape == x.codes.shape:
+            if n.name in self.early:
+                (scale, zp, bits), _ = self.early[n.name]
+                y, q = K.instance_norm_add(x.codes, other, out=(scale, zp, bits, True),
+                                           want_float=not self._codes_only(n.name), **kw)
+                store(n.name, y, q)
+            else:
+                store(n.name, K.instance_norm_add(x.codes, other, **kw))
+            return
+        args = list(args)
+        args[i] = self._vector(norm, [x], K, relu_done)
+        store(n.name, self._vector(n, args, K, relu_done))
+
     # ---- one vector-unit node ------------------------------------------------------------------
     def _vector(self, n: Node, args, K, relu_done: set, in_place: bool = False):
         """A non-MAC node: on codes where that is exact (CODE_OPS on codes of one domain; an instance
@@ -300,7 +343,7 @@ class QuantizedGraph:
         if _code_op(n) and args and all(isinstance(a, QTensor) for a in args) and \
                 len({(a.scale, a.zero_point, a.bits) for a in args}) == 1:
             a0 = args[0]
-            return QTensor(_run_codes(n, [a.codes for a in args], a0.zero_point), a0.scale, a0.zero_point, a0.bits)
+            return QTensor(_run_codes(n, [a.codes for a in args], a0.zero_point, K), a0.scale, a0.zero_point, a0.bits)
         if n.op == "instance_norm" and isinstance(args[0], QTensor) and args[0].codes.ndim in (3, 4) \
                 and all(args[0].codes.shape[2:]):
             x = args[0]
@@ -366,15 +409,23 @@ def _real(v, K=None) -> np.ndarray:
     return v.dequantize() if K is None else K.dequantize(v.codes, v.scale, v.zero_point)
 
 
-def _run_codes(n: Node, xs: list[np.ndarray], zero_point: int) -> np.ndarray:
-    """A CODE_OPS node on codes of one domain (real 0 is the code ``zero_point``)."""
+class _PendingNorm:
+    """An instance norm of codes that its add computes (QuantizedGraph._norm_add_node)."""
+    __slots__ = ("node", "x")
+
+    def __init__(self, node: Node, x: QTensor):
+        self.node, self.x = node, x
+
+
+def _run_codes(n: Node, xs: list[np.ndarray], zero_point: int, K=None) -> np.ndarray:
+    """A CODE_OPS node on codes of one domain (real 0 is the code ``zero_point``); ``K``: the kernels
+    that pad (accelsim.kernels or the golden reference), numpy when None."""
     if n.op == "relu":
         return np.maximum(xs[0], xs[0].dtype.type(zero_point))
     if n.op == "pad":
-        t, b, l, r = n.attrs["pads"]
-        mode = {"zeros": "constant", "reflect": "reflect", "replicate": "edge"}[n.attrs["mode"]]
-        extra = {"constant_values": zero_point} if mode == "constant" else {}
-        return np.pad(xs[0], ((0, 0), (0, 0), (t, b), (l, r)), mode=mode, **extra)
+        from accelsim.formats import vector
+        pad = getattr(K, "pad_codes", vector.pad_codes)   # kernels without one (crossbar): the golden
+        return pad(xs[0], n.attrs["pads"], n.attrs["mode"], zero_point)
     if n.op == "concat":
         return np.concatenate(xs, axis=n.attrs["axis"])
     # reshape, permute, pixel_shuffle, nearest upsample: pure moves (some compute in float64: exact)

@@ -61,8 +61,12 @@ void instance_norm_codes(const InstanceNormArgs& a) {
     if (a.out_zero_point < a.out_fmt.qmin() || a.out_zero_point > a.out_fmt.qmax())
       fail("instance norm: out_zero_point must lie in the output format's range");
   }
+  if (a.out_float && a.out_codes && !a.residual) fail("instance norm: float and code outputs only with a residual");
+  if (!a.out_float && !a.out_codes) fail("instance norm: no output");
+  if (a.relu && (a.residual || !a.out_codes)) fail("instance norm: relu is fused only into codes without a residual");
   const double ozp = a.out_zero_point, qmax = a.out_fmt.qmax();
   const double qmin = a.relu ? std::max<double>(a.out_fmt.qmin(), ozp) : a.out_fmt.qmin();  // relu(q) = max(q, zp)
+  std::atomic<bool> non_finite{false};
   auto run = [&](const auto* x) {
     parallel_for(a.planes, [&](int64_t p) {
       const HotKernels& hk = hot();
@@ -79,12 +83,25 @@ void instance_norm_codes(const InstanceNormArgs& a) {
       const double gamma = a.weight ? a.weight[c] : 1.0, beta = a.bias ? a.bias[c] : 0.0;
       const double k = a.scale * gamma / std::sqrt(a.scale * a.scale * var + a.eps);
       if (a.out_codes) {
-        std::vector<double> y(size_t(std::min<int64_t>(a.hw, kBlock)));
-        auto emit = [&](auto* o) {  // in blocks: y in float64, then its codes
+        std::vector<double> blk(a.out_float ? 0 : size_t(std::min<int64_t>(a.hw, kBlock)));
+        auto emit = [&](auto* o) {  // in blocks: y in float64 (+ residual), then its codes
           for (int64_t i0 = 0; i0 < a.hw; i0 += kBlock) {
             const int64_t nb = std::min(kBlock, a.hw - i0);
-            hk.normalize_row_s32(d.data() + i0, nb, mean, k, beta, y.data());
-            quantize_run(y.data(), nb, a.out_scale, ozp, qmin, qmax, o + p * a.hw + i0);
+            double* y = a.out_float ? a.out_float + p * a.hw + i0 : blk.data();
+            hk.normalize_row_s32(d.data() + i0, nb, mean, k, beta, y);
+            if (a.residual) {
+              const double* r = a.residual + p * a.hw + i0;
+              bool bad = false;
+              for (int64_t i = 0; i < nb; ++i) {
+                y[i] = y[i] + r[i];
+                bad |= !(std::fabs(y[i]) <= 1.7976931348623157e308);
+              }
+              if (bad) {
+                non_finite = true;
+                return;
+              }
+            }
+            quantize_run(y, nb, a.out_scale, ozp, qmin, qmax, o + p * a.hw + i0);
           }
         };
         switch (container_dtype(a.out_fmt)) {
@@ -94,7 +111,12 @@ void instance_norm_codes(const InstanceNormArgs& a) {
           default: emit(typed<uint16_t>(a.out_codes)); break;
         }
       } else {
-        hk.normalize_row_s32(d.data(), a.hw, mean, k, beta, a.out_float + p * a.hw);
+        double* y = a.out_float + p * a.hw;
+        hk.normalize_row_s32(d.data(), a.hw, mean, k, beta, y);
+        if (a.residual) {
+          const double* r = a.residual + p * a.hw;
+          for (int64_t i = 0; i < a.hw; ++i) y[i] = y[i] + r[i];
+        }
       }
     });
   };
@@ -105,6 +127,7 @@ void instance_norm_codes(const InstanceNormArgs& a) {
     case DType::u16: run(static_cast<const uint16_t*>(a.x)); break;
     default: fail("instance norm: x must hold int8, uint8, int16 or uint16 codes");
   }
+  if (non_finite) fail("instance norm: the sum with the residual contains NaN or inf: cannot quantize");
 }
 
 void quantize_codes(const double* x, int64_t n, double scale, int32_t zero_point, IntFmt fmt, void* out) {

@@ -104,6 +104,8 @@ FlexResult flexconv(const FlexConvArgs& a, int16_t* out);
 //   mean = S1 / hw, var = max(S2 / hw - mean^2, 0), k = scale * gamma / sqrt(scale^2 var + eps),
 //   y = (d - mean) * k + beta   (gamma = 1, beta = 0 without weight / bias)
 // written as float64 (out_float) or as codes of out_fmt: clamp(round_half_even(y / out_scale) + zp).
+// With `residual` (float64, x's shape) the result is y + residual (one IEEE add: a residual block's
+// norm and add in one pass), written as float64, as codes, or both (NaN or inf fails for codes).
 struct InstanceNormArgs {
   const void* x = nullptr;
   DType x_dtype = DType::i16;
@@ -113,14 +115,21 @@ struct InstanceNormArgs {
   int32_t zero_point = 0;
   const double* weight = nullptr;  // optional [channels]
   const double* bias = nullptr;    // optional [channels]
-  double* out_float = nullptr;     // either this ...
-  void* out_codes = nullptr;       // ... or codes of out_fmt
+  double* out_float = nullptr;     // this, or
+  void* out_codes = nullptr;       // codes of out_fmt, or (with residual) both
+  const double* residual = nullptr;  // optional, planes * hw values added to y
   IntFmt out_fmt{8, true};
   double out_scale = 1.0;
   int32_t out_zero_point = 0;
   bool relu = false;                 // codes only: clamp at out_zero_point (a fused ReLU)
 };
 void instance_norm_codes(const InstanceNormArgs& a);
+// Spatial padding of codes (graph op `pad` on codes, csrc/src/graph_ops.cpp): x is `planes` planes
+// of h x w elements of `dtype` (1 or 2 bytes); out gets planes of (h + top + bottom) x (w + left +
+// right). mode 0 constant (`value`, the zero point: real 0), 1 reflect (numpy "reflect": the edge is
+// not repeated; needs top, bottom < h and left, right < w), 2 replicate (numpy "edge").
+void pad_codes(const void* x, DType dtype, int64_t planes, int64_t h, int64_t w, int64_t top, int64_t bottom,
+               int64_t left, int64_t right, int mode, int32_t value, void* out);
 // out[i] = clamp(round_half_even(x[i] / scale) + zero_point, qmin, qmax) (fixed.quantize); fails on
 // NaN or inf.
 void quantize_codes(const double* x, int64_t n, double scale, int32_t zero_point, IntFmt fmt, void* out);
