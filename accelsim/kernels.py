@@ -45,6 +45,20 @@ def conv_int(x, w, *, x_bits: int, x_signed: bool, x_zero_point: int, w_kind: st
                     _W_KIND[w_kind], _int(w_bits, "w_bits"), bias, **_geom(spec))
 
 
+def conv_requant(x, w, *, x_bits: int, x_signed: bool, x_zero_point: int, w_kind: str = "fixed", w_bits: int = 8,
+                 bias=None, spec: ConvSpec, m0, shift, zero_point: int, out_bits: int, out_signed: bool,
+                 act="none") -> np.ndarray:
+    """``requantize_integer(conv_int(...), m0, shift, ...)`` in one call (the same bits; golden:
+    ``accelsim.formats.reference.conv_requant``): no accumulator tensor comes back to Python."""
+    if not isinstance(w_kind, str) or w_kind not in _W_KIND:
+        raise FormatError(f"w_kind must be one of {tuple(_W_KIND)}, got {w_kind!r}")
+    code, lut = _act(act)
+    return _k.qconv_requant(x, _int(x_bits, "x_bits"), bool(x_signed), _int(x_zero_point, "x_zero_point"), w,
+                            _W_KIND[w_kind], _int(w_bits, "w_bits"), bias, **_geom(spec), m0=_i32(m0, "m0"),
+                            shift=_i32(shift, "shift"), zero_point=_int(zero_point, "zero_point"),
+                            out_bits=_int(out_bits, "out_bits"), out_signed=bool(out_signed), act=code, lut=lut)
+
+
 def conv_xnor(x, w, *, bias=None, spec: ConvSpec) -> np.ndarray:
     """Binary x binary (int8 -1/+1): ``bias + sum over valid taps of a*w`` via XNOR-popcount (int32)."""
     return _k.bconv(x, w, bias, **_geom(spec))
@@ -70,6 +84,8 @@ def _act(act):
 
 def _i32(v, name: str) -> np.ndarray:
     a = np.atleast_1d(np.asarray(v))
+    if a.dtype == np.int32:         # in range by its type (the runtime's per-channel parameters)
+        return np.ascontiguousarray(a)
     if a.dtype.kind not in "iu":
         raise FormatError(f"{name} must hold integers, got dtype {a.dtype}")
     if a.size and (a.min() < -(1 << 31) or a.max() >= 1 << 31):

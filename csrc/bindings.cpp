@@ -139,6 +139,47 @@ PYBIND11_MODULE(ACCELSIM_PYMODULE, m) {
       py::arg("output_padding"), py::arg("dilation"), py::arg("groups"), py::arg("transposed"));
 
   m.def(
+      "qconv_requant",
+      [](py::object x, int x_bits, bool x_signed, int x_zero_point, py::object w, int w_kind, int w_bits,
+         py::object bias, std::pair<int, int> stride, std::pair<int, int> padding,
+         std::pair<int, int> output_padding, std::pair<int, int> dilation, int groups, bool transposed,
+         py::object m0, py::object shift, int zero_point, int out_bits, bool out_signed, int act, py::object lut) {
+        QConvArgs a;
+        a.x = view(x, "x");
+        a.x_fmt = IntFmt{x_bits, x_signed};
+        a.x_zero_point = x_zero_point;
+        a.w = view(w, "w");
+        if (w_kind < 0 || w_kind > 2) throw py::value_error("w_kind must be 0 (fixed), 1 (ternary) or 2 (binary)");
+        a.w_kind = WeightKind(w_kind);
+        a.w_bits = w_bits;
+        a.bias = view(bias, "bias");
+        a.conv = conv_params(stride, padding, output_padding, dilation, groups, transposed);
+        if (a.x.data == nullptr && x.is_none()) throw py::value_error("x must be a numpy array");
+        RequantArgs r;
+        r.mode = RequantMode::integer;
+        r.m0 = view(m0, "m0");
+        r.shift = view(shift, "shift");
+        r.zero_point = zero_point;
+        r.out_fmt = IntFmt{out_bits, out_signed};
+        if (act < 0 || act > 2) throw py::value_error("act must be 0 (none), 1 (relu) or 2 (lut)");
+        r.act = Activation(act);
+        r.lut = view(lut, "lut");
+        if (out_bits < 1 || out_bits > 16) throw py::value_error("out bits must be in [1, 16], got " + std::to_string(out_bits));
+        QConvPlan plan = qconv_plan(a);
+        py::array out = codes_array(r.out_fmt, {plan.g.n, plan.g.cout, plan.g.oh, plan.g.ow});
+        void* o = out.mutable_data();
+        {
+          py::gil_scoped_release release;
+          qconv_requant_run(plan, r, o);
+        }
+        return out;
+      },
+      py::arg("x"), py::arg("x_bits"), py::arg("x_signed"), py::arg("x_zero_point"), py::arg("w"),
+      py::arg("w_kind"), py::arg("w_bits"), py::arg("bias"), py::arg("stride"), py::arg("padding"),
+      py::arg("output_padding"), py::arg("dilation"), py::arg("groups"), py::arg("transposed"), py::arg("m0"),
+      py::arg("shift"), py::arg("zero_point"), py::arg("out_bits"), py::arg("out_signed"), py::arg("act"),
+      py::arg("lut"));
+  m.def(
       "requantize",
       [](py::object acc, int mode, py::object m0, py::object shift, py::object bias_f32, py::object mult_f32,
          int zero_point, int out_bits, bool out_signed, int act, py::object lut) {

@@ -52,6 +52,16 @@ def conv_int(x, w, *, x_bits: int, x_signed: bool, x_zero_point: int, w_kind: st
     return acc.astype(np.int32 if bits == 32 else np.int64)
 
 
+def conv_requant(x, w, *, x_bits: int, x_signed: bool, x_zero_point: int, w_kind: str = "fixed", w_bits: int = 8,
+                 bias=None, spec: ConvSpec, m0, shift, zero_point: int, out_bits: int, out_signed: bool,
+                 act="none") -> np.ndarray:
+    """``conv_int`` then ``requantize_integer`` (the C++ kernels run both in one call)."""
+    acc = conv_int(x, w, x_bits=x_bits, x_signed=x_signed, x_zero_point=x_zero_point, w_kind=w_kind, w_bits=w_bits,
+                   bias=bias, spec=spec)
+    return requantize_integer(acc, m0, shift, zero_point=zero_point, out_bits=out_bits, out_signed=out_signed,
+                              act=act)
+
+
 def conv_xnor(x, w, *, bias=None, spec: ConvSpec) -> np.ndarray:
     """Binary x binary: ``bias + sum over valid taps of a*w`` (int32)."""
     return binary.conv_xnor(x, w, bias, spec).astype(np.int32)

@@ -35,6 +35,10 @@ Arithmetic per node (docs/quantization.md has the formulas):
 * Instance norm of codes (a MAC output) is the vector unit's: statistics from exact integer sums,
   the normalisation in float64 (``accelsim.formats.vector`` has the formula), emitted as float64 or
   straight as the codes of the MAC that reads it.
+* A MAC node's conv and requantization run as one kernel call (``kernels.conv_requant``: the int8
+  transposed convolution requantizes each task's accumulators as the task finishes, other paths from
+  one scratch buffer; no accumulator tensor comes back to Python); a ``trace`` run keeps the two
+  calls (``conv_int``, ``requantize_integer``) so that every accumulator can be recorded.
 * Pads of codes run in C++ (``kernels.pad_codes``; golden: ``np.pad``). An instance norm of codes
   whose only reader is an add of float64 values runs with that add, and the early quantization of
   the sum, in one pass (``kernels.instance_norm_add``): the same bits as the three ops in turn

@@ -286,12 +286,13 @@ class QuantizedGraph:
             store(i.name, x)
         dead = None if trace else self._dead
         fuse_norm_add = not trace and hasattr(K, "instance_norm_add")   # trace keeps every node's value
+        fuse_requant = not trace and hasattr(K, "conv_requant")         # (and the exporter every accumulator)
         for k, n in enumerate(g.nodes):
             args = [codes[i] if i in codes and n.name in self.early[i][1] else env[i] for i in n.inputs]
             if n.name in self.fused:
                 env[n.name] = env[self.fused[n.name]]
             elif n.name in self.plans:
-                store(n.name, self._mac(n, self.plans[n.name], args[0], K))
+                store(n.name, self._mac(n, self.plans[n.name], args[0], K, fuse_requant))
             elif n.op == "relu" and n.inputs[0] in relu_done:
                 env[n.name] = env[n.inputs[0]]
             elif fuse_norm_add and n.name in self._norm_add and isinstance(args[0], QTensor) \
@@ -368,7 +369,7 @@ class QuantizedGraph:
         return OPS[n.op].run(n, [_real(a, K) for a in args])
 
     # ---- one MAC node ----------------------------------------------------------------------------
-    def _mac(self, node: Node, p: MacPlan, x, K):
+    def _mac(self, node: Node, p: MacPlan, x, K, fuse_requant: bool = False):
         fmt = p.fmt
         if fmt.weight_kind in ("int", "ternary", "binary") and fmt.act_kind == "int":
             if isinstance(x, QTensor) and (x.scale, x.zero_point, x.bits) == (p.x_scale, p.x_zero_point, fmt.act_bits):
@@ -376,11 +377,14 @@ class QuantizedGraph:
             else:
                 codes = K.quantize(_real(x, K), p.x_scale, p.x_zero_point, bits=fmt.act_bits)
             codes, restore = _as_conv_input(node, codes)
-            acc = K.conv_int(codes, p.w_codes, x_bits=fmt.act_bits, x_signed=True, x_zero_point=p.x_zero_point,
-                             w_kind="fixed" if fmt.weight_kind == "int" else fmt.weight_kind,
-                             w_bits=fmt.weight_bits if fmt.weight_kind == "int" else 2, bias=p.bias, spec=p.spec)
-            y = K.requantize_integer(acc, p.m0, p.shift, zero_point=p.out_zero_point, out_bits=p.out_bits,
-                                     out_signed=True, act=p.act)
+            conv = dict(x_bits=fmt.act_bits, x_signed=True, x_zero_point=p.x_zero_point,
+                        w_kind="fixed" if fmt.weight_kind == "int" else fmt.weight_kind,
+                        w_bits=fmt.weight_bits if fmt.weight_kind == "int" else 2, bias=p.bias, spec=p.spec)
+            rq = dict(zero_point=p.out_zero_point, out_bits=p.out_bits, out_signed=True, act=p.act)
+            if fuse_requant:   # one call, no accumulator tensor: the same bits as the two below
+                y = K.conv_requant(codes, p.w_codes, m0=p.m0, shift=p.shift, **conv, **rq)
+            else:
+                y = K.requantize_integer(K.conv_int(codes, p.w_codes, **conv), p.m0, p.shift, **rq)
             return QTensor(restore(y), p.out_scale, p.out_zero_point, p.out_bits)
         xr, restore = _as_conv_input(node, _real(x, K))
         if fmt.act_kind == "binary":

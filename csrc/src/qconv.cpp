@@ -546,6 +546,72 @@ void conv_accumulate_i64(const TensorView& x, int32_t x_zero_point, const Tensor
   else run_direct<int32_t, int64_t>(ops, g, out, hot().gemm_s32_s64);
 }
 
+void qconv_requant_run(const QConvPlan& plan, const RequantArgs& rq, void* out) {
+  if (!out) fail("output pointer is null");
+  const QConvArgs& a = plan.args;
+  const Geom& g = plan.g;
+  const int64_t P = g.oh * g.ow;
+  RequantArgs r = rq;  // requantize() validates every parameter once, on an empty accumulator view
+  r.acc = TensorView{};
+  r.acc.dtype = plan.acc_bits == 32 ? DType::i32 : DType::i64;
+  r.acc.ndim = 4;
+  const int64_t shape[4] = {g.n, g.cout, g.oh, g.ow};
+  std::copy(shape, shape + 4, r.acc.shape);
+  const HotKernels& hk = hot();
+  const int64_t umax = int64_t(a.x_fmt.qmax()) - a.x_fmt.qmin();
+  const int64_t wmax = max_abs_code(a.w_kind, a.w_bits);
+  const int64_t pair_max = 2 * umax * wmax;
+  const int64_t flush = pair_max > 0 ? 32767 / pair_max : 1 << 20;
+  const bool u8ok = umax <= 255 && wmax <= 128 && (!hk.u8s8_int16_sums || flush >= 2);
+  const bool per_channel = rq.mode == RequantMode::integer ? rq.m0.shape[0] == g.cout : rq.mult_f32.shape[0] == g.cout;
+  if (plan.acc_bits == 32 && u8ok && g.p.transposed && a.w.dtype == DType::i8) {
+    {  // validation of the requantization parameters (no accumulators yet)
+      RequantArgs v = r;
+      v.acc.shape[0] = 0;
+      requantize(v, out);
+    }
+    std::vector<int64_t> bias64;
+    if (a.bias.data)
+      for (int64_t i = 0; i < a.bias.shape[0]; ++i)
+        bias64.push_back(a.bias.dtype == DType::i32 ? static_cast<const int32_t*>(a.bias.data)[i]
+                                                    : static_cast<const int64_t*>(a.bias.data)[i]);
+    const int64_t corr = ACCELSIM_MUTANT(8) ? int64_t(a.x_fmt.qmin()) + a.x_zero_point
+                                            : int64_t(a.x_fmt.qmin()) - a.x_zero_point;
+    const size_t osize = dtype_size(container_dtype(rq.out_fmt));
+    // Each task's accumulators [image][channel co0..co0+nco][P], requantized into its output planes.
+    auto hook = [&](const int32_t* acc, int64_t co0, int64_t nco, int64_t img0, int64_t nimg) {
+      RequantArgs t = r;
+      t.acc.data = nullptr;
+      t.acc.ndim = 3;
+      t.acc.shape[0] = 1, t.acc.shape[1] = nco, t.acc.shape[2] = P;
+      if (per_channel) {  // the task's channels' parameters
+        auto slice = [&](TensorView& v, size_t esize) {
+          v.data = static_cast<const char*>(v.data) + co0 * int64_t(esize);
+          v.shape[0] = nco;
+        };
+        if (rq.mode == RequantMode::integer) slice(t.m0, 4), slice(t.shift, 4);
+        else slice(t.bias_f32, 4), slice(t.mult_f32, 4);
+      }
+      for (int64_t i = 0; i < nimg; ++i) {
+        t.acc.data = acc + i * nco * P;
+        requantize(t, static_cast<char*>(out) + ((img0 + i) * g.cout + co0) * P * int64_t(osize));
+      }
+    };
+    conv_packed<GemmU8S8, 1, int32_t>(a.x, a.w, g, a.x_fmt.qmin(), a.x_zero_point - a.x_fmt.qmin(), corr,
+                                      bias64.empty() ? nullptr : bias64.data(), static_cast<int32_t*>(nullptr), hook,
+                                      flush, 0);
+    return;
+  }
+  // Other paths: the accumulators into the calling thread's scratch (kept up to 64 MiB), then requantize.
+  thread_local std::vector<int64_t> scratch;
+  const int64_t bytes = g.out_numel() * (plan.acc_bits == 32 ? 4 : 8);
+  if (int64_t(scratch.size()) * 8 < bytes) scratch.resize(size_t((bytes + 7) / 8));
+  qconv_run(plan, scratch.data());
+  r.acc.data = scratch.data();
+  requantize(r, out);
+  if (scratch.size() * 8 > (size_t(64) << 20)) std::vector<int64_t>().swap(scratch);
+}
+
 void qconv_run(const QConvPlan& plan, void* out) {
   if (!out) fail("output pointer is null");
   const QConvArgs& a = plan.args;

@@ -49,6 +49,12 @@ void qconv_run(const QConvPlan& plan, void* out);
 
 // ---- requantization -----------------------------------------------------------------------------
 enum class RequantMode : int { integer = 0, torch = 1 };
+struct RequantArgs;
+// qconv_run then requantize(rq) of its accumulators into out (codes of rq.out_fmt, g.out_numel()
+// elements) in one call: the same bits. The int8 packed path of transposed convolutions requantizes
+// each task's accumulators as the task finishes (no accumulator tensor); the other paths use one
+// scratch buffer kept by the calling thread. rq.acc is ignored (the conv's output shape is used).
+void qconv_requant_run(const QConvPlan& plan, const RequantArgs& rq, void* out);
 enum class Activation : int { none = 0, relu = 1, lut = 2 };
 
 struct RequantArgs {
