@@ -1,0 +1,155 @@
+"""Where the runtime's time goes on a whole generator (issue 18 item 4), and what its fusions save.
+
+For each model and batch: the share of one ``QuantizedGraph.run`` (w8a8, C++ kernels) spent in each
+kernel call and node kind (every kernel entry point of ``accelsim.kernels`` and the runtime's per-node
+methods are wrapped with timers after a warm-up run), and an A/B of the runtime with and without its
+fused calls (``conv_requant``, ``instance_norm_add``, ``pad_codes``: without them it runs what it ran
+before they existed: ``conv_int`` then ``requantize_integer``, the norm then the add then the
+quantization, ``np.pad``), interleaved run by run in one process on the same input, outputs checked
+equal byte for byte. Load average recorded; prints a table, writes JSON.
+
+    python benchmarks/profile_runtime.py --models dcgan:1:40,dcgan:64,cyclegan:1,cyclegan:8:3 --json out.json
+
+Calibration ranges come from ``--workdir`` (``bench_runtime.py``'s cache) or are made there.
+"""
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import os
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, ".."))
+sys.path.insert(0, HERE)
+
+import numpy as np  # noqa: E402
+
+FUSED = ("conv_requant", "instance_norm_add", "pad_codes")
+KERNEL_CALLS = ("conv_int", "requantize_integer", "quantize", "dequantize", "instance_norm_codes", "conv_xnor",
+                "conv_flex") + FUSED
+
+
+class Unfused:
+    """accelsim.kernels without the fused entry points: the runtime then takes its unfused paths."""
+
+    def __init__(self, kernels):
+        self._k = kernels
+
+    def __getattr__(self, name):
+        if name in FUSED:
+            raise AttributeError(name)
+        return getattr(self._k, name)
+
+
+def profile(qg, x, repeats: int) -> dict:
+    """Seconds per run in each kernel call ("kernel:<name>") and node kind ("node:<op>"), and the wall time."""
+    from accelsim import kernels
+    from accelsim.runtime import quantized as q
+
+    tot: dict = collections.defaultdict(float)
+    saved_k = {n: getattr(kernels, n) for n in KERNEL_CALLS if hasattr(kernels, n)}
+    saved_m = {n: getattr(q.QuantizedGraph, n) for n in ("_mac", "_vector", "_norm_add_node")
+               if hasattr(q.QuantizedGraph, n)}
+
+    def timed(key, fn):
+        def wrapper(*a, **kw):
+            t0 = time.perf_counter()
+            try:
+                return fn(*a, **kw)
+            finally:
+                tot[key if isinstance(key, str) else key(*a)] += time.perf_counter() - t0
+        return wrapper
+
+    qg.run(x)   # warm-up: weights packed, caches filled
+    for n, f in saved_k.items():
+        setattr(kernels, n, timed(f"kernel:{n}", f))
+    for n, f in saved_m.items():
+        key = "node:instance_norm+add" if n == "_norm_add_node" else (lambda self, node, *a: f"node:{node.op}")
+        setattr(q.QuantizedGraph, n, timed(key, f))
+    try:
+        t0 = time.perf_counter()
+        for _ in range(repeats):
+            qg.run(x)
+        wall = (time.perf_counter() - t0) / repeats
+    finally:
+        for n, f in saved_k.items():
+            setattr(kernels, n, f)
+        for n, f in saved_m.items():
+            setattr(q.QuantizedGraph, n, f)
+    out = {k: v / repeats for k, v in tot.items()}
+    out["wall"] = wall
+    out["outside_kernels"] = wall - sum(v for k, v in out.items() if k.startswith("kernel:"))
+    return out
+
+
+def ab(qg, x, repeats: int) -> dict:
+    """Median seconds of the runtime with and without its fused calls, interleaved (order alternating)."""
+    from accelsim import kernels
+
+    impls = {"unfused": Unfused(kernels), "fused": "cpp"}
+    a, b = qg.run(x, impl=impls["unfused"]), qg.run(x, impl="cpp")
+    if a.tobytes() != b.tobytes():
+        raise SystemExit("fused and unfused runs differ: a bug")
+    ts: dict = {k: [] for k in impls}
+    for r in range(repeats):
+        for k in (list(impls) if r % 2 == 0 else list(impls)[::-1]):
+            t0 = time.perf_counter()
+            qg.run(x, impl=impls[k])
+            ts[k].append(time.perf_counter() - t0)
+    return {k: float(np.median(v)) for k, v in ts.items()} | {"raw": ts}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--models", default="dcgan:1:40,dcgan:64,cyclegan:1,cyclegan:8:3",
+                    help="model:batch[:A/B runs of each variant],...")
+    ap.add_argument("--repeats", type=int, default=3, help="profiled runs per model and batch")
+    ap.add_argument("--ab-repeats", type=int, default=6, help="A/B runs of each variant (default per model and batch)")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--workdir", default=None, help="bench_runtime.py's workdir (calibrations, ONNX exports)")
+    ap.add_argument("--json", metavar="PATH")
+    args = ap.parse_args(argv)
+    import tempfile
+
+    import bench_runtime as br
+    from accelsim import kernels
+
+    kernels.set_num_threads(args.threads)
+    workdir = os.path.abspath(args.workdir or tempfile.mkdtemp(prefix="profile_runtime."))
+    os.makedirs(workdir, exist_ok=True)
+    rows = []
+    for item in args.models.split(","):
+        model, batch, *rest = item.split(":")
+        ab_repeats = int(rest[0]) if rest else args.ab_repeats
+        prep = br.Prepared("gen:" + model, workdir, 4, 32)
+        qg = prep.quantized("w8a8")
+        x = prep.inputs(int(batch), br.BENCH_SEED)
+        load0 = os.getloadavg()
+        prof = profile(qg, x, args.repeats)
+        res = ab(qg, x, ab_repeats)
+        row = {"model": model, "batch": int(batch), "profile_s": prof, "unfused_s": res["unfused"],
+               "fused_s": res["fused"], "speedup": res["unfused"] / res["fused"], "ab_raw_s": res["raw"],
+               "load_before": load0, "load_after": os.getloadavg()}
+        rows.append(row)
+        wall = prof["wall"]
+        print(f"\n{model} batch {batch}: profiled run {wall * 1e3:.1f} ms (load average {load0[0]:.2f} -> "
+              f"{row['load_after'][0]:.2f}); outside kernel calls {prof['outside_kernels'] * 1e3:.1f} ms "
+              f"({prof['outside_kernels'] / wall:.1%})")
+        for k, v in sorted(prof.items(), key=lambda kv: -kv[1]):
+            if k.startswith(("kernel:", "node:")):
+                print(f"  {k:28s} {v * 1e3:10.2f} ms {v / wall:7.1%}")
+        print(f"  A/B, {ab_repeats} interleaved runs each: unfused {res['unfused'] * 1e3:.1f} ms, fused "
+              f"{res['fused'] * 1e3:.1f} ms: {row['speedup']:.2f}x (outputs equal byte for byte)")
+    doc = {"machine": br.cpu_info(), "threads": args.threads, "isa": kernels.active_isa(), "rows": rows}
+    if args.json:
+        with open(args.json + ".tmp", "w") as f:
+            json.dump(doc, f, indent=1)
+        os.replace(args.json + ".tmp", args.json)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
