@@ -31,6 +31,7 @@ def test_presets():
     s = load_arch("scalesim-32x32")
     assert (s.array.rows, s.array.cols, s.array.dataflow) == (32, 32, "os")
     assert all(b.size_bytes == 65536 and b.usable_bits == 65536 * 8 // 2 for b in s.buffers)
+    assert all(b.word_bits == 8 * s.array.cols for b in s.buffers)   # port: one array edge of 1-byte words
     assert load_arch("eyeriss-like").shared_buffer
 
 
