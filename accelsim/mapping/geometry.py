@@ -27,6 +27,21 @@ class AxisTiling:
         return sum(hi - lo for lo, hi in self.in_ranges)
 
     @property
+    def in_new_ranges(self) -> tuple[tuple[int, int], ...]:
+        """Per tile, the part of its input range its predecessor's does not cover: what a sweep over
+        the tiles in order loads when each tile keeps its overlap with the previous one on chip."""
+        out, prev_hi = [], None
+        for lo, hi in self.in_ranges:
+            start = lo if prev_hi is None else min(hi, max(lo, prev_hi))
+            out.append((start, hi))
+            prev_hi = hi
+        return tuple(out)
+
+    @property
+    def in_new_sum(self) -> int:
+        return sum(hi - lo for lo, hi in self.in_new_ranges)
+
+    @property
     def in_max(self) -> int:
         return max(hi - lo for lo, hi in self.in_ranges)
 
@@ -103,8 +118,15 @@ def used_inputs(lowered: Lowered, axis: int) -> int:
     return len(used)
 
 
+def tile_sizes(n: int) -> list[int]:
+    """Every tile size worth trying along an extent of n, largest first: for each tile count m in
+    1..n the smallest size giving m tiles, ceil(n/m) (a larger size with the same count holds more
+    and moves the same or more). About 2 sqrt(n) sizes; ``tile_candidates`` is a subset."""
+    return sorted({-(-n // m) for m in range(1, n + 1)}, reverse=True)
+
+
 def tile_candidates(n: int) -> list[int]:
-    """n, ceil(n/2), ceil(n/4), ... down to 1 (distinct)."""
+    """n, ceil(n/2), ceil(n/4), ... down to 1 (distinct): the coarse sizes."""
     out, t, j = [], n, 1
     while True:
         t = -(-n // j)

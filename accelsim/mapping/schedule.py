@@ -219,8 +219,18 @@ def build_schedule(m: Mapping) -> Schedule:
         pieces.append((step_of, np.full(step_of.size, write), np.full(step_of.size, operand), bits, runs))
 
     s = np.flatnonzero(new_i)
+    r0, q0 = hin0[s], win0[s]
+    if m.halo_reuse and s.size > 1:   # the previous ifmap tile's overlap stays on chip: load the rest
+        prev = np.r_[0, s[:-1]]
+        same = np.r_[False, (b[s[1:]] == b[prev[1:]]) & (ic[s[1:]] == ic[prev[1:]])]
+        if nw > 1:    # along w, within a row of tiles
+            nxt = same & (ih[s] == ih[prev]) & (iw[s] == iw[prev] + 1)
+            q0 = np.where(nxt, np.minimum(win1[s], np.maximum(win0[s], win1[prev])), q0)
+        else:         # whole-width tiles: along h
+            nxt = same & (ih[s] == ih[prev] + 1)
+            r0 = np.where(nxt, np.minimum(hin1[s], np.maximum(hin0[s], hin1[prev])), r0)
     add(s, False, 0, _boxes(bases[0], (layer.in_channels,) + in_hw, sizes.in_bits, b[s], c0[s], c1[s],
-                            hin0[s], hin1[s], win0[s], win1[s]), s)
+                            r0, hin1[s], q0, win1[s]), s)
     s = np.flatnonzero(new_w)
     if grouped:
         wr = (f0[s], f1[s], np.zeros_like(s), np.ones_like(s), np.zeros_like(s), np.full(s.size, w_cols))

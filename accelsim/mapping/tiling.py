@@ -21,12 +21,15 @@ import numpy as np
 
 from accelsim.arch.spec import ArchSpec
 from accelsim.errors import ConfigError, InfeasibleError
-from accelsim.mapping.geometry import AxisTiling, axis_tiling, tile_candidates, tiled_extent, used_inputs
+from accelsim.mapping.geometry import (AxisTiling, axis_tiling, tile_candidates, tile_sizes, tiled_extent,
+                                       used_inputs)
 from accelsim.mapping.lowering import Lowered
 from accelsim.workload.graph import LayerPlan
 
 OBJECTIVES = ("dram", "energy", "latency", "edp")
 ORDERS = tuple("".join(p) for p in itertools.permutations("pcf"))
+# orders whose consecutive ifmap tiles are neighbouring spatial tiles (same c tile)
+C_ABOVE_P = np.array([o.index("c") < o.index("p") for o in ORDERS])
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,7 @@ class Mapping:
     tile_bits: dict                       # ifmap, weight, ofmap (what one buffer holds)
     objective: str
     objective_value: float
+    halo_reuse: bool = False              # each ifmap load keeps the previous tile's overlap on chip
 
     @property
     def n_p(self) -> int:
@@ -96,7 +100,8 @@ class Mapping:
 
     def describe(self) -> str:
         return (f"order {self.loop_order} tile h{self.tiles_h.tile} w{self.tiles_w.tile} "
-                f"c{self.tile_c} f{self.tile_f} fetch I{self.fetch_ifmap} W{self.fetch_weight} O{self.fetch_psum}")
+                f"c{self.tile_c} f{self.tile_f} fetch I{self.fetch_ifmap} W{self.fetch_weight} O{self.fetch_psum}"
+                + (" halo kept" if self.halo_reuse else ""))
 
 
 def compulsory_bits(lowered: Lowered, sizes: OperandSizes) -> dict:
@@ -130,6 +135,17 @@ def _refetch(order: str, irrelevant: str, relevant: str, n: dict) -> np.ndarray:
 
 def search(lowered: Lowered, plan: LayerPlan, arch: ArchSpec, objective: str = "dram",
            costs: MapperCosts | None = None) -> Mapping:
+    """The best tiling and loop order of ``lowered`` for ``objective``.
+
+    Tile sizes: one per tile count along h, w, c and f (``tile_sizes``: every count, not only
+    halvings). Traffic never grows when one tile size grows at fixed others (fewer trips, never more
+    refetches), so each (h, w, c) tile is taken with the largest f tile that fits; for dram and
+    energy the smaller f tiles are dominated. Latency and edp also weigh the first tile load, which
+    grows with the tiles: they get the full mesh of the coarse sizes (``tile_candidates``) as well.
+    For dram and energy, spatial tilings whose lower bound (every operand moved once, halos and
+    overlap included) exceeds the best coarse candidate are dropped before the mesh is built: they
+    can neither win nor tie. Ties on the objective go to fewer DRAM byte runs (fewer activates), then
+    to the smaller first load (ifmap + weight tile: the load no compute hides)."""
     if objective not in OBJECTIVES:
         raise ConfigError(f"objective must be one of {', '.join(OBJECTIVES)}, got {objective!r}")
     costs = costs or MapperCosts()
@@ -137,87 +153,164 @@ def search(lowered: Lowered, plan: LayerPlan, arch: ArchSpec, objective: str = "
     grouped = layer.groups > 1
     cin_g, cout_g = layer.in_channels // layer.groups, layer.out_channels // layer.groups
     scatter = lowered.method == "scatter"
+    f64 = lambda xs: np.array(xs, dtype=np.float64)  # noqa: E731
 
-    ax_h = [axis_tiling(lowered, 0, t) for t in tile_candidates(tiled_extent(lowered, 0))]
-    ax_w = [axis_tiling(lowered, 1, t) for t in tile_candidates(tiled_extent(lowered, 1))]
+    ext_h, ext_w = tiled_extent(lowered, 0), tiled_extent(lowered, 1)
+    ax_h = [axis_tiling(lowered, 0, t) for t in tile_sizes(ext_h)]
+    ax_w = [axis_tiling(lowered, 1, t) for t in tile_sizes(ext_w)]
     if grouped:   # tile over whole groups; c and f move together
-        c_cands = [g * cin_g for g in tile_candidates(layer.groups)]
+        c_cands = [g * cin_g for g in tile_sizes(layer.groups)]
+        c_coarse = [g * cin_g for g in tile_candidates(layer.groups)]
         f_cands = [layer.out_channels]
     else:
-        c_cands = tile_candidates(layer.in_channels)
-        f_cands = tile_candidates(layer.out_channels)
-
-    # every combination of tile sizes (order-independent quantities), infeasible ones dropped early
-    ih, iw, ic, jf = (a.ravel() for a in np.meshgrid(np.arange(len(ax_h)), np.arange(len(ax_w)),
-                                                      np.arange(len(c_cands)), np.arange(len(f_cands)),
-                                                      indexing="ij"))
-    f64 = lambda xs: np.array(xs, dtype=np.float64)  # noqa: E731
-    tc, tf = f64(c_cands)[ic], f64(f_cands)[jf]
-    if grouped:
-        tf = tc / cin_g * cout_g
-    n_c = np.ceil(layer.in_channels / tc)
-    out_max = f64([a.out_max for a in ax_h])[ih] * f64([a.out_max for a in ax_w])[iw]
-    in_max = f64([a.in_max for a in ax_h])[ih] * f64([a.in_max for a in ax_w])[iw]
+        c_cands = tile_sizes(layer.in_channels)
+        c_coarse = tile_candidates(layer.in_channels)
+        f_cands = tile_sizes(layer.out_channels)[::-1]     # ascending: the largest that fits is searched
+    c_arr, f_arr = f64(c_cands), f64(f_cands)
     w_pass = float(sizes.weight_pass_bits)
-    w_tile = w_pass * (tc / layer.in_channels) * (tf / layer.out_channels) if not grouped \
-        else w_pass * tc / layer.in_channels
-    spill_possible = (n_c > 1) & (not grouped)
-    o_tile = out_max * tf * np.where(spill_possible | scatter, sizes.acc_bits, sizes.out_bits)
-    i_tile = in_max * tc * sizes.in_bits
+    o_final = float(layer.output_elems) * sizes.out_bits
+    o_psum = float(layer.output_elems) * sizes.acc_bits
     cap, shared = _capacity(arch)
-    if shared is None:
-        fits = (i_tile <= cap["ifmap"]) & (w_tile <= cap["weight"]) & (o_tile <= cap["ofmap"])
+
+    # per spatial tiling (h size x w size, flattened): extents, trips, traffic of one pass, bound
+    sp = lambda attr: np.outer(f64([getattr(a, attr) for a in ax_h]), f64([getattr(a, attr) for a in ax_w])).ravel()  # noqa: E731
+    s_out_max, s_in_max, s_n = sp("out_max"), sp("in_max"), layer.batch * sp("n")
+    s_in_pass = layer.batch * sp("in_sum") * layer.in_channels * sizes.in_bits
+    # a sweep over the spatial tiles in order keeps each tile's overlap with the previous one: along w
+    # within a row of tiles, or along h when a tile spans the whole width
+    one_w = np.array([a.n == 1 for a in ax_w])
+    s_in_stream = layer.batch * layer.in_channels * sizes.in_bits * np.where(
+        np.tile(one_w, len(ax_h)),
+        np.outer(f64([a.in_new_sum for a in ax_h]), f64([a.in_sum for a in ax_w])).ravel(),
+        np.outer(f64([a.in_sum for a in ax_h]), f64([a.in_new_sum for a in ax_w])).ravel())
+    s_overlap = (layer.batch * (sp("out_sum") - sp("out_union")) * layer.out_channels * sizes.acc_bits
+                 if scatter else np.zeros(s_n.size))
+    # byte runs of one tile (C x H x W layout, ``schedule._boxes``): one when it spans the whole image,
+    # one per channel when it spans the width, else one per channel and row
+    one_hw = np.outer([a.n == 1 for a in ax_h], [a.n == 1 for a in ax_w]).ravel()
+    s_one_w = np.tile(one_w, len(ax_h))
+    s_in_rows = np.repeat(f64([a.in_max for a in ax_h]), len(ax_w))
+    s_out_rows = np.repeat(f64([a.out_max for a in ax_h]), len(ax_w))
+    rd, wr = (costs.read_pj_per_byte, costs.write_pj_per_byte) if objective == "energy" else (1.0, 1.0)
+    s_bound = ((s_in_stream + w_pass + s_overlap) * rd + (o_final + s_overlap) * wr) / 8
+
+    def tiles(si, ic, jf):
+        """Buffer bits of each operand's tile and whether they fit, per candidate."""
+        tc = c_arr[ic]
+        tf = tc / cin_g * cout_g if grouped else f_arr[jf]
+        spill_possible = (tc < layer.in_channels) & (not grouped)
+        w_tile = w_pass * tc / layer.in_channels if grouped else \
+            w_pass * (tc / layer.in_channels) * (tf / layer.out_channels)
+        o_tile = s_out_max[si] * tf * np.where(spill_possible | scatter, sizes.acc_bits, sizes.out_bits)
+        i_tile = s_in_max[si] * tc * sizes.in_bits
+        if shared is None:
+            fits = (i_tile <= cap["ifmap"]) & (w_tile <= cap["weight"]) & (o_tile <= cap["ofmap"])
+        else:
+            fits = i_tile + w_tile + o_tile <= shared
+        return i_tile, w_tile, o_tile, fits
+
+    def largest_f(si, ic):
+        """Index of the largest f tile that fits with spatial tiling si and c tile ic (0 if none)."""
+        if grouped:
+            return np.zeros_like(si)
+        tc = c_arr[ic]
+        o_per_f = s_out_max[si] * np.where((tc < layer.in_channels) | scatter, sizes.acc_bits, sizes.out_bits)
+        w_per_f = w_pass * tc / layer.in_channels / layer.out_channels
+        if shared is None:
+            bound = np.minimum(cap["ofmap"] / o_per_f, cap["weight"] / np.maximum(w_per_f, 1e-300))
+        else:
+            bound = (shared - s_in_max[si] * tc * sizes.in_bits) / (o_per_f + w_per_f)
+        jf = np.searchsorted(f_arr, bound * (1 + 1e-9), side="right") - 1
+        for _ in range(2):   # step down where rounding put the bound one size too high
+            jf = np.where((jf >= 0) & ~tiles(si, ic, np.maximum(jf, 0))[3], jf - 1, jf)
+        return np.maximum(jf, 0)
+
+    def mesh(spatial, c_idx, prune):
+        """Every spatial tiling x c tile with its largest f tile. prune (dram, energy): drop the rows
+        another row of the same spatial tiling dominates (a c tile and an f tile at least as large)."""
+        si, ic = (a.ravel() for a in np.meshgrid(spatial, c_idx, indexing="ij"))
+        jf = largest_f(si, ic)
+        if prune and not grouped and si.size:
+            rank = np.where(tiles(si, ic, jf)[3], jf, -1).reshape(spatial.size, c_idx.size)   # c descending
+            seen = np.maximum.accumulate(np.c_[np.full(spatial.size, -1), rank[:, :-1]], axis=1)
+            keep = ((rank > seen) & (rank >= 0)).ravel()
+            si, ic, jf = si[keep], ic[keep], jf[keep]
+        return si, ic, jf
+
+    def evaluate(si, ic, jf):
+        """Objective value, steps and traffic of candidates (rows) under every loop order (columns)."""
+        i_tile, w_tile = tiles(si, ic, jf)[:2]
+        tc = c_arr[ic]
+        n_c = np.ceil(layer.in_channels / tc)
+        n_f = np.ones(si.size) if grouped else np.ceil(layer.out_channels / f_arr[jf])
+        n = {"p": s_n[si], "c": n_c, "f": n_f}
+        f_i = np.stack([_refetch(o, "f", "pc", n) for o in ORDERS], axis=1)
+        f_w = np.stack([_refetch(o, "p", "cf", n) for o in ORDERS], axis=1)
+        f_o = np.ones_like(f_i) if grouped else np.stack([_refetch(o, "c", "pf", n) for o in ORDERS], axis=1)
+        psum_bits = (f_o - 1) * o_psum + s_overlap[si][:, None]
+        reuse = C_ABOVE_P[None, :] | (n_c == 1)[:, None]
+        read_i = np.where(reuse, s_in_stream[si][:, None], s_in_pass[si][:, None]) * f_i
+        read_w = w_pass * f_w
+        total_bits = read_i + read_w + 2 * psum_bits + o_final
+        steps = np.broadcast_to((n["p"] * n_c * n_f)[:, None], total_bits.shape)
+        # DRAM byte runs (a tie-break: among equal values, fewer and longer runs mean fewer activates)
+        tf = tc / cin_g * cout_g if grouped else f_arr[jf]
+        run_i = np.where(one_hw[si], 1.0, np.where(s_one_w[si], tc, tc * s_in_rows[si]))
+        run_w = np.where(tc >= layer.in_channels, 1.0, tf)
+        run_o = np.where(one_hw[si], 1.0, np.where(s_one_w[si], tf, tf * s_out_rows[si]))
+        runs = ((n["p"] * n_c * run_i)[:, None] * f_i + (n_c * n_f * run_w)[:, None] * f_w
+                + (n["p"] * n_f * run_o)[:, None] * (2 * f_o - 1))
+        if objective == "dram":
+            value = total_bits / 8
+        else:
+            energy = ((read_i + read_w + psum_bits) * costs.read_pj_per_byte
+                      + (o_final + psum_bits) * costs.write_pj_per_byte) / 8
+            bw = arch.dram_bytes_per_cycle
+            first_load = ((i_tile + w_tile) / 8 / bw)[:, None]
+            latency = np.maximum(costs.compute_cycles, total_bits / 8 / bw) + first_load
+            value = {"energy": energy, "latency": latency, "edp": energy * latency}[objective]
+        return value, steps, runs, (f_i, f_w, f_o, psum_bits, read_i, read_w, reuse, n_c, n_f)
+
+    coarse_s = np.flatnonzero(np.outer(np.isin([a.tile for a in ax_h], tile_candidates(ext_h)),
+                                       np.isin([a.tile for a in ax_w], tile_candidates(ext_w))).ravel())
+    coarse_c = np.flatnonzero(np.isin(c_cands, c_coarse))
+    all_s, all_c = np.arange(s_n.size), np.arange(len(c_cands))
+    if objective in ("latency", "edp"):
+        si, ic, jf = mesh(all_s, all_c, False)
+        c_mesh = np.meshgrid(coarse_s, coarse_c, np.arange(1) if grouped else
+                             np.flatnonzero(np.isin(f_cands, tile_candidates(layer.out_channels))), indexing="ij")
+        si, ic, jf = (np.concatenate([a, m.ravel()]) for a, m in zip((si, ic, jf), c_mesh))
     else:
-        fits = i_tile + w_tile + o_tile <= shared
+        si, ic, jf = mesh(coarse_s, coarse_c, True)
+        first = tiles(si, ic, jf)[3]
+        spatial = all_s
+        if first.any():
+            incumbent = evaluate(si[first], ic[first], jf[first])[0].min()
+            spatial = all_s[s_bound <= incumbent * (1 + 1e-12)]
+        si, ic, jf = mesh(spatial, all_c, True)
+    fits = tiles(si, ic, jf)[3]
     if not fits.any():
+        smallest = (np.array([s_n.size - 1]), np.array([len(c_cands) - 1]), np.array([0]))
+        i_tile, w_tile, o_tile = tiles(*smallest)[:3]
         raise InfeasibleError(f"layer {layer.name!r}: no tiling fits the buffers of arch {arch.name!r} "
                               f"(smallest tiles need ifmap {int(i_tile.min())} b, weight {int(w_tile.min())} b, "
                               f"ofmap {int(o_tile.min())} b)")
     keep = np.flatnonzero(fits)
-    ih, iw, ic, jf, tc, tf, n_c, w_tile, o_tile, i_tile = (a[keep] for a in (ih, iw, ic, jf, tc, tf, n_c, w_tile,
-                                                                             o_tile, i_tile))
-    nh, nw = f64([a.n for a in ax_h])[ih], f64([a.n for a in ax_w])[iw]
-    n_f = np.ceil(layer.out_channels / tf) if not grouped else np.ones_like(tc)
-    n = {"p": layer.batch * nh * nw, "c": n_c, "f": n_f}
-    in_sum = f64([a.in_sum for a in ax_h])[ih] * f64([a.in_sum for a in ax_w])[iw]
-    out_sum = f64([a.out_sum for a in ax_h])[ih] * f64([a.out_sum for a in ax_w])[iw]
-    out_union = f64([a.out_union for a in ax_h])[ih] * f64([a.out_union for a in ax_w])[iw]
-
-    # bits one pass over every tile moves; refetch factors per loop order (columns)
-    in_pass = layer.batch * in_sum * layer.in_channels * sizes.in_bits
-    o_final = float(layer.output_elems) * sizes.out_bits
-    o_psum = float(layer.output_elems) * sizes.acc_bits
-    f_i = np.stack([_refetch(o, "f", "pc", n) for o in ORDERS], axis=1)
-    f_w = np.stack([_refetch(o, "p", "cf", n) for o in ORDERS], axis=1)
-    f_o = np.ones_like(f_i) if grouped else np.stack([_refetch(o, "c", "pf", n) for o in ORDERS], axis=1)
-    psum_bits = (f_o - 1) * o_psum
-    if scatter:  # overlap-add: each footprint element beyond the first copy is a partial sum out and back
-        overlap = layer.batch * (out_sum - out_union) * layer.out_channels * sizes.acc_bits
-        psum_bits = psum_bits + overlap[:, None]
-    read_i, read_w = in_pass[:, None] * f_i, w_pass * f_w
-    write_o = np.full_like(read_i, o_final)
-    total_bits = read_i + read_w + 2 * psum_bits + write_o
-    steps = np.broadcast_to((n["p"] * n_c * n_f)[:, None], total_bits.shape)
-    if objective == "dram":
-        value = total_bits / 8
-    else:
-        energy = ((read_i + read_w + psum_bits) * costs.read_pj_per_byte
-                  + (write_o + psum_bits) * costs.write_pj_per_byte) / 8
-        bw = arch.dram_bytes_per_cycle
-        first_load = ((i_tile + w_tile) / 8 / bw)[:, None]
-        latency = np.maximum(costs.compute_cycles, total_bits / 8 / bw) + first_load
-        value = {"energy": energy, "latency": latency, "edp": energy * latency}[objective]
-    flat = np.lexsort((np.arange(value.size), steps.ravel(), value.ravel()))[0]
+    si, ic, jf = si[keep], ic[keep], jf[keep]
+    value, steps, runs, traffic = evaluate(si, ic, jf)
+    i_tile, w_tile = tiles(si, ic, jf)[:2]
+    first = np.broadcast_to((i_tile + w_tile)[:, None], value.shape)
+    flat = np.lexsort((np.arange(value.size), first.ravel(), runs.ravel(), value.ravel()))[0]
     row, col = divmod(int(flat), len(ORDERS))
-    best = (row, col)
-    order_name = ORDERS[col]
-    f_i, f_w, f_o, psum_bits, read_i, read_w, write_o, value = (
-        a[best] for a in (f_i, f_w, f_o, psum_bits, read_i, read_w, write_o, value))
-    best = row
-    rb = {"ifmap": float(read_i), "weight": float(read_w), "psum": float(psum_bits)}
-    wb = {"ofmap": float(write_o), "psum": float(psum_bits)}
-    return Mapping(lowered, sizes, order_name, ax_h[ih[best]], ax_w[iw[best]],
-                   int(tc[best]), int(tf[best]), int(n_c[best]), int(n_f[best]),
-                   int(f_i), int(f_w), int(f_o), rb, wb,
-                   {"ifmap": float(i_tile[best]), "weight": float(w_tile[best]), "ofmap": float(o_tile[best])},
-                   objective, float(value))
+    f_i, f_w, f_o, psum_bits, read_i, read_w = (float(a[row, col]) for a in traffic[:6])
+    reuse = bool(traffic[6][row, col])
+    n_c, n_f = (int(a[row]) for a in traffic[7:])
+    b = slice(row, row + 1)
+    i_tile, w_tile, o_tile = (float(a[0]) for a in tiles(si[b], ic[b], jf[b])[:3])
+    tc = int(c_cands[ic[row]])
+    tf = tc // cin_g * cout_g if grouped else int(f_cands[jf[row]])
+    h, w = divmod(int(si[row]), len(ax_w))
+    return Mapping(lowered, sizes, ORDERS[col], ax_h[h], ax_w[w], tc, tf, n_c, n_f,
+                   int(f_i), int(f_w), int(f_o), {"ifmap": read_i, "weight": read_w, "psum": psum_bits},
+                   {"ofmap": o_final, "psum": psum_bits}, {"ifmap": i_tile, "weight": w_tile, "ofmap": o_tile},
+                   objective, float(value[row, col]), reuse and s_in_stream[si[row]] < s_in_pass[si[row]])
