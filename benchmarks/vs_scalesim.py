@@ -1,22 +1,34 @@
-"""accelsim vs SCALE-Sim 3.0.0 on the DCGAN-64 generator: compute cycles per layer (must be identical),
-DRAM bytes side by side (accelsim must not exceed SCALE-Sim's os traffic), wall time.
+"""accelsim vs SCALE-Sim 3.0.0, both measured in this run: compute cycles, DRAM bytes, wall time.
 
-SCALE-Sim is never installed by this script and never imported into accelsim's interpreter. It needs
-numpy < 2.4, so give it its own virtual environment once:
-    python3 -m venv peer-venv && peer-venv/bin/pip install scalesim==3.0.0 "numpy==2.3.5"
-and pass ``--scalesim-python peer-venv/bin/python`` (default: $ACCELSIM_SCALESIM_PYTHON, then
-/work/peer-venv/bin/python). Without it the script prints accelsim's side only.
+SCALE-Sim is never installed by this script and never imported into accelsim's interpreter: it runs in its
+own venv (numpy < 2.4) through benchmarks/peers/scalesim_run.py (Python API, traces off, CALC mode):
+    python3 -m venv /work/bench-venvs/scalesim
+    /work/bench-venvs/scalesim/bin/pip install scalesim==3.0.0 "numpy==2.3.5"
+Pass ``--scalesim-python`` (default: $ACCELSIM_SCALESIM_PYTHON, then /work/bench-venvs/scalesim/bin/python).
+Without it the script prints accelsim's side only and claims nothing.
 
-The layers are SCALE-Sim's view of DCGAN-64 (it has no padding and no transposed convolution):
-G1 (z -> 512x4x4) as a 1x1 conv with 8192 filters, G2-G5 as stride-1 convs over the zero-inserted,
-padded inputs (H_in = 2H + 3) - identical GEMMs to accelsim's ``zero_insert`` lowering with the
-dilated input in DRAM. Same array, dataflow and SRAM sizes (64 KiB ifmap/filter/ofmap, double
-buffered, 1-byte words), SCALE-Sim in CALC bandwidth mode with traces off. SCALE-Sim prints the
-zero-based index of the last compute cycle; ``accelsim_cycles`` uses the same convention (count - 1).
-SCALE-Sim runs are slow (minutes per case); ``--cache-dir`` keeps their reports and walls for re-use.
+Part 1, DCGAN-64 as SCALE-Sim needs it (no padding, no transposed conv): G1 (z -> 512x4x4) as a 1x1 conv
+with 8192 filters, G2-G5 as stride-1 convs over the zero-inserted, padded inputs (H_in = 2H + 3): the
+GEMMs of accelsim's ``zero_insert`` lowering with the dilated input in DRAM. For each array and dataflow,
+64 KiB ifmap/filter/ofmap SRAM (double buffered, 1-byte words: int8): compute cycles per layer (must be
+identical; SCALE-Sim prints the zero-based index of the last cycle, accelsim's count - 1 is printed next
+to it), DRAM bytes side by side, and wall time of both tools, like against like:
+  cold: a fresh interpreter per tool, start-up, imports and one run (accelsim: this script re-run as a
+        child making one ``simulate`` call; SCALE-Sim: scalesim_run's driver), wall of the subprocess;
+  warm: SCALE-Sim's own in-process wall of that run (imports excluded; it keeps no state between runs,
+        so a second run costs the same) against accelsim's best of ``--repeat`` ``simulate`` calls.
+Part 2, the output-stationary configurations of tests/data/scalesim/goldens.csv (small layers, 1-64 KiB
+SRAMs, where SCALE-Sim's sliding-window traffic is close to compulsory): SCALE-Sim re-run here, its
+numbers checked equal to the committed goldens, and accelsim's DRAM bytes <= SCALE-Sim's on every one.
+This check fails when it is false: the tiler before issue 14 moved more than SCALE-Sim on 5 of them
+(e.g. Conv2d 3->8 k7 70x70 on a 16x8 array, 8/64/64 KiB: 54,008 B against 53,714 B).
 
-usage: python benchmarks/vs_scalesim.py [--json PATH] [--arrays 8,32] [--dataflows os,ws,is]
-                                         [--os-buffer-kib 16,256] [--scalesim-python PATH] [--cache-dir DIR]
+The load average is recorded at start and end. Exit 1 when any check fails: cycles not identical,
+accelsim os DRAM above SCALE-Sim's, SCALE-Sim's live numbers not equal to the goldens, or accelsim
+cold less than --target-speedup times faster than SCALE-Sim cold (DCGAN-64, summed over runs).
+
+usage: python benchmarks/vs_scalesim.py [--json PATH] [--arrays 32] [--dataflows os,ws,is] [--repeat 3]
+                                         [--scalesim-python PATH] [--work DIR] [--skip-goldens]
 """
 from __future__ import annotations
 
@@ -24,71 +36,29 @@ import argparse
 import csv
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
 import time
 from dataclasses import replace
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, ".."))
+sys.path.insert(0, os.path.join(HERE, "peers"))
+
+import scalesim_goldens  # noqa: E402
+import scalesim_run  # noqa: E402
 
 from accelsim.api import simulate  # noqa: E402
-from accelsim.arch import arch_from_dict  # noqa: E402
-from accelsim.mapping import lower  # noqa: E402
-from accelsim.workload import Layer, Workload, get_model  # noqa: E402
+from accelsim.arch import ArraySpec, load_arch  # noqa: E402
+from accelsim.mapping import compulsory_bytes, lower  # noqa: E402
 from accelsim.mapping.lowering import zero_inserted_hw  # noqa: E402
+from accelsim.workload import Layer, Workload, get_model  # noqa: E402
 
 BUFFER_KIB = 64
-CFG = """[general]
-run_name = {name}
-
-[architecture_presets]
-ArrayHeight:    {rows}
-ArrayWidth:     {cols}
-IfmapSramSzkB:   {kib}
-FilterSramSzkB:  {kib}
-OfmapSramSzkB:   {kib}
-IfmapOffset:    0
-FilterOffset:   10000000
-OfmapOffset:    20000000
-Bandwidth : 10
-Dataflow : {dataflow}
-MemoryBanks:   1
-ReadRequestBuffer: 32
-WriteRequestBuffer: 32
-
-[layout]
-IfmapCustomLayout: False
-IfmapSRAMBankBandwidth: 100
-IfmapSRAMBankNum: 10
-IfmapSRAMBankPort: 2
-FilterCustomLayout: False
-FilterSRAMBankBandwidth: 100
-FilterSRAMBankNum: 10
-FilterSRAMBankPort: 2
-
-[sparsity]
-SparsitySupport : false
-SparseRep : ellpack_block
-OptimizedMapping : false
-BlockSize : 8
-RandomNumberGeneratorSeed : 40
-
-[run_presets]
-InterfaceBandwidth: CALC
-UseRamulatorTrace: False
-"""
-LAYOUT_HEADER = ("Layer name, IFMAP Height Intraline Factor, IFMAP Width Intraline Factor, Filter Height Intraline "
-                 "Factor, Filter Width Intraline Factor, Channel Intraline Factor, Num Filter Intraline Factor, IFMAP "
-                 "Height Intraline Order, IFMAP Width Intraline Order, Channel Intraline Order, IFMAP Height Interline "
-                 "Order, IFMAP Width Interline Order, Channel Interline Order, Num Filter Intraline Order, Channel "
-                 "Intraline Order, Filter Height Intraline Order, Filter Width Intraline Order, Num Filter Interline "
-                 "Order, Channel Interline Order, Filter Height Interline Order, Filter Width Interline Order,\n")
-DRIVER = ("import sys, time\nfrom scalesim.scale_sim import scalesim\nt0 = time.time()\n"
-          "s = scalesim(save_disk_space=True, verbose=False, config=sys.argv[1], topology=sys.argv[2], "
-          "layout=sys.argv[3], input_type_gemm=False)\ns.run_scale(top_path=sys.argv[4])\n"
-          "print('WALL', time.time() - t0)\n")
+TARGET_SPEEDUP = 100.0
+GOLDENS = os.path.join(HERE, "..", "tests", "data", "scalesim", "goldens.csv")
+ROLE_FIELD = {"ifmap": "ifmap_sram_kib", "weight": "filter_sram_kib", "ofmap": "ofmap_sram_kib"}
 
 
 def scalesim_layers() -> list[Layer]:
@@ -102,134 +72,200 @@ def scalesim_layers() -> list[Layer]:
     return layers
 
 
-def write_topology(layers, path):
-    with open(path, "w") as f:
-        f.write("Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, Strides,\n")
-        for l in layers:
-            f.write(f"{l.name},{l.in_hw[0]},{l.in_hw[1]},{l.kernel_hw[0]},{l.kernel_hw[1]},"
-                    f"{l.in_channels},{l.out_channels},1,\n")
+def as_topology(l: Layer) -> dict:
+    return {"name": l.name, "ifmap_h": l.in_hw[0], "ifmap_w": l.in_hw[1], "filter_h": l.kernel_hw[0],
+            "filter_w": l.kernel_hw[1], "channels": l.in_channels, "num_filters": l.out_channels,
+            "stride": l.stride_hw[0]}
 
 
-def run_scalesim(python, rows, cols, dataflow, topo, layout, cache_dir, kib=BUFFER_KIB):
-    name = f"dcgan_{rows}x{cols}_{dataflow}" + ("" if kib == BUFFER_KIB else f"_{kib}kib")
-    out = os.path.join(cache_dir, name)
-    meta = os.path.join(out, "accelsim_wall.json")
-    report = os.path.join(out, name, "COMPUTE_REPORT.csv")
-    if not (os.path.exists(meta) and os.path.exists(report)):
-        os.makedirs(out, exist_ok=True)
-        cfg = os.path.join(out, "scale.cfg")
-        with open(cfg, "w") as f:
-            f.write(CFG.format(name=name, rows=rows, cols=cols, kib=kib, dataflow=dataflow))
-        load0, r0, t0 = os.getloadavg(), resource.getrusage(resource.RUSAGE_CHILDREN), time.time()
-        res = subprocess.run([python, "-c", DRIVER, cfg, topo, layout, out], capture_output=True, text=True)
-        if res.returncode != 0:
-            raise RuntimeError(f"SCALE-Sim failed for {name}:\n{res.stderr[-2000:]}")
-        wall, r1 = time.time() - t0, resource.getrusage(resource.RUSAGE_CHILDREN)
-        with open(meta, "w") as f:
-            json.dump({"wall_s": wall, "cpu_s": r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime,
-                       "load_average_start": load0, "load_average_end": os.getloadavg()}, f)
-    with open(meta) as f:
-        wall = json.load(f)["wall_s"]
-
-    def table(fname):
-        with open(os.path.join(out, name, fname)) as f:
-            return [[c.strip() for c in r] for r in csv.reader(f)][1:]
-    cycles = [int(r[2]) for r in table("COMPUTE_REPORT.csv")]
-    dram = [int(float(r[12])) + int(float(r[15])) + int(float(r[18])) for r in table("DETAILED_ACCESS_REPORT.csv")]
-    return cycles, dram, wall
+def accelsim_arch(rows, cols, dataflow, ifmap_kib=BUFFER_KIB, filter_kib=BUFFER_KIB, ofmap_kib=BUFFER_KIB):
+    """The scalesim-32x32 preset (SCALE-Sim's default config) with this array and these SRAM sizes."""
+    base = load_arch("scalesim-32x32")
+    kib = {"ifmap": ifmap_kib, "weight": filter_kib, "ofmap": ofmap_kib}
+    return replace(base, name=f"scalesim-{rows}x{cols}-{dataflow}", array=ArraySpec(rows, cols, dataflow),
+                   buffers=tuple(replace(b, size_kib=kib[b.role]) for b in base.buffers))
 
 
-def accelsim_arch(rows, cols, dataflow, kib=BUFFER_KIB):
-    buf = {"size_kib": kib, "word_bits": 8 * max(rows, cols), "banks": 1, "double_buffered": True}
-    return arch_from_dict({"name": f"scalesim-{rows}x{cols}-{dataflow}", "clock_mhz": 1000, "tech_node_nm": 45,
-                           "array": {"rows": rows, "cols": cols, "dataflow": dataflow},
-                           "buffers": {"ifmap": buf, "weight": buf, "ofmap": buf}, "dram": "ddr4-2400"})
+def dcgan_workload() -> Workload:
+    return Workload("dcgan-64-scalesim", tuple(scalesim_layers()), (100, 1, 1), "SCALE-Sim view of DCGAN-64")
+
+
+def child_simulate(rows: int, cols: int, dataflow: str) -> None:
+    """--child: one cold simulate call in a fresh interpreter (imports above included in the parent's wall)."""
+    rep = simulate(dcgan_workload(), accelsim_arch(rows, cols, dataflow), "int8", zeros_in_dram=True)
+    print(json.dumps({"dram_bytes": rep.dram_bytes}))
+
+
+def accelsim_cold(rows, cols, dataflow) -> float:
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, os.path.abspath(__file__), "--child", f"{rows},{cols},{dataflow}"],
+                   check=True, capture_output=True, text=True)
+    return time.perf_counter() - t0
+
+
+def part_dcgan(args, have_peer):
+    layers = scalesim_layers()
+    workload = dcgan_workload()
+    cases, runs = [], []
+    print(f"{'array':>6} {'df':>3} {'layer':>5} {'SCALE-Sim cyc':>14} {'accelsim cyc-1':>15} {'eq':>3} "
+          f"{'SCALE-Sim DRAM B':>17} {'accelsim DRAM B':>16}")
+    for n in [int(a) for a in args.arrays.split(",")]:
+        for df in args.dataflows.split(","):
+            arch = accelsim_arch(n, n, df)
+            walls = []
+            for _ in range(args.repeat + 1):
+                t0 = time.perf_counter()
+                rep = simulate(workload, arch, "int8", zeros_in_dram=True)
+                walls.append(time.perf_counter() - t0)
+            cold = accelsim_cold(n, n, df)
+            if have_peer:
+                name = f"dcgan_{n}x{n}_{df}"
+                ss, meta = scalesim_run.run(args.scalesim_python, os.path.join(args.work, name), name,
+                                            [as_topology(l) for l in layers], n, n, df, BUFFER_KIB, BUFFER_KIB,
+                                            BUFFER_KIB)
+            else:
+                ss, meta = [None] * len(layers), None
+            runs.append({"array": f"{n}x{n}", "dataflow": df, "accelsim_cold_s": cold,
+                         "accelsim_first_call_s": walls[0], "accelsim_warm_s": min(walls[1:]),
+                         "scalesim_cold_s": meta and meta["wall_s"], "scalesim_warm_s": meta and meta["inner_wall_s"],
+                         "scalesim_cpu_s": meta and meta["cpu_s"],
+                         "load_average": meta and [meta["load_average_start"], meta["load_average_end"]]})
+            for l, s in zip(rep.layers, ss):
+                a = l.activity
+                sd = s and s["dram_ifmap_reads"] + s["dram_filter_reads"] + s["dram_ofmap_writes"]
+                eq = s is not None and s["compute_cycles"] == a.compute_cycles - 1
+                cases.append({"layer": l.name, "dataflow": df, "array": f"{n}x{n}",
+                              "scalesim_cycles": s and s["compute_cycles"], "accelsim_cycles_count": a.compute_cycles,
+                              "cycles_identical": eq if s else None, "accelsim_total_cycles": a.latency_cycles,
+                              "scalesim_dram_bytes": sd, "accelsim_dram_bytes": a.dram_bytes,
+                              "accelsim_mapping": a.mapping_note})
+                print(f"{f'{n}x{n}':>6} {df:>3} {l.name:>5} {s['compute_cycles'] if s else '-':>14} "
+                      f"{a.compute_cycles - 1:>15} {('yes' if eq else 'NO') if s else '-':>3} "
+                      f"{sd if s else '-':>17} {a.dram_bytes:>16}", flush=True)
+    return cases, runs
+
+
+def part_goldens(args, have_peer):
+    with open(GOLDENS) as f:
+        committed = {(r["name"], r["array_rows"], r["array_cols"], r["ifmap_sram_kib"], r["filter_sram_kib"],
+                      r["ofmap_sram_kib"]): r for r in csv.DictReader(f) if r["dataflow"] == "os"}
+    cases = [(l, c) for l, c in scalesim_goldens.all_cases() if c["dataflow"] == "os"]
+    groups: dict[tuple, list] = {}
+    for l, c in cases:
+        groups.setdefault(tuple(c[k] for k in scalesim_goldens.CONFIG_FIELDS), []).append(l)
+    rows, scalesim_wall, accelsim_wall = [], 0.0, 0.0
+    print(f"\n{'layer':>20} {'array':>6} {'SRAM KiB':>9} {'SCALE-Sim DRAM B':>17} {'= golden':>8} "
+          f"{'accelsim DRAM B':>16} {'<=':>3} {'compulsory B':>13}  accelsim mapping")
+    for key, layers in sorted(groups.items()):
+        c = dict(zip(scalesim_goldens.CONFIG_FIELDS, key))
+        live = [None] * len(layers)
+        if have_peer:
+            name = "os_{array_rows}x{array_cols}_{ifmap_sram_kib}_{filter_sram_kib}_{ofmap_sram_kib}".format(**c)
+            live, meta = scalesim_run.run(args.scalesim_python, os.path.join(args.work, name), name,
+                                          [dict(l, name=f"L{j}_{l['name']}") for j, l in enumerate(layers)],
+                                          c["array_rows"], c["array_cols"], "os", c["ifmap_sram_kib"],
+                                          c["filter_sram_kib"], c["ofmap_sram_kib"])
+            scalesim_wall += meta["wall_s"]
+        arch = accelsim_arch(c["array_rows"], c["array_cols"], "os", c["ifmap_sram_kib"], c["filter_sram_kib"],
+                             c["ofmap_sram_kib"])
+        for l, s in zip(layers, live):
+            layer = Layer(l["name"], "conv2d", l["channels"], l["num_filters"], (l["ifmap_h"], l["ifmap_w"]),
+                          kernel_hw=(l["filter_h"], l["filter_w"]), stride_hw=l["stride"])
+            t0 = time.perf_counter()
+            rep = simulate(Workload(layer.name, (layer,), (layer.in_channels,) + layer.in_hw), arch, "int8")
+            accelsim_wall += time.perf_counter() - t0
+            a = rep.layers[0].activity
+            compulsory = compulsory_bytes(a.mapping.lowered, a.mapping.sizes)
+            g = committed.get((l["name"],) + tuple(str(c[k]) for k in scalesim_goldens.CONFIG_FIELDS[:5]))
+            sd = s and s["dram_ifmap_reads"] + s["dram_filter_reads"] + s["dram_ofmap_writes"]
+            same = s is not None and g is not None and all(str(s[k]) == g[k] for k in scalesim_goldens.RESULT_FIELDS)
+            ok = s is None or a.dram_bytes <= sd
+            rows.append({"layer": l["name"], "array": f"{c['array_rows']}x{c['array_cols']}",
+                         "sram_kib": [c["ifmap_sram_kib"], c["filter_sram_kib"], c["ofmap_sram_kib"]],
+                         "scalesim_dram_bytes": sd, "scalesim_equals_golden": same if s else None,
+                         "accelsim_dram_bytes": a.dram_bytes, "accelsim_not_above": ok if s else None,
+                         "accelsim_compulsory_bytes": compulsory,
+                         "accelsim_mapping": a.mapping_note})
+            sram = "/".join(str(c[k]) for k in ("ifmap_sram_kib", "filter_sram_kib", "ofmap_sram_kib"))
+            print(f"{l['name'][:20]:>20} {rows[-1]['array']:>6} {sram:>9} {sd if s else '-':>17} "
+                  f"{('yes' if same else 'NO') if s else '-':>8} {a.dram_bytes:>16} "
+                  f"{('yes' if ok else 'NO') if s else '-':>3} "
+                  f"{compulsory:>13}  "
+                  f"{a.mapping_note}", flush=True)
+    return rows, scalesim_wall, accelsim_wall
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--json", metavar="PATH")
-    ap.add_argument("--arrays", default="8,32")
+    ap.add_argument("--arrays", default="32")
     ap.add_argument("--dataflows", default="os,ws,is")
-    ap.add_argument("--scalesim-python", default=os.environ.get("ACCELSIM_SCALESIM_PYTHON", "/work/peer-venv/bin/python"))
-    ap.add_argument("--os-buffer-kib", default="",
-                    help="extra SRAM sizes (KiB per buffer) for os DRAM-traffic cases, e.g. 16,256")
-    ap.add_argument("--cache-dir", default=os.path.join(tempfile.gettempdir(), "accelsim-vs-scalesim"))
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--target-speedup", type=float, default=TARGET_SPEEDUP)
+    ap.add_argument("--scalesim-python", default=os.environ.get("ACCELSIM_SCALESIM_PYTHON", scalesim_run.DEFAULT_PYTHON))
+    ap.add_argument("--work", default=None, help="where SCALE-Sim's inputs and reports go (default: a fresh temp dir)")
+    ap.add_argument("--skip-goldens", action="store_true", help="part 1 only")
+    ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args()
-    arrays = [int(a) for a in args.arrays.split(",")]
-    dataflows = args.dataflows.split(",")
-    extra_kib = [int(k) for k in args.os_buffer_kib.split(",") if k]
-    layers = scalesim_layers()
-    workload = Workload("dcgan-64-scalesim", tuple(layers), (100, 1, 1), "SCALE-Sim view of DCGAN-64")
+    if args.child:
+        r, c, df = args.child.split(",")
+        child_simulate(int(r), int(c), df)
+        return 0
+    args.work = args.work or tempfile.mkdtemp(prefix="vs-scalesim-")
     have_peer = os.path.exists(args.scalesim_python)
+    versions = scalesim_run.versions(args.scalesim_python) if have_peer else None
     if not have_peer:
         print(f"SCALE-Sim interpreter {args.scalesim_python} not found: accelsim side only (see the docstring)")
-    tmp = tempfile.mkdtemp(prefix="vs-scalesim-")
-    topo, layout = os.path.join(tmp, "topo.csv"), os.path.join(tmp, "layout.csv")
-    write_topology(layers, topo)
-    with open(layout, "w") as f:
-        f.write(LAYOUT_HEADER)
+    load_start, t_start = os.getloadavg(), time.time()
+    print(f"SCALE-Sim {versions} at {args.scalesim_python}; load average {load_start} on {os.cpu_count()} cores")
+    cases, runs = part_dcgan(args, have_peer)
+    golden_rows, g_ss_wall, g_acc_wall = ([], 0.0, 0.0) if args.skip_goldens else part_goldens(args, have_peer)
+    load_end = os.getloadavg()
 
-    cases, runs, scalesim_wall, accelsim_wall = [], [], 0.0, 0.0
-    load_start = os.getloadavg()
-    print(f"{'array':>6} {'df':>3} {'KiB':>4} {'layer':>5} {'SCALE-Sim cyc':>14} {'accelsim cyc':>13} {'eq':>3} "
-          f"{'SCALE-Sim DRAM B':>17} {'accelsim DRAM B':>16}")
-    all_equal = True
-    for n, df, kib in [(n, df, BUFFER_KIB) for n in arrays for df in dataflows] + \
-            [(n, "os", k) for n in arrays for k in extra_kib]:
-            t0 = time.perf_counter()
-            rep = simulate(workload, accelsim_arch(n, n, df, kib), "int8", zeros_in_dram=True)
-            mine_wall = time.perf_counter() - t0
-            accelsim_wall += mine_wall
-            if have_peer:
-                ss_cycles, ss_dram, wall = run_scalesim(args.scalesim_python, n, n, df, topo, layout,
-                                                       args.cache_dir, kib)
-                scalesim_wall += wall
-            else:
-                ss_cycles, ss_dram, wall = [None] * len(layers), [None] * len(layers), None
-            runs.append({"array": f"{n}x{n}", "dataflow": df, "buffer_kib": kib, "scalesim_wall_s": wall,
-                         "accelsim_wall_s": mine_wall, "ratio": wall / mine_wall if wall else None})
-            for l, sc, sd in zip(rep.layers, ss_cycles, ss_dram):
-                mine = l.activity.compute_cycles - 1
-                eq = sc is not None and sc == mine
-                all_equal &= eq or sc is None
-                cases.append({"layer": l.name, "dataflow": df, "array": f"{n}x{n}", "buffer_kib": kib, "scalesim_cycles": sc,
-                              "accelsim_cycles": mine, "accelsim_compute_cycles_count": l.activity.compute_cycles,
-                              "accelsim_total_cycles": l.activity.latency_cycles,
-                              "scalesim_dram_bytes": sd, "accelsim_dram_bytes": l.activity.dram_bytes})
-                print(f"{f'{n}x{n}':>6} {df:>3} {kib:>4} {l.name:>5} {sc if sc is not None else '-':>14} {mine:>13} "
-                      f"{('yes' if eq else 'NO') if sc is not None else '-':>3} "
-                      f"{sd if sd is not None else '-':>17} {l.activity.dram_bytes:>16}")
-    os_ok = all(c["accelsim_dram_bytes"] <= c["scalesim_dram_bytes"] for c in cases
-                if c["dataflow"] == "os" and c["scalesim_dram_bytes"] is not None)
-    g3 = replace(get_model("dcgan-64").layers[2], bias_folded=False, norm_params=0)
-    g3_wl = Workload("g3", (g3,), (256, 8, 8))
-    big = accelsim_arch(32, 32, "os")
-    big = replace(big, buffers=tuple(replace(b, size_kib=2048) for b in big.buffers))
-    g3_dram = {z: simulate(g3_wl, big, "int8", lowering="zero_insert", zeros_in_dram=z).dram_bytes
-               for z in (True, False)}
-    print(f"\nG3 (256x8x8 -> 128x16x16, int8, no bias) with 2 MiB per buffer: {g3_dram[True]:,} B with the "
-          f"zero-inserted input in DRAM, {g3_dram[False]:,} B with zeros inserted on chip")
-    print(f"\n{'array':>6} {'df':>3} {'KiB':>5} {'SCALE-Sim wall s':>17} {'accelsim simulate s':>20} {'ratio':>8}")
+    print(f"\n{'array':>6} {'df':>3} {'SCALE-Sim cold s':>17} {'accelsim cold s':>16} {'ratio':>7} "
+          f"{'SCALE-Sim warm s':>17} {'accelsim warm s':>16} {'ratio':>8}")
     for r in runs:
-        print(f"{r['array']:>6} {r['dataflow']:>3} {r['buffer_kib']:>5} "
-              f"{r['scalesim_wall_s'] if r['scalesim_wall_s'] is not None else float('nan'):>17.1f} "
-              f"{r['accelsim_wall_s']:>20.4f} {r['ratio'] if r['ratio'] else float('nan'):>7.0f}x")
-    print(f"compute cycles identical on every case: {all_equal if have_peer else 'n/a'}")
-    print(f"accelsim DRAM bytes <= SCALE-Sim os DRAM bytes on every os case: {os_ok if have_peer else 'n/a'}")
-    print(f"wall: SCALE-Sim {scalesim_wall:.1f} s (sum of its runs), accelsim {accelsim_wall:.3f} s"
-          + (f", ratio {scalesim_wall / accelsim_wall:.0f}x" if have_peer and accelsim_wall else "")
-          + f" (target >= 100x); load average {load_start[0]:.2f} at start, {os.getloadavg()[0]:.2f} at end, on "
-            f"{os.cpu_count()} cores (cached SCALE-Sim walls keep the load of the run that made them)")
+        sc, sw = r["scalesim_cold_s"], r["scalesim_warm_s"]
+        print(f"{r['array']:>6} {r['dataflow']:>3} {sc or float('nan'):>17.1f} {r['accelsim_cold_s']:>16.2f} "
+              f"{(sc or float('nan')) / r['accelsim_cold_s']:>6.0f}x {sw or float('nan'):>17.1f} "
+              f"{r['accelsim_warm_s']:>16.4f} {(sw or float('nan')) / r['accelsim_warm_s']:>7.0f}x")
+    checks = {}
+    if have_peer:
+        cold_ss = sum(r["scalesim_cold_s"] for r in runs)
+        cold_acc = sum(r["accelsim_cold_s"] for r in runs)
+        warm_ss = sum(r["scalesim_warm_s"] for r in runs)
+        warm_acc = sum(r["accelsim_warm_s"] for r in runs)
+        checks = {"cycles_identical": all(c["cycles_identical"] for c in cases),
+                  "cold_speedup": cold_ss / cold_acc, "warm_speedup": warm_ss / warm_acc,
+                  "cold_speedup_met": cold_ss / cold_acc >= args.target_speedup}
+        if golden_rows:
+            checks["os_dram_not_above_scalesim"] = all(r["accelsim_not_above"] for r in golden_rows)
+            checks["scalesim_equals_goldens"] = all(r["scalesim_equals_golden"] for r in golden_rows)
+            checks["os_rows"] = len(golden_rows)
+            checks["os_rows_accelsim_below"] = sum(r["accelsim_dram_bytes"] < r["scalesim_dram_bytes"]
+                                                   for r in golden_rows)
+        print(f"\ncompute cycles identical on every DCGAN-64 layer and run: {checks['cycles_identical']}")
+        print(f"DCGAN-64 wall, sum over runs: cold SCALE-Sim {cold_ss:.1f} s vs accelsim {cold_acc:.2f} s = "
+              f"{checks['cold_speedup']:.0f}x (target >= {args.target_speedup:.0f}x: "
+              f"{'met' if checks['cold_speedup_met'] else 'NOT met'}); warm {warm_ss:.1f} s vs {warm_acc:.3f} s = "
+              f"{checks['warm_speedup']:.0f}x")
+        if golden_rows:
+            print(f"os goldens: SCALE-Sim re-run equals the committed goldens on every row: "
+                  f"{checks['scalesim_equals_goldens']}; accelsim DRAM <= SCALE-Sim on every one of "
+                  f"{len(golden_rows)} rows: {checks['os_dram_not_above_scalesim']} (strictly below on "
+                  f"{checks['os_rows_accelsim_below']}); walls {g_ss_wall:.0f} s vs {g_acc_wall:.2f} s")
+    print(f"load average {load_start[0]:.2f} at start, {load_end[0]:.2f} at end; {time.time() - t_start:.0f} s in all")
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"cases": cases, "runs": runs, "scalesim_wall_s": scalesim_wall if have_peer else None,
-                       "accelsim_wall_s": accelsim_wall, "g3_dram_bytes_2mib": {"zeros_in_dram": g3_dram[True],
-                                                                                 "zeros_on_chip": g3_dram[False]},
-                       "cycles_identical": all_equal if have_peer else None,
-                       "os_dram_not_above_scalesim": os_ok if have_peer else None,
-                       "load_average_start": load_start, "load_average_end": os.getloadavg()}, f, indent=1)
-    return 0 if (all_equal and os_ok) or not have_peer else 1
+            json.dump({"scalesim": versions, "cases": cases, "runs": runs, "os_goldens": golden_rows,
+                       "checks": checks, "load_average_start": load_start, "load_average_end": load_end,
+                       "cores": os.cpu_count(), "date_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime(t_start))},
+                      f, indent=1)
+    if not have_peer:
+        return 0
+    ok = checks["cycles_identical"] and checks["cold_speedup_met"] and \
+        checks.get("os_dram_not_above_scalesim", True) and checks.get("scalesim_equals_goldens", True)
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":
