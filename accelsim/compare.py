@@ -146,11 +146,26 @@ def quality(cg: CompressedGenerator, x: np.ndarray, ref_images: np.ndarray, n_im
     if cg.model in DIGIT_MODELS and n_fid > 0:
         m["fid"] = q.digit_fid(out[:n_fid])
     if cg.model in SR_MODELS:
-        hr = sr_eval_crop()["hr"].astype(np.float64)
-        img = np.clip(np.rint((out[0].transpose(1, 2, 0) + 1.0) * 127.5), 0, 255)
-        crop = (slice(4, -4), slice(4, -4))
-        m["psnr_gt_db"] = q.psnr_db(img[crop], hr[crop], data_range=255.0)
+        m["psnr_gt_db"] = sr_psnr_gt_db(np.clip(np.rint((out[0].transpose(1, 2, 0) + 1.0) * 127.5), 0, 255))
     return m
+
+
+SR_CROP = (slice(4, -4), slice(4, -4))      # PSNR against HR without a 4-pixel border
+
+
+def sr_psnr_gt_db(img_hwc_255: np.ndarray) -> float:
+    """PSNR (dB, range 255) of an 8-bit HR image against the shipped ground-truth crop, border excluded."""
+    from accelsim import quality as q
+    hr = sr_eval_crop()["hr"].astype(np.float64)
+    return q.psnr_db(img_hwc_255[SR_CROP], hr[SR_CROP], data_range=255.0)
+
+
+def sr_bicubic_psnr_gt_db(scale: int = 4) -> float:
+    """The reference row of every SR table: bicubic upscaling of the same LR crop, rounded to 8 bits."""
+    from accelsim import quality as q
+    lr = sr_eval_crop()["lr"].astype(np.float64)
+    up = q.bicubic_upscale(lr.transpose(2, 0, 1), scale).transpose(1, 2, 0)
+    return sr_psnr_gt_db(np.clip(np.rint(up), 0, 255))
 
 
 # ---- the table --------------------------------------------------------------------------------------
@@ -185,7 +200,8 @@ def evaluate(model: str, recipes, arch="edge-npu", *, lowering: str = "phase", n
         report = simulate(workload, arch, formats, compression=comps, lowering=lowering)
         m = quality(cg, x, ref_images, n_images, n_fid, impl)
         bits = cg.weight_bits()
-        rows.append(CompareRow(recipe, cg.fmt, bits, fp32_bits / bits, cg.density(), effectual_macs(cg, workload),
+        from accelsim.formats.registry import canonical
+        rows.append(CompareRow(recipe, canonical(cg.fmt), bits, fp32_bits / bits, cg.density(), effectual_macs(cg, workload),
                                report.macs_total, report.dram_bytes, report.energy_per_image_uj,
                                report.latency_us, m["psnr_db"], m["ssim"], m["fid"], m["psnr_gt_db"]))
         log.info("%s: %d weight bits, %.3f uJ/image, PSNR %.2f dB", recipe, bits, rows[-1].energy_per_image_uj,

@@ -13,6 +13,9 @@ known range of width ``data_range`` (generators here produce [-1, 1], hence the 
   computed as ``sum sqrt(eig(S1^(1/2) S2 S1^(1/2)))`` (symmetric eigendecompositions, no scipy).
   It lives in ``accelsim.models.features`` (the lowest layer, so the training scripts use the same
   code) and is re-exported here, running its BLAS on one thread (``accelsim.blas``).
+* ``bicubic_upscale``: the reference every super-resolution paper reports: Keys' cubic convolution
+  (a = -0.5), separable, output pixel centres mapped as MATLAB's imresize maps them
+  (``x_in = (x_out + 0.5) / scale - 0.5``), edge pixels replicated, no antialiasing (upscaling only).
 * ``digit_fid``: the Frechet distance between the shipped digit classifier's 128-d penultimate
   features of ``images`` and of the 5,000 real digits (statistics shipped in
   ``accelsim/models/weights/digit_fid_stats.npz``).
@@ -31,6 +34,7 @@ from accelsim.models import features as _features
 feature_statistics = deterministic(_features.feature_statistics)
 frechet_distance = deterministic(_features.frechet_distance)
 
+BICUBIC_A = -0.5
 SSIM_WINDOW = 11
 SSIM_SIGMA = 1.5
 SSIM_K1 = 0.01
@@ -134,3 +138,29 @@ def output_scores(out, ref, tanh_output: bool) -> dict:
     images = out.ndim == 4 and min(out.shape[2:]) >= SSIM_WINDOW
     return {"psnr_db": psnr_db(out, ref, data_range), "ssim": ssim(out, ref, data_range) if images else math.nan,
             "data_range": data_range}
+
+
+def _cubic(t: np.ndarray, a: float = BICUBIC_A) -> np.ndarray:
+    t = np.abs(t)
+    return np.where(t <= 1, (a + 2) * t ** 3 - (a + 3) * t ** 2 + 1,
+                    np.where(t < 2, a * t ** 3 - 5 * a * t ** 2 + 8 * a * t - 4 * a, 0.0))
+
+
+def _bicubic_taps(n_in: int, scale: int) -> tuple[np.ndarray, np.ndarray]:
+    x = (np.arange(n_in * scale) + 0.5) / scale - 0.5
+    idx = np.floor(x).astype(np.int64)[:, None] - 1 + np.arange(4)[None, :]
+    w = _cubic(x[:, None] - idx)
+    return np.clip(idx, 0, n_in - 1), w / w.sum(axis=1, keepdims=True)
+
+
+def bicubic_upscale(img, scale: int) -> np.ndarray:
+    """``img`` (..., H, W) upscaled by the integer ``scale`` to (..., H*scale, W*scale), float64."""
+    img = np.asarray(img, dtype=np.float64)
+    if isinstance(scale, bool) or not isinstance(scale, int) or not 1 <= scale <= 64:
+        raise ModelError(f"bicubic_upscale: scale must be an integer in [1, 64], got {scale!r}")
+    if img.ndim < 2 or min(img.shape[-2:]) < 1:
+        raise ModelError(f"bicubic_upscale: expected (..., H, W) with H, W >= 1, got shape {img.shape}")
+    ih, wh = _bicubic_taps(img.shape[-2], scale)
+    iw, ww = _bicubic_taps(img.shape[-1], scale)
+    rows = (img[..., ih, :] * wh[:, :, None]).sum(axis=-2)
+    return (rows[..., :, iw] * ww).sum(axis=-1)

@@ -38,10 +38,7 @@ def inputs(model: str, n: int, seed: int):
 def gt_psnr(model: str, out: np.ndarray) -> float | None:
     if model not in compare.SR_MODELS:
         return None
-    hr = compare.sr_eval_crop()["hr"].astype(np.float64)
-    img = np.clip(np.rint((out[0].transpose(1, 2, 0) + 1.0) * 127.5), 0, 255)
-    crop = (slice(4, -4), slice(4, -4))
-    return quality.psnr_db(img[crop], hr[crop], data_range=255.0)
+    return compare.sr_psnr_gt_db(np.clip(np.rint((out[0].transpose(1, 2, 0) + 1.0) * 127.5), 0, 255))
 
 
 def main() -> int:
@@ -62,6 +59,11 @@ def main() -> int:
         calib = x if model in compare.SR_MODELS else inputs(model, compare.CALIB_N, compare.CALIB_SEED)
         ranges = calibrate(g, calib)
         ref_gt = gt_psnr(model, ref)
+        if ref_gt is not None:
+            bicubic = compare.sr_bicubic_psnr_gt_db()
+            print(f"{model}: float {ref_gt:.2f} dB, bicubic x4 {bicubic:.2f} dB against the HR crop")
+            rows.append({"model": model, "format": "bicubic", "weight_bits": None, "method": None, "psnr_db": None,
+                         "ssim": None, "fid": None, "psnr_gt_db": bicubic, "psnr_gt_float_db": ref_gt})
         for fmt in FORMATS:
             for method in WEIGHT_QUANTIZERS:
                 out = quantize(g, fmt, ranges=ranges, weight_quantizer=method).run(x)

@@ -89,3 +89,29 @@ def test_feature_statistics_uses_unbiased_covariance():
     mu, sigma = quality.feature_statistics(f)
     assert np.allclose(mu, [2.0, 4.0])
     assert sigma[0, 0] == pytest.approx(4.0)  # ((-2)^2 + 0 + 2^2) / (3 - 1)
+
+
+def test_bicubic_upscale_reproduces_constants_ramps_and_identity():
+    from accelsim.quality import bicubic_upscale
+    np.testing.assert_allclose(bicubic_upscale(np.full((2, 5, 7), 3.25), 4), 3.25, rtol=0, atol=1e-12)
+    x = np.arange(12, dtype=np.float64)[None, :].repeat(6, axis=0)       # a ramp along W
+    up = bicubic_upscale(x, 3)
+    xo = (np.arange(36) + 0.5) / 3 - 0.5                                  # MATLAB's imresize centres
+    interior = (xo >= 1) & (xo <= 10)                                     # all four taps inside
+    np.testing.assert_allclose(up[:, interior], np.broadcast_to(xo[interior], (18, interior.sum())), atol=1e-12)
+    img = np.random.default_rng(0).random((3, 4, 5))
+    np.testing.assert_allclose(bicubic_upscale(img, 1), img, atol=1e-12)
+    with pytest.raises(ValueError, match="scale must be an integer"):
+        bicubic_upscale(img, 2.0)
+
+
+def test_sr_bicubic_reference_is_below_the_float_generator():
+    """The reference line of compare for sr-x4: bicubic on the shipped crop (28.21 dB against HR),
+    below the float SR generator (28.57 dB, the fp32 row)."""
+    from accelsim import compare
+    b = compare.sr_bicubic_psnr_gt_db()
+    assert b == pytest.approx(28.2150, abs=1e-3)
+    cg = __import__("accelsim.compress.zoo", fromlist=["build"]).build("sr-x4", "fp32")
+    x = compare.model_inputs("sr-x4", 1)
+    m = compare.quality(cg, x, cg.forward(x, np.float32).astype(np.float64), 1, 0)
+    assert m["psnr_gt_db"] > b

@@ -57,6 +57,17 @@ def test_fold_cycles_by_hand():
         compute_cycles(g, 4, 4, "rs")
 
 
+def test_control_cycles_by_hand():
+    """The reference RTL's control work (docs/rtl.md): every output through the one requantization
+    unit (P x F), plus, for ws/is, one partial-sum tail per row fold of each column fold."""
+    from accelsim.sim import control_cycles
+    g = Gemm(pixels=10, window=7, filters=5)
+    assert control_cycles(g, 4, 4, "os") == 50
+    assert control_cycles(g, 4, 4, "ws") == 2 * 2 + 50        # ceil(5/4) column folds x ceil(7/4) row folds
+    assert control_cycles(g, 4, 4, "is") == 3 * 2 + 50        # ceil(10/4) x ceil(7/4)
+    assert control_cycles(Gemm(pixels=10, window=7, filters=5, count=3), 4, 4, "ws") == 3 * 54
+
+
 def test_sram_traffic_by_hand():
     g = Gemm(pixels=10, window=7, filters=5)
     os_ = sram_traffic(g, 4, 4, "os")     # 2 col folds x 10 x 7; 3 row folds x 7 x 5; 50 outputs

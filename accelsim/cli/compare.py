@@ -88,11 +88,16 @@ def run(args) -> int:
     print()
     print(compare_table(data, front))
     print(f"\nPareto front (energy per image vs {'digit-FID' if quality_key == 'fid' else 'PSNR'}): {', '.join(front)}")
+    references = {}
+    if args.model in compare.SR_MODELS:
+        references["bicubic_psnr_gt_db"] = round(compare.sr_bicubic_psnr_gt_db(), 6)
+        print(f"reference: bicubic x4 upscaling of the same LR crop, PSNR GT {references['bicubic_psnr_gt_db']:.2f} dB "
+              "(a row below it gains nothing over bicubic)")
     if args.json:
         from accelsim.cli.output import write_json_atomic
         write_json_atomic(args.json, {"model": args.model, "arch": arch.name, "lowering": args.lowering,
                                       "images": args.images, "fid_images": args.fid_images if quality_key == "fid" else 0,
-                                      "pareto_front": front, "rows": data})
+                                      "pareto_front": front, "rows": data, "references": references})
     if args.plot:
         plot_compare(data, args.plot, f"{args.model} on {arch.name}: energy vs quality", front, quality_key)
     return 0

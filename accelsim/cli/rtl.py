@@ -85,11 +85,13 @@ def run_check(args) -> int:
           f"PE {r['family']}, accumulator {r['acc_bits']} bits{', mutant ' + r['mutant'] if r['mutant'] else ''}; "
           f"{r['verilator']})")
     print(f"  {'layer':<5} {'name':<10} {'words':>6} {'mismatches':>10} {'rtl compute':>12} {'sim compute':>12} "
-          f"{'rtl control':>12}")
+          f"{'rtl control':>12} {'sim control':>12}")
     for x in r["layers"]:
         flag = "" if x["rtl_compute_cycles"] == x["sim_compute_cycles"] else "  (cycles differ)"
+        if x["rtl_control_cycles"] != x["sim_control_cycles"]:
+            flag += "  (control cycles differ)"
         print(f"  {x['layer']:<5} {x['name']:<10} {x['words']:>6} {x['mismatches']:>10} {x['rtl_compute_cycles']:>12} "
-              f"{x['sim_compute_cycles']:>12} {x['rtl_control_cycles']:>12}{flag}")
+              f"{x['sim_compute_cycles']:>12} {x['rtl_control_cycles']:>12} {x['sim_control_cycles']:>12}{flag}")
         if not x["done"]:
             print(f"    layer {x['layer']} ({x['name']}): the core did not finish")
         for mm in x["first_mismatches"]:

@@ -104,6 +104,16 @@ def get(name) -> NumericFormat:
                       f"aliases {', '.join(sorted(ALIASES, key=lambda a: (len(a), a))[:5])}, ...")
 
 
+def canonical(text: str) -> str:
+    """A format name or a per-layer assignment (``"binary,first=binary_w_int8_a"``) with every format in
+    its canonical name (``"w1a1,first=w1a8"``); layer names kept as given."""
+    out = []
+    for item in _items(text, None):
+        layer, sep, fmt = item.rpartition("=")
+        out.append(f"{layer.strip()}={resolve(fmt.strip())}" if sep else resolve(item))
+    return ",".join(out)
+
+
 def listing() -> list[tuple[str, str, str]]:
     """(name, aliases, description) of the default formats, for ``accelsim formats``."""
     rows = []

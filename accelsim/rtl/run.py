@@ -222,7 +222,8 @@ def _run_layer(cfg, bdir, env, rec, progs, act, base, vec, work, check_vectors, 
         res = json.load(f)
     rec_out = {"layer": k, "name": rec["name"], "words": rec["tensors"]["y"]["count"], "done": res["done"],
                "rtl_compute_cycles": res["compute_cycles"], "sim_compute_cycles": int(act.compute_cycles),
-               "rtl_control_cycles": res["control_cycles"], "gemms": len(progs)}
+               "rtl_control_cycles": res["control_cycles"], "sim_control_cycles": int(act.control_cycles),
+               "gemms": len(progs)}
     if res["done"] and os.path.isfile(raw):
         dump = os.path.join(d, f"layer{k}.hex")
         _dump_to_hex(raw, rec, dump)

@@ -53,6 +53,22 @@ def compute_cycles(gemm: Gemm, rows: int, cols: int, dataflow: str) -> int:
     return gemm.count * fr * fc * fold_cycles(gemm, rows, cols, dataflow)
 
 
+def control_cycles(gemm: Gemm, rows: int, cols: int, dataflow: str) -> int:
+    """Cycles of the tile controller's control work for ``gemm.count`` instances, as the reference RTL
+    spends them (accelsim.rtl.sv, docs/rtl.md) and outside the compute cycles: every output drains
+    through the one requantization unit, one per cycle (P x F); the weight-stationary core (and
+    the input-stationary one, by the same structure with pixels and filters swapped) adds one
+    partial-sum tail cycle per row fold of every column fold. A layer adds one finish cycle
+    (``LayerActivity.control_cycles``). The simulator reports them apart from the latency: a core
+    whose requantization overlaps the next fold hides them."""
+    p, k, f = gemm.pixels, gemm.window, gemm.filters
+    drain = p * f
+    if dataflow == "os":
+        return gemm.count * drain
+    across = f if dataflow == "ws" else p
+    return gemm.count * (math.ceil(across / cols) * math.ceil(k / rows) + drain)
+
+
 def scalesim_reported_cycles(gemm: Gemm, rows: int, cols: int, dataflow: str) -> int:
     """The number SCALE-Sim 3.0.0 prints as compute cycles for this GEMM as one layer (CALC mode,
     no stalls): the zero-based index of the last cycle."""

@@ -17,7 +17,7 @@ import numpy as np
 from accelsim.arch.spec import ArchSpec
 from accelsim.mapping.schedule import OPERANDS, Schedule, build_schedule
 from accelsim.mapping.tiling import Mapping
-from accelsim.sim.array import compute_cycles, sram_traffic
+from accelsim.sim.array import compute_cycles, control_cycles, sram_traffic
 from accelsim.sim.dram import service, service_pattern
 from accelsim.workload.graph import LayerPlan
 
@@ -45,6 +45,7 @@ class LayerActivity:
     mapping_note: str = ""
     mapping: Mapping | None = field(default=None, compare=False, repr=False)
     crossbar: "XbarLayerStats | None" = None   # noqa: F821 (accelsim.sim.crossbar; crossbar archs only)
+    control_cycles: int = 0        # the reference RTL controller's drain/tail/finish cycles (sim.array.control_cycles)
 
     @property
     def dram_bytes(self) -> int:
@@ -129,7 +130,8 @@ def simulate_conv(mapping: Mapping, plan: LayerPlan, arch: ArchSpec) -> LayerAct
         math.ceil(sizes.weight_pass_bits / 8), compute_total, latency - compute_total, latency, util,
         {"ifmap": math.ceil(rd["ifmap"] / 8), "weight": math.ceil(rd["weight"] / 8), "psum": math.ceil(rd["psum"] / 8)},
         {"ofmap": math.ceil(wr["ofmap"] / 8), "psum": math.ceil(wr["psum"] / 8)},
-        res.activates, res.row_hits, buffer_bits, actions, mapping.describe(), mapping)
+        res.activates, res.row_hits, buffer_bits, actions, mapping.describe(), mapping,
+        control_cycles=1 + sum(control_cycles(g, a.rows, a.cols, a.dataflow) for g in lowered.gemms))
 
 
 def simulate_elementwise(plan: LayerPlan, arch: ArchSpec) -> LayerActivity:
