@@ -317,3 +317,17 @@ def test_norm_add_fused_in_the_runtime_changes_nothing(fmt):
     traced, _ = qg.run((x,), trace=True)
     golden, _ = qg.run((x,), impl="reference", trace=True)
     assert fused.tobytes() == traced.tobytes() == golden.tobytes() == qg.run((x,), impl="reference").tobytes()
+
+
+@pytest.mark.parametrize("factor", [1, 2, 3])
+def test_pixel_shuffle_of_codes_is_the_float_op(factor):
+    """Pixel shuffle of codes moves them in their own dtype: the same values as graph.ops' float64 op."""
+    from accelsim.graph.ops import OPS
+    rng = np.random.default_rng(factor)
+    for dtype in (np.int8, np.int16, np.uint8):
+        info = np.iinfo(dtype)
+        x = rng.integers(info.min, info.max + 1, (2, 3 * factor * factor, 4, 5)).astype(dtype)
+        n = _node("ps", "pixel_shuffle", ["x"], factor=factor)
+        got = _run_codes(n, [x], 0)
+        want = OPS["pixel_shuffle"].run(n, [x])
+        assert got.dtype == dtype and got.flags.c_contiguous and np.array_equal(got, want)

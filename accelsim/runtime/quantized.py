@@ -432,8 +432,14 @@ def _run_codes(n: Node, xs: list[np.ndarray], zero_point: int, K=None) -> np.nda
         return pad(xs[0], n.attrs["pads"], n.attrs["mode"], zero_point)
     if n.op == "concat":
         return np.concatenate(xs, axis=n.attrs["axis"])
-    # reshape, permute, pixel_shuffle, nearest upsample: pure moves (some compute in float64: exact)
-    return OPS[n.op].run(n, xs).astype(xs[0].dtype, copy=False)
+    x = xs[0]
+    if n.op == "pixel_shuffle" and x.ndim == 4:   # the move of graph.ops' pixel shuffle, on the codes' dtype
+        b, c, h, w = x.shape
+        r = n.attrs["factor"]
+        return np.ascontiguousarray(x.reshape(b, c // (r * r), r, r, h, w).transpose(0, 1, 4, 2, 5, 3)
+                                    .reshape(b, c // (r * r), h * r, w * r))
+    # reshape, permute, nearest upsample: pure moves (some compute in float64: exact)
+    return OPS[n.op].run(n, xs).astype(x.dtype, copy=False)
 
 
 def _as_conv_input(node: Node, x: np.ndarray):
