@@ -56,6 +56,7 @@ from accelsim.api import simulate  # noqa: E402
 from accelsim.arch import load_arch  # noqa: E402
 from accelsim.energy import energy_table  # noqa: E402
 from accelsim.energy.tables import buffer_energy  # noqa: E402
+from accelsim.mapping import lower  # noqa: E402
 from accelsim.workload import Workload, get_format, get_model  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -230,6 +231,37 @@ def rel(a: float, b: float) -> float:
     return 0.0 if a == b else (a - b) / b if b else math.inf
 
 
+def checks(rows: list, shared: dict) -> list:
+    """The claims docs/vs_accelforge.md makes about every compared layer, as checks on one run's rows:
+    (name, passed, detail). Run by main (exit 1 on a failure) and by tests/test_vs_accelforge.py on the
+    committed JSON."""
+    out = []
+    R, C = shared["rows"], shared["cols"]
+    for r in rows:
+        a, f, name = r["accelsim"], r["accelforge"], r["layer"]
+        if not f:
+            continue
+        out.append((f"{name}: MACs equal", f["macs"] == a["macs"], f"{f['macs']:,.0f} vs {a['macs']:,}"))
+        out.append((f"{name}: MAC energy equal", math.isclose(f["energy_pj"]["mac"], a["energy_pj"]["mac"], rel_tol=1e-9),
+                    f"{f['energy_pj']['mac']:.1f} vs {a['energy_pj']['mac']:.1f} pJ"))
+        # DRAM background + refresh is one power times each tool's latency
+        d_bg, d_cyc = rel(f["energy_pj"]["dram_bg"], a["energy_pj"]["dram_bg"]), rel(f["cycles"], a["cycles"])
+        out.append((f"{name}: DRAM bg+ref difference = cycle difference", abs(d_bg - d_cyc) < 1e-3,
+                    f"{d_bg:+.4f} vs {d_cyc:+.4f}"))
+        # AccelForge's compute time is MACs over the PEs its mapping uses, never more than the array
+        pes = a["macs"] / max(f["compute_cycles"], 1e-9)
+        out.append((f"{name}: AccelForge compute = MACs / PEs used (<= {R * C})", pes <= R * C * (1 + 1e-6),
+                    f"{pes:.1f} PEs"))
+        # where both fill the array, the ratio is the systolic fold overhead (2R + C + T - 2) / T
+        g = r.get("gemm")
+        if g and abs(pes - R * C) < 1e-3 * R * C and g["window"] % R == 0 and g["filters"] % C == 0:
+            want = (2 * R + C + g["pixels"] - 2) / g["pixels"]
+            got = a["compute_cycles"] / f["compute_cycles"]
+            out.append((f"{name}: compute-cycle ratio = (2R+C+T-2)/T", math.isclose(got, want, rel_tol=1e-6),
+                        f"{got:.4f} vs {want:.4f} (T = {g['pixels']})"))
+    return out
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--json", metavar="PATH")
@@ -288,7 +320,9 @@ def main() -> int:
             key = einsum(l, fmt)["name"]
             a = ours[l.name]
             f = af_summary(next(r for r in af["layers"] if r["layer"] == key), shared) if af else None
+            g = lower(l, "scatter").gemms
             row = {"model": m, "layer": l.name, "count": weights.get(l.name, 1), "accelsim": a,
+                   "gemm": {"pixels": g[0].pixels, "window": g[0].window, "filters": g[0].filters} if len(g) == 1 else None,
                    "accelsim_phase": ours_phase[l.name], "accelforge": f, "einsum": einsum(l, fmt)}
             rows.append(row)
             for label, fn in METRICS:
@@ -340,6 +374,11 @@ def main() -> int:
         print(f"\ndifferences above {TOL:.0%} (explained in docs/vs_accelforge.md): "
               + "; ".join(f"{l} {k} {d:+.0%}" for _, l, k, d in flags))
 
+    results = checks(rows, shared)
+    failed = [c for c in results if not c[1]]
+    if results:
+        print(f"\nchecks of the claims in docs/vs_accelforge.md: {len(results) - len(failed)} of {len(results)} hold"
+              + "".join(f"\n  FAILED {n}: {d}" for n, _, d in failed))
     if args.json:
         doc = {"date_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
                "arch": ARCH, "format": fmt.name, "shared_arch": shared, "mapper_caps": caps,
@@ -350,12 +389,13 @@ def main() -> int:
                           "accelforge_mapper": sum(r["wall_s"] for r in af["layers"]) if af else None},
                "load_average_start": load0, "load_average_end": load1, "cpu_count": os.cpu_count(),
                "flagged_differences": [{"model": m, "layer": l, "metric": k, "rel": d} for m, l, k, d in flags],
+               "checks": [{"check": n, "passed": ok, "detail": d} for n, ok, d in results],
                "accelforge_arch_yaml": af["arch_yaml"] if af else None}
         tmp = args.json + ".tmp"
         with open(tmp, "w") as f:
             json.dump(doc, f, indent=1, default=float)
         os.replace(tmp, args.json)
-    return 0
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
