@@ -14,7 +14,10 @@ from accelsim.arch import DEFAULT_ARCH, ArchSpec, load_arch
 from accelsim.errors import ConfigError, FormatError
 from accelsim.energy import LayerResult, Report, energy_table, price
 from accelsim.mapping import DEFAULT_LOWERING, LOWERINGS, MapperCosts, lower, search
+from accelsim.mapping.fusion import FusionCosts, LayerBase, check_fusion, plan_fusion
+from accelsim.mapping.lowering import Gemm
 from accelsim.sim import compute_cycles, crossbar_network, simulate_conv, simulate_crossbar, simulate_elementwise
+from accelsim.sim.engine import dram_bits, fused_activity
 from accelsim.workload import Compression, Format, Workload, plan
 from accelsim.workload.models import resolve_workload
 
@@ -51,7 +54,7 @@ def _table(arch: ArchSpec, ops: frozenset):
 def simulate(workload: Workload | str = DEFAULT_MODEL, arch: ArchSpec | str = DEFAULT_ARCH,
              fmt: str | Format | dict = "int8", *, lowering: str = DEFAULT_LOWERING, objective: str = "dram",
              compression: Compression | dict | None = None, batch: int = 1,
-             zeros_in_dram: bool = False) -> Report:
+             zeros_in_dram: bool = False, fusion: str = "none") -> Report:
     """Simulate one generated batch of ``workload`` on ``arch``.
 
     fmt: a format name, a Format, or a dict layer name -> format (key "*" for the rest).
@@ -59,7 +62,11 @@ def simulate(workload: Workload | str = DEFAULT_MODEL, arch: ArchSpec | str = DE
         one that wins on the objective). objective: dram | energy | latency | edp (energy x latency),
         for the mapper and for "best".
     zeros_in_dram: with zero_insert, the dilated input is stored in DRAM (as SCALE-Sim/ZigZag model it).
+    fusion: none (every layer's activations go through DRAM) | auto (layer fusion, accelsim.mapping.fusion:
+        stacks of consecutive layers keep their intermediate tensors on chip, whole or in row bands; never
+        more DRAM bytes than none). Systolic-array archs only.
     """
+    check_fusion(fusion)
     if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
         raise ConfigError(f"batch must be an integer >= 1, got {batch!r}")
     if not isinstance(workload, (Workload, str)):
@@ -84,6 +91,9 @@ def simulate(workload: Workload | str = DEFAULT_MODEL, arch: ArchSpec | str = DE
     a = arch.array
     if lowering not in LOWERING_CHOICES:
         raise ConfigError(f"lowering must be one of {', '.join(LOWERING_CHOICES)}, got {lowering!r}")
+    if fusion != "none" and arch.kind == "crossbar":
+        raise ConfigError(f"fusion {fusion!r} applies to systolic-array archs; crossbar arch {arch.name!r} places "
+                          "its activations on chip itself (use fusion='none')")
     # 3b. crossbar archs: do all weights fit on chip, which activations stay on chip (None: digital)
     net = crossbar_network(plans, arch, lowering) if arch.kind == "crossbar" else None
     results = []
@@ -109,8 +119,71 @@ def simulate(workload: Workload | str = DEFAULT_MODEL, arch: ArchSpec | str = DE
             candidates.append(_priced(activity, table))
         # "best": per layer, the lowering that wins on the objective (then fewer executed MACs)
         results.append(min(candidates, key=lambda r: (_metric(r, objective), r.activity.macs_total)))
+    stacks = ()
+    if fusion == "auto":
+        # 8. layer fusion: stacks of layers keep their activations on chip; re-price the layers it changes
+        results, fplan = _fuse(workload, plans, arch, table, objective, results, zeros_in_dram)
+        stacks = fplan.stacks
     fmt_name = fmt if isinstance(fmt, str) else getattr(fmt, "name", "mixed")
-    return Report(workload.name, arch.name, fmt_name, lowering, arch.clock_hz, batch, tuple(results))
+    return Report(workload.name, arch.name, fmt_name, lowering, arch.clock_hz, batch, tuple(results), fusion, stacks)
+
+
+def _fusion_args(workload: Workload, plans, arch: ArchSpec, table, results, zeros_in_dram: bool) -> dict:
+    """What ``accelsim.mapping.fusion`` needs besides the objective: the layer-by-layer results as
+    ``LayerBase``, the lowered layers, prices, and the compute cycles of a band."""
+    a = arch.array
+    acts = [r.activity for r in results]
+    lowered = [act.mapping.lowered if act.mapping is not None else lower(p.layer, DEFAULT_LOWERING, zeros_in_dram)
+               for act, p in zip(acts, plans)]
+    base = []
+    for act in acts:
+        rd, wr = dram_bits(act)
+        tile = act.mapping.tile_bits["weight"] if act.mapping is not None else 0.0
+        base.append(LayerBase(rd, wr, act.macs_total, act.compute_cycles, act.stall_cycles, tile))
+    batch = plans[0].layer.batch
+    memo: dict = {}
+
+    def cycles_of(i: int, rows: int) -> int:
+        """Compute cycles of one image's band of ``rows`` tiled rows of layer i (its GEMMs' pixels cut
+        in proportion)."""
+        key = (i, rows)
+        if key not in memo:
+            lw = lowered[i]
+            total = lw.layer.in_hw[0] if lw.method == "scatter" else lw.layer.out_hw[0]
+            cyc = 0
+            for g in lw.gemms:
+                px = g.pixels // batch
+                px = px if rows >= total else -(-px * rows // total)
+                cyc += compute_cycles(Gemm(px, g.window, g.filters, g.count), a.rows, a.cols, a.dataflow)
+            memo[key] = cyc
+        return memo[key]
+
+    cycle_pj = table.pj(("cycle",)) if ("cycle",) in table.entries else 0.0
+    costs = FusionCosts(table.pj(("dram_read_bit",)), table.pj(("dram_write_bit",)),
+                        tuple(sum(table.pj(op) for op in p.fmt.mac_ops) for p in plans), cycle_pj)
+    return {"workload": workload.with_batch(batch), "plans": plans, "lowered": lowered, "arch": arch, "base": base,
+            "costs": costs, "cycles_of": cycles_of}
+
+
+def _fuse(workload: Workload, plans, arch: ArchSpec, table, objective: str, results: list, zeros_in_dram: bool):
+    fplan = plan_fusion(objective=objective, **_fusion_args(workload, plans, arch, table, results, zeros_in_dram))
+    fused = [r if lf is None else _priced(fused_activity(r.activity, lf, p, arch), table)
+             for r, lf, p in zip(results, fplan.layers, plans)]
+    return fused, fplan
+
+
+def fusion_inputs(workload: Workload | str, arch: ArchSpec | str, fmt="int8", *, lowering: str = DEFAULT_LOWERING,
+                  objective: str = "dram", batch: int = 1, zeros_in_dram: bool = False) -> dict:
+    """The keyword arguments of ``accelsim.mapping.fusion.plan_fusion`` / ``evaluate_stack`` for a
+    workload on a systolic-array arch (its layer-by-layer simulation included): for inspecting a
+    fusion plan, or pricing one stack configuration by hand."""
+    workload = workload if isinstance(workload, Workload) else resolve_workload(workload)
+    arch = arch if isinstance(arch, ArchSpec) else load_arch(arch)
+    rep = simulate(workload, arch, fmt, lowering=lowering, objective=objective, batch=batch,
+                   zeros_in_dram=zeros_in_dram)
+    plans = plan(workload.with_batch(batch), fmt)
+    ops = frozenset(op for p in plans for op in p.fmt.mac_ops + (_elementwise_op(p.fmt),))
+    return _fusion_args(workload, plans, arch, _table(arch, ops), list(rep.layers), zeros_in_dram)
 
 
 def simulate_formats(workload: Workload | str, arch: ArchSpec | str, formats, **kwargs) -> list[Report]:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from accelsim.cli.options import add_model, check_batch, examples, file_of as _file_of, naming
+from accelsim.cli.options import add_fusion, add_model, check_batch, check_fusion, examples, file_of as _file_of, naming
 from accelsim.errors import ConfigError
 
 DEFAULT_FORMAT_LIST = "all"
@@ -25,6 +25,7 @@ def register(sub) -> None:
     p.add_argument("--batch", type=int, default=1, help="images per batch (default 1)")
     p.add_argument("--zeros-in-dram", action="store_true",
                    help="with zero_insert, keep the zero-dilated input in DRAM (as SCALE-Sim/ZigZag do)")
+    add_fusion(p)
     p.add_argument("--json", metavar="PATH", help="write the results as JSON")
     p.add_argument("--plot", metavar="PATH", help="write a stacked-bar PNG of the energy breakdown")
     p.add_argument("--layers", "-v", "--verbose", action=argparse.BooleanOptionalAction, default=False,
@@ -62,6 +63,7 @@ def run(args) -> int:
     if args.objective not in OBJECTIVES:
         raise ConfigError(f"--objective must be one of {', '.join(OBJECTIVES)}, got {args.objective!r}")
     check_batch(args.batch)
+    check_fusion(args.fusion)
     from accelsim.cli.output import check_distinct, check_writable
     check_distinct({"--json": args.json, "--plot": args.plot}, {"--arch": args.arch, "--model": _file_of(args.model)})
     for option, path in (("--json", args.json), ("--plot", args.plot)):
@@ -70,7 +72,7 @@ def run(args) -> int:
     model, arch, formats = resolve_inputs(args)
     from accelsim.api import simulate
     reports = [simulate(model, arch, f, lowering=args.lowering, objective=args.objective, batch=args.batch,
-                        zeros_in_dram=args.zeros_in_dram)
+                        zeros_in_dram=args.zeros_in_dram, fusion=args.fusion)
                for f in each(formats, "energy", "formats", wanted(None) and len(formats) > 1)]
     a, d = arch.array, arch.dram
     if arch.kind == "crossbar":
@@ -82,7 +84,8 @@ def run(args) -> int:
         what = f"{a.rows}x{a.cols} {a.dataflow}"
     print(f"accelsim energy: {model.name} on {arch.name} ({what}, {arch.clock_mhz:g} MHz, "
           f"{arch.tech_node_nm} nm, {d.name} x{d.channels})")
-    print(f"lowering {args.lowering}, objective {args.objective}, batch {args.batch}: "
+    fused = "" if args.fusion == "none" else f", fusion {args.fusion}"
+    print(f"lowering {args.lowering}, objective {args.objective}, batch {args.batch}{fused}: "
           "energy per generated image, per format")
     print()
     print(summary_table(reports))   # the answer first: one row per format

@@ -100,3 +100,16 @@ def check_jobs(jobs: int) -> int:
     if not 1 <= jobs <= cap:
         raise ConfigError(f"--jobs must be in [1, {cap}] (4 per CPU on this machine), got {jobs}")
     return jobs
+
+
+def add_fusion(p) -> None:
+    p.add_argument("--fusion", default="none", metavar="none|auto",
+                   help="layer fusion: none (default: every activation through DRAM) or auto (stacks of layers keep "
+                        "their activations on chip, whole or in row bands; never more DRAM bytes; docs/simulator.md)")
+
+
+def check_fusion(value: str) -> str:
+    from accelsim.mapping.fusion import FUSION_MODES
+    if value not in FUSION_MODES:
+        raise ConfigError(f"--fusion must be one of {', '.join(FUSION_MODES)}, got {value!r}")
+    return value

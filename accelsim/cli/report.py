@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from accelsim.cli.options import add_model, check_batch, examples, file_of, naming
+from accelsim.cli.options import add_fusion, add_model, check_batch, check_fusion, examples, file_of, naming
 from accelsim.errors import ConfigError
 
 # A quick comparison by default: the post-training rows and the shipped trained ones cost seconds.
@@ -25,6 +25,7 @@ def register(sub) -> None:
     p.add_argument("--lowering", default="phase", help="transposed conv lowering (default phase)")
     p.add_argument("--objective", default="dram", help="mapper objective: dram, energy, latency, edp")
     p.add_argument("--batch", type=int, default=1, help="images per batch (default 1)")
+    add_fusion(p)
     p.add_argument("--compare", default="auto", metavar="LIST|none",
                    help="compressions to plot: recipes for a shipped generator, formats for any other model; "
                         f"'none' skips them (default: {SHIPPED_RECIPES} / the post-training formats)")
@@ -54,6 +55,7 @@ def run(args) -> int:
     if args.objective not in OBJECTIVES:
         raise ConfigError(f"--objective must be one of {', '.join(OBJECTIVES)}, got {args.objective!r}")
     check_batch(args.batch)
+    check_fusion(args.fusion)
     if not 1 <= args.images <= 10000:
         raise ConfigError(f"--images must be in [1, 10000], got {args.images}")
     if args.sweep is not None and not os.path.isfile(args.sweep):
@@ -66,9 +68,10 @@ def run(args) -> int:
     from accelsim.cli.energy import resolve_inputs
     model, arch, formats = resolve_inputs(args)
     reports = simulate_formats(model, arch, formats, lowering=args.lowering, objective=args.objective,
-                               batch=args.batch)
+                               batch=args.batch, fusion=args.fusion)
     doc = {"energy": reports_to_json(reports, args.objective),
-           "setup": f"lowering {args.lowering}, mapper objective {args.objective}, batch {args.batch}",
+           "setup": f"lowering {args.lowering}, mapper objective {args.objective}, batch {args.batch}"
+                    + ("" if args.fusion == "none" else f", fusion {args.fusion}"),
            "generated_by": f"accelsim report --model {args.model} --arch {args.arch}"}
     if arch.kind != "crossbar":
         d = arch.dram

@@ -65,13 +65,17 @@ class Report:
     clock_hz: float
     batch: int
     layers: tuple[LayerResult, ...]
+    fusion: str = "none"                            # layer fusion mode (accelsim.mapping.fusion)
+    stacks: tuple[tuple[int, int], ...] = ()        # fused stacks: first and last layer index
 
     def __add__(self, other: "Report") -> "Report":
         if self.arch != other.arch or self.clock_hz != other.clock_hz:
             raise ConfigError("can only add reports of the same arch")
         same = lambda a, b: a if a == b else f"{a}+{b}"  # noqa: E731
         return Report(same(self.model, other.model), self.arch, same(self.fmt, other.fmt),
-                      same(self.lowering, other.lowering), self.clock_hz, self.batch, self.layers + other.layers)
+                      same(self.lowering, other.lowering), self.clock_hz, self.batch, self.layers + other.layers,
+                      same(self.fusion, other.fusion),
+                      self.stacks + tuple((a + len(self.layers), b + len(self.layers)) for a, b in other.stacks))
 
     def _sum(self, attr: str) -> int:
         return sum(getattr(l.activity, attr) for l in self.layers)
@@ -192,4 +196,7 @@ class Report:
                 "dram_write_bytes": self.dram_write_bytes,
                 "energy_pj": {k: round(self.energy_pj[k], 3) for k in self.components},
                 "layers": [l.to_json(self.clock_hz) for l in self.layers]} | (
-                    {"crossbar": self.crossbar_summary()} if self.is_crossbar else {})
+                    {"crossbar": self.crossbar_summary()} if self.is_crossbar else {}) | (
+                    {} if self.fusion == "none" else
+                    {"fusion": self.fusion, "fused_stacks": [[self.layers[a].name, self.layers[b].name]
+                                                             for a, b in self.stacks]})

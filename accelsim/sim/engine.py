@@ -10,7 +10,7 @@ The engine emits action counts (``LayerActivity.actions``); it prices nothing.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -164,4 +164,60 @@ def simulate_elementwise(plan: LayerPlan, arch: ArchSpec) -> LayerActivity:
         res.activates, res.row_hits, buffer_bits, actions, "streamed")
 
 
-__all__ = ["OPERANDS", "LayerActivity", "simulate_conv", "simulate_elementwise", "timeline"]
+def dram_bits(activity: LayerActivity) -> tuple[dict, dict]:
+    """(read bits by operand, write bits by operand) a layer moved: its mapping's exact traffic, or
+    what an elementwise layer streams."""
+    if activity.mapping is not None:
+        return dict(activity.mapping.dram_read_bits), dict(activity.mapping.dram_write_bits)
+    bb = activity.buffer_access_bits
+    return {"ifmap": bb["ifmap.write"], "weight": 0.0, "psum": 0.0}, {"ofmap": bb["ofmap.read"], "psum": 0.0}
+
+
+def fused_activity(base: LayerActivity, fused, plan: LayerPlan, arch: ArchSpec) -> LayerActivity:
+    """The layer's activity inside a fused stack (``accelsim.mapping.fusion.LayerFusion``): its new DRAM
+    traffic, executed MACs and cycles; the array-side buffer accesses scale with the executed MACs (or
+    rows), the buffer fills and drains follow the new DRAM traffic, DRAM activates and row hits scale
+    with the DRAM bytes, stall cycles as the planner estimated them."""
+    rd0, wr0 = dram_bits(base)
+    rd, wr = fused.read_bits, fused.write_bits
+    if base.macs_total:
+        r = fused.macs_total / base.macs_total
+    else:
+        r = fused.compute_cycles / base.compute_cycles if base.compute_cycles else 1.0
+    bb = dict(base.buffer_access_bits)
+    if base.mapping is not None:
+        array_ofmap_write = bb["ofmap.write"] - rd0["psum"]
+        array_ofmap_read = bb["ofmap.read"] - wr0["ofmap"] - wr0["psum"]
+        bb = {"ifmap.read": bb["ifmap.read"] * r, "ifmap.write": rd["ifmap"],
+              "weight.read": bb["weight.read"] * r, "weight.write": rd["weight"],
+              "ofmap.write": array_ofmap_write * r + rd["psum"],
+              "ofmap.read": array_ofmap_read * r + wr["ofmap"] + wr["psum"]}
+    else:
+        bb = {"ifmap.write": rd["ifmap"], "ifmap.read": bb["ifmap.read"] * r,
+              "ofmap.write": bb["ofmap.write"] * r, "ofmap.read": wr["ofmap"]}
+    old = sum(rd0.values()) + sum(wr0.values())
+    new = sum(rd.values()) + sum(wr.values())
+    scale = new / old if old else 0.0
+    activates, hits = int(round(base.dram_activates * scale)), int(round(base.dram_row_hits * scale))
+    compute = int(fused.compute_cycles)
+    latency = compute + int(fused.stall_cycles)
+    actions = _common_actions(arch, latency, rd["ifmap"] + rd["weight"] + rd["psum"], wr["ofmap"] + wr["psum"],
+                              activates, bb)
+    if base.mapping is not None:
+        actions.update(_mac_actions(plan, fused.macs_total))
+    else:
+        for key, count in base.actions.items():
+            if key[0] == "add":
+                actions[key] = count * r
+    a = arch.array
+    util = fused.macs_total / (a.rows * a.cols * compute) if compute and base.mapping is not None else 0.0
+    return replace(base, macs_total=int(fused.macs_total), compute_cycles=compute, stall_cycles=latency - compute,
+                   latency_cycles=latency, utilization=util,
+                   dram_read_bytes={k: math.ceil(v / 8) for k, v in rd.items()},
+                   dram_write_bytes={k: math.ceil(v / 8) for k, v in wr.items()},
+                   dram_activates=activates, dram_row_hits=hits, buffer_access_bits=bb, actions=actions,
+                   mapping_note=f"{base.mapping_note}; {fused.note}" if base.mapping_note else fused.note)
+
+
+__all__ = ["OPERANDS", "LayerActivity", "dram_bits", "fused_activity", "simulate_conv", "simulate_elementwise",
+           "timeline"]

@@ -41,9 +41,30 @@ def from_graph(g: Graph, name: str | None = None) -> Workload:
     layers: list[Layer] = []
     index_of: dict[str, int] = {}        # value -> index of the layer whose output it is
     merged_pads: dict[str, tuple] = {}   # pad value -> (source value, (ph, pw), mode)
+    inputs: list[tuple[int, ...] | None] = []   # per layer: the layers it reads (Workload.inputs)
+    parts: dict[str, tuple[str, ...]] = {}      # a free value (concat, reshape) -> the values it is made of
+    graph_inputs = {i.name for i in g.inputs}
 
-    def emit(value: str, layer: Layer) -> None:
+    def producers(values) -> tuple[int, ...] | None:
+        """The layers (-1: a graph input) whose outputs ``values`` are, through free ops; None if unknown."""
+        out: list[int] = []
+        for v in values:
+            if v in index_of:
+                out.append(index_of[v])
+            elif v in parts:
+                sub = producers(parts[v])
+                if sub is None:
+                    return None
+                out += sub
+            elif v in graph_inputs:
+                out.append(-1)
+            else:
+                return None
+        return tuple(dict.fromkeys(out))
+
+    def emit(value: str, layer: Layer, reads=None) -> None:
         layers.append(layer)
+        inputs.append(None if reads is None else producers(reads))
         index_of[value] = len(layers) - 1
 
     for n in g.nodes:
@@ -55,7 +76,7 @@ def from_graph(g: Graph, name: str | None = None) -> Workload:
                 merged_pads[n.name] = (n.inputs[0], (t, l), n.attrs["mode"])
                 continue
             c, hw = _chw(g.shape_of(n.inputs[0]))
-            emit(n.name, Layer(n.name, "pad", c, c, hw, output_hw=n.shape[2:]))
+            emit(n.name, Layer(n.name, "pad", c, c, hw, output_hw=n.shape[2:]), n.inputs[:1])
         elif n.op in ("conv2d", "conv_transpose2d"):
             src, padding, mode = n.inputs[0], tuple(n.attrs["padding"]), "zeros"
             if src in merged_pads:
@@ -69,10 +90,10 @@ def from_graph(g: Graph, name: str | None = None) -> Workload:
                                output_padding_hw=tuple(n.attrs.get("output_padding", (0, 0))),
                                dilation_hw=tuple(n.attrs["dilation"]), groups=n.attrs["groups"],
                                bias="bias" in n.params and not folded, bias_folded=folded, padding_mode=mode,
-                               norm_params=2 * cout if folded else 0))   # the published count: BN's affine
+                               norm_params=2 * cout if folded else 0), (src,))   # norm_params: BN's affine
         elif n.op == "linear":
             c, hw = _chw(g.shape_of(n.inputs[0]))
-            emit(n.name, Layer(n.name, "linear", c, n.shape[-1], hw, bias="bias" in n.params))
+            emit(n.name, Layer(n.name, "linear", c, n.shape[-1], hw, bias="bias" in n.params), n.inputs[:1])
         elif n.op in FUSABLE:
             src = n.inputs[0]
             idx = index_of.get(src)
@@ -86,28 +107,30 @@ def from_graph(g: Graph, name: str | None = None) -> Workload:
                 index_of[n.name] = idx
             else:
                 c, hw = _chw(n.shape)
-                emit(n.name, Layer(n.name, "elementwise", c, c, hw))
+                emit(n.name, Layer(n.name, "elementwise", c, c, hw), n.inputs[:1])
         elif n.op in ("add", "sub", "mul"):
             c, hw = _chw(n.shape)
-            emit(n.name, Layer(n.name, n.op, c, c, hw, operands=len(n.inputs)))
+            emit(n.name, Layer(n.name, n.op, c, c, hw, operands=len(n.inputs)), n.inputs)
         elif n.op in FREE:
             if n.inputs[0] in index_of and n.op == "reshape":
                 index_of[n.name] = index_of[n.inputs[0]]
+            else:
+                parts[n.name] = tuple(n.inputs)
         elif n.op == "permute":
             c, hw = _chw(n.shape)
-            emit(n.name, Layer(n.name, "permute", c, c, hw))
+            emit(n.name, Layer(n.name, "permute", c, c, hw), n.inputs[:1])
         elif n.op == "pixel_shuffle":
             c, hw = _chw(g.shape_of(n.inputs[0]))
             r = n.attrs["factor"]
-            emit(n.name, Layer(n.name, "pixel_shuffle", c, c // (r * r), hw, scale_factor=r))
+            emit(n.name, Layer(n.name, "pixel_shuffle", c, c // (r * r), hw, scale_factor=r), n.inputs[:1])
         elif n.op == "upsample":
             c, (h, w) = _chw(g.shape_of(n.inputs[0]))
             oh, ow = n.attrs["size"]
             if n.attrs["mode"] == "nearest" and oh % h == 0 and ow % w == 0 and oh // h == ow // w:
-                emit(n.name, Layer(n.name, "upsample_nearest", c, c, (h, w), scale_factor=oh // h))
+                emit(n.name, Layer(n.name, "upsample_nearest", c, c, (h, w), scale_factor=oh // h), n.inputs[:1])
             else:
                 op = "upsample_bilinear" if n.attrs["mode"] == "bilinear" else "upsample_nearest"
-                emit(n.name, Layer(n.name, op, c, c, (h, w), output_hw=(oh, ow)))
+                emit(n.name, Layer(n.name, op, c, c, (h, w), output_hw=(oh, ow)), n.inputs[:1])
         elif n.op == "embedding":
             c, hw = _chw(n.shape)
             emit(n.name, Layer(n.name, "embedding", c, c, hw))
@@ -117,7 +140,10 @@ def from_graph(g: Graph, name: str | None = None) -> Workload:
         raise ModelError(f"graph {g.name!r} has no conv, transposed conv or linear layer to price")
     first = g.inputs[0].shape
     c0, hw0 = _chw(first)
-    return Workload(name or g.name, tuple(layers), (c0, *hw0), g.source or "accelsim.graph")
+    outs = producers(g.outputs)
+    outs = tuple(j for j in outs if j >= 0) if outs is not None else None
+    return Workload(name or g.name, tuple(layers), (c0, *hw0), g.source or "accelsim.graph", tuple(inputs),
+                    outs or tuple(range(len(layers))))   # unknown outputs: every layer's output leaves
 
 
 __all__ = ["from_graph"]

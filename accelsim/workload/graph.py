@@ -10,10 +10,16 @@ from accelsim.workload.precision import NO_COMPRESSION, Compression, Format, get
 
 @dataclass(frozen=True)
 class Workload:
+    """``inputs`` (optional): per layer, the layers whose outputs it reads (-1: the workload input;
+    several for a residual add or a channel concatenation), or None where that is not known;
+    ``outputs``: the layers whose outputs leave the network. Only layer fusion (``accelsim.mapping.
+    fusion``) reads them; without ``inputs`` it assumes a chain where shapes match (``producers``)."""
     name: str
     layers: tuple[Layer, ...]
     input_chw: tuple[int, int, int]
     source: str = ""
+    inputs: tuple[tuple[int, ...] | None, ...] | None = None
+    outputs: tuple[int, ...] | None = None
 
     def __post_init__(self):
         if not self.layers:
@@ -21,6 +27,37 @@ class Workload:
         names = [l.name for l in self.layers]
         if len(set(names)) != len(names):
             raise ModelError(f"workload {self.name!r}: layer names must be unique")
+        n = len(self.layers)
+        if self.inputs is not None:
+            if len(self.inputs) != n:
+                raise ModelError(f"workload {self.name!r}: inputs has {len(self.inputs)} entries for {n} layers")
+            for i, src in enumerate(self.inputs):
+                if src is not None and (not src or any(not isinstance(j, int) or not -1 <= j < i for j in src)):
+                    raise ModelError(f"workload {self.name!r}: inputs of layer {names[i]!r} must be earlier layer "
+                                     f"indices or -1 (the workload input), got {src!r}")
+        if self.outputs is not None and (not self.outputs or any(not isinstance(j, int) or not 0 <= j < n
+                                                                 for j in self.outputs)):
+            raise ModelError(f"workload {self.name!r}: outputs must be layer indices in [0, {n}), got {self.outputs!r}")
+
+    def producers(self) -> tuple[tuple[int, ...] | None, ...]:
+        """Per layer, the layers whose outputs it reads (-1: the workload input), None where unknown:
+        ``inputs`` when given, else a chain where the previous layer's output has this layer's input
+        shape (a residual add's second operand, or any other mismatch, is unknown)."""
+        if self.inputs is not None:
+            return self.inputs
+        out: list[tuple[int, ...] | None] = []
+        for i, l in enumerate(self.layers):
+            if l.op == "embedding" or (l.operands or 1) > 1 or l.op in ("add", "sub", "mul"):
+                out.append(None)
+            elif i == 0:
+                out.append((-1,) if (l.in_channels, *l.in_hw) == tuple(self.input_chw) else None)
+            else:
+                p = self.layers[i - 1]
+                out.append((i - 1,) if (p.out_channels, *p.out_hw) == (l.in_channels, *l.in_hw) else None)
+        return tuple(out)
+
+    def output_layers(self) -> tuple[int, ...]:
+        return self.outputs if self.outputs is not None else (len(self.layers) - 1,)
 
     @property
     def params(self) -> int:
