@@ -142,7 +142,7 @@ def input_rows(lowered: Lowered, lo, hi):
         a, b = lo // f, (hi - 1) // f + 1
     else:
         a, b = lo, hi
-    a, b = np.clip(a, 0, n_in), np.clip(b, 0, n_in)
+    a, b = np.minimum(np.maximum(a, 0), n_in), np.minimum(b, n_in)
     return a, np.maximum(a, b)
 
 
@@ -181,6 +181,7 @@ class _Net:
                  cycles_of: Callable[[int, int], int]):
         self.plans, self.lowered, self.arch, self.base, self.costs = plans, lowered, arch, base, costs
         self.cycles_of = cycles_of
+        self.rows_memo: dict = {}
         self.n = len(plans)
         self.batch = plans[0].layer.batch
         self.prod = list(workload.producers())
@@ -253,14 +254,16 @@ class _Eval:
 
 
 def stack_rows(lowered, producers, a: int, b: int, n_bands: int, halo: str = "recompute", skip: str = "keep",
-               escapes: dict | None = None):
+               escapes: dict | None = None, memo: dict | None = None):
     """Rows per band of every tensor of stack [a, b] (layers ``lowered[a..b]``, ``producers`` as
     ``Workload.producers()``), worked backwards from the last layer's output bands through each
     reader's receptive field. Returns (readers, need, made, loads): tensor -> its readers in the
     stack; tensor -> (lo, hi) arrays over bands of the rows its readers need; internal tensor ->
     rows its layer makes per band (recompute: all it needs, halo again; cache/refetch: new rows
     only); stack input -> rows loaded per band (cache: new rows only). ``escapes``: internal tensors
-    written to DRAM (every row made); default: the last layer's and those without a reader here."""
+    written to DRAM (every row made); default: the last layer's and those without a reader here.
+    ``memo``: rows of internal tensors already worked out for the same last layer, band count, halo
+    and skip handling (they do not depend on where the stack starts)."""
     readers: dict = {}
     for c in range(a, b + 1):
         for t in producers[c]:
@@ -271,7 +274,7 @@ def stack_rows(lowered, producers, a: int, b: int, n_bands: int, halo: str = "re
     comp: dict = {}
 
     def new_rows(lo, hi):
-        prev_hi = np.r_[0, hi[:-1]]
+        prev_hi = np.concatenate(([0], hi[:-1]))
         return np.maximum(lo, prev_hi), hi
 
     def needed(t, rs):
@@ -279,7 +282,11 @@ def stack_rows(lowered, producers, a: int, b: int, n_bands: int, halo: str = "re
         lo, hi = np.minimum.reduce(los), np.maximum.accumulate(np.maximum.reduce(his))
         return np.minimum(lo, hi), hi
 
+    memo = {} if memo is None else memo
     for j in range(b, a - 1, -1):
+        if j in memo:
+            need[j], comp[j] = memo[j]
+            continue
         h = lowered[j].layer.out_hw[0]
         if j in readers:
             lo, hi = needed(j, readers[j])
@@ -290,6 +297,7 @@ def stack_rows(lowered, producers, a: int, b: int, n_bands: int, halo: str = "re
             lo[0], hi[-1] = 0, h
         need[j] = (lo, hi)
         comp[j] = (lo, hi) if halo == "recompute" else new_rows(lo, hi)
+        memo[j] = (need[j], comp[j])
     loads = {}
     for t, rs in readers.items():
         if a <= t <= b:
@@ -314,7 +322,8 @@ def _evaluate(net: _Net, a: int, b: int, n_bands: int, halo: str, skip: str) -> 
             n_readers[t] = n_readers.get(t, 0) + 1
     escapes = {j: (net.escapes_always[j] or net.last_use[j] > b or not net.readers[j]
                    or (skip == "refetch" and n_readers.get(j, 0) > 1)) for j in members}
-    readers, need, comp, loads = stack_rows(L, net.prod, a, b, n_bands, halo, skip, escapes)
+    memo = net.rows_memo.setdefault((b, n_bands, halo, skip), {})
+    readers, need, comp, loads = stack_rows(L, net.prod, a, b, n_bands, halo, skip, escapes, memo)
 
     def rows(r):
         return np.maximum(0, r[1] - r[0])
@@ -337,7 +346,7 @@ def _evaluate(net: _Net, a: int, b: int, n_bands: int, halo: str, skip: str) -> 
     if halo == "cache" and n_bands > 1:
         for t in need:
             lo, hi = need[t]
-            h = np.maximum(0, np.r_[0, hi[:-1]] - lo)
+            h = np.maximum(0, np.concatenate(([0], hi[:-1])) - lo)
             reader = readers[t][0] if t in readers else t
             line += float(h.max()) * net.row_bits(t, reader)
     peak = 0.0
