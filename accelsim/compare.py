@@ -170,9 +170,10 @@ def sr_bicubic_psnr_gt_db(scale: int = 4) -> float:
 
 # ---- the table --------------------------------------------------------------------------------------
 def evaluate(model: str, recipes, arch="edge-npu", *, lowering: str = "phase", n_images: int = 256,
-             n_fid: int = 2000, impl: str = "cpp", allow_training: bool = False, progress=None) -> list[CompareRow]:
+             n_fid: int = 2000, impl: str = "cpp", allow_training: bool = False, progress=None,
+             fusion: str = "none") -> list[CompareRow]:
     """One ``CompareRow`` per recipe, in order. ``progress(done, total, detail)`` is called before each
-    recipe and once at the end."""
+    recipe and once at the end. ``fusion``: as ``simulate``'s, for the energy and DRAM columns."""
     from accelsim.api import simulate
     from accelsim.arch import load_arch
     from accelsim.compress import zoo
@@ -197,7 +198,7 @@ def evaluate(model: str, recipes, arch="edge-npu", *, lowering: str = "phase", n
                               "or pass allow_training=True")
         cg = zoo.build(model, recipe)
         workload, formats, comps = workload_of(cg)
-        report = simulate(workload, arch, formats, compression=comps, lowering=lowering)
+        report = simulate(workload, arch, formats, compression=comps, lowering=lowering, fusion=fusion)
         m = quality(cg, x, ref_images, n_images, n_fid, impl)
         bits = cg.weight_bits()
         from accelsim.formats.registry import canonical
@@ -231,7 +232,7 @@ PTQ_FORMATS = ("fp32", "w8a8", "w4a8", "w4a4", "w2a8", "w1a8", "w1a1", "flex16+5
 
 
 def evaluate_ptq(loaded, formats, arch="edge-npu", *, lowering: str = "phase", n_images: int = 16,
-                 n_calib: int = 32, impl: str = "cpp", progress=None) -> list[CompareRow]:
+                 n_calib: int = 32, impl: str = "cpp", progress=None, fusion: str = "none") -> list[CompareRow]:
     """One row per format for any loaded model (``accelsim.graph.reference.LoadedModel``): the graph
     quantized after training by the runtime (calibration on ``n_calib`` inputs of seed CALIB_SEED),
     run on ``n_images`` inputs of seed QUALITY_SEED, PSNR/SSIM against the float graph, and the
@@ -257,7 +258,7 @@ def evaluate_ptq(loaded, formats, arch="edge-npu", *, lowering: str = "phase", n
     for k, fmt in enumerate(formats):
         if progress:
             progress(k, len(formats), fmt)
-        report = simulate(workload, arch, fmt, lowering=lowering)
+        report = simulate(workload, arch, fmt, lowering=lowering, fusion=fusion)
         out = quantize(g, fmt, calib).run(x, impl=impl)
         s = q.output_scores(out, ref, tanh_out)
         bits = _weight_bits(workload, fmt)

@@ -282,3 +282,37 @@ def test_cli_energy_fusion_auto(tmp_path, capsys):
     doc = json.loads(out.read_text())
     text = json.dumps(doc)
     assert "fused_stacks" in text
+
+
+def test_sweep_point_hash_unchanged_without_fusion():
+    from accelsim.arch import load_arch
+    from accelsim.sweep.runner import config_hash
+    from accelsim.sweep.space import SweepPoint
+    base = load_arch("edge-npu")
+    p = SweepPoint("dcgan-64", "edge-npu", "int8", 256.0, 16, 16, "lpddr4-3200", "os", "phase", "dram", 1)
+    assert "fusion" not in p.to_dict()       # stores written before fusion existed keep their hashes
+    q = replace(p, fusion="auto")
+    assert q.to_dict()["fusion"] == "auto" and config_hash(q, base) != config_hash(p, base)
+
+
+def test_cli_sweep_fusion(tmp_path, capsys):
+    from accelsim.cli import main
+    from accelsim.sweep.store import Store
+    rows = {}
+    for mode in ("none", "auto"):
+        out = tmp_path / f"{mode}.db"
+        assert main(["sweep", "--model", "dcgan-64", "--arch", "tpu-like", "--format", "int8", "--buffer", "4MiB",
+                     "--jobs", "1", "--fusion", mode, "--out", str(out)]) == 0
+        with Store(str(out)) as store:
+            (rows[mode],) = store.rows()
+    assert rows["none"]["fusion"] is None and rows["auto"]["fusion"] == "auto"
+    assert rows["auto"]["dram_bytes"] < rows["none"]["dram_bytes"]
+    assert "fusion auto" in capsys.readouterr().out
+    assert main(["sweep", "--model", "dcgan-64", "--fusion", "on", "--out", str(tmp_path / "x.db")]) != 0
+    assert "--fusion must be one of none, auto" in capsys.readouterr().err
+
+
+def test_cli_compare_bad_fusion(capsys):
+    from accelsim.cli import main
+    assert main(["compare", "--fusion", "always"]) != 0
+    assert "--fusion must be one of none, auto" in capsys.readouterr().err

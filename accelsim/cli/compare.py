@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from accelsim.cli.options import add_model, examples, naming
+from accelsim.cli.options import add_fusion, add_model, check_fusion, examples, naming
 from accelsim.errors import ConfigError
 
 
@@ -26,6 +26,7 @@ def register(sub) -> None:
     p.add_argument("--fid-images", type=int, default=2000, help="images for digit-FID (default 2000; 0 = skip)")
     p.add_argument("--impl", default="cpp", choices=["cpp", "reference"], help="kernels or golden model")
     p.add_argument("--train", action="store_true", help="train recipes whose trained part is not shipped (torch)")
+    add_fusion(p)
     p.add_argument("--json", metavar="PATH", help="write the rows as JSON")
     p.add_argument("--plot", metavar="PATH", help="energy per image vs quality, Pareto front marked (PNG)")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
@@ -50,6 +51,7 @@ def run(args) -> int:
         raise ConfigError(f"--lowering must be one of {', '.join(LOWERING_CHOICES)}, got {args.lowering!r}")
     if not 1 <= args.images <= 10000:
         raise ConfigError(f"--images must be in [1, 10000], got {args.images}")
+    check_fusion(args.fusion)
     from accelsim.cli.options import check_calib, file_of
     check_calib(args.calib)   # on both paths: never a silently ignored value
     from accelsim.cli.output import check_distinct, check_writable
@@ -79,7 +81,7 @@ def run(args) -> int:
         arch = load_arch(args.arch)
     rows = compare.evaluate(args.model, recipes, arch, lowering=args.lowering, n_images=args.images,
                             n_fid=args.fid_images, impl=args.impl, allow_training=args.train,
-                            progress=_progress(args))
+                            progress=_progress(args), fusion=args.fusion)
     quality_key = "fid" if rows[0].fid is not None else "psnr_db"
     front = compare.pareto_front(rows, quality_key)
     data = [r.to_json() for r in rows]
@@ -132,7 +134,7 @@ def run_ptq(args) -> int:
     with naming("--arch", ConfigError):
         arch = load_arch(args.arch)
     rows = compare.evaluate_ptq(loaded, formats, arch, lowering=args.lowering, n_images=args.images,
-                                n_calib=args.calib, impl=args.impl, progress=_progress(args))
+                                n_calib=args.calib, impl=args.impl, progress=_progress(args), fusion=args.fusion)
     front = compare.pareto_front(rows, "psnr_db")
     data = [r.to_json() for r in rows]
     print(f"accelsim compare: {loaded.name} ({loaded.origin}) on {arch.name}, lowering {args.lowering}; "

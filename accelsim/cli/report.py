@@ -116,7 +116,7 @@ def _compare(args, arch) -> dict:
             raise ConfigError(f"--compare: {untrained[0]!r} needs training and its trained part is not shipped "
                               f"for {args.model!r} (accelsim compare --train trains it)")
         rows = compare.evaluate(args.model, recipes, arch, lowering=args.lowering, n_images=args.images, n_fid=0,
-                                progress=progress)
+                                progress=progress, fusion=args.fusion)
     else:
         from accelsim.formats.registry import parse_list
         from accelsim.graph.reference import load
@@ -126,7 +126,7 @@ def _compare(args, arch) -> dict:
         with naming("--model", ModelError):
             loaded = load(args.model, args.input_shape)
         rows = compare.evaluate_ptq(loaded, formats, arch, lowering=args.lowering, n_images=args.images,
-                                    progress=progress)
+                                    progress=progress, fusion=args.fusion)
     return {"quality_key": "psnr_db", "pareto_front": compare.pareto_front(rows, "psnr_db"),
             "rows": [r.to_json() for r in rows]}
 

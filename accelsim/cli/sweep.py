@@ -8,7 +8,8 @@ import os
 import re
 import sys
 
-from accelsim.cli.options import add_model, as_options, check_batch, check_jobs, examples, file_of, naming
+from accelsim.cli.options import (add_fusion, add_model, as_options, check_batch, check_fusion, check_jobs, examples,
+                                  file_of, naming)
 from accelsim.errors import ConfigError
 
 # library fields (the messages of accelsim.sweep start with them) -> the options that set them
@@ -44,6 +45,7 @@ def register(sub) -> None:
     p.add_argument("--lowering", help="transposed-conv lowerings, comma-separated (default phase)")
     p.add_argument("--objective", default="dram", help="mapper objective: dram (default), energy, latency, edp")
     p.add_argument("--batch", type=int, default=1, help="images per batch (default 1)")
+    add_fusion(p)
     p.add_argument("--points", metavar="FILE", help="CSV or JSON list of points instead of the cartesian product")
     p.add_argument("--out", default="sweep.db", help="SQLite results store (default sweep.db); re-running skips "
                                                      "stored points")
@@ -87,14 +89,14 @@ def _points(args, base):
             raise ConfigError(f"--points lists every point; it cannot be combined with --{given[0]}")
         with naming("--points", ConfigError):
             return load_points(args.points, args.model, args.arch, base, LOWERING_CHOICES, args.objective,
-                               args.batch)
+                               args.batch, args.fusion)
     spec = SweepSpec(
         args.model, args.arch, parse_formats(args.format or "int8", "--format"),
         parse_size_range(args.buffer, "--buffer") if args.buffer is not None else None,
         parse_arrays(args.array, "--array") if args.array is not None else None,
         parse_drams(args.dram, "--dram") if args.dram is not None else None,
         parse_dataflows(args.dataflow, "--dataflow") if args.dataflow is not None else None,
-        parse_list(args.lowering or "phase", "--lowering", LOWERING_CHOICES), args.objective, args.batch)
+        parse_list(args.lowering or "phase", "--lowering", LOWERING_CHOICES), args.objective, args.batch, args.fusion)
     with as_options(AXIS_FIELDS, ConfigError):
         return spec.points(base)
 
@@ -151,6 +153,7 @@ def run(args) -> int:
     if args.objective not in OBJECTIVES:
         raise ConfigError(f"--objective must be one of {', '.join(OBJECTIVES)}, got {args.objective!r}")
     check_batch(args.batch)
+    check_fusion(args.fusion)
     from accelsim.cli.output import check_distinct
     check_distinct({"--out": args.out, "--json": args.json, "--plot": args.plot},
                    {"--arch": args.arch, "--points": getattr(args, "points", None), "--model": file_of(args.model)})
@@ -182,7 +185,8 @@ def run(args) -> int:
     a = getattr(base, "array", None)
     compute = "ReRAM crossbar" if a is None else f"{a.rows}x{a.cols} {a.dataflow}"
     print(f"accelsim sweep: {model.name} on {base.name} ({compute}, {base.dram.name} "
-          f"x{base.dram.channels}), objective {args.objective}, batch {args.batch}: {_n(len(tasks), 'point')} "
+          f"x{base.dram.channels}), objective {args.objective}, batch {args.batch}"
+          f"{'' if args.fusion == 'none' else ', fusion ' + args.fusion}: {_n(len(tasks), 'point')} "
           f"({_workers(args.executor, jobs)}) -> {args.out}")
     from accelsim.cli.progress import Progress, wanted
     show = wanted(args.progress)
@@ -225,6 +229,7 @@ def _json_doc(args, model, arch, stats, rows, cs, ans) -> dict:
     from accelsim.sweep.knee import KNEE_DEFINITION
     return {
         "model": model, "arch": arch, "objective": args.objective, "batch": args.batch, "tolerance": args.tolerance,
+        **({} if args.fusion == "none" else {"fusion": args.fusion}),
         "store": args.out, "points": stats.points, "computed": stats.computed, "skipped": stats.skipped,
         "infeasible": sum(r["status"] != "ok" for r in rows),
         "buffer_scaling": "total on-chip capacity, split over the arch's buffers in the preset's proportions",

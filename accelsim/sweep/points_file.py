@@ -52,7 +52,7 @@ def _records(path: str, text: str) -> list[tuple[int, dict]]:
 
 
 def load_points(path: str, model: str, arch_name: str, base: ArchSpec, lowerings, objective: str,
-                batch: int) -> list[SweepPoint]:
+                batch: int, fusion: str = "none") -> list[SweepPoint]:
     """Read the point list; ``lowerings`` are the allowed lowering names."""
     try:
         st = os.stat(path)
@@ -98,7 +98,8 @@ def load_points(path: str, model: str, arch_name: str, base: ArchSpec, lowerings
             lowering = parse_list(str(rec["lowering"]), "lowering", lowerings)[0] if "lowering" in rec else "phase"
         except ValueError as exc:   # a ConfigError or FormatError of the value's parser
             raise ConfigError(f"{where}: {exc}") from None
-        point = SweepPoint(model, arch_name, fmt, size / 1024, rows, cols, dram, dataflow, lowering, objective, batch)
+        point = SweepPoint(model, arch_name, fmt, size / 1024, rows, cols, dram, dataflow, lowering, objective, batch,
+                           fusion)
         if point in seen:
             raise ConfigError(f"{where}: repeats the point of line {seen[point]}")
         seen[point] = line

@@ -160,7 +160,7 @@ def evaluate(task: Task) -> dict:
            "config_json": task.config_json}
     try:
         report = simulate(_workload(p.model), task.arch, p.fmt, lowering=p.lowering, objective=p.objective,
-                          batch=p.batch)
+                          batch=p.batch, fusion=p.fusion)
     except InfeasibleError as exc:
         row.update(status="infeasible", error=str(exc))
     else:

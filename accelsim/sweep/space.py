@@ -52,6 +52,7 @@ class SweepPoint:
     lowering: str
     objective: str
     batch: int
+    fusion: str = "none"      # layer fusion (accelsim.mapping.fusion)
 
     def __post_init__(self):   # one name per format: an alias and its canonical name hash alike
         object.__setattr__(self, "fmt", resolve_format(self.fmt))
@@ -61,7 +62,12 @@ class SweepPoint:
         return int(round(self.buffer_kib * 1024))
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """The point's fields; ``fusion`` only when not none, so points of a store written before
+        fusion existed keep their config hash."""
+        d = asdict(self)
+        if d["fusion"] == "none":
+            del d["fusion"]
+        return d
 
 
 def format_size(n_bytes: float) -> str:
@@ -259,6 +265,7 @@ class SweepSpec:
     lowerings: tuple[str, ...] = ("phase",)
     objective: str = "dram"
     batch: int = 1
+    fusion: str = "none"
 
     def points(self, base: ArchSpec) -> list[SweepPoint]:
         """Every combination, format outermost and buffer innermost."""
@@ -269,7 +276,7 @@ class SweepSpec:
             self.formats, self.drams or (base.dram.name,), self.dataflows or (dataflow,),
             self.arrays or ((rows, cols),), self.lowerings, self.buffers_bytes or (buffer_total_bytes(base),))
         return [SweepPoint(self.model, self.arch, fmt, size / 1024, rc[0], rc[1], dram, dataflow, lowering,
-                           self.objective, self.batch)
+                           self.objective, self.batch, self.fusion)
                 for fmt, dram, dataflow, rc, lowering, size in axes]
 
     def swept_axes(self) -> list[str]:

@@ -25,7 +25,8 @@ from accelsim.report.files import write_atomic
 SCHEMA_VERSION = 1
 POINT_COLUMNS = (("model", "TEXT"), ("arch", "TEXT"), ("fmt", "TEXT"), ("buffer_kib", "REAL"),
                  ("array_rows", "INTEGER"), ("array_cols", "INTEGER"), ("dram", "TEXT"), ("dataflow", "TEXT"),
-                 ("lowering", "TEXT"), ("objective", "TEXT"), ("batch", "INTEGER"))
+                 ("lowering", "TEXT"), ("objective", "TEXT"), ("batch", "INTEGER"),
+                 ("fusion", "TEXT"))   # NULL: none (rows of a store from before fusion existed, too)
 METRIC_COLUMNS = (
     ("energy_per_image_pj", "REAL"), ("energy_total_pj", "REAL"))
 METRIC_COLUMNS += tuple((f"energy_{c}_pj", "REAL") for c in COMPONENTS)
