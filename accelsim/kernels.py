@@ -102,13 +102,21 @@ def requantize_integer(acc, m0, shift, *, zero_point: int, out_bits: int, out_si
 
 
 def requantize_torch(acc, bias_f32, mult_f32, *, zero_point: int, out_bits: int, out_signed: bool,
-                     act="none") -> np.ndarray:
-    """fbgemm-style float32 requantization (formula in ``accelsim.formats.requant``)."""
+                     act="none", bias_mul_f32=1.0) -> np.ndarray:
+    """fbgemm float32 requantization (formula in ``accelsim.formats.requant``)."""
     code, lut = _act(act)
     b = np.ascontiguousarray(np.atleast_1d(np.asarray(bias_f32, dtype=np.float32)))
+    k = np.ascontiguousarray(np.atleast_1d(np.asarray(bias_mul_f32, dtype=np.float32)))
     m = np.ascontiguousarray(np.atleast_1d(np.asarray(mult_f32, dtype=np.float32)))
     return _k.requantize(acc, 1, None, None, b, m, _int(zero_point, "zero_point"), _int(out_bits, "out_bits"),
-                         bool(out_signed), code, lut)
+                         bool(out_signed), code, lut, k)
+
+
+def requantize_qnnpack(acc, mult_f32, *, zero_point: int, out_bits: int, out_signed: bool,
+                       act="none") -> np.ndarray:
+    """QNNPACK float32 requantization: the torch arithmetic with no float bias."""
+    return requantize_torch(acc, 0.0, mult_f32, zero_point=zero_point, out_bits=out_bits, out_signed=out_signed,
+                            act=act)
 
 
 def pack_signs(codes) -> np.ndarray:

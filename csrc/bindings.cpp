@@ -182,7 +182,7 @@ PYBIND11_MODULE(ACCELSIM_PYMODULE, m) {
   m.def(
       "requantize",
       [](py::object acc, int mode, py::object m0, py::object shift, py::object bias_f32, py::object mult_f32,
-         int zero_point, int out_bits, bool out_signed, int act, py::object lut) {
+         int zero_point, int out_bits, bool out_signed, int act, py::object lut, py::object bias_mul_f32) {
         RequantArgs a;
         a.acc = view(acc, "acc");
         if (acc.is_none()) throw py::value_error("acc must be a numpy array");
@@ -192,6 +192,7 @@ PYBIND11_MODULE(ACCELSIM_PYMODULE, m) {
         a.shift = view(shift, "shift");
         a.bias_f32 = view(bias_f32, "bias_f32");
         a.mult_f32 = view(mult_f32, "mult_f32");
+        a.bias_mul_f32 = view(bias_mul_f32, "bias_mul_f32");
         a.zero_point = zero_point;
         a.out_fmt = IntFmt{out_bits, out_signed};
         if (act < 0 || act > 2) throw py::value_error("act must be 0 (none), 1 (relu) or 2 (lut)");
@@ -208,7 +209,8 @@ PYBIND11_MODULE(ACCELSIM_PYMODULE, m) {
         return out;
       },
       py::arg("acc"), py::arg("mode"), py::arg("m0"), py::arg("shift"), py::arg("bias_f32"), py::arg("mult_f32"),
-      py::arg("zero_point"), py::arg("out_bits"), py::arg("out_signed"), py::arg("act"), py::arg("lut"));
+      py::arg("zero_point"), py::arg("out_bits"), py::arg("out_signed"), py::arg("act"), py::arg("lut"),
+      py::arg("bias_mul_f32") = py::none());
   m.def(
       "bconv",
       [](py::object x, py::object w, py::object bias, std::pair<int, int> stride, std::pair<int, int> padding,

@@ -121,10 +121,58 @@ def test_quantize_multiplier_roundtrip():
 def test_requant_torch_mode_matches_float_formula():
     rng = np.random.default_rng(0)
     acc = rng.integers(-100000, 100000, (2, 3, 4, 4)).astype(np.int32)
-    b, m = requant.fbgemm_params(0.02, [0.01, 0.02, 0.03], 0.05, bias=[0.1, -0.2, 0.3])
-    y = requant.requantize_torch(acc, b, m, 3, -128, 127)
+    b, k, m = requant.fbgemm_params(0.02, [0.01, 0.02, 0.03], 0.05, bias=[0.1, -0.2, 0.3])
+    assert (k == 1).all()   # per-channel weights: the bias is divided, not multiplied by a reciprocal
+    y = requant.requantize_torch(acc, b, m, 3, -128, 127, bias_mul_f32=k)
     t = (acc.astype(np.float32) + b.reshape(1, 3, 1, 1)) * m.reshape(1, 3, 1, 1)
     np.testing.assert_array_equal(y, np.clip(np.rint(t) + 3, -128, 127))
+    b1, k1, m1 = requant.fbgemm_params(0.02, [0.01], 0.05, bias=[0.1, -0.2, 0.3])
+    assert b1.tolist() == np.float32([0.1, -0.2, 0.3]).tolist()
+    assert k1[0] == np.float32(1.0 / np.float64(np.float32(np.float32(0.02) * np.float32(0.01))))
+
+
+def test_fma32_is_one_rounding():
+    """fma32 against exact rational arithmetic rounded to float32 (nearest, ties to even)."""
+    from fractions import Fraction
+    rng = np.random.default_rng(1)
+
+    def round_f32(q: Fraction) -> np.float32:
+        lo = np.float32(float(q))   # float64 first, then adjust to the exact float32 neighbours
+        for _ in range(3):
+            if Fraction(float(lo)) > q:
+                lo = np.nextafter(lo, np.float32(-np.inf))
+            elif Fraction(float(np.nextafter(lo, np.float32(np.inf)))) <= q:
+                lo = np.nextafter(lo, np.float32(np.inf))
+        hi = np.nextafter(lo, np.float32(np.inf))
+        dlo, dhi = q - Fraction(float(lo)), Fraction(float(hi)) - q
+        if dlo != dhi:
+            return lo if dlo < dhi else hi
+        return lo if (np.float32(lo).view(np.int32) & 1) == 0 else hi
+
+    a = rng.normal(0, 1, 3000).astype(np.float32) * np.float32(2.0) ** rng.integers(-30, 30, 3000).astype(np.float32)
+    b = rng.normal(0, 1, 3000).astype(np.float32)
+    c = rng.integers(-(1 << 31), 1 << 31, 3000).astype(np.float32)
+    got = requant.fma32(a, b, c)
+    for i in range(3000):
+        exact = Fraction(float(a[i])) * Fraction(float(b[i])) + Fraction(float(c[i]))
+        assert got[i] == round_f32(exact), (a[i], b[i], c[i])
+
+
+def test_wrap32_and_cvt_i32():
+    acc = np.array([0, 2 ** 31 - 1, 2 ** 31, -2 ** 31, -2 ** 31 - 1, 2 ** 32 + 5, -(2 ** 63), 2 ** 63 - 1])
+    assert requant.wrap32(acc).tolist() == [0, 2 ** 31 - 1, -2 ** 31, -2 ** 31, 2 ** 31 - 1, 5, 0, -1]
+    u = np.float32([0.5, 1.5, -0.5, -2.5, 2.0 ** 31, -2.0 ** 31, 2.0 ** 31 - 128, np.nan, -np.inf])
+    assert requant.cvt_i32(u).tolist() == [0, 2, 0, -2, -2 ** 31, -2 ** 31, 2 ** 31 - 128, -2 ** 31, -2 ** 31]
+    # the conversion overflow reaches the codes: 2^31 gives the lowest code, not the highest
+    assert requant.requantize_torch(np.array([2 ** 24, 2 ** 23]), 0.0, 128.0, 0, 0, 255).tolist() == [0, 255]
+    assert requant.requantize_torch(np.array([2 ** 32 + 7]), 0.0, 1.0, 0, -128, 127).tolist() == [7]
+    from accelsim import kernels   # the C++ kernel: same wrap, same overflow
+    acc = np.array([2 ** 24, 2 ** 23, 2 ** 32 + 7, -(2 ** 40) - 3, 2 ** 31 + 2 ** 30], np.int64)
+    args = dict(zero_point=5, out_bits=8, out_signed=False)
+    np.testing.assert_array_equal(kernels.requantize_torch(acc, 0.0, 128.0, **args),
+                                  requant.requantize_torch(acc, 0.0, 128.0, 5, 0, 255))
+    np.testing.assert_array_equal(kernels.requantize_torch(acc, 3.0, 2.0 ** -20, bias_mul_f32=0.1, **args),
+                                  requant.requantize_torch(acc, 3.0, 2.0 ** -20, 5, 0, 255, bias_mul_f32=0.1))
 
 
 def test_activation_lut_tanh_is_monotonic_and_exact():

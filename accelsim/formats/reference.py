@@ -102,9 +102,18 @@ def requantize_integer(acc, m0, shift, *, zero_point: int, out_bits: int, out_si
 
 
 def requantize_torch(acc, bias_f32, mult_f32, *, zero_point: int, out_bits: int, out_signed: bool,
-                     act="none") -> np.ndarray:
-    """fbgemm-style float32 requantization (see ``accelsim.formats.requant``)."""
+                     act="none", bias_mul_f32=1.0) -> np.ndarray:
+    """fbgemm float32 requantization (see ``accelsim.formats.requant``)."""
     fmt = fixed.IntFormat(out_bits, out_signed)
     _check_zp(zero_point, fmt)
-    y = requant.requantize_torch(acc, bias_f32, mult_f32, zero_point, fmt.qmin, fmt.qmax)
+    y = requant.requantize_torch(acc, bias_f32, mult_f32, zero_point, fmt.qmin, fmt.qmax, bias_mul_f32=bias_mul_f32)
+    return _finish(y, zero_point, fmt, act)
+
+
+def requantize_qnnpack(acc, mult_f32, *, zero_point: int, out_bits: int, out_signed: bool,
+                       act="none") -> np.ndarray:
+    """QNNPACK float32 requantization (see ``accelsim.formats.requant``)."""
+    fmt = fixed.IntFormat(out_bits, out_signed)
+    _check_zp(zero_point, fmt)
+    y = requant.requantize_qnnpack(acc, mult_f32, zero_point, fmt.qmin, fmt.qmax)
     return _finish(y, zero_point, fmt, act)

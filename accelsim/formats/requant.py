@@ -1,6 +1,6 @@
 """Requantization: an exact integer accumulator to an output code. Derivation in docs/quantization.md.
 
-Two named modes, both bit-exact between this golden model and the C++ kernels:
+Three named modes, each bit-exact between this golden model and the C++ kernels:
 
 ``integer`` (default; Jacob et al. 2018, gemmlowp / TFLite ``MultiplyByQuantizedMultiplier``)
     The real multiplier ``M = s_x * s_w / s_y > 0`` is encoded as ``M = m0 * 2^-31 * 2^-shift`` with
@@ -15,11 +15,24 @@ Two named modes, both bit-exact between this golden model and the C++ kernels:
       ``threshold = (2^e - 1) >> 1`` plus one if ``x < 0``: round to nearest, ties away from zero
       ("rndna"). gemmlowp's RoundingDivideByPOT.
 
-``torch`` (cross-check; PyTorch quantized ConvTranspose2d with the fbgemm engine)
-    all float32, no fused multiply-add:
-    ``y = clamp(rint_half_even(f32(f32(acc) + b_f32) * m_f32) + z_y, qmin, qmax)`` with
-    ``b_f32 = f32(bias / f32(s_x * s_w))`` and ``m_f32 = f32(f32(s_x * s_w) / s_y)`` per channel
-    (see ``fbgemm_params``). ``acc`` excludes the bias in this mode.
+``torch`` (cross-check; PyTorch quantized Conv2d / ConvTranspose2d with the fbgemm engine)
+    float32 throughout, per channel ``c``:
+    ``a = wrap32(acc)`` (the int32 accumulator of fbgemm: two's complement, modulo 2^32),
+    ``t = fma32(b_c, k_c, f32(a))`` (one rounding), ``u = f32(t * m_c)``,
+    ``r = cvt(u)`` (round half to even; ``INT32_MIN`` when ``u`` is NaN or outside ``[-2^31, 2^31)``,
+    as x86 ``cvtps2dq``), ``y = clamp(r + z_y, qmin, qmax)``.
+    ``fbgemm_params`` gives ``(b, k, m)``: per-tensor weights ``b = f32(bias)``,
+    ``k = f32(1 / f64(f32(s_x * s_w)))`` (fbgemm's broadcast reciprocal; its mul and add are
+    contracted into one FMA by the compiler); per-channel weights ``b = f32(bias / f32(s_x * s_w))``
+    (a float32 division), ``k = 1``; ``m = f32(f32(s_x * s_w) / s_y)``. ``acc`` excludes the bias.
+
+``qnnpack`` (cross-check; the same quantized modules with the qnnpack engine)
+    the ``torch`` arithmetic with ``b = 0``: ``y = clamp(cvt(f32(f32(wrap32(acc)) * m_c)) + z_y, qmin, qmax)``,
+    ``m = f32(f32(f32(s_w) * f32(s_x)) * f32(1 / f32(s_y)))`` (``qnnpack_params``). ``acc`` includes the
+    int32 bias ``round_half_even(bias / (s_w * s_x))``, which torch quantizes before the convolution.
+
+For 8-bit unsigned outputs (the only ones fbgemm and qnnpack produce) ``clamp(r + z_y)`` equals their
+int16-saturating pack, add and unsigned pack.
 
 Activations after requantization: ReLU is a clamp at ``z_y``; tanh and sigmoid are lookup tables of
 ``qmax - qmin + 1`` entries built once per layer (``activation_lut``), exact by construction.
@@ -124,46 +137,109 @@ def requantize_integer(acc: np.ndarray, m0, shift, zero_point: int, qmin: int, q
     return out
 
 
-def fbgemm_params(s_x: float, s_w, s_y: float, bias=None) -> tuple[np.ndarray, np.ndarray]:
-    """Per-channel float32 ``(b_f32, m_f32)`` of the ``torch`` mode from the scales and the float bias."""
-    s_w = np.atleast_1d(np.asarray(s_w, dtype=np.float32))
+def _f32_channels(v, name: str) -> np.ndarray:
+    a = np.atleast_1d(np.asarray(v, dtype=np.float64))
+    if a.ndim != 1:
+        raise FormatError(f"{name} must be a scalar or 1-D, got shape {a.shape}")
+    if not np.isfinite(a).all():
+        raise FormatError(f"{name} must be finite")
+    return a.astype(np.float32)
+
+
+def fbgemm_params(s_x: float, s_w, s_y: float, bias=None,
+                  per_channel: bool | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-channel float32 ``(b, k, m)`` of the ``torch`` (fbgemm) mode from the scales and the float
+    bias. ``per_channel``: the weights' quantization scheme (default: per channel iff ``s_w`` has more
+    than one entry); it decides how fbgemm scales the bias (an FMA with the reciprocal, or a division)."""
+    s_w = _f32_channels(s_w, "s_w")
+    if per_channel is None:
+        per_channel = s_w.size > 1
+    if not per_channel and s_w.size != 1:
+        raise FormatError(f"per-tensor weights have one scale, got {s_w.size}")
     act_w = (np.float32(s_x) * s_w).astype(np.float32)
     mult = (act_w / np.float32(s_y)).astype(np.float32)
-    if bias is None:
-        b = np.zeros_like(act_w)
+    bias = np.zeros(1, np.float32) if bias is None else _f32_channels(bias, "bias")
+    if not per_channel:
+        k = np.full(1, 1.0 / np.float64(act_w[0]), dtype=np.float64).astype(np.float32)
+        b = bias
     else:
-        bias = np.atleast_1d(np.asarray(bias, dtype=np.float32))
-        act_w, mult = np.broadcast_arrays(act_w, mult)
-        if bias.size != act_w.size:
-            act_w, mult = np.broadcast_to(act_w, bias.shape), np.broadcast_to(mult, bias.shape)
-        b = (bias / act_w).astype(np.float32)
-    return b, np.ascontiguousarray(mult)
+        k = np.ones(1, np.float32)
+        act_b, bias_b = np.broadcast_arrays(act_w, bias)
+        b = (bias_b / act_b).astype(np.float32)
+    n = max(b.size, mult.size)
+    return tuple(np.ascontiguousarray(np.broadcast_to(v, (n,)), dtype=np.float32) for v in (b, k, mult))
+
+
+def qnnpack_params(s_x: float, s_w, s_y: float) -> np.ndarray:
+    """Per-channel float32 multiplier ``m`` of the ``qnnpack`` mode."""
+    s_w = _f32_channels(s_w, "s_w")
+    inv_y = np.float32(1.0) / np.float32(s_y)
+    return np.ascontiguousarray(((s_w * np.float32(s_x)).astype(np.float32) * inv_y).astype(np.float32))
+
+
+def wrap32(acc: np.ndarray) -> np.ndarray:
+    """Two's complement wrap of integer accumulators to int32 (as int64)."""
+    a = np.asarray(acc)
+    if a.dtype.kind not in "iu":
+        raise FormatError(f"acc must hold integers, got dtype {a.dtype}")
+    u = np.ascontiguousarray(a, dtype=np.int64).view(np.uint64) & np.uint64(0xFFFFFFFF)
+    w = u.astype(np.int64)
+    return w - (w >= (1 << 31)) * (1 << 32)
+
+
+def fma32(a, b, c) -> np.ndarray:
+    """float32 fused multiply-add ``a*b + c`` with one rounding, for float32 inputs: the product is
+    exact in float64, the float64 sum is rounded to odd (exact error term by TwoSum), and float64 has
+    more than 2*24+2 bits, so the final rounding to float32 is the correctly rounded result."""
+    p = np.asarray(a, np.float32).astype(np.float64) * np.asarray(b, np.float32).astype(np.float64)
+    c = np.asarray(c, np.float32).astype(np.float64)
+    p, c = np.broadcast_arrays(p, c)
+    s = p + c
+    bb = s - p
+    err = (p - (s - bb)) + (c - bb)
+    even = (np.ascontiguousarray(s).view(np.int64) & 1) == 0
+    s = np.where((err != 0) & even, np.nextafter(s, np.where(err > 0, np.inf, -np.inf)), s)
+    return s.astype(np.float32)
+
+
+def cvt_i32(u: np.ndarray) -> np.ndarray:
+    """x86 ``cvtps2dq``: round half to even; ``INT32_MIN`` for NaN and for values outside
+    ``[-2^31, 2^31)`` (as int64)."""
+    u = np.asarray(u, np.float32).astype(np.float64)
+    ok = (u >= -2.0 ** 31) & (u < 2.0 ** 31)
+    return np.where(ok, np.rint(np.where(ok, u, 0.0)), INT32_MIN).astype(np.int64)
 
 
 def requantize_torch(acc: np.ndarray, bias_f32, mult_f32, zero_point: int, qmin: int, qmax: int,
-                     channel_axis: int = 1) -> np.ndarray:
-    """Golden ``torch`` (fbgemm) mode: float32 add, float32 multiply, round half to even, add zero
-    point, clamp. ``bias_f32``/``mult_f32``: one value or one per channel along ``channel_axis``
-    (axis 0 when ``acc`` is 1-D). Returns int64 codes."""
+                     channel_axis: int = 1, bias_mul_f32=1.0) -> np.ndarray:
+    """Golden ``torch`` (fbgemm) mode (formula in the module docstring): ``bias_f32`` is ``b``,
+    ``bias_mul_f32`` is ``k``, ``mult_f32`` is ``m``; each one value or one per channel along
+    ``channel_axis`` (axis 0 when ``acc`` is 1-D). Returns int64 codes."""
     acc, channel_axis, nch = _channels(acc, channel_axis)
-    bias_f32 = np.atleast_1d(np.asarray(bias_f32, dtype=np.float32))
-    mult_f32 = np.atleast_1d(np.asarray(mult_f32, dtype=np.float32))
-    for name, v in (("bias_f32", bias_f32), ("mult_f32", mult_f32)):
+    a = wrap32(acc)
+    params = []
+    for name, v in (("bias_f32", bias_f32), ("bias_mul_f32", bias_mul_f32), ("mult_f32", mult_f32)):
+        v = np.atleast_1d(np.asarray(v, dtype=np.float32))
         if v.ndim != 1 or v.size not in (1, nch):
             raise FormatError(f"{name} must have 1 or {nch} entries, got shape {v.shape}")
-    if not (np.isfinite(bias_f32).all() and np.isfinite(mult_f32).all()):
-        raise FormatError("torch-mode bias and multiplier must be finite")
-
-    def along_channels(v: np.ndarray) -> np.ndarray:   # one value broadcasts; nch values lie on the axis
-        shape = [1] * acc.ndim
+        if not (np.isfinite(v).all() and (np.abs(v) <= 1e30).all()):
+            raise FormatError(f"torch-mode {name} must be finite, |v| <= 1e30")
+        if name == "mult_f32" and (v < 0).any():
+            raise FormatError("torch-mode mult_f32 must be >= 0")
+        shape = [1] * a.ndim   # one value broadcasts; nch values lie on the channel axis
         shape[channel_axis] = v.size
-        return v.reshape(shape)
-
-    t = (acc.astype(np.float32) + along_channels(bias_f32)).astype(np.float32)
-    t = (t * along_channels(mult_f32)).astype(np.float32)
-    r = np.rint(t).astype(np.float64)  # exact: float32 values are exact in float64
-    y = np.clip(r + zero_point, qmin, qmax)
+        params.append(v.reshape(shape))
+    b, k, m = params
+    t = fma32(b, k, a.astype(np.float32))
+    u = (t * m).astype(np.float32)
+    y = np.clip(cvt_i32(u) + zero_point, qmin, qmax)
     return y.astype(np.int64)
+
+
+def requantize_qnnpack(acc: np.ndarray, mult_f32, zero_point: int, qmin: int, qmax: int,
+                       channel_axis: int = 1) -> np.ndarray:
+    """Golden ``qnnpack`` mode: the ``torch`` arithmetic with ``b = 0`` (the bias is in ``acc``)."""
+    return requantize_torch(acc, 0.0, mult_f32, zero_point, qmin, qmax, channel_axis)
 
 
 def relu_codes(codes: np.ndarray, zero_point: int) -> np.ndarray:

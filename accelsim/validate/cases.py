@@ -166,6 +166,9 @@ def _requant_args(rng, acc, out_bits, out_signed):
     else:
         mult = ((hi - lo) / amax * np.exp(rng.uniform(-2, 2, nparam))).astype(np.float32)
         bias = rng.normal(0, amax / 4, nparam).astype(np.float32)
+        if rng.random() < 0.5:   # fbgemm's per-tensor form: fma(bias, k, acc) with k = 1 / (s_x s_w)
+            k = np.float32(np.exp(rng.uniform(2, 12)))
+            return "torch", (acc, (bias / k).astype(np.float32), mult), dict(common, bias_mul_f32=k)
     return "torch", (acc, bias, mult), common
 
 

@@ -1,7 +1,7 @@
 // Requantization of exact accumulators to output codes: `integer` (gemmlowp) and `torch` (fbgemm)
 // modes, then ReLU or a lookup-table activation. Formulas: accelsim/formats/requant.py and
-// docs/quantization.md. Arithmetic is exact (128-bit) in the integer mode; float32 without FMA
-// (built with -ffp-contract=off) in the torch mode.
+// docs/quantization.md. Arithmetic is exact (128-bit) in the integer mode; float32 in the torch mode
+// (built with -ffp-contract=off: the one fused multiply-add is the explicit std::fma of fbgemm's bias).
 #include <algorithm>
 #include <cmath>
 #include <climits>
@@ -74,12 +74,15 @@ void run(const RequantArgs& a, const TAcc* acc, TOut* out, int64_t C, int64_t in
   const int32_t* sh = static_cast<const int32_t*>(a.shift.data);
   const float* bf = static_cast<const float*>(a.bias_f32.data);
   const float* mf = static_cast<const float*>(a.mult_f32.data);
+  const float* kf = static_cast<const float*>(a.bias_mul_f32.data);
+  const int64_t nk = kf ? a.bias_mul_f32.shape[0] : 0;
+  const int64_t nb = a.mode == RequantMode::torch ? a.bias_f32.shape[0] : 0;
   const int64_t rows = n / std::max<int64_t>(inner, 1);  // (outer, channel) rows of `inner` elements
   const HotKernels& hk = hot();
   parallel_for((rows + 63) / 64, [&](int64_t blk) {
     const int64_t r0 = blk * 64, r1 = std::min<int64_t>(rows, r0 + 64);
     for (int64_t row = r0; row < r1; ++row) {
-      const int64_t c = nparam == 1 ? 0 : row % C;
+      const int64_t ch = row % C, c = nparam == 1 ? 0 : ch;
       const TAcc* src = acc + row * inner;
       TOut* dst = out + row * inner;
       const int s = a.mode == RequantMode::integer ? sh[c] : 0;
@@ -104,11 +107,16 @@ void run(const RequantArgs& a, const TAcc* acc, TOut* out, int64_t C, int64_t in
           }
           y = r < qmin ? qmin : (r > qmax ? qmax : int32_t(r));
         } else {
-          float t = float(src[i]);
-          t = t + bf[c];
-          t = t * mf[c];
-          const double r = double(ACCELSIM_MUTANT(6) ? std::round(t) : std::nearbyint(t)) + double(zp);
-          y = r < qmin ? qmin : (r > qmax ? qmax : int32_t(r));
+          // fbgemm: int32 accumulator (wraps modulo 2^32), fma(bias, k, f32(acc)), times m, cvtps2dq
+          const auto wrapped = int32_t(uint32_t(uint64_t(int64_t(src[i]))));
+          const float k = kf ? kf[nk == 1 ? 0 : ch] : 1.0f;
+          const float t = std::fma(bf[nb == 1 ? 0 : ch], k, float(wrapped));
+          const float u = t * mf[c];
+          const int64_t r = (u >= -2147483648.0f && u < 2147483648.0f)
+                                ? int64_t(ACCELSIM_MUTANT(6) ? std::round(u) : std::nearbyint(u))
+                                : int64_t(INT32_MIN);   // x86 "integer indefinite" (NaN, out of range)
+          const int64_t v = r + zp;
+          y = v < qmin ? qmin : (v > qmax ? qmax : int32_t(v));
         }
         if (a.act == Activation::relu) y = y < zp ? zp : y;
         else if (a.act == Activation::lut) y = lut[y - qmin];
@@ -160,12 +168,19 @@ void requantize(const RequantArgs& a, void* out) {
     require_tensor(a.bias_f32, "bias_f32", 1, {DType::f32});
     require_tensor(a.mult_f32, "mult_f32", 1, {DType::f32});
     check_count(a.mult_f32, "mult_f32");
-    if (a.bias_f32.shape[0] != a.mult_f32.shape[0]) fail("bias_f32 must have as many entries as mult_f32");
+    check_count(a.bias_f32, "bias_f32");
     const float* bf = static_cast<const float*>(a.bias_f32.data);
     const float* mf = static_cast<const float*>(a.mult_f32.data);
-    for (int64_t i = 0; i < a.mult_f32.shape[0]; ++i) {
+    for (int64_t i = 0; i < a.mult_f32.shape[0]; ++i)
       if (!std::isfinite(mf[i]) || mf[i] < 0.0f || mf[i] > 1e30f) fail("mult_f32 must be finite, in [0, 1e30]");
+    for (int64_t i = 0; i < a.bias_f32.shape[0]; ++i)
       if (!std::isfinite(bf[i]) || std::fabs(bf[i]) > 1e30f) fail("bias_f32 must be finite, |b| <= 1e30");
+    if (a.bias_mul_f32.data) {
+      require_tensor(a.bias_mul_f32, "bias_mul_f32", 1, {DType::f32});
+      check_count(a.bias_mul_f32, "bias_mul_f32");
+      const float* kf = static_cast<const float*>(a.bias_mul_f32.data);
+      for (int64_t i = 0; i < a.bias_mul_f32.shape[0]; ++i)
+        if (!std::isfinite(kf[i]) || std::fabs(kf[i]) > 1e30f) fail("bias_mul_f32 must be finite, |k| <= 1e30");
     }
   } else {
     fail("mode must be integer or torch");

@@ -61,7 +61,9 @@ int accelsim_qconv(const accelsim_tensor* x, int32_t x_bits, int32_t x_signed, i
 
 /* Requantize accumulators (int32 or int64, channel axis 1) to out_bits codes in the container type
  * (int8/uint8 up to 8 bits, int16/uint16 up to 16). Integer mode uses m0/shift (int32[1 or C]);
- * torch mode bias_f32/mult_f32 (float[1 or C]). Unused tensors may be NULL. */
+ * torch mode bias_f32/mult_f32 (float[1 or C]) with y = clamp(cvt(f32(fma(bias, 1, f32(wrap32(acc))) * mult)) + zp):
+ * fbgemm with per-channel weights (bias already divided by s_x*s_w), and qnnpack with a zero bias.
+ * Unused tensors may be NULL. */
 int accelsim_requantize(const accelsim_tensor* acc, int32_t mode, const accelsim_tensor* m0,
                         const accelsim_tensor* shift, const accelsim_tensor* bias_f32,
                         const accelsim_tensor* mult_f32, int32_t zero_point, int32_t out_bits, int32_t out_signed,

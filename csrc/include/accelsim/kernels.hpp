@@ -62,6 +62,7 @@ struct RequantArgs {
   RequantMode mode = RequantMode::integer;
   TensorView m0, shift;  // integer: int32[1 or C]; m0 in {0} U [2^30, 2^31), shift in [-31, 62]
   TensorView bias_f32, mult_f32;  // torch: float32[1 or C]
+  TensorView bias_mul_f32;        // torch: float32[1 or C], or no data (then 1): t = fma(bias, bias_mul, f32(acc))
   int32_t zero_point = 0;
   IntFmt out_fmt;
   Activation act = Activation::none;
