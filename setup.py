@@ -1,9 +1,14 @@
 """Build accelsim: the pure-Python package, the pybind11 extension ``accelsim._kernels`` and the
 plain C ABI shared library ``accelsim/libaccelsim.so`` (for C / SystemVerilog DPI-C testbenches).
 
-Both native targets compile the same kernel sources (csrc/src/*.cpp, sorted for reproducible builds).
+The kernel sources (csrc/src/*.cpp, sorted for reproducible builds) are compiled once, into
+libaccelsim.so (built first, soname libaccelsim.so); the extension compiles only csrc/bindings.cpp and
+links that library (DT_NEEDED, rpath $ORIGIN: both files sit in the accelsim package directory), so
+Python and C callers share one copy of the kernels, one thread pool and one ISA switch.
 SIMD variants are selected at run time; each ISA-specific translation unit sets its own target with
 ``#pragma GCC target`` so one build runs on any x86-64 (and builds on aarch64 with the scalar path).
+Strict aliasing is on (-O3) and -Wstrict-aliasing=1 reports any pointer pun; Python's and pybind11's
+own headers are included as system headers so their (benign) puns do not drown the report.
 
 ``ACCELSIM_SANITIZE=address,undefined`` builds both targets with those sanitizers (opt-in).
 """
@@ -20,13 +25,23 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 KERNEL_SOURCES = sorted(glob("csrc/src/*.cpp"))
 INCLUDE_DIRS = ["csrc/include"]
 
-compile_args = ["-O3", "-std=c++17", "-ffp-contract=off", "-fvisibility=hidden"]
+ALIASING = ["-fstrict-aliasing", "-Wstrict-aliasing=1"]
+compile_args = ["-O3", "-std=c++17", "-ffp-contract=off"] + ALIASING
 link_args = []
 sanitize = os.environ.get("ACCELSIM_SANITIZE", "").strip()
 if sanitize:
     compile_args = ["-O1", "-g", "-std=c++17", "-ffp-contract=off", "-fno-omit-frame-pointer",
-                    f"-fsanitize={sanitize}", "-fno-sanitize-recover=all"]
+                    f"-fsanitize={sanitize}", "-fno-sanitize-recover=all"] + ALIASING
     link_args = [f"-fsanitize={sanitize}"]
+
+
+def _system_includes() -> list:
+    """Python's and pybind11's headers as -isystem (GCC then ignores the same directories given with -I)."""
+    import sysconfig
+
+    import pybind11
+    dirs = {sysconfig.get_paths()["include"], sysconfig.get_paths()["platinclude"], pybind11.get_include()}
+    return [arg for d in sorted(dirs) for arg in ("-isystem", d)]
 
 
 class BuildExt(build_ext):
@@ -55,23 +70,31 @@ class BuildExt(build_ext):
             return []
         return super().get_export_symbols(ext)
 
+    def build_extension(self, ext):
+        if ext.name == "accelsim._kernels":
+            # link the kernels from libaccelsim.so, built just before (ext_modules order)
+            lib_dir = os.path.dirname(os.path.abspath(self.get_ext_fullpath("accelsim.libaccelsim")))
+            ext.extra_link_args = ext.extra_link_args + [f"-L{lib_dir}", "-laccelsim", "-Wl,-rpath,$ORIGIN"]
+        super().build_extension(ext)
+
 
 ext_modules = [
-    Pybind11Extension(
-        "accelsim._kernels",
-        ["csrc/bindings.cpp"] + KERNEL_SOURCES,
-        include_dirs=INCLUDE_DIRS,
-        extra_compile_args=compile_args,
-        extra_link_args=link_args,
-        cxx_std=17,
-    ),
+    # The kernels and the C ABI, with default visibility: the extension links their C++ API.
     Extension(
         "accelsim.libaccelsim",
         ["csrc/capi.cpp"] + KERNEL_SOURCES,
         include_dirs=INCLUDE_DIRS,
         extra_compile_args=compile_args + ["-DACCELSIM_BUILDING_CAPI"],
-        extra_link_args=link_args,
+        extra_link_args=link_args + ["-Wl,-soname,libaccelsim.so"],
         language="c++",
+    ),
+    Pybind11Extension(
+        "accelsim._kernels",
+        ["csrc/bindings.cpp"],
+        include_dirs=INCLUDE_DIRS,
+        extra_compile_args=compile_args + ["-fvisibility=hidden"] + _system_includes(),
+        extra_link_args=link_args,
+        cxx_std=17,
     ),
 ]
 

@@ -185,3 +185,15 @@ def test_c_program_links_the_library(tmp_path):
     expect = kernels.conv_int(x, w, x_bits=8, x_signed=True, x_zero_point=0, w_bits=8,
                               spec=ConvSpec.make(stride=2, transposed=True))
     assert [int(v) for v in out] == expect.ravel().tolist()
+
+
+def test_extension_and_c_library_share_one_kernel_build(capi):
+    """One kernel build: the pybind11 extension links libaccelsim.so (DT_NEEDED) instead of compiling the
+    kernels a second time, so the ISA switch and the thread pool are one state for Python and C callers."""
+    ffi, lib = capi
+    ext = kernels._k.__file__
+    with open(ext, "rb") as f:
+        assert b"libaccelsim.so\x00" in f.read(), "the extension does not link libaccelsim.so"
+    for isa in kernels.available_isas():
+        with kernels.use_isa(isa):
+            assert ffi.string(lib.accelsim_active_isa()).decode() == isa
