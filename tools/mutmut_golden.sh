@@ -1,14 +1,22 @@
 #!/usr/bin/env bash
 # Mutation testing of the golden model's requantization and rounding (issue 13 item 6): mutmut mutates
 # accelsim/formats/requant.py (srdhm_rndnu, rdpot_rndna, quantize_multiplier, requantize_integer,
-# requantize_torch, ...) in a scratch copy of the repo and runs the tests that pin it: the golden model
-# against the C++ kernels and against torch, bit for bit. (flexpoint.py too is slow: its exponent
-# search loops make many mutants run into mutmut's timeout.)
-# Too slow for CI (one pytest run per mutant): run by hand, prints mutmut's summary and the survivors.
+# requantize_torch, fma32, wrap32, cvt_i32, ...) in a scratch copy of the repo and runs the tests that
+# pin it: the golden model against the C++ kernels, exact rational arithmetic and torch, bit for bit.
+# (flexpoint.py too is slow: its exponent search loops make many mutants run into mutmut's timeout.)
 #
-# usage: tools/mutmut_golden.sh            needs: pip install mutmut (3.x), a built extension in place
+# Every mutant must be caught: killed by a test, or a timeout, or listed with a one-line reason in
+# tools/mutmut_equivalent.txt (mutants that cannot change any result: equivalent code, or the text of
+# an error message). The script exits 1 if a surviving mutant is not listed there, and names listed
+# mutants that were killed or no longer exist (stale entries) so the list is kept exact.
+# Too slow for CI (one pytest run per mutant): run by hand, under nice.
+#
+# usage: tools/mutmut_golden.sh [MUTANT_GLOB ...]     e.g. 'accelsim.formats.requant.x_fma32*'
+#        needs: mutmut 3.x importable (pip install mutmut), a built extension in place.
+#        env MUTMUT_MAX_CHILDREN (default 1): parallel mutant runs.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
+allow="$repo/tools/mutmut_equivalent.txt"
 work="$(mktemp -d /tmp/accelsim-mutmut.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
 python -c "import mutmut" 2>/dev/null || { echo "mutmut is not installed: pip install mutmut" >&2; exit 2; }
@@ -23,9 +31,45 @@ cat >> pyproject.toml <<'EOF'
 source_paths = ["accelsim"]
 only_mutate = ["accelsim/formats/requant.py"]
 also_copy = ["accelsim", "models", "tests", "csrc", "accelsim/include"]
-pytest_add_cli_args_test_selection = ["tests/test_kernels_bitexact.py", "tests/test_formats_golden.py", "tests/test_ranges.py",
-             "tests/test_torch_crosscheck.py"]
+pytest_add_cli_args_test_selection = ["tests/test_formats_golden.py", "tests/test_ranges.py",
+             "tests/test_requant_mutants.py", "tests/test_torch_crosscheck.py", "tests/test_kernels_bitexact.py"]
 pytest_add_cli_args = ["-x", "-q", "-p", "no:cacheprovider"]
 EOF
-mutmut run || true
-mutmut results || true
+mutmut run --max-children "${MUTMUT_MAX_CHILDREN:-1}" "$@" || true
+mutmut results --all true > results.txt 2>&1 || mutmut results > results.txt 2>&1 || true
+rc=0
+python - "$allow" results.txt "$#" <<'EOF' || rc=$?
+import re, sys
+allow_path, results_path, scoped = sys.argv[1], sys.argv[2], sys.argv[3] != "0"
+allowed = {}
+for line in open(allow_path):
+    line = line.strip()
+    if line and not line.startswith("#"):
+        name, _, reason = line.partition(" ")
+        allowed[name] = reason.strip()
+status = {}
+for line in open(results_path):
+    m = re.match(r"\s*([\w.]+__mutmut_\d+):\s*(.+?)\s*$", line)
+    if m:
+        status[m.group(1)] = m.group(2)
+counts = {}
+for s in status.values():
+    counts[s] = counts.get(s, 0) + 1
+print("mutants:", len(status), " ".join(f"{k}={v}" for k, v in sorted(counts.items())))
+uncaught = [n for n, s in status.items() if s in ("survived", "no tests", "suspicious", "skipped")]
+unlisted = [n for n in uncaught if n not in allowed]
+killed_listed = [n for n, s in status.items() if n in allowed and s not in ("survived", "no tests")]
+print(f"not killed: {len(uncaught)}, listed as equivalent: {len(uncaught) - len(unlisted)}")
+for n in killed_listed:
+    print(f"stale allowlist entry (now {status[n]}): {n}")
+if not scoped:
+    for n in sorted(set(allowed) - set(status)):
+        print(f"stale allowlist entry (no such mutant): {n}")
+with open("unlisted.txt", "w") as f:
+    for n in unlisted:
+        print(f"UNCAUGHT: {n} ({status[n]})")
+        f.write(n + "\n")
+sys.exit(1 if unlisted else 0)
+EOF
+while read -r name; do mutmut show "$name" || true; done < unlisted.txt   # the diff of each uncaught mutant
+exit "$rc"

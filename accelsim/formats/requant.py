@@ -141,9 +141,11 @@ def _f32_channels(v, name: str) -> np.ndarray:
     a = np.atleast_1d(np.asarray(v, dtype=np.float64))
     if a.ndim != 1:
         raise FormatError(f"{name} must be a scalar or 1-D, got shape {a.shape}")
+    with np.errstate(over="ignore"):
+        a = a.astype(np.float32)
     if not np.isfinite(a).all():
-        raise FormatError(f"{name} must be finite")
-    return a.astype(np.float32)
+        raise FormatError(f"{name} must be finite in float32")
+    return a
 
 
 def fbgemm_params(s_x: float, s_w, s_y: float, bias=None,
@@ -194,12 +196,13 @@ def fma32(a, b, c) -> np.ndarray:
     p = np.asarray(a, np.float32).astype(np.float64) * np.asarray(b, np.float32).astype(np.float64)
     c = np.asarray(c, np.float32).astype(np.float64)
     p, c = np.broadcast_arrays(p, c)
-    s = p + c
+    s = np.asarray(p + c)
     bb = s - p
     err = (p - (s - bb)) + (c - bb)
-    even = (np.ascontiguousarray(s).view(np.int64) & 1) == 0
+    even = (s.view(np.int64) & 1) == 0
     s = np.where((err != 0) & even, np.nextafter(s, np.where(err > 0, np.inf, -np.inf)), s)
-    return s.astype(np.float32)
+    with np.errstate(over="ignore"):   # beyond float32: +-inf, as the hardware FMA
+        return np.asarray(s).astype(np.float32)
 
 
 def cvt_i32(u: np.ndarray) -> np.ndarray:
@@ -231,7 +234,8 @@ def requantize_torch(acc: np.ndarray, bias_f32, mult_f32, zero_point: int, qmin:
         params.append(v.reshape(shape))
     b, k, m = params
     t = fma32(b, k, a.astype(np.float32))
-    u = (t * m).astype(np.float32)
+    with np.errstate(over="ignore", invalid="ignore"):   # inf and NaN convert to INT32_MIN below
+        u = (t * m).astype(np.float32)
     y = np.clip(cvt_i32(u) + zero_point, qmin, qmax)
     return y.astype(np.int64)
 
