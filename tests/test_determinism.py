@@ -37,6 +37,9 @@ def _env(threads: int, isa: str | None = None) -> dict:
     for var in THREAD_VARS:
         env[var] = str(threads)
     env.pop("ACCELSIM_ISA", None)
+    # the subprocesses run in a temp dir: import the tree under test, not whatever accelsim is installed
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env["PYTHONPATH"] = os.pathsep.join([root] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
     if isa:
         env["ACCELSIM_ISA"] = isa
     return env
