@@ -13,7 +13,7 @@
 #
 # usage: tools/mutmut_golden.sh [MUTANT_GLOB ...]     e.g. 'accelsim.formats.requant.x_fma32*'
 #        needs: mutmut 3.x importable (pip install mutmut), a built extension in place.
-#        env MUTMUT_MAX_CHILDREN (default 1): parallel mutant runs.
+#        env MUTMUT_MAX_CHILDREN (default 1): parallel mutant runs; MUTMUT_TESTS: test files to run.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 allow="$repo/tools/mutmut_equivalent.txt"
@@ -25,16 +25,18 @@ git -C "$repo" ls-files -z --cached --others --exclude-standard \
 cp "$repo"/accelsim/*.so "$work/accelsim/"   # the built kernels the tests compare against, and the C header
 mkdir -p "$work/accelsim/include" && cp "$repo"/csrc/include/accelsim/accelsim.h "$work/accelsim/include/"
 cd "$work"
-cat >> pyproject.toml <<'EOF'
+# MUTMUT_TESTS overrides the test files (e.g. the fast pure-numpy ones for a first triage run).
+tests="${MUTMUT_TESTS:-tests/test_formats_golden.py tests/test_ranges.py tests/test_requant_mutants.py tests/test_torch_crosscheck.py tests/test_kernels_bitexact.py}"
+cat >> pyproject.toml <<EOF
 
 [tool.mutmut]
 source_paths = ["accelsim"]
 only_mutate = ["accelsim/formats/requant.py"]
 also_copy = ["accelsim", "models", "tests", "csrc", "accelsim/include"]
-pytest_add_cli_args_test_selection = ["tests/test_formats_golden.py", "tests/test_ranges.py",
-             "tests/test_requant_mutants.py", "tests/test_torch_crosscheck.py", "tests/test_kernels_bitexact.py"]
+pytest_add_cli_args_test_selection = [$(printf '"%s", ' $tests)]
 pytest_add_cli_args = ["-x", "-q", "-p", "no:cacheprovider"]
 EOF
+echo "mutmut: mutating accelsim/formats/requant.py, tests: $tests, scope: ${*:-all mutants}"
 mutmut run --max-children "${MUTMUT_MAX_CHILDREN:-1}" "$@" || true
 mutmut results --all true > results.txt 2>&1 || mutmut results > results.txt 2>&1 || true
 rc=0
