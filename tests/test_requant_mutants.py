@@ -273,3 +273,35 @@ def test_apply_lut_bounds():
     for bad in ([-2], [2]):
         with pytest.raises(FormatError, match=r"^codes out of the lookup table's range \[-1, 1\]$"):
             requant.apply_lut(np.array(bad), lut, -1)
+
+
+def test_apply_lut_widens_codes_and_table_to_int64():
+    """Codes in a narrow unsigned container with a negative qmin, and an int32 table: the index and
+    the result are int64 (kills the mutants that drop dtype=np.int64)."""
+    lut = np.arange(-128, 128, dtype=np.int32)[::-1].copy()
+    codes = np.array([0, 127, 5], np.uint8)   # uint8 - (-128) overflows uint8 without the widening
+    y = requant.apply_lut(codes, lut, -128)
+    assert y.dtype == np.int64 and y.tolist() == [-1, -128, -6]
+    y = requant.apply_lut(np.array([[1, -1]], np.int8), lut, -128)
+    assert y.dtype == np.int64 and y.tolist() == [[-2, 0]]
+
+
+def test_requantize_qnnpack_default_axis_clamp_and_zero_bias():
+    acc = np.array([[[10, 11], [-3, 4000], [7, 8]]], np.int64)   # (1, 3, 2): channels on axis 1 by default
+    y = requant.requantize_qnnpack(acc, [1.0, 0.5, 2.0], 0, -128, 127)
+    assert y.tolist() == [[[10, 11], [-2, 127], [14, 16]]]     # -1.5 -> -2 (half to even); 2000 clamps at 127
+    assert requant.requantize_qnnpack(np.array([5, -5]), 1.0, 0, -128, 127).tolist() == [5, -5]   # no bias added
+
+
+def test_scale_refusals_name_the_field():
+    with pytest.raises(FormatError, match=r"^s_w must be finite in float32$"):
+        requant.fbgemm_params(0.1, [0.1, np.nan], 0.2)
+    with pytest.raises(FormatError, match=r"^bias must be finite in float32$"):
+        requant.fbgemm_params(0.1, [0.1], 0.2, bias=[np.inf])
+    with pytest.raises(FormatError, match=r"^s_w must be a scalar or 1-D, got shape \(1, 1\)$"):
+        requant.qnnpack_params(0.1, [[0.1]], 0.2)
+
+
+def test_activation_lut_clamps_at_both_ends():
+    lut = requant.activation_lut("tanh", 1.0, 0, -3, 3, 0.1, 0, -4, 4)   # tanh(+-3)/0.1 ~ +-9.95
+    assert lut.tolist() == [-4, -4, -4, 0, 4, 4, 4]
