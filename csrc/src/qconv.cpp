@@ -563,7 +563,10 @@ void qconv_requant_run(const QConvPlan& plan, const RequantArgs& rq, void* out) 
   const int64_t pair_max = 2 * umax * wmax;
   const int64_t flush = pair_max > 0 ? 32767 / pair_max : 1 << 20;
   const bool u8ok = umax <= 255 && wmax <= 128 && (!hk.u8s8_int16_sums || flush >= 2);
-  const bool per_channel = rq.mode == RequantMode::integer ? rq.m0.shape[0] == g.cout : rq.mult_f32.shape[0] == g.cout;
+  const bool per_channel = rq.mode == RequantMode::integer
+                               ? rq.m0.shape[0] == g.cout
+                               : (rq.mult_f32.shape[0] == g.cout || rq.bias_f32.shape[0] == g.cout ||
+                                  (rq.bias_mul_f32.data && rq.bias_mul_f32.shape[0] == g.cout));
   if (plan.acc_bits == 32 && u8ok && g.p.transposed && a.w.dtype == DType::i8) {
     {  // validation of the requantization parameters (no accumulators yet)
       RequantArgs v = r;
@@ -590,7 +593,9 @@ void qconv_requant_run(const QConvPlan& plan, const RequantArgs& rq, void* out) 
           v.shape[0] = nco;
         };
         if (rq.mode == RequantMode::integer) slice(t.m0, 4), slice(t.shift, 4);
-        else slice(t.bias_f32, 4), slice(t.mult_f32, 4);
+        else  // torch mode: each of its tensors has 1 or cout entries, independently
+          for (TensorView* v : {&t.bias_f32, &t.mult_f32, &t.bias_mul_f32})
+            if (v->data && v->shape[0] == g.cout) slice(*v, 4);
       }
       for (int64_t i = 0; i < nimg; ++i) {
         t.acc.data = acc + i * nco * P;
