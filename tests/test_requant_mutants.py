@@ -305,3 +305,31 @@ def test_scale_refusals_name_the_field():
 def test_activation_lut_clamps_at_both_ends():
     lut = requant.activation_lut("tanh", 1.0, 0, -3, 3, 0.1, 0, -4, 4)   # tanh(+-3)/0.1 ~ +-9.95
     assert lut.tolist() == [-4, -4, -4, 0, 4, 4, 4]
+
+
+def test_requantize_torch_rounds_parameters_to_float32_first():
+    """mult 0.3 as float64 and as float32 give different codes for acc = -873795 (the float32 one is fbgemm's);
+    the default k is 1 (a bias is added as given)."""
+    acc = np.array([-873795, -873775])
+    want = np.rint((acc.astype(np.float32) * np.float32(0.3)).astype(np.float32)).astype(np.int64)
+    assert requant.requantize_torch(acc, 0.0, 0.3, 0, -2 ** 31, 2 ** 31).tolist() == want.tolist()
+    assert requant.requantize_torch(np.array([0]), 3.0, 1.0, 0, -128, 127).tolist() == [3]
+
+
+def test_requantize_torch_overflow_and_nan_without_warnings():
+    # t = 1e38 (finite), t * 100 overflows float32 -> inf -> INT32_MIN -> the lowest code
+    assert requant.requantize_torch(np.array([0]), 1e30, 100.0, 5, 0, 255, bias_mul_f32=1e8).tolist() == [0]
+    # t = inf, inf * 0 = NaN -> INT32_MIN
+    assert requant.requantize_torch(np.array([0]), 1e30, 0.0, 5, 0, 255, bias_mul_f32=1e30).tolist() == [0]
+
+
+def test_fma32_and_cvt_i32_round_float64_inputs_to_float32():
+    e = 1 + 2.0 ** -30   # float64; float32(e) = 1: each input is rounded to float32 before the product
+    assert requant.fma32(e, 1.0, -1.0) == 0 and requant.fma32(1.0, e, -1.0) == 0
+    assert requant.fma32(1.0, 1.0, -e) == 0
+    assert requant.cvt_i32(np.float64([2.50000001])).tolist() == [2]   # float32(2.50000001) = 2.5: a tie, to even
+
+
+def test_quantize_multiplier_carry_at_a_nonzero_exponent():
+    assert requant.quantize_multiplier(2 * (1 - 2.0 ** -40)) == (1 << 30, -2)
+    assert requant.quantize_multiplier(4 * (1 - 2.0 ** -40)) == (1 << 30, -3)
