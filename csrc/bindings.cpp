@@ -87,6 +87,25 @@ Isa isa_from(const std::string& s) {
 #ifndef ACCELSIM_PYMODULE
 #define ACCELSIM_PYMODULE _kernels  // a test build of the mutants loads under another name
 #endif
+// The arguments of one integer convolution (qconv and qconv_requant take the same ones).
+static QConvArgs qconv_args(py::object x, int x_bits, bool x_signed, int x_zero_point, py::object w, int w_kind,
+                            int w_bits, py::object bias, std::pair<int, int> stride, std::pair<int, int> padding,
+                            std::pair<int, int> output_padding, std::pair<int, int> dilation, int groups,
+                            bool transposed) {
+  QConvArgs a;
+  a.x = view(x, "x");
+  a.x_fmt = IntFmt{x_bits, x_signed};
+  a.x_zero_point = x_zero_point;
+  a.w = view(w, "w");
+  if (w_kind < 0 || w_kind > 2) throw py::value_error("w_kind must be 0 (fixed), 1 (ternary) or 2 (binary)");
+  a.w_kind = WeightKind(w_kind);
+  a.w_bits = w_bits;
+  a.bias = view(bias, "bias");
+  a.conv = conv_params(stride, padding, output_padding, dilation, groups, transposed);
+  if (a.x.data == nullptr && x.is_none()) throw py::value_error("x must be a numpy array");
+  return a;
+}
+
 PYBIND11_MODULE(ACCELSIM_PYMODULE, m) {
   m.doc() = "accelsim C++ kernels (private; use accelsim.kernels)";
   // A kernel's refusal is accelsim.errors.FormatError (a ValueError), the class the golden model raises
@@ -114,17 +133,8 @@ PYBIND11_MODULE(ACCELSIM_PYMODULE, m) {
       [](py::object x, int x_bits, bool x_signed, int x_zero_point, py::object w, int w_kind, int w_bits,
          py::object bias, std::pair<int, int> stride, std::pair<int, int> padding,
          std::pair<int, int> output_padding, std::pair<int, int> dilation, int groups, bool transposed) {
-        QConvArgs a;
-        a.x = view(x, "x");
-        a.x_fmt = IntFmt{x_bits, x_signed};
-        a.x_zero_point = x_zero_point;
-        a.w = view(w, "w");
-        if (w_kind < 0 || w_kind > 2) throw py::value_error("w_kind must be 0 (fixed), 1 (ternary) or 2 (binary)");
-        a.w_kind = WeightKind(w_kind);
-        a.w_bits = w_bits;
-        a.bias = view(bias, "bias");
-        a.conv = conv_params(stride, padding, output_padding, dilation, groups, transposed);
-        if (a.x.data == nullptr && x.is_none()) throw py::value_error("x must be a numpy array");
+        QConvArgs a = qconv_args(x, x_bits, x_signed, x_zero_point, w, w_kind, w_bits, bias, stride, padding,
+                                 output_padding, dilation, groups, transposed);
         QConvPlan plan = qconv_plan(a);
         py::array out = new_array(plan.acc_bits == 32 ? DType::i32 : DType::i64, plan.g);
         void* o = out.mutable_data();
@@ -144,17 +154,8 @@ PYBIND11_MODULE(ACCELSIM_PYMODULE, m) {
          py::object bias, std::pair<int, int> stride, std::pair<int, int> padding,
          std::pair<int, int> output_padding, std::pair<int, int> dilation, int groups, bool transposed,
          py::object m0, py::object shift, int zero_point, int out_bits, bool out_signed, int act, py::object lut) {
-        QConvArgs a;
-        a.x = view(x, "x");
-        a.x_fmt = IntFmt{x_bits, x_signed};
-        a.x_zero_point = x_zero_point;
-        a.w = view(w, "w");
-        if (w_kind < 0 || w_kind > 2) throw py::value_error("w_kind must be 0 (fixed), 1 (ternary) or 2 (binary)");
-        a.w_kind = WeightKind(w_kind);
-        a.w_bits = w_bits;
-        a.bias = view(bias, "bias");
-        a.conv = conv_params(stride, padding, output_padding, dilation, groups, transposed);
-        if (a.x.data == nullptr && x.is_none()) throw py::value_error("x must be a numpy array");
+        QConvArgs a = qconv_args(x, x_bits, x_signed, x_zero_point, w, w_kind, w_bits, bias, stride, padding,
+                                 output_padding, dilation, groups, transposed);
         RequantArgs r;
         r.mode = RequantMode::integer;
         r.m0 = view(m0, "m0");

@@ -546,6 +546,21 @@ void conv_accumulate_i64(const TensorView& x, int32_t x_zero_point, const Tensor
   else run_direct<int32_t, int64_t>(ops, g, out, hot().gemm_s32_s64);
 }
 
+// The u8 x s8 path (B = x - qmin in [0, 255]) is exact in int32 by the plan's bound; on kernels that
+// sum in int16 first (vpmaddubsw) no pair sum, nor `flush` of them, may exceed int16 either.
+struct U8Path {
+  bool ok;
+  int64_t flush;
+};
+
+static U8Path u8_path(const QConvArgs& a, const HotKernels& hk) {
+  const int64_t umax = int64_t(a.x_fmt.qmax()) - a.x_fmt.qmin();
+  const int64_t wmax = max_abs_code(a.w_kind, a.w_bits);
+  const int64_t pair_max = 2 * umax * wmax;
+  const int64_t flush = pair_max > 0 ? 32767 / pair_max : 1 << 20;
+  return {umax <= 255 && wmax <= 128 && (!hk.u8s8_int16_sums || flush >= 2), flush};
+}
+
 void qconv_requant_run(const QConvPlan& plan, const RequantArgs& rq, void* out) {
   if (!out) fail("output pointer is null");
   const QConvArgs& a = plan.args;
@@ -558,11 +573,9 @@ void qconv_requant_run(const QConvPlan& plan, const RequantArgs& rq, void* out) 
   const int64_t shape[4] = {g.n, g.cout, g.oh, g.ow};
   std::copy(shape, shape + 4, r.acc.shape);
   const HotKernels& hk = hot();
-  const int64_t umax = int64_t(a.x_fmt.qmax()) - a.x_fmt.qmin();
-  const int64_t wmax = max_abs_code(a.w_kind, a.w_bits);
-  const int64_t pair_max = 2 * umax * wmax;
-  const int64_t flush = pair_max > 0 ? 32767 / pair_max : 1 << 20;
-  const bool u8ok = umax <= 255 && wmax <= 128 && (!hk.u8s8_int16_sums || flush >= 2);
+  const U8Path u8 = u8_path(a, hk);
+  const int64_t flush = u8.flush;
+  const bool u8ok = u8.ok;
   const bool per_channel = rq.mode == RequantMode::integer
                                ? rq.m0.shape[0] == g.cout
                                : (rq.mult_f32.shape[0] == g.cout || rq.bias_f32.shape[0] == g.cout ||
@@ -628,14 +641,10 @@ void qconv_run(const QConvPlan& plan, void* out) {
   }
   const ConvOperands ops{a.x, a.w, a.x_zero_point, bias64.empty() ? nullptr : bias64.data()};
   const bool fits16 = a.x_fmt.bits <= 15;  // x - z_x fits int16; weight codes always do
-  // u8 x s8 (B = x - qmin in [0, 255]): exact in int32 by the plan's bound; on kernels that sum in
-  // int16 first (vpmaddubsw) also no pair sum, nor `flush` of them, may exceed int16.
   const HotKernels& hk = hot();
-  const int64_t umax = int64_t(a.x_fmt.qmax()) - a.x_fmt.qmin();
-  const int64_t wmax = max_abs_code(a.w_kind, a.w_bits);
-  const int64_t pair_max = 2 * umax * wmax;
-  const int64_t flush = pair_max > 0 ? 32767 / pair_max : 1 << 20;
-  const bool u8ok = umax <= 255 && wmax <= 128 && (!hk.u8s8_int16_sums || flush >= 2);
+  const U8Path u8 = u8_path(a, hk);
+  const int64_t flush = u8.flush;
+  const bool u8ok = u8.ok;
   // correction (qmin - z_x) * sum w of the u8 x s8 paths (mutant 8: the zero point's sign flipped)
   const int64_t corr = ACCELSIM_MUTANT(8) ? int64_t(a.x_fmt.qmin()) + a.x_zero_point
                                           : int64_t(a.x_fmt.qmin()) - a.x_zero_point;
