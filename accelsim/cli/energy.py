@@ -52,18 +52,23 @@ def resolve_inputs(args):
     return model, arch, formats
 
 
-def run(args) -> int:
+def check_sim_options(args) -> None:
+    """--lowering, --objective, --batch and --fusion, as energy and report take them (before any work)."""
     from accelsim.api import LOWERING_CHOICES
-    from accelsim.cli.progress import each, wanted
     from accelsim.mapping import OBJECTIVES
-    from accelsim.report import image_table, layer_table, reports_to_json, summary_table
-
     if args.lowering not in LOWERING_CHOICES:
         raise ConfigError(f"--lowering must be one of {', '.join(LOWERING_CHOICES)}, got {args.lowering!r}")
     if args.objective not in OBJECTIVES:
         raise ConfigError(f"--objective must be one of {', '.join(OBJECTIVES)}, got {args.objective!r}")
     check_batch(args.batch)
     check_fusion(args.fusion)
+
+
+def run(args) -> int:
+    from accelsim.cli.progress import each, wanted
+    from accelsim.report import image_table, layer_table, reports_to_json, summary_table
+
+    check_sim_options(args)
     from accelsim.cli.output import check_distinct, check_writable
     check_distinct({"--json": args.json, "--plot": args.plot}, {"--arch": args.arch, "--model": _file_of(args.model)})
     for option, path in (("--json", args.json), ("--plot", args.plot)):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from accelsim.cli.options import add_fusion, add_model, check_batch, check_fusion, examples, file_of, naming
+from accelsim.cli.options import add_fusion, add_model, examples, file_of, naming
 from accelsim.errors import ConfigError
 
 # A quick comparison by default: the post-training rows and the shipped trained ones cost seconds.
@@ -41,21 +41,16 @@ def register(sub) -> None:
 def run(args) -> int:
     import os
 
-    from accelsim.api import LOWERING_CHOICES, simulate_formats
+    from accelsim.api import simulate_formats
+    from accelsim.cli.energy import check_sim_options, resolve_inputs
     from accelsim.cli.output import check_distinct, check_writable, write_json_atomic
-    from accelsim.mapping import OBJECTIVES
     from accelsim.report import reports_to_json
     from accelsim.report.files import write_atomic
     from accelsim.report.html import render
 
     if not args.out.lower().endswith((".html", ".htm")):
         raise ConfigError(f"--out: {args.out}: the report is an HTML page: give a .html path")
-    if args.lowering not in LOWERING_CHOICES:
-        raise ConfigError(f"--lowering must be one of {', '.join(LOWERING_CHOICES)}, got {args.lowering!r}")
-    if args.objective not in OBJECTIVES:
-        raise ConfigError(f"--objective must be one of {', '.join(OBJECTIVES)}, got {args.objective!r}")
-    check_batch(args.batch)
-    check_fusion(args.fusion)
+    check_sim_options(args)
     if not 1 <= args.images <= 10000:
         raise ConfigError(f"--images must be in [1, 10000], got {args.images}")
     if args.sweep is not None and not os.path.isfile(args.sweep):
@@ -65,7 +60,6 @@ def run(args) -> int:
     for option, path in (("--out", args.out), ("--json", args.json)):
         if path:
             check_writable(path, option)
-    from accelsim.cli.energy import resolve_inputs
     model, arch, formats = resolve_inputs(args)
     reports = simulate_formats(model, arch, formats, lowering=args.lowering, objective=args.objective,
                                batch=args.batch, fusion=args.fusion)
