@@ -5,6 +5,7 @@ keeps its unit in its name and every breakdown is kept."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from accelsim.energy.model import COMPONENTS, DIGITAL_COMPONENTS
 from accelsim.errors import ConfigError
@@ -126,8 +127,9 @@ class Report:
     def latency_us(self) -> float:
         return self.cycles / self.clock_hz * 1e6
 
-    @property
+    @cached_property
     def energy_pj(self) -> dict:
+        """Component -> pJ of the whole batch (computed once: the layers are frozen)."""
         out = dict.fromkeys(COMPONENTS, 0.0)
         for l in self.layers:
             out = _add_dicts(out, l.energy_pj)

@@ -49,8 +49,10 @@ def _interp_loglog(x, xs, ys):
     return float(np.exp(np.interp(math.log(x), lx, ly)))
 
 
+@lru_cache(maxsize=4096)
 def sram_energy(node_nm: int, size_kib: float, word_bits: int) -> tuple[float, float, float]:
-    """(read pJ per access, write pJ per access, leakage mW) of one SRAM array."""
+    """(read pJ per access, write pJ per access, leakage mW) of one SRAM array (remembered: a buffer
+    sweep asks for the same sizes once per format)."""
     rows = sram_rows()
     if node_nm not in rows:
         raise ConfigError(f"no CACTI SRAM data for tech_node_nm={node_nm}; available: "

@@ -16,6 +16,7 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -133,23 +134,12 @@ def _refetch(order: str, irrelevant: str, relevant: str, n: dict) -> np.ndarray:
     return np.where(deeper, n[irrelevant], 1)
 
 
-def search(lowered: Lowered, plan: LayerPlan, arch: ArchSpec, objective: str = "dram",
-           costs: MapperCosts | None = None) -> Mapping:
-    """The best tiling and loop order of ``lowered`` for ``objective``.
-
-    Tile sizes: one per tile count along h, w, c and f (``tile_sizes``: every count, not only
-    halvings). Traffic never grows when one tile size grows at fixed others (fewer trips, never more
-    refetches), so each (h, w, c) tile is taken with the largest f tile that fits; for dram and
-    energy the smaller f tiles are dominated. Latency and edp also weigh the first tile load, which
-    grows with the tiles: they get the full mesh of the coarse sizes (``tile_candidates``) as well.
-    For dram and energy, spatial tilings whose lower bound (every operand moved once, halos and
-    overlap included) exceeds the best coarse candidate are dropped before the mesh is built: they
-    can neither win nor tie. Ties on the objective go to fewer DRAM byte runs (fewer activates), then
-    to the smaller first load (ifmap + weight tile: the load no compute hides)."""
-    if objective not in OBJECTIVES:
-        raise ConfigError(f"objective must be one of {', '.join(OBJECTIVES)}, got {objective!r}")
-    costs = costs or MapperCosts()
-    layer, sizes = lowered.layer, OperandSizes.of(plan)
+@lru_cache(maxsize=512)
+def _space(lowered: Lowered, sizes: OperandSizes, rd: float, wr: float) -> tuple:
+    """What the search needs that no buffer capacity changes (a buffer sweep asks for the same layer
+    at many capacities): the tile candidates per axis, and per spatial tiling its extents, trips,
+    traffic of one pass and lower bound. Cached; the arrays are read only (made unwriteable)."""
+    layer = lowered.layer
     grouped = layer.groups > 1
     cin_g, cout_g = layer.in_channels // layer.groups, layer.out_channels // layer.groups
     scatter = lowered.method == "scatter"
@@ -170,7 +160,6 @@ def search(lowered: Lowered, plan: LayerPlan, arch: ArchSpec, objective: str = "
     w_pass = float(sizes.weight_pass_bits)
     o_final = float(layer.output_elems) * sizes.out_bits
     o_psum = float(layer.output_elems) * sizes.acc_bits
-    cap, shared = _capacity(arch)
 
     # per spatial tiling (h size x w size, flattened): extents, trips, traffic of one pass, bound
     sp = lambda attr: np.outer(f64([getattr(a, attr) for a in ax_h]), f64([getattr(a, attr) for a in ax_w])).ravel()  # noqa: E731
@@ -191,8 +180,81 @@ def search(lowered: Lowered, plan: LayerPlan, arch: ArchSpec, objective: str = "
     s_one_w = np.tile(one_w, len(ax_h))
     s_in_rows = np.repeat(f64([a.in_max for a in ax_h]), len(ax_w))
     s_out_rows = np.repeat(f64([a.out_max for a in ax_h]), len(ax_w))
-    rd, wr = (costs.read_pj_per_byte, costs.write_pj_per_byte) if objective == "energy" else (1.0, 1.0)
     s_bound = ((s_in_stream + w_pass + s_overlap) * rd + (o_final + s_overlap) * wr) / 8
+
+    coarse_s = np.flatnonzero(np.outer(np.isin([a.tile for a in ax_h], tile_candidates(ext_h)),
+                                       np.isin([a.tile for a in ax_w], tile_candidates(ext_w))).ravel())
+    coarse_c = np.flatnonzero(np.isin(c_cands, c_coarse))
+    all_s, all_c = np.arange(s_n.size), np.arange(len(c_cands))
+    # every value a tile of each operand can take, by the arithmetic of ``search.tiles`` operation for
+    # operation (so equal floats): with separate buffers, a capacity reaches the search only through
+    # which of these fit (the ``search`` memo's key)
+    tf_all = c_arr / cin_g * cout_g if grouped else f_arr
+    v_i = np.multiply.outer(s_in_max, c_arr) * sizes.in_bits
+    v_w = w_pass * c_arr / layer.in_channels if grouped else \
+        np.multiply.outer(w_pass * (c_arr / layer.in_channels), f_arr / layer.out_channels)
+    v_o = np.multiply.outer(s_out_max, tf_all)
+    v_o = np.concatenate([(v_o * sizes.acc_bits).ravel(), (v_o * sizes.out_bits).ravel()])
+    tile_values = tuple(np.unique(v.ravel()) for v in (v_i, v_w, v_o))
+    out = (layer, grouped, cin_g, cout_g, scatter, ext_h, ext_w, ax_h, ax_w, c_cands, c_coarse, f_cands, c_arr, f_arr,
+           w_pass, o_final, o_psum, s_out_max, s_in_max, s_n, s_in_pass, s_in_stream, s_overlap, one_hw,
+           s_one_w, s_in_rows, s_out_rows, s_bound, coarse_s, coarse_c, all_s, all_c, tile_values)
+    for a in out[:-1] + tile_values:
+        if isinstance(a, np.ndarray):
+            a.flags.writeable = False
+    return out
+
+
+_SEARCHED: dict = {}
+_SEARCHED_MAX = 8192
+
+
+def search(lowered: Lowered, plan: LayerPlan, arch: ArchSpec, objective: str = "dram",
+           costs: MapperCosts | None = None) -> Mapping:
+    """The best tiling and loop order of ``lowered`` for ``objective`` (``_search``), remembered: with
+    separate ifmap / weight / ofmap buffers the result depends on their capacities only through
+    which tile sizes fit, i.e. through each capacity's rank among the tile values the operand can
+    take (``_space``), so a buffer sweep searches a layer once per distinct rank triple. A shared
+    buffer (fit = the sum of three tiles) is searched every time. tests/test_sim_speed.py checks the
+    remembered result against a fresh search on random capacities."""
+    if objective not in OBJECTIVES:
+        raise ConfigError(f"objective must be one of {', '.join(OBJECTIVES)}, got {objective!r}")
+    costs = costs or MapperCosts()
+    cap, shared = _capacity(arch)
+    if shared is not None:
+        return _search(lowered, plan, arch, objective, costs)
+    sizes = OperandSizes.of(plan)
+    rd, wr = (costs.read_pj_per_byte, costs.write_pj_per_byte) if objective == "energy" else (1.0, 1.0)
+    tile_values = _space(lowered, sizes, rd, wr)[-1]
+    ranks = tuple(int(np.searchsorted(v, cap[r], side="right")) for v, r in zip(tile_values, ("ifmap", "weight", "ofmap")))
+    key = (lowered, sizes, objective, costs, arch.dram_bytes_per_cycle, ranks)
+    hit = _SEARCHED.get(key)
+    if hit is None:
+        hit = _search(lowered, plan, arch, objective, costs)
+        if len(_SEARCHED) >= _SEARCHED_MAX:
+            _SEARCHED.pop(next(iter(_SEARCHED)))
+        _SEARCHED[key] = hit
+    return hit
+
+
+def _search(lowered: Lowered, plan: LayerPlan, arch: ArchSpec, objective: str, costs: MapperCosts) -> Mapping:
+    """The best tiling and loop order of ``lowered`` for ``objective``.
+
+    Tile sizes: one per tile count along h, w, c and f (``tile_sizes``: every count, not only
+    halvings). Traffic never grows when one tile size grows at fixed others (fewer trips, never more
+    refetches), so each (h, w, c) tile is taken with the largest f tile that fits; for dram and
+    energy the smaller f tiles are dominated. Latency and edp also weigh the first tile load, which
+    grows with the tiles: they get the full mesh of the coarse sizes (``tile_candidates``) as well.
+    For dram and energy, spatial tilings whose lower bound (every operand moved once, halos and
+    overlap included) exceeds the best coarse candidate are dropped before the mesh is built: they
+    can neither win nor tie. Ties on the objective go to fewer DRAM byte runs (fewer activates), then
+    to the smaller first load (ifmap + weight tile: the load no compute hides)."""
+    layer, sizes = lowered.layer, OperandSizes.of(plan)
+    rd, wr = (costs.read_pj_per_byte, costs.write_pj_per_byte) if objective == "energy" else (1.0, 1.0)
+    (layer, grouped, cin_g, cout_g, scatter, ext_h, ext_w, ax_h, ax_w, c_cands, c_coarse, f_cands, c_arr,
+     f_arr, w_pass, o_final, o_psum, s_out_max, s_in_max, s_n, s_in_pass, s_in_stream, s_overlap, one_hw,
+     s_one_w, s_in_rows, s_out_rows, s_bound, coarse_s, coarse_c, all_s, all_c, _) = _space(lowered, sizes, rd, wr)
+    cap, shared = _capacity(arch)
 
     def tiles(si, ic, jf):
         """Buffer bits of each operand's tile and whether they fit, per candidate."""
@@ -271,10 +333,6 @@ def search(lowered: Lowered, plan: LayerPlan, arch: ArchSpec, objective: str = "
             value = {"energy": energy, "latency": latency, "edp": energy * latency}[objective]
         return value, steps, runs, (f_i, f_w, f_o, psum_bits, read_i, read_w, reuse, n_c, n_f)
 
-    coarse_s = np.flatnonzero(np.outer(np.isin([a.tile for a in ax_h], tile_candidates(ext_h)),
-                                       np.isin([a.tile for a in ax_w], tile_candidates(ext_w))).ravel())
-    coarse_c = np.flatnonzero(np.isin(c_cands, c_coarse))
-    all_s, all_c = np.arange(s_n.size), np.arange(len(c_cands))
     if objective in ("latency", "edp"):
         si, ic, jf = mesh(all_s, all_c, False)
         c_mesh = np.meshgrid(coarse_s, coarse_c, np.arange(1) if grouped else

@@ -125,15 +125,28 @@ def _kernel(numba):
         channel = np.int64(0)
         bank = np.int64(0)
         row = np.int64(0)
+        s_bit = np.int64(0)
+        g0 = np.int64(0)
+        g1 = np.int64(0)
+        tc = np.int64(0)
         for p in range(elem0.size):
             tr = owner[p]
             ex = exact[p]
             ib, ibase = np.int64(bits[p]), np.int64(base_bit[p])
             fbits, fbase = bits[p], base_bit[p]
             n_el = run_elems[p]
+            n_in = n_inner[p]
+            i_stride = inner_stride[p]
+            # runs that stay inside one row piece in a row (whole bits, runs going forward): after the
+            # first, every one hits and their bursts are a floor sum (batched below, O(log) per row piece)
+            can_batch = ex and ib > 0 and n_el > 0 and i_stride >= 0
+            d_bits = i_stride * ib
+            len_bits = n_el * ib
             for o in range(n_outer[p]):
-                for i in range(n_inner[p]):
-                    s_elem = elem0[p] + o * outer_stride[p] + i * inner_stride[p]
+                i = -1
+                while i + 1 < n_in:
+                    i += 1
+                    s_elem = elem0[p] + o * outer_stride[p] + i * i_stride
                     if ex:
                         s_bit = ibase + s_elem * ib
                         start = s_bit >> 3
@@ -188,6 +201,41 @@ def _kernel(numba):
                             misses += 1
                             acts_tc[tc] += 1
                             bank_acts[tc * nb + bank] += 1
+                    if can_batch and g0 == g1 and i + 1 < n_in:
+                        # runs i+1 .. i+k all inside row piece g0 (so each one hits): run m starts at bit
+                        # s0 + m * d_bits and fits while its end bit s0 + m * d_bits + len_bits <= 8 * (g0 + 1) * rb
+                        s0 = s_bit + d_bits
+                        room = 8 * (g0 + 1) * rb - len_bits - s0
+                        if room >= 0:
+                            k = n_in - 1 - i
+                            if d_bits > 0:
+                                k = min(k, room // d_bits + 1)
+                            # bursts of a run from bit a: floor((a + len_bits - 1) / 8bb) - floor(a / 8bb) + 1,
+                            # summed over a = s0 + m * d_bits, m < k: two floor sums, each in O(log bb)
+                            # steps (sum over m of floor((x * m + y) / z) by Euclid-like reduction;
+                            # inline: a jitted helper would be a closure, which numba cannot cache)
+                            b = k
+                            for which in range(2):
+                                n_, z, x, y = k, 8 * bb, d_bits, (s0 + len_bits - 1) if which == 0 else s0
+                                fsum = np.int64(0)
+                                while n_ > 0:
+                                    if x >= z:
+                                        fsum += (n_ * (n_ - 1) // 2) * (x // z)
+                                        x %= z
+                                    if y >= z:
+                                        fsum += n_ * (y // z)
+                                        y %= z
+                                    top = x * n_ + y
+                                    if top < z:
+                                        break
+                                    n_, y = top // z, top % z
+                                    z, x = x, z
+                                b += fsum if which == 0 else -fsum
+                            bursts_tc[tc] += b
+                            total_bursts += b
+                            chunks += k
+                            hits += k
+                            i += k
         out = np.zeros(n_transfers, np.float64)
         for tc in range(n_tc):
             if not used[tc]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 
 import numpy as np
 
@@ -20,6 +21,7 @@ from accelsim.mapping.tiling import Mapping
 from accelsim.sim.array import compute_cycles, control_cycles, sram_traffic
 from accelsim.sim.dram import service, service_pattern
 from accelsim.workload.graph import LayerPlan
+from accelsim.workload.layer import Layer
 
 
 @dataclass(frozen=True)
@@ -96,7 +98,45 @@ def _common_actions(arch: ArchSpec, latency: int, read_bits: float, write_bits: 
     return actions
 
 
+_SAME_MAPPING: dict = {}
+_SAME_MAPPING_MAX = 4096
+
+
+@lru_cache(maxsize=4096)
+def _unnamed(layer: Layer) -> Layer:
+    return replace(layer, name="")
+
+
+def _mapping_key(mapping: Mapping, plan: LayerPlan, arch: ArchSpec) -> tuple:
+    """Everything ``simulate_conv`` reads: the plan (not the layer's name), the mapping's tiles and traffic (not what the
+    mapper scored it by), and the arch's array, DRAM, clock and buffer roles / double buffering (not
+    the buffer capacities, which only the mapper reads)."""
+    m, low = mapping, mapping.lowered
+    return (_unnamed(plan.layer), _unnamed(low.layer), plan.fmt, plan.compression, low.method, low.gemms,
+            low.zeros_in_dram, m.sizes, m.loop_order, m.tiles_h, m.tiles_w, m.tile_c, m.tile_f, m.n_c, m.n_f,
+            m.fetch_ifmap, m.fetch_weight, m.fetch_psum, m.halo_reuse,
+            *(tuple(sorted(d.items())) for d in (m.dram_read_bits, m.dram_write_bits, m.tile_bits)),
+            arch.array, arch.dram, arch.clock_mhz, tuple((b.role, b.double_buffered) for b in arch.buffers))
+
+
 def simulate_conv(mapping: Mapping, plan: LayerPlan, arch: ArchSpec) -> LayerActivity:
+    """The activity of ``plan`` tiled by ``mapping`` on ``arch`` (``_simulate_conv``), remembered per
+    ``_mapping_key``: a buffer sweep meets the same mapping at many capacities, a generator the same
+    layer in every repeated block. The remembered result is the one computed for an equal key, so it
+    is the same result bit for bit (tests/test_sim_speed.py checks against a fresh computation)."""
+    key = _mapping_key(mapping, plan, arch)
+    hit = _SAME_MAPPING.get(key)
+    if hit is None:
+        hit = _simulate_conv(mapping, plan, arch)
+        if len(_SAME_MAPPING) >= _SAME_MAPPING_MAX:
+            _SAME_MAPPING.pop(next(iter(_SAME_MAPPING)))
+        _SAME_MAPPING[key] = hit
+    if hit.mapping is mapping and hit.name == plan.layer.name:
+        return hit
+    return replace(hit, name=plan.layer.name, mapping=mapping, mapping_note=mapping.describe())
+
+
+def _simulate_conv(mapping: Mapping, plan: LayerPlan, arch: ArchSpec) -> LayerActivity:
     lowered, layer, sizes = mapping.lowered, plan.layer, mapping.sizes
     a = arch.array
     compute_total = sum(compute_cycles(g, a.rows, a.cols, a.dataflow) for g in lowered.gemms)

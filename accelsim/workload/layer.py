@@ -238,4 +238,4 @@ class Layer:
 
     def with_batch(self, batch: int) -> "Layer":
         from dataclasses import replace
-        return replace(self, batch=batch)
+        return self if batch == self.batch else replace(self, batch=batch)

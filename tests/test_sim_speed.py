@@ -1,0 +1,143 @@
+"""The simulator's shortcuts (issue 14 item 7) change no result, bit for bit:
+
+- the DRAM kernel batches runs that stay inside one DRAM row piece (after the first, each one hits;
+  their bursts are floor sums), checked against the vectorized numpy reference on strided patterns
+  built to exercise it: many short runs per row, stride 0, runs crossing rows, sub-byte and
+  non-power-of-two element widths, odd geometries;
+- ``mapping.search`` remembers results by each buffer capacity's rank among the tile values the
+  operand can take, checked against a fresh ``_search`` on random capacities (and the infeasible
+  ones raise in both);
+- ``sim.simulate_conv`` remembers activities per mapping (layer names aside), checked against a
+  fresh ``_simulate_conv``, and a generator's repeated blocks get their own names;
+- the sweep's SRAM energy lookups are remembered (``sram_energy`` is a pure function of its args).
+"""
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from accelsim.api import simulate
+from accelsim.arch import arch_from_dict, load_arch
+from accelsim.errors import InfeasibleError
+from accelsim.mapping import MapperCosts, lower, search
+from accelsim.mapping import tiling
+from accelsim.mapping.schedule import RunPattern
+from accelsim.sim import engine
+from accelsim.sim.dram import service_pattern, service_reference
+from accelsim.workload import Compression, Layer
+from accelsim.workload.graph import LayerPlan
+from accelsim.workload.models import resolve_workload
+from accelsim.workload.precision import get_format
+
+from test_sim_dram_patterns import DRAMS, _same
+
+
+def _patterns(rng, n_pat):
+    """Strided run patterns: o x i runs of run_elems elements, element width bits, stride inner_stride
+    (0: the same run again; small: many runs per row piece; large: one run per row piece)."""
+    bits = rng.choice([1.0, 2.0, 3.0, 4.0, 8.0, 12.0, 16.0, 32.0], n_pat)
+    run_elems = rng.integers(0, 40, n_pat)
+    inner_stride = np.where(rng.random(n_pat) < 0.15, 0, rng.integers(1, 3000, n_pat))
+    return RunPattern(
+        base_bit=rng.integers(0, 1 << 26, n_pat).astype(np.float64), bits=bits,
+        exact=np.ones(n_pat, dtype=np.bool_), elem0=rng.integers(0, 5000, n_pat),
+        n_outer=rng.integers(1, 6, n_pat), outer_stride=rng.integers(0, 100_000, n_pat),
+        n_inner=rng.integers(1, 300, n_pat), inner_stride=inner_stride, run_elems=run_elems,
+        owner=np.zeros(n_pat, dtype=np.int64))
+
+
+@pytest.mark.parametrize("dram", DRAMS, ids=lambda d: f"{d.row_bytes}x{d.channels}x{d.banks}x{d.burst_bytes}")
+def test_row_piece_batching_equals_reference(dram):
+    rng = np.random.default_rng(14)
+    batched = 0
+    for _ in range(30):
+        n_pat, n_t = int(rng.integers(1, 12)), int(rng.integers(1, 5))
+        pat = replace(_patterns(rng, n_pat), owner=rng.integers(0, n_t, n_pat))
+        start, nbytes, owner = pat.materialize()
+        got = service_pattern(dram, pat, n_t)
+        _same(got, service_reference(dram, start, nbytes, owner, n_t))
+        batched += got.row_hits
+    assert batched > 10_000   # the batched path (hits inside a row piece) was exercised
+
+
+def _sep_arch(ifmap_kib, weight_kib, ofmap_kib, double=True):
+    buffers = {r: {"size_kib": kib, "word_bits": 64, "banks": 1, "double_buffered": double}
+               for r, kib in (("ifmap", ifmap_kib), ("weight", weight_kib), ("ofmap", ofmap_kib))}
+    return arch_from_dict({"name": "t", "clock_mhz": 1000, "tech_node_nm": 45,
+                           "array": {"rows": 16, "cols": 16, "dataflow": "os"},
+                           "buffers": buffers, "dram": {"preset": "lpddr4-3200", "channels": 2}})
+
+
+LAYERS = [
+    Layer("G3", "conv_transpose2d", 128, 64, (16, 16), kernel_hw=4, stride_hw=2, padding_hw=1),
+    Layer("c7", "conv2d", 3, 64, (70, 70), kernel_hw=7, padding_hw=3, bias=True),
+    Layer("dw", "conv2d", 32, 32, (24, 24), kernel_hw=3, padding_hw=1, groups=8, bias=True),
+    Layer("fc", "linear", 100, 512, (1, 1), batch=4),
+]
+
+
+@pytest.mark.parametrize("layer", LAYERS, ids=lambda l: l.name)
+@pytest.mark.parametrize("objective", ["dram", "energy", "latency", "edp"])
+def test_search_memo_equals_fresh_search(layer, objective):
+    rng = np.random.default_rng(7)
+    methods = ("zero_insert", "phase", "scatter") if layer.op == "conv_transpose2d" else ("zero_insert",)
+    costs = MapperCosts(2.5, 3.5, 40_000)
+    checked = infeasible = 0
+    for method in methods:
+        lowered = lower(layer, method)
+        for fmt, comp in (("int8", Compression()), ("flex16+5", Compression()),
+                          ("int4", Compression(weight_density=0.4, weight_storage="bitmap"))):
+            p = LayerPlan(layer, get_format(fmt), comp)
+            kibs = np.exp(rng.uniform(np.log(0.25), np.log(512), (12, 3)))
+            kibs[::4] = kibs[1::4]        # some capacities twice: the second one is a memo hit
+            for ki, kw, ko in kibs:
+                arch = _sep_arch(round(ki, 2), round(kw, 2), round(ko, 2), double=bool(rng.random() < 0.7))
+                try:
+                    fresh = tiling._search(lowered, p, arch, objective, costs)
+                except InfeasibleError:
+                    with pytest.raises(InfeasibleError):
+                        search(lowered, p, arch, objective, costs)
+                    infeasible += 1
+                    continue
+                assert search(lowered, p, arch, objective, costs) == fresh
+                checked += 1
+    assert checked > 10
+
+
+def test_search_memo_hits_within_a_rank():
+    """Two capacities with the same ranks give the very same (remembered) mapping object."""
+    layer = LAYERS[0]
+    lowered, p = lower(layer, "phase"), LayerPlan(layer, get_format("int8"))
+    a, b = search(lowered, p, _sep_arch(64, 64, 64)), search(lowered, p, _sep_arch(64.01, 64.01, 64.01))
+    assert a is b
+
+
+def test_simulate_conv_memo_equals_fresh_and_renames():
+    arch = load_arch("edge-npu")
+    layer = LAYERS[0]
+    lowered = lower(layer, "phase")
+    for fmt in ("int8", "w2a8", "flex16+5"):
+        p = LayerPlan(layer, get_format(fmt))
+        m = search(lowered, p, arch)
+        first = engine.simulate_conv(m, p, arch)
+        assert first == engine._simulate_conv(m, p, arch)
+        twin = replace(layer, name="twin")
+        pt, lt = replace(p, layer=twin), lower(twin, "phase")
+        mt = search(lt, pt, arch)
+        got = engine.simulate_conv(mt, pt, arch)
+        assert got.name == "twin" and got.mapping is mt and got.mapping.lowered.layer.name == "twin"
+        assert got == engine._simulate_conv(mt, pt, arch)
+
+
+def test_repeated_blocks_keep_their_names_and_numbers():
+    """CycleGAN's 18 residual convs are simulated once; every one keeps its name, and its numbers
+    equal a layer-by-layer fresh simulation of the same plan."""
+    rep = simulate("cyclegan-resnet9", "edge-npu", "w8a8")
+    names = [l.name for l in rep.layers]
+    assert names == [l.name for l in resolve_workload("cyclegan-resnet9").layers]
+    convs = [l for l in rep.layers if l.activity.mapping is not None]
+    arch = load_arch("edge-npu")
+    for l in convs[3:6]:
+        m = l.activity.mapping
+        p = LayerPlan(m.lowered.layer, get_format("w8a8"))
+        assert engine._simulate_conv(m, p, arch) == l.activity
