@@ -1,9 +1,10 @@
 """The simulator's shortcuts (issue 14 item 7) change no result, bit for bit:
 
 - the DRAM kernel batches runs that stay inside one DRAM row piece (after the first, each one hits;
-  their bursts are floor sums), checked against the vectorized numpy reference on strided patterns
-  built to exercise it: many short runs per row, stride 0, runs crossing rows, sub-byte and
-  non-power-of-two element widths, odd geometries;
+  their bursts are floor sums), and fast-forwards outer iterations that are translates by whole bank
+  periods; both checked against the vectorized numpy reference on strided patterns built to exercise
+  them: many short runs per row, stride 0, runs crossing rows, sub-byte and non-power-of-two element
+  widths, odd geometries, outer shifts that divide or are multiples of the bank period;
 - ``mapping.search`` remembers results by each buffer capacity's rank among the tile values the
   operand can take, checked against a fresh ``_search`` on random capacities (and the infeasible
   ones raise in both);
@@ -58,6 +59,40 @@ def test_row_piece_batching_equals_reference(dram):
         _same(got, service_reference(dram, start, nbytes, owner, n_t))
         batched += got.row_hits
     assert batched > 10_000   # the batched path (hits inside a row piece) was exercised
+
+
+def _period(dram, pat, p):
+    """The kernel's outer-iteration period of pattern p (0: walked in full)."""
+    bank_period = dram.row_bytes * dram.channels * dram.banks
+    sh_bits = int(pat.outer_stride[p]) * int(pat.bits[p])
+    if not pat.exact[p] or pat.n_outer[p] < 3 or sh_bits % 8:
+        return 0
+    lcm_b = np.lcm(bank_period, dram.burst_bytes)
+    period = int(lcm_b // np.gcd(lcm_b, abs(sh_bits // 8)))
+    return period if 2 * period < pat.n_outer[p] and period <= 64 else 0
+
+
+@pytest.mark.parametrize("dram", DRAMS, ids=lambda d: f"{d.row_bytes}x{d.channels}x{d.banks}x{d.burst_bytes}")
+def test_outer_period_fast_forward_equals_reference(dram):
+    """Patterns whose outer iterations shift by fractions and multiples of the bank period (channels x
+    banks x row bytes): translates after a few iterations, fast-forwarded by the kernel; mixed with
+    other patterns, several transfers, runs within and across rows, stride 0."""
+    rng = np.random.default_rng(21)
+    bank_period = dram.row_bytes * dram.channels * dram.banks
+    forwarded = 0
+    for _ in range(25):
+        n_pat, n_t = int(rng.integers(1, 8)), int(rng.integers(1, 4))
+        pat = _patterns(rng, n_pat)
+        bits = pat.bits.astype(np.int64)
+        shift_bytes = rng.choice([0, bank_period, 3 * bank_period, bank_period // 2, bank_period // 8,
+                                  dram.row_bytes, dram.burst_bytes * 5, 4096, 12_345], n_pat)
+        stride = np.where(shift_bytes * 8 % bits == 0, shift_bytes * 8 // bits, pat.outer_stride)
+        pat = replace(pat, outer_stride=stride, n_outer=rng.integers(3, 200, n_pat),
+                      n_inner=rng.integers(1, 60, n_pat), owner=rng.integers(0, n_t, n_pat))
+        forwarded += sum(_period(dram, pat, p) > 0 for p in range(n_pat))
+        start, nbytes, owner = pat.materialize()
+        _same(service_pattern(dram, pat, n_t), service_reference(dram, start, nbytes, owner, n_t))
+    assert forwarded >= 20
 
 
 def _sep_arch(ifmap_kib, weight_kib, ofmap_kib, double=True):

@@ -97,6 +97,9 @@ def _service(dram: DramSpec, base_bit, bits, exact, elem0, n_outer, outer_stride
     return DramResult(out * dram.refresh_stretch, int(counts[0]), int(counts[1]), int(counts[2]), int(counts[3]))
 
 
+_MAX_PERIOD = 64   # longest outer-iteration period the DRAM kernel fast-forwards
+
+
 @lazy_kernel
 def _kernel(numba):
     """The numba kernel behind ``service`` and ``service_pattern``: generates each pattern's runs
@@ -129,6 +132,11 @@ def _kernel(numba):
         g0 = np.int64(0)
         g1 = np.int64(0)
         tc = np.int64(0)
+        bank_period = rb * ch * nb            # bytes after which the channel / bank sequence repeats
+        n_counts = 4 + 2 * ch + ch * nb       # per outer iteration: bursts, misses, hits, chunks, per tc, per bank
+        before = np.zeros(n_counts, np.int64)
+        touched = np.zeros(ch * nb, np.bool_)
+        sh_bits = np.int64(0)
         for p in range(elem0.size):
             tr = owner[p]
             ex = exact[p]
@@ -142,7 +150,43 @@ def _kernel(numba):
             can_batch = ex and ib > 0 and n_el > 0 and i_stride >= 0
             d_bits = i_stride * ib
             len_bits = n_el * ib
-            for o in range(n_outer[p]):
+            n_out = n_outer[p]
+            # outer iterations that are translates of each other by whole bank periods (same channel,
+            # bank and burst offsets, rows shifted): iteration o + period repeats iteration o's counts
+            # once o >= period, so iterations 0 .. 2 * period - 1 are simulated and the rest is added
+            # from the counts of period .. 2 * period - 1 (and the open rows shifted): cost independent
+            # of n_outer. period: the smallest P with P * shift a multiple of the bank period and burst.
+            period = 0
+            if ex and n_out >= 3:
+                sh_bits = outer_stride[p] * ib
+                if sh_bits % 8 == 0:
+                    sh = abs(sh_bits // 8)
+                    x, y = bank_period, bb
+                    while y:
+                        x, y = y, x % y
+                    lcm_b = bank_period // x * bb
+                    x, y = lcm_b, sh
+                    while y:
+                        x, y = y, x % y
+                    period = lcm_b // x
+                    if 2 * period >= n_out or period > _MAX_PERIOD:
+                        period = 0
+            if period > 0:
+                deltas = np.zeros((period, n_counts), np.int64)
+                snaps = np.zeros((period, ch * nb), np.int64)
+            else:
+                deltas = np.zeros((1, n_counts), np.int64)
+                snaps = np.zeros((1, ch * nb), np.int64)
+            touched[:] = False
+            tc0 = tr * ch
+            for o in range(n_out if period == 0 else 2 * period):
+                if o >= period > 0:
+                    before[0], before[1], before[2], before[3] = total_bursts, misses, hits, chunks
+                    for c in range(ch):
+                        before[4 + c] = bursts_tc[tc0 + c]
+                        before[4 + ch + c] = acts_tc[tc0 + c]
+                    for q in range(ch * nb):
+                        before[4 + 2 * ch + q] = bank_acts[tc0 * nb + q]
                 i = -1
                 while i + 1 < n_in:
                     i += 1
@@ -184,6 +228,7 @@ def _kernel(numba):
                                 row = q // nb
                             last_grow = grow
                         bank_key = channel * nb + bank
+                        touched[bank_key] = True
                         prev = open_row[bank_key]
                         hit = prev == row
                         open_row[bank_key] = row
@@ -236,6 +281,39 @@ def _kernel(numba):
                             chunks += k
                             hits += k
                             i += k
+                if o >= period > 0:
+                    slot = o - period
+                    d = deltas[slot]
+                    d[0], d[1], d[2], d[3] = (total_bursts - before[0], misses - before[1], hits - before[2],
+                                              chunks - before[3])
+                    for c in range(ch):
+                        d[4 + c] = bursts_tc[tc0 + c] - before[4 + c]
+                        d[4 + ch + c] = acts_tc[tc0 + c] - before[4 + ch + c]
+                    for q in range(ch * nb):
+                        d[4 + 2 * ch + q] = bank_acts[tc0 * nb + q] - before[4 + 2 * ch + q]
+                        snaps[slot, q] = open_row[q]
+            if period > 0:
+                # iterations 2 * period .. n_out - 1 repeat the counts of slot (o - period) % period
+                rest = n_out - 2 * period
+                for slot in range(period):
+                    mult = rest // period + (1 if slot < rest % period else 0)
+                    d = deltas[slot]
+                    total_bursts += mult * d[0]
+                    misses += mult * d[1]
+                    hits += mult * d[2]
+                    chunks += mult * d[3]
+                    for c in range(ch):
+                        bursts_tc[tc0 + c] += mult * d[4 + c]
+                        acts_tc[tc0 + c] += mult * d[4 + ch + c]
+                    for q in range(ch * nb):
+                        bank_acts[tc0 * nb + q] += mult * d[4 + 2 * ch + q]
+                # open rows after the last iteration: those after its translate in the window, shifted
+                last = n_out - 1
+                twin = period + (last - period) % period
+                shift_rows = (last - twin) // period * (period * (sh_bits // 8) // bank_period)
+                for q in range(ch * nb):
+                    open_row[q] = snaps[twin - period, q] + (shift_rows if touched[q] else 0)
+                last_grow = -1
         out = np.zeros(n_transfers, np.float64)
         for tc in range(n_tc):
             if not used[tc]:
