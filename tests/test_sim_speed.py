@@ -172,7 +172,19 @@ def test_repeated_blocks_keep_their_names_and_numbers():
     assert names == [l.name for l in resolve_workload("cyclegan-resnet9").layers]
     convs = [l for l in rep.layers if l.activity.mapping is not None]
     arch = load_arch("edge-npu")
+    assert all(l.activity.mapping.lowered.layer.name == l.name for l in convs)
     for l in convs[3:6]:
         m = l.activity.mapping
         p = LayerPlan(m.lowered.layer, get_format("w8a8"))
         assert engine._simulate_conv(m, p, arch) == l.activity
+
+
+def test_memos_keep_each_layers_name_in_errors_and_mappings():
+    """Identical layers share memo entries, but a mapping and an infeasibility error name the layer asked for."""
+    a = Layer("big", "conv_transpose2d", 8, 8, (16, 16), kernel_hw=15, stride_hw=2, padding_hw=1)
+    b = replace(a, name="other")
+    for layer in (a, b, a):
+        m = search(lower(layer, "phase"), LayerPlan(layer, get_format("int8")), _sep_arch(64, 64, 64))
+        assert m.lowered.layer.name == layer.name
+        with pytest.raises(InfeasibleError, match=f"layer '{layer.name}'"):
+            search(lower(layer, "phase"), LayerPlan(layer, get_format("int8")), _sep_arch(0.25, 0.25, 0.25))

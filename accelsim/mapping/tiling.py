@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 import numpy as np
@@ -26,6 +26,7 @@ from accelsim.mapping.geometry import (AxisTiling, axis_tiling, tile_candidates,
                                        used_inputs)
 from accelsim.mapping.lowering import Lowered
 from accelsim.workload.graph import LayerPlan
+from accelsim.workload.layer import unnamed
 
 OBJECTIVES = ("dram", "energy", "latency", "edp")
 ORDERS = tuple("".join(p) for p in itertools.permutations("pcf"))
@@ -223,18 +224,24 @@ def search(lowered: Lowered, plan: LayerPlan, arch: ArchSpec, objective: str = "
     cap, shared = _capacity(arch)
     if shared is not None:
         return _search(lowered, plan, arch, objective, costs)
-    sizes = OperandSizes.of(plan)
+    sizes, anon = OperandSizes.of(plan), _anonymous(lowered)
     rd, wr = (costs.read_pj_per_byte, costs.write_pj_per_byte) if objective == "energy" else (1.0, 1.0)
-    tile_values = _space(lowered, sizes, rd, wr)[-1]
+    tile_values = _space(anon, sizes, rd, wr)[-1]
     ranks = tuple(int(np.searchsorted(v, cap[r], side="right")) for v, r in zip(tile_values, ("ifmap", "weight", "ofmap")))
-    key = (lowered, sizes, objective, costs, arch.dram_bytes_per_cycle, ranks)
+    key = (anon, sizes, objective, costs, arch.dram_bytes_per_cycle, ranks)
     hit = _SEARCHED.get(key)
     if hit is None:
         hit = _search(lowered, plan, arch, objective, costs)
         if len(_SEARCHED) >= _SEARCHED_MAX:
             _SEARCHED.pop(next(iter(_SEARCHED)))
         _SEARCHED[key] = hit
-    return hit
+    return hit if hit.lowered == lowered else replace(hit, lowered=lowered)
+
+
+@lru_cache(maxsize=4096)
+def _anonymous(lowered: Lowered) -> Lowered:
+    """``lowered`` without its layer's name (the memo and ``_space`` key: repeated blocks share them)."""
+    return replace(lowered, layer=unnamed(lowered.layer))
 
 
 def _search(lowered: Lowered, plan: LayerPlan, arch: ArchSpec, objective: str, costs: MapperCosts) -> Mapping:
@@ -253,7 +260,7 @@ def _search(lowered: Lowered, plan: LayerPlan, arch: ArchSpec, objective: str, c
     rd, wr = (costs.read_pj_per_byte, costs.write_pj_per_byte) if objective == "energy" else (1.0, 1.0)
     (layer, grouped, cin_g, cout_g, scatter, ext_h, ext_w, ax_h, ax_w, c_cands, c_coarse, f_cands, c_arr,
      f_arr, w_pass, o_final, o_psum, s_out_max, s_in_max, s_n, s_in_pass, s_in_stream, s_overlap, one_hw,
-     s_one_w, s_in_rows, s_out_rows, s_bound, coarse_s, coarse_c, all_s, all_c, _) = _space(lowered, sizes, rd, wr)
+     s_one_w, s_in_rows, s_out_rows, s_bound, coarse_s, coarse_c, all_s, all_c, _) = _space(_anonymous(lowered), sizes, rd, wr)
     cap, shared = _capacity(arch)
 
     def tiles(si, ic, jf):
@@ -350,7 +357,7 @@ def _search(lowered: Lowered, plan: LayerPlan, arch: ArchSpec, objective: str, c
     if not fits.any():
         smallest = (np.array([s_n.size - 1]), np.array([len(c_cands) - 1]), np.array([0]))
         i_tile, w_tile, o_tile = tiles(*smallest)[:3]
-        raise InfeasibleError(f"layer {layer.name!r}: no tiling fits the buffers of arch {arch.name!r} "
+        raise InfeasibleError(f"layer {lowered.layer.name!r}: no tiling fits the buffers of arch {arch.name!r} "
                               f"(smallest tiles need ifmap {int(i_tile.min())} b, weight {int(w_tile.min())} b, "
                               f"ofmap {int(o_tile.min())} b)")
     keep = np.flatnonzero(fits)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
 
 import numpy as np
 
@@ -21,7 +20,7 @@ from accelsim.mapping.tiling import Mapping
 from accelsim.sim.array import compute_cycles, control_cycles, sram_traffic
 from accelsim.sim.dram import service, service_pattern
 from accelsim.workload.graph import LayerPlan
-from accelsim.workload.layer import Layer
+from accelsim.workload.layer import unnamed
 
 
 @dataclass(frozen=True)
@@ -102,17 +101,12 @@ _SAME_MAPPING: dict = {}
 _SAME_MAPPING_MAX = 4096
 
 
-@lru_cache(maxsize=4096)
-def _unnamed(layer: Layer) -> Layer:
-    return replace(layer, name="")
-
-
 def _mapping_key(mapping: Mapping, plan: LayerPlan, arch: ArchSpec) -> tuple:
     """Everything ``simulate_conv`` reads: the plan (not the layer's name), the mapping's tiles and traffic (not what the
     mapper scored it by), and the arch's array, DRAM, clock and buffer roles / double buffering (not
     the buffer capacities, which only the mapper reads)."""
     m, low = mapping, mapping.lowered
-    return (_unnamed(plan.layer), _unnamed(low.layer), plan.fmt, plan.compression, low.method, low.gemms,
+    return (unnamed(plan.layer), unnamed(low.layer), plan.fmt, plan.compression, low.method, low.gemms,
             low.zeros_in_dram, m.sizes, m.loop_order, m.tiles_h, m.tiles_w, m.tile_c, m.tile_f, m.n_c, m.n_f,
             m.fetch_ifmap, m.fetch_weight, m.fetch_psum, m.halo_reuse,
             *(tuple(sorted(d.items())) for d in (m.dram_read_bits, m.dram_write_bits, m.tile_bits)),

@@ -14,7 +14,7 @@ Counting conventions (all counts include ``batch``):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 from accelsim.errors import ModelError
 
@@ -239,3 +239,11 @@ class Layer:
     def with_batch(self, batch: int) -> "Layer":
         from dataclasses import replace
         return self if batch == self.batch else replace(self, batch=batch)
+
+
+@lru_cache(maxsize=4096)
+def unnamed(layer: Layer) -> Layer:
+    """``layer`` without its name: the key under which the simulator's memos (``mapping.search``,
+    ``sim.simulate_conv``) share work between identical layers of different names (repeated blocks)."""
+    from dataclasses import replace
+    return layer if layer.name == "" else replace(layer, name="")
