@@ -16,7 +16,8 @@ to it), DRAM bytes side by side, and wall time of both tools, like against like:
   cold: a fresh interpreter per tool, start-up, imports and one run (accelsim: this script re-run as a
         child making one ``simulate`` call; SCALE-Sim: scalesim_run's driver), wall of the subprocess;
   warm: SCALE-Sim's own in-process wall of that run (imports excluded; it keeps no state between runs,
-        so a second run costs the same) against accelsim's best of ``--repeat`` ``simulate`` calls.
+        so a second run costs the same) against accelsim's best of ``--repeat`` ``simulate`` calls, its
+        memos cleared before each (``accelsim.api.clear_memos``: nothing of the workload remembered).
 Part 2, the output-stationary configurations of tests/data/scalesim/goldens.csv (small layers, 1-64 KiB
 SRAMs, where SCALE-Sim's sliding-window traffic is close to compulsory): SCALE-Sim re-run here, its
 numbers checked equal to the committed goldens, and accelsim's DRAM bytes <= SCALE-Sim's on every one.
@@ -49,7 +50,7 @@ sys.path.insert(0, os.path.join(HERE, "peers"))
 import scalesim_goldens  # noqa: E402
 import scalesim_run  # noqa: E402
 
-from accelsim.api import simulate  # noqa: E402
+from accelsim.api import clear_memos, simulate  # noqa: E402
 from accelsim.arch import ArraySpec, load_arch  # noqa: E402
 from accelsim.mapping import compulsory_bytes, lower  # noqa: E402
 from accelsim.mapping.lowering import zero_inserted_hw  # noqa: E402
@@ -114,6 +115,7 @@ def part_dcgan(args, have_peer):
             arch = accelsim_arch(n, n, df)
             walls = []
             for _ in range(args.repeat + 1):
+                clear_memos()   # warm interpreter, nothing of this workload remembered
                 t0 = time.perf_counter()
                 rep = simulate(workload, arch, "int8", zeros_in_dram=True)
                 walls.append(time.perf_counter() - t0)

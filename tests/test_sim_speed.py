@@ -188,3 +188,12 @@ def test_memos_keep_each_layers_name_in_errors_and_mappings():
         assert m.lowered.layer.name == layer.name
         with pytest.raises(InfeasibleError, match=f"layer '{layer.name}'"):
             search(lower(layer, "phase"), LayerPlan(layer, get_format("int8")), _sep_arch(0.25, 0.25, 0.25))
+
+
+def test_clear_memos_forgets_and_changes_nothing():
+    from accelsim.api import clear_memos
+    first = simulate("dcgan-64", "edge-npu", "w4a8").to_json()
+    assert engine._SAME_MAPPING and tiling._SEARCHED
+    clear_memos()
+    assert not engine._SAME_MAPPING and not tiling._SEARCHED and tiling._space.cache_info().currsize == 0
+    assert simulate("dcgan-64", "edge-npu", "w4a8").to_json() == first

@@ -238,6 +238,13 @@ def search(lowered: Lowered, plan: LayerPlan, arch: ArchSpec, objective: str = "
     return hit if hit.lowered == lowered else replace(hit, lowered=lowered)
 
 
+def forget() -> None:
+    """Drop the search memo and the cached search spaces (``accelsim.api.clear_memos``)."""
+    _SEARCHED.clear()
+    _space.cache_clear()
+    _anonymous.cache_clear()
+
+
 @lru_cache(maxsize=4096)
 def _anonymous(lowered: Lowered) -> Lowered:
     """``lowered`` without its layer's name (the memo and ``_space`` key: repeated blocks share them)."""

@@ -113,6 +113,11 @@ def _mapping_key(mapping: Mapping, plan: LayerPlan, arch: ArchSpec) -> tuple:
             arch.array, arch.dram, arch.clock_mhz, tuple((b.role, b.double_buffered) for b in arch.buffers))
 
 
+def forget() -> None:
+    """Drop the replay memo (``accelsim.api.clear_memos``)."""
+    _SAME_MAPPING.clear()
+
+
 def simulate_conv(mapping: Mapping, plan: LayerPlan, arch: ArchSpec) -> LayerActivity:
     """The activity of ``plan`` tiled by ``mapping`` on ``arch`` (``_simulate_conv``), remembered per
     ``_mapping_key``: a buffer sweep meets the same mapping at many capacities, a generator the same
