@@ -2,7 +2,8 @@
 in ``accelsim.formats.reference``. ``implementation("cpp" | "reference")`` returns either.
 
 The SIMD path is chosen at run time (``active_isa()``); ``ACCELSIM_ISA=scalar|avx2|avx512|amx`` or
-``use_isa(...)`` forces one. ``ACCELSIM_NUM_THREADS`` or ``set_num_threads`` sets the threads.
+``use_isa(...)`` forces one; ``ACCELSIM_CONVT=auto|phase|col2im`` or ``use_convt_path(...)`` the
+algorithm of int8 transposed convolutions. ``ACCELSIM_NUM_THREADS`` or ``set_num_threads`` sets the threads.
 """
 from __future__ import annotations
 
@@ -223,6 +224,36 @@ def use_isa(name: str):
         yield
     finally:
         set_isa(prev)
+
+
+CONVT_PATHS = ("auto", "phase", "col2im")
+
+
+def convt_path() -> str:
+    """Algorithm of int8 transposed convolutions: ``auto`` (phase decomposition where measured faster),
+    ``phase`` or ``col2im`` (GEMM + col2im); ``ACCELSIM_CONVT`` sets it at first use."""
+    return _k.convt_path()
+
+
+def set_convt_path(name: str) -> None:
+    if name not in CONVT_PATHS:
+        raise ConfigError(f"transposed-conv path must be one of {', '.join(CONVT_PATHS)}, got {name!r}")
+    _k.set_convt_path(name)
+
+
+@contextlib.contextmanager
+def use_convt_path(name: str):
+    prev = convt_path()
+    set_convt_path(name)
+    try:
+        yield
+    finally:
+        set_convt_path(prev)
+
+
+def last_convt_path() -> str:
+    """What the last int transposed convolution ran: ``phase``, ``col2im`` or ``other`` (wider paths)."""
+    return _k.last_convt_path()
 
 
 def num_threads() -> int:

@@ -125,6 +125,9 @@ struct GemmShape {
   int64_t images, cols_per_image;  // N = images * cols_per_image per group
   int64_t rows_unit;               // M blocks hold whole multiples of this many rows
   bool split = false;              // column blocks may cut images (the sink takes any column range)
+  // Given enough column blocks, one task runs every group of a column block, in group order (sinks of
+  // different groups that write to the same output lines then do so while those are in cache).
+  bool groups_in_task = false;
 };
 
 // Interleaves KG rows of nb columns (rows[i * ld + j]) into nr-column panels of a B block:
@@ -183,9 +186,19 @@ void interleave_rows(const TB* __restrict rows, int64_t ld, int64_t nb, int64_t 
 // the others). The sums C are int32; kchunk > 0 (a multiple of kg) cuts K into chunks of kchunk
 // values, for sums that would not fit int32 over the whole of K: the sink then consumes each chunk's
 // sums of a C block in turn (sinks add, so the chunks add up in the sink's own, wider, type).
-template <class Kind, class Row, class MakeSink>
-void packed_gemm(const GemmShape& s, const std::vector<PackedA<typename Kind::TA>>& A, Row&& row,
-                 MakeSink&& make_sink, int64_t flush, int64_t kchunk = 0) {
+// A row source may also write whole B panels: row.packs(kg) says whether it can for k-groups of kg,
+// and row.pack_panels(gi, c0, nbb, kgroups, nr, pstride, blk) then writes columns c0..c0+nbb of
+// group gi as packed_gemm's panels: column c (from c0) of k-group kq at
+// blk[(c / nr) * pstride + kq * kg * nr + (c % nr) * kg + i], the last panel's columns past nbb zeroed.
+template <class R, class = void>
+struct PacksPanels : std::false_type {};
+template <class R>
+struct PacksPanels<R, std::void_t<decltype(&std::decay_t<R>::pack_panels)>> : std::true_type {};
+
+// A[gi] is group gi's PackedA<Kind::TA> (a std::vector of them, or any type indexed the same way).
+template <class Kind, class AList, class Row, class MakeSink>
+void packed_gemm(const GemmShape& s, const AList& A, Row&& row, MakeSink&& make_sink, int64_t flush,
+                 int64_t kchunk = 0) {
   using TA = typename Kind::TA;
   using TB = typename Kind::TB;
   const HotKernels& hk = hot();
@@ -216,6 +229,9 @@ void packed_gemm(const GemmShape& s, const std::vector<PackedA<typename Kind::TA
   // each C block ([C block][panel][k-group][NR][KG]); every element the kernels read is written.
   auto pack_block = [&](int64_t gi, int64_t ib, TB* blk) {
     const int64_t c0 = ib * bs, nbb = std::min(ncols, (ib + 1) * bs) - c0;
+    if constexpr (PacksPanels<Row>::value) {  // the row source writes the panels itself
+      if (row.packs(KG)) return row.pack_panels(gi, c0, nbb, kgroups, NR, pstride, blk);
+    }
     std::vector<TB> tmp(size_t(KG * nbb));
     for (int64_t kq = 0; kq < kgroups; ++kq) {
       for (int64_t i = 0; i < KG; ++i) {
@@ -271,6 +287,17 @@ void packed_gemm(const GemmShape& s, const std::vector<PackedA<typename Kind::TA
   };
   // Enough column blocks for every thread (two each): one task per (group, column block) packs its
   // block into a per-thread buffer and computes every M block from it while it is in cache.
+  if (s.groups_in_task && s.groups > 1 && iblocks >= 2 * num_threads()) {
+    parallel_for(iblocks, [&](int64_t ib) {
+      thread_local std::vector<TB> buf;
+      if (buf.size() < size_t(blk_elems)) buf.resize(size_t(blk_elems));
+      for (int64_t gi = 0; gi < s.groups; ++gi) {
+        pack_block(gi, ib, buf.data());
+        for (int64_t mb = 0; mb < mblocks; ++mb) compute(gi, mb, ib, buf.data());
+      }
+    });
+    return;
+  }
   if (s.groups * iblocks >= 2 * num_threads()) {
     parallel_for(s.groups * iblocks, [&](int64_t job) {
       thread_local std::vector<TB> buf;  // reused across calls (no page faults per block)

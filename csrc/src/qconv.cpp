@@ -6,6 +6,9 @@
 // (the packed path sums the col2im in phase planes, conv_sinks.hpp); conv2d as im2col + GEMM.
 // Padded taps hold x - z_x = 0 (real zero), so they contribute nothing.
 #include <algorithm>
+#include <atomic>
+#include <climits>
+#include <cstdlib>
 #include <cstring>
 #include <list>
 #include <memory>
@@ -29,6 +32,46 @@ static int64_t max_abs_code(WeightKind k, int bits) {
     case WeightKind::binary: return 1;
     default: return int64_t(1) << (bits - 1);
   }
+}
+
+static std::atomic<int> g_convt_path{-1};
+static std::atomic<int> g_last_convt{0};  // 0 none, 1 phase, 2 col2im, 3 other
+
+ConvtPath convt_path_from(const std::string& name) {
+  for (ConvtPath p : {ConvtPath::automatic, ConvtPath::phase, ConvtPath::col2im})
+    if (name == convt_path_name(p)) return p;
+  fail("transposed-conv path must be one of auto, phase, col2im; got '" + name + "'");
+}
+
+const char* convt_path_name(ConvtPath p) {
+  switch (p) {
+    case ConvtPath::phase: return "phase";
+    case ConvtPath::col2im: return "col2im";
+    default: return "auto";
+  }
+}
+
+ConvtPath convt_path() {
+  int v = g_convt_path.load();
+  if (v < 0) {
+    const char* env = std::getenv("ACCELSIM_CONVT");
+    v = int(ConvtPath::automatic);
+    if (env && *env) {
+      const std::string name(env);
+      if (name != "auto" && name != "phase" && name != "col2im")
+        fail("ACCELSIM_CONVT must be one of auto, phase, col2im; got '" + name + "'");
+      v = int(convt_path_from(name));
+    }
+    g_convt_path.store(v);
+  }
+  return ConvtPath(v);
+}
+
+void set_convt_path(ConvtPath p) { g_convt_path.store(int(p)); }
+
+const char* last_convt_path() {
+  static const char* const names[] = {"", "phase", "col2im", "other"};
+  return names[g_last_convt.load()];
 }
 
 QConvPlan qconv_plan(const QConvArgs& a) {
@@ -237,9 +280,11 @@ struct PackedWeightsKey {
   int mr = 0, nr = 0, kg = 0, kga = 0;
   int64_t cob = 0, groups = 0;
   bool transposed = false;
+  int layout = 0;  // 0: the conv's GEMM rows (conv_packed), 1: per transposed-conv phase (convt_phase)
   bool operator==(const PackedWeightsKey& o) const {
     return ptr == o.ptr && std::equal(shape, shape + 4, o.shape) && hash == o.hash && mr == o.mr && nr == o.nr &&
-           kg == o.kg && kga == o.kga && cob == o.cob && groups == o.groups && transposed == o.transposed;
+           kg == o.kg && kga == o.kga && cob == o.cob && groups == o.groups && transposed == o.transposed &&
+           layout == o.layout;
   }
 };
 struct PackedWeights {
@@ -472,6 +517,292 @@ void conv_packed(const TensorView& x, const TensorView& w, const Geom& g, int32_
   }
 }
 
+// ---- transposed convolution by phase decomposition (u8 x s8, int32 accumulators) ------------------
+// Output pixel (oy, ox) has u = oy + pad_h = qy * sh + ry and v = ox + pad_w = qx * sw + rx. Tap
+// (ky, kx) reaches it, from input pixel (qy - ty, qx - tx), iff (ky*dh) mod sh = ry and (kx*dw) mod
+// sw = rx, with (ty, tx) = ((ky*dh) div sh, (kx*dw) div sw). So output phase (ry, rx) is an ordinary
+// stride-1 convolution of x with that phase's taps: per group the GEMM
+//   C[co][(img, i, j)] = sum over k = (ci, t) of w(ci, co, tap t) * B[k][(img, i, j)],
+//   B[k][(img, i, j)] = x[img, ci, qy0 + i - ty_t, qx0 + j - tx_t] - offset   (pad_value outside x),
+// whose columns are the phase's output pixels oy = oy0 + i * sh, ox = ox0 + j * sw; the sink writes
+// bias + corr + C straight into them (each output once). No int32 column buffer, no col2im. Phases
+// with the same number of taps run as one packed GEMM (each phase a GEMM group) over a common grid
+// of NQY x NQX columns (phases may have one row or column fewer: those columns are padding).
+struct ConvtPhase {
+  int64_t oy0, ox0, nqy, nqx, qy0, qx0;
+  std::vector<int64_t> ty, tx, tap;  // the phase's taps: input shifts and index ky * kw + kx
+};
+
+std::vector<ConvtPhase> convt_phases(const Geom& g) {
+  const int64_t sh = g.p.stride_h, sw = g.p.stride_w, ph = g.p.pad_h, pw = g.p.pad_w;
+  std::vector<ConvtPhase> out;
+  for (int64_t ry = 0; ry < sh; ++ry)
+    for (int64_t rx = 0; rx < sw; ++rx) {
+      ConvtPhase p;
+      p.oy0 = ((ry - ph) % sh + sh) % sh;
+      p.ox0 = ((rx - pw) % sw + sw) % sw;
+      p.nqy = p.oy0 < g.oh ? (g.oh - p.oy0 + sh - 1) / sh : 0;
+      p.nqx = p.ox0 < g.ow ? (g.ow - p.ox0 + sw - 1) / sw : 0;
+      p.qy0 = (p.oy0 + ph) / sh;
+      p.qx0 = (p.ox0 + pw) / sw;
+      for (int64_t ky = 0; ky < g.kh; ++ky)
+        for (int64_t kx = 0; kx < g.kw; ++kx) {
+          const int64_t a = ky * g.p.dil_h, b = kx * g.p.dil_w;
+          if (a % sh != ry || b % sw != rx) continue;
+          p.ty.push_back(a / sh);
+          p.tx.push_back(b / sw);
+          p.tap.push_back(ky * g.kw + kx);
+        }
+      out.push_back(std::move(p));
+    }
+  return out;
+}
+
+// Packed weights of every phase: A[phase][group] (rows co of the group; k = (c4 * taps + t) * 4 + c
+// is input channel ci = 4 * c4 + c at tap t, zero for ci >= cin_g: k-groups of 4 are 4 channels
+// at one tap, as the input's channel quads, ConvtInput) and sums[phase][gi * cout_g + co] = sum over
+// k of w. Phases without taps have no panels.
+std::shared_ptr<const PackedWeights> pack_convt_phases(const int8_t* w, const Geom& g,
+                                                       const std::vector<ConvtPhase>& phases, const TileShape& ts) {
+  const int64_t G = g.p.groups, cin_g = g.cin_g(), cout_g = g.cout_g(), T = g.kh * g.kw;
+  const int64_t cin4 = (cin_g + 3) / 4;
+  auto pw = std::make_shared<PackedWeights>();
+  for (const ConvtPhase& p : phases) {
+    const int64_t tp = int64_t(p.tap.size()), K = cin4 * tp * 4;
+    pw->A.emplace_back();
+    pw->sums.emplace_back(size_t(G * cout_g), 0);
+    if (!tp) continue;
+    std::vector<int8_t> a(size_t(K * cout_g));  // [k][co]
+    for (int64_t gi = 0; gi < G; ++gi) {
+      std::fill(a.begin(), a.end(), int8_t(0));
+      for (int64_t ci = 0; ci < cin_g; ++ci)
+        for (int64_t t = 0; t < tp; ++t) {
+          const int8_t* src = w + (gi * cin_g + ci) * cout_g * T + p.tap[size_t(t)];  // w[ci][co][tap]
+          int8_t* dst = &a[size_t((((ci / 4) * tp + t) * 4 + ci % 4) * cout_g)];
+          for (int64_t co = 0; co < cout_g; ++co) dst[co] = src[co * T];
+        }
+      int32_t* sum = &pw->sums.back()[size_t(gi * cout_g)];
+      for (int64_t k = 0; k < K; ++k)
+        for (int64_t co = 0; co < cout_g; ++co) sum[co] += a[size_t(k * cout_g + co)];
+      pw->A.back().push_back(pack_a<int8_t>(ts, cout_g, K, a.data(), 1, cout_g));
+      pw->bytes += int64_t(pw->A.back().back().data.size());
+    }
+  }
+  return pw;
+}
+
+// Groups gg = s * G + gi of one packed GEMM: phase `sel[s]`, group gi.
+struct PhaseAList {
+  const PackedWeights* pw;
+  const std::vector<int64_t>* sel;
+  int64_t G;
+  const PackedA<int8_t>& operator[](size_t gg) const {
+    return pw->A[size_t((*sel)[gg / size_t(G)])][gg % size_t(G)];
+  }
+};
+
+// The transposed convolution of conv_packed's u8 x s8 path (same operands: B = x - offset, padding
+// pad_value, acc = bias + corr_factor * sum w + sum w * B), by phases, into out (int32, g's shape).
+void convt_phase(const TensorView& x, const TensorView& w, const Geom& g, int32_t offset, int32_t pad_value,
+                 int64_t corr_factor, const int64_t* bias, int32_t* out, int64_t flush) {
+  const HotKernels& hk = hot();
+  const TileShape ts = tile_of(GemmU8S8{}, hk);
+  const int64_t G = g.p.groups, cin_g = g.cin_g(), cout_g = g.cout_g(), P_out = g.oh * g.ow;
+  const int64_t sh = g.p.stride_h, sw = g.p.stride_w;
+  const std::vector<ConvtPhase> phases = convt_phases(g);
+  PackedWeightsKey key;
+  key.ptr = w.data;
+  std::copy(w.shape, w.shape + 4, key.shape);
+  key.hash = hash_bytes(w.data, w.numel());
+  key.mr = ts.mr, key.nr = ts.nr, key.kg = ts.kg, key.kga = ts.kga();
+  key.groups = G, key.transposed = true, key.layout = 1;
+  // the phases depend on stride, dilation and padding mod stride, not only on the weights' shape
+  key.cob = ((int64_t(g.p.stride_h) * 64 + g.p.stride_w) * 64 + g.p.dil_h) * 64 + g.p.dil_w;
+  key.cob = (key.cob * 64 + g.p.pad_h % g.p.stride_h) * 64 + g.p.pad_w % g.p.stride_w;
+  std::shared_ptr<const PackedWeights> pw = packed_weights_cache().find(key);
+  if (!pw) {
+    pw = pack_convt_phases(static_cast<const int8_t*>(w.data), g, phases, ts);
+    packed_weights_cache().insert(key, pw);
+  }
+  const uint8_t pad = uint8_t(pad_value);
+  // Phases with output pixels but no taps: bias only.
+  for (const ConvtPhase& p : phases) {
+    if (!p.tap.empty() || !p.nqy || !p.nqx) continue;
+    parallel_for(g.n * g.cout, [&](int64_t nc) {
+      const int32_t b = bias ? int32_t(bias[nc % g.cout]) : 0;
+      int32_t* o = out + nc * P_out;
+      for (int64_t i = 0; i < p.nqy; ++i)
+        for (int64_t j = 0; j < p.nqx; ++j) o[(p.oy0 + i * sh) * g.ow + p.ox0 + j * sw] = b;
+    });
+  }
+  // The input once as B values in channel quads over a padded window: xq[img][gi][c4][yp][xp][c] =
+  // x[img][gi * cin_g + 4 * c4 + c][ylo + yp][xlo + xp] - offset, pad_value outside x (and for
+  // channels >= cin_g, whose weights are zero). The window covers every (qy - ty, qx - tx) that a
+  // phase's NQY x NQX column grid reads, so B is a plain copy of quads: no bounds checks.
+  std::vector<const ConvtPhase*> live;
+  int64_t NQYm = 0, NQXm = 0;
+  for (const ConvtPhase& p : phases)
+    if (!p.tap.empty() && p.nqy && p.nqx) {
+      live.push_back(&p);
+      NQYm = std::max(NQYm, p.nqy);
+      NQXm = std::max(NQXm, p.nqx);
+    }
+  if (live.empty()) return;
+  int64_t ylo = INT64_MAX, yhi = INT64_MIN, xlo = INT64_MAX, xhi = INT64_MIN;
+  for (const ConvtPhase* p : live) {
+    const auto [tyl, tyh] = std::minmax_element(p->ty.begin(), p->ty.end());
+    const auto [txl, txh] = std::minmax_element(p->tx.begin(), p->tx.end());
+    ylo = std::min(ylo, p->qy0 - *tyh), yhi = std::max(yhi, p->qy0 + NQYm - 1 - *tyl);
+    xlo = std::min(xlo, p->qx0 - *txh), xhi = std::max(xhi, p->qx0 + NQXm - 1 - *txl);
+  }
+  const int64_t cin4 = (cin_g + 3) / 4, Hp = yhi - ylo + 1, Wp = xhi - xlo + 1, plane = Hp * Wp * 4;
+  thread_local std::vector<uint8_t> xq_buf;  // the calling thread's, reused across calls
+  if (int64_t(xq_buf.size()) < g.n * G * cin4 * plane) xq_buf.resize(size_t(g.n * G * cin4 * plane));
+  uint8_t* const xq = xq_buf.data();
+  parallel_for(g.n * G * cin4, [&](int64_t job) {
+    const int64_t img = job / (G * cin4), gi = (job / cin4) % G, c4 = job % cin4;
+    uint8_t* dst = xq + job * plane;
+    std::fill(dst, dst + plane, pad);
+    const int64_t y0 = std::max<int64_t>(0, ylo), y1 = std::min(g.h, yhi + 1);
+    const int64_t x0 = std::max<int64_t>(0, xlo), x1 = std::min(g.w, xhi + 1);
+    if (x1 <= x0) return;
+    std::vector<uint8_t> tmp(size_t(x1 - x0));
+    for (int64_t c = 0; c < 4 && 4 * c4 + c < cin_g; ++c) {
+      const int64_t ci = gi * cin_g + 4 * c4 + c;
+      for (int64_t iy = y0; iy < y1; ++iy) {
+        load_offset(x, ((img * g.cin + ci) * g.h + iy) * g.w + x0, x1 - x0, offset, tmp.data());
+        uint8_t* d = dst + ((iy - ylo) * Wp + (x0 - xlo)) * 4 + c;
+        for (int64_t i = 0; i < x1 - x0; ++i) d[4 * i] = tmp[size_t(i)];
+      }
+    }
+  });
+  // One packed GEMM per tap count.
+  std::vector<int64_t> counts;
+  for (const ConvtPhase* p : live) counts.push_back(int64_t(p->tap.size()));
+  std::sort(counts.begin(), counts.end());
+  counts.erase(std::unique(counts.begin(), counts.end()), counts.end());
+  for (const int64_t tp : counts) {
+    std::vector<int64_t> sel;
+    int64_t NQY = 0, NQX = 0;
+    for (size_t i = 0; i < phases.size(); ++i)
+      if (int64_t(phases[i].tap.size()) == tp && phases[i].nqy && phases[i].nqx) {
+        sel.push_back(int64_t(i));
+        NQY = std::max(NQY, phases[i].nqy);
+        NQX = std::max(NQX, phases[i].nqx);
+      }
+    const int64_t PP = NQY * NQX, K = cin4 * tp * 4;
+    // B of GEMM group gg (phase sel[gg / G], group gg % G): row k = (c4 * tp + t) * 4 + c, column
+    // (img, i, j) = byte c of quad xq[img][gi][c4][qy0 + i - ty - ylo][qx0 + j - tx - xlo].
+    struct PhaseB {
+      const std::vector<ConvtPhase>* phases;
+      const std::vector<int64_t>* sel;
+      const uint8_t* xq;
+      int64_t G, cin4, tp, plane, Wp, ylo, xlo, PP, NQX;
+      // Offset in xq of column c's quad for tap shift (0, 0) and channel quad 0 of its group.
+      int64_t base(const ConvtPhase& p, int64_t gi, int64_t img, int64_t i, int64_t j) const {
+        return ((img * G + gi) * cin4 * Hp() + (p.qy0 + i - ylo)) * Wp * 4 + (p.qx0 + j - xlo) * 4;
+      }
+      int64_t Hp() const { return plane / (Wp * 4); }
+      int64_t shift(const ConvtPhase& p, int64_t kq) const {  // k-group kq = (c4, t)
+        const int64_t c4 = kq / tp, t = kq % tp;
+        return c4 * plane - (p.ty[size_t(t)] * Wp + p.tx[size_t(t)]) * 4;
+      }
+      void operator()(int64_t gg, int64_t k, int64_t c0, int64_t nb, uint8_t* dst) const {
+        const ConvtPhase& p = (*phases)[size_t((*sel)[size_t(gg / G)])];
+        const int64_t gi = gg % G, off = shift(p, k / 4) + k % 4;
+        int64_t img = c0 / PP, i = (c0 % PP) / NQX, j = (c0 % PP) % NQX;
+        for (int64_t d = 0; d < nb;) {  // runs within one phase row
+          const int64_t run = std::min(nb - d, NQX - j);
+          const uint8_t* src = xq + base(p, gi, img, i, j) + off;
+          for (int64_t q = 0; q < run; ++q) dst[d + q] = src[4 * q];
+          d += run;
+          j += run;
+          if (j == NQX) {
+            j = 0;
+            if (++i == PP / NQX) { i = 0; ++img; }
+          }
+        }
+      }
+      bool packs(int64_t kg) const { return kg == 4; }
+      void pack_panels(int64_t gg, int64_t c0, int64_t nbb, int64_t kgroups, int64_t nr, int64_t pstride,
+                       uint8_t* blk) const {
+        const ConvtPhase& p = (*phases)[size_t((*sel)[size_t(gg / G)])];
+        const int64_t gi = gg % G, kreal = cin4 * tp;
+        int64_t img = c0 / PP, i = (c0 % PP) / NQX, j = (c0 % PP) % NQX;
+        for (int64_t cc = 0; cc < nbb;) {  // runs within one phase row and one panel
+          const int64_t run = std::min({nbb - cc, NQX - j, nr - cc % nr});
+          const uint8_t* src = xq + base(p, gi, img, i, j);
+          uint8_t* dst = blk + (cc / nr) * pstride + (cc % nr) * 4;
+          const int64_t bytes = 4 * run, b16 = bytes & ~int64_t(15);
+          for (int64_t kq = 0; kq < kreal; ++kq) {
+            const uint8_t* s = src + shift(p, kq);
+            uint8_t* d = dst + kq * 4 * nr;
+            int64_t q = 0;
+            for (; q < b16; q += 16) std::memcpy(d + q, s + q, 16);  // fixed size: one vector move
+            for (; q < bytes; q += 4) std::memcpy(d + q, s + q, 4);
+          }
+          for (int64_t kq = kreal; kq < kgroups; ++kq) std::memset(dst + kq * 4 * nr, 0, size_t(4 * run));
+          cc += run;
+          j += run;
+          if (j == NQX) {
+            j = 0;
+            if (++i == PP / NQX) { i = 0; ++img; }
+          }
+        }
+        if (nbb % nr) {  // the last panel's columns past nbb
+          uint8_t* dst = blk + (nbb / nr) * pstride + (nbb % nr) * 4;
+          for (int64_t kq = 0; kq < kgroups; ++kq) std::memset(dst + kq * 4 * nr, 0, size_t(4 * (nr - nbb % nr)));
+        }
+      }
+    };
+    const PhaseB row{&phases, &sel, xq, G, cin4, tp, plane, Wp, ylo, xlo, PP, NQX};
+    // Each task writes C (rows m0.., columns c0..) as outputs: bias + corr + C.
+    struct Sink {
+      const Geom* g;
+      const ConvtPhase* p;
+      const int32_t* add;  // per row m of the group: bias + corr
+      int32_t* out;
+      int64_t gi, m0, mc, PP, NQX;
+      void consume(int64_t n0, int64_t nb, const int32_t* C, int64_t ldc) {
+        const int64_t sh = g->p.stride_h, sw = g->p.stride_w, P_out = g->oh * g->ow, cout_g = g->cout_g();
+        for (int64_t c = n0; c < n0 + nb;) {
+          const int64_t img = c / PP, f = c % PP, i = f / NQX, j = f % NQX;
+          const int64_t run = std::min(n0 + nb - c, NQX - j);
+          if (i < p->nqy && j < p->nqx) {
+            const int64_t n = std::min(run, p->nqx - j);
+            const int64_t off = (p->oy0 + i * sh) * g->ow + p->ox0 + j * sw;
+            int32_t* o = out + (img * g->cout + gi * cout_g + m0) * P_out + off;
+            const int32_t* src = C + (c - n0);
+            for (int64_t r = 0; r < mc; ++r, o += P_out, src += ldc) {
+              const int32_t a = add[m0 + r];
+              if (sw == 1)
+                for (int64_t q = 0; q < n; ++q) o[q] = a + src[q];
+              else if (sw == 2)
+                for (int64_t q = 0; q < n; ++q) o[2 * q] = a + src[q];
+              else
+                for (int64_t q = 0; q < n; ++q) o[q * sw] = a + src[q];
+            }
+          }
+          c += run;
+        }
+      }
+      void finish() {}
+    };
+    // bias + corr per (phase in this call, group, co): |.| < 2^31 by the plan's bound
+    std::vector<int32_t> adds(size_t(int64_t(sel.size()) * G * cout_g));
+    for (size_t s = 0; s < sel.size(); ++s)
+      for (int64_t gc = 0; gc < G * cout_g; ++gc)
+        adds[s * size_t(G * cout_g) + size_t(gc)] =
+            int32_t((bias ? bias[gc] : 0) + corr_factor * pw->sums[size_t(sel[s])][size_t(gc)]);
+    auto make_sink = [&](int64_t gg, int64_t m0, int64_t mc, int64_t, int64_t) {
+      const int64_t s = gg / G, gi = gg % G;
+      return Sink{&g, &phases[size_t(sel[size_t(s)])], &adds[size_t((s * G + gi) * cout_g)], out, gi, m0, mc, PP, NQX};
+    };
+    const PhaseAList A{pw.get(), &sel, G};
+    packed_gemm<GemmU8S8>(GemmShape{int64_t(sel.size()) * G, cout_g, K, g.n, PP, 1, true, true}, A, row, make_sink, flush, 0);
+  }
+}
+
 // conv2d with at most 4 output channels (an RGB output layer), stride 1, dilation 1, one group, on
 // kernels that have hk.direct_row_u8s8: no im2col (whose B would be cin*kh*kw bytes per output pixel
 // for only cout rows of weights). B = x - offset with padded taps = pad_value, as conv_packed's
@@ -546,6 +877,20 @@ void conv_accumulate_i64(const TensorView& x, int32_t x_zero_point, const Tensor
   else run_direct<int32_t, int64_t>(ops, g, out, hot().gemm_s32_s64);
 }
 
+// Whether a transposed convolution on the int8 path runs by phases (convt_path(); automatic: see
+// docs/design.md for the measurements behind it).
+// Automatic: phases where measured faster, i.e. at least 16 output channels per group (fewer leave
+// most rows of the micro-kernel tiles empty, while the col2im GEMM has taps x channels rows) on ISAs
+// whose u8 x s8 k-groups are 4 bytes (the phases' B is then copied as whole channel quads; with
+// AVX2's pairs it is gathered byte by byte).
+static bool use_phase(const Geom& g, const HotKernels& hk) {
+  switch (convt_path()) {
+    case ConvtPath::phase: return true;
+    case ConvtPath::col2im: return false;
+    default: return g.cout_g() >= 16 && tile_of(GemmU8S8{}, hk).kg == 4;
+  }
+}
+
 // The u8 x s8 path (B = x - qmin in [0, 255]) is exact in int32 by the plan's bound; on kernels that
 // sum in int16 first (vpmaddubsw) no pair sum, nor `flush` of them, may exceed int16 either.
 struct U8Path {
@@ -580,7 +925,9 @@ void qconv_requant_run(const QConvPlan& plan, const RequantArgs& rq, void* out) 
                                ? rq.m0.shape[0] == g.cout
                                : (rq.mult_f32.shape[0] == g.cout || rq.bias_f32.shape[0] == g.cout ||
                                   (rq.bias_mul_f32.data && rq.bias_mul_f32.shape[0] == g.cout));
-  if (plan.acc_bits == 32 && u8ok && g.p.transposed && a.w.dtype == DType::i8) {
+  const int64_t corr_u8 = ACCELSIM_MUTANT(8) ? int64_t(a.x_fmt.qmin()) + a.x_zero_point
+                                             : int64_t(a.x_fmt.qmin()) - a.x_zero_point;
+  if (plan.acc_bits == 32 && u8ok && g.p.transposed && a.w.dtype == DType::i8 && use_phase(g, hk)) {
     {  // validation of the requantization parameters (no accumulators yet)
       RequantArgs v = r;
       v.acc.shape[0] = 0;
@@ -591,8 +938,44 @@ void qconv_requant_run(const QConvPlan& plan, const RequantArgs& rq, void* out) 
       for (int64_t i = 0; i < a.bias.shape[0]; ++i)
         bias64.push_back(a.bias.dtype == DType::i32 ? static_cast<const int32_t*>(a.bias.data)[i]
                                                     : static_cast<const int64_t*>(a.bias.data)[i]);
-    const int64_t corr = ACCELSIM_MUTANT(8) ? int64_t(a.x_fmt.qmin()) + a.x_zero_point
-                                            : int64_t(a.x_fmt.qmin()) - a.x_zero_point;
+    // Chunks of images: accumulators of a chunk (<= 4 MiB, at least one image) in the calling
+    // thread's scratch, then requantized while they are still in cache.
+    const int64_t per_img = g.cout * P, osize = int64_t(dtype_size(container_dtype(rq.out_fmt)));
+    const int64_t chunk = std::min(g.n, std::max<int64_t>(1, (int64_t(4) << 20) / (4 * per_img)));
+    thread_local std::vector<int32_t> acc;
+    if (int64_t(acc.size()) < chunk * per_img) acc.resize(size_t(chunk * per_img));
+    const int64_t x_img = g.cin * g.h * g.w * int64_t(dtype_size(a.x.dtype));
+    for (int64_t n0 = 0; n0 < g.n; n0 += chunk) {
+      const int64_t nn = std::min(chunk, g.n - n0);
+      Geom gc = g;
+      gc.n = nn;
+      TensorView xc = a.x;
+      xc.shape[0] = nn;
+      xc.data = static_cast<const char*>(a.x.data) + n0 * x_img;
+      convt_phase(xc, a.w, gc, a.x_fmt.qmin(), a.x_zero_point - a.x_fmt.qmin(), corr_u8,
+                  bias64.empty() ? nullptr : bias64.data(), acc.data(), flush);
+      RequantArgs t = r;
+      t.acc.data = acc.data();
+      t.acc.shape[0] = nn;
+      requantize(t, static_cast<char*>(out) + n0 * per_img * osize);
+    }
+    if (acc.size() * 4 > (size_t(64) << 20)) std::vector<int32_t>().swap(acc);
+    g_last_convt.store(1);
+    return;
+  }
+  if (plan.acc_bits == 32 && u8ok && g.p.transposed && a.w.dtype == DType::i8) {
+    g_last_convt.store(2);
+    {  // validation of the requantization parameters (no accumulators yet)
+      RequantArgs v = r;
+      v.acc.shape[0] = 0;
+      requantize(v, out);
+    }
+    std::vector<int64_t> bias64;
+    if (a.bias.data)
+      for (int64_t i = 0; i < a.bias.shape[0]; ++i)
+        bias64.push_back(a.bias.dtype == DType::i32 ? static_cast<const int32_t*>(a.bias.data)[i]
+                                                    : static_cast<const int64_t*>(a.bias.data)[i]);
+    const int64_t corr = corr_u8;
     const size_t osize = dtype_size(container_dtype(rq.out_fmt));
     // Each task's accumulators [image][channel co0..co0+nco][P], requantized into its output planes.
     auto hook = [&](const int32_t* acc, int64_t co0, int64_t nco, int64_t img0, int64_t nimg) {
@@ -648,7 +1031,13 @@ void qconv_run(const QConvPlan& plan, void* out) {
   // correction (qmin - z_x) * sum w of the u8 x s8 paths (mutant 8: the zero point's sign flipped)
   const int64_t corr = ACCELSIM_MUTANT(8) ? int64_t(a.x_fmt.qmin()) + a.x_zero_point
                                           : int64_t(a.x_fmt.qmin()) - a.x_zero_point;
-  if (plan.acc_bits == 32 && u8ok && a.w.dtype == DType::i8 && direct_small_ok(plan.g, hk)) {
+  const bool tr = plan.g.p.transposed;
+  if (tr) g_last_convt.store(plan.acc_bits == 32 && u8ok ? 2 : 3);
+  if (plan.acc_bits == 32 && u8ok && a.w.dtype == DType::i8 && tr && use_phase(plan.g, hk)) {
+    convt_phase(a.x, a.w, plan.g, a.x_fmt.qmin(), a.x_zero_point - a.x_fmt.qmin(), corr, ops.bias,
+                static_cast<int32_t*>(out), flush);
+    g_last_convt.store(1);
+  } else if (plan.acc_bits == 32 && u8ok && a.w.dtype == DType::i8 && direct_small_ok(plan.g, hk)) {
     conv_direct_small(a.x, a.w, plan.g, a.x_fmt.qmin(), a.x_zero_point - a.x_fmt.qmin(),
                       corr, ops.bias, static_cast<int32_t*>(out), hk);
   } else if (plan.acc_bits == 32 && u8ok) {  // B = x - qmin, correction (qmin - z_x) * sum w

@@ -47,6 +47,20 @@ QConvPlan qconv_plan(const QConvArgs& a);
 // elements of int32 (acc_bits 32) or int64.
 void qconv_run(const QConvPlan& plan, void* out);
 
+// Algorithm of transposed convolutions on the int8 path (u8 x s8 codes, int32 accumulators, int8
+// weights): `phase` (phase decomposition, qconv.cpp convt_phase), `col2im` (GEMM + phase-plane
+// col2im, conv_packed) or `automatic` (phase where it was measured faster: docs/design.md). Other
+// formats and wider accumulators always take their own paths. ACCELSIM_CONVT=auto|phase|col2im at
+// first use, else automatic.
+enum class ConvtPath : int { automatic = 0, phase = 1, col2im = 2 };
+ConvtPath convt_path();
+void set_convt_path(ConvtPath p);
+ConvtPath convt_path_from(const std::string& name);  // fails naming the value
+const char* convt_path_name(ConvtPath p);            // "auto", "phase", "col2im"
+// What the last transposed qconv_run / qconv_requant_run in the process ran: "phase", "col2im" or
+// "other" (the int16 / int64 paths); "" before any (tests check that every path is reached).
+const char* last_convt_path();
+
 // ---- requantization -----------------------------------------------------------------------------
 enum class RequantMode : int { integer = 0, torch = 1 };
 struct RequantArgs;

@@ -1,0 +1,182 @@
+"""Transposed convolution by phase decomposition (csrc/src/qconv.cpp convt_phase) == golden model,
+bit for bit, against the GEMM + col2im path it replaces, on every SIMD path: random geometry (kernel
+1..5, stride 1..4, dilation, padding, output_padding, groups, odd sizes, batch 1..3), every int
+format and zero point, extremes, both conv_int and conv_requant; dispatch (auto / phase / col2im /
+fallback) and the ACCELSIM_CONVT switch. Tolerance zero."""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from accelsim import kernels
+from accelsim.errors import ConfigError
+from accelsim.formats import reference
+from accelsim.formats.conv import ConvSpec
+from accelsim.formats.requant import quantize_multiplier
+
+ISAS = kernels.available_isas()
+# (activation bits, weight kind, weight bits)
+INT = {"int8": (8, "fixed", 8), "int4": (4, "fixed", 4), "w7a8": (8, "fixed", 7), "ternary": (8, "ternary", 2),
+       "binary_w_int8_a": (8, "binary", 2)}
+
+
+@st.composite
+def transposed_geometries(draw):
+    groups = draw(st.sampled_from([1, 1, 2, 3]))
+    cin = groups * draw(st.one_of(st.integers(1, 12), st.sampled_from([31, 33, 64, 65])))
+    cout = groups * draw(st.integers(1, 11))
+    kh, kw = draw(st.integers(1, 5)), draw(st.integers(1, 5))
+    stride = (draw(st.integers(1, 4)), draw(st.integers(1, 4)))
+    dilation = (draw(st.sampled_from([1, 1, 2, 3])), draw(st.sampled_from([1, 1, 2])))
+    padding = (draw(st.integers(0, 4)), draw(st.integers(0, 4)))
+    out_pad = tuple(draw(st.integers(0, max(s, d) - 1)) for s, d in zip(stride, dilation))
+    h, w = draw(st.integers(1, 9)), draw(st.integers(1, 9))
+    n = draw(st.integers(1, 3))
+    xs, ws = (n, cin, h, w), (cin, cout // groups, kh, kw)
+    try:
+        spec = ConvSpec.make(stride, padding, out_pad, dilation, groups, True)
+        spec.check_shapes(xs, ws)
+    except ValueError:
+        from hypothesis import assume
+        assume(False)
+    return spec, xs, ws
+
+
+def operands(fmt, xs, ws, groups, rng, extreme):
+    xb, wk, wb = INT[fmt]
+    signed = bool(rng.random() < 0.5)
+    lo, hi = (-(1 << (xb - 1)), (1 << (xb - 1)) - 1) if signed else (0, (1 << xb) - 1)
+    wlo, whi = reference.weight_code_range(wk, wb)
+    if extreme == "x_lo_w_lo":
+        x, w = np.full(xs, lo), np.full(ws, wlo)
+    elif extreme == "x_hi_w_lo":
+        x, w = np.full(xs, hi), np.full(ws, wlo)
+    elif extreme == "x_hi_w_hi":
+        x, w = np.full(xs, hi), np.full(ws, whi)
+    else:
+        x, w = rng.integers(lo, hi + 1, xs), rng.integers(wlo, whi + 1, ws)
+    x = x.astype(np.int8 if signed else np.uint8)
+    w = w.astype(np.int8)
+    if wk == "binary":
+        w[w == 0] = 1
+    zx = int(rng.choice([lo, hi, int(rng.integers(lo, hi + 1))]))
+    cout = ws[1] * groups
+    r = rng.random()
+    bias = (rng.integers(-(1 << 20), 1 << 20, cout).astype(np.int32) if r < 0.4 else
+            rng.integers(-(1 << 24), 1 << 24, cout).astype(np.int64) if r < 0.6 else None)
+    return x, w, dict(x_bits=xb, x_signed=signed, x_zero_point=zx, w_kind=wk, w_bits=wb, bias=bias)
+
+
+@pytest.mark.parametrize("fmt", list(INT))
+@settings(max_examples=40)
+@given(geom=transposed_geometries(), seed=st.integers(0, 2**32 - 1),
+       extreme=st.sampled_from(["random", "random", "random", "x_lo_w_lo", "x_hi_w_lo", "x_hi_w_hi"]))
+@example(geom=(ConvSpec.make(stride=2, padding=1, transposed=True), (2, 65, 3, 5), (65, 7, 4, 4)), seed=0,
+         extreme="random")
+@example(geom=(ConvSpec.make(stride=(3, 4), padding=(0, 1), output_padding=(2, 3), transposed=True),
+               (2, 9, 3, 4), (9, 5, 2, 2)), seed=1, extreme="random")     # phases without taps
+@example(geom=(ConvSpec.make(stride=(4, 3), padding=(4, 2), output_padding=(3, 1), dilation=(3, 2), groups=3,
+                             transposed=True), (1, 9, 1, 7), (9, 2, 5, 3)), seed=2, extreme="x_hi_w_lo")
+def test_phase_equals_golden_and_col2im(fmt, geom, seed, extreme):
+    spec, xs, ws = geom
+    rng = np.random.default_rng(seed)
+    x, w, args = operands(fmt, xs, ws, spec.groups, rng, extreme)
+    ref = reference.conv_int(x, w, spec=spec, **args)
+    m0, sh = quantize_multiplier(float(rng.choice([1e-4, 0.01, 0.9])))
+    rq = dict(m0=m0, shift=sh, zero_point=int(rng.integers(-128, 128)), out_bits=8, out_signed=True,
+              act=str(rng.choice(["none", "relu"])))
+    ref_q = reference.requantize_integer(ref, **rq)
+    for isa in ISAS:
+        for path in ("phase", "col2im"):
+            with kernels.use_isa(isa), kernels.use_convt_path(path):
+                got = kernels.conv_int(x, w, spec=spec, **args)
+                got_q = kernels.conv_requant(x, w, spec=spec, **args, **rq)
+            np.testing.assert_array_equal(got, ref, err_msg=f"{isa} {path} conv_int")
+            assert got.dtype == ref.dtype
+            np.testing.assert_array_equal(got_q, ref_q, err_msg=f"{isa} {path} conv_requant")
+
+
+@pytest.mark.parametrize("path", ISAS)
+def test_requant_in_image_chunks(path):
+    """conv_requant by phases requantizes chunks of images (accumulators <= 4 MiB each): a batch of
+    three images of 256 x 64 x 64 int32 accumulators (4 MiB each) runs as three chunks."""
+    rng = np.random.default_rng(5)
+    spec = ConvSpec.make(stride=2, padding=1, transposed=True)
+    x = rng.integers(-128, 128, (3, 3, 32, 32)).astype(np.int8)
+    w = rng.integers(-127, 128, (3, 256, 4, 4)).astype(np.int8)
+    bias = rng.integers(-5000, 5000, 256).astype(np.int32)
+    m0, sh = quantize_multiplier(0.003)
+    args = dict(x_bits=8, x_signed=True, x_zero_point=-3, w_bits=8, bias=bias, spec=spec)
+    rq = dict(m0=np.full(256, m0, np.int32), shift=np.full(256, sh, np.int32), zero_point=4, out_bits=8,
+              out_signed=True, act="relu")
+    ref = reference.conv_requant(x, w, **args, **rq)
+    with kernels.use_isa(path), kernels.use_convt_path("phase"):
+        got = kernels.conv_requant(x, w, **args, **rq)
+    np.testing.assert_array_equal(got, ref)
+    assert len(np.unique(got)) > 50
+
+
+def test_dispatch_reaches_every_path(isa):
+    """auto takes the phase path where it was measured faster (docs/design.md): >= 16 output channels
+    per group, on ISAs whose u8 x s8 k-groups are 4 bytes (all but avx2), any stride; GEMM + col2im
+    otherwise. Either can be forced; 16-bit activations fall back to their own path ("other")."""
+    rng = np.random.default_rng(2)
+    s2 = ConvSpec.make(stride=2, padding=1, transposed=True)
+    s1 = ConvSpec.make(stride=1, padding=1, transposed=True)
+    x = rng.integers(-8, 8, (1, 16, 4, 4)).astype(np.int8)
+    args = dict(x_bits=4, x_signed=True, x_zero_point=0, w_bits=4)   # the u8 x s8 path on every ISA
+    assert kernels.convt_path() == "auto"
+    quads = isa != "avx2"
+    expect = {("auto", 16, 2): "phase" if quads else "col2im", ("auto", 16, 1): "phase" if quads else "col2im",
+              ("auto", 8, 2): "col2im", ("col2im", 16, 2): "col2im", ("phase", 8, 1): "phase",
+              ("phase", 16, 2): "phase"}
+    seen = {}
+    for path, cout, stride in expect:
+        spec = s2 if stride == 2 else s1
+        w = rng.integers(-7, 8, (16, cout, 4, 4)).astype(np.int8)
+        with kernels.use_isa(isa), kernels.use_convt_path(path):
+            got = kernels.conv_int(x, w, spec=spec, **args)
+        np.testing.assert_array_equal(got, reference.conv_int(x, w, spec=spec, **args))
+        seen[path, cout, stride] = kernels.last_convt_path()
+    assert seen == expect
+    x16 = rng.integers(-300, 300, (1, 16, 4, 4)).astype(np.int16)
+    a16 = dict(x_bits=16, x_signed=True, x_zero_point=0, w_bits=8)
+    with kernels.use_isa(isa):
+        got = kernels.conv_int(x16, w, spec=s2, **a16)
+    np.testing.assert_array_equal(got, reference.conv_int(x16, w, spec=s2, **a16))
+    assert kernels.last_convt_path() == "other"
+
+
+def test_phase_weights_cache_follows_the_geometry():
+    """The phases' packed weights are cached per weights and per stride / dilation / padding: the same
+    weights under another geometry are packed anew (else the wrong taps would be used)."""
+    rng = np.random.default_rng(9)
+    w = rng.integers(-127, 128, (8, 6, 4, 4)).astype(np.int8)
+    x = rng.integers(-128, 128, (2, 8, 5, 5)).astype(np.int8)
+    args = dict(x_bits=8, x_signed=True, x_zero_point=1, w_bits=8)
+    for spec in (ConvSpec.make(stride=2, padding=1, transposed=True), ConvSpec.make(stride=2, padding=0, transposed=True),
+                 ConvSpec.make(stride=3, padding=1, transposed=True), ConvSpec.make(stride=2, dilation=2, transposed=True),
+                 ConvSpec.make(stride=(2, 1), padding=1, transposed=True)):
+        with kernels.use_convt_path("phase"):
+            got = kernels.conv_int(x, w, spec=spec, **args)
+        np.testing.assert_array_equal(got, reference.conv_int(x, w, spec=spec, **args), err_msg=str(spec))
+
+
+def test_convt_path_switch():
+    with pytest.raises(ConfigError, match="transposed-conv path"):
+        kernels.set_convt_path("fft")
+    code = "from accelsim import kernels; print(kernels.convt_path())"
+    for name in kernels.CONVT_PATHS:
+        out = subprocess.run([sys.executable, "-c", code], env=dict(os.environ, ACCELSIM_CONVT=name),
+                             capture_output=True, text=True, check=True).stdout.strip()
+        assert out == name
+    code = ("import numpy as np; from accelsim import kernels; from accelsim.formats.conv import ConvSpec; "
+            "kernels.conv_int(np.zeros((1, 1, 2, 2), np.int8), np.zeros((1, 1, 2, 2), np.int8), x_bits=8, "
+            "x_signed=True, x_zero_point=0, spec=ConvSpec.make(stride=2, transposed=True))")
+    res = subprocess.run([sys.executable, "-c", code], env=dict(os.environ, ACCELSIM_CONVT="fft"),
+                         capture_output=True, text=True)
+    assert res.returncode != 0 and "ACCELSIM_CONVT" in res.stderr
