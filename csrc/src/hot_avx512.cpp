@@ -166,6 +166,41 @@ static void interleave2_s32(const int32_t* a, const int32_t* b, int64_t ld_src, 
   }
 }
 
+// Stride 1: 16 lanes per step. Stride 2: per 16 sources, two vpermd spread them over the even lanes
+// of 32 outputs and two masked stores (0x5555) write those lanes only. Tails through lane masks.
+static void store_strided_s32(const int32_t* src, int64_t n, int32_t add, int32_t* dst, int64_t stride) {
+  const __m512i vadd = _mm512_set1_epi32(add);
+  if (stride == 1) {
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16)
+      _mm512_storeu_si512(dst + i, _mm512_add_epi32(vadd, _mm512_loadu_si512(src + i)));
+    if (i < n) {
+      const __mmask16 m = __mmask16((1u << (n - i)) - 1);
+      _mm512_mask_storeu_epi32(dst + i, m, _mm512_add_epi32(vadd, _mm512_maskz_loadu_epi32(m, src + i)));
+    }
+    return;
+  }
+  if (stride != 2) return store_strided_s32_generic(src, n, add, dst, stride);
+  const __m512i lo = _mm512_set_epi32(7, 7, 6, 6, 5, 5, 4, 4, 3, 3, 2, 2, 1, 1, 0, 0);
+  const __m512i hi = _mm512_set_epi32(15, 15, 14, 14, 13, 13, 12, 12, 11, 11, 10, 10, 9, 9, 8, 8);
+  const __mmask16 even = 0x5555;
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const __m512i v = _mm512_add_epi32(vadd, _mm512_loadu_si512(src + i));
+    _mm512_mask_storeu_epi32(dst + 2 * i, even, _mm512_permutexvar_epi32(lo, v));
+    _mm512_mask_storeu_epi32(dst + 2 * i + 16, even, _mm512_permutexvar_epi32(hi, v));
+  }
+  if (i < n) {  // cnt < 16 sources: outputs 2j, j < cnt, within 2 * cnt - 1 lanes
+    const uint32_t cnt = uint32_t(n - i), clo = cnt < 8 ? cnt : 8, chi = cnt - clo;
+    const __m512i v = _mm512_add_epi32(vadd, _mm512_maskz_loadu_epi32(__mmask16((1u << cnt) - 1), src + i));
+    _mm512_mask_storeu_epi32(dst + 2 * i, __mmask16(even & ((1u << (2 * clo - 1)) - 1)),
+                             _mm512_permutexvar_epi32(lo, v));
+    if (chi)
+      _mm512_mask_storeu_epi32(dst + 2 * i + 16, __mmask16(even & ((1u << (2 * chi - 1)) - 1)),
+                               _mm512_permutexvar_epi32(hi, v));
+  }
+}
+
 // Per channel one masked 64-byte load and one vpcmpgtb into a 64-bit mask, then the bit transpose.
 static void pack_signs_block(const int8_t* src, int64_t ch_stride, int64_t n_ch, int64_t n_pix, uint64_t* dst,
                              int64_t dst_stride) {
@@ -249,7 +284,7 @@ const HotKernels* hot_avx512() {
       __builtin_cpu_supports("avx512vbmi") ? direct_row_u8s8_vbmi : nullptr, plane_sums_s32_generic,
       normalize_row_s32_generic,
       quantize_row_generic<int8_t>, quantize_row_generic<uint8_t>, quantize_row_generic<int16_t>,
-      quantize_row_generic<uint16_t>};
+      quantize_row_generic<uint16_t>, store_strided_s32};
   return &k;
 }
 }  // namespace accelsim

@@ -256,7 +256,9 @@ void packed_gemm(const GemmShape& s, const AList& A, Row&& row, MakeSink&& make_
     const int64_t c0 = ib * bs, c1 = std::min(ncols, (ib + 1) * bs);
     const PackedA<TA>& a = A[size_t(gi)];
     const int64_t mcp = (mc + MR - 1) / MR * MR;
-    std::vector<int32_t> C(size_t(mcp * NB));
+    thread_local std::vector<int32_t> Cbuf;  // every element consume() reads is written first
+    if (Cbuf.size() < size_t(mcp * NB)) Cbuf.resize(size_t(mcp * NB));
+    int32_t* const C = Cbuf.data();
     int32_t tile[kMaxTileElems];
     auto sink = make_sink(gi, m0, mc, c0, c1);
     for (int64_t n0 = c0, ns = 0; n0 < c1; n0 += NB, ++ns) {
@@ -271,7 +273,7 @@ void packed_gemm(const GemmShape& s, const AList& A, Row&& row, MakeSink&& make_
           for (int64_t mp = 0; mp < mcp / MR; ++mp) {
             const TA* apan = a.panel(m0 / MR + mp) + k0 * KG * MR;  // m0 is a multiple of MR
             const int64_t mvalid = std::min<int64_t>(MR, mc - mp * MR);
-            int32_t* dst = &C[size_t(mp * MR * NB + np * NR)];
+            int32_t* dst = C + mp * MR * NB + np * NR;
             if (mvalid == MR) {  // full tile: straight into C
               run_ukr(Kind{}, hk, apan, bpan, kc, flush, dst, NB);
             } else {
@@ -280,7 +282,7 @@ void packed_gemm(const GemmShape& s, const AList& A, Row&& row, MakeSink&& make_
             }
           }
         }
-        sink.consume(n0, nb, C.data(), NB);
+        sink.consume(n0, nb, C, NB);
       }
     }
     sink.finish();

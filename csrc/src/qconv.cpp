@@ -758,6 +758,7 @@ void convt_phase(const TensorView& x, const TensorView& w, const Geom& g, int32_
     const PhaseB row{&phases, &sel, xq, G, cin4, tp, plane, Wp, ylo, xlo, PP, NQX};
     // Each task writes C (rows m0.., columns c0..) as outputs: bias + corr + C.
     struct Sink {
+      const HotKernels* hk;
       const Geom* g;
       const ConvtPhase* p;
       const int32_t* add;  // per row m of the group: bias + corr
@@ -773,15 +774,7 @@ void convt_phase(const TensorView& x, const TensorView& w, const Geom& g, int32_
             const int64_t off = (p->oy0 + i * sh) * g->ow + p->ox0 + j * sw;
             int32_t* o = out + (img * g->cout + gi * cout_g + m0) * P_out + off;
             const int32_t* src = C + (c - n0);
-            for (int64_t r = 0; r < mc; ++r, o += P_out, src += ldc) {
-              const int32_t a = add[m0 + r];
-              if (sw == 1)
-                for (int64_t q = 0; q < n; ++q) o[q] = a + src[q];
-              else if (sw == 2)
-                for (int64_t q = 0; q < n; ++q) o[2 * q] = a + src[q];
-              else
-                for (int64_t q = 0; q < n; ++q) o[q * sw] = a + src[q];
-            }
+            for (int64_t r = 0; r < mc; ++r, o += P_out, src += ldc) hk->store_strided_s32(src, n, add[m0 + r], o, sw);
           }
           c += run;
         }
@@ -796,7 +789,7 @@ void convt_phase(const TensorView& x, const TensorView& w, const Geom& g, int32_
             int32_t((bias ? bias[gc] : 0) + corr_factor * pw->sums[size_t(sel[s])][size_t(gc)]);
     auto make_sink = [&](int64_t gg, int64_t m0, int64_t mc, int64_t, int64_t) {
       const int64_t s = gg / G, gi = gg % G;
-      return Sink{&g, &phases[size_t(sel[size_t(s)])], &adds[size_t((s * G + gi) * cout_g)], out, gi, m0, mc, PP, NQX};
+      return Sink{&hk, &g, &phases[size_t(sel[size_t(s)])], &adds[size_t((s * G + gi) * cout_g)], out, gi, m0, mc, PP, NQX};
     };
     const PhaseAList A{pw.get(), &sel, G};
     packed_gemm<GemmU8S8>(GemmShape{int64_t(sel.size()) * G, cout_g, K, g.n, PP, 1, true, true}, A, row, make_sink, flush, 0);

@@ -98,6 +98,9 @@ struct HotKernels {
                            int16_t* out);
   void (*quantize_row_u16)(const double* y, int64_t n, double scale, double zp, double qmin, double qmax,
                            uint16_t* out);
+  // dst[i * stride] = add + src[i] for i < n, stride >= 1 (int32; the caller guarantees no overflow),
+  // other elements of dst untouched: a row of one output phase of a transposed convolution.
+  void (*store_strided_s32)(const int32_t* src, int64_t n, int32_t add, int32_t* dst, int64_t stride);
 };
 
 const HotKernels& hot();  // for active_isa()
