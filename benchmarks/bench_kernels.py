@@ -5,6 +5,11 @@ requantize (flex16: mantissas in, mantissas out; binary: signs in, int32 dot out
 
 usage: python benchmarks/bench_kernels.py [--json PATH] [--runs N] [--threads T] [--batch 1,64]
                                           [--isas avx512,avx2] [--impls ...] [--no-memory]
+                                          [--convt auto,phase,col2im]
+
+``--convt``: the transposed-convolution algorithms of the int formats to time side by side (kernels
+.use_convt_path: phase decomposition, GEMM + col2im, or the automatic choice); with more than one,
+each int column is ``fmt[isa/path]``.
 
 Timings are interleaved (every run times every implementation once, in turn), so load from other
 processes falls on all of them alike; the table gives medians and, per layer, the ratio to torch
@@ -25,7 +30,7 @@ pair of the format, binary one per XNOR bit), and its fraction of the peak of th
 kernel is built on: vpdpbusd (int formats, avx512), TDPBSUD (int formats, amx), vpmaddubsw (avx2),
 vpdpwssd (flex16), vpopcntq (binary), vfmadd fp32 (torch fp32), vpdpbusd (torch int8 fbgemm).
 
-JSON rows: {"layer", "batch", "impl", "isa", "median_s", "vs_fp32", "gmacs_per_s", "peak_probe",
+JSON rows: {"layer", "batch", "impl", "isa", "convt_path", "median_s", "min_s", "vs_fp32", "gmacs_per_s", "peak_probe",
 "peak_gmacs_per_s", "peak_fraction"}, one {"peak_probe", "gmacs_per_s"} per probe, and, for memory,
 {"layer", "batch", "impl", "isa", "call", "peak_bytes", "io_bytes"}.
 """
@@ -122,15 +127,16 @@ def torch_calls(cin: int, cout: int, hw: int, batch: int, rng) -> dict:
     return {"torch-fp32": fp32, "torch-int8-fbgemm": lambda: qm(qx)}
 
 
-def isa_call(isa: str, fn):
+def isa_call(isa: str, fn, convt: str = "auto"):
     def run():
-        with kernels.use_isa(isa):
+        with kernels.use_isa(isa), kernels.use_convt_path(convt):
             return fn()
     return run
 
 
-def time_interleaved(fns: dict, runs: int) -> dict:
-    """Median seconds per callable; every run times each callable once, in turn."""
+def time_interleaved(fns: dict, runs: int, mins: dict | None = None) -> dict:
+    """Median seconds per callable; every run times each callable once, in turn. ``mins`` (if given)
+    receives each callable's fastest run."""
     for fn in fns.values():
         fn()  # warm up
     ts = {name: [] for name in fns}
@@ -139,6 +145,8 @@ def time_interleaved(fns: dict, runs: int) -> dict:
             t0 = time.perf_counter()
             fn()
             ts[name].append(time.perf_counter() - t0)
+    if mins is not None:
+        mins.update({name: min(v) for name, v in ts.items()})
     return {name: statistics.median(v) for name, v in ts.items()}
 
 
@@ -151,11 +159,12 @@ def _status_kib(field: str) -> int:
     raise RuntimeError(f"{field} not in /proc/self/status")
 
 
-def probe(layer: int, fmt: str, isa: str, call: str, batch: int, threads: int) -> dict:
+def probe(layer: int, fmt: str, isa: str, call: str, batch: int, threads: int, convt: str = "auto") -> dict:
     """Runs in the subprocess: peak bytes and input + weight + output bytes of one call."""
     name, cin, cout, hw = LAYERS[layer]
     kernels.set_num_threads(threads)
     kernels.set_isa(isa)
+    kernels.set_convt_path(convt)
     ops = operands(fmt, cin, cout, hw, batch, np.random.default_rng(0))
     if call == "conv":
         fn, inputs = conv_call(fmt, ops), ops["x"].nbytes + ops["w"].nbytes
@@ -170,9 +179,11 @@ def probe(layer: int, fmt: str, isa: str, call: str, batch: int, threads: int) -
     return {"peak_bytes": inputs + growth, "io_bytes": inputs + out.nbytes}
 
 
-def peak_memory(layer: int, fmt: str, isa: str, call: str, batch: int, threads: int) -> dict | None:
+def peak_memory(layer: int, fmt: str, isa: str, call: str, batch: int, threads: int,
+                convt: str = "auto") -> dict | None:
     env = dict(os.environ, MALLOC_MMAP_THRESHOLD_="65536", MALLOC_TRIM_THRESHOLD_="0")
-    cmd = [sys.executable, os.path.abspath(__file__), "--_probe", f"{layer},{fmt},{isa},{call},{batch},{threads}"]
+    cmd = [sys.executable, os.path.abspath(__file__), "--_probe",
+           f"{layer},{fmt},{isa},{call},{batch},{threads},{convt}"]
     res = subprocess.run(cmd, env=env, capture_output=True, text=True)
     if res.returncode != 0:
         print(f"  memory probe failed ({fmt} {isa} {call}): {res.stderr.strip().splitlines()[-1:]}", file=sys.stderr)
@@ -208,11 +219,13 @@ def main(argv=None) -> int:
     ap.add_argument("--isas", default=None, help="SIMD paths to compare (default: every available one but scalar)")
     ap.add_argument("--impls", default=",".join(TORCH + FORMATS))
     ap.add_argument("--no-memory", action="store_true", help="skip the peak-memory probes")
+    ap.add_argument("--convt", default="auto",
+                    help="transposed-conv algorithms of the int formats, comma separated: auto, phase, col2im")
     ap.add_argument("--_probe", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args._probe:
-        layer, fmt, isa, call, batch, threads = args._probe.split(",")
-        print(json.dumps(probe(int(layer), fmt, isa, call, int(batch), int(threads))))
+        layer, fmt, isa, call, batch, threads, convt = args._probe.split(",")
+        print(json.dumps(probe(int(layer), fmt, isa, call, int(batch), int(threads), convt)))
         return 0
     import torch
 
@@ -222,15 +235,27 @@ def main(argv=None) -> int:
     impls = args.impls.split(",")
     torch_impls = [i for i in impls if i in TORCH]
     formats = [i for i in impls if i in FORMATS]
-    columns = torch_impls + [f"{f}[{isa}]" for f in formats for isa in isas]
+    convts = args.convt.split(",")
+    bad = [c for c in convts if c not in kernels.CONVT_PATHS]
+    if bad:
+        ap.error(f"--convt: unknown {', '.join(bad)} (one of {', '.join(kernels.CONVT_PATHS)})")
+
+    def variants(fmt: str) -> list[tuple[str, str, str]]:
+        """(column, isa, convt path) of a format: one column per ISA, and per path for int formats."""
+        paths = convts if fmt in INT_ARGS else ["auto"]
+        return [(f"{fmt}[{isa}]" if paths == ["auto"] else f"{fmt}[{isa}/{path}]", isa, path)
+                for isa in isas for path in paths]
+
+    columns = torch_impls + [col for f in formats for col, _, _ in variants(f)]
+    col_isa = {col: isa for f in formats for col, isa, _ in variants(f)}
+    col_path = {col: path for f in formats for col, _, path in variants(f)}
     batches = [int(b) for b in args.batch.split(",")]
     rng = np.random.default_rng(0)
     rows = []
-    print(f"accelsim isas {','.join(isas)} | torch {torch.__version__} | threads {args.threads} | "
-          f"median of {args.runs} interleaved runs", flush=True)
+    print(f"accelsim isas {','.join(isas)} | convt {','.join(convts)} | torch {torch.__version__} | "
+          f"threads {args.threads} | median of {args.runs} interleaved runs", flush=True)
     avx512 = "avx512" in kernels.available_isas()
-    probe_of = {col: peak_probe_for(col.partition("[")[0], col.partition("[")[2].rstrip("]") or None, avx512)
-                for col in columns}
+    probe_of = {col: peak_probe_for(col.partition("[")[0], col_isa.get(col), avx512) for col in columns}
     peaks = {}
     for name in sorted({p for p in probe_of.values() if p}):
         try:
@@ -241,16 +266,19 @@ def main(argv=None) -> int:
           flush=True)
     rows += [{"peak_probe": k, "gmacs_per_s": v / 1e9} for k, v in peaks.items()]
     for batch in batches:
-        med = {}
+        med, fastest, load = {}, {}, {}
         for li, (name, cin, cout, hw) in enumerate(LAYERS):
             fns = torch_calls(cin, cout, hw, batch, rng) if torch_impls else {}
             fns = {k: v for k, v in fns.items() if k in torch_impls}
             for fmt in formats:
                 fn = layer_call(fmt, operands(fmt, cin, cout, hw, batch, rng))
-                for isa in isas:
-                    fns[f"{fmt}[{isa}]"] = isa_call(isa, fn)
-            for col, s in time_interleaved(fns, args.runs).items():
+                for col, isa, path in variants(fmt):
+                    fns[col] = isa_call(isa, fn, path)
+            mins = {}
+            for col, s in time_interleaved(fns, args.runs, mins).items():
                 med[name, col] = s
+                fastest[name, col] = mins[col]
+            load[name] = os.getloadavg()[0]
         macs = {name: batch * cin * hw * hw * cout * 16 for name, cin, cout, hw in LAYERS}
         rate = {}
         base = {name: med.get((name, "torch-fp32")) for name, *_ in LAYERS}
@@ -264,16 +292,20 @@ def main(argv=None) -> int:
                 s = med[name, col]
                 r = base[name] / s if base[name] else float("nan")
                 line += f"{s * 1e3:>14.3f}ms{r:>7.2f}x "
-                fmt, _, isa = col.partition("[")
+                fmt = col.partition("[")[0]
                 gmacs, peak = macs[name] / s / 1e9, peaks.get(probe_of[col])
-                rows.append({"layer": name, "batch": batch, "impl": fmt, "isa": isa.rstrip("]") or None,
-                             "median_s": s, "vs_fp32": r, "gmacs_per_s": gmacs, "peak_probe": probe_of[col],
+                rows.append({"layer": name, "batch": batch, "impl": fmt, "isa": col_isa.get(col),
+                             "convt_path": col_path.get(col), "median_s": s, "min_s": fastest[name, col],
+                             "load_avg_1min": load[name], "vs_fp32": r, "gmacs_per_s": gmacs, "peak_probe": probe_of[col],
                              "peak_gmacs_per_s": peak / 1e9 if peak else None,
                              "peak_fraction": gmacs * 1e9 / peak if peak else None})
                 rate[name, col] = rows[-1]
             g_fp32 = geomean([base[n] / med[n, col] for n, *_ in LAYERS]) if all(base.values()) else float("nan")
             g_fbg = geomean([fbg[n] / med[n, col] for n, *_ in LAYERS]) if all(fbg.values()) else float("nan")
             print(line + f"{g_fp32:>16.2f}x{g_fbg:>10.2f}x", flush=True)
+        print("fastest run, ms:  " + "  ".join(
+            f"{col} " + "/".join(f"{fastest[n, col] * 1e3:.3f}" for n, *_ in LAYERS) for col in columns))
+        print("1-min load average after each layer: " + ", ".join(f"{load[n]:.2f}" for n, *_ in LAYERS), flush=True)
         print(f"\nbatch {batch}: GMAC/s (fraction of the measured peak of the kernel's instruction)")
         print(head + f"{'peak of':>16}")
         for col in columns:
@@ -288,15 +320,17 @@ def main(argv=None) -> int:
         print(f"\npeak memory of one kernel call / (its input + weight + output bytes), batch {batch}, "
               f"max over the layers:")
         for fmt in formats:
-            for isa in isas:
+            for col, isa, path in variants(fmt):
                 for call in (["conv", "requant"] if fmt in INT_ARGS else ["conv"]):
-                    res = [(li, peak_memory(li, fmt, isa, call, batch, args.threads)) for li in range(len(LAYERS))]
+                    res = [(li, peak_memory(li, fmt, isa, call, batch, args.threads, path))
+                           for li in range(len(LAYERS))]
                     ok = [(li, r) for li, r in res if r]
                     for li, r in ok:
-                        rows.append({"layer": LAYERS[li][0], "batch": batch, "impl": fmt, "isa": isa, "call": call, **r})
+                        rows.append({"layer": LAYERS[li][0], "batch": batch, "impl": fmt, "isa": isa,
+                                     "convt_path": path, "call": call, **r})
                     if ok:
                         li, r = max(ok, key=lambda t: t[1]["peak_bytes"] / t[1]["io_bytes"])
-                        print(f"  {fmt + '[' + isa + '] ' + call:<32} {r['peak_bytes'] / r['io_bytes']:.2f}x "
+                        print(f"  {col + ' ' + call:<32} {r['peak_bytes'] / r['io_bytes']:.2f}x "
                               f"({r['peak_bytes'] / 2**20:.1f} MiB / {r['io_bytes'] / 2**20:.1f} MiB, {LAYERS[li][0]})",
                               flush=True)
     if args.json:

@@ -5,7 +5,9 @@ whole generator of examples/generators.py; w8a8 PSNR; and the wall time + energy
 
 Implementations (``--impls``): ``accelsim-<fmt>`` for fmt in w8a8, w4a8, w2a8, w1a1, flex16+5 (the
 runtime, float in, float out, one calibration shared by every format), ``accelsim-w8a8-kernel``
-(layers only: the bare int8 -> int8 layer of benchmarks/bench_kernels.py, codes in, codes out),
+(layers only: the bare int8 -> int8 layer of benchmarks/bench_kernels.py, codes in, codes out;
+``accelsim-w8a8-kernel-col2im`` / ``-phase``: the same with that transposed-conv algorithm forced,
+kernels.use_convt_path),
 ``torch-fp32``, ``torch-int8`` (FX post-training quantization, fbgemm), ``ort-fp32``, ``ort-int8``
 (QDQ model from onnxruntime.quantization.quantize_static), ``openvino-fp32``, ``openvino-int8``
 (NNCF post-training quantization). Every peer runs in a subprocess of its own benchmark venv
@@ -60,6 +62,19 @@ FORMATS = ("w8a8", "w4a8", "w2a8", "w1a1", "flex16+5")
 PEERS = {"torch-fp32": ("torch", "fp32"), "torch-int8": ("torch", "int8"), "ort-fp32": ("ort", "fp32"),
          "ort-int8": ("ort", "int8"), "openvino-fp32": ("ov", "fp32"), "openvino-int8": ("ov", "int8")}
 KERNEL_FMT = {"w8a8": "int8", "w4a8": "int4", "w2a8": "ternary", "w1a1": "binary", "flex16+5": "flex16"}
+CONVT_SUFFIXES = ("-col2im", "-phase")   # accelsim-<fmt>-kernel<suffix>: a transposed-conv algorithm forced
+
+
+def kernel_impl(impl: str) -> tuple[str, str] | None:
+    """(format key, transposed-conv path) of an ``accelsim-<fmt>-kernel[-col2im|-phase]`` impl, else None."""
+    if not impl.startswith("accelsim-"):
+        return None
+    path = next((sfx[1:] for sfx in CONVT_SUFFIXES if impl.endswith("-kernel" + sfx)), "auto")
+    head = impl[len("accelsim-"):]
+    head = head[:-len(path) - 1] if path != "auto" else head
+    if not head.endswith("-kernel"):
+        return None
+    return head[:-len("-kernel")], path
 SIM_FORMATS = ("w8a8", "w4a8", "w2a8", "w1a1", "flex16+5", "fp32")
 BENCH_SEED, CALIB_SEED = 7, 1234
 BASE = "accelsim-w8a8"
@@ -258,13 +273,19 @@ def bench_group(prep: Prepared, batch: int, layer: str, impls: list[str], args, 
             workers[impl] = Worker(impl, py, prep.spec, batch, prep.workdir, args.threads)
     fns, notes = {}, {}
     for impl in impls:
-        if impl.startswith("accelsim-") and impl.endswith("-kernel"):
+        if kernel_impl(impl):
             if not prep.layer:
                 continue
             cin, cout = (int(v) for v in prep.spec[6:].split(","))
             hw = prep.graph.inputs[0].shape[2]
-            fmt = KERNEL_FMT[impl[len("accelsim-"):-len("-kernel")]]
-            fns[impl] = layer_call(fmt, operands(fmt, cin, cout, hw, batch, np.random.default_rng(0)))
+            key, path = kernel_impl(impl)
+            fmt = KERNEL_FMT[key]
+            call = layer_call(fmt, operands(fmt, cin, cout, hw, batch, np.random.default_rng(0)))
+
+            def run(call=call, path=path):
+                with kernels.use_convt_path(path):
+                    return call()
+            fns[impl] = run
         elif impl.startswith("accelsim-"):
             fmt = impl[len("accelsim-"):]
             q = prep.quantized(fmt)
@@ -312,7 +333,7 @@ def bench_group(prep: Prepared, batch: int, layer: str, impls: list[str], args, 
             workers[impl].run("save")
             outs[impl] = np.load(prep.path(f"b{batch}.{impl}.y.npy"))
             workers[impl].close()
-        elif not impl.endswith("-kernel"):
+        elif not kernel_impl(impl):
             outs[impl] = fns[impl]()
     rows = []
     macs = prep.macs_per_image * batch
@@ -323,8 +344,9 @@ def bench_group(prep: Prepared, batch: int, layer: str, impls: list[str], args, 
         if impl in workers:
             prec = describe_precision(workers[impl].info)
         else:
-            fmt = impl[len("accelsim-"):].replace("-kernel", "")
-            prec = f"{fmt} (accelsim C++, {kernels.active_isa()})"
+            fmt = kernel_impl(impl)[0] if kernel_impl(impl) else impl[len("accelsim-"):]
+            path = kernel_impl(impl)[1] if kernel_impl(impl) else "auto"
+            prec = f"{fmt} (accelsim C++, {kernels.active_isa()}" + (f", {path})" if path != "auto" else ")")
         probe = probe_of(impl, prec)
         peak = peaks.get(probe)
         rows.append({"model": prep.spec.split(":")[1] if not prep.layer else "dcgan64", "layer": layer, "batch": batch,
@@ -412,11 +434,12 @@ def summary(rows: list[dict]) -> list[dict]:
         slower = [f"{m} {l} b{b} {1 / v:.2f}x" for m, l, b, v in ov if v <= 1]
         print(f"accelsim-w8a8 faster than openvino-int8 on {len(faster)} of {len(ov)}: " + (", ".join(faster) or "none"))
         print(f"openvino-int8 faster than accelsim-w8a8 on {len(slower)} of {len(ov)} (by): " + (", ".join(slower) or "none"))
-    kern = [(k, g["openvino-int8"]["median_s"] / g["accelsim-w8a8-kernel"]["median_s"]) for k, g in groups.items()
-            if "openvino-int8" in g and "accelsim-w8a8-kernel" in g]
-    if kern:        # the bare int8 layer (codes in, codes out) against OpenVINO's float-in, float-out layer
-        print("accelsim-w8a8-kernel speed relative to openvino-int8 (openvino time / kernel time): "
-              + ", ".join(f"{l} b{b} {v:.2f}x" for (m, l, b), v in kern))
+    for kimpl in ["accelsim-w8a8-kernel"] + [f"accelsim-w8a8-kernel{sfx}" for sfx in CONVT_SUFFIXES]:
+        kern = [(k, g["openvino-int8"]["median_s"] / g[kimpl]["median_s"]) for k, g in groups.items()
+                if "openvino-int8" in g and kimpl in g]
+        if kern:    # the bare int8 layer (codes in, codes out) against OpenVINO's float-in, float-out layer
+            print(f"{kimpl} speed relative to openvino-int8 (openvino time / kernel time): "
+                  + ", ".join(f"{l} b{b} {v:.2f}x" for (m, l, b), v in kern))
     return out
 
 
@@ -527,8 +550,8 @@ def main(argv=None) -> int:
     ap.add_argument("--markdown", metavar="PATH", help="the tables in Markdown")
     args = ap.parse_args(argv)
     impls = [i.strip() for i in args.impls.split(",") if i.strip()]
-    bad = [i for i in impls if i not in PEERS and not (i.startswith("accelsim-") and
-                                                       i[9:].replace("-kernel", "") in FORMATS)]
+    bad = [i for i in impls if i not in PEERS and not (i.startswith("accelsim-") and (
+        (kernel_impl(i) or ("", ""))[0] in FORMATS or i[9:] in FORMATS))]
     if bad:
         ap.error(f"unknown impl(s) {', '.join(bad)}")
     if BASE not in impls:
@@ -572,7 +595,7 @@ def main(argv=None) -> int:
             return fma
         if impl in PEERS:
             return amx if amx and "amx" in executed.lower() else vnni
-        fmt = KERNEL_FMT[impl[len("accelsim-"):].replace("-kernel", "")]
+        fmt = KERNEL_FMT[kernel_impl(impl)[0] if kernel_impl(impl) else impl[len("accelsim-"):]]
         return peak_probe_for(fmt, kernels.active_isa(), avx512)
 
     probes = sorted({p for p in map(probe_of, impls) if p} | {vnni, fma} | ({amx} if amx else set()))
