@@ -120,10 +120,39 @@ def test_requant_in_image_chunks(path):
     assert len(np.unique(got)) > 50
 
 
+@pytest.mark.parametrize("threads", [1, 2])
+def test_stride2_phase_pairs_in_one_task(isa, threads):
+    """With enough column blocks (>= 2 per thread) the phases of a column block run in order in one
+    task and stride-2 phase pairs write whole output rows together (csrc/src/qconv.cpp, Sink roles);
+    odd output widths (output_padding) leave one column to the even phase. Golden, bit for bit."""
+    rng = np.random.default_rng(17)
+    prev = kernels.num_threads()
+    kernels.set_num_threads(threads)
+    try:
+        for out_pad, pad, hw in (((0, 0), 1, (16, 16)), ((1, 1), 1, (16, 15)), ((1, 0), 2, (15, 17)),
+                                 ((0, 1), 0, (17, 16))):
+            spec = ConvSpec.make(stride=2, padding=pad, output_padding=out_pad, transposed=True)
+            x = rng.integers(-128, 128, (9, 20) + hw).astype(np.int8)
+            w = rng.integers(-127, 128, (20, 24, 4, 4)).astype(np.int8)
+            bias = rng.integers(-9999, 9999, 24).astype(np.int32)
+            args = dict(x_bits=8, x_signed=True, x_zero_point=-7, w_bits=8, bias=bias, spec=spec)
+            m0, sh = quantize_multiplier(0.002)
+            rq = dict(m0=m0, shift=sh, zero_point=-3, out_bits=8, out_signed=True, act="none")
+            with kernels.use_isa(isa), kernels.use_convt_path("phase"):
+                got = kernels.conv_int(x, w, **args)
+                got_q = kernels.conv_requant(x, w, **args, **rq)
+            ref = reference.conv_int(x, w, **args)
+            np.testing.assert_array_equal(got, ref, err_msg=str(spec))
+            np.testing.assert_array_equal(got_q, reference.requantize_integer(ref, **rq), err_msg=str(spec))
+    finally:
+        kernels.set_num_threads(prev)
+
+
 def test_dispatch_reaches_every_path(isa):
-    """auto takes the phase path where it was measured faster (docs/design.md): >= 16 output channels
-    per group, on ISAs whose u8 x s8 k-groups are 4 bytes (all but avx2), any stride; GEMM + col2im
-    otherwise. Either can be forced; 16-bit activations fall back to their own path ("other")."""
+    """auto takes the phase path where it was measured faster (docs/design.md): <= 128 input and >= 16
+    output channels per group, on ISAs whose u8 x s8 k-groups are 4 bytes (all but avx2), any stride;
+    GEMM + col2im otherwise. Either can be forced; 16-bit activations fall back to their own path
+    ("other")."""
     rng = np.random.default_rng(2)
     s2 = ConvSpec.make(stride=2, padding=1, transposed=True)
     s1 = ConvSpec.make(stride=1, padding=1, transposed=True)
@@ -143,6 +172,12 @@ def test_dispatch_reaches_every_path(isa):
         np.testing.assert_array_equal(got, reference.conv_int(x, w, spec=spec, **args))
         seen[path, cout, stride] = kernels.last_convt_path()
     assert seen == expect
+    wide = rng.integers(-8, 8, (1, 129, 3, 3)).astype(np.int8)       # 129 input channels: col2im
+    w_wide = rng.integers(-7, 8, (129, 16, 4, 4)).astype(np.int8)
+    with kernels.use_isa(isa):
+        got = kernels.conv_int(wide, w_wide, spec=s2, **args)
+    np.testing.assert_array_equal(got, reference.conv_int(wide, w_wide, spec=s2, **args))
+    assert kernels.last_convt_path() == "col2im"
     x16 = rng.integers(-300, 300, (1, 16, 4, 4)).astype(np.int16)
     a16 = dict(x_bits=16, x_signed=True, x_zero_point=0, w_bits=8)
     with kernels.use_isa(isa):

@@ -128,6 +128,10 @@ struct GemmShape {
   // Given enough column blocks, one task runs every group of a column block, in group order (sinks of
   // different groups that write to the same output lines then do so while those are in cache).
   bool groups_in_task = false;
+  // When given: set to whether that happened (before any task runs): the sinks of one column block
+  // are then made and finished one after another on one thread, groups in order, every M block of
+  // a group before the next group.
+  bool* in_order = nullptr;
 };
 
 // Interleaves KG rows of nb columns (rows[i * ld + j]) into nr-column panels of a B block:
@@ -289,7 +293,9 @@ void packed_gemm(const GemmShape& s, const AList& A, Row&& row, MakeSink&& make_
   };
   // Enough column blocks for every thread (two each): one task per (group, column block) packs its
   // block into a per-thread buffer and computes every M block from it while it is in cache.
-  if (s.groups_in_task && s.groups > 1 && iblocks >= 2 * num_threads()) {
+  const bool in_order = s.groups_in_task && s.groups > 1 && iblocks >= 2 * num_threads();
+  if (s.in_order) *s.in_order = in_order;
+  if (in_order) {
     parallel_for(iblocks, [&](int64_t ib) {
       thread_local std::vector<TB> buf;
       if (buf.size() < size_t(blk_elems)) buf.resize(size_t(blk_elems));

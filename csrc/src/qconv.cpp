@@ -591,13 +591,14 @@ std::shared_ptr<const PackedWeights> pack_convt_phases(const int8_t* w, const Ge
   return pw;
 }
 
-// Groups gg = s * G + gi of one packed GEMM: phase `sel[s]`, group gi.
+// Groups gg = gi * S + s of one packed GEMM (S = sel.size(): a conv group's phases are consecutive):
+// phase `sel[s]`, conv group gi.
 struct PhaseAList {
   const PackedWeights* pw;
   const std::vector<int64_t>* sel;
-  int64_t G;
   const PackedA<int8_t>& operator[](size_t gg) const {
-    return pw->A[size_t((*sel)[gg / size_t(G)])][gg % size_t(G)];
+    const size_t S = sel->size();
+    return pw->A[size_t((*sel)[gg % S])][gg / S];
   }
 };
 
@@ -691,7 +692,7 @@ void convt_phase(const TensorView& x, const TensorView& w, const Geom& g, int32_
         NQX = std::max(NQX, phases[i].nqx);
       }
     const int64_t PP = NQY * NQX, K = cin4 * tp * 4;
-    // B of GEMM group gg (phase sel[gg / G], group gg % G): row k = (c4 * tp + t) * 4 + c, column
+    // B of GEMM group gg (phase sel[gg % S], group gg / S): row k = (c4 * tp + t) * 4 + c, column
     // (img, i, j) = byte c of quad xq[img][gi][c4][qy0 + i - ty - ylo][qx0 + j - tx - xlo].
     struct PhaseB {
       const std::vector<ConvtPhase>* phases;
@@ -708,8 +709,9 @@ void convt_phase(const TensorView& x, const TensorView& w, const Geom& g, int32_
         return c4 * plane - (p.ty[size_t(t)] * Wp + p.tx[size_t(t)]) * 4;
       }
       void operator()(int64_t gg, int64_t k, int64_t c0, int64_t nb, uint8_t* dst) const {
-        const ConvtPhase& p = (*phases)[size_t((*sel)[size_t(gg / G)])];
-        const int64_t gi = gg % G, off = shift(p, k / 4) + k % 4;
+        const int64_t S = int64_t(sel->size());
+        const ConvtPhase& p = (*phases)[size_t((*sel)[size_t(gg % S)])];
+        const int64_t gi = gg / S, off = shift(p, k / 4) + k % 4;
         int64_t img = c0 / PP, i = (c0 % PP) / NQX, j = (c0 % PP) % NQX;
         for (int64_t d = 0; d < nb;) {  // runs within one phase row
           const int64_t run = std::min(nb - d, NQX - j);
@@ -726,8 +728,9 @@ void convt_phase(const TensorView& x, const TensorView& w, const Geom& g, int32_
       bool packs(int64_t kg) const { return kg == 4; }
       void pack_panels(int64_t gg, int64_t c0, int64_t nbb, int64_t kgroups, int64_t nr, int64_t pstride,
                        uint8_t* blk) const {
-        const ConvtPhase& p = (*phases)[size_t((*sel)[size_t(gg / G)])];
-        const int64_t gi = gg % G, kreal = cin4 * tp;
+        const int64_t S = int64_t(sel->size());
+        const ConvtPhase& p = (*phases)[size_t((*sel)[size_t(gg % S)])];
+        const int64_t gi = gg / S, kreal = cin4 * tp;
         int64_t img = c0 / PP, i = (c0 % PP) / NQX, j = (c0 % PP) % NQX;
         for (int64_t cc = 0; cc < nbb;) {  // runs within one phase row and one panel
           const int64_t run = std::min({nbb - cc, NQX - j, nr - cc % nr});
@@ -756,44 +759,90 @@ void convt_phase(const TensorView& x, const TensorView& w, const Geom& g, int32_
       }
     };
     const PhaseB row{&phases, &sel, xq, G, cin4, tp, plane, Wp, ylo, xlo, PP, NQX};
-    // Each task writes C (rows m0.., columns c0..) as outputs: bias + corr + C.
+    // Each task writes C (rows m0.., columns c0..c1) as outputs: bias + corr + C, each phase row at
+    // stride sw (hk.store_strided_s32). Stride-2 rows in pairs: when packed_gemm runs a column block's
+    // groups in one task, in order, the phases (ry, 0) and (ry, 1) of a conv group are consecutive
+    // GEMM groups; the first (role 1) then leaves its outputs in a per-thread stash [m][column], the
+    // second (role 2) interleaves both into whole output rows (hk.interleave2_s32): every output
+    // line is written once, with full vector stores.
     struct Sink {
       const HotKernels* hk;
       const Geom* g;
-      const ConvtPhase* p;
-      const int32_t* add;  // per row m of the group: bias + corr
+      const ConvtPhase* p;      // this phase
+      const ConvtPhase* other;  // role 2: the stashed phase
+      const int32_t* add;       // per row m of the group: bias + corr
       int32_t* out;
-      int64_t gi, m0, mc, PP, NQX;
+      int32_t* stash;           // roles 1, 2: [m][column - c0], row length ld
+      int64_t gi, m0, mc, PP, NQX, c0, ld;
+      int role;
       void consume(int64_t n0, int64_t nb, const int32_t* C, int64_t ldc) {
         const int64_t sh = g->p.stride_h, sw = g->p.stride_w, P_out = g->oh * g->ow, cout_g = g->cout_g();
-        for (int64_t c = n0; c < n0 + nb;) {
-          const int64_t img = c / PP, f = c % PP, i = f / NQX, j = f % NQX;
-          const int64_t run = std::min(n0 + nb - c, NQX - j);
-          if (i < p->nqy && j < p->nqx) {
-            const int64_t n = std::min(run, p->nqx - j);
-            const int64_t off = (p->oy0 + i * sh) * g->ow + p->ox0 + j * sw;
-            int32_t* o = out + (img * g->cout + gi * cout_g + m0) * P_out + off;
-            const int32_t* src = C + (c - n0);
-            for (int64_t r = 0; r < mc; ++r, o += P_out, src += ldc) hk->store_strided_s32(src, n, add[m0 + r], o, sw);
+        if (role == 1) {
+          for (int64_t r = 0; r < mc; ++r)
+            hk->store_strided_s32(C + r * ldc, nb, add[m0 + r], stash + (m0 + r) * ld + (n0 - c0), 1);
+          return;
+        }
+        thread_local std::vector<int32_t> mine;  // role 2: one row of this phase's outputs
+        if (role == 2 && int64_t(mine.size()) < nb) mine.resize(size_t(nb));
+        // even output columns 2j come from the phase with ox0 = 0, odd ones 2j + 1 from the other
+        const ConvtPhase* ev = role == 2 && other->ox0 == 0 ? other : p;
+        const ConvtPhase* od = ev == p ? other : p;
+        for (int64_t r = 0; r < mc; ++r) {
+          if (role == 2) hk->store_strided_s32(C + r * ldc, nb, add[m0 + r], mine.data(), 1);
+          const int32_t* stashed = role == 2 ? stash + (m0 + r) * ld + (n0 - c0) : nullptr;
+          int32_t* const plane = out + gi * cout_g * P_out + (m0 + r) * P_out;
+          for (int64_t c = n0; c < n0 + nb;) {
+            const int64_t img = c / PP, f = c % PP, i = f / NQX, j = f % NQX;
+            const int64_t run = std::min(n0 + nb - c, NQX - j);
+            if (i < p->nqy) {
+              int32_t* orow = plane + img * g->cout * P_out + (p->oy0 + i * sh) * g->ow;
+              if (role == 2) {
+                const int32_t* a = (ev == p ? mine.data() : stashed) + (c - n0);
+                const int32_t* b = (od == p ? mine.data() : stashed) + (c - n0);
+                const int64_t pairs = std::max<int64_t>(0, std::min(run, od->nqx - j));
+                if (pairs) hk->interleave2_s32(a, b, 0, 1, pairs, 0, orow + 2 * j, 0);
+                if (ev->nqx > od->nqx && j <= od->nqx && od->nqx < j + run)  // odd width: the last column
+                  orow[2 * od->nqx] = a[od->nqx - j];
+              } else if (j < p->nqx) {
+                hk->store_strided_s32(C + r * ldc + (c - n0), std::min(run, p->nqx - j), add[m0 + r],
+                                      orow + p->ox0 + j * sw, sw);
+              }
+            }
+            c += run;
           }
-          c += run;
         }
       }
       void finish() {}
     };
-    // bias + corr per (phase in this call, group, co): |.| < 2^31 by the plan's bound
-    std::vector<int32_t> adds(size_t(int64_t(sel.size()) * G * cout_g));
-    for (size_t s = 0; s < sel.size(); ++s)
-      for (int64_t gc = 0; gc < G * cout_g; ++gc)
-        adds[s * size_t(G * cout_g) + size_t(gc)] =
-            int32_t((bias ? bias[gc] : 0) + corr_factor * pw->sums[size_t(sel[s])][size_t(gc)]);
-    auto make_sink = [&](int64_t gg, int64_t m0, int64_t mc, int64_t, int64_t) {
-      const int64_t s = gg / G, gi = gg % G;
-      return Sink{&hk, &g, &phases[size_t(sel[size_t(s)])], &adds[size_t((s * G + gi) * cout_g)], out, gi, m0, mc, PP, NQX};
+    // bias + corr per (group, phase in this call, co): |.| < 2^31 by the plan's bound
+    const int64_t S = int64_t(sel.size());
+    std::vector<int32_t> adds(size_t(S * G * cout_g));
+    for (int64_t gi = 0; gi < G; ++gi)
+      for (int64_t si = 0; si < S; ++si)
+        for (int64_t co = 0; co < cout_g; ++co)
+          adds[size_t((gi * S + si) * cout_g + co)] =
+              int32_t((bias ? bias[gi * cout_g + co] : 0) + corr_factor * pw->sums[size_t(sel[size_t(si)])][size_t(gi * cout_g + co)]);
+    // Stride-2 pairs: phases (ry, 0), (ry, 1) both in this GEMM (consecutive in sel).
+    std::vector<int> roles(size_t(S), 0);
+    if (sw == 2)
+      for (int64_t si = 0; si + 1 < S; ++si)
+        if (!roles[size_t(si)] && sel[size_t(si)] / 2 == sel[size_t(si + 1)] / 2) roles[size_t(si)] = 1, roles[size_t(si + 1)] = 2;
+    bool in_order = false;  // set by packed_gemm before any task runs
+    auto make_sink = [&](int64_t gg, int64_t m0, int64_t mc, int64_t c0, int64_t c1) {
+      const int64_t si = gg % S, gi = gg / S;
+      const int role = in_order ? roles[size_t(si)] : 0;
+      thread_local std::vector<int32_t> stash;
+      if (role == 1 && int64_t(stash.size()) < cout_g * (c1 - c0)) stash.resize(size_t(cout_g * (c1 - c0)));
+      const ConvtPhase* other = role == 2 ? &phases[size_t(sel[size_t(si - 1)])] : nullptr;
+      return Sink{&hk, &g, &phases[size_t(sel[size_t(si)])], other, &adds[size_t((gi * S + si) * cout_g)], out,
+                  stash.data(), gi, m0, mc, PP, NQX, c0, c1 - c0, role};
     };
-    const PhaseAList A{pw.get(), &sel, G};
-    packed_gemm<GemmU8S8>(GemmShape{int64_t(sel.size()) * G, cout_g, K, g.n, PP, 1, true, true}, A, row, make_sink, flush, 0);
+    const PhaseAList A{pw.get(), &sel};
+    GemmShape shape{S * G, cout_g, K, g.n, PP, 1, true, true};
+    shape.in_order = &in_order;
+    packed_gemm<GemmU8S8>(shape, A, row, make_sink, flush, 0);
   }
+  if (xq_buf.size() > (size_t(64) << 20)) std::vector<uint8_t>().swap(xq_buf);  // keep at most 64 MiB
 }
 
 // conv2d with at most 4 output channels (an RGB output layer), stride 1, dilation 1, one group, on
@@ -872,15 +921,17 @@ void conv_accumulate_i64(const TensorView& x, int32_t x_zero_point, const Tensor
 
 // Whether a transposed convolution on the int8 path runs by phases (convt_path(); automatic: see
 // docs/design.md for the measurements behind it).
-// Automatic: phases where measured faster, i.e. at least 16 output channels per group (fewer leave
-// most rows of the micro-kernel tiles empty, while the col2im GEMM has taps x channels rows) on ISAs
-// whose u8 x s8 k-groups are 4 bytes (the phases' B is then copied as whole channel quads; with
-// AVX2's pairs it is gathered byte by byte).
+// Automatic: phases where they were measured faster (docs/design.md): at most 128 input channels per
+// group (the col2im GEMM's reduction is then short, and its int32 sums per MAC many; the phases'
+// reduction is taps per phase times longer), at least 16 output channels per group (fewer leave most
+// rows of the micro-kernel tiles empty, while the col2im GEMM has taps x channels rows), on ISAs whose
+// u8 x s8 k-groups are 4 bytes (the phases' B is then copied as whole channel quads; AVX2's pairs
+// are gathered byte by byte). With more input channels the two were within the noise: col2im kept.
 static bool use_phase(const Geom& g, const HotKernels& hk) {
   switch (convt_path()) {
     case ConvtPath::phase: return true;
     case ConvtPath::col2im: return false;
-    default: return g.cout_g() >= 16 && tile_of(GemmU8S8{}, hk).kg == 4;
+    default: return g.cin_g() <= 128 && g.cout_g() >= 16 && tile_of(GemmU8S8{}, hk).kg == 4;
   }
 }
 
