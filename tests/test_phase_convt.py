@@ -149,10 +149,10 @@ def test_stride2_phase_pairs_in_one_task(isa, threads):
 
 
 def test_dispatch_reaches_every_path(isa):
-    """auto takes the phase path where it was measured faster (docs/design.md): <= 128 input and >= 16
-    output channels per group, on ISAs whose u8 x s8 k-groups are 4 bytes (all but avx2), any stride;
-    GEMM + col2im otherwise. Either can be forced; 16-bit activations fall back to their own path
-    ("other")."""
+    """auto takes the phase path where benchmarks/bench_convt.py measured it faster (docs/design.md):
+    the same number of taps >= 4 in every phase, <= 128 input and >= 16 output channels per group, on
+    ISAs whose u8 x s8 k-groups are 4 bytes (all but avx2); GEMM + col2im otherwise. Either can be
+    forced; 16-bit activations fall back to their own path ("other")."""
     rng = np.random.default_rng(2)
     s2 = ConvSpec.make(stride=2, padding=1, transposed=True)
     s1 = ConvSpec.make(stride=1, padding=1, transposed=True)
@@ -178,6 +178,14 @@ def test_dispatch_reaches_every_path(isa):
         got = kernels.conv_int(wide, w_wide, spec=s2, **args)
     np.testing.assert_array_equal(got, reference.conv_int(wide, w_wide, spec=s2, **args))
     assert kernels.last_convt_path() == "col2im"
+    w16 = rng.integers(-7, 8, (16, 16, 4, 4)).astype(np.int8)
+    w3 = rng.integers(-7, 8, (16, 16, 3, 3)).astype(np.int8)
+    for spec, ww in ((ConvSpec.make(stride=4, transposed=True), w16),       # one tap per phase
+                     (ConvSpec.make(stride=2, padding=1, transposed=True), w3)):  # 4, 2, 2 and 1 taps
+        with kernels.use_isa(isa):
+            got = kernels.conv_int(x, ww, spec=spec, **args)
+        np.testing.assert_array_equal(got, reference.conv_int(x, ww, spec=spec, **args))
+        assert kernels.last_convt_path() == "col2im"
     x16 = rng.integers(-300, 300, (1, 16, 4, 4)).astype(np.int16)
     a16 = dict(x_bits=16, x_signed=True, x_zero_point=0, w_bits=8)
     with kernels.use_isa(isa):

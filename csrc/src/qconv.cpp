@@ -921,17 +921,33 @@ void conv_accumulate_i64(const TensorView& x, int32_t x_zero_point, const Tensor
 
 // Whether a transposed convolution on the int8 path runs by phases (convt_path(); automatic: see
 // docs/design.md for the measurements behind it).
-// Automatic: phases where they were measured faster (docs/design.md): at most 128 input channels per
-// group (the col2im GEMM's reduction is then short, and its int32 sums per MAC many; the phases'
-// reduction is taps per phase times longer), at least 16 output channels per group (fewer leave most
-// rows of the micro-kernel tiles empty, while the col2im GEMM has taps x channels rows), on ISAs whose
-// u8 x s8 k-groups are 4 bytes (the phases' B is then copied as whole channel quads; AVX2's pairs
-// are gathered byte by byte). With more input channels the two were within the noise: col2im kept.
+// Taps per phase when every phase of a transposed convolution has the same number, else 0.
+static int64_t uniform_phase_taps(const Geom& g) {
+  auto per_phase = [](int64_t k, int64_t d, int64_t s, int64_t r) {
+    int64_t n = 0;
+    for (int64_t i = 0; i < k; ++i) n += (i * d) % s == r;
+    return n;
+  };
+  const int64_t t = per_phase(g.kh, g.p.dil_h, g.p.stride_h, 0) * per_phase(g.kw, g.p.dil_w, g.p.stride_w, 0);
+  for (int64_t ry = 0; ry < g.p.stride_h; ++ry)
+    for (int64_t rx = 0; rx < g.p.stride_w; ++rx)
+      if (per_phase(g.kh, g.p.dil_h, g.p.stride_h, ry) * per_phase(g.kw, g.p.dil_w, g.p.stride_w, rx) != t) return 0;
+  return t;
+}
+
+// Automatic: phases where benchmarks/bench_convt.py measured them faster (docs/design.md): every
+// phase with the same number of taps, at least 4 (one packed GEMM whose reduction is >= 4x the
+// col2im GEMM's; 1-tap phases, as kernel = stride, gain no reduction length), at most 128 input
+// channels per group (with more, the col2im GEMM's reduction is long already: within the noise or
+// slower), at least 16 output channels per group (fewer leave most rows of the micro-kernel tiles
+// empty, while the col2im GEMM has taps x channels rows), on ISAs whose u8 x s8 k-groups are 4 bytes
+// (the phases' B is copied as whole channel quads; AVX2's pairs are gathered byte by byte).
 static bool use_phase(const Geom& g, const HotKernels& hk) {
   switch (convt_path()) {
     case ConvtPath::phase: return true;
     case ConvtPath::col2im: return false;
-    default: return g.cin_g() <= 128 && g.cout_g() >= 16 && tile_of(GemmU8S8{}, hk).kg == 4;
+    default:
+      return g.cin_g() <= 128 && g.cout_g() >= 16 && tile_of(GemmU8S8{}, hk).kg == 4 && uniform_phase_taps(g) >= 4;
   }
 }
 
