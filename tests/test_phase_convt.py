@@ -150,9 +150,9 @@ def test_stride2_phase_pairs_in_one_task(isa, threads):
 
 def test_dispatch_reaches_every_path(isa):
     """auto takes the phase path where benchmarks/bench_convt.py measured it faster (docs/design.md):
-    the same number of taps >= 4 in every phase, <= 128 input and >= 16 output channels per group, on
-    ISAs whose u8 x s8 k-groups are 4 bytes (all but avx2); GEMM + col2im otherwise. Either can be
-    forced; 16-bit activations fall back to their own path ("other")."""
+    the same number of taps >= 4 in every phase, <= 128 (amx) or 64 (others) input and >= 16 output
+    channels per group, on ISAs whose u8 x s8 k-groups are 4 bytes (all but avx2); GEMM + col2im
+    otherwise. Either can be forced; 16-bit activations fall back to their own path ("other")."""
     rng = np.random.default_rng(2)
     s2 = ConvSpec.make(stride=2, padding=1, transposed=True)
     s1 = ConvSpec.make(stride=1, padding=1, transposed=True)
@@ -172,12 +172,13 @@ def test_dispatch_reaches_every_path(isa):
         np.testing.assert_array_equal(got, reference.conv_int(x, w, spec=spec, **args))
         seen[path, cout, stride] = kernels.last_convt_path()
     assert seen == expect
-    wide = rng.integers(-8, 8, (1, 129, 3, 3)).astype(np.int8)       # 129 input channels: col2im
-    w_wide = rng.integers(-7, 8, (129, 16, 4, 4)).astype(np.int8)
-    with kernels.use_isa(isa):
-        got = kernels.conv_int(wide, w_wide, spec=s2, **args)
-    np.testing.assert_array_equal(got, reference.conv_int(wide, w_wide, spec=s2, **args))
-    assert kernels.last_convt_path() == "col2im"
+    for cin in (65, 128, 129):       # amx: phases up to 128 input channels; others up to 64
+        wide = rng.integers(-8, 8, (1, cin, 3, 3)).astype(np.int8)
+        w_wide = rng.integers(-7, 8, (cin, 16, 4, 4)).astype(np.int8)
+        with kernels.use_isa(isa):
+            got = kernels.conv_int(wide, w_wide, spec=s2, **args)
+        np.testing.assert_array_equal(got, reference.conv_int(wide, w_wide, spec=s2, **args))
+        assert kernels.last_convt_path() == ("phase" if isa == "amx" and cin <= 128 else "col2im"), cin
     w16 = rng.integers(-7, 8, (16, 16, 4, 4)).astype(np.int8)
     w3 = rng.integers(-7, 8, (16, 16, 3, 3)).astype(np.int8)
     for spec, ww in ((ConvSpec.make(stride=4, transposed=True), w16),       # one tap per phase

@@ -935,19 +935,22 @@ static int64_t uniform_phase_taps(const Geom& g) {
   return t;
 }
 
-// Automatic: phases where benchmarks/bench_convt.py measured them faster (docs/design.md): every
-// phase with the same number of taps, at least 4 (one packed GEMM whose reduction is >= 4x the
-// col2im GEMM's; 1-tap phases, as kernel = stride, gain no reduction length), at most 128 input
-// channels per group (with more, the col2im GEMM's reduction is long already: within the noise or
-// slower), at least 16 output channels per group (fewer leave most rows of the micro-kernel tiles
-// empty, while the col2im GEMM has taps x channels rows), on ISAs whose u8 x s8 k-groups are 4 bytes
-// (the phases' B is copied as whole channel quads; AVX2's pairs are gathered byte by byte).
+// Automatic: phases where benchmarks/bench_convt.py and bench_kernels.py measured them faster
+// (docs/design.md): every phase with the same number of taps, at least 4 (one packed GEMM whose
+// reduction is >= 4x the col2im GEMM's; 1-tap phases, as kernel = stride, gain no reduction
+// length), few input channels per group, at most 128 with AMX tiles (64-byte k-groups: the col2im
+// GEMM then runs <= 2 tile steps per C tile) and 64 otherwise (with more, the col2im GEMM's
+// reduction is long enough already: within the noise or slower), at least 16 output channels per
+// group (fewer leave most rows of the micro-kernel tiles empty, while the col2im GEMM has taps x
+// channels rows), on ISAs whose u8 x s8 k-groups are 4 bytes (the phases' B is copied as whole
+// channel quads; AVX2's pairs are gathered byte by byte).
 static bool use_phase(const Geom& g, const HotKernels& hk) {
   switch (convt_path()) {
     case ConvtPath::phase: return true;
     case ConvtPath::col2im: return false;
     default:
-      return g.cin_g() <= 128 && g.cout_g() >= 16 && tile_of(GemmU8S8{}, hk).kg == 4 && uniform_phase_taps(g) >= 4;
+      return g.cin_g() <= (tile_of(GemmU8S8{}, hk).kga() >= 64 ? 128 : 64) && g.cout_g() >= 16 &&
+             tile_of(GemmU8S8{}, hk).kg == 4 && uniform_phase_taps(g) >= 4;
   }
 }
 
