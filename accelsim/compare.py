@@ -20,15 +20,20 @@ counts products of a real input with a *nonzero* weight (pruned weights make pro
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import math
 import os
+import sys
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 
 import numpy as np
 
 from accelsim.compress.chain import CompressedGenerator
 from accelsim.errors import ConfigError, ModelError
+from accelsim.files import write_atomic
 from accelsim.workload import Compression, Layer, Workload, get_format
 
 log = logging.getLogger(__name__)
@@ -169,11 +174,83 @@ def sr_bicubic_psnr_gt_db(scale: int = 4) -> float:
 
 
 # ---- the table --------------------------------------------------------------------------------------
+# ---- the row cache ---------------------------------------------------------------------------------
+ROW_CACHE_VERSION = 1
+
+
+@lru_cache(maxsize=1)
+def code_digest() -> str:
+    """sha256 of everything a row's numbers can depend on besides its arguments: accelsim's sources,
+    data files and built kernels, the models package and its weights (shipped trained parts included),
+    and the numpy and Python versions."""
+    import accelsim
+    from accelsim.models import registry
+    h = hashlib.sha256(f"numpy {np.__version__} python {sys.version_info[:3]}".encode())
+    for root in (os.path.dirname(accelsim.__file__), os.path.dirname(registry.__file__)):
+        for dirpath, dirnames, filenames in os.walk(root):
+            dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
+            for name in sorted(filenames):
+                if name.endswith((".py", ".so", ".yaml", ".yml", ".csv", ".json", ".npz", ".h")):
+                    path = os.path.join(dirpath, name)
+                    h.update(os.path.relpath(path, root).encode() + b"\0")
+                    with open(path, "rb") as f:
+                        h.update(hashlib.sha256(f.read()).digest())
+    return h.hexdigest()
+
+
+def row_key(model: str, recipe: str, arch, *, lowering: str, n_images: int, n_fid: int, impl: str,
+            fusion: str) -> str:
+    """The hash a row is cached under: the code (``code_digest``), the recipe and everything that
+    decides the row (arch in full, lowering, fusion, image counts, implementation)."""
+    payload = {"v": ROW_CACHE_VERSION, "code": code_digest(), "model": model, "recipe": recipe,
+               "arch": asdict(arch), "lowering": lowering, "fusion": fusion, "n_images": n_images,
+               "n_fid": n_fid, "impl": impl}
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+class RowCache:
+    """Rows of ``evaluate`` kept as one JSON file per row hash in ``directory`` (which must exist;
+    written atomically; an unreadable or foreign file is a miss, never an error)."""
+
+    def __init__(self, directory: str):
+        self.directory = directory
+
+    def _path(self, key: str) -> str:
+        return os.path.join(self.directory, f"{key}.json")
+
+    def get(self, key: str) -> CompareRow | None:
+        try:
+            with open(self._path(key)) as f:
+                data = json.load(f)
+            if data.get("key") != key:
+                return None
+            return CompareRow(**data["row"])
+        except (OSError, ValueError, TypeError, KeyError, AttributeError):
+            return None
+
+    def put(self, key: str, row: CompareRow) -> None:
+        def write_to(tmp: str) -> None:
+            with open(tmp, "w") as f:
+                json.dump({"key": key, "row": asdict(row)}, f)
+
+        write_atomic(self._path(key), write_to, "cache")
+
+
+def default_cache_dir() -> str:
+    """``$ACCELSIM_CACHE_DIR``, else ``$XDG_CACHE_HOME/accelsim``, else ``~/.cache/accelsim``."""
+    if os.environ.get("ACCELSIM_CACHE_DIR"):
+        return os.environ["ACCELSIM_CACHE_DIR"]
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "accelsim")
+
+
 def evaluate(model: str, recipes, arch="edge-npu", *, lowering: str = "phase", n_images: int = 256,
              n_fid: int = 2000, impl: str = "cpp", allow_training: bool = False, progress=None,
-             fusion: str = "none") -> list[CompareRow]:
+             fusion: str = "none", cache: RowCache | None = None) -> list[CompareRow]:
     """One ``CompareRow`` per recipe, in order. ``progress(done, total, detail)`` is called before each
-    recipe and once at the end. ``fusion``: as ``simulate``'s, for the energy and DRAM columns."""
+    recipe and once at the end. ``fusion``: as ``simulate``'s, for the energy and DRAM columns.
+    ``cache``: rows are looked up by ``row_key`` and computed rows stored; a row whose trained part
+    must be trained in this call is neither looked up nor stored (training is not deterministic)."""
     from accelsim.api import simulate
     from accelsim.arch import load_arch
     from accelsim.compress import zoo
@@ -186,16 +263,27 @@ def evaluate(model: str, recipes, arch="edge-npu", *, lowering: str = "phase", n
     fp32_bits = reference.weight_bits()
     if model not in DIGIT_MODELS:
         n_fid = 0
-    x = model_inputs(model, max(n_images, n_fid), z_dim=reference.layers[0].in_channels)
-    ref_images = reference.forward(x, np.float32).astype(np.float64)
+    inputs = []   # (latents, fp32 images): made on the first row not found in the cache
     rows = []
     for k, recipe in enumerate(recipes):
         if progress:
             progress(k, len(recipes), recipe)
-        if not allow_training and zoo.needs_training(model, recipe):
+        trains = zoo.needs_training(model, recipe)
+        if not allow_training and trains:
             raise ConfigError(f"recipe {recipe!r} needs training and its trained part is not shipped for "
                               f"{model!r}: run 'python -m accelsim.compress.zoo --model {model}' (needs torch) "
                               "or pass allow_training=True")
+        key = row_key(model, recipe, arch, lowering=lowering, n_images=n_images, n_fid=n_fid, impl=impl,
+                      fusion=fusion) if cache is not None and not trains else None
+        hit = cache.get(key) if key is not None else None
+        if hit is not None:
+            rows.append(hit)
+            log.info("%s: from the row cache (%s)", recipe, key[:12])
+            continue
+        if not inputs:
+            x = model_inputs(model, max(n_images, n_fid), z_dim=reference.layers[0].in_channels)
+            inputs.extend((x, reference.forward(x, np.float32).astype(np.float64)))
+        x, ref_images = inputs
         cg = zoo.build(model, recipe)
         workload, formats, comps = workload_of(cg)
         report = simulate(workload, arch, formats, compression=comps, lowering=lowering, fusion=fusion)
@@ -207,6 +295,10 @@ def evaluate(model: str, recipes, arch="edge-npu", *, lowering: str = "phase", n
                                report.latency_us, m["psnr_db"], m["ssim"], m["fid"], m["psnr_gt_db"]))
         log.info("%s: %d weight bits, %.3f uJ/image, PSNR %.2f dB", recipe, bits, rows[-1].energy_per_image_uj,
                  m["psnr_db"])
+        if key is not None:
+            cache.put(key, rows[-1])
+        if trains:   # it wrote trained parts under models/weights: the code digest has changed
+            code_digest.cache_clear()
     if progress:
         progress(len(rows), len(rows), "done")
     return rows

@@ -8,7 +8,7 @@ import zlib
 import numpy as np
 
 from accelsim.errors import ModelError
-from accelsim.report.files import write_atomic
+from accelsim.files import write_atomic
 
 
 def to_uint8(images: np.ndarray, lo: float = -1.0, hi: float = 1.0) -> np.ndarray:

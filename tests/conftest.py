@@ -10,6 +10,13 @@ settings.register_profile("ci", deadline=None, max_examples=60, derandomize=True
 settings.load_profile("ci" if os.environ.get("CI") else "default")
 
 
+def pytest_configure(config):
+    """compare's row cache in a fresh directory per test session (inherited by subprocesses): the
+    tests never read rows a previous session stored, nor write into the user's ~/.cache."""
+    import tempfile
+    os.environ["ACCELSIM_CACHE_DIR"] = tempfile.mkdtemp(prefix="accelsim-test-cache-")
+
+
 @pytest.fixture(params=None)
 def isa(request):  # overridden by pytest_generate_tests
     return request.param

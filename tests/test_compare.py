@@ -150,3 +150,77 @@ def test_compare_and_energy_differ_only_by_the_per_channel_scales():
     assert row.energy_per_image_uj > plain.energy_per_image_uj
     from accelsim.report.compare import COMPARE_LEGEND
     assert "per-channel scales (4 bytes per output channel)" in COMPARE_LEGEND
+
+
+def test_row_cache_reads_back_exactly_and_skips_the_work(tmp_path, monkeypatch):
+    cache = compare.RowCache(str(tmp_path))
+    first = compare.evaluate("dcgan-digits", ["fp32", "int8", "ternary"], n_images=4, n_fid=0, cache=cache)
+    assert len(list(tmp_path.glob("*.json"))) == 3
+
+    real_build, built = zoo.build, []
+
+    def counting_build(model, recipe):
+        built.append(recipe)
+        return real_build(model, recipe)
+    monkeypatch.setattr(zoo, "build", counting_build)
+    again = compare.evaluate("dcgan-digits", ["fp32", "int8", "ternary"], n_images=4, n_fid=0, cache=cache)
+    assert built == ["fp32"]          # the reference generator only: no row was recomputed
+    assert again == first and [r.to_json() for r in again] == [r.to_json() for r in first]
+
+
+def test_row_cache_misses_on_any_change_and_survives_a_corrupt_file(tmp_path, monkeypatch):
+    cache = compare.RowCache(str(tmp_path))
+    arch = compare_arch()
+    key = compare.row_key("dcgan-digits", "int8", arch, lowering="phase", n_images=4, n_fid=0, impl="cpp",
+                          fusion="none")
+    changed = [compare.row_key("dcgan-digits", "int8", arch, lowering="phase", n_images=5, n_fid=0, impl="cpp",
+                               fusion="none"),
+               compare.row_key("dcgan-digits", "int4", arch, lowering="phase", n_images=4, n_fid=0, impl="cpp",
+                               fusion="none"),
+               compare.row_key("dcgan-digits", "int8", arch, lowering="scatter", n_images=4, n_fid=0, impl="cpp",
+                               fusion="none")]
+    assert key not in changed and len(set(changed)) == 3
+    monkeypatch.setattr(compare, "code_digest", lambda: "another version of the code")
+    assert compare.row_key("dcgan-digits", "int8", arch, lowering="phase", n_images=4, n_fid=0, impl="cpp",
+                           fusion="none") != key
+    monkeypatch.undo()
+    (tmp_path / f"{key}.json").write_text("{ not json")
+    assert cache.get(key) is None
+    rows = compare.evaluate("dcgan-digits", ["int8"], arch, n_images=4, n_fid=0, cache=cache)
+    assert cache.get(key) == rows[0]
+    (tmp_path / f"{key}.json").write_text(json.dumps({"key": "someone else", "row": rows[0].to_json()}))
+    assert cache.get(key) is None
+
+
+def compare_arch():
+    from accelsim.arch import load_arch
+    return load_arch("edge-npu")
+
+
+@pytest.mark.parametrize("extra, needle", [
+    (["--no-cache", "--cache", "{t}"], "--cache"),
+    (["--cache", "{t}/file"], "--cache"),
+])
+def test_cli_cache_options_bad_input(extra, needle, tmp_path, capsys):
+    (tmp_path / "file").write_text("x")
+    argv = ["compare", "--recipes", "int8", "--images", "1", "--fid-images", "0"]
+    assert main(argv + [e.format(t=tmp_path) for e in extra]) == 2
+    err = capsys.readouterr().err
+    assert needle in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_cli_cache_dir_is_used(tmp_path, capsys):
+    argv = ["compare", "--recipes", "int8", "--images", "2", "--fid-images", "0", "--cache", str(tmp_path)]
+    assert main(argv) == 0
+    first = capsys.readouterr().out
+    assert len(list((tmp_path / "compare").glob("*.json"))) == 1
+    assert main(argv) == 0 and capsys.readouterr().out == first
+
+
+def test_cli_unusable_default_cache_is_a_note_not_an_error(tmp_path, monkeypatch, capsys):
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("x")
+    monkeypatch.setenv("ACCELSIM_CACHE_DIR", str(blocker))
+    assert main(["compare", "--recipes", "int8", "--images", "1", "--fid-images", "0"]) == 0
+    err = capsys.readouterr().err
+    assert "no row cache" in err and "Traceback" not in err

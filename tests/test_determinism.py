@@ -22,7 +22,8 @@ from accelsim import kernels
 COMMANDS = [
     ["validate", "--cases", "6", "--seed", "11", "--json", "validate.json"],
     ["energy", "--format", "int8,ternary,flex16", "--no-layers", "--json", "energy.json"],
-    ["compare", "--recipes", "fp32,int8,lowrank50", "--images", "8", "--fid-images", "64", "--json", "compare.json"],
+    ["compare", "--recipes", "fp32,int8,lowrank50", "--images", "8", "--fid-images", "64", "--no-cache",
+     "--json", "compare.json"],
     ["vectors", "export", "--format", "int4", "--layer", "3", "--seed", "3", "--out", "vec"],
     ["sweep", "--buffer", "64KiB:256KiB", "--format", "int8", "--jobs", "1", "--no-progress", "--out", "s.db",
      "--json", "sweep.json"],

@@ -18,7 +18,7 @@ MODELS = pathlib.Path(accelsim.models.__file__).parent
 # Lower number = earlier in the flow. A module may import its own layer or lower ones.
 LAYERS = {
     "accelsim.errors": -1, "accelsim.models": -1,
-    "accelsim.blas": 0, "accelsim.jit": 0, "accelsim.formats": 0, "accelsim._kernels": 0, "accelsim.native": 0,
+    "accelsim.blas": 0, "accelsim.jit": 0, "accelsim.files": 0, "accelsim.formats": 0, "accelsim._kernels": 0, "accelsim.native": 0,
     "accelsim.graph": 1, "accelsim.kernels": 1, "accelsim.arch": 1,
     "accelsim.workload": 2, "accelsim.compress": 2, "accelsim.mapping": 2, "accelsim.runtime": 2,
     "accelsim.sim": 3, "accelsim.energy": 4,

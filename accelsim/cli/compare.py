@@ -27,6 +27,11 @@ def register(sub) -> None:
     p.add_argument("--impl", default="cpp", choices=["cpp", "reference"], help="kernels or golden model")
     p.add_argument("--train", action="store_true", help="train recipes whose trained part is not shipped (torch)")
     add_fusion(p)
+    p.add_argument("--cache", metavar="DIR", default=None,
+                   help="row cache: a row computed before with the same code, weights, recipe and options is "
+                        "read back, new rows are stored (default $ACCELSIM_CACHE_DIR, else ~/.cache/accelsim; "
+                        "rows live in DIR/compare)")
+    p.add_argument("--no-cache", action="store_true", help="compute every row, store nothing")
     p.add_argument("--json", metavar="PATH", help="write the rows as JSON")
     p.add_argument("--plot", metavar="PATH", help="energy per image vs quality, Pareto front marked (PNG)")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
@@ -37,6 +42,31 @@ def register(sub) -> None:
 def _progress(args):
     from accelsim.cli.progress import Progress, wanted
     return Progress("compare", "rows") if wanted(args.progress) else None
+
+
+def _row_cache(args):
+    """The row cache the options ask for (None: --no-cache); its directory checked before any work."""
+    import os
+
+    from accelsim.compare import RowCache, default_cache_dir
+    if args.no_cache:
+        if args.cache is not None:
+            raise ConfigError("--cache and --no-cache: give one of them")
+        return None
+    directory = os.path.join(args.cache if args.cache is not None else default_cache_dir(), "compare")
+    try:
+        os.makedirs(directory, exist_ok=True)
+        problem = None if os.access(directory, os.W_OK | os.X_OK) else "permission denied"
+    except OSError as exc:
+        problem = exc.strerror or str(exc)
+    if problem is None:
+        return RowCache(directory)
+    if args.cache is not None:
+        raise ConfigError(f"--cache: cannot use {directory}: {problem}")
+    import sys
+    print(f"accelsim compare: note: no row cache ({directory}: {problem}); every row is computed",
+          file=sys.stderr)   # the default place is unusable (a read-only home): not an error
+    return None
 
 
 def run(args) -> int:
@@ -81,7 +111,7 @@ def run(args) -> int:
         arch = load_arch(args.arch)
     rows = compare.evaluate(args.model, recipes, arch, lowering=args.lowering, n_images=args.images,
                             n_fid=args.fid_images, impl=args.impl, allow_training=args.train,
-                            progress=_progress(args), fusion=args.fusion)
+                            progress=_progress(args), fusion=args.fusion, cache=_row_cache(args))
     quality_key = "fid" if rows[0].fid is not None else "psnr_db"
     front = compare.pareto_front(rows, quality_key)
     data = [r.to_json() for r in rows]
@@ -128,8 +158,8 @@ def run_ptq(args) -> int:
         from accelsim.cli.progress import model_status
         with model_status(args.model):
             loaded = load(args.model, args.input_shape)
-    if args.train or args.fid_images != 2000:
-        raise ConfigError("--train and --fid-images apply to the shipped generators' recipes, not to "
+    if args.train or args.fid_images != 2000 or args.cache is not None:
+        raise ConfigError("--train, --fid-images and --cache apply to the shipped generators' recipes, not to "
                           f"{args.model}'s post-training rows")
     with naming("--arch", ConfigError):
         arch = load_arch(args.arch)

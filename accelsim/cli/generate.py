@@ -76,7 +76,7 @@ def run(args) -> int:
             raise ModelError(f"--out: the output has shape {out.shape}, not 1 or 3 channel images; use .npz")
         imageio.write_png(args.out, imageio.grid(imageio.to_uint8(out)), scale=args.scale)
     else:
-        from accelsim.report.files import write_atomic
+        from accelsim.files import write_atomic
         write_atomic(args.out, lambda tmp: np.savez(tmp, output=out, float_reference=ref), "--out")
     fmts = sorted(set(q.format_names.values()))
     wq = "" if args.weight_quantizer == "minmax" else f", {args.weight_quantizer} weight scales"

@@ -6,7 +6,7 @@ import os
 import tempfile
 
 from accelsim.errors import ConfigError
-from accelsim.report.files import destination_problem, write_atomic
+from accelsim.files import destination_problem, write_atomic
 
 
 PLOT_EXTENSIONS = (".png", ".pdf", ".svg", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".eps", ".ps")

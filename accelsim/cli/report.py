@@ -45,7 +45,7 @@ def run(args) -> int:
     from accelsim.cli.energy import check_sim_options, resolve_inputs
     from accelsim.cli.output import check_distinct, check_writable, write_json_atomic
     from accelsim.report import reports_to_json
-    from accelsim.report.files import write_atomic
+    from accelsim.files import write_atomic
     from accelsim.report.html import render
 
     if not args.out.lower().endswith((".html", ".htm")):

@@ -20,7 +20,7 @@ import sqlite3
 
 from accelsim.energy import COMPONENTS
 from accelsim.errors import ConfigError
-from accelsim.report.files import write_atomic
+from accelsim.files import write_atomic
 
 SCHEMA_VERSION = 1
 POINT_COLUMNS = (("model", "TEXT"), ("arch", "TEXT"), ("fmt", "TEXT"), ("buffer_kib", "REAL"),

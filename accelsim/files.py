@@ -1,0 +1,60 @@
+"""Writing files safely: every file is written to a temporary file beside its destination and renamed
+into place, so a failed or interrupted write never leaves a partial file behind. One mechanism
+(``write_atomic``) for JSON, PNG figures and images, CSV exports, sweep stores and compare's row cache
+(``accelsim.report.files`` adds figures on top)."""
+from __future__ import annotations
+
+import os
+import tempfile
+
+from accelsim.errors import ConfigError
+
+
+def default_mode(path: str) -> None:
+    """Give a temporary file (mkstemp makes it 0600) the mode a plain ``open`` would: 0666 minus the
+    umask, before it is renamed into place as a user's output."""
+    mask = os.umask(0)
+    os.umask(mask)
+    os.chmod(path, 0o666 & ~mask)
+
+
+def destination_problem(path: str) -> str | None:
+    """Why a new file cannot be put at ``path`` (it is a directory, a symbolic link, a device or another
+    special file, which the atomic rename would replace; its directory is missing or is a file), or None."""
+    directory = os.path.dirname(os.path.abspath(path)) or "."
+    if os.path.islink(path):
+        return "it is a symbolic link (give the real path)"
+    if os.path.isdir(path):
+        return "it is a directory"
+    if os.path.exists(path) and not os.path.isfile(path):
+        return "it is not a regular file (a device, a pipe or a socket)"
+    if not os.path.isdir(directory):
+        return f"directory {directory} {'is not a directory' if os.path.exists(directory) else 'does not exist'}"
+    return None
+
+
+def write_atomic(path: str, write_to, option: str | None = None) -> None:
+    """``write_to(tmp_path)`` writes the whole file to a temporary path in ``path``'s directory, which
+    is then renamed to ``path``. ConfigError naming ``option`` (when given: the parameter, or the CLI's
+    flag) and the path if it cannot be written: a missing directory, a file where a directory should
+    be, ``path`` a directory, no permission. Nothing is left behind on any failure."""
+    prefix = f"{option}: " if option else ""
+    directory = os.path.dirname(os.path.abspath(path)) or "."
+    problem = destination_problem(path)
+    if problem:
+        raise ConfigError(f"{prefix}cannot write {path}: {problem}")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".accelsim-", suffix=os.path.splitext(path)[1], dir=directory)
+    except OSError as exc:
+        raise ConfigError(f"{prefix}cannot write {path}: {exc.strerror}") from None
+    os.close(fd)
+    try:
+        write_to(tmp)
+        default_mode(tmp)
+        os.replace(tmp, path)
+    except BaseException as exc:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise ConfigError(f"{prefix}cannot write {path}: {exc.strerror or exc}") from None
+        raise
