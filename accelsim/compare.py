@@ -25,12 +25,12 @@ import json
 import logging
 import math
 import os
-import sys
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 
 import numpy as np
 
+from accelsim import files
 from accelsim.compress.chain import CompressedGenerator
 from accelsim.errors import ConfigError, ModelError
 from accelsim.files import write_atomic
@@ -180,22 +180,9 @@ ROW_CACHE_VERSION = 1
 
 @lru_cache(maxsize=1)
 def code_digest() -> str:
-    """sha256 of everything a row's numbers can depend on besides its arguments: accelsim's sources,
-    data files and built kernels, the models package and its weights (shipped trained parts included),
-    and the numpy and Python versions."""
-    import accelsim
-    from accelsim.models import registry
-    h = hashlib.sha256(f"numpy {np.__version__} python {sys.version_info[:3]}".encode())
-    for root in (os.path.dirname(accelsim.__file__), os.path.dirname(registry.__file__)):
-        for dirpath, dirnames, filenames in os.walk(root):
-            dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
-            for name in sorted(filenames):
-                if name.endswith((".py", ".so", ".yaml", ".yml", ".csv", ".json", ".npz", ".h")):
-                    path = os.path.join(dirpath, name)
-                    h.update(os.path.relpath(path, root).encode() + b"\0")
-                    with open(path, "rb") as f:
-                        h.update(hashlib.sha256(f.read()).digest())
-    return h.hexdigest()
+    """``accelsim.files.code_digest`` with the weights (shipped trained parts included): what a row's
+    numbers can depend on besides its arguments (remembered per process; cleared after a row trains)."""
+    return files.code_digest(weights=True)
 
 
 def row_key(model: str, recipe: str, arch, *, lowering: str, n_images: int, n_fid: int, impl: str,

@@ -1,10 +1,15 @@
-"""Writing files safely: every file is written to a temporary file beside its destination and renamed
-into place, so a failed or interrupted write never leaves a partial file behind. One mechanism
-(``write_atomic``) for JSON, PNG figures and images, CSV exports, sweep stores and compare's row cache
-(``accelsim.report.files`` adds figures on top)."""
+"""Files: writing them safely, and hashing what produced them.
+
+Every file is written to a temporary file beside its destination and renamed into place, so a failed
+or interrupted write never leaves a partial file behind. One mechanism (``write_atomic``) for JSON,
+PNG figures and images, CSV exports, sweep stores and compare's row cache (``accelsim.report.files``
+adds figures on top). ``code_digest``: the one hash of "the code" (compare's row cache keys, the
+provenance stored with trained compressed generators)."""
 from __future__ import annotations
 
+import hashlib
 import os
+import sys
 import tempfile
 
 from accelsim.errors import ConfigError
@@ -58,3 +63,28 @@ def write_atomic(path: str, write_to, option: str | None = None) -> None:
         if isinstance(exc, OSError):
             raise ConfigError(f"{prefix}cannot write {path}: {exc.strerror or exc}") from None
         raise
+
+
+CODE_SUFFIXES = (".py", ".so", ".yaml", ".yml", ".csv", ".json", ".h")
+
+
+def code_digest(weights: bool = False) -> str:
+    """sha256 of accelsim's sources, data files and built kernels, the models package (its weights too
+    with ``weights``), and the numpy and Python versions: what a computed number can depend on
+    besides its arguments. Deterministic: files in sorted order, each by relative path and content."""
+    import numpy as np
+
+    import accelsim
+    from accelsim.models import registry
+    suffixes = CODE_SUFFIXES + ((".npz",) if weights else ())
+    h = hashlib.sha256(f"numpy {np.__version__} python {sys.version_info[:3]}".encode())
+    for root in (os.path.dirname(accelsim.__file__), os.path.dirname(registry.__file__)):
+        for dirpath, dirnames, filenames in os.walk(root):
+            dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
+            for name in sorted(filenames):
+                if name.endswith(suffixes):
+                    path = os.path.join(dirpath, name)
+                    h.update(os.path.relpath(path, root).encode() + b"\0")
+                    with open(path, "rb") as f:
+                        h.update(hashlib.sha256(f.read()).digest())
+    return h.hexdigest()

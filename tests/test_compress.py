@@ -405,3 +405,20 @@ def test_compressions_take_any_conv_chain_graph():
     assert q.weight_bits() < cg.weight_bits() / 3.9
     with pytest.raises(ModelError, match=r"node '.*' \((add|instance_norm|pad|conv2d|concat)"):
         chain.from_graph("cyclegan_tiny", load(f"{gen_py}:cyclegan_tiny").graph)
+
+
+def test_trained_generators_are_saved_with_their_provenance(tmp_path):
+    """zoo.write_shipped stores model, recipe, budget and the code digest with a hash of all four
+    (issue 15 item 5); a file saved without one reads back None."""
+    from accelsim.compress import serialize, zoo
+    from accelsim.compress.recipe import TrainingBudget
+    cg = zoo.build("dcgan-digits", "int8")
+    record = zoo.provenance_of("dcgan-digits", "prune50", TrainingBudget())
+    serialize.save(cg, str(tmp_path / "a.npz"), record)
+    serialize.save(cg, str(tmp_path / "b.npz"))
+    assert serialize.provenance(str(tmp_path / "a.npz")) == record
+    assert serialize.provenance(str(tmp_path / "b.npz")) is None
+    assert serialize.load(str(tmp_path / "a.npz")).weight_bits() == cg.weight_bits()
+    assert len(record["code_digest"]) == 64 and record["budget"]["finetune_steps"] == 500
+    other = zoo.provenance_of("dcgan-digits", "prune50", TrainingBudget(finetune_steps=10))
+    assert other["hash"] != record["hash"] and other["code_digest"] == record["code_digest"]

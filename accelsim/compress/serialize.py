@@ -39,9 +39,13 @@ def _decode_scaled(layer: Layer, enc: TensorEncoding) -> np.ndarray:
     return values if enc.mask is None else np.where(enc.mask, values, 0.0)
 
 
-def save(cg: CompressedGenerator, path: str) -> None:
+def save(cg: CompressedGenerator, path: str, provenance: dict | None = None) -> None:
+    """``provenance``: what produced it (``zoo.write_shipped``: recipe, training budget, code digest and
+    their hash), kept in the header and read back by ``provenance``."""
     arrays, header = {}, {"version": FORMAT_VERSION, "model": cg.model, "steps": list(cg.steps), "fmt": cg.fmt,
                           "layers": []}
+    if provenance is not None:
+        header["provenance"] = provenance
     for layer in cg.layers:
         enc = cg.encodings[layer.name]
         entry = {"name": layer.name, "transposed": layer.transposed, "stride": layer.stride, "padding": layer.padding,
@@ -66,6 +70,12 @@ def save(cg: CompressedGenerator, path: str) -> None:
         header["layers"].append(entry)
     arrays["header"] = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
     np.savez_compressed(path, **arrays)
+
+
+def provenance(path: str) -> dict | None:
+    """The provenance a file was saved with (None for files written without one)."""
+    with np.load(path, allow_pickle=False) as f:
+        return json.loads(bytes(f["header"]).decode()).get("provenance")
 
 
 def load(path: str) -> CompressedGenerator:

@@ -10,6 +10,8 @@ by ``python -m accelsim.compress.zoo --model dcgan-digits``, fixed seeds, the de
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import logging
 import os
 import re
@@ -18,6 +20,7 @@ import time
 from accelsim.compress import serialize
 from accelsim.compress.chain import CompressedGenerator, from_model
 from accelsim.compress.recipe import TrainingBudget, apply_step
+from accelsim.files import code_digest
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +71,16 @@ def build(model: str, recipe: str, budget: TrainingBudget | None = None, use_shi
     return replace(cg, steps=tuple(t for t in tokens if t != "fp32"))
 
 
+def provenance_of(model: str, recipe: str, budget: TrainingBudget) -> dict:
+    """What produced a trained compressed generator: model, recipe, training budget, the code digest
+    (``accelsim.files.code_digest``, sources and kernels, not weights) and one hash of all four."""
+    from dataclasses import asdict
+    record = json.loads(json.dumps({"model": model, "recipe": recipe, "budget": asdict(budget),
+                                    "code_digest": code_digest()}))   # as it reads back (tuples -> lists)
+    record["hash"] = hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()
+    return record
+
+
 def write_shipped(model: str, recipes=RECIPES, threads: int = 1) -> list[str]:
     """Train every distinct trained prefix of ``recipes`` with the default budget and save it."""
     written = []
@@ -81,7 +94,7 @@ def write_shipped(model: str, recipes=RECIPES, threads: int = 1) -> list[str]:
         start = time.perf_counter()
         cg = build(model, "+".join(p), budget, use_shipped=False)
         path = cache_path(model, p)
-        serialize.save(cg, path)
+        serialize.save(cg, path, provenance_of(model, "+".join(p), budget))
         log.info("%s: %.0f s, %d weight bits -> %s", "+".join(p), time.perf_counter() - start, cg.weight_bits(), path)
         written.append(path)
     return written
