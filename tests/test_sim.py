@@ -215,6 +215,6 @@ def test_dram_kernel_equals_vectorized_reference():
             start = rng.integers(0, 1 << 24, n)
             size = rng.integers(0, 3 * d.row_bytes * d.channels * d.banks, n) * (rng.random(n) > 0.1)
             tr = rng.integers(0, nt, n)
-            a, b = service(d, start, size, tr, nt), service_reference(d, start, size, tr, nt)
+            a, b = service(d, start, size, tr, nt, kernel=True), service_reference(d, start, size, tr, nt)
             assert np.array_equal(a.transfer_ns, b.transfer_ns)
             assert (a.bursts, a.activates, a.row_hits, a.chunks) == (b.bursts, b.activates, b.row_hits, b.chunks)

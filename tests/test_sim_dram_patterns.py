@@ -73,7 +73,7 @@ def test_fused_kernel_equals_reference_on_random_boxes(dram):
         box_first = np.cumsum(box_counts) - box_counts
         idx = np.concatenate([np.arange(box_first[b], box_first[b] + box_counts[b], dtype=np.int64) for b in order])
         assert np.array_equal(start, ref_start[idx]) and np.array_equal(nbytes, ref_bytes[idx])
-        _same(service_pattern(dram, pat, n_t), service_reference(dram, start, nbytes, owner, n_t))
+        _same(service_pattern(dram, pat, n_t, kernel=True), service_reference(dram, start, nbytes, owner, n_t))
 
 
 @pytest.mark.parametrize("dram", DRAMS, ids=lambda d: f"{d.row_bytes}x{d.channels}x{d.banks}x{d.burst_bytes}")
@@ -85,7 +85,7 @@ def test_run_list_kernel_equals_reference(dram):
         start = rng.integers(0, 1 << 24, n)
         size = rng.integers(-2, 3 * dram.row_bytes * dram.channels * dram.banks, n) * (rng.random(n) > 0.1)
         tr = rng.integers(0, nt, n)
-        _same(service(dram, start, size, tr, nt), service_reference(dram, start, size, tr, nt))
+        _same(service(dram, start, size, tr, nt, kernel=True), service_reference(dram, start, size, tr, nt))
 
 
 def _arch(kib, dram, channels):
@@ -125,6 +125,6 @@ def test_fused_kernel_equals_reference_on_tile_schedules(layer):
                     s = build_schedule(m)
                     n_frac += int((~s.runs.exact).any())
                     n_t = s.t_step.size
-                    _same(service_pattern(arch.dram, s.runs, n_t),
+                    _same(service_pattern(arch.dram, s.runs, n_t, kernel=True),
                           service_reference(arch.dram, s.run_start, s.run_bytes, s.run_transfer, n_t))
     assert n_frac > 0

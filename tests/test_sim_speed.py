@@ -55,7 +55,7 @@ def test_row_piece_batching_equals_reference(dram):
         n_pat, n_t = int(rng.integers(1, 12)), int(rng.integers(1, 5))
         pat = replace(_patterns(rng, n_pat), owner=rng.integers(0, n_t, n_pat))
         start, nbytes, owner = pat.materialize()
-        got = service_pattern(dram, pat, n_t)
+        got = service_pattern(dram, pat, n_t, kernel=True)
         _same(got, service_reference(dram, start, nbytes, owner, n_t))
         batched += got.row_hits
     assert batched > 10_000   # the batched path (hits inside a row piece) was exercised
@@ -91,7 +91,7 @@ def test_outer_period_fast_forward_equals_reference(dram):
                       n_inner=rng.integers(1, 60, n_pat), owner=rng.integers(0, n_t, n_pat))
         forwarded += sum(_period(dram, pat, p) > 0 for p in range(n_pat))
         start, nbytes, owner = pat.materialize()
-        _same(service_pattern(dram, pat, n_t), service_reference(dram, start, nbytes, owner, n_t))
+        _same(service_pattern(dram, pat, n_t, kernel=True), service_reference(dram, start, nbytes, owner, n_t))
     assert forwarded >= 20
 
 
@@ -197,3 +197,30 @@ def test_clear_memos_forgets_and_changes_nothing():
     clear_memos()
     assert not engine._SAME_MAPPING and not tiling._SEARCHED and tiling._space.cache_info().currsize == 0
     assert simulate("dcgan-64", "edge-npu", "w4a8").to_json() == first
+
+
+def test_small_replays_skip_numba_in_a_fresh_process_with_the_same_numbers():
+    """A fresh process pricing DCGAN-64 (tens of runs per layer) never imports numba (the numpy form
+    of the DRAM model, equal bit for bit); forcing the kernel gives the same report."""
+    import json
+    import os
+    import subprocess
+    import sys
+    code = ("import json, sys\nfrom accelsim.api import simulate\n"
+            "r = simulate('dcgan-64', 'tpu-like', 'int8')\n"
+            "print(json.dumps({'numba': 'numba' in sys.modules, 'report': r.to_json()}))")
+    env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    out = json.loads(subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True,
+                                    env=env).stdout)
+    assert out["numba"] is False
+    from accelsim.api import clear_memos
+    from accelsim.sim import dram
+    clear_memos()
+    original = dram._use_kernel
+    try:
+        dram._use_kernel = lambda n_runs, kernel: True
+        forced = simulate("dcgan-64", "tpu-like", "int8").to_json()
+    finally:
+        dram._use_kernel = original
+        clear_memos()
+    assert forced == out["report"]

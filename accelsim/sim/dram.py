@@ -45,15 +45,18 @@ class DramResult:
 
 
 def service(dram: DramSpec, run_start: np.ndarray, run_bytes: np.ndarray, run_transfer: np.ndarray,
-            n_transfers: int) -> DramResult:
+            n_transfers: int, kernel: bool | None = None) -> DramResult:
     """Service byte runs (start address, length, owning transfer id; in issue order): the kernel of
     ``service_pattern`` with one single-run pattern per run, the same result bit for bit as
-    ``service_reference`` (the vectorized numpy form, tests/test_sim.py compares the two)."""
+    ``service_reference`` (the vectorized numpy form, tests/test_sim.py compares the two); ``kernel``
+    as ``service_pattern``'s."""
     run_start = np.ascontiguousarray(run_start, dtype=np.int64)
     run_bytes = np.ascontiguousarray(run_bytes, dtype=np.int64)
     run_transfer = np.ascontiguousarray(run_transfer, dtype=np.int64)
     if run_start.size == 0 or not (run_bytes > 0).any():
         return DramResult(np.zeros(n_transfers), 0, 0, 0, 0)
+    if not _use_kernel(run_start.size, kernel):
+        return service_reference(dram, run_start, run_bytes, run_transfer, n_transfers)
     n = run_start.size
     one = np.ones(n, dtype=np.int64)
     # a run of b bytes from byte s: b elements of 8 bits from element s, base 0 (the int64 path;
@@ -62,11 +65,26 @@ def service(dram: DramSpec, run_start: np.ndarray, run_bytes: np.ndarray, run_tr
                     run_bytes, run_transfer, n_transfers)
 
 
-def service_pattern(dram: DramSpec, runs: RunPattern, n_transfers: int) -> DramResult:
+SMALL_RUNS = 20_000   # up to this many runs, the numpy form until the numba kernel is loaded anyway
+
+
+def _use_kernel(n_runs: int, kernel: bool | None) -> bool:
+    """The numba kernel, or (False) the numpy form, which gives the same result bit for bit: a small
+    replay in a process that has not loaded the kernel yet is faster in numpy than importing numba
+    and loading the compiled kernel (about 0.5 s: most of a cold ``accelsim energy`` on DCGAN-64)."""
+    if kernel is not None:
+        return kernel
+    return n_runs > SMALL_RUNS or _kernel.cache_info().currsize > 0
+
+
+def service_pattern(dram: DramSpec, runs: RunPattern, n_transfers: int, kernel: bool | None = None) -> DramResult:
     """Service byte runs given as strided patterns (``accelsim.mapping.schedule.RunPattern``: runs
     pattern by pattern in issue order, each pattern's runs owned by one transfer): the runs are
     generated inside the DRAM kernel, never stored. Equals ``service_reference`` on
-    ``runs.materialize()`` bit for bit (tests/test_sim_dram_patterns.py)."""
+    ``runs.materialize()`` bit for bit (tests/test_sim_dram_patterns.py). ``kernel``: True / False
+    force the numba kernel / the numpy form; None picks (``_use_kernel``)."""
+    if not _use_kernel(int((runs.n_outer * runs.n_inner).sum()), kernel):
+        return service_reference(dram, *runs.materialize(), n_transfers)
     return _service(dram, *(getattr(runs, f) for f in _PATTERN_FIELDS), n_transfers)
 
 
