@@ -217,13 +217,18 @@ def set_isa(name: str) -> None:
 
 
 @contextlib.contextmanager
-def use_isa(name: str):
-    prev = active_isa()
-    set_isa(name)
+def _temporarily(get, set_, value):
+    """A run-time switch set to ``value`` inside the block, restored after it."""
+    prev = get()
+    set_(value)
     try:
         yield
     finally:
-        set_isa(prev)
+        set_(prev)
+
+
+def use_isa(name: str):
+    return _temporarily(active_isa, set_isa, name)
 
 
 CONVT_PATHS = ("auto", "phase", "col2im")
@@ -241,14 +246,8 @@ def set_convt_path(name: str) -> None:
     _k.set_convt_path(name)
 
 
-@contextlib.contextmanager
 def use_convt_path(name: str):
-    prev = convt_path()
-    set_convt_path(name)
-    try:
-        yield
-    finally:
-        set_convt_path(prev)
+    return _temporarily(convt_path, set_convt_path, name)
 
 
 def last_convt_path() -> str:

@@ -961,6 +961,23 @@ struct U8Path {
   int64_t flush;
 };
 
+// The bias (int32 or int64 codes) widened to int64, empty when there is none.
+static std::vector<int64_t> bias_i64(const TensorView& bias) {
+  std::vector<int64_t> out;
+  if (bias.data)
+    for (int64_t i = 0; i < bias.shape[0]; ++i)
+      out.push_back(bias.dtype == DType::i32 ? static_cast<const int32_t*>(bias.data)[i]
+                                             : static_cast<const int64_t*>(bias.data)[i]);
+  return out;
+}
+
+// Validation of the requantization parameters before any accumulator exists (an empty view).
+static void validate_requant(const RequantArgs& r, void* out) {
+  RequantArgs v = r;
+  v.acc.shape[0] = 0;
+  requantize(v, out);
+}
+
 static U8Path u8_path(const QConvArgs& a, const HotKernels& hk) {
   const int64_t umax = int64_t(a.x_fmt.qmax()) - a.x_fmt.qmin();
   const int64_t wmax = max_abs_code(a.w_kind, a.w_bits);
@@ -991,16 +1008,8 @@ void qconv_requant_run(const QConvPlan& plan, const RequantArgs& rq, void* out) 
   const int64_t corr_u8 = ACCELSIM_MUTANT(8) ? int64_t(a.x_fmt.qmin()) + a.x_zero_point
                                              : int64_t(a.x_fmt.qmin()) - a.x_zero_point;
   if (plan.acc_bits == 32 && u8ok && g.p.transposed && a.w.dtype == DType::i8 && use_phase(g, hk)) {
-    {  // validation of the requantization parameters (no accumulators yet)
-      RequantArgs v = r;
-      v.acc.shape[0] = 0;
-      requantize(v, out);
-    }
-    std::vector<int64_t> bias64;
-    if (a.bias.data)
-      for (int64_t i = 0; i < a.bias.shape[0]; ++i)
-        bias64.push_back(a.bias.dtype == DType::i32 ? static_cast<const int32_t*>(a.bias.data)[i]
-                                                    : static_cast<const int64_t*>(a.bias.data)[i]);
+    validate_requant(r, out);
+    const std::vector<int64_t> bias64 = bias_i64(a.bias);
     // Chunks of images: accumulators of a chunk (<= 4 MiB, at least one image) in the calling
     // thread's scratch, then requantized while they are still in cache.
     const int64_t per_img = g.cout * P, osize = int64_t(dtype_size(container_dtype(rq.out_fmt)));
@@ -1028,16 +1037,8 @@ void qconv_requant_run(const QConvPlan& plan, const RequantArgs& rq, void* out) 
   }
   if (plan.acc_bits == 32 && u8ok && g.p.transposed && a.w.dtype == DType::i8) {
     g_last_convt.store(2);
-    {  // validation of the requantization parameters (no accumulators yet)
-      RequantArgs v = r;
-      v.acc.shape[0] = 0;
-      requantize(v, out);
-    }
-    std::vector<int64_t> bias64;
-    if (a.bias.data)
-      for (int64_t i = 0; i < a.bias.shape[0]; ++i)
-        bias64.push_back(a.bias.dtype == DType::i32 ? static_cast<const int32_t*>(a.bias.data)[i]
-                                                    : static_cast<const int64_t*>(a.bias.data)[i]);
+    validate_requant(r, out);
+    const std::vector<int64_t> bias64 = bias_i64(a.bias);
     const int64_t corr = corr_u8;
     const size_t osize = dtype_size(container_dtype(rq.out_fmt));
     // Each task's accumulators [image][channel co0..co0+nco][P], requantized into its output planes.
@@ -1079,12 +1080,7 @@ void qconv_requant_run(const QConvPlan& plan, const RequantArgs& rq, void* out) 
 void qconv_run(const QConvPlan& plan, void* out) {
   if (!out) fail("output pointer is null");
   const QConvArgs& a = plan.args;
-  std::vector<int64_t> bias64;
-  if (a.bias.data) {
-    for (int64_t i = 0; i < a.bias.shape[0]; ++i)
-      bias64.push_back(a.bias.dtype == DType::i32 ? static_cast<const int32_t*>(a.bias.data)[i]
-                                                  : static_cast<const int64_t*>(a.bias.data)[i]);
-  }
+  const std::vector<int64_t> bias64 = bias_i64(a.bias);
   const ConvOperands ops{a.x, a.w, a.x_zero_point, bias64.empty() ? nullptr : bias64.data()};
   const bool fits16 = a.x_fmt.bits <= 15;  // x - z_x fits int16; weight codes always do
   const HotKernels& hk = hot();
