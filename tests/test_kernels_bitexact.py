@@ -124,6 +124,16 @@ def test_pack_signs_matches_golden():
         np.testing.assert_array_equal(kernels.pack_signs(c), pack_signs(c))
 
 
+def test_pack_signs_bit_order():
+    """docs/quantization.md section 5: least significant bit first, bit i of word j is channel 64 j + i (+1 -> 1),
+    the unused high bits of the last word 0; the C++ packing the same."""
+    from accelsim.formats.binary import pack_signs
+    c = np.full((1, 66), -1, np.int8)
+    c[0, [0, 3, 63, 65]] = 1
+    want = [[(1 << 0) | (1 << 3) | (1 << 63), 1 << 1]]
+    assert pack_signs(c).tolist() == want and kernels.pack_signs(c).tolist() == want
+
+
 def test_xnor_popcount_form_equals_dot():
     from accelsim.formats.binary import pack_signs, xnor_dot
     rng = np.random.default_rng(1)

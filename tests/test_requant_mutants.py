@@ -333,3 +333,101 @@ def test_fma32_and_cvt_i32_round_float64_inputs_to_float32():
 def test_quantize_multiplier_carry_at_a_nonzero_exponent():
     assert requant.quantize_multiplier(2 * (1 - 2.0 ** -40)) == (1 << 30, -2)
     assert requant.quantize_multiplier(4 * (1 - 2.0 ** -40)) == (1 << 30, -3)
+
+
+def test_integer_params_refusals_name_m0_and_shift():
+    """requantize_integer names the field whose values are not integers (m0, shift)."""
+    with pytest.raises(FormatError, match=r"^m0 must hold integers, got float64$"):
+        requant.requantize_integer(np.array([1]), 1.5, 0, 0, 0, 255)
+    with pytest.raises(FormatError, match=r"^shift must hold integers, got float64$"):
+        requant.requantize_integer(np.array([1]), 1 << 30, 0.5, 0, 0, 255)
+    with pytest.raises(FormatError, match=r"^m0 is out of range: "):
+        requant.requantize_integer(np.array([1]), [1 << 64], 0, 0, 0, 255)
+    with pytest.raises(FormatError, match=r"^shift is out of range: "):
+        requant.requantize_integer(np.array([1]), 1 << 30, [-(1 << 64)], 0, 0, 255)
+
+
+def test_srdhm_rndnu_just_below_a_negative_tie():
+    """a*m / 2^31 = -0.5 - 2^-31 rounds to -1 (the nudge is 1 - 2^30 for a negative product, not 2 - 2^30),
+    in srdhm_rndnu and through requantize_integer."""
+    m = (1 << 30) + 1
+    assert requant.srdhm_rndnu(-1, m) == -1 and requant.srdhm_rndnu(-3, m) == -2   # -1.5 - 3*2^-31 -> -2
+    assert requant.srdhm_rndnu(-1, 1 << 30) == 0                                    # the tie itself: toward +inf
+    assert requant.requantize_integer(np.array([-1, 1]), m, 0, 0, -128, 127).tolist() == [-1, 1]
+
+
+@pytest.mark.skipif(np.finfo(np.longdouble).nmant < 60, reason="long double has no more bits than float64")
+def test_scales_pass_through_float64_as_python_floats():
+    """A long double scale reaches float32 through float64 (torch takes scales as Python floats): 1 + 2^-24 +
+    2^-60 is the float64 tie 1 + 2^-24, which rounds to even: 1, where a direct rounding would give 1 + 2^-23."""
+    x = np.longdouble(1) + np.longdouble(2) ** -24 + np.longdouble(2) ** -60
+    assert requant._f32_channels(x, "s_w")[0] == 1.0
+    assert requant._f32_channels(np.array([x, x]), "s_w").tolist() == [1.0, 1.0]
+
+
+def _round_f32(x: Fraction) -> np.float32:
+    """Correct rounding of an exact rational to float32, ties to even (no float64 step)."""
+    f = np.float32(float(x))
+    cands = [np.nextafter(f, np.float32(-np.inf)), f, np.nextafter(f, np.float32(np.inf))]
+    best = min(abs(Fraction(float(v)) - x) for v in cands)
+    near = [v for v in cands if abs(Fraction(float(v)) - x) == best]
+    return near[0] if len(near) == 1 else next(v for v in near if (int(np.float32(v).view(np.int32)) & 1) == 0)
+
+
+def _double_rounding_cases():
+    """(a, b, c) float32 with the float64 sum s = RN64(a*b + c) exactly at a float32 midpoint M or one float64
+    ulp from it, and the exact sum off s by less than half a float64 ulp, either side (or exactly M): the
+    cases where rounding the float64 sum to float32 would round twice, and fma32's round-to-odd step decides.
+    First a*b is small next to c (built from integer mantissas A*B close to the wanted product), then c is
+    small next to a*b."""
+    cases = []
+    for c in (1 + 2.0 ** -23 * 6, 1 + 2.0 ** -23 * 7, 1.5 + 2.0 ** -23 * 2, 1.5 + 2.0 ** -23 * 3):
+        for sign in (1, -1):
+            cf = Fraction(sign * c)
+            half = Fraction(2) ** -24 * sign                   # to the midpoint above |c|
+            u64 = Fraction(2) ** -52                           # float64 ulp in [1, 2)
+            for k in (-1, 0, 1):
+                target = half + sign * k * u64                 # p = target + delta, |delta| < u64 / 2
+                e = -70                                        # |target| ~ 2^-24 = 2^46 * 2^e
+                P = target / Fraction(2) ** e
+                assert P.denominator == 1
+                for dsign in ((1, -1, 0) if k == 0 else (1, -1)):
+                    for A in range(1 << 23, (1 << 23) + 4000):
+                        B = round(abs(P) / A)
+                        d = A * B - abs(P)
+                        if (dsign == 0 and d == 0) or (dsign and 0 < dsign * d < 1 << 17):
+                            break
+                    else:
+                        raise AssertionError("no case found")
+                    a = np.float32(sign * A * 2.0 ** -47)
+                    b = np.float32(B * 2.0 ** -23)
+                    assert Fraction(float(a)) * Fraction(float(b)) == sign * (abs(P) + d) * Fraction(2) ** e
+                    cases.append((a, b, np.float32(sign * c)))
+    # the other way round: the product is the float32 midpoint M = 3 * B * 2^-24 itself (25 significant bits)
+    # and c is tiny, one float64 ulp or none plus or minus 2^-60 (TwoSum's error term then comes from c)
+    for j in (1, 3, 5, 7, 9, 11):
+        if (2 ** 24 + j) % 3:
+            continue
+        for sign in (1, -1):
+            a, b = np.float32(sign * 0.75), np.float32((2 ** 24 + j) // 3 * 2.0 ** -22)
+            for k in (-1, 0, 1):
+                for dsign in ((1, -1, 0) if k == 0 else (1, -1)):
+                    cases.append((a, b, np.float32(sign * (k * 2.0 ** -52 + dsign * 2.0 ** -60))))
+    return cases
+
+
+def test_fma32_rounds_once_where_the_float64_sum_rounds_twice():
+    """fma32 equals the exact rational a*b + c rounded once to float32 on the cases where RN32(RN64(.)) would
+    not (kills the mutants of its TwoSum error term, its parity test and its direction of the nudge)."""
+    cases = _double_rounding_cases()
+    twice = 0
+    for a, b, c in cases:
+        exact = Fraction(float(a)) * Fraction(float(b)) + Fraction(float(c))
+        want = _round_f32(exact)
+        assert requant.fma32(a, b, c) == want, (a, b, c)
+        twice += np.float32(float(a) * float(b) + float(c)) != want   # the float64 sum rounded to float32
+    assert len(cases) == 84 and twice == 12   # ties met from the side away from their even neighbour
+    a, b, c = (np.array(v, np.float32) for v in zip(*cases))
+    want = np.array([_round_f32(Fraction(float(x)) * Fraction(float(y)) + Fraction(float(z)))
+                     for x, y, z in cases], np.float32)
+    np.testing.assert_array_equal(requant.fma32(a, b, c), want)   # the array form, all at once
