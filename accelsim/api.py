@@ -103,6 +103,8 @@ def simulate(workload: Workload | str = DEFAULT_MODEL, arch: ArchSpec | str = DE
     a = arch.array
     if lowering not in LOWERING_CHOICES:
         raise ConfigError(f"lowering must be one of {', '.join(LOWERING_CHOICES)}, got {lowering!r}")
+    if objective not in tiling.OBJECTIVES:   # checked here too: a crossbar arch never reaches the mapper
+        raise ConfigError(f"objective must be one of {', '.join(tiling.OBJECTIVES)}, got {objective!r}")
     if fusion != "none" and arch.kind == "crossbar":
         raise ConfigError(f"fusion {fusion!r} applies to systolic-array archs; crossbar arch {arch.name!r} places "
                           "its activations on chip itself (use fusion='none')")

@@ -344,7 +344,9 @@ def test_yaml_bounds_and_strict_api_types(tmp_path, capsys):
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and message in err, err
     for kwargs, message in ((dict(arch=None), "arch must be an ArchSpec"), (dict(fmt=["int8"]), "fmt must be"),
-                            (dict(compression="prune50"), "compression must be"), (dict(batch=True), "batch must be")):
+                            (dict(compression="prune50"), "compression must be"), (dict(batch=True), "batch must be"),
+                            (dict(arch="isaac-like", objective="bogus"), "objective must be one of"),
+                            (dict(arch="edge-npu", objective="bogus"), "objective must be one of")):
         with pytest.raises(AccelsimError, match=message):
             accelsim.simulate("dcgan-digits", **kwargs)
     for kwargs, message in ((dict(groups=1.9), "groups must be an integer"), (dict(groups=True), "groups"),
