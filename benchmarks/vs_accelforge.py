@@ -35,8 +35,14 @@ accelsim and simulates the same layers (subprocess wall), and its first in-proce
 AccelForge = the worker subprocess (interpreter, import, every layer's mapping) and the mapper's own
 time per layer. Load average at start and end.
 
+``--tables-from PATH`` runs nothing: it prints the markdown tables of docs/vs_accelforge.md (per-layer
+tables of both models, the two totals, the mappings, the wall times) from a result JSON of this script,
+so that the doc's numbers are generated, never typed (tests/test_vs_accelforge.py checks that the doc
+holds the tables of the newest committed JSON).
+
 usage: python benchmarks/vs_accelforge.py [--json PATH] [--cyclegan distinct|none] [--time-limit S]
                                           [--layers G1,G2] [--accelforge-python PATH]
+       python benchmarks/vs_accelforge.py --tables-from benchmarks/results/vs_accelforge-DATE.json
 """
 from __future__ import annotations
 
@@ -262,6 +268,82 @@ def checks(rows: list, shared: dict) -> list:
     return out
 
 
+# ---- the doc's tables, from a result JSON -----------------------------------------------------------
+# per-layer table columns: (header, metric label, decimals)
+LAYER_COLUMNS = (("energy", "energy uJ", 1), ("DRAM rd/wr", "DRAM uJ", 1),
+                 ("DRAM backgr.+refresh", "DRAM bg+ref uJ", 1), ("buffers", "buffer uJ", 1), ("MAC", "MAC uJ", 2),
+                 ("DRAM bytes", "DRAM bytes", 0), ("cycles", "cycles", 0), ("MACs", "MACs", 0))
+
+
+def _pair(vf: float, va: float, decimals: int) -> str:
+    if decimals == 0 and round(vf) == round(va):
+        return f"{va:,.0f} (equal)"
+    return f"{vf:,.{decimals}f} / {va:,.{decimals}f} ({rel(vf, va):+.1%})"
+
+
+def markdown_tables(doc: dict) -> dict:
+    """docs/vs_accelforge.md's tables from one result JSON of this script: {section: markdown}, sections
+    'layers <model>' and 'total <model>' for each model, 'mappings' and 'wall'."""
+    metric = dict(METRICS)
+    out = {}
+    models = list(dict.fromkeys(r["model"] for r in doc["layers"]))
+    for m in models:
+        rows = [r for r in doc["layers"] if r["model"] == m]
+        lines = ["| layer | " + " | ".join(h for h, _, _ in LAYER_COLUMNS) + " |",
+                 "|---" * (len(LAYER_COLUMNS) + 1) + "|"]
+        for r in rows:
+            name = r["layer"] + (f" x{r['count']}" if r["count"] != 1 else "")
+            cells = [_pair(metric[k](r["accelforge"]), metric[k](r["accelsim"]), dec) for _, k, dec in LAYER_COLUMNS]
+            lines.append(f"| {name} | " + " | ".join(cells) + " |")
+        out[f"layers {m}"] = "\n".join(lines)
+        t = doc["totals"][m]
+        lines = ["| metric | AccelForge | accelsim (scatter) | diff | accelsim (phase, default) |",
+                 "|---|---|---|---|---|"]
+        for label, _ in METRICS:
+            vf, va, vp = t["accelforge"][label], t["accelsim"][label], t["accelsim_phase"][label]
+            lines.append(f"| {label} | {vf:,.1f} | {va:,.1f} | {rel(vf, va):+.1%} | {vp:,.1f} |")
+        lines.append(f"| {ACT[0]} | - | {t['accelsim'][ACT[0]]:,.1f} |  | {t['accelsim_phase'][ACT[0]]:,.1f} |")
+        out[f"total {m}"] = "\n".join(lines)
+    lines = ["| layer | AccelForge (mapper s) | accelsim |", "|---|---|---|"]
+    for r in doc["layers"]:
+        f = r["accelforge"]
+        lines.append(f"| {r['layer']} | `{f['mapping']}` ({f['wall_s']:.0f} s) | `{r['accelsim']['mapping']}` |")
+    out["mappings"] = "\n".join(lines)
+    w = doc["wall_s"]
+    per_layer = [r["accelforge"]["wall_s"] for r in doc["layers"]]
+    n = len(doc["layers"])
+    la0, la1 = doc["load_average_start"], doc["load_average_end"]
+    out["wall"] = "\n".join([
+        "| | wall |", "|---|---|",
+        f"| accelsim: fresh interpreter, import + `simulate` of the {n} compared layers | "
+        f"{w['accelsim_cold_subprocess']:.1f} s |",
+        f"| accelsim: first in-process `simulate` calls (scatter lowering) | {w['accelsim_first_calls']:.1f} s |",
+        f"| AccelForge: worker subprocess (interpreter, import {w['accelforge_import']:.1f} s, {n} layers mapped) | "
+        f"{w['accelforge_subprocess']:.1f} s |",
+        f"| AccelForge: mapper alone, sum over the {n} layers ({min(per_layer):.0f}-{max(per_layer):.0f} s each) | "
+        f"{w['accelforge_mapper']:.1f} s |",
+        f"| ratio, cold: AccelForge subprocess / accelsim fresh interpreter | "
+        f"{w['accelforge_subprocess'] / w['accelsim_cold_subprocess']:.0f}x |",
+        f"| ratio: AccelForge mapper / accelsim in-process calls | "
+        f"{w['accelforge_mapper'] / w['accelsim_first_calls']:.0f}x |",
+        f"| load average (1, 5, 15 min) at start / at end, {doc['cpu_count']} cores | "
+        f"{', '.join(f'{x:.2f}' for x in la0)} / {', '.join(f'{x:.2f}' for x in la1)} |"])
+    return out
+
+
+def print_tables(path: str) -> None:
+    try:
+        with open(path) as f:
+            doc = json.load(f)
+    except (OSError, ValueError) as e:
+        raise SystemExit(f"{path}: cannot read a result JSON ({e})")
+    if not isinstance(doc, dict) or not doc.get("layers") or any(r.get("accelforge") is None for r in doc["layers"]):
+        raise SystemExit(f"{path}: not a run with AccelForge's side on every layer; no tables to print")
+    for name, md in markdown_tables(doc).items():
+        print(f"<!-- {name}: python benchmarks/vs_accelforge.py --tables-from {os.path.relpath(path, os.path.join(HERE, '..'))} -->")
+        print(md + "\n")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--json", metavar="PATH")
@@ -269,7 +351,11 @@ def main() -> int:
     ap.add_argument("--layers", help="comma-separated layer names to keep (default: all)")
     ap.add_argument("--time-limit", type=float, default=120.0, help="AccelForge mapper cap per layer, s (default 120)")
     ap.add_argument("--accelforge-python", default=DEFAULT_AF_PYTHON)
+    ap.add_argument("--tables-from", metavar="PATH", help="print the doc's markdown tables from a result JSON; run nothing")
     args = ap.parse_args()
+    if args.tables_from:
+        print_tables(args.tables_from)
+        return 0
 
     load0 = os.getloadavg()
     arch = load_arch(ARCH)

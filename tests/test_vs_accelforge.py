@@ -134,3 +134,21 @@ def test_committed_run_holds_the_documented_claims():
     assert len(results) >= 4 * len(doc["layers"])
     assert [c for c in results if not c[1]] == []
     assert sum("ratio" in n for n, _, _ in results) >= 8
+
+
+def test_doc_tables_are_generated_from_the_newest_committed_run():
+    """docs/vs_accelforge.md's tables (per layer, totals, mappings, wall times) are the ones
+    ``vs_accelforge.py --tables-from`` prints from the newest committed result JSON: not typed."""
+    import glob
+    import json
+    import pathlib
+
+    v = _bench()
+    paths = sorted(glob.glob(os.path.join(ROOT, "benchmarks", "results", "vs_accelforge-*.json")))
+    doc = pathlib.Path(ROOT, "docs", "vs_accelforge.md").read_text()
+    tables = v.markdown_tables(json.loads(pathlib.Path(paths[-1]).read_text()))
+    assert {"layers dcgan-64", "total dcgan-64", "layers cyclegan-resnet9", "total cyclegan-resnet9",
+            "mappings", "wall"} <= set(tables)
+    missing = [name for name, md in tables.items() if md not in doc]
+    assert missing == [], f"regenerate with --tables-from {os.path.basename(paths[-1])}: {missing}"
+    assert os.path.basename(paths[-1]) in doc
