@@ -28,8 +28,13 @@ The load average is recorded at start and end. Exit 1 when any check fails: cycl
 accelsim os DRAM above SCALE-Sim's, SCALE-Sim's live numbers not equal to the goldens, or accelsim
 cold less than --target-speedup times faster than SCALE-Sim cold (DCGAN-64, summed over runs).
 
+``--tables-from PATH`` runs nothing: it prints the markdown tables of docs/simulator.md's SCALE-Sim
+section from a result JSON of this script (the doc's numbers are generated, never typed; a test checks
+that the doc holds the tables of the newest committed JSON).
+
 usage: python benchmarks/vs_scalesim.py [--json PATH] [--arrays 32] [--dataflows os,ws,is] [--repeat 3]
                                          [--scalesim-python PATH] [--work DIR] [--skip-goldens]
+       python benchmarks/vs_scalesim.py --tables-from benchmarks/results/vs_scalesim-DATE.json
 """
 from __future__ import annotations
 
@@ -197,6 +202,74 @@ def part_goldens(args, have_peer):
     return rows, scalesim_wall, accelsim_wall
 
 
+def markdown_tables(doc: dict) -> dict:
+    """docs/simulator.md's tables from one result JSON of this script: {section: markdown}: 'runs' (per
+    array and dataflow: cycles, DRAM, cold and warm walls, ratios, load), 'layers' (per layer: cycles and
+    DRAM bytes of both), 'summary' (sums, checks, load at start and end; the os goldens when run)."""
+    runs, cases, ch = doc["runs"], doc["cases"], doc["checks"]
+    lines = ["| array | dataflow | compute cycles identical | SCALE-Sim DRAM B | accelsim DRAM B | accelsim / SCALE-Sim DRAM | "
+             "SCALE-Sim cold s | accelsim cold s | cold ratio | SCALE-Sim warm s | accelsim warm s | warm ratio | "
+             "load average (1 min) at SCALE-Sim's start / end |",
+             "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+    for r in runs:
+        mine = [c for c in cases if c["array"] == r["array"] and c["dataflow"] == r["dataflow"]]
+        same = sum(bool(c["cycles_identical"]) for c in mine)
+        sd = sum(c["scalesim_dram_bytes"] for c in mine)
+        ad = sum(c["accelsim_dram_bytes"] for c in mine)
+        la = r["load_average"]
+        lines.append(f"| {r['array']} | {r['dataflow']} | {same} of {len(mine)} layers | {sd:,} | {ad:,} | {ad / sd:.3f} | "
+                     f"{r['scalesim_cold_s']:.1f} | {r['accelsim_cold_s']:.2f} | "
+                     f"{r['scalesim_cold_s'] / r['accelsim_cold_s']:.0f}x | {r['scalesim_warm_s']:.1f} | "
+                     f"{r['accelsim_warm_s']:.4f} | {r['scalesim_warm_s'] / r['accelsim_warm_s']:,.0f}x | "
+                     f"{la[0][0]:.2f} / {la[1][0]:.2f} |")
+    out = {"runs": "\n".join(lines)}
+    lines = ["| array | dataflow | layer | SCALE-Sim cycles (last index) | accelsim cycles - 1 | SCALE-Sim DRAM B | "
+             "accelsim DRAM B | accelsim mapping |", "|---|---|---|---:|---:|---:|---:|---|"]
+    for c in cases:
+        lines.append(f"| {c['array']} | {c['dataflow']} | {c['layer']} | {c['scalesim_cycles']:,} | "
+                     f"{c['accelsim_cycles_count'] - 1:,} | {c['scalesim_dram_bytes']:,} | {c['accelsim_dram_bytes']:,} | "
+                     f"`{c['accelsim_mapping']}` |")
+    out["layers"] = "\n".join(lines)
+    cold_ss, cold_acc = sum(r["scalesim_cold_s"] for r in runs), sum(r["accelsim_cold_s"] for r in runs)
+    warm_ss, warm_acc = sum(r["scalesim_warm_s"] for r in runs), sum(r["accelsim_warm_s"] for r in runs)
+    target = doc.get("target_speedup", TARGET_SPEEDUP)
+    la0, la1 = doc["load_average_start"], doc["load_average_end"]
+    lines = ["| | |", "|---|---|",
+             f"| compute cycles identical on every layer and run | {'yes' if ch['cycles_identical'] else 'NO'} |",
+             f"| cold wall, sum over the {len(runs)} runs: SCALE-Sim / accelsim | {cold_ss:.1f} s / {cold_acc:.2f} s = "
+             f"{ch['cold_speedup']:.0f}x (target >= {target:.0f}x: {'met' if ch['cold_speedup_met'] else 'NOT met'}) |",
+             f"| warm wall, sum over the {len(runs)} runs: SCALE-Sim / accelsim | {warm_ss:.1f} s / {warm_acc:.3f} s = "
+             f"{ch['warm_speedup']:,.0f}x |"]
+    if "os_rows" in ch:
+        lines.append(f"| os goldens re-run live: SCALE-Sim equals the committed goldens | "
+                     f"{'yes' if ch['scalesim_equals_goldens'] else 'NO'} ({ch['os_rows']} rows) |")
+        lines.append(f"| os goldens: accelsim DRAM <= SCALE-Sim on every row | "
+                     f"{'yes' if ch['os_dram_not_above_scalesim'] else 'NO'} (strictly below on "
+                     f"{ch['os_rows_accelsim_below']} of {ch['os_rows']}) |")
+    else:
+        lines.append("| os goldens re-run live | not in this run (`--skip-goldens`) |")
+    lines.append(f"| load average (1, 5, 15 min) at start / at end, {doc['cores']} cores | "
+                 f"{', '.join(f'{x:.2f}' for x in la0)} / {', '.join(f'{x:.2f}' for x in la1)} |")
+    lines.append(f"| SCALE-Sim, run at (UTC) | {doc['scalesim']['scalesim']} (Python {doc['scalesim']['python']}, "
+                 f"numpy {doc['scalesim']['numpy']}), {doc['date_utc']} |")
+    out["summary"] = "\n".join(lines)
+    return out
+
+
+def print_tables(path: str) -> None:
+    try:
+        with open(path) as f:
+            doc = json.load(f)
+    except (OSError, ValueError) as e:
+        raise SystemExit(f"{path}: cannot read a result JSON ({e})")
+    if not isinstance(doc, dict) or not doc.get("checks") or not doc.get("runs"):
+        raise SystemExit(f"{path}: not a run with SCALE-Sim's side (no checks); no tables to print")
+    rel = os.path.relpath(path, os.path.join(HERE, ".."))
+    for name, md in markdown_tables(doc).items():
+        print(f"<!-- generated: python benchmarks/vs_scalesim.py --tables-from {rel} ({name}) -->")
+        print(md + "\n")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--json", metavar="PATH")
@@ -207,8 +280,12 @@ def main() -> int:
     ap.add_argument("--scalesim-python", default=os.environ.get("ACCELSIM_SCALESIM_PYTHON", scalesim_run.DEFAULT_PYTHON))
     ap.add_argument("--work", default=None, help="where SCALE-Sim's inputs and reports go (default: a fresh temp dir)")
     ap.add_argument("--skip-goldens", action="store_true", help="part 1 only")
+    ap.add_argument("--tables-from", metavar="PATH", help="print the doc's markdown tables from a result JSON; run nothing")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.tables_from:
+        print_tables(args.tables_from)
+        return 0
     if args.child:
         r, c, df = args.child.split(",")
         child_simulate(int(r), int(c), df)
@@ -261,7 +338,7 @@ def main() -> int:
         with open(args.json, "w") as f:
             json.dump({"scalesim": versions, "cases": cases, "runs": runs, "os_goldens": golden_rows,
                        "checks": checks, "load_average_start": load_start, "load_average_end": load_end,
-                       "cores": os.cpu_count(), "date_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime(t_start))},
+                       "cores": os.cpu_count(), "target_speedup": args.target_speedup, "date_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime(t_start))},
                       f, indent=1)
     if not have_peer:
         return 0

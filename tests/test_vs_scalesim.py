@@ -1,0 +1,31 @@
+"""benchmarks/vs_scalesim.py's measured result in docs/simulator.md is generated, not typed: every table
+marked ``<!-- generated: python benchmarks/vs_scalesim.py --tables-from PATH (name) -->`` is exactly what
+``markdown_tables`` prints from that committed JSON, and that run's cycles were identical."""
+import importlib.util
+import json
+import os
+import pathlib
+import re
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+MARK = re.compile(r"<!-- generated: python benchmarks/vs_scalesim\.py --tables-from (\S+) \((\w+)\) -->\n")
+
+
+def _bench():
+    spec = importlib.util.spec_from_file_location("vs_scalesim", os.path.join(ROOT, "benchmarks", "vs_scalesim.py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_doc_tables_are_generated_from_the_committed_run():
+    v = _bench()
+    doc = pathlib.Path(ROOT, "docs", "simulator.md").read_text()
+    marks = list(MARK.finditer(doc))
+    assert {m.group(2) for m in marks} >= {"runs", "layers", "summary"}
+    for m in marks:
+        path = pathlib.Path(ROOT, m.group(1))
+        run = json.loads(path.read_text())
+        md = v.markdown_tables(run)[m.group(2)]
+        assert doc[m.end():].startswith(md + "\n"), f"regenerate {m.group(2)} with --tables-from {m.group(1)}"
+        assert run["checks"]["cycles_identical"] is True
