@@ -431,3 +431,13 @@ def test_fma32_rounds_once_where_the_float64_sum_rounds_twice():
     want = np.array([_round_f32(Fraction(float(x)) * Fraction(float(y)) + Fraction(float(z)))
                      for x, y, z in cases], np.float32)
     np.testing.assert_array_equal(requant.fma32(a, b, c), want)   # the array form, all at once
+
+
+@pytest.mark.parametrize("args, field", [((0.1, 10**400, 0.2), "s_w"), ((10**400, 0.1, 0.2), "s_x"),
+                                         ((0.1, 0.1, 10**400), "s_y"), ((0.1, "abc", 0.2), "s_w"), ((0.1, 10**5000, 0.2), "s_w")])
+def test_torch_params_beyond_float_range_name_the_field(args, field):
+    """An integer scale beyond float64's range is a FormatError naming the parameter, not an OverflowError."""
+    from accelsim.errors import FormatError
+    for fn in (requant.fbgemm_params, requant.qnnpack_params):
+        with pytest.raises(FormatError, match=field):
+            fn(*args)

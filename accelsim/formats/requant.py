@@ -137,8 +137,21 @@ def requantize_integer(acc: np.ndarray, m0, shift, zero_point: int, qmin: int, q
     return out
 
 
+def _shown(v) -> str:
+    """``v`` for an error message: at most 60 characters (an int too long for str() by its type)."""
+    try:
+        text = str(v)
+    except ValueError:
+        return f"an {type(v).__name__} too long to print"
+    return repr(text[:60])
+
+
 def _f32_channels(v, name: str) -> np.ndarray:
-    a = np.atleast_1d(np.asarray(v, dtype=np.float64))
+    try:
+        a = np.atleast_1d(np.asarray(v, dtype=np.float64))
+    except (OverflowError, TypeError, ValueError):
+        raise FormatError(f"{name} must be a number or a 1-D array of numbers finite in float32, "
+                          f"got {_shown(v)}") from None
     if a.ndim != 1:
         raise FormatError(f"{name} must be a scalar or 1-D, got shape {a.shape}")
     with np.errstate(over="ignore"):
@@ -146,6 +159,15 @@ def _f32_channels(v, name: str) -> np.ndarray:
     if not np.isfinite(a).all():
         raise FormatError(f"{name} must be finite in float32")
     return a
+
+
+def _f32(v, name: str) -> np.float32:
+    """A scalar parameter as float32 (``np.float32(v)``, as before); FormatError naming it when it
+    is not a number numpy can convert (e.g. an integer beyond float64's range)."""
+    try:
+        return np.float32(v)
+    except (OverflowError, TypeError, ValueError):
+        raise FormatError(f"{name} must be a number, got {_shown(v)}") from None
 
 
 def fbgemm_params(s_x: float, s_w, s_y: float, bias=None,
@@ -158,8 +180,8 @@ def fbgemm_params(s_x: float, s_w, s_y: float, bias=None,
         per_channel = s_w.size > 1
     if not per_channel and s_w.size != 1:
         raise FormatError(f"per-tensor weights have one scale, got {s_w.size}")
-    act_w = (np.float32(s_x) * s_w).astype(np.float32)
-    mult = (act_w / np.float32(s_y)).astype(np.float32)
+    act_w = (_f32(s_x, "s_x") * s_w).astype(np.float32)
+    mult = (act_w / _f32(s_y, "s_y")).astype(np.float32)
     bias = np.zeros(1, np.float32) if bias is None else _f32_channels(bias, "bias")
     if not per_channel:
         k = np.full(1, 1.0 / np.float64(act_w[0]), dtype=np.float64).astype(np.float32)
@@ -175,8 +197,8 @@ def fbgemm_params(s_x: float, s_w, s_y: float, bias=None,
 def qnnpack_params(s_x: float, s_w, s_y: float) -> np.ndarray:
     """Per-channel float32 multiplier ``m`` of the ``qnnpack`` mode."""
     s_w = _f32_channels(s_w, "s_w")
-    inv_y = np.float32(1.0) / np.float32(s_y)
-    return np.ascontiguousarray(((s_w * np.float32(s_x)).astype(np.float32) * inv_y).astype(np.float32))
+    inv_y = np.float32(1.0) / _f32(s_y, "s_y")
+    return np.ascontiguousarray(((s_w * _f32(s_x, "s_x")).astype(np.float32) * inv_y).astype(np.float32))
 
 
 def wrap32(acc: np.ndarray) -> np.ndarray:
