@@ -43,6 +43,9 @@ holds the tables of the newest committed JSON).
 usage: python benchmarks/vs_accelforge.py [--json PATH] [--cyclegan distinct|none] [--time-limit S]
                                           [--layers G1,G2] [--accelforge-python PATH]
        python benchmarks/vs_accelforge.py --tables-from benchmarks/results/vs_accelforge-DATE.json
+       python benchmarks/vs_accelforge.py --fusion-stack G4,G5 [--time-limit S] [--json PATH]
+(--fusion-stack: the layers as one multi-Einsum AccelForge workload, mapped with every tensor through DRAM
+and with intermediates allowed on chip, against accelsim fusion="none" / "auto"; docs/vs_accelforge.md.)
 """
 from __future__ import annotations
 
@@ -344,6 +347,179 @@ def print_tables(path: str) -> None:
         print(md + "\n")
 
 
+# ---- fusion of a stack of consecutive layers (--fusion-stack) ----------------------------------------
+def chained_einsums(layers, fmt) -> list:
+    """The stack's layers as AccelForge Einsums linked by tensor name: layer k's input tensor is layer
+    k-1's output (same name, the producer's rank names), so FFM may fuse them. Rank variables and rank
+    names carry the layer's name; tensors are T<in>, W<layer>, T<layer>. A transposed conv's output is
+    its uncropped scatter footprint, and the next layer reads the first in_hw rows and columns of it
+    (no offsets: AccelForge drops the DRAM traffic of an offset projection)."""
+    import re
+    out, prev = [], None
+    for l in layers:
+        e = einsum(l, fmt)
+        sfx = l.name.lower().replace("-", "_")
+        var = lambda expr: re.sub(r"\b([a-z])\b", lambda m: m.group(1) + sfx, str(expr))  # noqa: E731
+        i, w, o = e["tensors"]
+        if prev is None:
+            ti = {"name": f"Tin_{sfx}", "projection": {f"{k}{sfx}": var(v) for k, v in i["projection"].items()}}
+        else:
+            if l.op != "conv_transpose2d":
+                raise ValueError(f"{l.name}: --fusion-stack chains transposed convs only (a conv reads a padded input)")
+            ranks = list(prev["projection"])
+            ti = {"name": prev["name"], "projection": dict(zip(ranks, (var(v) for v in i["projection"].values())))}
+        tw = {"name": f"W_{sfx}", "projection": {f"{k}{sfx}": var(v) for k, v in w["projection"].items()}}
+        to = {"name": f"T_{sfx}", "projection": {f"{k}{sfx}": var(v) for k, v in o["projection"].items()}, "output": True}
+        out.append({"name": e["name"], "tensors": [ti, tw, to], "space": {var(k): n for k, n in e["space"].items()},
+                    "macs": e["macs"], "tensor_elems": e["tensor_elems"]})
+        prev = to
+    return out
+
+
+def accelsim_stack_configs(wl, arch, fmt_name) -> list:
+    """Every fusion configuration of every sub-stack of ``wl`` (whole tensors or 2^k row bands, each halo
+    mode): whether it fits on chip and its DRAM bytes against the same layers one by one. plan_fusion
+    keeps a stack only when it fits and moves no more DRAM bytes and no more estimated energy."""
+    from accelsim.api import fusion_inputs
+    from accelsim.mapping.fusion import HALO_MODES, evaluate_stack
+    kw = fusion_inputs(wl, arch, fmt_name, lowering="scatter", objective="energy")
+    n = len(wl.layers)
+    out = []
+    for a in range(n):
+        for b in range(a + 1, n):
+            base = sum(kw["base"][j].dram_bytes for j in range(a, b + 1))
+            h, counts, k = wl.layers[b].out_hw[0], [], 1
+            while k < h:
+                counts.append(k)
+                k *= 2
+            for nb in counts + [h]:
+                for halo in HALO_MODES if nb > 1 else ("recompute",):
+                    lfs = evaluate_stack(**kw, a=a, b=b, n_bands=nb, halo=halo)
+                    dram = None if lfs is None else sum(math.ceil(v / 8) for lf in lfs
+                                                        for d in (lf.read_bits, lf.write_bits) for v in d.values())
+                    out.append({"stack": f"{wl.layers[a].name}..{wl.layers[b].name}", "n_bands": nb, "halo": halo,
+                                "fits": lfs is not None, "dram_bytes": dram, "unfused_dram_bytes": base,
+                                "pool_bits": None if lfs is None else max(lf.pool_bits for lf in lfs)})
+    return out
+
+
+def fusion_main(args) -> int:
+    load0 = os.getloadavg()
+    arch = load_arch(ARCH)
+    fmt = get_format(FMT)
+    shared = shared_arch(arch, fmt)
+    by = {l.name: l for l in get_model("dcgan-64").layers}
+    names = args.fusion_stack.split(",")
+    bad = [n for n in names if n not in by]
+    if bad or len(names) < 2:
+        print(f"error: --fusion-stack takes two or more consecutive dcgan-64 layers ({', '.join(by)}), got {args.fusion_stack!r}",
+              file=sys.stderr)
+        return 2
+    order = list(by)
+    if [order.index(n) for n in names] != list(range(order.index(names[0]), order.index(names[0]) + len(names))):
+        print(f"error: --fusion-stack layers must be consecutive in dcgan-64, got {args.fusion_stack!r}", file=sys.stderr)
+        return 2
+    layers = [by[n] for n in names]
+    wl = Workload("dcgan-64-stack", tuple(layers), (layers[0].in_channels, *layers[0].in_hw),
+                  "a stack of consecutive layers, fusion compared")
+    ours = {}
+    for fu in ("none", "auto"):
+        t0 = time.perf_counter()
+        rep = simulate(wl, arch, FMT, lowering="scatter", objective="energy", fusion=fu)
+        wall = time.perf_counter() - t0
+        ours[fu] = {"wall_s": wall, "stacks": [[wl.layers[a].name, wl.layers[b].name] for a, b in rep.stacks],
+                    "energy_total_pj": rep.total_energy_pj,
+                    "dram_bytes": sum(r.activity.dram_bytes for r in rep.layers),
+                    "layers": {r.name: {"dram_read_bytes": dict(r.activity.dram_read_bytes),
+                                        "dram_write_bytes": dict(r.activity.dram_write_bytes),
+                                        "energy_pj": dict(r.energy_pj), "energy_total_pj": r.total_energy_pj,
+                                        "mapping": r.activity.mapping_note} for r in rep.layers}}
+    configs = accelsim_stack_configs(wl, arch, FMT)
+    caps = {"time_limit": args.time_limit, "explore_loop_orders": False, "max_fused_loops": args.max_fused_loops,
+            "tiling_coarseness": args.tiling_coarseness}
+    af = None
+    chain = chained_einsums(layers, fmt)
+    if os.path.exists(args.accelforge_python):
+        with tempfile.TemporaryDirectory(prefix="vs-accelforge-") as td:
+            job, out = os.path.join(td, "job.json"), os.path.join(td, "out.json")
+            with open(job, "w") as f:
+                json.dump({"arch": shared, "stack": {"layers": chain, "bits_per_value": {"All": fmt.act_bits}},
+                           "mapper": caps}, f)
+            t0 = time.perf_counter()
+            res = subprocess.run([args.accelforge_python, WORKER, job, out], stdout=subprocess.PIPE, text=True)
+            if res.returncode != 0:
+                raise RuntimeError(f"AccelForge worker failed (exit {res.returncode})")
+            with open(out) as f:
+                af = json.load(f)
+            af["subprocess_wall_s"] = time.perf_counter() - t0
+    else:
+        print(f"AccelForge interpreter {args.accelforge_python} not found: accelsim side only\n")
+    load1 = os.getloadavg()
+
+    print(f"fusion stack {'+'.join(names)} of dcgan-64 on {ARCH}, {fmt.name}, scatter lowering, objective energy")
+    if af:
+        print(f"AccelForge {af['versions']['accelforge']}, mapper caps {caps}")
+    print(f"{'tool':<12}{'variant':<10}{'energy uJ':>12}{'DRAM bytes':>12}{'DRAM uJ':>10}  DRAM bytes per tensor")
+    tensor_of = {}          # accelsim operand names -> the chain's tensor names
+    for k, l in enumerate(layers):
+        e = chain[k]
+        tensor_of[l.name] = {"ifmap": e["tensors"][0]["name"], "weight": e["tensors"][1]["name"],
+                             "ofmap": e["tensors"][2]["name"]}
+    summary = {}
+    for fu in ("none", "auto"):
+        o = ours[fu]
+        per = {}
+        for ln, r in o["layers"].items():
+            for rw, d in (("read", r["dram_read_bytes"]), ("write", r["dram_write_bytes"])):
+                for op, v in d.items():
+                    if v:
+                        t = tensor_of[ln].get(op, f"{ln}.{op}") if op != "psum" else f"{tensor_of[ln]['ofmap']}(psum)"
+                        per[f"{t} {rw}"] = per.get(f"{t} {rw}", 0) + v
+        dram_uj = sum(r["energy_pj"]["dram"] for r in o["layers"].values()) / 1e6
+        summary[f"accelsim {fu}"] = {"energy_uj": o["energy_total_pj"] / 1e6, "dram_bytes": o["dram_bytes"],
+                                     "dram_uj": dram_uj, "per_tensor": per, "stacks": o["stacks"]}
+    if af:
+        for v in ("unfused", "fused"):
+            r = af["stack"][v]
+            per = {}
+            for key, n in r["actions"].items():
+                einsum_name, comp, tensor, action = key.split(".")
+                if comp == "MainMemory" and n:
+                    per[f"{tensor} {action}"] = per.get(f"{tensor} {action}", 0) + n   # 8-bit actions = bytes
+            summary[f"AccelForge {v}"] = {"energy_uj": r["energy_pj"] / 1e6, "dram_bytes": sum(per.values()),
+                                          "dram_uj": r["dynamic_pj_by_component"].get("MainMemory", 0.0) / 1e6,
+                                          "per_tensor": per, "wall_s": r["wall_s"],
+                                          "on_chip": sorted({t for t in (x["tensors"][2]["name"] for x in chain[:-1])
+                                                             if not per.get(f"{t} write")})}
+    for k, v in summary.items():
+        tool, variant = k.split(" ")
+        print(f"{tool:<12}{variant:<10}{v['energy_uj']:>12,.1f}{v['dram_bytes']:>12,.0f}{v['dram_uj']:>10,.1f}  "
+              + ", ".join(f"{t} {b:,.0f}" for t, b in sorted(v["per_tensor"].items())))
+    print(f"\naccelsim fusion='auto' stacks: {ours['auto']['stacks'] or 'none'}")
+    fit = [c for c in configs if c["fits"]]
+    print(f"accelsim fusion configurations: {len(configs)} evaluated, {len(fit)} fit on chip"
+          + "".join(f"\n  {c['stack']} {c['n_bands']} band(s) halo {c['halo']}: DRAM {c['dram_bytes']:,} B vs "
+                    f"{c['unfused_dram_bytes']:,} B unfused, pool {c['pool_bits'] / 8192:,.1f} KiB" for c in fit))
+    if af:
+        for v in ("unfused", "fused"):
+            print(f"\nAccelForge {v} mapping ({af['stack'][v]['wall_s']:.1f} s):\n  " + "\n  ".join(af["stack"][v]["mapping_tree"]))
+        print(f"\nAccelForge intermediates kept off DRAM (fused): {summary['AccelForge fused']['on_chip'] or 'none'}")
+        print(f"AccelForge worker {af['subprocess_wall_s']:.1f} s (import {af['import_s']:.1f} s)")
+    print(f"load average at start {' '.join(f'{x:.2f}' for x in load0)}, at end {' '.join(f'{x:.2f}' for x in load1)} "
+          f"on {os.cpu_count()} cores")
+    if args.json:
+        doc = {"date_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+               "arch": ARCH, "format": fmt.name, "stack": names, "shared_arch": shared, "mapper_caps": caps,
+               "accelforge_versions": af["versions"] if af else None, "summary": summary, "accelsim": ours,
+               "accelsim_configs": configs, "einsums": chain, "accelforge": af,
+               "load_average_start": load0, "load_average_end": load1, "cpu_count": os.cpu_count()}
+        tmp = args.json + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump(doc, f, indent=1, default=float)
+        os.replace(tmp, args.json)
+    return 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--json", metavar="PATH")
@@ -352,10 +528,18 @@ def main() -> int:
     ap.add_argument("--time-limit", type=float, default=120.0, help="AccelForge mapper cap per layer, s (default 120)")
     ap.add_argument("--accelforge-python", default=DEFAULT_AF_PYTHON)
     ap.add_argument("--tables-from", metavar="PATH", help="print the doc's markdown tables from a result JSON; run nothing")
+    ap.add_argument("--fusion-stack", metavar="G4,G5",
+                    help="instead: consecutive dcgan-64 layers mapped as one multi-Einsum workload, unfused and "
+                         "with fusion allowed, against accelsim fusion='none' and 'auto'")
+    ap.add_argument("--max-fused-loops", type=int, default=1, help="--fusion-stack: AccelForge cap (default 1)")
+    ap.add_argument("--tiling-coarseness", type=float, default=2.0,
+                    help="--fusion-stack: AccelForge tile-shape pruning (default 2; 1 = every tile shape)")
     args = ap.parse_args()
     if args.tables_from:
         print_tables(args.tables_from)
         return 0
+    if args.fusion_stack:
+        return fusion_main(args)
 
     load0 = os.getloadavg()
     arch = load_arch(ARCH)

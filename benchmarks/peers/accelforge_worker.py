@@ -9,7 +9,9 @@ tensor projections and the iteration space) and ``mapper`` (the caps on AccelFor
 Each layer is mapped on its own (one Einsum per spec, so nothing is fused across layers: every
 layer's tensors go through MainMemory, as in accelsim). OUT.json: per layer the mapper's wall time,
 energy per component (dynamic and leak apart, pJ), action counts, latency, and the mapping found
-(as a compact loop nest); plus the package versions. Written whole at the end (temp file + rename).
+(as a compact loop nest); plus the package versions. A job with ``stack`` (benchmarks/vs_accelforge.py
+--fusion-stack) instead maps several Einsums as one workload, twice: every tensor through MainMemory,
+and intermediates allowed to stay in the InputBuffer (AccelForge's FFM fuses across Einsums). Written whole at the end (temp file + rename).
 """
 from __future__ import annotations
 
@@ -88,6 +90,86 @@ def workload_yaml(layer: dict, bits: dict) -> str:
 """
 
 
+def fusion_arch_yaml(a: dict, fused: bool) -> str:
+    """The shared arch for a multi-Einsum stack. ``fused=False``: MainMemory keeps every tensor (each
+    Einsum reads its input from DRAM and writes its output there: the per-layer baseline).
+    ``fused=True``: intermediate tensors (made and used inside the stack) may skip MainMemory and be
+    kept in the InputBuffer (producer's output -> InputBuffer -> consumer's input), the on-chip path
+    accelsim's fusion uses (its pool is the ifmap + ofmap buffer)."""
+    text = arch_yaml(a)
+    if not fused:
+        return text.replace("tensors: {keep: ~Intermediates, may_keep: All}", "tensors: {keep: All}", 1)
+    return text.replace("tensors: {keep: input}", "tensors: {keep: input, may_keep: Intermediates}", 1)
+
+
+def stack_workload_yaml(layers: list, bits: dict) -> str:
+    """Several Einsums in one workload; a tensor shared by name links a producer to its consumer."""
+    out = [f"workload:\n  bits_per_value: {{{', '.join(f'{k}: {v}' for k, v in bits.items())}}}\n  einsums:"]
+    for layer in layers:
+        acc = []
+        for t in layer["tensors"]:
+            proj = ", ".join(f"{k}: {v}" for k, v in t["projection"].items())
+            acc.append(f"    - {{name: {t['name']}, projection: {{{proj}}}{', output: True' if t.get('output') else ''}}}")
+        space = ", ".join(f"0 <= {v} < {n}" for v, n in layer["space"].items())
+        i, w, o = (t["name"] for t in layer["tensors"])
+        out.append(f"  - name: {layer['name']}\n    tensor_accesses:\n" + "\n".join(acc)
+                   + f"\n    iteration_space_shape: [{space}]\n    renames: {{input: {i}, weight: {w}, output: {o}}}")
+    return "\n".join(out) + "\n"
+
+
+def walk(node, depth=0) -> list:
+    """The whole mapping tree (a multi-Einsum mapping nests per-Einsum branches), one line per node."""
+    kind = type(node).__name__
+    line = "  " * depth + kind
+    if kind == "Storage":
+        line += f" {node.component}: {','.join(sorted(node.tensors))}"
+    elif kind in ("Temporal", "Spatial"):
+        line += f" {node.rank_variable}/{node.tile_shape}"
+    elif kind == "Compute":
+        line += f" {node.component} ({getattr(node, 'einsum', '')})"
+    lines = [line]
+    for c in getattr(node, "nodes", None) or []:
+        lines += walk(c, depth + 1)
+    return lines
+
+
+def run_stack(af, arch: dict, stack: dict, caps: dict, workdir: str) -> dict:
+    """Map one multi-Einsum stack twice (every tensor through DRAM; intermediates allowed on chip)."""
+    out = {}
+    wl_path = os.path.join(workdir, "stack.yaml")
+    with open(wl_path, "w") as f:
+        f.write(stack_workload_yaml(stack["layers"], stack["bits_per_value"]))
+    for variant, fused in (("unfused", False), ("fused", True)):
+        arch_path = os.path.join(workdir, f"arch-{variant}.yaml")
+        with open(arch_path, "w") as f:
+            f.write(fusion_arch_yaml(arch, fused))
+        t0 = time.perf_counter()
+        spec = af.Spec.from_yaml(arch_path, wl_path)
+        for k, v in caps.items():
+            setattr(spec.mapper, k, v)
+        m = spec.map_workload_to_arch(print_progress=False)
+        wall = time.perf_counter() - t0
+        row = m.data.iloc[0]
+        energy, leak, actions = {}, {}, {}
+        for col, v in row.items():
+            parts = col.split("<SEP>")
+            if len(parts) < 4 or parts[0] == "Total":
+                continue
+            if parts[1] == "energy":
+                tgt = leak if parts[-1] == "leak" else energy
+                tgt[parts[2]] = tgt.get(parts[2], 0.0) + float(v) * 1e12
+            elif parts[1] == "action" and len(parts) >= 5:
+                key = f"{parts[0]}.{parts[2]}.{parts[3]}.{parts[4]}"      # einsum.component.tensor.action
+                actions[key] = actions.get(key, 0.0) + float(v)
+        out[variant] = {"wall_s": wall, "latency_s": float(row["Total<SEP>latency"]),
+                        "energy_pj": float(row["Total<SEP>energy"]) * 1e12,
+                        "dynamic_pj_by_component": energy, "leak_pj_by_component": leak, "actions": actions,
+                        "mapping_tree": walk(m.mapping()), "arch_yaml": open(arch_path).read()}
+        print(f"accelforge: stack {variant} mapped in {wall:.1f} s", file=sys.stderr, flush=True)
+    out["workload_yaml"] = open(wl_path).read()
+    return out
+
+
 def describe(mapping) -> str:
     """The mapping as one line, outer -> inner: [Memory: tensors], loops rank/tile (t: temporal,
     s-<dim>: spatial)."""
@@ -158,14 +240,17 @@ def main(argv) -> int:
         cwd = os.getcwd()
         os.chdir(wd)           # the mapper writes mapping.svg into the working directory
         try:
-            for layer in job["layers"]:
+            if job.get("stack"):
+                results = run_stack(af, job["arch"], job["stack"], job.get("mapper", {}), wd)
+            for layer in job.get("layers", []):
                 results.append(run_layer(af, arch_text, layer, job.get("mapper", {}), wd))
                 print(f"accelforge: {layer['name']} mapped in {results[-1]['wall_s']:.1f} s", file=sys.stderr, flush=True)
         finally:
             os.chdir(cwd)
     versions = {p: metadata.version(p) for p in ("accelforge", "hwcomponents", "numpy")}
     out = {"versions": versions, "python": sys.version.split()[0], "import_s": import_s,
-           "process_s": time.perf_counter() - T_START, "arch_yaml": arch_text, "layers": results}
+           "process_s": time.perf_counter() - T_START, "arch_yaml": arch_text,
+           ("stack" if job.get("stack") else "layers"): results}
     tmp = out_path + ".tmp"
     with open(tmp, "w") as f:
         json.dump(out, f, indent=1)
