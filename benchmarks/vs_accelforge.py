@@ -44,8 +44,9 @@ usage: python benchmarks/vs_accelforge.py [--json PATH] [--cyclegan distinct|non
                                           [--layers G1,G2] [--accelforge-python PATH]
        python benchmarks/vs_accelforge.py --tables-from benchmarks/results/vs_accelforge-DATE.json
        python benchmarks/vs_accelforge.py --fusion-stack G4,G5 [--time-limit S] [--json PATH]
-(--fusion-stack: the layers as one multi-Einsum AccelForge workload, mapped with every tensor through DRAM
-and with intermediates allowed on chip, against accelsim fusion="none" / "auto"; docs/vs_accelforge.md.)
+(--fusion-stack: the layers as one multi-Einsum AccelForge workload, mapped with every tensor through DRAM,
+with intermediates allowed on chip and with them forced on chip, against accelsim fusion="none" / "auto";
+docs/vs_accelforge.md.)
 """
 from __future__ import annotations
 
@@ -479,7 +480,7 @@ def fusion_main(args) -> int:
         summary[f"accelsim {fu}"] = {"energy_uj": o["energy_total_pj"] / 1e6, "dram_bytes": o["dram_bytes"],
                                      "dram_uj": dram_uj, "per_tensor": per, "stacks": o["stacks"]}
     if af:
-        for v in ("unfused", "fused"):
+        for v in ("unfused", "fused", "forced"):
             r = af["stack"][v]
             per = {}
             for key, n in r["actions"].items():
@@ -501,9 +502,10 @@ def fusion_main(args) -> int:
           + "".join(f"\n  {c['stack']} {c['n_bands']} band(s) halo {c['halo']}: DRAM {c['dram_bytes']:,} B vs "
                     f"{c['unfused_dram_bytes']:,} B unfused, pool {c['pool_bits'] / 8192:,.1f} KiB" for c in fit))
     if af:
-        for v in ("unfused", "fused"):
+        for v in ("unfused", "fused", "forced"):
             print(f"\nAccelForge {v} mapping ({af['stack'][v]['wall_s']:.1f} s):\n  " + "\n  ".join(af["stack"][v]["mapping_tree"]))
-        print(f"\nAccelForge intermediates kept off DRAM (fused): {summary['AccelForge fused']['on_chip'] or 'none'}")
+        for v in ("fused", "forced"):
+            print(f"AccelForge intermediates kept off DRAM ({v}): {summary['AccelForge ' + v]['on_chip'] or 'none'}")
         print(f"AccelForge worker {af['subprocess_wall_s']:.1f} s (import {af['import_s']:.1f} s)")
     print(f"load average at start {' '.join(f'{x:.2f}' for x in load0)}, at end {' '.join(f'{x:.2f}' for x in load1)} "
           f"on {os.cpu_count()} cores")
@@ -529,8 +531,8 @@ def main() -> int:
     ap.add_argument("--accelforge-python", default=DEFAULT_AF_PYTHON)
     ap.add_argument("--tables-from", metavar="PATH", help="print the doc's markdown tables from a result JSON; run nothing")
     ap.add_argument("--fusion-stack", metavar="G4,G5",
-                    help="instead: consecutive dcgan-64 layers mapped as one multi-Einsum workload, unfused and "
-                         "with fusion allowed, against accelsim fusion='none' and 'auto'")
+                    help="instead: consecutive dcgan-64 layers mapped as one multi-Einsum workload, unfused, with "
+                         "fusion allowed and with fusion forced, against accelsim fusion='none' and 'auto'")
     ap.add_argument("--max-fused-loops", type=int, default=1, help="--fusion-stack: AccelForge cap (default 1)")
     ap.add_argument("--tiling-coarseness", type=float, default=2.0,
                     help="--fusion-stack: AccelForge tile-shape pruning (default 2; 1 = every tile shape)")

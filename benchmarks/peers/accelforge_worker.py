@@ -10,8 +10,9 @@ Each layer is mapped on its own (one Einsum per spec, so nothing is fused across
 layer's tensors go through MainMemory, as in accelsim). OUT.json: per layer the mapper's wall time,
 energy per component (dynamic and leak apart, pJ), action counts, latency, and the mapping found
 (as a compact loop nest); plus the package versions. A job with ``stack`` (benchmarks/vs_accelforge.py
---fusion-stack) instead maps several Einsums as one workload, twice: every tensor through MainMemory,
-and intermediates allowed to stay in the InputBuffer (AccelForge's FFM fuses across Einsums). Written whole at the end (temp file + rename).
+--fusion-stack) instead maps several Einsums as one workload, three times: every tensor through
+MainMemory; intermediates allowed to stay in the InputBuffer (AccelForge's FFM fuses across Einsums);
+intermediates kept out of MainMemory (forced fusion). Written whole at the end (temp file + rename).
 """
 from __future__ import annotations
 
@@ -90,15 +91,22 @@ def workload_yaml(layer: dict, bits: dict) -> str:
 """
 
 
-def fusion_arch_yaml(a: dict, fused: bool) -> str:
-    """The shared arch for a multi-Einsum stack. ``fused=False``: MainMemory keeps every tensor (each
-    Einsum reads its input from DRAM and writes its output there: the per-layer baseline).
-    ``fused=True``: intermediate tensors (made and used inside the stack) may skip MainMemory and be
-    kept in the InputBuffer (producer's output -> InputBuffer -> consumer's input), the on-chip path
-    accelsim's fusion uses (its pool is the ifmap + ofmap buffer)."""
+VARIANTS = ("unfused", "fused", "forced")
+
+
+def fusion_arch_yaml(a: dict, variant: str) -> str:
+    """The shared arch for a multi-Einsum stack. ``unfused``: MainMemory keeps every tensor (each Einsum
+    reads its input from DRAM and writes its output there: the per-layer baseline). ``fused``:
+    intermediate tensors (made and used inside the stack) may skip MainMemory and be kept in the
+    InputBuffer (producer's output -> InputBuffer -> consumer's input), the on-chip path accelsim's
+    fusion uses (its pool is the ifmap + ofmap buffer); the mapper picks. ``forced``: as fused, but
+    intermediates may not be in MainMemory at all (the cheapest fused mapping, for comparison)."""
     text = arch_yaml(a)
-    if not fused:
-        return text.replace("tensors: {keep: ~Intermediates, may_keep: All}", "tensors: {keep: All}", 1)
+    dram = "tensors: {keep: ~Intermediates, may_keep: All}"
+    if variant == "unfused":
+        return text.replace(dram, "tensors: {keep: All}", 1)
+    if variant == "forced":
+        text = text.replace(dram, "tensors: {keep: ~Intermediates, may_keep: ~Intermediates}", 1)
     return text.replace("tensors: {keep: input}", "tensors: {keep: input, may_keep: Intermediates}", 1)
 
 
@@ -134,15 +142,16 @@ def walk(node, depth=0) -> list:
 
 
 def run_stack(af, arch: dict, stack: dict, caps: dict, workdir: str) -> dict:
-    """Map one multi-Einsum stack twice (every tensor through DRAM; intermediates allowed on chip)."""
+    """Map one multi-Einsum stack three times (every tensor through DRAM; intermediates allowed on chip;
+    intermediates forced on chip)."""
     out = {}
     wl_path = os.path.join(workdir, "stack.yaml")
     with open(wl_path, "w") as f:
         f.write(stack_workload_yaml(stack["layers"], stack["bits_per_value"]))
-    for variant, fused in (("unfused", False), ("fused", True)):
+    for variant in VARIANTS:
         arch_path = os.path.join(workdir, f"arch-{variant}.yaml")
         with open(arch_path, "w") as f:
-            f.write(fusion_arch_yaml(arch, fused))
+            f.write(fusion_arch_yaml(arch, variant))
         t0 = time.perf_counter()
         spec = af.Spec.from_yaml(arch_path, wl_path)
         for k, v in caps.items():
