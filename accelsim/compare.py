@@ -96,7 +96,9 @@ def workload_of(cg: CompressedGenerator) -> tuple[Workload, dict, dict]:
                       post_ops=() if cl.act == "none" else (cl.act,))
         enc = cg.encodings[cl.name]
         formats[cl.name] = get_format(by_layer[cl.name])
-        comps[cl.name] = Compression(weight_density=max(enc.density, 1e-9), exact_weight_bits=enc.size_bits())
+        comps[cl.name] = Compression(weight_density=max(enc.density, 1e-9), weight_storage=enc.sparse_format,
+                                     weight_block_elems=int(np.prod(enc.block)) if enc.sparse_format == "blockmap" else 1,
+                                     exact_weight_bits=enc.size_bits())
         layers.append(layer)
         hw = layer.out_hw
     return Workload(cg.name, tuple(layers), chw, f"accelsim.compress {cg.model}"), formats, comps

@@ -65,7 +65,7 @@ def share_weights(cg: CompressedGenerator, k: int, layers=None, step_name: str |
         codes[stored] = idx
         encodings[layer.name] = TensorEncoding(enc.shape, "codebook", index_bits(centroids.size), codes,
                                                FLOAT_BITS * centroids.size, enc.mask, enc.sparse_format, "fixed",
-                                               centroids)
+                                               centroids, enc.block)
         new_layers.append(replace(layer, weight=values))
     return cg.with_layers(new_layers, encodings, step=step_name or f"codebook{k}")
 

@@ -6,7 +6,11 @@ softplus(-D_t(G_s(z)))`` (the non-saturating generator loss under the teacher's 
 discriminator ``D_t``, when one is shipped for the model: ``<model>-disc``) ``+ fm_weight * sum_l
 mean|F_l(G_s(z)) - F_l(G_t(z))|`` (feature matching: L1 between the three hidden feature maps of
 ``D_t`` for the student's and the teacher's image of the same latent, a perceptual distance; the
-pixel L1 alone averages what the student cannot match into blur). No real data is needed.
+pixel L1 alone averages what the student cannot match into blur) ``+ logit_weight *
+mean|D_t(G_s(z)) - D_t(G_t(z))|`` (the frozen discriminator's verdict on the teacher's image as the
+target of its verdict on the student's: discriminator supervision in the style of Yu & Pool 2020,
+"Self-Supervised GAN Compression"; ``DSUP_WEIGHTS`` are the weights the ``dprune`` recipes use). No
+real data is needed.
 
 Constraints are kept during training, in the forward pass of every step:
 
@@ -33,24 +37,36 @@ log = logging.getLogger(__name__)
 
 CALIB_SEED, CALIB_N = 1234, 64      # as accelsim.compare
 FM_WEIGHT = 3.0                     # weight of the feature-matching term in QAT (qat.qat)
+# discriminator-supervised fine-tuning (recipe ``dprune<P>-<granularity>``): see benchmarks/bench_pruning.py
+DSUP_WEIGHTS = {"adv_weight": 0.05, "fm_weight": FM_WEIGHT, "logit_weight": 0.1}
+# teacher-only fine-tuning (recipe ``prune<P>-<granularity>``): no discriminator at all
+TEACHER_ONLY = {"discriminator": None}
 
 
-def teacher_loss(out, target, disc, pixel_weight: float, adv_weight: float, fm_weight: float):
+def teacher_loss(out, target, disc, pixel_weight: float, adv_weight: float, fm_weight: float,
+                 logit_weight: float = 0.0):
     """The distillation loss of a batch: pixel L1 to the teacher's images ``target``, the
-    non-saturating loss under ``disc`` and feature matching on ``disc``'s hidden features."""
+    non-saturating loss under ``disc``, feature matching on ``disc``'s hidden features and the L1
+    between ``disc``'s logits on the student's and the teacher's images."""
     import torch
     loss = pixel_weight * (out - target).abs().mean()
-    if disc is not None and (adv_weight > 0 or fm_weight > 0):
+    if disc is not None and (adv_weight > 0 or fm_weight > 0 or logit_weight > 0):
         if hasattr(disc, "features"):
             feats, logit = disc.features(out)
         else:                           # a plain logit module: no features to match
             feats, logit, fm_weight = None, disc(out), 0.0
         if adv_weight > 0:
             loss = loss + adv_weight * torch.nn.functional.softplus(-logit).mean()
-        if fm_weight > 0:
+        if fm_weight > 0 or logit_weight > 0:
             with torch.no_grad():
-                t_feats, _ = disc.features(target)
-            loss = loss + fm_weight * sum((a - b).abs().mean() for a, b in zip(feats, t_feats))
+                if fm_weight > 0:
+                    t_feats, t_logit = disc.features(target)
+                else:
+                    t_logit = disc(target)
+            if fm_weight > 0:
+                loss = loss + fm_weight * sum((a - b).abs().mean() for a, b in zip(feats, t_feats))
+            if logit_weight > 0:
+                loss = loss + logit_weight * (logit - t_logit).abs().mean()
     return loss
 
 
@@ -71,7 +87,8 @@ def _kind_of(enc) -> str | None:
 
 
 def finetune(cg: CompressedGenerator, teacher, steps: int, lr: float = 2e-4, batch_size: int = 64,
-             pixel_weight: float = 1.0, adv_weight: float = 0.05, fm_weight: float = 0.0, discriminator="auto",
+             pixel_weight: float = 1.0, adv_weight: float = 0.05, fm_weight: float = 0.0, logit_weight: float = 0.0,
+             discriminator="auto",
              weight_kind: str | None = None, act_bits: int | None = None, calib_every: int = 50, seed: int = 0,
              threads: int | None = None, step_name: str | None = "ft") -> CompressedGenerator:
     """Fine-tune ``cg`` for ``steps`` Adam steps towards ``teacher`` (a CompressedGenerator or a
@@ -93,7 +110,7 @@ def finetune(cg: CompressedGenerator, teacher, steps: int, lr: float = 2e-4, bat
     t_module = teacher_module(teacher)
     disc = load_teacher_discriminator(cg.model) if discriminator == "auto" else discriminator
     if disc is None:
-        adv_weight = fm_weight = 0.0
+        adv_weight = fm_weight = logit_weight = 0.0
     masks = {}
     for i, layer in enumerate(cg.layers):
         enc = cg.encodings[layer.name]
@@ -131,7 +148,7 @@ def finetune(cg: CompressedGenerator, teacher, steps: int, lr: float = 2e-4, bat
         with torch.no_grad():
             target = t_module(z)
         out = student(z)
-        loss = teacher_loss(out, target, disc, pixel_weight, adv_weight, fm_weight)
+        loss = teacher_loss(out, target, disc, pixel_weight, adv_weight, fm_weight, logit_weight)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

@@ -48,7 +48,8 @@ def _quantize_layer(layer, enc: TensorEncoding, kind: str):
         codes = np.where(enc.mask, codes, 0)
     if enc.value_kind == "codebook":
         return replace(layer, weight=values), enc
-    new = TensorEncoding(enc.shape, value_kind, bits, codes, side, enc.mask, enc.sparse_format, "fixed", levels)
+    new = TensorEncoding(enc.shape, value_kind, bits, codes, side, enc.mask, enc.sparse_format, "fixed", levels,
+                         enc.block)
     return replace(layer, weight=values), new
 
 

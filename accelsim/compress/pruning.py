@@ -1,10 +1,24 @@
-"""Pruning: magnitude (unstructured) and channel (structured).
+"""Pruning: magnitude (unstructured or in groups) and channel (structured).
 
 * ``prune``: in every selected layer keep exactly ``n - round(sparsity * n)`` weights of largest
   magnitude (``scope="layer"``), or rank all selected weights together (``scope="global"``). Ties
   break by position (stable sort), so the kept count is exact. The kept positions become the
   tensor's mask, stored as ``bitmap``, ``csr``, ``dense`` or the smallest of them (``best``); see
   ``storage.py`` for the exact index widths. Masks accumulate over repeated pruning.
+* ``prune(..., granularity=g)`` prunes whole groups instead of single weights (Yu & Pool 2020 compare
+  these granularities), ranked by the group's L1 norm, ``n - round(sparsity * n)`` of the ``n`` groups
+  of every selected layer kept (``scope="layer"`` only):
+
+  - ``fine``: single weights (the default; the same masks as above);
+  - ``vector``: ``VECTOR`` (4) consecutive *input channels* at one (output channel, kernel position):
+    the GEMM's reduction axis, so a kept/pruned vector is a unit a PE row group can skip;
+  - ``kernel``: a whole k x k kernel of one (input channel, output channel) pair;
+  - ``channel``: a whole output channel (all its input channels and kernel positions); by default
+    every layer but the last, whose single output channel is the image (it stays dense).
+
+  The group becomes the tensor's ``block``, so the ``blockmap`` format (one bit per group) is among
+  the sparse formats ``best`` chooses from. A channel pruned this way keeps its bias: the layer keeps
+  its shape and the channel outputs a constant (``channel_prune`` removes channels physically).
 * ``channel_prune``: remove the ``round(fraction * Cout)`` output channels of smallest L1 weight norm
   from every layer but the last (which produces the image), with their biases and the matching
   input channels of the next layer. The generator becomes physically narrower (dense storage).
@@ -18,7 +32,7 @@ from dataclasses import replace
 import numpy as np
 
 from accelsim.compress.chain import CompressedGenerator
-from accelsim.compress.storage import FLOAT_BITS, TensorEncoding
+from accelsim.compress.storage import FLOAT_BITS, TensorEncoding, block_expand, check_block
 from accelsim.errors import ConfigError, FormatError
 
 
@@ -58,9 +72,63 @@ def magnitude_masks(cg: CompressedGenerator, sparsity: float, scope: str = "laye
     raise ConfigError(f"scope must be 'layer' or 'global', got {scope!r}")
 
 
+GRANULARITIES = ("fine", "vector", "kernel", "channel")
+VECTOR = 4      # weights per vector (along the input-channel axis)
+
+
+def group_block(layer, granularity: str) -> tuple[int, int, int, int]:
+    """Block shape (in the weight's layout) of one pruning group of ``layer``."""
+    shape = layer.weight.shape
+    in_axis = 0 if layer.transposed else 1
+    if granularity == "fine":
+        return (1, 1, 1, 1)
+    if granularity == "vector":
+        block = [1, 1, 1, 1]
+        block[in_axis] = VECTOR
+        if shape[in_axis] % VECTOR:
+            raise ConfigError(f"{layer.name}: {shape[in_axis]} input channels are not a multiple of the "
+                              f"vector length {VECTOR}")
+        return tuple(block)
+    if granularity == "kernel":
+        return (1, 1, shape[2], shape[3])
+    if granularity == "channel":
+        block = list(shape)
+        block[layer.out_axis] = 1
+        return tuple(block)
+    raise ConfigError(f"granularity must be one of {GRANULARITIES}, got {granularity!r}")
+
+
+def group_masks(cg: CompressedGenerator, sparsity: float, granularity: str, layers=None) -> dict[str, np.ndarray]:
+    """Boolean keep-masks pruning whole groups (``granularity``) of every selected layer: exactly
+    ``n - round(sparsity * n)`` of its ``n`` groups kept, those of largest L1 norm (ties by position)."""
+    if not 0.0 <= sparsity < 1.0:
+        raise ConfigError(f"sparsity must be in [0, 1), got {sparsity}")
+    if layers is None and granularity == "channel":
+        layers = cg.layer_names()[:-1]
+    masks = {}
+    for n in _selected(cg, layers):
+        layer = cg.layer(n)
+        block = group_block(layer, granularity)
+        norms = block_sum(np.abs(layer.weight), block)
+        keep = norms.size - int(round(sparsity * norms.size))
+        kept = np.zeros(norms.size, bool)
+        kept[np.argsort(-norms.ravel(), kind="stable")[:keep]] = True
+        masks[n] = block_expand(kept.reshape(norms.shape), block)
+    return masks
+
+
+def block_sum(values: np.ndarray, block: tuple[int, ...]) -> np.ndarray:
+    """Sum of ``values`` over each block (shape ``values.shape // block``)."""
+    check_block(values.shape, block)
+    split = [d for s, b in zip(values.shape, block) for d in (s // b, b)]
+    return values.reshape(split).sum(axis=tuple(range(1, 2 * values.ndim, 2)))
+
+
 def apply_masks(cg: CompressedGenerator, masks: dict[str, np.ndarray], sparse_format: str = "best",
-                step_name: str | None = None) -> CompressedGenerator:
-    """Zero the weights outside ``masks`` and record the masks in the encodings."""
+                step_name: str | None = None, blocks: dict | None = None) -> CompressedGenerator:
+    """Zero the weights outside ``masks`` and record the masks in the encodings (and the pruning
+    group of each layer in ``blocks``, the ``blockmap`` format's block)."""
+    blocks = blocks or {}
     layers, encodings = [], dict(cg.encodings)
     for layer in cg.layers:
         if layer.name not in masks:
@@ -71,18 +139,27 @@ def apply_masks(cg: CompressedGenerator, masks: dict[str, np.ndarray], sparse_fo
         if enc.value_kind == "binary" and not mask.all():
             raise FormatError(f"{layer.name}: binary weights have no zero code; prune before binarizing")
         codes = None if enc.codes is None else np.where(mask, enc.codes, 0)
-        new_enc = replace(enc, mask=mask, codes=codes, sparse_format="dense")
+        new_enc = replace(enc, mask=mask, codes=codes, sparse_format="dense", block=blocks.get(layer.name, enc.block))
         encodings[layer.name] = new_enc.with_sparse_format(sparse_format)
         layers.append(replace(layer, weight=np.where(mask, layer.weight, 0.0)))
     return cg.with_layers(layers, encodings, step=step_name)
 
 
 def prune(cg: CompressedGenerator, sparsity: float, scope: str = "layer", sparse_format: str = "best",
-          layers=None, finetune_steps: int = 0, step_name: str | None = None, **finetune_kwargs) -> CompressedGenerator:
-    """Magnitude pruning to ``sparsity`` (fraction of weights set to zero), optionally fine-tuned
-    for ``finetune_steps`` against the unpruned generator (``finetune.finetune``)."""
+          layers=None, finetune_steps: int = 0, step_name: str | None = None, granularity: str = "fine",
+          **finetune_kwargs) -> CompressedGenerator:
+    """Magnitude pruning to ``sparsity`` (fraction of weights, or of ``granularity`` groups, set to
+    zero), optionally fine-tuned for ``finetune_steps`` against the unpruned generator
+    (``finetune.finetune``; its keyword arguments pass through, e.g. the discriminator's weights)."""
     name = step_name or f"prune{int(round(100 * sparsity))}"
-    out = apply_masks(cg, magnitude_masks(cg, sparsity, scope, layers), sparse_format, step_name=name)
+    if granularity == "fine":
+        masks, blocks = magnitude_masks(cg, sparsity, scope, layers), {}
+    else:
+        if scope != "layer":
+            raise ConfigError(f"granularity {granularity!r} prunes per layer: scope must be 'layer', got {scope!r}")
+        masks = group_masks(cg, sparsity, granularity, layers)
+        blocks = {n: group_block(cg.layer(n), granularity) for n in masks}
+    out = apply_masks(cg, masks, sparse_format, step_name=name, blocks=blocks)
     if finetune_steps > 0:
         from accelsim.compress.finetune import finetune
         out = finetune(out, cg, finetune_steps, step_name=None, **finetune_kwargs)

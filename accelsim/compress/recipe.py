@@ -7,6 +7,11 @@ Recipe tokens (joined by ``+``, applied left to right; the result's ``name`` is 
 ``distilled``       knowledge distillation into a narrower student (``distill.distill``)
 ``prune<P>``        magnitude pruning of P % of every layer's weights, fine-tuned for
                     ``finetune_steps`` (``pruning.prune``)
+``prune<P>-<G>``    pruning of P % of every layer's groups at granularity G (``fine``,
+                    ``vector``, ``kernel``, ``channel``: ``pruning.GRANULARITIES``), fine-tuned
+                    against the teacher's images only (no discriminator term)
+``dprune<P>-<G>``   the same, fine-tuned with the frozen trained discriminator's supervision
+                    as well (``finetune.DSUP_WEIGHTS``, Yu & Pool 2020); ``dprune<P>`` = ``-fine``
 ``chprune<P>``      channel pruning of P % of the hidden channels, fine-tuned likewise
 ``int<N>``          post-training N-bit per-channel weights (``precision.quantize``)
 ``ternary``         post-training TWN ternary weights; ``binary`` likewise (int8 activations)
@@ -45,8 +50,9 @@ class TrainingBudget:
     binary_activations: bool = False
 
 
-TOKEN = re.compile(r"fp32|distilled|(ch)?prune\d+|(int\d+|ternary|binary)-qat|int\d+|ternary|binary|xnor|flex16"
-                   r"|codebook\d+|huffman|lowrank\d+|ft")
+GRANULAR_PRUNE = re.compile(r"(d?)prune(\d+)(?:-(fine|vector|kernel|channel))?")
+TOKEN = re.compile(r"fp32|distilled|chprune\d+|d?prune\d+(-(fine|vector|kernel|channel))?|(int\d+|ternary|binary)-qat"
+                   r"|int\d+|ternary|binary|xnor|flex16|codebook\d+|huffman|lowrank\d+|ft")
 
 
 def check_recipe(recipe: str) -> list[str]:
@@ -70,6 +76,11 @@ def apply_step(cg: CompressedGenerator, token: str, teacher: CompressedGenerator
         return distill.distill(teacher, budget.student_channels, budget.distill_steps, **train)
     if m := re.fullmatch(r"prune(\d+)", token):
         return pruning.prune(cg, int(m[1]) / 100.0, finetune_steps=budget.finetune_steps, step_name=token, **train)
+    if m := GRANULAR_PRUNE.fullmatch(token):
+        from accelsim.compress.finetune import DSUP_WEIGHTS, TEACHER_ONLY
+        loss = DSUP_WEIGHTS if m[1] else TEACHER_ONLY
+        return pruning.prune(cg, int(m[2]) / 100.0, granularity=m[3] or "fine", finetune_steps=budget.finetune_steps,
+                             step_name=token, **train, **loss)
     if m := re.fullmatch(r"chprune(\d+)", token):
         return pruning.channel_prune(cg, int(m[1]) / 100.0, finetune_steps=budget.finetune_steps, step_name=token,
                                      **train)

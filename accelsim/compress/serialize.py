@@ -52,7 +52,8 @@ def save(cg: CompressedGenerator, path: str, provenance: dict | None = None) -> 
                  "act": layer.act, "shape": list(layer.weight.shape), "value_kind": enc.value_kind,
                  "value_bits": enc.value_bits, "side_bits": enc.side_bits, "sparse_format": enc.sparse_format,
                  "entropy": enc.entropy, "has_bias": layer.bias is not None, "has_mask": enc.mask is not None,
-                 "has_codes": enc.codes is not None, "has_levels": enc.levels is not None}
+                 "has_codes": enc.codes is not None, "has_levels": enc.levels is not None,
+                 "block": None if enc.block is None else list(enc.block)}
         key = layer.name
         if layer.bias is not None:
             arrays[f"{key}/bias"] = _compact_float(layer.bias)
@@ -93,7 +94,7 @@ def load(path: str) -> CompressedGenerator:
         codes = data[f"{key}/codes"].astype(np.int64) if e["has_codes"] else None
         levels = data[f"{key}/levels"] if e["has_levels"] else None
         enc = TensorEncoding(shape, e["value_kind"], e["value_bits"], codes, e["side_bits"], mask, e["sparse_format"],
-                             e["entropy"], levels)
+                             e["entropy"], levels, None if e.get("block") is None else tuple(e["block"]))
         bias = data[f"{key}/bias"].astype(np.float64) if e["has_bias"] else None
         stub = Layer(key, e["transposed"], e["stride"], e["padding"], e["act"], np.zeros(shape), bias)
         weight = _decode_scaled(stub, enc) if e["weight_from_codes"] else data[f"{key}/weight"].astype(np.float64)

@@ -10,7 +10,11 @@ A tensor is stored as (structure) + (payload) + (side information) + (entropy-co
   - ``dense``: every position stored (pruned zeros included), no index;
   - ``bitmap``: one bit per position (1 = stored), ``rows * cols`` bits;
   - ``csr``: per stored value a column index of ``max(1, ceil(log2 cols))`` bits, plus ``rows + 1``
-    row pointers of ``max(1, ceil(log2(nnz + 1)))`` bits each.
+    row pointers of ``max(1, ceil(log2(nnz + 1)))`` bits each;
+  - ``blockmap``: the tensor is tiled by blocks of shape ``block`` (a vector of 4 input channels, a
+    k x k kernel, a whole output channel: set by ``pruning.prune(..., granularity=...)``); one bit per
+    block (1 = stored), ``numel / prod(block)`` bits, and every position of a stored block is stored
+    (zeros inside a kept block included).
 * **payload**: ``value_bits`` per stored value (``fixed``), or the exact Huffman-coded length of the
   stored codes (``huffman``, see ``huffman.py``).
 * **side information**: 32-bit float scales / alphas (one per output channel), codebook entries
@@ -32,7 +36,7 @@ from accelsim.errors import ConfigError, FormatError
 
 FLOAT_BITS = 32
 HUFFMAN_LENGTH_FIELD_BITS = 8
-SPARSE_FORMATS = ("dense", "bitmap", "csr")
+SPARSE_FORMATS = ("dense", "bitmap", "csr", "blockmap")
 ENTROPY_CODINGS = ("fixed", "huffman")
 
 
@@ -53,6 +57,29 @@ def bitmap_index_bits(mask: np.ndarray) -> int:
     return int(np.asarray(mask).size)
 
 
+def check_block(shape: tuple[int, ...], block: tuple[int, ...]) -> None:
+    """ConfigError unless ``block`` has the tensor's rank and tiles ``shape`` exactly."""
+    if len(block) != len(shape) or any(b < 1 or s % b for s, b in zip(shape, block)):
+        raise ConfigError(f"block {tuple(block)} does not tile a tensor of shape {tuple(shape)}")
+
+
+def block_any(mask: np.ndarray, block: tuple[int, ...]) -> np.ndarray:
+    """Per block of shape ``block``: True where any position of the block is set (shape
+    ``shape // block``)."""
+    m = np.asarray(mask, bool)
+    check_block(m.shape, block)
+    split = [d for s, b in zip(m.shape, block) for d in (s // b, b)]
+    return m.reshape(split).any(axis=tuple(range(1, 2 * m.ndim, 2)))
+
+
+def block_expand(per_block: np.ndarray, block: tuple[int, ...]) -> np.ndarray:
+    """The per-position map of a per-block map (each block's value repeated over the block)."""
+    out = np.asarray(per_block)
+    for axis, b in enumerate(block):
+        out = np.repeat(out, b, axis=axis)
+    return out
+
+
 @dataclass(frozen=True)
 class TensorEncoding:
     """How one weight tensor is stored. ``codes`` (int64, tensor shape) is None for float32 values;
@@ -69,6 +96,8 @@ class TensorEncoding:
     # what the codes index: per-output-channel scales (int, ternary, binary), the centroids
     # (codebook) or [exponent] (flex16); None for float32
     levels: np.ndarray | None = field(default=None, repr=False, compare=False)
+    # the block that one ``blockmap`` bit stands for (tensor rank, tiles the shape); None otherwise
+    block: tuple[int, ...] | None = None
 
     def __post_init__(self):
         if self.sparse_format not in SPARSE_FORMATS:
@@ -79,6 +108,11 @@ class TensorEncoding:
             raise FormatError("Huffman coding needs integer codes: quantize or share the weights first")
         if self.sparse_format != "dense" and self.mask is None:
             raise ConfigError(f"sparse_format {self.sparse_format!r} needs a mask")
+        if self.block is not None:
+            object.__setattr__(self, "block", tuple(int(b) for b in self.block))
+            check_block(self.shape, self.block)
+        elif self.sparse_format == "blockmap":
+            raise ConfigError("sparse_format 'blockmap' needs a block shape")
         for name in ("codes", "mask"):
             a = getattr(self, name)
             if a is not None and tuple(a.shape) != tuple(self.shape):
@@ -93,6 +127,8 @@ class TensorEncoding:
         """Boolean map of the stored positions."""
         if self.mask is None or self.sparse_format == "dense":
             return np.ones(self.shape, bool)
+        if self.sparse_format == "blockmap":
+            return block_expand(block_any(self.mask, self.block), self.block)
         return np.asarray(self.mask, bool)
 
     @property
@@ -109,6 +145,8 @@ class TensorEncoding:
             return bitmap_index_bits(self.mask)
         if self.sparse_format == "csr":
             return csr_index_bits(self.mask)
+        if self.sparse_format == "blockmap":
+            return self.numel // int(np.prod(self.block))
         return 0
 
     def payload_bits(self) -> int:
@@ -132,11 +170,13 @@ class TensorEncoding:
         return sum(self.breakdown_bits().values())
 
     def with_sparse_format(self, sparse_format: str) -> "TensorEncoding":
-        """``best`` picks the smallest of dense / bitmap / csr for this mask."""
+        """``best`` picks the smallest of dense / bitmap / csr (and blockmap when a block is set) for
+        this mask."""
         if sparse_format == "best":
             if self.mask is None:
                 return self
-            options = [replace(self, sparse_format=f) for f in SPARSE_FORMATS]
+            options = [replace(self, sparse_format=f) for f in SPARSE_FORMATS
+                       if f != "blockmap" or self.block is not None]
             return min(options, key=lambda e: (e.size_bits(), SPARSE_FORMATS.index(e.sparse_format)))
         return replace(self, sparse_format=sparse_format)
 

@@ -34,7 +34,7 @@ RECIPES = (
     "distilled+prune50+int4-qat+huffman", "distilled+ternary-qat", "distilled+ternary-qat+huffman",
 )
 
-_TRAINED = re.compile(r"distilled|(ch)?prune\d+|\w+-qat|ft")
+_TRAINED = re.compile(r"distilled|(ch|d)?prune\d+(-\w+)?|\w+-qat|ft")
 
 
 def trained_prefix(tokens: list[str]) -> list[str]:

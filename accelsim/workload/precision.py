@@ -16,7 +16,7 @@ from accelsim.errors import ConfigError, FormatError
 from accelsim.formats import registry
 from accelsim.formats.registry import NumericFormat
 
-WEIGHT_STORAGES = ("dense", "csr", "bitmap")
+WEIGHT_STORAGES = ("dense", "csr", "bitmap", "blockmap")
 
 
 @dataclass(frozen=True)
@@ -79,7 +79,10 @@ class Compression:
 
     weight_density: fraction of weights that are non-zero (after pruning), in (0, 1].
     weight_storage: dense (zeros stored), csr (values + column indices + row pointers, one row per
-        output channel) or bitmap (one presence bit per weight + the non-zero values).
+        output channel), bitmap (one presence bit per weight + the non-zero values) or blockmap
+        (one presence bit per block of ``weight_block_elems`` weights -- a vector, kernel or output
+        channel pruned as a whole, ``accelsim.compress.pruning`` -- + every value of the kept blocks).
+    weight_block_elems: weights per block of ``blockmap`` (the layer's weight count must be a multiple).
     codebook_bits: weights are indices into a 2^bits-entry codebook of format-width values
         (weight sharing, Han et al. 2016); None for none.
     exact_weight_bits: the exact stored size of one layer's weights when real compressed tensors
@@ -93,6 +96,7 @@ class Compression:
     exact_weight_bits: int | None = None
     act_density: float = 1.0
     act_zero_compression: bool = False
+    weight_block_elems: int = 1
 
     def __post_init__(self):
         if not 0.0 < self.weight_density <= 1.0:
@@ -104,6 +108,8 @@ class Compression:
                               f"got {self.weight_storage!r}")
         if self.codebook_bits is not None and not 1 <= self.codebook_bits <= 16:
             raise ConfigError(f"compression.codebook_bits must be in [1, 16], got {self.codebook_bits}")
+        if not isinstance(self.weight_block_elems, int) or self.weight_block_elems < 1:
+            raise ConfigError(f"compression.weight_block_elems must be an integer >= 1, got {self.weight_block_elems!r}")
         if self.exact_weight_bits is not None and self.exact_weight_bits < 1:
             raise ConfigError(f"compression.exact_weight_bits must be >= 1, got {self.exact_weight_bits}")
 
@@ -119,6 +125,14 @@ class Compression:
             bits = weight_elems * value_bits
         elif self.weight_storage == "bitmap":
             bits = weight_elems + nnz * value_bits
+        elif self.weight_storage == "blockmap":
+            block = self.weight_block_elems
+            if weight_elems % block:
+                raise ConfigError(f"compression.weight_block_elems {block} does not divide the layer's "
+                                  f"{weight_elems} weights")
+            blocks = weight_elems // block
+            kept = max(1, round(blocks * self.weight_density))
+            bits = blocks + kept * block * value_bits
         else:  # csr: per output channel row
             cols = weight_elems // rows
             index_bits = max(1, math.ceil(math.log2(cols)))
