@@ -23,6 +23,7 @@ usage: python benchmarks/bench_pruning.py [--steps 400] [--sparsities 50,75,90]
        [--granularities fine,vector,kernel,channel] [--variants none,teacher,dsup] [--fid-n 2000]
        [--archs edge-npu] [--threads 1] [--json PATH]
        python benchmarks/bench_pruning.py --steps-sweep 0,100,200,400 --sparsities 75 --granularities fine
+       python benchmarks/bench_pruning.py --table-from benchmarks/results/bench_pruning.json   # the doc's table
 """
 from __future__ import annotations
 
@@ -90,6 +91,31 @@ def write_json(args, argv, base, rows, failures, t0, complete: bool) -> None:
     os.replace(tmp, args.json)
 
 
+def markdown(data: dict) -> str:
+    """The docs/reproductions.md table of a results JSON: per (sparsity, granularity) the digit-FID
+    not fine-tuned / teacher only / discriminator-supervised, size and energy per image."""
+    by = {}
+    for r in data["rows"]:
+        by.setdefault((r["sparsity_pct"], r["granularity"]), {})[r["variant"]] = r
+    archs = list(data["fp32"]["energy_uj"])
+    fp = data["fp32"]
+    lines = ["| sparsity | granularity | storage | x smaller | "
+             + " | ".join(f"{a} uJ/image" for a in archs) + " | FID not tuned | FID teacher | FID teacher + D |",
+             "|---|---|---|---|" + "---|" * len(archs) + "---|---|---|",
+             "| 0 | fp32 | dense | 1.00 | " + " | ".join(f"{fp['energy_uj'][a]:.1f}" for a in archs)
+             + f" | {fp['fid']:.1f} | | |"]
+    for (s, g), v in by.items():
+        any_row = next(iter(v.values()))
+        fids = [f"{v[k]['fid']:.1f}" if k in v else "" for k in ("none", "teacher", "dsup")]
+        if "teacher" in v and "dsup" in v:
+            best = min(("teacher", "dsup"), key=lambda k: v[k]["fid"])
+            i = ("none", "teacher", "dsup").index(best)
+            fids[i] = f"**{fids[i]}**"
+        lines.append(f"| {s} % | {g} | {'/'.join(any_row['formats'])} | {any_row['compression_ratio']:.2f} | "
+                     + " | ".join(f"{any_row['energy_uj'][a]:.1f}" for a in archs) + " | " + " | ".join(fids) + " |")
+    return "\n".join(lines)
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--steps", type=int, default=400, help="fine-tuning steps (batch 64)")
@@ -102,7 +128,12 @@ def main(argv=None) -> int:
     p.add_argument("--archs", default="edge-npu")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--json", default=None)
+    p.add_argument("--table-from", default=None, help="print the markdown table of a results JSON and exit")
     args = p.parse_args(argv)
+    if args.table_from:
+        with open(args.table_from) as f:
+            print(markdown(json.load(f)))
+        return 0
 
     from accelsim.compress import chain, pruning
     from accelsim.compress.recipe import TrainingBudget, compose
@@ -163,6 +194,7 @@ def main(argv=None) -> int:
                           + f"  ({train_s:.0f} s)", flush=True)
                     write_json(args, argv, base, rows, failures, t0, complete=False)
     write_json(args, argv, base, rows, failures, t0, complete=True)
+    print(markdown({"fp32": base, "rows": rows}))
     for msg in failures:
         print("CHECK FAILED:", msg)
     return 1 if failures else 0
