@@ -61,6 +61,9 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "peers"))
+
+from result_files import load_result  # noqa: E402
 
 from accelsim.api import simulate  # noqa: E402
 from accelsim.arch import load_arch  # noqa: E402
@@ -336,13 +339,8 @@ def markdown_tables(doc: dict) -> dict:
 
 
 def print_tables(path: str) -> None:
-    try:
-        with open(path) as f:
-            doc = json.load(f)
-    except (OSError, ValueError) as e:
-        raise SystemExit(f"{path}: cannot read a result JSON ({e})")
-    if not isinstance(doc, dict) or not doc.get("layers") or any(r.get("accelforge") is None for r in doc["layers"]):
-        raise SystemExit(f"{path}: not a run with AccelForge's side on every layer; no tables to print")
+    doc = load_result(path, lambda d: d.get("layers") and all(r.get("accelforge") is not None for r in d["layers"]),
+                      "not a run with AccelForge's side on every layer")
     for name, md in markdown_tables(doc).items():
         print(f"<!-- {name}: python benchmarks/vs_accelforge.py --tables-from {os.path.relpath(path, os.path.join(HERE, '..'))} -->")
         print(md + "\n")

@@ -53,6 +53,7 @@ sys.path.insert(0, os.path.join(HERE, ".."))
 sys.path.insert(0, os.path.join(HERE, "peers"))
 
 import scalesim_goldens  # noqa: E402
+from result_files import load_result  # noqa: E402
 import scalesim_run  # noqa: E402
 
 from accelsim.api import clear_memos, simulate  # noqa: E402
@@ -257,13 +258,8 @@ def markdown_tables(doc: dict) -> dict:
 
 
 def print_tables(path: str) -> None:
-    try:
-        with open(path) as f:
-            doc = json.load(f)
-    except (OSError, ValueError) as e:
-        raise SystemExit(f"{path}: cannot read a result JSON ({e})")
-    if not isinstance(doc, dict) or not doc.get("checks") or not doc.get("runs"):
-        raise SystemExit(f"{path}: not a run with SCALE-Sim's side (no checks); no tables to print")
+    doc = load_result(path, lambda d: d.get("checks") and d.get("runs"),
+                      "not a run with SCALE-Sim's side (no checks)")
     rel = os.path.relpath(path, os.path.join(HERE, ".."))
     for name, md in markdown_tables(doc).items():
         print(f"<!-- generated: python benchmarks/vs_scalesim.py --tables-from {rel} ({name}) -->")

@@ -141,6 +141,16 @@ def walk(node, depth=0) -> list:
     return lines
 
 
+def map_spec(af, arch_path: str, wl_path: str, caps: dict):
+    """AccelForge's mapper on an arch and a workload file, with the mapper caps: (mapping, wall s)."""
+    t0 = time.perf_counter()
+    spec = af.Spec.from_yaml(arch_path, wl_path)
+    for k, v in caps.items():
+        setattr(spec.mapper, k, v)
+    m = spec.map_workload_to_arch(print_progress=False)
+    return m, time.perf_counter() - t0
+
+
 def run_stack(af, arch: dict, stack: dict, caps: dict, workdir: str) -> dict:
     """Map one multi-Einsum stack three times (every tensor through DRAM; intermediates allowed on chip;
     intermediates forced on chip)."""
@@ -152,12 +162,7 @@ def run_stack(af, arch: dict, stack: dict, caps: dict, workdir: str) -> dict:
         arch_path = os.path.join(workdir, f"arch-{variant}.yaml")
         with open(arch_path, "w") as f:
             f.write(fusion_arch_yaml(arch, variant))
-        t0 = time.perf_counter()
-        spec = af.Spec.from_yaml(arch_path, wl_path)
-        for k, v in caps.items():
-            setattr(spec.mapper, k, v)
-        m = spec.map_workload_to_arch(print_progress=False)
-        wall = time.perf_counter() - t0
+        m, wall = map_spec(af, arch_path, wl_path, caps)
         row = m.data.iloc[0]
         energy, leak, actions = {}, {}, {}
         for col, v in row.items():
@@ -203,12 +208,7 @@ def run_layer(af, arch_text: str, layer: dict, caps: dict, workdir: str) -> dict
         f.write(arch_text)
     with open(wl_path, "w") as f:
         f.write(workload_yaml(layer, layer["bits_per_value"]))
-    t0 = time.perf_counter()
-    spec = af.Spec.from_yaml(arch_path, wl_path)
-    for k, v in caps.items():
-        setattr(spec.mapper, k, v)
-    m = spec.map_workload_to_arch(print_progress=False)
-    wall = time.perf_counter() - t0
+    m, wall = map_spec(af, arch_path, wl_path, caps)
     row = m.data.iloc[0]
     energy, leak, actions = {}, {}, {}
     name = layer["name"]
