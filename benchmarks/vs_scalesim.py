@@ -33,7 +33,7 @@ section from a result JSON of this script (the doc's numbers are generated, neve
 that the doc holds the tables of the newest committed JSON).
 
 usage: python benchmarks/vs_scalesim.py [--json PATH] [--arrays 32] [--dataflows os,ws,is] [--repeat 3]
-                                         [--scalesim-python PATH] [--work DIR] [--skip-goldens]
+                                         [--scalesim-python PATH] [--work DIR] [--skip-goldens | --goldens-only]
        python benchmarks/vs_scalesim.py --tables-from benchmarks/results/vs_scalesim-DATE.json
 """
 from __future__ import annotations
@@ -208,6 +208,8 @@ def markdown_tables(doc: dict) -> dict:
     array and dataflow: cycles, DRAM, cold and warm walls, ratios, load), 'layers' (per layer: cycles and
     DRAM bytes of both), 'summary' (sums, checks, load at start and end; the os goldens when run)."""
     runs, cases, ch = doc["runs"], doc["cases"], doc["checks"]
+    if not runs:
+        return {"goldens": goldens_table(doc)}
     lines = ["| array | dataflow | compute cycles identical | SCALE-Sim DRAM B | accelsim DRAM B | accelsim / SCALE-Sim DRAM | "
              "SCALE-Sim cold s | accelsim cold s | cold ratio | SCALE-Sim warm s | accelsim warm s | warm ratio | "
              "load average (1 min) at SCALE-Sim's start / end |",
@@ -254,11 +256,41 @@ def markdown_tables(doc: dict) -> dict:
     lines.append(f"| SCALE-Sim, run at (UTC) | {doc['scalesim']['scalesim']} (Python {doc['scalesim']['python']}, "
                  f"numpy {doc['scalesim']['numpy']}), {doc['date_utc']} |")
     out["summary"] = "\n".join(lines)
+    if doc.get("os_goldens") and "os_rows" in ch:
+        out["goldens"] = goldens_table(doc)
     return out
 
 
+def goldens_table(doc: dict) -> str:
+    """Part 2 of a run: every os golden configuration, SCALE-Sim re-run live against the committed
+    golden and accelsim's DRAM bytes against SCALE-Sim's, with the checks, walls and load."""
+    ch, rows = doc["checks"], doc["os_goldens"]
+    lines = ["| layer | array | SRAM KiB (ifmap/filter/ofmap) | SCALE-Sim DRAM B (live) | = committed golden | "
+             "accelsim DRAM B | accelsim <= SCALE-Sim | compulsory B | accelsim mapping |",
+             "|---|---|---|---:|---|---:|---|---:|---|"]
+    for r in rows:
+        lines.append(f"| {r['layer']} | {r['array']} | {'/'.join(str(k) for k in r['sram_kib'])} | "
+                     f"{r['scalesim_dram_bytes']:,} | {'yes' if r['scalesim_equals_golden'] else 'NO'} | "
+                     f"{r['accelsim_dram_bytes']:,} | {'yes' if r['accelsim_not_above'] else 'NO'} | "
+                     f"{r['accelsim_compulsory_bytes']:,} | `{r['accelsim_mapping']}` |")
+    la0, la1 = doc["load_average_start"], doc["load_average_end"]
+    wall = doc.get("os_goldens_wall_s", {})
+    lines += ["", "| | |", "|---|---|",
+              f"| SCALE-Sim re-run equals the committed goldens | {'yes' if ch['scalesim_equals_goldens'] else 'NO'} "
+              f"({ch['os_rows']} rows) |",
+              f"| accelsim DRAM <= SCALE-Sim on every row | {'yes' if ch['os_dram_not_above_scalesim'] else 'NO'} "
+              f"(strictly below on {ch['os_rows_accelsim_below']} of {ch['os_rows']}) |",
+              f"| wall: SCALE-Sim runs / accelsim `simulate` calls | {wall.get('scalesim', 0):.1f} s / "
+              f"{wall.get('accelsim', 0):.2f} s |",
+              f"| load average (1, 5, 15 min) at start / at end, {doc['cores']} cores | "
+              f"{', '.join(f'{x:.2f}' for x in la0)} / {', '.join(f'{x:.2f}' for x in la1)} |",
+              f"| SCALE-Sim, run at (UTC) | {doc['scalesim']['scalesim']} (Python {doc['scalesim']['python']}, "
+              f"numpy {doc['scalesim']['numpy']}), {doc['date_utc']} |"]
+    return "\n".join(lines)
+
+
 def print_tables(path: str) -> None:
-    doc = load_result(path, lambda d: d.get("checks") and d.get("runs"),
+    doc = load_result(path, lambda d: d.get("checks") and (d.get("runs") or d.get("os_goldens")),
                       "not a run with SCALE-Sim's side (no checks)")
     rel = os.path.relpath(path, os.path.join(HERE, ".."))
     for name, md in markdown_tables(doc).items():
@@ -276,6 +308,7 @@ def main() -> int:
     ap.add_argument("--scalesim-python", default=os.environ.get("ACCELSIM_SCALESIM_PYTHON", scalesim_run.DEFAULT_PYTHON))
     ap.add_argument("--work", default=None, help="where SCALE-Sim's inputs and reports go (default: a fresh temp dir)")
     ap.add_argument("--skip-goldens", action="store_true", help="part 1 only")
+    ap.add_argument("--goldens-only", action="store_true", help="part 2 only (the os goldens, re-run live)")
     ap.add_argument("--tables-from", metavar="PATH", help="print the doc's markdown tables from a result JSON; run nothing")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -293,7 +326,9 @@ def main() -> int:
         print(f"SCALE-Sim interpreter {args.scalesim_python} not found: accelsim side only (see the docstring)")
     load_start, t_start = os.getloadavg(), time.time()
     print(f"SCALE-Sim {versions} at {args.scalesim_python}; load average {load_start} on {os.cpu_count()} cores")
-    cases, runs = part_dcgan(args, have_peer)
+    if args.skip_goldens and args.goldens_only:
+        ap.error("--skip-goldens and --goldens-only exclude each other")
+    cases, runs = ([], []) if args.goldens_only else part_dcgan(args, have_peer)
     golden_rows, g_ss_wall, g_acc_wall = ([], 0.0, 0.0) if args.skip_goldens else part_goldens(args, have_peer)
     load_end = os.getloadavg()
 
@@ -305,7 +340,7 @@ def main() -> int:
               f"{(sc or float('nan')) / r['accelsim_cold_s']:>6.0f}x {sw or float('nan'):>17.1f} "
               f"{r['accelsim_warm_s']:>16.4f} {(sw or float('nan')) / r['accelsim_warm_s']:>7.0f}x")
     checks = {}
-    if have_peer:
+    if have_peer and runs:
         cold_ss = sum(r["scalesim_cold_s"] for r in runs)
         cold_acc = sum(r["accelsim_cold_s"] for r in runs)
         warm_ss = sum(r["scalesim_warm_s"] for r in runs)
@@ -313,32 +348,34 @@ def main() -> int:
         checks = {"cycles_identical": all(c["cycles_identical"] for c in cases),
                   "cold_speedup": cold_ss / cold_acc, "warm_speedup": warm_ss / warm_acc,
                   "cold_speedup_met": cold_ss / cold_acc >= args.target_speedup}
-        if golden_rows:
-            checks["os_dram_not_above_scalesim"] = all(r["accelsim_not_above"] for r in golden_rows)
-            checks["scalesim_equals_goldens"] = all(r["scalesim_equals_golden"] for r in golden_rows)
-            checks["os_rows"] = len(golden_rows)
-            checks["os_rows_accelsim_below"] = sum(r["accelsim_dram_bytes"] < r["scalesim_dram_bytes"]
-                                                   for r in golden_rows)
+    if have_peer and golden_rows:
+        checks["os_dram_not_above_scalesim"] = all(r["accelsim_not_above"] for r in golden_rows)
+        checks["scalesim_equals_goldens"] = all(r["scalesim_equals_golden"] for r in golden_rows)
+        checks["os_rows"] = len(golden_rows)
+        checks["os_rows_accelsim_below"] = sum(r["accelsim_dram_bytes"] < r["scalesim_dram_bytes"]
+                                               for r in golden_rows)
+    if have_peer and runs:
         print(f"\ncompute cycles identical on every DCGAN-64 layer and run: {checks['cycles_identical']}")
         print(f"DCGAN-64 wall, sum over runs: cold SCALE-Sim {cold_ss:.1f} s vs accelsim {cold_acc:.2f} s = "
               f"{checks['cold_speedup']:.0f}x (target >= {args.target_speedup:.0f}x: "
               f"{'met' if checks['cold_speedup_met'] else 'NOT met'}); warm {warm_ss:.1f} s vs {warm_acc:.3f} s = "
               f"{checks['warm_speedup']:.0f}x")
-        if golden_rows:
-            print(f"os goldens: SCALE-Sim re-run equals the committed goldens on every row: "
-                  f"{checks['scalesim_equals_goldens']}; accelsim DRAM <= SCALE-Sim on every one of "
-                  f"{len(golden_rows)} rows: {checks['os_dram_not_above_scalesim']} (strictly below on "
-                  f"{checks['os_rows_accelsim_below']}); walls {g_ss_wall:.0f} s vs {g_acc_wall:.2f} s")
+    if have_peer and golden_rows:
+        print(f"os goldens: SCALE-Sim re-run equals the committed goldens on every row: "
+              f"{checks['scalesim_equals_goldens']}; accelsim DRAM <= SCALE-Sim on every one of "
+              f"{len(golden_rows)} rows: {checks['os_dram_not_above_scalesim']} (strictly below on "
+              f"{checks['os_rows_accelsim_below']}); walls {g_ss_wall:.0f} s vs {g_acc_wall:.2f} s")
     print(f"load average {load_start[0]:.2f} at start, {load_end[0]:.2f} at end; {time.time() - t_start:.0f} s in all")
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"scalesim": versions, "cases": cases, "runs": runs, "os_goldens": golden_rows,
-                       "checks": checks, "load_average_start": load_start, "load_average_end": load_end,
+                       "checks": checks, "os_goldens_wall_s": {"scalesim": g_ss_wall, "accelsim": g_acc_wall},
+                       "load_average_start": load_start, "load_average_end": load_end,
                        "cores": os.cpu_count(), "target_speedup": args.target_speedup, "date_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime(t_start))},
                       f, indent=1)
     if not have_peer:
         return 0
-    ok = checks["cycles_identical"] and checks["cold_speedup_met"] and \
+    ok = checks.get("cycles_identical", True) and checks.get("cold_speedup_met", True) and \
         checks.get("os_dram_not_above_scalesim", True) and checks.get("scalesim_equals_goldens", True)
     return 0 if ok else 1
 

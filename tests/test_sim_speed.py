@@ -20,7 +20,7 @@ import pytest
 from accelsim.api import simulate
 from accelsim.arch import arch_from_dict, load_arch
 from accelsim.errors import InfeasibleError
-from accelsim.mapping import MapperCosts, lower, search
+from accelsim.mapping import MapperCosts, lower, search, shortlist
 from accelsim.mapping import tiling
 from accelsim.mapping.schedule import RunPattern
 from accelsim.sim import engine
@@ -116,7 +116,7 @@ LAYERS = [
 def test_search_memo_equals_fresh_search(layer, objective):
     rng = np.random.default_rng(7)
     methods = ("zero_insert", "phase", "scatter") if layer.op == "conv_transpose2d" else ("zero_insert",)
-    costs = MapperCosts(2.5, 3.5, 40_000)
+    costs = MapperCosts(2.5, 3.5, 40_000, 900.0, 30.0, 13.0)
     checked = infeasible = 0
     for method in methods:
         lowered = lower(layer, method)
@@ -128,13 +128,14 @@ def test_search_memo_equals_fresh_search(layer, objective):
             for ki, kw, ko in kibs:
                 arch = _sep_arch(round(ki, 2), round(kw, 2), round(ko, 2), double=bool(rng.random() < 0.7))
                 try:
-                    fresh = tiling._search(lowered, p, arch, objective, costs)
+                    fresh = tiling._search(lowered, p, arch, objective, costs, 3)
                 except InfeasibleError:
                     with pytest.raises(InfeasibleError):
                         search(lowered, p, arch, objective, costs)
                     infeasible += 1
                     continue
-                assert search(lowered, p, arch, objective, costs) == fresh
+                assert shortlist(lowered, p, arch, objective, costs, 3) == fresh
+                assert search(lowered, p, arch, objective, costs) == fresh[0]
                 checked += 1
     assert checked > 10
 

@@ -28,4 +28,8 @@ def test_doc_tables_are_generated_from_the_committed_run():
         run = json.loads(path.read_text())
         md = v.markdown_tables(run)[m.group(2)]
         assert doc[m.end():].startswith(md + "\n"), f"regenerate {m.group(2)} with --tables-from {m.group(1)}"
-        assert run["checks"]["cycles_identical"] is True
+        if run["runs"]:
+            assert run["checks"]["cycles_identical"] is True
+        if m.group(2) == "goldens":
+            assert run["checks"]["scalesim_equals_goldens"] is True
+            assert run["checks"]["os_dram_not_above_scalesim"] is True

@@ -3,8 +3,8 @@ buffers, minimizing DRAM traffic, energy or latency."""
 from accelsim.mapping.geometry import AxisTiling, axis_tiling, tile_candidates, tile_sizes
 from accelsim.mapping.lowering import DEFAULT_LOWERING, LOWERINGS, Gemm, Lowered, lower, zero_inserted_hw
 from accelsim.mapping.tiling import (OBJECTIVES, ORDERS, MapperCosts, Mapping, OperandSizes, compulsory_bits,
-                                     compulsory_bytes, search)
+                                     compulsory_bytes, search, shortlist)
 
 __all__ = ["DEFAULT_LOWERING", "LOWERINGS", "OBJECTIVES", "ORDERS", "AxisTiling", "Gemm", "Lowered",
            "MapperCosts", "Mapping", "OperandSizes", "axis_tiling", "compulsory_bits", "compulsory_bytes",
-           "lower", "search", "tile_candidates", "tile_sizes", "zero_inserted_hw"]
+           "lower", "search", "shortlist", "tile_candidates", "tile_sizes", "zero_inserted_hw"]

@@ -1,5 +1,7 @@
-"""Tiling search: tile sizes and loop order per layer that fit the buffers, chosen by DRAM traffic,
-DRAM energy, latency or their energy-delay product (edp = DRAM energy x latency estimate, per layer).
+"""Tiling search: tile sizes and loop order per layer that fit the buffers, ranked by DRAM traffic
+(exact), or by estimates of energy, latency or their product (edp) that price DRAM bytes, one
+activate per byte run, t_CL per tile step and the per-cycle static energy (``MapperCosts``).
+``shortlist`` returns the k best; the api simulates them for the estimated objectives.
 
 The loop nest has three tile loops: p (spatial tiles, batch included), c (input-channel tiles; group
 tiles for grouped convs) and f (output-channel tiles). Each buffer holds one tile of its operand
@@ -36,11 +38,19 @@ C_ABOVE_P = np.array([o.index("c") < o.index("p") for o in ORDERS])
 
 @dataclass(frozen=True)
 class MapperCosts:
-    """Per-byte DRAM energies for the ``energy`` objective and the compute time for ``latency``;
-    supplied by the caller (the api), so the mapper needs no energy tables."""
+    """What the ``energy``, ``latency`` and ``edp`` estimates price, supplied by the caller (the api,
+    from the arch's energy table and DRAM timing), so the mapper needs no energy tables:
+    per-byte DRAM energies, the energy of one DRAM activate (a byte run is counted as one), the
+    energy every cycle costs whatever happens in it (DRAM background and refresh, SRAM leakage),
+    the compute cycles of the layer, and the fixed cycles every tile transfer waits before its
+    first burst (t_CL). These are estimates for ranking candidates; the api simulates a shortlist
+    (``shortlist``) and keeps the one the simulator prices best."""
     read_pj_per_byte: float = 1.0
     write_pj_per_byte: float = 1.0
     compute_cycles: int = 0
+    activate_pj: float = 0.0
+    cycle_pj: float = 0.0
+    transfer_cycles: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -212,7 +222,15 @@ _SEARCHED_MAX = 8192
 
 def search(lowered: Lowered, plan: LayerPlan, arch: ArchSpec, objective: str = "dram",
            costs: MapperCosts | None = None) -> Mapping:
-    """The best tiling and loop order of ``lowered`` for ``objective`` (``_search``), remembered: with
+    """The best tiling and loop order of ``lowered`` for ``objective`` by the mapper's own estimate
+    (``shortlist``'s first)."""
+    return shortlist(lowered, plan, arch, objective, costs, 1)[0]
+
+
+def shortlist(lowered: Lowered, plan: LayerPlan, arch: ArchSpec, objective: str = "dram",
+              costs: MapperCosts | None = None, k: int = 1) -> tuple:
+    """The ``k`` best tilings of ``lowered`` for ``objective`` (distinct tile sizes, each with its best
+    loop order, best first; fewer when fewer fit) by ``_search``'s estimate, remembered: with
     separate ifmap / weight / ofmap buffers the result depends on their capacities only through
     which tile sizes fit, i.e. through each capacity's rank among the tile values the operand can
     take (``_space``), so a buffer sweep searches a layer once per distinct rank triple. A shared
@@ -223,19 +241,19 @@ def search(lowered: Lowered, plan: LayerPlan, arch: ArchSpec, objective: str = "
     costs = costs or MapperCosts()
     cap, shared = _capacity(arch)
     if shared is not None:
-        return _search(lowered, plan, arch, objective, costs)
+        return _search(lowered, plan, arch, objective, costs, k)
     sizes, anon = OperandSizes.of(plan), _anonymous(lowered)
     rd, wr = (costs.read_pj_per_byte, costs.write_pj_per_byte) if objective == "energy" else (1.0, 1.0)
     tile_values = _space(anon, sizes, rd, wr)[-1]
     ranks = tuple(int(np.searchsorted(v, cap[r], side="right")) for v, r in zip(tile_values, ("ifmap", "weight", "ofmap")))
-    key = (anon, sizes, objective, costs, arch.dram_bytes_per_cycle, ranks)
+    key = (anon, sizes, objective, costs, arch.dram_bytes_per_cycle, ranks, k)
     hit = _SEARCHED.get(key)
     if hit is None:
-        hit = _search(lowered, plan, arch, objective, costs)
+        hit = _search(lowered, plan, arch, objective, costs, k)
         if len(_SEARCHED) >= _SEARCHED_MAX:
             _SEARCHED.pop(next(iter(_SEARCHED)))
         _SEARCHED[key] = hit
-    return hit if hit.lowered == lowered else replace(hit, lowered=lowered)
+    return tuple(m if m.lowered == lowered else replace(m, lowered=lowered) for m in hit)
 
 
 def forget() -> None:
@@ -251,8 +269,10 @@ def _anonymous(lowered: Lowered) -> Lowered:
     return replace(lowered, layer=unnamed(lowered.layer))
 
 
-def _search(lowered: Lowered, plan: LayerPlan, arch: ArchSpec, objective: str, costs: MapperCosts) -> Mapping:
-    """The best tiling and loop order of ``lowered`` for ``objective``.
+def _search(lowered: Lowered, plan: LayerPlan, arch: ArchSpec, objective: str, costs: MapperCosts,
+            k: int = 1) -> tuple:
+    """The ``k`` best tilings (distinct tile sizes, each with its best loop order) of ``lowered`` for
+    ``objective``, best first.
 
     Tile sizes: one per tile count along h, w, c and f (``tile_sizes``: every count, not only
     halvings). Traffic never grows when one tile size grows at fixed others (fewer trips, never more
@@ -339,11 +359,12 @@ def _search(lowered: Lowered, plan: LayerPlan, arch: ArchSpec, objective: str, c
         if objective == "dram":
             value = total_bits / 8
         else:
-            energy = ((read_i + read_w + psum_bits) * costs.read_pj_per_byte
-                      + (o_final + psum_bits) * costs.write_pj_per_byte) / 8
             bw = arch.dram_bytes_per_cycle
             first_load = ((i_tile + w_tile) / 8 / bw)[:, None]
-            latency = np.maximum(costs.compute_cycles, total_bits / 8 / bw) + first_load
+            latency = np.maximum(costs.compute_cycles, total_bits / 8 / bw + steps * costs.transfer_cycles) + first_load
+            energy = (((read_i + read_w + psum_bits) * costs.read_pj_per_byte
+                       + (o_final + psum_bits) * costs.write_pj_per_byte) / 8
+                      + runs * costs.activate_pj + latency * costs.cycle_pj)
             value = {"energy": energy, "latency": latency, "edp": energy * latency}[objective]
         return value, steps, runs, (f_i, f_w, f_o, psum_bits, read_i, read_w, reuse, n_c, n_f)
 
@@ -372,17 +393,28 @@ def _search(lowered: Lowered, plan: LayerPlan, arch: ArchSpec, objective: str, c
     value, steps, runs, traffic = evaluate(si, ic, jf)
     i_tile, w_tile = tiles(si, ic, jf)[:2]
     first = np.broadcast_to((i_tile + w_tile)[:, None], value.shape)
-    flat = np.lexsort((np.arange(value.size), first.ravel(), runs.ravel(), value.ravel()))[0]
-    row, col = divmod(int(flat), len(ORDERS))
-    f_i, f_w, f_o, psum_bits, read_i, read_w = (float(a[row, col]) for a in traffic[:6])
-    reuse = bool(traffic[6][row, col])
-    n_c, n_f = (int(a[row]) for a in traffic[7:])
-    b = slice(row, row + 1)
-    i_tile, w_tile, o_tile = (float(a[0]) for a in tiles(si[b], ic[b], jf[b])[:3])
-    tc = int(c_cands[ic[row]])
-    tf = tc // cin_g * cout_g if grouped else int(f_cands[jf[row]])
-    h, w = divmod(int(si[row]), len(ax_w))
-    return Mapping(lowered, sizes, ORDERS[col], ax_h[h], ax_w[w], tc, tf, n_c, n_f,
-                   int(f_i), int(f_w), int(f_o), {"ifmap": read_i, "weight": read_w, "psum": psum_bits},
-                   {"ofmap": o_final, "psum": psum_bits}, {"ifmap": i_tile, "weight": w_tile, "ofmap": o_tile},
-                   objective, float(value[row, col]), reuse and s_in_stream[si[row]] < s_in_pass[si[row]])
+    order = np.lexsort((np.arange(value.size), first.ravel(), runs.ravel(), value.ravel()))
+    picked, rows = [], set()
+    for flat in order:
+        row, col = divmod(int(flat), len(ORDERS))
+        tiling = (si[row], ic[row], jf[row])     # latency and edp meshes may hold a tiling twice
+        if tiling not in rows:
+            rows.add(tiling)
+            picked.append((row, col))
+            if len(picked) == k:
+                break
+
+    def build(row, col):
+        f_i, f_w, f_o, psum_bits, read_i, read_w = (float(a[row, col]) for a in traffic[:6])
+        reuse = bool(traffic[6][row, col])
+        n_c, n_f = (int(a[row]) for a in traffic[7:])
+        b = slice(row, row + 1)
+        i_tile, w_tile, o_tile = (float(a[0]) for a in tiles(si[b], ic[b], jf[b])[:3])
+        tc = int(c_cands[ic[row]])
+        tf = tc // cin_g * cout_g if grouped else int(f_cands[jf[row]])
+        h, w = divmod(int(si[row]), len(ax_w))
+        return Mapping(lowered, sizes, ORDERS[col], ax_h[h], ax_w[w], tc, tf, n_c, n_f,
+                       int(f_i), int(f_w), int(f_o), {"ifmap": read_i, "weight": read_w, "psum": psum_bits},
+                       {"ofmap": o_final, "psum": psum_bits}, {"ifmap": i_tile, "weight": w_tile, "ofmap": o_tile},
+                       objective, float(value[row, col]), reuse and s_in_stream[si[row]] < s_in_pass[si[row]])
+    return tuple(build(row, col) for row, col in picked)
