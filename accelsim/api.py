@@ -118,7 +118,7 @@ def simulate(workload: Workload | str = DEFAULT_MODEL, arch: ArchSpec | str = DE
     read_pj = table.pj(("dram_read_bit",)) * 8
     write_pj = table.pj(("dram_write_bit",)) * 8
     act_pj, cycle_pj = table.pj(("dram_activate",)), table.pj(("cycle",))
-    transfer_cycles = arch.dram.t_cl_ns * arch.clock_mhz / 1000.0
+    transfer_cycles = arch.cycles(arch.dram.t_cl_ns)
     a = arch.array
     if lowering not in LOWERING_CHOICES:
         raise ConfigError(f"lowering must be one of {', '.join(LOWERING_CHOICES)}, got {lowering!r}")

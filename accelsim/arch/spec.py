@@ -215,6 +215,11 @@ class ArchSpec:
                 return b
         raise ConfigError(f"no buffer for {role!r}")
 
+    def cycles(self, ns):
+        """Clock cycles in ``ns`` nanoseconds (a float, or an array of them): the one ns -> cycles
+        conversion."""
+        return ns * self.clock_mhz / 1000.0
+
     @property
     def dram_bytes_per_cycle(self) -> float:
         return self.dram.peak_bytes_per_ns * 1000.0 / self.clock_mhz

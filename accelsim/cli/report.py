@@ -68,9 +68,8 @@ def run(args) -> int:
                     + ("" if args.fusion == "none" else f", fusion {args.fusion}"),
            "generated_by": f"accelsim report --model {args.model} --arch {args.arch}"}
     if arch.kind != "crossbar":
-        d = arch.dram
         doc["roofline"] = {"peak_macs_per_cycle": arch.array.rows * arch.array.cols,
-                           "dram_bytes_per_cycle": d.channels * d.bus_bits / 8 * d.data_rate_mtps / arch.clock_mhz}
+                           "dram_bytes_per_cycle": arch.dram_bytes_per_cycle}
     if args.compare != "none":
         doc["compare"] = _compare(args, arch)
     if args.sweep:

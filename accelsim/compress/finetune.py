@@ -22,6 +22,12 @@ Constraints are kept during training, in the forward pass of every step:
   deployment (max over the float forward pass of ``CALIB_N`` latents of seed ``CALIB_SEED``, with
   the current weights), re-calibrated every ``calib_every`` steps;
 * codebook-shared layers are frozen (their weights are the centroids).
+
+Joint generator/discriminator training (``disc_lr > 0``; QGAN's multi-precision setting, Wang et al.
+2019): the discriminator is a trainable copy of the shipped one, updated before every generator step
+with the non-saturating loss ``softplus(-D(G_t(z))) + softplus(D(G_s(z)))``: the teacher's images
+are its "real" distribution (no real data needed). ``disc_kind`` fake-quantizes the discriminator's
+conv weights as the generator's are (``qat.fake_quant_torch``, straight-through), trained or frozen.
 """
 from __future__ import annotations
 
@@ -91,14 +97,15 @@ def _kind_of(enc) -> str | None:
 
 def finetune(cg: CompressedGenerator, teacher, steps: int, lr: float = 2e-4, batch_size: int = 64,
              pixel_weight: float = 1.0, adv_weight: float = 0.05, fm_weight: float = 0.0, logit_weight: float = 0.0,
-             discriminator="auto",
+             discriminator="auto", disc_lr: float = 0.0, disc_kind: str | None = None,
              weight_kind: str | None = None, act_bits: int | None = None, calib_every: int = 50, seed: int = 0,
              threads: int | None = None, step_name: str | None = "ft") -> CompressedGenerator:
     """Fine-tune ``cg`` for ``steps`` Adam steps towards ``teacher`` (a CompressedGenerator or a
     torch module) keeping its masks, codes and codebooks; ``weight_kind`` adds fake quantization of
     every layer (quantization-aware training); ``act_bits`` fake-quantizes the activations as the
-    integer kernels will run them (``torch_chain.ChainModule.forward``). Deterministic for a fixed
-    ``seed`` and thread count."""
+    integer kernels will run them (``torch_chain.ChainModule.forward``). ``disc_lr > 0`` trains the
+    discriminator with the generator, ``disc_kind`` fake-quantizes it (module docstring).
+    Deterministic for a fixed ``seed`` and thread count."""
     import torch
 
     from accelsim.compress.precision import requantize_like
@@ -112,8 +119,15 @@ def finetune(cg: CompressedGenerator, teacher, steps: int, lr: float = 2e-4, bat
     student.act_bits = act_bits
     t_module = teacher_module(teacher)
     disc = load_teacher_discriminator(cg.model) if discriminator == "auto" else discriminator
+    if disc_lr < 0:
+        raise ModelError(f"finetune: disc_lr must be >= 0, got {disc_lr!r}")
     if disc is None:
+        if disc_lr > 0 or disc_kind is not None:
+            raise ModelError(f"finetune: disc_lr / disc_kind need a discriminator; {cg.model!r} ships none")
         adv_weight = fm_weight = logit_weight = 0.0
+    opt_d = None
+    if disc is not None and (disc_lr > 0 or disc_kind is not None):
+        disc, opt_d = _adversary(disc, disc_lr, disc_kind)
     masks = {}
     for i, layer in enumerate(cg.layers):
         enc = cg.encodings[layer.name]
@@ -151,6 +165,12 @@ def finetune(cg: CompressedGenerator, teacher, steps: int, lr: float = 2e-4, bat
         with torch.no_grad():
             target = t_module(z)
         out = student(z)
+        if opt_d is not None:
+            softplus = torch.nn.functional.softplus
+            loss_d = softplus(-disc(target)).mean() + softplus(disc(out.detach())).mean()
+            opt_d.zero_grad(set_to_none=True)
+            loss_d.backward()
+            opt_d.step()
         loss = teacher_loss(out, target, disc, pixel_weight, adv_weight, fm_weight, logit_weight)
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -165,6 +185,34 @@ def finetune(cg: CompressedGenerator, teacher, steps: int, lr: float = 2e-4, bat
     tuned = student.to_generator(cg, effective=False)
     tuned = requantize_like(tuned, cg)
     return tuned.with_layers(tuned.layers, step=step_name)
+
+
+def _adversary(disc, lr: float, kind: str | None):
+    """A copy of ``disc`` whose conv weights are fake-quantized to ``kind`` (None: float), trainable
+    with its Adam optimizer when ``lr > 0`` (else frozen, optimizer None)."""
+    import copy
+
+    import torch
+    from torch.nn.utils import parametrize
+
+    from accelsim.compress.qat import fake_quant_torch, parse_kind
+
+    if kind is not None:
+        parse_kind(kind)
+    adv = copy.deepcopy(disc)
+
+    class FakeQuant(torch.nn.Module):
+        def forward(self, w):
+            return fake_quant_torch(w, kind, 0)
+
+    for m in adv.modules():
+        if kind is not None and isinstance(m, torch.nn.Conv2d):
+            parametrize.register_parametrization(m, "weight", FakeQuant())
+    for p in adv.parameters():
+        p.requires_grad_(lr > 0)
+    if lr <= 0:
+        return adv.eval(), None
+    return adv.train(), torch.optim.Adam([p for p in adv.parameters() if p.requires_grad], lr=lr, betas=(0.5, 0.999))
 
 
 def _input_shape(cg: CompressedGenerator) -> tuple[int, ...]:

@@ -149,7 +149,7 @@ def _stream(arch: ArchSpec, compute: int, in_bytes: int, out_bytes: int):
     starts = np.r_[steps * per_in, (1 << 30) + steps * per_out]
     sizes = np.r_[np.clip(in_bytes - steps * per_in, 0, per_in), np.clip(out_bytes - steps * per_out, 0, per_out)]
     res = service(arch.dram, starts, sizes, np.r_[steps, n + steps], 2 * n)
-    cyc = res.transfer_ns * arch.clock_mhz / 1000.0
+    cyc = arch.cycles(res.transfer_ns)
     double = all(b.double_buffered for b in arch.buffers)
     latency = max(timeline(_split_cycles(compute, np.ones(n)), cyc[:n], cyc[n:], double), compute)
     return latency, res
@@ -187,8 +187,8 @@ def simulate_crossbar(lowered: Lowered, plan: LayerPlan, arch: ArchSpec, net: Xb
     w_res = service(arch.dram, np.array([1 << 31]), np.array([w_bytes]), np.array([0]), 1)
     program_ns = max(rounds * xs.rows * xs.write_latency_ns, float(w_res.transfer_ns.sum()))
     reload = 0 if net.resident else rounds
-    compute = math.ceil(compute_ns * max(1, reload) * arch.clock_mhz / 1000.0)
-    reload_cycles = math.ceil(program_ns * arch.clock_mhz / 1000.0) if reload else 0
+    compute = math.ceil(arch.cycles(compute_ns * max(1, reload)))
+    reload_cycles = math.ceil(arch.cycles(program_ns)) if reload else 0
 
     # activations: DRAM unless they stay on chip (pipelined); buffers in between
     in_elems = layer.batch * layer.in_channels * lowered.stored_input_hw[0] * lowered.stored_input_hw[1]

@@ -74,7 +74,7 @@ def timeline(compute: np.ndarray, loads: np.ndarray, stores: np.ndarray, double_
 def _replay(sched: Schedule, arch: ArchSpec, compute_total: int, double_buffered: bool):
     n_t = sched.t_step.size
     res = service_pattern(arch.dram, sched.runs, n_t)
-    cyc = res.transfer_ns * arch.clock_mhz / 1000.0
+    cyc = arch.cycles(res.transfer_ns)
     loads = np.bincount(sched.t_step[~sched.t_write], weights=cyc[~sched.t_write], minlength=sched.n_steps)
     stores = np.bincount(sched.t_step[sched.t_write], weights=cyc[sched.t_write], minlength=sched.n_steps)
     compute = _split_cycles(compute_total, sched.step_macs)
@@ -187,7 +187,7 @@ def simulate_elementwise(plan: LayerPlan, arch: ArchSpec) -> LayerActivity:
     run_start = np.r_[steps * per_in, (1 << 30) + steps * per_out]
     run_bytes = np.r_[np.minimum(per_in, in_bytes - steps * per_in), np.minimum(per_out, out_bytes - steps * per_out)]
     res = service(arch.dram, run_start, run_bytes, np.r_[steps, n_steps + steps], 2 * n_steps)
-    cyc = res.transfer_ns * arch.clock_mhz / 1000.0
+    cyc = arch.cycles(res.transfer_ns)
     compute_total = math.ceil(layer.output_elems / arch.vector_lanes)
     compute = _split_cycles(compute_total, np.ones(n_steps))
     double = all(b.double_buffered for b in arch.buffers)
