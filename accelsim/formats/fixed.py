@@ -70,12 +70,21 @@ def _check_finite(x: np.ndarray, name: str) -> np.ndarray:
     return x
 
 
+def _zero_points(zero_point) -> np.ndarray:
+    """The zero point(s) as int64: FormatError for a non-integer (a float 2.5 is refused, never truncated;
+    the C++ ``kernels.quantize`` refuses it with the same words)."""
+    zp = np.asarray(zero_point)
+    if zp.dtype.kind not in "iu":
+        raise FormatError(f"zero_point must be an integer, got {zero_point!r}")
+    return zp.astype(np.int64)
+
+
 def quantize(x, scale, zero_point, fmt: IntFormat, channel_axis: int | None = None) -> np.ndarray:
     """``clamp(round_half_even(x / scale) + zero_point, qmin, qmax)`` in fmt's storage dtype.
-    ``scale``/``zero_point`` are scalars, or per channel along ``channel_axis``."""
+    ``scale``/``zero_point`` are scalars, or per channel along ``channel_axis``; zero points are integers."""
     x = _check_finite(x, "x")
     scale = np.asarray(scale, dtype=np.float64)
-    zp = np.asarray(zero_point, dtype=np.int64)
+    zp = _zero_points(zero_point)
     if not (np.isfinite(scale).all() and (scale > 0).all()):
         raise FormatError(f"scale must be finite and > 0, got {scale}")
     if zp.size and (zp.min() < fmt.qmin or zp.max() > fmt.qmax):
@@ -90,8 +99,9 @@ def quantize(x, scale, zero_point, fmt: IntFormat, channel_axis: int | None = No
 
 
 def dequantize(q, scale, zero_point, channel_axis: int | None = None) -> np.ndarray:
+    """``scale * (q - zero_point)`` in float64 (``q - zero_point`` exact in int64)."""
     scale = np.asarray(scale, dtype=np.float64)
-    zp = np.asarray(zero_point, dtype=np.int64)
+    zp = _zero_points(zero_point)
     if channel_axis is not None and scale.ndim == 1:
         shape = [1] * np.ndim(q)
         shape[channel_axis] = -1

@@ -61,13 +61,13 @@ def to_flex(x, exponent: int | None = None) -> tuple[np.ndarray, int]:
         raise FormatError("x contains NaN or inf: cannot convert to flexpoint")
     if exponent is None:
         amax = float(np.max(np.abs(x))) if x.size else 0.0
+        # start at a lower bound: amax = f 2^E with f in [0.5, 1) needs |m| = f 2^(E - e) >= 2^15 > 32767
+        # below e = E - 15, so the first exponent that fits from here up is the smallest one
         e = EXP_MIN if amax == 0 else max(EXP_MIN, math.frexp(amax)[1] - 15)
         while e <= EXP_MAX and not _fits(x, e):
             e += 1
         if e > EXP_MAX:
             raise FormatError(f"flexpoint overflow: max |x| = {amax} needs an exponent > {EXP_MAX}")
-        while e > EXP_MIN and _fits(x, e - 1):
-            e -= 1
     else:
         e = check_exponent(exponent)
     m = np.clip(np.rint(np.ldexp(x, -e)), -MANT_MAX - 1, MANT_MAX)
