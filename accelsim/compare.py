@@ -240,7 +240,6 @@ def evaluate(model: str, recipes, arch="edge-npu", *, lowering: str = "phase", n
     recipe and once at the end. ``fusion``: as ``simulate``'s, for the energy and DRAM columns.
     ``cache``: rows are looked up by ``row_key`` and computed rows stored; a row whose trained part
     must be trained in this call is neither looked up nor stored (training is not deterministic)."""
-    from accelsim.api import simulate
     from accelsim.arch import load_arch
     from accelsim.compress import zoo
     from accelsim.compress.recipe import check_recipe
@@ -273,17 +272,10 @@ def evaluate(model: str, recipes, arch="edge-npu", *, lowering: str = "phase", n
             x = model_inputs(model, max(n_images, n_fid), z_dim=reference.layers[0].in_channels)
             inputs.extend((x, reference.forward(x, np.float32).astype(np.float64)))
         x, ref_images = inputs
-        cg = zoo.build(model, recipe)
-        workload, formats, comps = workload_of(cg)
-        report = simulate(workload, arch, formats, compression=comps, lowering=lowering, fusion=fusion)
-        m = quality(cg, x, ref_images, n_images, n_fid, impl)
-        bits = cg.weight_bits()
-        from accelsim.formats.registry import canonical
-        rows.append(CompareRow(recipe, canonical(cg.fmt), bits, fp32_bits / bits, cg.density(), effectual_macs(cg, workload),
-                               report.macs_total, report.dram_bytes, report.energy_per_image_uj,
-                               report.latency_us, m["psnr_db"], m["ssim"], m["fid"], m["psnr_gt_db"]))
-        log.info("%s: %d weight bits, %.3f uJ/image, PSNR %.2f dB", recipe, bits, rows[-1].energy_per_image_uj,
-                 m["psnr_db"])
+        rows.append(evaluate_generator(zoo.build(model, recipe), recipe, arch, x, ref_images, fp32_bits,
+                                       lowering=lowering, n_images=n_images, n_fid=n_fid, impl=impl, fusion=fusion))
+        log.info("%s: %d weight bits, %.3f uJ/image, PSNR %.2f dB", recipe, rows[-1].weight_bits,
+                 rows[-1].energy_per_image_uj, rows[-1].psnr_db)
         if key is not None:
             cache.put(key, rows[-1])
         if trains:   # it wrote trained parts under models/weights: the code digest has changed
@@ -291,6 +283,27 @@ def evaluate(model: str, recipes, arch="edge-npu", *, lowering: str = "phase", n
     if progress:
         progress(len(rows), len(rows), "done")
     return rows
+
+
+def evaluate_generator(cg: CompressedGenerator, name: str, arch, x: np.ndarray, ref_images: np.ndarray,
+                       fp32_bits: int, *, lowering: str = "phase", n_images: int = 256, n_fid: int = 2000,
+                       impl: str = "cpp", fusion: str = "none") -> CompareRow:
+    """The ``CompareRow`` of one compressed generator (a recipe's, or one trained outside the recipes):
+    priced by ``accelsim.simulate`` as ``workload_of`` describes it, scored by ``quality`` on inputs
+    ``x`` against the fp32 generator's images ``ref_images``; ``fp32_bits`` is the reference size."""
+    from accelsim.api import simulate
+    from accelsim.arch import load_arch
+    from accelsim.formats.registry import canonical
+    arch = load_arch(arch) if isinstance(arch, str) else arch
+    if cg.model not in DIGIT_MODELS:
+        n_fid = 0
+    workload, formats, comps = workload_of(cg)
+    report = simulate(workload, arch, formats, compression=comps, lowering=lowering, fusion=fusion)
+    m = quality(cg, x, ref_images, n_images, n_fid, impl)
+    bits = cg.weight_bits()
+    return CompareRow(name, canonical(cg.fmt), bits, fp32_bits / bits, cg.density(), effectual_macs(cg, workload),
+                      report.macs_total, report.dram_bytes, report.energy_per_image_uj, report.latency_us,
+                      m["psnr_db"], m["ssim"], m["fid"], m["psnr_gt_db"])
 
 
 def pareto_front(rows: list[CompareRow], quality_key: str = "fid") -> list[str]:

@@ -224,3 +224,15 @@ def test_cli_unusable_default_cache_is_a_note_not_an_error(tmp_path, monkeypatch
     assert main(["compare", "--recipes", "int8", "--images", "1", "--fid-images", "0"]) == 0
     err = capsys.readouterr().err
     assert "no row cache" in err and "Traceback" not in err
+
+
+def test_evaluate_generator_is_the_row_of_evaluate():
+    """A generator built outside the recipes gets exactly the row ``evaluate`` gives its recipe."""
+    from accelsim.compress import zoo
+    row = compare.evaluate("dcgan-digits", ["int8"], n_images=4, n_fid=0)[0]
+    ref_cg = zoo.build("dcgan-digits", "fp32")
+    x = compare.model_inputs("dcgan-digits", 4)
+    again = compare.evaluate_generator(zoo.build("dcgan-digits", "int8"), "int8", "edge-npu", x,
+                                       ref_cg.forward(x, np.float32).astype(np.float64), ref_cg.weight_bits(),
+                                       n_images=4, n_fid=0)
+    assert again == row

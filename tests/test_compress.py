@@ -422,3 +422,27 @@ def test_trained_generators_are_saved_with_their_provenance(tmp_path):
     assert len(record["code_digest"]) == 64 and record["budget"]["finetune_steps"] == 500
     other = zoo.provenance_of("dcgan-digits", "prune50", TrainingBudget(finetune_steps=10))
     assert other["hash"] != record["hash"] and other["code_digest"] == record["code_digest"]
+
+
+def test_finetune_image_input_generator_with_lr_patch_sampler():
+    """An image-input chain (sr-x4's shape: conv2d first) fine-tunes with an input sampler of LR
+    patches; without one it is a clear ModelError; the sampler is deterministic for a seed."""
+    torch = pytest.importorskip("torch")
+    from accelsim.compress import finetune
+    from accelsim.errors import ModelError
+    from accelsim.graph.shipped import shipped_graph
+    teacher = chain.from_graph("sr-x4", shipped_graph("sr-x4"))
+    student = pruning.channel_prune(teacher, 0.5)
+    assert [l.out_channels for l in student.layers] == [24, 12, 12, 12, 12, 12, 24, 3]
+    with pytest.raises(ModelError, match="input_sampler"):
+        finetune.finetune(student, teacher, 1, batch_size=2)
+    rng = np.random.default_rng(0)
+    images = [rng.integers(0, 256, (30, 40, 3), dtype=np.uint8), rng.integers(0, 256, (26, 26, 3), dtype=np.uint8)]
+    sample = finetune.lr_patch_sampler(images, patch=8)
+    a, b = sample(5, torch.Generator().manual_seed(3)), sample(5, torch.Generator().manual_seed(3))
+    assert a.shape == (5, 3, 8, 8) and torch.equal(a, b) and float(a.min()) >= -1 and float(a.max()) <= 1
+    tuned = finetune.finetune(student, teacher, 2, batch_size=2, input_sampler=sample)
+    assert [l.weight.shape for l in tuned.layers] == [l.weight.shape for l in student.layers]
+    assert any(not np.array_equal(t.weight, s.weight) for t, s in zip(tuned.layers, student.layers))
+    with pytest.raises(ModelError, match="H, W >= 8"):
+        finetune.lr_patch_sampler([images[0][:4]], patch=8)

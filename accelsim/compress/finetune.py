@@ -99,12 +99,14 @@ def finetune(cg: CompressedGenerator, teacher, steps: int, lr: float = 2e-4, bat
              pixel_weight: float = 1.0, adv_weight: float = 0.05, fm_weight: float = 0.0, logit_weight: float = 0.0,
              discriminator="auto", disc_lr: float = 0.0, disc_kind: str | None = None,
              weight_kind: str | None = None, act_bits: int | None = None, calib_every: int = 50, seed: int = 0,
-             threads: int | None = None, step_name: str | None = "ft") -> CompressedGenerator:
+             threads: int | None = None, step_name: str | None = "ft", input_sampler=None) -> CompressedGenerator:
     """Fine-tune ``cg`` for ``steps`` Adam steps towards ``teacher`` (a CompressedGenerator or a
     torch module) keeping its masks, codes and codebooks; ``weight_kind`` adds fake quantization of
     every layer (quantization-aware training); ``act_bits`` fake-quantizes the activations as the
     integer kernels will run them (``torch_chain.ChainModule.forward``). ``disc_lr > 0`` trains the
     discriminator with the generator, ``disc_kind`` fake-quantizes it (module docstring).
+    ``input_sampler(batch, torch.Generator)`` makes each batch of inputs (default: standard normal
+    latents; an image-input generator such as ``sr-x4`` needs one, e.g. ``lr_patch_sampler``).
     Deterministic for a fixed ``seed`` and thread count."""
     import torch
 
@@ -152,16 +154,24 @@ def finetune(cg: CompressedGenerator, teacher, steps: int, lr: float = 2e-4, bat
     params = [p for p in student.parameters() if p.requires_grad]
     opt = torch.optim.Adam(params, lr=lr, betas=(0.5, 0.999))
     gen = torch.Generator().manual_seed(seed)
-    in_shape = _input_shape(cg)
+    latent_input = input_sampler is None
+    if latent_input:
+        in_shape = _input_shape(cg)
+
+        def input_sampler(n, g):
+            return torch.randn(n, *in_shape, generator=g)
     calib_z = None
     if act_bits is not None:
-        from accelsim.models.registry import latents
-        calib_z = torch.from_numpy(latents(CALIB_N, CALIB_SEED, z_dim=in_shape[0]))
+        if latent_input:
+            from accelsim.models.registry import latents
+            calib_z = torch.from_numpy(latents(CALIB_N, CALIB_SEED, z_dim=in_shape[0]))
+        else:
+            calib_z = input_sampler(CALIB_N, torch.Generator().manual_seed(CALIB_SEED))
     start = time.perf_counter()
     for step in range(1, steps + 1):
         if calib_z is not None and (step - 1) % max(1, calib_every) == 0:
             student.calibrate(calib_z)
-        z = torch.randn(batch_size, *in_shape, generator=gen)
+        z = input_sampler(batch_size, gen)
         with torch.no_grad():
             target = t_module(z)
         out = student(z)
@@ -219,5 +229,37 @@ def _input_shape(cg: CompressedGenerator) -> tuple[int, ...]:
     """Latent shape (z_dim, 1, 1) of a generator chain (its first layer's input)."""
     first = cg.layers[0]
     if not first.transposed:
-        raise ModelError("finetune: only latent-input generators (first layer conv_transpose2d) are supported")
+        raise ModelError("finetune: a generator whose first layer is not conv_transpose2d (not latent input) "
+                         "needs an input_sampler (e.g. lr_patch_sampler for sr-x4)")
     return (first.in_channels, 1, 1)
+
+
+def lr_patch_sampler(images_lr, patch: int = 24):
+    """``input_sampler`` for image-input generators: random ``patch`` x ``patch`` crops of the uint8
+    HWC images ``images_lr`` (chosen with probability proportional to area, as
+    ``models/train_sr.py`` samples its training pairs), with random 90-degree rotations and flips,
+    scaled to [-1, 1], as a (batch, C, patch, patch) float32 tensor. Drawn from the torch generator
+    it is given: deterministic for a seed."""
+    import torch
+    tensors = []
+    for img in images_lr:
+        if img.ndim != 3 or img.shape[0] < patch or img.shape[1] < patch:
+            raise ModelError(f"lr_patch_sampler: every image must be HxWxC with H, W >= {patch}, got {img.shape}")
+        tensors.append(torch.from_numpy(img.astype(np.float32) / 127.5 - 1.0).permute(2, 0, 1))
+    if not tensors:
+        raise ModelError("lr_patch_sampler: no images")
+    areas = torch.tensor([float(t.shape[1] * t.shape[2]) for t in tensors])
+
+    def sample(n: int, gen):
+        idx = torch.multinomial(areas, n, replacement=True, generator=gen)
+        out = []
+        for i in idx.tolist():
+            t = tensors[i]
+            y = int(torch.randint(0, t.shape[1] - patch + 1, (1,), generator=gen))
+            x = int(torch.randint(0, t.shape[2] - patch + 1, (1,), generator=gen))
+            p = t[:, y:y + patch, x:x + patch]
+            k, flip = int(torch.randint(0, 4, (1,), generator=gen)), bool(torch.randint(0, 2, (1,), generator=gen))
+            p = torch.rot90(p, k, (1, 2))
+            out.append(p.flip(2) if flip else p)
+        return torch.stack(out)
+    return sample
