@@ -446,3 +446,20 @@ def test_finetune_image_input_generator_with_lr_patch_sampler():
     assert any(not np.array_equal(t.weight, s.weight) for t, s in zip(tuned.layers, student.layers))
     with pytest.raises(ModelError, match="H, W >= 8"):
         finetune.lr_patch_sampler([images[0][:4]], patch=8)
+
+
+def test_distill_sr_student_starts_from_bilinear_and_trains():
+    torch = pytest.importorskip("torch")
+    from accelsim.compress import distill, finetune
+    from accelsim.graph.shipped import shipped_graph
+    teacher = chain.from_graph("sr-x4", shipped_graph("sr-x4"))
+    rng = np.random.default_rng(1)
+    sample = finetune.lr_patch_sampler([rng.integers(0, 256, (20, 20, 3), dtype=np.uint8)], patch=8)
+    start = distill.distill_sr(teacher, 12, 6, 0, sample)
+    assert [l.out_channels for l in start.layers] == [12, 6, 6, 6, 6, 6, 12, 3] and start.name == "distilled"
+    x = rng.uniform(-1, 1, (1, 3, 6, 6))
+    up = start.forward(x)          # bilinear start: the output is smooth and in the input's range
+    assert up.shape == (1, 3, 24, 24) and np.abs(up).max() <= 1.5
+    tuned = distill.distill_sr(teacher, 12, 6, 2, sample, batch_size=2)
+    assert any(not np.array_equal(a.weight, b.weight) for a, b in zip(start.layers, tuned.layers))
+    del torch

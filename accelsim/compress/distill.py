@@ -68,3 +68,28 @@ def distill(teacher: CompressedGenerator, channels=DEFAULT_STUDENT_CHANNELS, ste
                if not k.endswith("num_batches_tracked")}
     out = from_graph(teacher.model, dcgan_graph(teacher.model, weights, "distilled student"))
     return replace(out, steps=teacher.steps + (step_name,), fmt="fp32")
+
+
+def distill_sr(teacher: CompressedGenerator, features: int, shrink: int, steps: int, input_sampler,
+               lr: float = 1e-3, batch_size: int = 64, seed: int = 0, threads: int | None = None,
+               step_name: str = "distilled") -> CompressedGenerator:
+    """A narrower ``sr-x4`` student (``models.sr.SRGenerator(features, shrink)``, started from
+    bilinear upsampling by ``sr.init_weights`` as the teacher was) trained towards ``teacher``'s
+    output on the LR patches ``input_sampler`` draws (``finetune.lr_patch_sampler``): pixel L1 only
+    (no discriminator is shipped for sr-x4), through the one fine-tuning loop (``finetune.finetune``)."""
+    import torch
+
+    from accelsim.compress.chain import from_weights
+    from accelsim.compress.finetune import finetune
+    from accelsim.models import sr
+
+    if threads is not None:
+        torch.set_num_threads(threads)
+    torch.manual_seed(seed)
+    module = sr.SRGenerator(features=features, shrink=shrink)
+    sr.init_weights(module)
+    student = from_weights(teacher.model, {k: v.detach().double().numpy() for k, v in module.state_dict().items()})
+    if steps > 0:
+        student = finetune(student, teacher, steps, lr=lr, batch_size=batch_size, discriminator=None,
+                           input_sampler=input_sampler, seed=seed, threads=threads, step_name=None)
+    return replace(student, steps=teacher.steps + (step_name,), fmt="fp32")

@@ -1,0 +1,323 @@
+"""The papers of issue 15 measured on accelsim's models, one section of docs/reproductions.md each:
+
+* ``flexpoint`` (Koester et al., NeurIPS 2017): flex16+5 weights against fp32 and w8a8 on
+  dcgan-digits (digit-FID, PSNR vs the float generator) and sr-x4 (PSNR vs the HR ground truth),
+  weight memory, DRAM bytes and energy per image on edge-npu;
+* ``tgan`` (Rakin et al., PIM-TGAN, ICCD 2018): ternary (w2a8) generator weights, post-training and
+  quantization-aware (the shipped ``ternary-qat``), on edge-npu and isaac-like;
+* ``slimming`` (Wang et al., GAN Slimming, ECCV 2020): channel pruning + 8-bit quantization +
+  teacher distillation, each alone and combined (``chprune50+int8-qat`` trained here, ``--qat-steps``);
+* ``mfagan`` (Cheng et al., MFAGAN, 2021): sr-x4 distilled into students of 1/2 and 1/4 of its
+  hidden width (``distill.distill_sr``: bilinear start, pixel L1 to the teacher on LR patches of the
+  training images of ``models/train_sr.py``; needs scikit-image like that script), PSNR vs HR and energy;
+* ``frontier`` (issue 15 item 5): every ``accelsim compare`` recipe plus the new combinations of
+  ``NEW_COMBOS`` trained here, size ratio against digit-FID, the Pareto set and both targets.
+
+Every row is measured in this run by the one evaluator of ``accelsim compare``
+(``compare.evaluate`` / ``compare.evaluate_generator``: the runtime's kernels for quality, the
+simulator for cost). Each section checks the conclusion docs/reproductions.md states from it and the
+script exits 1 when one stops holding.
+
+usage: python benchmarks/bench_reproductions.py [--papers flexpoint,tgan,slimming,mfagan,frontier]
+       [--fid-n 2000] [--qat-steps 1000] [--sr-steps 1000] [--threads 1] [--out-dir benchmarks/results]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+
+import numpy as np
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+sys.path.insert(0, ROOT)
+
+PAPERS = ("flexpoint", "tgan", "slimming", "mfagan", "frontier")
+DIGITS, SR = "dcgan-digits", "sr-x4"
+
+
+def _rows_json(rows) -> list[dict]:
+    return [r.to_json() for r in rows]
+
+
+def _by_name(rows: list[dict]) -> dict:
+    return {r["name"]: r for r in rows}
+
+
+def _print_rows(title: str, rows: list[dict], extra=()) -> None:
+    print(f"\n== {title}")
+    print(f"{'row':44s} {'format':16s} {'x smaller':>9s} {'weight KiB':>10s} {'DRAM B':>9s} {'uJ/img':>8s} "
+          f"{'PSNR':>7s} {'FID':>8s} {'PSNR HR':>8s}" + "".join(f" {k:>12s}" for k in extra))
+    for r in rows:
+        def f(v, spec):
+            return "-" if v is None else (f"{v:>{spec.split('.')[0]}}" if isinstance(v, str) else format(v, spec))
+        print(f"{r['name']:44s} {r['fmt']:16s} {r['compression_ratio']:9.2f} {r['weight_bits'] / 8192:10.1f} "
+              f"{r['dram_bytes']:9d} {r['energy_per_image_uj']:8.3f} {f(r['psnr_db'], '7.2f')} {f(r['fid'], '8.2f')} "
+              f"{f(r['psnr_gt_db'], '8.2f')}" + "".join(f" {f(r.get(k), '12.3f')}" for k in extra), flush=True)
+
+
+def _inputs(model: str, n_fid: int):
+    from accelsim import compare
+    from accelsim.compress import zoo
+    ref_cg = zoo.build(model, "fp32")
+    x = compare.model_inputs(model, max(256, n_fid), z_dim=ref_cg.layers[0].in_channels)
+    return ref_cg, x, ref_cg.forward(x, np.float32).astype(np.float64)
+
+
+def _energy_on(cg, arch: str) -> float | None:
+    """Energy per image of ``cg`` on ``arch`` (None when the arch cannot hold its format)."""
+    from accelsim.api import simulate
+    from accelsim.compare import workload_of
+    from accelsim.errors import InfeasibleError
+    workload, formats, comps = workload_of(cg)
+    try:
+        return simulate(workload, arch, formats, compression=comps).energy_per_image_uj
+    except InfeasibleError:
+        return None
+
+
+# ---- Flexpoint -------------------------------------------------------------------------------------
+def flexpoint(args) -> tuple[dict, dict]:
+    from accelsim import compare
+    out, checks = {}, {}
+    for model in (DIGITS, SR):
+        rows = _rows_json(compare.evaluate(model, ["fp32", "flex16", "int8"], "edge-npu", n_fid=args.fid_n))
+        _print_rows(f"Flexpoint: {model} on edge-npu", rows)
+        out[model] = rows
+    d, s = _by_name(out[DIGITS]), _by_name(out[SR])
+    out["bicubic_psnr_gt_db"] = compare.sr_bicubic_psnr_gt_db()
+    # the doc's conclusions: flex16+5 matches fp32 at inference (FID within 1 %, SR PSNR vs HR within
+    # 0.05 dB, PSNR vs float > 60 dB), at half the weight memory; w8a8 is further from fp32 than flex16
+    # but costs at most 0.7 x flex16's energy per image on edge-npu
+    checks["digits flex16 FID within 1 % of fp32"] = abs(d["flex16"]["fid"] - d["fp32"]["fid"]) <= 0.01 * d["fp32"]["fid"]
+    checks["digits flex16 PSNR vs float > 60 dB"] = d["flex16"]["psnr_db"] > 60
+    checks["sr flex16 PSNR vs HR within 0.05 dB of fp32"] = abs(s["flex16"]["psnr_gt_db"] - s["fp32"]["psnr_gt_db"]) <= 0.05
+    checks["flex16 stores about half of fp32's weight bits"] = all(
+        0.49 < m["flex16"]["weight_bits"] / m["fp32"]["weight_bits"] < 0.51 for m in (d, s))
+    checks["int8 further from fp32 than flex16 (PSNR vs float, both models)"] = all(
+        m["int8"]["psnr_db"] < m["flex16"]["psnr_db"] for m in (d, s))
+    checks["int8 energy < 0.7 x flex16 energy (both models)"] = all(
+        m["int8"]["energy_per_image_uj"] < 0.7 * m["flex16"]["energy_per_image_uj"] for m in (d, s))
+    return out, checks
+
+
+# ---- TGAN ------------------------------------------------------------------------------------------
+TGAN_RECIPES = ("fp32", "int8", "ternary", "ternary-qat", "ternary-qat+huffman", "distilled+ternary-qat")
+
+
+def tgan(args) -> tuple[dict, dict]:
+    from accelsim import compare
+    from accelsim.compress import zoo
+    rows = _rows_json(compare.evaluate(DIGITS, list(TGAN_RECIPES), "edge-npu", n_fid=args.fid_n))
+    for r in rows:
+        r["isaac_like_uj"] = _energy_on(zoo.build(DIGITS, r["name"]), "isaac-like")
+    _print_rows("TGAN: dcgan-digits, ternary weights (edge-npu energy; isaac-like alongside)", rows, ("isaac_like_uj",))
+    b = _by_name(rows)
+    fp = b["fp32"]["fid"]
+    checks = {
+        "post-training ternary FID > 3 x fp32": b["ternary"]["fid"] > 3 * fp,
+        "ternary-qat recovers: FID < 0.5 x post-training ternary": b["ternary-qat"]["fid"] < 0.5 * b["ternary"]["fid"],
+        "ternary-qat not 'almost the same' as fp32: FID > 1.2 x fp32": b["ternary-qat"]["fid"] > 1.2 * fp,
+        "isaac-like: ternary costs less energy than int8": b["ternary"]["isaac_like_uj"] < b["int8"]["isaac_like_uj"],
+    }
+    return {"rows": rows, "fp32_fid": fp}, checks
+
+
+# ---- GAN Slimming ----------------------------------------------------------------------------------
+SLIM_RECIPES = ("fp32", "distilled", "chprune50", "int8", "chprune50+int8", "distilled+int8")
+
+
+def slimming(args) -> tuple[dict, dict]:
+    from accelsim import compare
+    from accelsim.compress import zoo
+    from accelsim.compress.recipe import TrainingBudget, apply_step
+    rows = _rows_json(compare.evaluate(DIGITS, list(SLIM_RECIPES), "edge-npu", n_fid=args.fid_n))
+    ref_cg, x, ref = _inputs(DIGITS, args.fid_n)
+    budget = TrainingBudget(qat_steps=args.qat_steps, threads=args.threads)
+    trained = {}
+    for base, q in (("chprune50", "int8-qat"), ("distilled", "int8-qat")):
+        name = f"{base}+{q}"
+        start = time.perf_counter()
+        cg = apply_step(zoo.build(DIGITS, base), q, ref_cg, budget)
+        trained[name] = round(time.perf_counter() - start, 1)
+        row = compare.evaluate_generator(cg, f"{name} ({args.qat_steps} steps)", "edge-npu", x, ref,
+                                         ref_cg.weight_bits(), n_fid=args.fid_n).to_json()
+        row["train_seconds"] = trained[name]
+        rows.append(row)
+    _print_rows("GAN Slimming: dcgan-digits on edge-npu, parts alone and combined", rows)
+    b = _by_name(rows)
+    combo = b[f"chprune50+int8-qat ({args.qat_steps} steps)"]
+    parts = [b[n] for n in ("chprune50", "int8", "distilled")]
+    checks = {
+        "combination smaller than every part alone": all(combo["weight_bits"] < p["weight_bits"] for p in parts),
+        "combination cheaper (energy) than every part alone": all(
+            combo["energy_per_image_uj"] < p["energy_per_image_uj"] for p in parts),
+        "combination within 1.2 x the FID of its pruned part (quantization adds little)":
+            combo["fid"] <= 1.2 * b["chprune50"]["fid"],
+        "pruned part far from fp32: chprune50 FID > 2 x fp32": b["chprune50"]["fid"] > 2 * b["fp32"]["fid"],
+    }
+    return {"rows": rows, "qat_steps": args.qat_steps}, checks
+
+
+# ---- MFAGAN ----------------------------------------------------------------------------------------
+def sr_training_lr_images():
+    """LR inputs of sr-x4's training images (``models/train_sr.py``: skimage.data, PIL bicubic / 4)."""
+    from accelsim.models import train_sr
+    return [train_sr.downsample(train_sr.load_rgb(n)) for n in train_sr.TRAIN_IMAGES]
+
+
+def mfagan(args) -> tuple[dict, dict]:
+    from accelsim import compare
+    from accelsim.compress import distill, precision
+    from accelsim.compress.finetune import lr_patch_sampler
+    ref_cg, x, ref = _inputs(SR, 0)
+    fp32_bits = ref_cg.weight_bits()
+    sampler = lr_patch_sampler(sr_training_lr_images())
+    teacher_name = "teacher fp32 (width 48/24)"
+    rows = [compare.evaluate_generator(ref_cg, teacher_name, "edge-npu", x, ref, fp32_bits).to_json()]
+    rows.append(compare.evaluate_generator(precision.quantize(ref_cg, "int8"), "teacher w8a8", "edge-npu", x, ref,
+                                           fp32_bits).to_json())
+    for features, shrink in ((24, 12), (12, 6)):
+        width = f"{features}/{shrink}"
+        init = distill.distill_sr(ref_cg, features, shrink, 0, sampler)
+        row = compare.evaluate_generator(init, f"width {width}, bilinear start", "edge-npu", x, ref, fp32_bits).to_json()
+        row["width_fraction"], row["distilled"] = features / 48, False
+        rows.append(row)
+        start = time.perf_counter()
+        student = distill.distill_sr(ref_cg, features, shrink, args.sr_steps, sampler, threads=args.threads)
+        secs = round(time.perf_counter() - start, 1)
+        for name, cg in ((f"width {width}, distilled {args.sr_steps} steps", student),
+                         (f"width {width}, distilled + w8a8", precision.quantize(student, "int8"))):
+            row = compare.evaluate_generator(cg, name, "edge-npu", x, ref, fp32_bits).to_json()
+            row["train_seconds"], row["width_fraction"], row["distilled"] = secs, features / 48, True
+            rows.append(row)
+    bicubic = compare.sr_bicubic_psnr_gt_db()
+    _print_rows(f"MFAGAN-style: sr-x4 students on edge-npu (bicubic x4: {bicubic:.2f} dB vs HR)", rows)
+    teacher = _by_name(rows)[teacher_name]
+    students = [r for r in rows if r.get("distilled")]
+    pairs = [(next(r for r in rows if r.get("width_fraction") == w and not r["distilled"]),
+              next(r for r in rows if r.get("width_fraction") == w and r["distilled"])) for w in (0.5, 0.25)]
+    checks = {
+        "distillation improves both students over their bilinear start (PSNR vs HR)":
+            all(t["psnr_gt_db"] > i["psnr_gt_db"] for i, t in pairs),
+        "students cost less energy per image than the teacher":
+            all(r["energy_per_image_uj"] < teacher["energy_per_image_uj"] for r in students),
+        "no student reaches the teacher against HR": all(r["psnr_gt_db"] < teacher["psnr_gt_db"] for r in students),
+    }
+    return {"rows": rows, "bicubic_psnr_gt_db": bicubic, "sr_steps": args.sr_steps,
+            "train_images": "models/train_sr.TRAIN_IMAGES"}, checks
+
+
+# ---- item 5: the frontier ------------------------------------------------------------------------
+# new combinations aimed at the two targets (name -> how it is built); trained with --qat-steps
+NEW_COMBOS = ("ternary-qat[fm0.1]+huffman", "binary-qat[fm0.1]", "binary-qat[last=int8]")
+
+
+def _build_new(name: str, teacher, steps: int, threads: int):
+    from accelsim.compress import encoding, precision, qat_train
+    from accelsim.compress.finetune import finetune
+    if name == "ternary-qat[fm0.1]+huffman":   # discriminator feature matching at the weight pruning found best
+        return encoding.huffman_code(qat_train.qat(teacher, "ternary", teacher, steps, fm_weight=0.1, adv_weight=0.0,
+                                                   threads=threads))
+    if name == "binary-qat[fm0.1]":
+        return qat_train.qat(teacher, "binary", teacher, steps, fm_weight=0.1, adv_weight=0.0, threads=threads)
+    if name == "binary-qat[last=int8]":        # binary weights but the 512-weight image layer at 8 bits
+        b, i8 = precision.quantize(teacher, "binary"), precision.quantize(teacher, "int8")
+        last = teacher.layer_names()[-1]
+        layers = [(i8 if l.name == last else b).layer(l.name) for l in teacher.layers]
+        encs = {n: (i8 if n == last else b).encodings[n] for n in teacher.layer_names()}
+        mixed = teacher.with_layers(layers, encs, step="binary", fmt=f"w1a8,{last}=w8a8")
+        return finetune(mixed, teacher, steps, act_bits=8, threads=threads, step_name="binary-qat[last=int8]")
+    raise ValueError(name)
+
+
+def pareto_size_fid(rows: list[dict]) -> list[str]:
+    """Rows no other row beats on both compression ratio (higher) and digit-FID (lower)."""
+    return [r["name"] for r in rows if not any(
+        o["compression_ratio"] >= r["compression_ratio"] and o["fid"] <= r["fid"]
+        and (o["compression_ratio"] > r["compression_ratio"] or o["fid"] < r["fid"]) for o in rows)]
+
+
+def frontier(args) -> tuple[dict, dict]:
+    from accelsim import compare
+    from accelsim.compress.zoo import RECIPES
+    rows = _rows_json(compare.evaluate(DIGITS, list(RECIPES), "edge-npu", n_fid=args.fid_n))
+    ref_cg, x, ref = _inputs(DIGITS, args.fid_n)
+    for name in NEW_COMBOS:
+        start = time.perf_counter()
+        cg = _build_new(name, ref_cg, args.qat_steps, args.threads)
+        secs = round(time.perf_counter() - start, 1)
+        row = compare.evaluate_generator(cg, f"{name} ({args.qat_steps} steps)", "edge-npu", x, ref,
+                                         ref_cg.weight_bits(), n_fid=args.fid_n).to_json()
+        row["train_seconds"], row["new"] = secs, True
+        rows.append(row)
+        print(f"{row['name']}: {row['compression_ratio']:.2f}x, FID {row['fid']:.2f} ({secs:.0f} s)", flush=True)
+    fp = _by_name(rows)["fp32"]["fid"]
+    for r in rows:
+        r["fid_over_fp32"] = r["fid"] / fp
+        r["target1"] = r["compression_ratio"] >= 20 and r["fid"] <= 1.5 * fp
+        # a binary-weight generator: every conv weight binary (w1a8 or XNOR w1a1)
+        r["all_binary"] = r["fmt"].split(",")[0] in ("w1a8", "w1a1") and "=" not in r["fmt"].replace("first=w1a8", "")
+        r["target2"] = r["all_binary"] and r["fid"] <= 2 * fp
+    front = pareto_size_fid(rows)
+    _print_rows("item 5: every combination, size ratio vs digit-FID (fp32 FID %.2f)" % fp, rows, ("fid_over_fp32",))
+    print("Pareto (ratio up, FID down):", ", ".join(front))
+    met1 = [r["name"] for r in rows if r["target1"]]
+    met2 = [r["name"] for r in rows if r["target2"]]
+    print("target 1 (>= 20x, FID <= 1.5x fp32):", ", ".join(met1) or "not met")
+    print("target 2 (binary weights, FID <= 2x fp32):", ", ".join(met2) or "not met")
+    # the doc's conclusions (updated with the measurement): which targets are met
+    checks = {f"target 1 met by {', '.join(EXPECT_TARGET1) or 'none'}": sorted(met1) == sorted(EXPECT_TARGET1),
+              f"target 2 met by {', '.join(EXPECT_TARGET2) or 'none'}": sorted(met2) == sorted(EXPECT_TARGET2)}
+    return {"rows": rows, "fp32_fid": fp, "pareto": front, "target1": met1, "target2": met2,
+            "qat_steps": args.qat_steps}, checks
+
+
+# what docs/reproductions.md states (names as printed, with --qat-steps 1000)
+EXPECT_TARGET1: tuple[str, ...] = ()
+EXPECT_TARGET2: tuple[str, ...] = ()
+
+SECTIONS = {"flexpoint": flexpoint, "tgan": tgan, "slimming": slimming, "mfagan": mfagan, "frontier": frontier}
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--papers", default=",".join(PAPERS))
+    p.add_argument("--fid-n", type=int, default=2000, help="images for digit-FID (as accelsim compare)")
+    p.add_argument("--qat-steps", type=int, default=1000, help="QAT steps of the rows trained here (batch 64)")
+    p.add_argument("--sr-steps", type=int, default=1000, help="distillation steps of the sr-x4 students (batch 64)")
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--out-dir", default=os.path.join(ROOT, "benchmarks", "results"))
+    args = p.parse_args(argv)
+    papers = [s.strip() for s in args.papers.split(",")]
+    for s in papers:
+        if s not in SECTIONS:
+            p.error(f"--papers: {s!r} is not one of {', '.join(PAPERS)}")
+    failed = []
+    for s in papers:
+        t0 = time.perf_counter()
+        data, checks = SECTIONS[s](args)
+        secs = time.perf_counter() - t0
+        load = os.getloadavg()
+        for k, ok in checks.items():
+            print(f"check {s}: {k}: {'yes' if ok else 'NO'}")
+            if not ok:
+                failed.append(f"{s}: {k}")
+        print(f"{s}: {secs:.0f} s; load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} on {os.cpu_count()} cores")
+        os.makedirs(args.out_dir, exist_ok=True)
+        path = os.path.join(args.out_dir, f"repro-{s}.json")
+        with open(path + ".tmp", "w") as f:
+            json.dump({"benchmark": "bench_reproductions", "paper": s, "argv": sys.argv[1:] if argv is None else argv,
+                       "seconds": round(secs, 1), "load_average": [round(v, 2) for v in load],
+                       "platform": platform.platform(), "fid_n": args.fid_n, "checks": checks, **data}, f, indent=1)
+        os.replace(path + ".tmp", path)
+    for msg in failed:
+        print("CHECK FAILED:", msg)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
