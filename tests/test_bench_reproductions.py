@@ -1,0 +1,38 @@
+"""benchmarks/bench_reproductions.py: the pieces that decide its conclusions (the size-vs-FID Pareto set,
+the frontier's combination names) and its bad input (one-line errors, no training started)."""
+import importlib.util
+import os
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+BENCH = os.path.join(ROOT, "benchmarks", "bench_reproductions.py")
+
+
+def bench():
+    spec = importlib.util.spec_from_file_location("bench_reproductions", BENCH)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_pareto_size_fid():
+    rows = [{"name": "a", "compression_ratio": 1.0, "fid": 17.0}, {"name": "b", "compression_ratio": 20.0, "fid": 25.0},
+            {"name": "c", "compression_ratio": 15.0, "fid": 30.0}, {"name": "d", "compression_ratio": 40.0, "fid": 60.0},
+            {"name": "e", "compression_ratio": 20.0, "fid": 25.0}]
+    assert bench().pareto_size_fid(rows) == ["a", "b", "d", "e"]     # c is beaten by b; ties both stay
+
+
+@pytest.mark.parametrize("name, needle", [("ternary", "is not <kind>-qat"), ("ternary-qat[lr]", "unknown option"),
+                                          ("binary-qat[depth=3]", "unknown option")])
+def test_new_combo_names_are_checked_before_training(name, needle):
+    with pytest.raises(ValueError, match=needle):
+        bench()._build_new(name, None, 1, 1)
+
+
+def test_unknown_paper_is_a_usage_error():
+    res = subprocess.run([sys.executable, BENCH, "--papers", "flexpoint,nope"], capture_output=True, text=True,
+                         timeout=60)
+    assert res.returncode == 2 and "'nope' is not one of" in res.stderr
