@@ -169,6 +169,10 @@ def slimming(args) -> tuple[dict, dict]:
 # ---- MFAGAN ----------------------------------------------------------------------------------------
 def sr_training_lr_images():
     """LR inputs of sr-x4's training images (``models/train_sr.py``: skimage.data, PIL bicubic / 4)."""
+    import importlib.util
+    if importlib.util.find_spec("skimage") is None:
+        sys.exit("bench_reproductions: error: --papers mfagan trains on skimage.data images and needs "
+                 "scikit-image (pip install scikit-image), as models/train_sr.py does")
     from accelsim.models import train_sr
     return [train_sr.downsample(train_sr.load_rgb(n)) for n in train_sr.TRAIN_IMAGES]
 
@@ -226,7 +230,8 @@ COMBO = re.compile(r"(ternary|binary|int\d+)-qat(?:\[([^\]]*)\])?(\+huffman)?")
 
 
 def _build_new(name: str, teacher, steps: int, threads: int):
-    """The compressed generator of a ``NEW_COMBOS`` name (ValueError naming it if malformed)."""
+    """The compressed generator of a ``NEW_COMBOS`` name and the QAT steps it was trained for (the
+    name's ``steps=``, else ``steps``); ValueError naming it if malformed."""
     from accelsim.compress import encoding, precision, qat_train
     from accelsim.compress.finetune import FM_WEIGHT, finetune
     m = COMBO.fullmatch(name)
@@ -251,7 +256,7 @@ def _build_new(name: str, teacher, steps: int, threads: int):
     else:
         cg = qat_train.qat(teacher, kind, teacher, int(opts["steps"]), fm_weight=opts["fm"], adv_weight=opts["adv"],
                            lr=opts["lr"], threads=threads)
-    return encoding.huffman_code(cg) if m[3] else cg
+    return (encoding.huffman_code(cg) if m[3] else cg), int(opts["steps"])
 
 
 def pareto_size_fid(rows: list[dict]) -> list[str]:
@@ -268,14 +273,14 @@ def frontier(args) -> tuple[dict, dict]:
     ref_cg, x, ref = _inputs(DIGITS, args.fid_n)
     for name in args.new_combos.split(",") if args.new_combos else ():
         start = time.perf_counter()
-        cg = _build_new(name, ref_cg, args.qat_steps, args.threads)
+        cg, steps_run = _build_new(name, ref_cg, args.qat_steps, args.threads)
         secs = round(time.perf_counter() - start, 1)
         row = compare.evaluate_generator(cg, name, "edge-npu", x, ref, ref_cg.weight_bits(), n_fid=args.fid_n).to_json()
         row["train_seconds"], row["new"] = secs, True
         # stored with what produced it: the combination, its budget, the code digest and their hash
         from accelsim.compress import serialize, zoo
         from accelsim.compress.recipe import TrainingBudget
-        prov = zoo.provenance_of(DIGITS, name, TrainingBudget(qat_steps=args.qat_steps, threads=args.threads))
+        prov = zoo.provenance_of(DIGITS, name, TrainingBudget(qat_steps=steps_run, threads=args.threads))
         path = os.path.join(args.out_dir, "repro-frontier-" + re.sub(r"[^A-Za-z0-9.=-]+", "_", name) + ".npz")
         serialize.save(cg, path, prov)
         row["stored"], row["provenance_hash"] = os.path.relpath(path, ROOT), prov["hash"]

@@ -36,3 +36,27 @@ def test_unknown_paper_is_a_usage_error():
     res = subprocess.run([sys.executable, BENCH, "--papers", "flexpoint,nope"], capture_output=True, text=True,
                          timeout=60)
     assert res.returncode == 2 and "'nope' is not one of" in res.stderr
+
+
+def test_stored_frontier_models_record_the_steps_they_were_trained_for():
+    """The provenance of every committed frontier model names the QAT steps its combination ran (the
+    name's ``steps=``, else the default budget's) and its hash covers exactly that record."""
+    import glob
+    import hashlib
+    import json
+    import re
+
+    from accelsim.compress import serialize
+    from accelsim.compress.recipe import TrainingBudget
+    paths = glob.glob(os.path.join(ROOT, "benchmarks", "results", "repro-frontier-*.npz"))
+    assert paths
+    with open(os.path.join(ROOT, "benchmarks", "results", "repro-frontier.json")) as f:
+        frontier = json.load(f)
+    hashes = json.dumps(frontier)
+    for path in paths:
+        prov = serialize.provenance(path)
+        m = re.search(r"steps=(\d+)", prov["recipe"])
+        assert prov["budget"]["qat_steps"] == (int(m[1]) if m else TrainingBudget().qat_steps), path
+        record = {k: v for k, v in prov.items() if k != "hash"}
+        assert prov["hash"] == hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()
+        assert prov["hash"] in hashes
