@@ -1,20 +1,17 @@
 """benchmarks/bench_qgan.py: the table in docs/reproductions.md is the one --table-from prints from the
 committed runs (not typed), the claim the doc makes holds on them, and QGAN's multi-precision choice
 takes the fewest generator bits, then discriminator bits, by mean FID over the seeds."""
-import importlib.util
 import os
 import pathlib
 import re
+from tests.bench_modules import load_benchmark
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 MARK = re.compile(r"<!-- generated: python benchmarks/bench_qgan\.py --table-from (\S+) -->\n")
 
 
 def _bench():
-    spec = importlib.util.spec_from_file_location("bench_qgan", os.path.join(ROOT, "benchmarks", "bench_qgan.py"))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_benchmark('bench_qgan')
 
 
 def test_doc_table_is_generated_and_its_claim_holds():

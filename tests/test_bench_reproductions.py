@@ -1,21 +1,18 @@
 """benchmarks/bench_reproductions.py: the pieces that decide its conclusions (the size-vs-FID Pareto set,
 the frontier's combination names) and its bad input (one-line errors, no training started)."""
-import importlib.util
 import os
 import subprocess
 import sys
 
 import pytest
+from tests.bench_modules import load_benchmark
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 BENCH = os.path.join(ROOT, "benchmarks", "bench_reproductions.py")
 
 
 def bench():
-    spec = importlib.util.spec_from_file_location("bench_reproductions", BENCH)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_benchmark('bench_reproductions')
 
 
 def test_pareto_size_fid():

@@ -3,7 +3,6 @@ Einsums execute the MACs accelsim's lowering executes, and (only where AccelForg
 exists, never under CI) two small layers run through AccelForge agree with accelsim where the two
 models are the same: MACs, MAC energy, array-side input reads, weights loaded once, DRAM bytes up to
 the padding AccelForge has to store. Also the scatter read-modify-write count this comparison found."""
-import importlib.util
 import os
 
 import pytest
@@ -13,15 +12,13 @@ from accelsim.energy import energy_table
 from accelsim.mapping import lower, search
 from accelsim.sim import simulate_conv, sram_traffic
 from accelsim.workload import Layer, get_format, get_model, plan
+from tests.bench_modules import load_benchmark
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 
 
 def _bench():
-    spec = importlib.util.spec_from_file_location("vs_accelforge", os.path.join(ROOT, "benchmarks", "vs_accelforge.py"))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_benchmark('vs_accelforge')
 
 
 SMALL = (Layer("c1", "conv2d", 8, 16, (8, 8), kernel_hw=(3, 3), padding_hw=(1, 1)),

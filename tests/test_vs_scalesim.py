@@ -1,21 +1,18 @@
 """benchmarks/vs_scalesim.py's measured result in docs/simulator.md is generated, not typed: every table
 marked ``<!-- generated: python benchmarks/vs_scalesim.py --tables-from PATH (name) -->`` is exactly what
 ``markdown_tables`` prints from that committed JSON, and that run's cycles were identical."""
-import importlib.util
 import json
 import os
 import pathlib
 import re
+from tests.bench_modules import load_benchmark
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 MARK = re.compile(r"<!-- generated: python benchmarks/vs_scalesim\.py --tables-from (\S+) \((\w+)\) -->\n")
 
 
 def _bench():
-    spec = importlib.util.spec_from_file_location("vs_scalesim", os.path.join(ROOT, "benchmarks", "vs_scalesim.py"))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_benchmark('vs_scalesim')
 
 
 def test_doc_tables_are_generated_from_the_committed_run():
