@@ -223,7 +223,8 @@ def mfagan(args) -> tuple[dict, dict]:
 # ---- item 5: the frontier ------------------------------------------------------------------------
 # new combinations aimed at the two targets, trained in this run: ``<kind>-qat[opt,...][+huffman]``
 # with options ``fm=F`` / ``adv=A`` (discriminator feature-matching / non-saturating weights; QAT's
-# defaults are fm 3.0, adv 0.05), ``lr=L`` (Adam, default 2e-4), ``steps=N`` (default --qat-steps) and ``last=int8`` (the image layer,
+# defaults are fm 3.0, adv 0.05), ``lr=L`` (Adam, default 2e-4), ``dlr=L`` (train the discriminator with the generator at
+# that Adam rate, QGAN's joint training; default 0: frozen), ``steps=N`` (default --qat-steps) and ``last=int8`` (the image layer,
 # 512 weights, kept at 8 bits: a mixed assignment, not an all-binary generator)
 NEW_COMBOS = ("ternary-qat[steps=2000]+huffman", "binary-qat[lr=0.001]")
 COMBO = re.compile(r"(ternary|binary|int\d+)-qat(?:\[([^\]]*)\])?(\+huffman)?")
@@ -237,11 +238,11 @@ def _build_new(name: str, teacher, steps: int, threads: int):
     m = COMBO.fullmatch(name)
     if not m:
         raise ValueError(f"--new-combos: {name!r} is not <kind>-qat[opt,...][+huffman]")
-    kind, opts = m[1], {"fm": FM_WEIGHT, "adv": 0.05, "steps": steps, "last": None, "lr": 2e-4}
+    kind, opts = m[1], {"fm": FM_WEIGHT, "adv": 0.05, "steps": steps, "last": None, "lr": 2e-4, "dlr": 0.0}
     for kv in filter(None, (m[2] or "").split(",")):
         k, _, v = kv.partition("=")
         if k not in opts or not v:
-            raise ValueError(f"--new-combos: {name!r}: unknown option {kv!r} (fm=, adv=, lr=, steps=, last=int8)")
+            raise ValueError(f"--new-combos: {name!r}: unknown option {kv!r} (fm=, adv=, lr=, dlr=, steps=, last=int8)")
         opts[k] = v if k == "last" else (int(v) if k == "steps" else float(v))
     start = precision.quantize(teacher, kind)
     if opts["last"]:
@@ -252,10 +253,10 @@ def _build_new(name: str, teacher, steps: int, threads: int):
         start = teacher.with_layers(layers, encs, fmt=fmt)
     if opts["last"]:   # QAT with each layer fake-quantized in its own format, activations at 8 bits
         cg = finetune(start, teacher, int(opts["steps"]), fm_weight=opts["fm"], adv_weight=opts["adv"], act_bits=8,
-                      lr=opts["lr"], threads=threads, step_name=None)
+                      lr=opts["lr"], disc_lr=opts["dlr"], threads=threads, step_name=None)
     else:
         cg = qat_train.qat(teacher, kind, teacher, int(opts["steps"]), fm_weight=opts["fm"], adv_weight=opts["adv"],
-                           lr=opts["lr"], threads=threads)
+                           lr=opts["lr"], disc_lr=opts["dlr"], threads=threads)
     return (encoding.huffman_code(cg) if m[3] else cg), int(opts["steps"])
 
 
