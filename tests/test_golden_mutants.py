@@ -146,6 +146,16 @@ def test_weight_scales_per_tensor_empty_and_float32():
     _raises(FormatError, "weights contains NaN or inf: cannot quantize", fixed.weight_scales, [[np.inf]], 8, True, 0)
 
 
+def test_quantize_weights_grouped_transposed_uses_the_method():
+    w = np.array([0.9, -0.1, 0.35, 0.5, 0.3, -0.05, 1.0, 0.2]).reshape(4, 2, 1, 1)
+    spec = ConvSpec.make(groups=2, transposed=True)
+    for method in ("mse", "em"):
+        _, s = fixed.quantize_weights(w, 3, spec, method=method)
+        want = np.concatenate([fixed.weight_scales(w[i * 2:(i + 1) * 2], 3, True, 1, method) for i in range(2)])
+        assert s.tolist() == want.tolist()
+        assert s.tolist() != fixed.quantize_weights(w, 3, spec)[1].tolist()
+
+
 def test_quantize_weights_per_tensor_and_grouped_transposed():
     w = np.array([[[[0.5]], [[-1.0]]], [[[2.0]], [[0.25]]]])       # conv2d (2, 2, 1, 1)
     q, s = fixed.quantize_weights(w, 8, CONV, per_channel=False)
@@ -314,6 +324,10 @@ def test_zero_point_must_be_an_integer_like_the_kernel():
         _raises(FormatError, f"zero_point must be an integer, got {zp!r}", fixed.quantize, [1.0], 1.0, zp, fmt)
         _raises(FormatError, f"zero_point must be an integer, got {zp!r}", fixed.dequantize, [1], 1.0, zp)
     _raises(FormatError, "zero_point must be an integer, got 2.5", kernels.quantize, [1.0], 1.0, 2.5, bits=8)
+    # the same for codes: dequantize truncated 1.5 to 1, kernels.dequantize refuses float codes
+    _raises(FormatError, "codes must hold integers, got dtype float64", fixed.dequantize, np.array([1.5]), 1.0, 0)
+    with pytest.raises(ValueError, match="^codes: unsupported dtype float64$"):
+        kernels.dequantize(np.array([1.5]), 1.0, 0)
     assert fixed.quantize([-3.0], 1.0, np.uint8(2), fmt).tolist() == [-1]
 
 
@@ -443,3 +457,80 @@ def test_flex_output_dynamic_and_static_boundaries():
     # static: saturate to [-32768, 32767] and count what was outside it
     y, e, over, amax = flexpoint.flex_output(np.array([-32770, -32769, -32768, 32767, 32768]), 0, 0)
     assert (y.tolist(), e, over, amax) == ([-32768, -32768, -32768, 32767, 32767], 0, 3, 32770)
+
+
+# ---------------------------------------------------------------- ternary.py
+
+from accelsim.formats import ternary  # noqa: E402
+
+
+def _ternary_reference(row, method):
+    """docs/quantization.md section 4 for one channel, written out (rows of <= 8 values: the sums are
+    sequential, as in the golden model)."""
+    a = np.abs(np.asarray(row, np.float64))
+    mean = a.mean()
+
+    def alpha(m):
+        return (a * m).sum() / m.sum() if m.sum() > 0 else 1.0
+
+    def err(m):
+        return (np.where(m, a - alpha(m), a) ** 2).sum()
+
+    mask = a > 0.7 * mean
+    if method == "mse":
+        best = err(mask)
+        for r in ternary.TERNARY_GRID:
+            m = a > r * mean
+            if err(m) < best:                            # strictly: ties keep the earlier mask
+                mask, best = m, err(m)
+    elif method == "em":
+        for _ in range(fixed.EM_ITERATIONS):
+            m = a > alpha(mask) / 2
+            if np.array_equal(m, mask):
+                break
+            mask = m
+    return np.where(mask, np.sign(row), 0).astype(np.int8).tolist(), alpha(mask)
+
+
+TERNARY_ROWS = [
+    [1.625, 0.625, 0.375, 0.5, 0.5],          # mse: two thresholds with exactly equal error (the first kept)
+    [0.0, 0.5, 0.0, 1.25, 0.25, 0.0],         # mse: a weight exactly on r * mean for a grid r (not kept)
+    [2.0, 2.0, -1.0],                         # em: |w| = alpha / 2 exactly (not kept)
+    [2.0, 0.0, 0.0, 0.0],                     # one weight kept: alpha = 2
+    [0.0, 0.0, 0.0, 0.0],                     # nothing kept: alpha = 1, codes 0
+    [1.0, -0.5, 0.25, -0.125, 0.8, -0.3],
+]
+
+
+@pytest.mark.parametrize("method", ["minmax", "mse", "em"])
+def test_ternarize_exact_against_the_written_rule(method):
+    for row in TERNARY_ROWS:
+        w = np.array(row).reshape(1, len(row), 1, 1)
+        codes, alpha = ternary.ternarize(w, CONV, method=method)
+        want_codes, want_alpha = _ternary_reference(row, method)
+        assert codes.dtype == np.int8 and codes.ravel().tolist() == want_codes, (row, method)
+        assert alpha.tolist() == [want_alpha], (row, method)
+
+
+def test_ternarize_methods_differ_and_thresholds_are_strict():
+    w = np.array(TERNARY_ROWS[0]).reshape(1, 5, 1, 1)
+    assert ternary.ternarize(w, CONV, method="mse")[0].ravel().tolist() != ternary.ternarize(w, CONV)[0].ravel().tolist()
+    w = np.array([2.0, 2.0, -1.0]).reshape(1, 3, 1, 1)
+    assert ternary.ternarize(w, CONV, method="em")[0].ravel().tolist() == [1, 1, 0]
+    # default ratio 0.7: mean|w| = 0.375, delta = 0.2625 keeps 0.5
+    codes, alpha = ternary.ternarize(np.array([1.0, -0.5, 0.0, 0.0]).reshape(1, 4, 1, 1), CONV)
+    assert codes.ravel().tolist() == [1, -1, 0, 0] and alpha.tolist() == [0.75]
+    # |w| = ratio * mean exactly is not kept (strict >)
+    codes, alpha = ternary.ternarize(np.array([0.5, 1.5, -1.0, 1.0]).reshape(1, 4, 1, 1), CONV, threshold_ratio=0.5)
+    assert codes.ravel().tolist() == [0, 1, -1, 1] and alpha.tolist() == [3.5 / 3]
+    # per output channel: each channel its own mean (conv2d axis 0, conv_transpose2d axis 1)
+    w = np.array([[1.0, 0.1], [10.0, 6.0]]).reshape(2, 2, 1, 1)
+    codes, alpha = ternary.ternarize(w, CONV)
+    assert codes.reshape(2, 2).tolist() == [[1, 0], [1, 1]] and alpha.tolist() == [1.0, 8.0]
+    codes, alpha = ternary.ternarize(w.reshape(2, 2, 1, 1).transpose(1, 0, 2, 3), ConvSpec.make(transposed=True))
+    assert codes.reshape(2, 2).T.tolist() == [[1, 0], [1, 1]] and alpha.tolist() == [1.0, 8.0]
+    _raises(FormatError, "ternarize: grouped conv_transpose2d weights are not supported",
+            ternary.ternarize, np.ones((2, 1, 1, 1)), ConvSpec.make(groups=2, transposed=True))
+    _raises(FormatError, "weights contains NaN or inf: cannot quantize", ternary.ternarize, np.full((1, 1, 1, 1), np.nan), CONV)
+    _raises(FormatError, "weight quantizer must be one of minmax, mse, em, got 'MSE'",
+            ternary.ternarize, np.ones((1, 1, 1, 1)), CONV, method="MSE")

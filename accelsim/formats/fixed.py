@@ -99,7 +99,11 @@ def quantize(x, scale, zero_point, fmt: IntFormat, channel_axis: int | None = No
 
 
 def dequantize(q, scale, zero_point, channel_axis: int | None = None) -> np.ndarray:
-    """``scale * (q - zero_point)`` in float64 (``q - zero_point`` exact in int64)."""
+    """``scale * (q - zero_point)`` in float64 (``q - zero_point`` exact in int64). Codes must be integers
+    (a float 1.5 is refused, never truncated; the C++ ``kernels.dequantize`` refuses it too)."""
+    q = np.asarray(q)
+    if q.dtype.kind not in "iu":
+        raise FormatError(f"codes must hold integers, got dtype {q.dtype}")
     scale = np.asarray(scale, dtype=np.float64)
     zp = _zero_points(zero_point)
     if channel_axis is not None and scale.ndim == 1:
@@ -107,7 +111,7 @@ def dequantize(q, scale, zero_point, channel_axis: int | None = None) -> np.ndar
         shape[channel_axis] = -1
         scale = scale.reshape(shape)
         zp = zp.reshape(shape) if zp.ndim == 1 else zp
-    return scale * (np.asarray(q, dtype=np.int64) - zp)
+    return scale * (q.astype(np.int64) - zp)
 
 
 def choose_activation_qparams(x_min: float, x_max: float, fmt: IntFormat) -> tuple[float, int]:
