@@ -24,7 +24,10 @@
 #        e.g. 'accelsim.formats.requant.x_fma32*'
 #        needs: mutmut 3.x importable (pip install mutmut), a built extension in place.
 #        env MUTMUT_MAX_CHILDREN (default 1): parallel mutant runs; MUTMUT_TESTS: test files to run
-#        instead of the file's default set; MUTMUT_KEEP=1 keeps the scratch copy (for mutmut show/apply).
+#        instead of the file's default set; MUTMUT_KEEP=1 keeps the scratch copy (for mutmut show/apply);
+#        MUTMUT_TIMEOUT_MULTIPLIER (default mutmut's 15): a mutant's CPU-time limit is about
+#        2 x multiplier x (its tests' time + 1 s). flexpoint.py's exponent-search loops have mutants that
+#        loop forever (e -= 1, e = 1): with 2 each costs ~40 CPU s instead of ~5 min.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 allow="$repo/tools/mutmut_equivalent.txt"
@@ -66,6 +69,7 @@ also_copy = ["accelsim", "models", "tests", "csrc", "accelsim/include"]
 pytest_add_cli_args_test_selection = [$(printf '"%s", ' $tests)]
 pytest_add_cli_args = ["-x", "-q", "-p", "no:cacheprovider"]
 process_isolation = "forkserver"
+timeout_multiplier = ${MUTMUT_TIMEOUT_MULTIPLIER:-15}
 EOF
 echo "mutmut: mutating $target, tests: $tests, scope: ${*:-all mutants}"
 mutmut run --max-children "${MUTMUT_MAX_CHILDREN:-1}" "$@" || true
