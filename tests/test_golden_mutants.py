@@ -534,3 +534,13 @@ def test_ternarize_methods_differ_and_thresholds_are_strict():
     _raises(FormatError, "weights contains NaN or inf: cannot quantize", ternary.ternarize, np.full((1, 1, 1, 1), np.nan), CONV)
     _raises(FormatError, "weight quantizer must be one of minmax, mse, em, got 'MSE'",
             ternary.ternarize, np.ones((1, 1, 1, 1)), CONV, method="MSE")
+
+
+def test_ternarize_mse_starts_from_the_given_threshold():
+    # mean|w| = 1.55: every ratio of TERNARY_GRID (<= 1.5) keeps 2.4 (error 28.88); the given ratio 1.6
+    # keeps only 10 (error 2.4^2 = 5.76), the best, so mse must keep it (it is the first candidate)
+    w = np.array([10.0, 2.4, 0, 0, 0, 0, 0, 0]).reshape(1, 8, 1, 1)
+    codes, alpha = ternary.ternarize(w, CONV, threshold_ratio=1.6, method="mse")
+    assert codes.ravel().tolist() == [1, 0, 0, 0, 0, 0, 0, 0] and alpha.tolist() == [10.0]
+    codes, alpha = ternary.ternarize(w, CONV, method="mse")
+    assert codes.ravel().tolist() == [1, 1, 0, 0, 0, 0, 0, 0]
