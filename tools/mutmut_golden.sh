@@ -99,6 +99,11 @@ uncaught = [n for n, s in status.items() if s not in caught]           # "not ch
 unlisted = [n for n in uncaught if n not in allowed]
 killed_listed = [n for n, s in status.items() if n in allowed and s in caught]
 print(f"not killed: {len(uncaught)}, listed as equivalent: {len(uncaught) - len(unlisted)}")
+with open("timeouts.txt", "w") as f:
+    for n, s in sorted(status.items()):
+        if s == "timeout":            # caught only if it really loops forever: its diff is shown below
+            print(f"TIMEOUT: {n}")
+            f.write(n + "\n")
 for n in killed_listed:
     print(f"stale allowlist entry (now {status[n]}): {n}")
 if not scoped:
@@ -111,4 +116,5 @@ with open("unlisted.txt", "w") as f:
 sys.exit(1 if unlisted else 0)
 EOF
 while read -r name; do mutmut show "$name" || true; done < unlisted.txt   # the diff of each uncaught mutant
+while read -r name; do mutmut show "$name" || true; done < timeouts.txt   # and of each timeout
 exit "$rc"
