@@ -87,6 +87,8 @@ def test_dequantize_exact_values_dtypes_and_channel_axis():
     # q - z in int64 even when both are int8 (no wrap), and a float result for integer scales
     r = fixed.dequantize(np.array([-128], dtype=np.int8), 2, np.int8(127))
     assert r.dtype == np.float64 and r.tolist() == [-510.0]
+    # q - z is exact in int64 before the one rounding to float64 (2^53 + 1 - 1, not float(2^53 + 1) - 1)
+    assert fixed.dequantize(np.array([(1 << 53) + 1]), 1.0, 1).tolist() == [2.0 ** 53]
 
 
 def test_choose_activation_qparams_exact():
