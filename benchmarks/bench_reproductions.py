@@ -10,6 +10,9 @@
 * ``mfagan`` (Cheng et al., MFAGAN, 2021): sr-x4 distilled into students of 1/2 and 1/4 of its
   hidden width (``distill.distill_sr``: bilinear start, pixel L1 to the teacher on LR patches of the
   training images of ``models/train_sr.py``; needs scikit-image like that script), PSNR vs HR and energy;
+* ``qmgan`` (QMGAN's bit-width curve against ground truth): sr-x4 at 1, 2 and 8 weight bits (8-bit
+  activations), post-training and quantization-aware (``qat_train.qat`` on LR patches of the same
+  training images, pixel L1 to the teacher, ``--sr-qat-steps``), PSNR vs HR against fp32 and bicubic;
 * ``frontier`` (issue 15 item 5): every ``accelsim compare`` recipe plus the new combinations of
   ``NEW_COMBOS`` trained here, size ratio against digit-FID, the Pareto set and both targets.
 
@@ -18,8 +21,9 @@ Every row is measured in this run by the one evaluator of ``accelsim compare``
 simulator for cost). Each section checks the conclusion docs/reproductions.md states from it and the
 script exits 1 when one stops holding.
 
-usage: python benchmarks/bench_reproductions.py [--papers flexpoint,tgan,slimming,mfagan,frontier]
-       [--fid-n 2000] [--qat-steps 1000] [--sr-steps 1000] [--threads 1] [--out-dir benchmarks/results]
+usage: python benchmarks/bench_reproductions.py [--papers flexpoint,tgan,slimming,mfagan,qmgan,frontier]
+       [--fid-n 2000] [--qat-steps 1000] [--sr-steps 1000] [--sr-qat-steps 500] [--threads 1]
+       [--out-dir benchmarks/results]
 """
 from __future__ import annotations
 
@@ -36,7 +40,7 @@ import numpy as np
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 sys.path.insert(0, ROOT)
 
-PAPERS = ("flexpoint", "tgan", "slimming", "mfagan", "frontier")
+PAPERS = ("flexpoint", "tgan", "slimming", "mfagan", "qmgan", "frontier")
 DIGITS, SR = "dcgan-digits", "sr-x4"
 
 
@@ -171,7 +175,7 @@ def sr_training_lr_images():
     """LR inputs of sr-x4's training images (``models/train_sr.py``: skimage.data, PIL bicubic / 4)."""
     import importlib.util
     if importlib.util.find_spec("skimage") is None:
-        sys.exit("bench_reproductions: error: --papers mfagan trains on skimage.data images and needs "
+        sys.exit("bench_reproductions: error: --papers mfagan and qmgan train on skimage.data images and need "
                  "scikit-image (pip install scikit-image), as models/train_sr.py does")
     from accelsim.models import train_sr
     return [train_sr.downsample(train_sr.load_rgb(n)) for n in train_sr.TRAIN_IMAGES]
@@ -218,6 +222,43 @@ def mfagan(args) -> tuple[dict, dict]:
     }
     return {"rows": rows, "bicubic_psnr_gt_db": bicubic, "sr_steps": args.sr_steps,
             "train_images": "models/train_sr.TRAIN_IMAGES"}, checks
+
+
+# ---- QMGAN ----------------------------------------------------------------------------------------
+QMGAN_KINDS = ("binary", "ternary", "int8")
+
+
+def qmgan(args) -> tuple[dict, dict]:
+    from accelsim import compare
+    from accelsim.compress import precision, qat_train
+    from accelsim.compress.finetune import lr_patch_sampler
+    ref_cg, x, ref = _inputs(SR, 0)
+    fp32_bits = ref_cg.weight_bits()
+    sampler = lr_patch_sampler(sr_training_lr_images())
+    rows = [compare.evaluate_generator(ref_cg, "fp32", "edge-npu", x, ref, fp32_bits).to_json()]
+    for kind in QMGAN_KINDS:
+        row = compare.evaluate_generator(precision.quantize(ref_cg, kind), f"{kind} post-training", "edge-npu", x, ref,
+                                         fp32_bits).to_json()
+        row["kind"], row["qat"] = kind, False
+        rows.append(row)
+        start = time.perf_counter()
+        q = qat_train.qat(ref_cg, kind, ref_cg, args.sr_qat_steps, act_bits=8, input_sampler=sampler,
+                          discriminator=None, threads=args.threads)
+        secs = round(time.perf_counter() - start, 1)
+        row = compare.evaluate_generator(q, f"{kind} QAT {args.sr_qat_steps} steps", "edge-npu", x, ref,
+                                         fp32_bits).to_json()
+        row["kind"], row["qat"], row["train_seconds"] = kind, True, secs
+        rows.append(row)
+    bicubic = compare.sr_bicubic_psnr_gt_db()
+    _print_rows(f"QMGAN: sr-x4 bit widths against HR (bicubic x4: {bicubic:.2f} dB)", rows)
+    by = {(r.get("kind"), r.get("qat")): r for r in rows}
+    fp32 = _by_name(rows)["fp32"]
+    checks = {
+        "QAT raises PSNR vs HR over post-training at 1 and 2 weight bits":
+            all(by[(k, True)]["psnr_gt_db"] > by[(k, False)]["psnr_gt_db"] for k in ("binary", "ternary")),
+        "no quantized row reaches fp32 against HR": all(r["psnr_gt_db"] < fp32["psnr_gt_db"] for r in rows[1:]),
+    }
+    return {"rows": rows, "bicubic_psnr_gt_db": bicubic, "sr_qat_steps": args.sr_qat_steps}, checks
 
 
 # ---- item 5: the frontier ------------------------------------------------------------------------
@@ -312,7 +353,8 @@ def frontier(args) -> tuple[dict, dict]:
 EXPECT_TARGET1: tuple[str, ...] = ("ternary-qat[steps=2000]+huffman",)
 EXPECT_TARGET2: tuple[str, ...] = ()
 
-SECTIONS = {"flexpoint": flexpoint, "tgan": tgan, "slimming": slimming, "mfagan": mfagan, "frontier": frontier}
+SECTIONS = {"flexpoint": flexpoint, "tgan": tgan, "slimming": slimming, "mfagan": mfagan, "qmgan": qmgan,
+            "frontier": frontier}
 
 
 def main(argv=None) -> int:
@@ -321,6 +363,7 @@ def main(argv=None) -> int:
     p.add_argument("--fid-n", type=int, default=2000, help="images for digit-FID (as accelsim compare)")
     p.add_argument("--qat-steps", type=int, default=1000, help="QAT steps of the rows trained here (batch 64)")
     p.add_argument("--sr-steps", type=int, default=1000, help="distillation steps of the sr-x4 students (batch 64)")
+    p.add_argument("--sr-qat-steps", type=int, default=500, help="QAT steps of the sr-x4 rows of qmgan (batch 64)")
     p.add_argument("--new-combos", default=",".join(NEW_COMBOS),
                    help="frontier: comma-separated combinations to train (see NEW_COMBOS; empty = none)")
     p.add_argument("--threads", type=int, default=1)
