@@ -18,6 +18,17 @@ c x h x w of the layer's input feature map, for k = 1..L, the others at the top 
 
 Layers that are not MAC layers (residual adds, upsampling) are priced at the top format of the
 ladder; calibration runs once (``runtime.calibrate``) and is shared by every assignment.
+
+Widths, in the MFAGAN style (Cheng et al., "MFAGAN: A Compression Framework for Memory-Efficient
+On-Device Super-Resolution GAN", arXiv 2107.12679: a hardware-aware search of a sub-generator, G and
+D distilled): ``search_widths`` enumerates the sub-generators of a model with a width knob (sr-x4:
+``features`` / ``shrink``, the teacher's 48/24), prices each in one format with the simulator (no
+training needed for the cost), keeps those within the budget, distils the ``distil`` costliest of
+them (the nearest the budget) from the teacher with ``compress.distill.distill_sr`` (pixel L1, and
+with ``adv_weight > 0`` the non-saturating loss under a student PatchGAN distilled from a teacher
+PatchGAN trained against the teacher generator on LR/HR patches), scores them (PSNR against the HR
+ground truth for sr-x4) and returns the Pareto set of quality against cost and the chosen one (the
+best quality within the budget; the teacher itself competes when it fits).
 """
 from __future__ import annotations
 
@@ -229,6 +240,273 @@ def search(model: str, arch, ladder=DEFAULT_LADDER, cost: str = "energy_uj", n_i
                         time.perf_counter() - t0, beats)
 
 
+# ---- widths (MFAGAN-style sub-generator search) -----------------------------------------------------
+WIDTH_KNOBS = {"sr-x4": ("features", "shrink")}      # models whose hidden widths the search can set
+SR_TEACHER_WIDTHS = (48, 24)
+SR_WIDTH_GRID = tuple((f, s) for f in range(6, 49, 6) for s in range(6, 25, 6) if s <= f)
+WIDTH_FORMATS = ("fp32", "int8", "int4", "ternary", "binary", "flex16")   # compress.precision kinds
+
+
+@dataclass(frozen=True)
+class WidthCandidate:
+    """One sub-generator: its widths, its cost in the search's format, and (once trained) quality."""
+    widths: tuple[int, ...]                 # (features, shrink) for sr-x4
+    fmt: str
+    energy_uj: float
+    dram_bytes: int
+    weight_bits: int
+    macs: int
+    psnr_db: float | None = None            # against the float teacher's output
+    psnr_gt_db: float | None = None         # against the HR ground truth (sr-x4)
+    origin: str = "priced"                  # "priced" (cost only), "teacher", "distilled", "untrained" (steps 0)
+    steps: int = 0
+    train_seconds: float = 0.0
+
+    def cost(self, kind: str) -> float:
+        return float(getattr(self, kind))
+
+    @property
+    def quality(self) -> float | None:
+        return self.psnr_gt_db if self.psnr_gt_db is not None else self.psnr_db
+
+    @property
+    def label(self) -> str:
+        return "/".join(map(str, self.widths))
+
+    def to_json(self) -> dict:
+        return {"widths": list(self.widths), "label": self.label, "format": self.fmt, "energy_uj": self.energy_uj,
+                "dram_bytes": self.dram_bytes, "weight_bits": self.weight_bits, "macs": self.macs,
+                "psnr_db": self.psnr_db, "psnr_gt_db": self.psnr_gt_db, "origin": self.origin, "steps": self.steps,
+                "train_seconds": self.train_seconds}
+
+
+@dataclass
+class WidthSearchResult:
+    model: str
+    arch: str
+    fmt: str
+    cost: str
+    budget: float
+    priced: list[WidthCandidate]            # every enumerated width, cost only, cheapest first
+    evaluated: list[WidthCandidate]         # the distilled students (and the teacher when it fits)
+    chosen: WidthCandidate
+    quality_metric: str                     # "psnr_gt_db" or "psnr_db"
+    seconds: float
+    discriminator: dict = field(default_factory=dict)   # what the adversarial term used, if any
+    generators: dict = field(default_factory=dict, repr=False)   # widths -> the scored CompressedGenerator (fp32)
+
+    @property
+    def within(self) -> list[WidthCandidate]:
+        return [c for c in self.priced if c.cost(self.cost) <= self.budget]
+
+    def pareto(self) -> list[WidthCandidate]:
+        """Evaluated candidates no other dominates (cost <= and quality >=, one strictly), cheapest first."""
+        c = self.cost
+        ev = self.evaluated
+        front = [a for a in ev if not any(b.cost(c) <= a.cost(c) and b.quality >= a.quality
+                                          and (b.cost(c) < a.cost(c) or b.quality > a.quality) for b in ev)]
+        return sorted(front, key=lambda a: (a.cost(c), -a.quality))
+
+
+def parse_widths(text, model: str = "sr-x4") -> tuple[tuple[int, ...], ...]:
+    """``"24/12,12/6"`` (or a sequence of tuples) as width tuples of ``model``; ConfigError naming
+    ``widths`` when malformed, repeated, below the minimum or above the teacher's."""
+    from accelsim.compress.distill import SR_MIN_WIDTH
+    knobs = _knobs(model)
+    items = [w.strip() for w in text.split(",")] if isinstance(text, str) else list(text)
+    out = []
+    for item in items:
+        try:
+            w = tuple(int(v) for v in item.split("/")) if isinstance(item, str) else tuple(int(v) for v in item)
+        except (TypeError, ValueError):
+            raise ConfigError(f"widths: {item!r} is not {'/'.join(knobs)} (integers, e.g. 24/12)") from None
+        if len(w) != len(knobs):
+            raise ConfigError(f"widths: {item!r} is not {'/'.join(knobs)} (integers, e.g. 24/12)")
+        for name, v, top in zip(knobs, w, SR_TEACHER_WIDTHS):
+            if not SR_MIN_WIDTH <= v <= top:
+                raise ConfigError(f"widths: {item!r}: {name} must be in [{SR_MIN_WIDTH}, {top}] (the teacher's), got {v}")
+        if w in out:
+            raise ConfigError(f"widths: {item!r} is repeated")
+        out.append(w)
+    if not out:
+        raise ConfigError("widths: no candidate widths given")
+    return tuple(out)
+
+
+def _knobs(model) -> tuple[str, ...]:
+    if not isinstance(model, str) or model not in WIDTH_KNOBS:
+        known = ", ".join(f"{m} ({'/'.join(k)})" for m, k in WIDTH_KNOBS.items())
+        raise ConfigError(f"widths: model {model!r} has no width knob the search can set (width search: {known}); "
+                          "search its per-layer formats instead")
+    return WIDTH_KNOBS[model]
+
+
+def _width_kind(fmt: str) -> str:
+    from accelsim.compress.precision import kernel_format
+    from accelsim.formats.registry import canonical
+    if fmt in WIDTH_FORMATS:
+        return fmt
+    try:
+        name = canonical(fmt)
+    except FormatError:
+        name = None
+    for kind in WIDTH_FORMATS:
+        if name is not None and canonical(kernel_format(kind) if kind != "fp32" else "fp32") == name:
+            return kind
+    raise FormatError(f"format: {fmt!r} is not one the width search prices (one format for the whole "
+                      f"sub-generator: {', '.join(WIDTH_FORMATS)} or their names such as w8a8)")
+
+
+def sr_student_shape(widths: tuple[int, int], seed: int = 0):
+    """A CompressedGenerator of sr-x4's layout at these widths with placeholder weights (normal,
+    fixed seed): what the simulator prices (the cost of a dense format depends only on shapes)."""
+    import numpy as np
+
+    from accelsim.compress.chain import from_weights
+    features, shrink = widths
+    rng = np.random.default_rng(seed)
+    shapes = {"conv1": (features, 3, 5, 5), "conv2": (shrink, features, 1, 1)}
+    shapes.update({f"conv{i}": (shrink, shrink, 3, 3) for i in range(3, 7)})
+    shapes.update({"conv7": (features, shrink, 1, 1), "deconv": (features, 3, 8, 8)})
+    weights = {}
+    for name, shape in shapes.items():
+        weights[f"{name}.weight"] = rng.normal(0.0, 0.1, shape)
+        weights[f"{name}.bias"] = np.zeros(shape[1] if name == "deconv" else shape[0])
+    return from_weights("sr-x4", weights)
+
+
+def price_width(cg, kind: str, arch, lowering: str = "phase") -> WidthCandidate:
+    """The simulator's cost of ``cg`` (a sub-generator) in ``kind``, as ``compare.evaluate_generator``
+    prices it (``workload_of``: the shapes, the format, the exact stored weight bits)."""
+    from accelsim.api import simulate
+    from accelsim.compare import workload_of
+    from accelsim.compress.precision import quantize
+    q = cg if kind == "fp32" else quantize(cg, kind)
+    workload, formats, comps = workload_of(q)
+    report = simulate(workload, arch, formats, compression=comps, lowering=lowering)
+    widths = (q.layers[0].out_channels, q.layers[1].out_channels)
+    return WidthCandidate(widths, kind, float(report.energy_per_image_uj), int(report.dram_bytes),
+                          int(q.weight_bits()), int(report.macs_total))
+
+
+def search_widths(model: str, arch, budget: float, cost: str = "energy_uj", fmt: str = "fp32", widths=None,
+                  distil: int = 3, steps: int = 300, pairs=None, lr: float = 1e-3, batch_size: int = 64,
+                  adv_weight: float = 0.0, disc_steps: int = 200, disc_width: int = 16, seed: int = 0,
+                  threads: int | None = None, lowering: str = "phase", progress=None) -> WidthSearchResult:
+    """The MFAGAN-style width search (module docstring). ``widths``: candidate width tuples (default
+    ``SR_WIDTH_GRID``, 26 sub-generators of sr-x4), ``pairs``: (LR images, HR images) to train on
+    (default ``distill.sr_training_pairs()``: needs scikit-image; not needed when ``steps == 0``,
+    which scores the untrained bilinear starts). ``adv_weight > 0``: a teacher PatchGAN of width
+    ``disc_width`` is trained ``disc_steps`` steps against the teacher generator, a student of half
+    its width distilled from it for ``disc_steps`` steps, and each student generator is distilled under
+    it (frozen). ``progress(done, total)`` after each pricing / training. Every cost is the simulator's;
+    a candidate over the budget is never trained nor chosen."""
+    import numpy as np
+
+    from accelsim.arch import ArchSpec, load_arch
+    from accelsim.compress import zoo
+    from accelsim.compress.precision import quantize
+
+    t0 = time.perf_counter()
+    _knobs(model)
+    if cost not in COSTS:
+        raise ConfigError(f"cost must be one of {', '.join(COSTS)}, got {cost!r}")
+    if isinstance(budget, bool) or not isinstance(budget, (int, float)) or not (math.isfinite(budget) and budget > 0):
+        raise ConfigError(f"budget must be a positive number, got {budget!r}")
+    for name, v, lo in (("distil", distil, 1), ("steps", steps, 0), ("disc_steps", disc_steps, 1),
+                        ("batch_size", batch_size, 1), ("disc_width", disc_width, 2)):
+        if isinstance(v, bool) or not isinstance(v, int) or v < lo:
+            raise ConfigError(f"{name} must be an integer >= {lo}, got {v!r}")
+    if not (isinstance(adv_weight, (int, float)) and math.isfinite(adv_weight) and adv_weight >= 0):
+        raise ConfigError(f"adv_weight must be a number >= 0, got {adv_weight!r}")
+    if adv_weight > 0 and steps == 0:
+        raise ConfigError("adv_weight: the adversarial term needs training (steps > 0)")
+    kind = _width_kind(fmt)
+    cands = parse_widths(widths if widths is not None else SR_WIDTH_GRID, model)
+    arch = arch if isinstance(arch, ArchSpec) else load_arch(arch)
+    if steps > 0 and pairs is None:
+        from accelsim.compress.distill import sr_training_pairs
+        pairs = sr_training_pairs()
+    teacher = zoo.build(model, "fp32")
+    teacher_widths = tuple(SR_TEACHER_WIDTHS)
+    total = len(cands) + distil + (2 if adv_weight > 0 else 0)
+    done = [0]
+
+    def tick():
+        done[0] += 1
+        if progress is not None:
+            progress(min(done[0], total - 1), total)
+
+    priced = []
+    for w in cands:
+        priced.append(price_width(sr_student_shape(w), kind, arch, lowering))
+        tick()
+    priced.sort(key=lambda c: (c.cost(cost), c.widths))
+    within = [c for c in priced if c.cost(cost) <= budget]
+    if not within:
+        cheapest = priced[0]
+        raise ConfigError(f"budget: no {model} width fits {COSTS[cost]} <= {budget:g} in {kind}; the cheapest "
+                          f"candidate, {cheapest.label}, costs {cheapest.cost(cost):,.6g}")
+    # quality: the one evaluator of accelsim compare, on the shipped evaluation input
+    from accelsim import compare
+    x = compare.model_inputs(model, 1)
+    ref = teacher.forward(x, np.float32).astype(np.float64)
+    gt = model in compare.SR_MODELS
+    metric = "psnr_gt_db" if gt else "psnr_db"
+
+    def score(cg, c: WidthCandidate, origin: str, steps_run: int, secs: float) -> WidthCandidate:
+        q = cg if kind == "fp32" else quantize(cg, kind)
+        m = compare.quality(q, x, ref, 1, 0)
+        return WidthCandidate(c.widths, kind, c.energy_uj, c.dram_bytes, c.weight_bits, c.macs,
+                              float(m["psnr_db"]), None if m["psnr_gt_db"] is None else float(m["psnr_gt_db"]),
+                              origin, steps_run, round(secs, 1))
+
+    evaluated = []
+    chosen_pool = [c for c in within if c.widths != teacher_widths]
+    to_train = sorted(chosen_pool, key=lambda c: (-c.cost(cost), c.widths))[:distil]
+    teacher_fits = next((c for c in within if c.widths == teacher_widths), None)
+    generators = {}
+    if teacher_fits is not None:
+        evaluated.append(score(teacher, teacher_fits, "teacher", 0, 0.0))
+        generators[teacher_widths] = teacher
+    disc_info, disc = {}, None
+    sampler = None
+    if steps > 0:
+        from accelsim.compress.finetune import lr_patch_sampler, paired_patch_sampler
+        sampler = lr_patch_sampler(pairs[0])
+    if adv_weight > 0:
+        from accelsim.compress.distill import (
+            distill_patch_discriminator,
+            train_patch_discriminator,
+        )
+        pair_sampler = paired_patch_sampler(pairs[0], pairs[1])
+        s0 = time.perf_counter()
+        d_t, st = train_patch_discriminator(teacher, pair_sampler, disc_steps, width=disc_width, seed=seed,
+                                            threads=threads)
+        tick()
+        disc, sd = distill_patch_discriminator(d_t, teacher, pair_sampler, disc_steps, width=disc_width // 2,
+                                               seed=seed, threads=threads)
+        tick()
+        disc_info = {"teacher_width": disc_width, "student_width": disc_width // 2, "steps": disc_steps,
+                     "teacher_last_real_logit": st["real_logit"], "teacher_last_fake_logit": st["fake_logit"],
+                     "student_l1": sd["l1"], "student_sign_agreement": sd["sign_agreement"],
+                     "adv_weight": adv_weight, "seconds": round(time.perf_counter() - s0, 1)}
+    from accelsim.compress.distill import distill_sr
+    for c in to_train:
+        s0 = time.perf_counter()
+        student = distill_sr(teacher, c.widths[0], c.widths[1], steps, sampler, lr=lr, batch_size=batch_size,
+                             seed=seed, threads=threads, discriminator=disc, adv_weight=adv_weight)
+        evaluated.append(score(student, c, "distilled" if steps else "untrained", steps, time.perf_counter() - s0))
+        generators[c.widths] = student
+        tick()
+    if progress is not None:
+        progress(total, total)
+    chosen = max(evaluated, key=lambda c: (c.quality, -c.cost(cost)))
+    assert chosen.cost(cost) <= budget
+    return WidthSearchResult(model, arch.name, kind, cost, float(budget), priced, evaluated, chosen, metric,
+                             time.perf_counter() - t0, disc_info, generators)
+
+
 def search_budget(n_layers: int, n_rungs: int) -> int:
     """Assignments the greedy walk evaluates at most: (L (R-1)) steps, each trying <= L layers."""
     steps = n_layers * (n_rungs - 1)
@@ -238,10 +516,19 @@ def search_budget(n_layers: int, n_rungs: int) -> int:
 __all__ = [
     "COSTS",
     "DEFAULT_LADDER",
+    "SR_WIDTH_GRID",
+    "WIDTH_FORMATS",
+    "WIDTH_KNOBS",
     "Candidate",
     "Evaluator",
     "SearchResult",
+    "WidthCandidate",
+    "WidthSearchResult",
     "apgan_assignments",
+    "parse_widths",
+    "price_width",
     "search",
     "search_budget",
+    "search_widths",
+    "sr_student_shape",
 ]

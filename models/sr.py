@@ -12,6 +12,12 @@ MFAGAN-style accelerators, kept to a chain so the golden models and kernels run 
     -> (N, 3, 4h, 4w)
 
 35,856 weights + 219 biases. ``accelsim.graph.shipped.SR_LAYERS`` describes the same chain without torch.
+
+``PatchDiscriminator``: the PatchGAN discriminator (Isola et al. 2017, "Image-to-Image Translation
+with Conditional Adversarial Networks"; the discriminator family MFAGAN distils) for HR images, one
+real/fake logit per receptive-field patch. No weights are shipped: the teacher's is trained from
+this file against the teacher generator on the LR/HR patches of ``train_sr``'s images, the student's
+distilled from it (``accelsim.compress.distill``).
 """
 from __future__ import annotations
 
@@ -80,3 +86,59 @@ def init_weights(model: SRGenerator, seed_channels: int = 3) -> None:
         for c in range(n):
             model.deconv.weight[c] = 0.0
             model.deconv.weight[c, c % seed_channels] = taps if c < seed_channels else -taps
+
+
+class PatchDiscriminator(nn.Module):
+    """PatchGAN for (N, 3, H, W) images in [-1, 1]: ``n_down`` convs 4x4 stride 2 pad 1 (widths
+    ``width``, 2 ``width``, 4 ``width``, ..., capped at 8 ``width``) + LeakyReLU(0.2), one conv 3x3
+    stride 1 pad 1 + LeakyReLU(0.2), and a conv 3x3 pad 1 to one channel: logits of shape
+    (N, 1, H / 2^n_down, W / 2^n_down) (H, W multiples of 2^n_down), each seeing a
+    ``receptive_field(n_down)``-pixel square of the input. No normalisation layers (the batch
+    statistics of a small discriminator on 16 patches are noisy). ``features`` also returns the hidden
+    maps (``finetune.teacher_loss`` matches them)."""
+
+    def __init__(self, width: int = 32, n_down: int = 3, in_channels: int = 3):
+        super().__init__()
+        if not isinstance(width, int) or isinstance(width, bool) or width < 1:
+            raise ValueError(f"PatchDiscriminator: width must be a positive integer, got {width!r}")
+        if not isinstance(n_down, int) or isinstance(n_down, bool) or not 1 <= n_down <= 5:
+            raise ValueError(f"PatchDiscriminator: n_down must be an integer in [1, 5], got {n_down!r}")
+        self.width, self.n_down = width, n_down
+        convs, c = [], in_channels
+        for i in range(n_down):
+            out = width * min(2 ** i, 8)
+            convs.append(nn.Conv2d(c, out, 4, stride=2, padding=1))
+            c = out
+        convs.append(nn.Conv2d(c, c, 3, padding=1))
+        self.convs = nn.ModuleList(convs)
+        self.head = nn.Conv2d(c, 1, 3, padding=1)
+
+    @staticmethod
+    def receptive_field(n_down: int = 3) -> int:
+        """Input pixels (per side) one output logit sees: 4x4 stride-2 convs, then two 3x3 convs."""
+        rf, jump = 1, 1
+        for k, s in [(4, 2)] * n_down + [(3, 1), (3, 1)]:
+            rf += (k - 1) * jump
+            jump *= s
+        return rf
+
+    def features(self, x: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor]:
+        feats = []
+        for conv in self.convs:
+            x = nn.functional.leaky_relu(conv(x), 0.2)
+            feats.append(x)
+        return feats, self.head(x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.features(x)[1]
+
+
+def init_discriminator(model: PatchDiscriminator, seed: int = 0) -> PatchDiscriminator:
+    """DCGAN initialisation (N(0, 0.02) weights, zero biases) from a fixed torch seed."""
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, nn.Conv2d):
+                m.weight.copy_(torch.randn(m.weight.shape, generator=gen) * 0.02)
+                nn.init.zeros_(m.bias)
+    return model

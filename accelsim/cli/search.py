@@ -1,6 +1,12 @@
 """accelsim search: per-layer formats chosen with the simulator as the cost model and the runtime as
 the quality model; prints the Pareto set of quality (PSNR vs float) against cost, the best
-assignment within a budget, and whether the search beats ApGAN's rule and every uniform format."""
+assignment within a budget, and whether the search beats ApGAN's rule and every uniform format.
+
+With --widths (sr-x4): the MFAGAN-style sub-generator search instead: every candidate width priced
+by the simulator in one format, the ones within the budget nearest it distilled from the teacher
+(--steps; --adv-weight adds a distilled PatchGAN's adversarial term), PSNR against the HR ground
+truth, the Pareto set and the chosen width. Training needs scikit-image (the training images of
+models/train_sr.py) unless --steps 0."""
 from __future__ import annotations
 
 import argparse
@@ -15,11 +21,28 @@ def register(sub) -> None:
                        description=__doc__,
                        **examples("accelsim search --arch isaac-like --budget-uj 2.5",
                                   "accelsim search --ladder w8a8,w4a8,w2a8 --budget-dram-bytes 60000",
-                                  "accelsim search --model examples/generators.py:cyclegan_tiny --json s.json"))
+                                  "accelsim search --model examples/generators.py:cyclegan_tiny --json s.json",
+                                  "accelsim search --model sr-x4 --widths --budget-uj 130 --steps 300"))
     add_model(p)
     p.add_argument("--arch", default="edge-npu", help="preset name or YAML file (default edge-npu)")
-    p.add_argument("--ladder", default="w8a8,w4a8,w2a8,w1a8",
+    p.add_argument("--ladder", default=None,
                    help="formats from most to least precise, walked down layer by layer (default w8a8,w4a8,w2a8,w1a8)")
+    w = p.add_argument_group("width search (MFAGAN style; sr-x4)")
+    w.add_argument("--widths", nargs="?", const="grid", default=None, metavar="F/S,...",
+                   help="search the sub-generator's widths instead of formats: the given features/shrink pairs, "
+                        "or (no value) the grid 6..48 / 6..24 in steps of 6; needs a budget")
+    w.add_argument("--width-format", default="fp32", metavar="FMT",
+                   help="the one format every candidate width is priced and scored in (default fp32; int8, int4, "
+                        "ternary, binary, flex16 or registry names such as w8a8)")
+    w.add_argument("--steps", type=int, default=300, help="distillation steps per trained candidate (default 300)")
+    w.add_argument("--distil", type=int, default=3,
+                   help="candidates within the budget to distil, the costliest first (default 3)")
+    w.add_argument("--adv-weight", type=float, default=0.0,
+                   help="weight of the adversarial term under a distilled student PatchGAN (default 0: pixel L1 only)")
+    w.add_argument("--disc-steps", type=int, default=200,
+                   help="steps to train the teacher PatchGAN and to distil the student PatchGAN (default 200)")
+    w.add_argument("--batch-size", type=int, default=64, help="LR patches per distillation step (default 64)")
+    w.add_argument("--threads", type=int, default=None, help="torch threads for training (default torch's)")
     budget = p.add_mutually_exclusive_group()
     budget.add_argument("--budget-uj", type=float, metavar="UJ", help="energy per image budget, uJ (cost: energy)")
     budget.add_argument("--budget-dram-bytes", type=float, metavar="B", help="DRAM bytes budget (cost: DRAM bytes)")
@@ -68,8 +91,10 @@ def run(args) -> int:
         raise ConfigError(f"--n must be in [1, 4096], got {args.n}")
     check_calib(args.calib)
     cost, budget, option = _budget(args)
+    if args.widths is not None:
+        return run_widths(args, cost, budget, option)
     with naming("--ladder", FormatError):
-        ladder = S._ladder(args.ladder)
+        ladder = S._ladder(args.ladder or ",".join(S.DEFAULT_LADDER))
     check_distinct({"--json": args.json}, {"--arch": args.arch, "--model": file_of(args.model)})
     if args.json:
         check_writable(args.json, "--json")
@@ -121,4 +146,74 @@ def run(args) -> int:
             "pareto": [c.to_json() for c in front], "path": [c.to_json() for c in result.path],
             "baselines": [c.to_json() for c in result.baselines], "beats": result.beats,
             "evaluated": [c.to_json() for c in result.candidates]})
+    return 0
+
+
+def run_widths(args, cost: str, budget, option: str) -> int:
+    """The --widths mode: ``search.search_widths``."""
+    from accelsim import search as S
+    from accelsim.arch import load_arch
+    from accelsim.cli.options import as_options
+    from accelsim.cli.output import check_writable
+    from accelsim.errors import FormatError, ModelError
+
+    if args.ladder is not None:
+        raise ConfigError("--widths searches widths in one format (--width-format); --ladder is for the format search")
+    if budget is None:
+        raise ConfigError("--widths needs a budget: --budget-uj, --budget-dram-bytes or --budget-weight-bits")
+    if args.threads is not None and args.threads < 1:
+        raise ConfigError(f"--threads must be >= 1, got {args.threads}")
+    with as_options({"widths": "--widths"}, ConfigError):
+        widths = None if args.widths == "grid" else S.parse_widths(args.widths, args.model)
+        if widths is None:
+            S.parse_widths(S.SR_WIDTH_GRID, args.model)          # the model check
+    with as_options({"format": "--width-format"}, FormatError):
+        S._width_kind(args.width_format)
+    if args.json:
+        check_writable(args.json, "--json")
+    with naming("--arch", ConfigError):
+        arch = load_arch(args.arch)
+    from accelsim.cli.progress import Progress, wanted
+    progress = Progress("search", "widths") if wanted(args.progress) else None
+    fields = {"budget": option, "widths": "--widths", "steps": "--steps", "distil": "--distil", "adv_weight": "--adv-weight",
+              "disc_steps": "--disc-steps", "batch_size": "--batch-size"}
+    with as_options(fields, ConfigError), naming("--model", ModelError):
+        r = S.search_widths(args.model, arch, budget, cost, args.width_format, widths, distil=args.distil,
+                            steps=args.steps, adv_weight=args.adv_weight, disc_steps=args.disc_steps,
+                            batch_size=args.batch_size, threads=args.threads, lowering=args.lowering,
+                            progress=progress)
+    knobs = "/".join(S.WIDTH_KNOBS[r.model])
+    qname = "PSNR vs HR" if r.quality_metric == "psnr_gt_db" else "PSNR vs float"
+    print(f"accelsim search --widths: {r.model} on {r.arch}, {knobs} in {r.fmt}, cost {S.COSTS[cost]}, "
+          f"{option} {budget:g}")
+    print(f"{len(r.priced)} widths priced, {len(r.within)} within the budget, {len(r.evaluated)} scored "
+          f"({args.steps} distillation steps each"
+          + (f", adversarial weight {args.adv_weight:g} under a distilled PatchGAN" if args.adv_weight > 0 else "")
+          + f") in {r.seconds:.1f} s\n")
+    head = f"{'widths':>8} {'uJ/img':>10} {'DRAM B':>11} {'weight bits':>12} {'MACs':>12} {qname:>10}  origin"
+
+    def row(c):
+        q = "-" if c.quality is None else f"{c.quality:.2f}"
+        return (f"{c.label:>8} {c.energy_uj:>10.3f} {c.dram_bytes:>11,} {c.weight_bits:>12,} {c.macs:>12,} {q:>10}  "
+                f"{c.origin}{'' if c.cost(cost) <= budget else ' (over budget)'}")
+    print("priced (cheapest first):")
+    print(head)
+    print("-" * len(head))
+    for c in r.priced:
+        print(row(c))
+    print(f"\nPareto set ({qname} against {S.COSTS[cost]}):")
+    print(head)
+    print("-" * len(head))
+    for c in r.pareto():
+        print(row(c))
+    print(f"\nchosen within {option} {budget:g}: {r.chosen.label} ({r.chosen.cost(cost):,.4g}, {qname} "
+          f"{r.chosen.quality:.2f} dB)")
+    if args.json:
+        from accelsim.cli.output import write_json_atomic
+        write_json_atomic(args.json, {
+            "mode": "widths", "model": r.model, "arch": r.arch, "format": r.fmt, "cost": cost, "budget": budget,
+            "quality": r.quality_metric, "steps": args.steps, "adv_weight": args.adv_weight,
+            "discriminator": r.discriminator, "seconds": r.seconds, "chosen": r.chosen.to_json(),
+            "pareto": [c.to_json() for c in r.pareto()], "evaluated": [c.to_json() for c in r.evaluated],
+            "priced": [c.to_json() for c in r.priced]})
     return 0

@@ -240,6 +240,27 @@ def lr_patch_sampler(images_lr, patch: int = 24):
     ``models/train_sr.py`` samples its training pairs), with random 90-degree rotations and flips,
     scaled to [-1, 1], as a (batch, C, patch, patch) float32 tensor. Drawn from the torch generator
     it is given: deterministic for a seed."""
+    sample = _patch_sampler(images_lr, None, patch, 1)
+
+    def lr_only(n: int, gen):
+        return sample(n, gen)[0]
+    return lr_only
+
+
+def paired_patch_sampler(images_lr, images_hr, patch: int = 24, scale: int = 4):
+    """As ``lr_patch_sampler`` (the same draws: its LR crops are ``lr_patch_sampler``'s for the same
+    generator), returning ``(lr, hr)``: each LR crop with the ``scale * patch`` HR crop it was
+    downsampled from, rotated and flipped alike (for training a discriminator on real HR patches)."""
+    if len(images_hr) != len(images_lr):
+        raise ModelError(f"paired_patch_sampler: {len(images_lr)} LR images but {len(images_hr)} HR images")
+    for lo, hi in zip(images_lr, images_hr):
+        if hi.ndim != 3 or lo.ndim != 3 or hi.shape[0] < scale * lo.shape[0] or hi.shape[1] < scale * lo.shape[1]:
+            raise ModelError(f"paired_patch_sampler: an HR image of shape {hi.shape} is not {scale}x its LR "
+                             f"image {lo.shape}")
+    return _patch_sampler(images_lr, images_hr, patch, scale)
+
+
+def _patch_sampler(images_lr, images_hr, patch: int, scale: int):
     import torch
     tensors = []
     for img in images_lr:
@@ -248,11 +269,13 @@ def lr_patch_sampler(images_lr, patch: int = 24):
         tensors.append(torch.from_numpy(img.astype(np.float32) / 127.5 - 1.0).permute(2, 0, 1))
     if not tensors:
         raise ModelError("lr_patch_sampler: no images")
+    hr = None if images_hr is None else [torch.from_numpy(img.astype(np.float32) / 127.5 - 1.0).permute(2, 0, 1)
+                                         for img in images_hr]
     areas = torch.tensor([float(t.shape[1] * t.shape[2]) for t in tensors])
 
     def sample(n: int, gen):
         idx = torch.multinomial(areas, n, replacement=True, generator=gen)
-        out = []
+        out, out_hr = [], []
         for i in idx.tolist():
             t = tensors[i]
             y = int(torch.randint(0, t.shape[1] - patch + 1, (1,), generator=gen))
@@ -261,5 +284,8 @@ def lr_patch_sampler(images_lr, patch: int = 24):
             k, flip = int(torch.randint(0, 4, (1,), generator=gen)), bool(torch.randint(0, 2, (1,), generator=gen))
             p = torch.rot90(p, k, (1, 2))
             out.append(p.flip(2) if flip else p)
-        return torch.stack(out)
+            if hr is not None:
+                h = torch.rot90(hr[i][:, scale * y:scale * (y + patch), scale * x:scale * (x + patch)], k, (1, 2))
+                out_hr.append(h.flip(2) if flip else h)
+        return torch.stack(out), (torch.stack(out_hr) if hr is not None else None)
     return sample
