@@ -47,10 +47,13 @@ static const TileConfig& tile_config() {
 
 constexpr int kMR = 32, kNR = 32, kKGA = 64;  // A panel [K/64][32][64]; B panel [K/4][32][4]
 
+// The table's tile_begin: the configuration ukr_u8s8 assumes, loaded before each run of tiles (other
+// code on this thread, a oneDNN AMX kernel say, may have changed it since the last run).
+static void tile_begin() { _tile_loadconfig(&tile_config()); }
+
 // C (32 x 32, row stride ldc) = A panel * B panel over `kgroups` k-groups of 4 (a multiple of 16).
+// Precondition: tile_begin() ran on this thread since any other code could change the tile config.
 static void ukr_u8s8(const int8_t* a, const uint8_t* b, int64_t kgroups, int64_t, int32_t* c, int64_t ldc) {
-  // Loaded on every call: other code on this thread (a oneDNN AMX kernel, say) may have changed it.
-  _tile_loadconfig(&tile_config());
   _tile_zero(0);
   _tile_zero(1);
   _tile_zero(2);
@@ -121,6 +124,7 @@ static const HotKernels* make_amx() {
     t.u8s8 = TileShape{kMR, kNR, 4, kKGA};
     t.u8s8_int16_sums = false;
     t.ukr_u8s8 = ukr_u8s8;
+    t.tile_begin = tile_begin;
     return t;
   }();
   return &k;

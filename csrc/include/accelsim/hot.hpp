@@ -101,6 +101,12 @@ struct HotKernels {
   // dst[i * stride] = add + src[i] for i < n, stride >= 1 (int32; the caller guarantees no overflow),
   // other elements of dst untouched: a row of one output phase of a transposed convolution.
   void (*store_strided_s32)(const int32_t* src, int64_t n, int32_t add, int32_t* dst, int64_t stride);
+  // Called on a thread before a run of ukr_u8s8 calls (packed_gemm: once per C block and K chunk,
+  // i.e. every 12 or so tiles, not per tile): AMX loads the tile configuration its ukr_u8s8 assumes
+  // (LDTILECFG costs about as much as a 32x32x256 tile; per tile it took a fifth of the kernel's
+  // time). Nothing that runs between it and those calls may change the tile configuration.
+  // nullptr: the ISA's ukr_u8s8 needs no set-up.
+  void (*tile_begin)() = nullptr;
 };
 
 const HotKernels& hot();  // for active_isa()
