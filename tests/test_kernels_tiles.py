@@ -250,6 +250,29 @@ def test_packed_weight_cache_follows_the_weights(path):
             np.testing.assert_array_equal(got, reference.conv_int(x, w, **args))
 
 
+@pytest.mark.parametrize("path", PATHS)
+def test_packed_weight_cache_sees_a_change_in_every_hashed_part(path):
+    """The cache's fingerprint reads weights in 256 KiB chunks (in parallel), each as 256-byte blocks
+    of 32 lanes plus a tail (hot.hpp hash_bytes): one byte changed in place in the first chunk, in a
+    block of the last chunk, and in its tail (the last byte), each gives the golden result."""
+    rng = np.random.default_rng(12)
+    ws = (257, 129, 3, 3)                   # 298,377 bytes: a full chunk, then 141 blocks + 137 tail bytes
+    w = rng.integers(-127, 128, ws).astype(np.int8)
+    flat = w.reshape(-1)
+    x = rng.integers(-128, 128, (1, 257, 2, 2)).astype(np.int8)
+    for spec in (ConvSpec.make(stride=2, padding=1, transposed=True), ConvSpec.make(padding=1)):
+        wc = w if spec.transposed else w.transpose(1, 0, 2, 3).copy()
+        xc = x
+        fl = flat if spec.transposed else wc.reshape(-1)
+        args = dict(x_bits=8, x_signed=True, x_zero_point=3, w_kind="fixed", w_bits=8, spec=spec)
+        for pos in (None, 1000, (1 << 18) + 5000, fl.size - 1):
+            if pos is not None:
+                fl[pos] = 127 if fl[pos] != 127 else -127   # in place: same address and shape
+            with kernels.use_isa(path):
+                got = kernels.conv_int(xc, wc, **args)
+            np.testing.assert_array_equal(got, reference.conv_int(xc, wc, **args))
+
+
 # ---- micro-kernel tester, XNNPACK style (issue 13 item 6): every ISA forced, every tile remainder ----
 # A 1x1 conv2d is the GEMM C[M=Cout][N=pixels] = A[M][K=Cin] * B[K][N] of the packed kernels. The tiles
 # are mr x nr with k-groups of kg values: scalar 4x16 (u8s8 kg 4, s16 kg 2), 4x4 xnor words; avx2 6x16

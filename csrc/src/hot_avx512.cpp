@@ -284,7 +284,8 @@ const HotKernels* hot_avx512() {
       __builtin_cpu_supports("avx512vbmi") ? direct_row_u8s8_vbmi : nullptr, plane_sums_s32_generic,
       normalize_row_s32_generic,
       quantize_row_generic<int8_t>, quantize_row_generic<uint8_t>, quantize_row_generic<int16_t>,
-      quantize_row_generic<uint16_t>, store_strided_s32};
+      quantize_row_generic<uint16_t>, store_strided_s32,
+      /*tile_begin=*/nullptr, hash_bytes_generic};
   return &k;
 }
 }  // namespace accelsim

@@ -20,7 +20,8 @@ const HotKernels& hot_scalar() {
       requant_row_generic<uint16_t>, /*direct_row_u8s8=*/nullptr, plane_sums_s32_generic,
       normalize_row_s32_generic,
       quantize_row_generic<int8_t>, quantize_row_generic<uint8_t>, quantize_row_generic<int16_t>,
-      quantize_row_generic<uint16_t>, store_strided_s32_generic};
+      quantize_row_generic<uint16_t>, store_strided_s32_generic,
+      /*tile_begin=*/nullptr, hash_bytes_generic};
   return k;
 }
 

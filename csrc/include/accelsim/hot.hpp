@@ -107,6 +107,9 @@ struct HotKernels {
   // time). Nothing that runs between it and those calls may change the tile configuration.
   // nullptr: the ISA's ukr_u8s8 needs no set-up.
   void (*tile_begin)() = nullptr;
+  // A 64-bit fingerprint of n bytes, the same on every ISA (hot_generic.inc hash_bytes_generic): the
+  // packed-weight cache's check that weights kept their bytes (qconv.cpp).
+  uint64_t (*hash_bytes)(const uint8_t* p, int64_t n) = nullptr;
 };
 
 const HotKernels& hot();  // for active_isa()
