@@ -548,7 +548,11 @@ void conv_packed(const TensorView& x, const TensorView& w, const Geom& g, int32_
           else go(static_cast<const int8_t*>(xd));
         }
       };
-      const bool direct = D == 1 && std::is_same<TB, uint8_t>::value && (x.dtype == DType::i8 || x.dtype == DType::u8);
+      // Only for rows shorter than 16 pixels: from 16 on, `row` copies whole runs and interleave_rows
+      // moves 16 columns per SSE2 step, faster than this per-column gather (DCGAN-64's 32x32 layer:
+      // 0.8x with it, bench_kernels at load 3.5).
+      const bool direct = D == 1 && std::is_same<TB, uint8_t>::value && (x.dtype == DType::i8 || x.dtype == DType::u8) &&
+                          g.w < 16;
       const TrB trb{&row, x.data, direct, x.dtype == DType::u8, g.cin, cin_g, g.h, g.w, pg.W, P, K, offset, pad};
       packed_gemm<Kind>(GemmShape{G, D * Mb, K, g.n, P, D * T}, A, trb, make_sink, flush, kchunk);
     } else {
