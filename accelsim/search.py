@@ -391,15 +391,17 @@ def price_width(cg, kind: str, arch, lowering: str = "phase") -> WidthCandidate:
 
 def search_widths(model: str, arch, budget: float, cost: str = "energy_uj", fmt: str = "fp32", widths=None,
                   distil: int = 3, steps: int = 300, pairs=None, lr: float = 1e-3, batch_size: int = 64,
-                  adv_weight: float = 0.0, disc_steps: int = 200, disc_width: int = 16, seed: int = 0,
-                  threads: int | None = None, lowering: str = "phase", progress=None) -> WidthSearchResult:
+                  adv_weight: float = 0.0, disc_steps: int = 200, disc_width: int = 16, discriminator=None,
+                  seed: int = 0, threads: int | None = None, lowering: str = "phase",
+                  progress=None) -> WidthSearchResult:
     """The MFAGAN-style width search (module docstring). ``widths``: candidate width tuples (default
     ``SR_WIDTH_GRID``, 26 sub-generators of sr-x4), ``pairs``: (LR images, HR images) to train on
     (default ``distill.sr_training_pairs()``: needs scikit-image; not needed when ``steps == 0``,
     which scores the untrained bilinear starts). ``adv_weight > 0``: a teacher PatchGAN of width
     ``disc_width`` is trained ``disc_steps`` steps against the teacher generator, a student of half
     its width distilled from it for ``disc_steps`` steps, and each student generator is distilled under
-    it (frozen). ``progress(done, total)`` after each pricing / training. Every cost is the simulator's;
+    it (frozen); ``discriminator``: a trained student PatchGAN to use instead (no D training here).
+    ``progress(done, total)`` after each pricing / training. Every cost is the simulator's;
     a candidate over the budget is never trained nor chosen."""
     import numpy as np
 
@@ -474,7 +476,11 @@ def search_widths(model: str, arch, budget: float, cost: str = "energy_uj", fmt:
     if steps > 0:
         from accelsim.compress.finetune import lr_patch_sampler, paired_patch_sampler
         sampler = lr_patch_sampler(pairs[0])
-    if adv_weight > 0:
+    if adv_weight > 0 and discriminator is not None:
+        disc, disc_info = discriminator, {"given": True, "adv_weight": adv_weight}
+        tick()
+        tick()
+    elif adv_weight > 0:
         from accelsim.compress.distill import (
             distill_patch_discriminator,
             train_patch_discriminator,

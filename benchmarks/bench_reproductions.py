@@ -7,9 +7,12 @@
   quantization-aware (the shipped ``ternary-qat``), on edge-npu and isaac-like;
 * ``slimming`` (Wang et al., GAN Slimming, ECCV 2020): channel pruning + 8-bit quantization +
   teacher distillation, each alone and combined (``chprune50+int8-qat`` trained here, ``--qat-steps``);
-* ``mfagan`` (Cheng et al., MFAGAN, 2021): sr-x4 distilled into students of 1/2 and 1/4 of its
-  hidden width (``distill.distill_sr``: bilinear start, pixel L1 to the teacher on LR patches of the
-  training images of ``models/train_sr.py``; needs scikit-image like that script), PSNR vs HR and energy;
+* ``mfagan`` (Cheng et al., MFAGAN, 2021): sr-x4 sub-generators chosen by the hardware-aware width
+  search (``accelsim.search.search_widths``: every width priced on edge-npu, the ones nearest each
+  energy budget distilled with ``distill.distill_sr`` on LR patches of the training images of
+  ``models/train_sr.py``; needs scikit-image like that script), PSNR vs HR and energy; then the larger
+  budget's width distilled again with the adversarial term of a student PatchGAN distilled from a
+  teacher PatchGAN (G and D distilled);
 * ``qmgan`` (QMGAN's bit-width curve against ground truth): sr-x4 at 1, 2 and 8 weight bits (8-bit
   activations), post-training and quantization-aware (``qat_train.qat`` on LR patches of the same
   training images, pixel L1 to the teacher, ``--sr-qat-steps``), PSNR vs HR against fp32 and bicubic;
@@ -22,7 +25,8 @@ simulator for cost). Each section checks the conclusion docs/reproductions.md st
 script exits 1 when one stops holding.
 
 usage: python benchmarks/bench_reproductions.py [--papers flexpoint,tgan,slimming,mfagan,qmgan,frontier]
-       [--fid-n 2000] [--qat-steps 1000] [--sr-steps 1000] [--sr-qat-steps 500] [--threads 1]
+       [--fid-n 2000] [--qat-steps 1000] [--sr-steps 1000] [--sr-distil 3] [--mfagan-budgets 130,65]
+       [--disc-steps 300] [--no-adv] [--sr-qat-steps 500] [--threads 1]
        [--out-dir benchmarks/results]
 """
 from __future__ import annotations
@@ -181,47 +185,121 @@ def sr_training_lr_images():
     return [train_sr.downsample(train_sr.load_rgb(n)) for n in train_sr.TRAIN_IMAGES]
 
 
+MFAGAN_BUDGETS_UJ = (130.0, 65.0)   # about 1/2 and 1/4 of the fp32 teacher's 263 uJ per image on edge-npu
+ADV_WEIGHTS = (0.01, 0.1)         # the adversarial term's weights tried at the larger budget's chosen width
+MFAGAN_TEACHER = "teacher fp32 (width 48/24)"
+
+
 def mfagan(args) -> tuple[dict, dict]:
-    from accelsim import compare
+    from accelsim import compare, search
     from accelsim.compress import distill, precision
-    from accelsim.compress.finetune import lr_patch_sampler
+    sr_training_lr_images()                       # the clear exit when scikit-image is missing
+    pairs = distill.sr_training_pairs()
     ref_cg, x, ref = _inputs(SR, 0)
     fp32_bits = ref_cg.weight_bits()
-    sampler = lr_patch_sampler(sr_training_lr_images())
-    teacher_name = "teacher fp32 (width 48/24)"
-    rows = [compare.evaluate_generator(ref_cg, teacher_name, "edge-npu", x, ref, fp32_bits).to_json()]
+    rows = [compare.evaluate_generator(ref_cg, MFAGAN_TEACHER, "edge-npu", x, ref, fp32_bits).to_json()]
     rows.append(compare.evaluate_generator(precision.quantize(ref_cg, "int8"), "teacher w8a8", "edge-npu", x, ref,
                                            fp32_bits).to_json())
-    for features, shrink in ((24, 12), (12, 6)):
-        width = f"{features}/{shrink}"
-        init = distill.distill_sr(ref_cg, features, shrink, 0, sampler)
-        row = compare.evaluate_generator(init, f"width {width}, bilinear start", "edge-npu", x, ref, fp32_bits).to_json()
-        row["width_fraction"], row["distilled"] = features / 48, False
-        rows.append(row)
-        start = time.perf_counter()
-        student = distill.distill_sr(ref_cg, features, shrink, args.sr_steps, sampler, threads=args.threads)
-        secs = round(time.perf_counter() - start, 1)
-        for name, cg in ((f"width {width}, distilled {args.sr_steps} steps", student),
-                         (f"width {width}, distilled + w8a8", precision.quantize(student, "int8"))):
+    searches, agree = [], []
+    budgets = [float(b) for b in args.mfagan_budgets.split(",")]
+    for budget in budgets:
+        r = search.search_widths(SR, "edge-npu", budget, steps=args.sr_steps, distil=args.sr_distil, pairs=pairs,
+                                 threads=args.threads)
+        c = r.chosen
+        print(f"width search, budget {budget:g} uJ: {len(r.priced)} widths priced, {len(r.within)} within, "
+              f"distilled {', '.join(f'{e.label} ({e.energy_uj:.1f} uJ, {e.psnr_gt_db:.2f} dB)' for e in r.evaluated)}; "
+              f"chosen {c.label} ({r.seconds:.0f} s)", flush=True)
+        searches.append({"budget_uj": budget, "priced": len(r.priced), "within": len(r.within),
+                         "evaluated": [e.to_json() for e in r.evaluated], "chosen": c.to_json(),
+                         "pareto": [e.label for e in r.pareto()], "seconds": round(r.seconds, 1)})
+        student = r.generators[c.widths]
+        init = distill.distill_sr(ref_cg, c.widths[0], c.widths[1], 0, None)
+        for name, cg, trained in ((f"budget {budget:g}: {c.label}, bilinear start", init, False),
+                                  (f"budget {budget:g}: {c.label}, distilled {args.sr_steps} steps", student, True),
+                                  (f"budget {budget:g}: {c.label}, distilled + w8a8", precision.quantize(student, "int8"),
+                                   True)):
             row = compare.evaluate_generator(cg, name, "edge-npu", x, ref, fp32_bits).to_json()
-            row["train_seconds"], row["width_fraction"], row["distilled"] = secs, features / 48, True
+            row.update(budget_uj=budget, widths=c.label, distilled=trained, fp32=cg.fmt == "fp32",
+                       train_seconds=c.train_seconds if trained else 0.0)
+            rows.append(row)
+            if trained and cg.fmt == "fp32":
+                # the row's JSON is rounded to 6 decimals
+                agree.append(abs(row["energy_per_image_uj"] - c.energy_uj) <= 1e-5
+                             and abs(row["psnr_gt_db"] - c.psnr_gt_db) <= 1e-5)
+    # G and D distilled (MFAGAN): the larger budget's chosen width again, with a student PatchGAN's
+    # adversarial term (the PatchGAN distilled from a teacher PatchGAN trained against the teacher G),
+    # beside the same pixel-only distillation from another seed (the seed-to-seed spread)
+    widths = searches[0]["chosen"]["label"]
+    patchgan = {}
+    if args.adv:
+        from accelsim.compress.finetune import paired_patch_sampler
+        s0 = time.perf_counter()
+        sampler = paired_patch_sampler(*pairs)
+        d_t, st = distill.train_patch_discriminator(ref_cg, sampler, args.disc_steps, threads=args.threads)
+        d_s, sd = distill.distill_patch_discriminator(d_t, ref_cg, sampler, args.disc_steps, threads=args.threads)
+        patchgan = {"teacher_width": d_t.width, "student_width": d_s.width, "steps": args.disc_steps,
+                    "teacher_last_batch": st, "student_last_batch": sd,
+                    "seconds": round(time.perf_counter() - s0, 1)}
+        print(f"PatchGAN: teacher {d_t.width} (last batch mean logit real {st['real_logit']:.3f}, fake "
+              f"{st['fake_logit']:.3f}), student {d_s.width} (logit L1 {sd['l1']:.4f}, verdict agreement "
+              f"{sd['sign_agreement']:.3f}), {patchgan['seconds']:.0f} s", flush=True)
+        runs = [(w, 0, f"distilled + adversarial {w:g}") for w in ADV_WEIGHTS] + [(0.0, 1, "distilled, seed 1")]
+        for w, seed, label in runs:
+            r = search.search_widths(SR, "edge-npu", budgets[0], widths=widths, distil=1, steps=args.sr_steps,
+                                     pairs=pairs, adv_weight=w, discriminator=d_s if w > 0 else None, seed=seed,
+                                     threads=args.threads)
+            row = compare.evaluate_generator(r.generators[r.chosen.widths], f"budget {budgets[0]:g}: {widths}, {label}",
+                                             "edge-npu", x, ref, fp32_bits).to_json()
+            row.update(budget_uj=budgets[0], widths=widths, distilled=True, fp32=True, adv_weight=w, seed=seed,
+                       train_seconds=r.chosen.train_seconds)
+            print(f"{label}: PSNR vs HR {row['psnr_gt_db']:.3f} dB ({row['train_seconds']:.0f} s)", flush=True)
             rows.append(row)
     bicubic = compare.sr_bicubic_psnr_gt_db()
-    _print_rows(f"MFAGAN-style: sr-x4 students on edge-npu (bicubic x4: {bicubic:.2f} dB vs HR)", rows)
-    teacher = _by_name(rows)[teacher_name]
+    _print_rows(f"MFAGAN-style: sr-x4 sub-generators chosen by the width search on edge-npu "
+                f"(bicubic x4: {bicubic:.2f} dB vs HR)", rows)
+    data = {"rows": rows, "searches": searches, "budgets_uj": budgets, "search_equals_compare": agree,
+            "bicubic_psnr_gt_db": bicubic, "sr_steps": args.sr_steps, "disc_steps": args.disc_steps,
+            "patchgan": patchgan, "train_images": "models/train_sr.TRAIN_IMAGES"}
+    checks, data["pixel_seed_spread_db"], data["adversarial_gain_db"] = mfagan_checks(data)
+    return data, checks
+
+
+def mfagan_checks(data: dict) -> tuple[dict, float | None, float | None]:
+    """The conclusions docs/reproductions.md states from a ``mfagan`` run (its JSON), each a check;
+    and the pixel-only seed-to-seed spread and the best adversarial gain over the best pixel-only seed."""
+    rows, searches, budgets, bicubic = data["rows"], data["searches"], data["budgets_uj"], data["bicubic_psnr_gt_db"]
+    teacher = _by_name(rows)[MFAGAN_TEACHER]
+    chosen = [r for r in rows if r.get("distilled") and r.get("fp32") and "adv_weight" not in r]
+    starts = {r["budget_uj"]: r for r in rows if r.get("distilled") is False}
     students = [r for r in rows if r.get("distilled")]
-    pairs = [(next(r for r in rows if r.get("width_fraction") == w and not r["distilled"]),
-              next(r for r in rows if r.get("width_fraction") == w and r["distilled"])) for w in (0.5, 0.25)]
+    adversarial = [r for r in rows if r.get("adv_weight", 0) > 0]
+    pixel_only = [r for r in students if r.get("fp32") and not r.get("adv_weight") and r["budget_uj"] == budgets[0]]
     checks = {
-        "distillation improves both students over their bilinear start (PSNR vs HR)":
-            all(t["psnr_gt_db"] > i["psnr_gt_db"] for i, t in pairs),
+        "every chosen width is within its energy budget (simulator, and compare's row)":
+            all(s["chosen"]["energy_uj"] <= s["budget_uj"] for s in searches)
+            and all(r["energy_per_image_uj"] <= r["budget_uj"] for r in chosen),
+        "no candidate over the budget was distilled": all(e["energy_uj"] <= s["budget_uj"]
+                                                          for s in searches for e in s["evaluated"]),
+        "the search's price and PSNR vs HR are compare's for the chosen students":
+            len(data["search_equals_compare"]) == len(budgets) and all(data["search_equals_compare"]),
+        "distillation improves every chosen student over its bilinear start (PSNR vs HR)":
+            all(r["psnr_gt_db"] > starts[r["budget_uj"]]["psnr_gt_db"] for r in chosen),
+        "the larger budget buys the better student (PSNR vs HR)": len(budgets) < 2 or
+            next(r for r in chosen if r["budget_uj"] == max(budgets))["psnr_gt_db"]
+            > next(r for r in chosen if r["budget_uj"] == min(budgets))["psnr_gt_db"],
         "students cost less energy per image than the teacher":
             all(r["energy_per_image_uj"] < teacher["energy_per_image_uj"] for r in students),
         "no student reaches the teacher against HR": all(r["psnr_gt_db"] < teacher["psnr_gt_db"] for r in students),
-        "no student beats bicubic x4 against HR (at this budget)": all(r["psnr_gt_db"] < bicubic for r in students),
+        "no pixel-only student beats bicubic x4 against HR":
+            all(r["psnr_gt_db"] < bicubic for r in students if not r.get("adv_weight")),
     }
-    return {"rows": rows, "bicubic_psnr_gt_db": bicubic, "sr_steps": args.sr_steps,
-            "train_images": "models/train_sr.TRAIN_IMAGES"}, checks
+    spread = gain = None
+    if adversarial:
+        spread = max(r["psnr_gt_db"] for r in pixel_only) - min(r["psnr_gt_db"] for r in pixel_only)
+        gain = max(r["psnr_gt_db"] for r in adversarial) - max(r["psnr_gt_db"] for r in pixel_only)
+        checks["the best adversarial weight's gain over the best pixel-only seed (PSNR vs HR) is smaller than the "
+               "pixel-only seed-to-seed spread: no measured effect"] = len(pixel_only) >= 2 and gain < spread
+    return checks, spread, gain
 
 
 # ---- QMGAN ----------------------------------------------------------------------------------------
@@ -363,6 +441,14 @@ def main(argv=None) -> int:
     p.add_argument("--fid-n", type=int, default=2000, help="images for digit-FID (as accelsim compare)")
     p.add_argument("--qat-steps", type=int, default=1000, help="QAT steps of the rows trained here (batch 64)")
     p.add_argument("--sr-steps", type=int, default=1000, help="distillation steps of the sr-x4 students (batch 64)")
+    p.add_argument("--sr-distil", type=int, default=3,
+                   help="mfagan: width candidates distilled per budget, the nearest the budget first (default 3)")
+    p.add_argument("--mfagan-budgets", default=",".join(f"{b:g}" for b in MFAGAN_BUDGETS_UJ),
+                   help="mfagan: edge-npu energy budgets, uJ per image (default 130,65)")
+    p.add_argument("--disc-steps", type=int, default=300,
+                   help="mfagan: steps of the teacher PatchGAN and of the student PatchGAN's distillation")
+    p.add_argument("--adv", action=argparse.BooleanOptionalAction, default=True,
+                   help="mfagan: also distil with the adversarial term (ADV_WEIGHTS; default on)")
     p.add_argument("--sr-qat-steps", type=int, default=500, help="QAT steps of the sr-x4 rows of qmgan (batch 64)")
     p.add_argument("--new-combos", default=",".join(NEW_COMBOS),
                    help="frontier: comma-separated combinations to train (see NEW_COMBOS; empty = none)")

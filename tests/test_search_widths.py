@@ -100,6 +100,11 @@ def test_adversarial_distillation_with_a_distilled_patchgan():
     d = r.discriminator
     assert d["teacher_width"] == 4 and d["student_width"] == 2 and d["adv_weight"] == 0.01
     assert 0 <= d["student_sign_agreement"] <= 1 and r.chosen.widths == (12, 6)
+    from accelsim.models.sr import PatchDiscriminator, init_discriminator
+    given = init_discriminator(PatchDiscriminator(2), seed=1)
+    g = search_widths("sr-x4", "edge-npu", 70.0, widths="12/6", steps=2, batch_size=2, pairs=_pairs(),
+                      adv_weight=0.01, discriminator=given, threads=1)
+    assert g.discriminator == {"given": True, "adv_weight": 0.01}
 
 
 def test_grid():
