@@ -313,7 +313,7 @@ def _search(lowered: Lowered, plan: LayerPlan, arch: ArchSpec, objective: str, c
         o_per_f = s_out_max[si] * np.where((tc < layer.in_channels) | scatter, sizes.acc_bits, sizes.out_bits)
         w_per_f = w_pass * tc / layer.in_channels / layer.out_channels
         if shared is None:
-            bound = np.minimum(cap["ofmap"] / o_per_f, cap["weight"] / np.maximum(w_per_f, 1e-300))
+            bound = np.minimum(cap["ofmap"] / np.maximum(o_per_f, 1e-300), cap["weight"] / np.maximum(w_per_f, 1e-300))
         else:
             bound = (shared - s_in_max[si] * tc * sizes.in_bits) / (o_per_f + w_per_f)
         jf = np.searchsorted(f_arr, bound * (1 + 1e-9), side="right") - 1
