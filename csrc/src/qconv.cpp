@@ -1058,6 +1058,9 @@ void qconv_requant_run(const QConvPlan& plan, const RequantArgs& rq, void* out) 
                                   (rq.bias_mul_f32.data && rq.bias_mul_f32.shape[0] == g.cout));
   const int64_t corr_u8 = ACCELSIM_MUTANT(8) ? int64_t(a.x_fmt.qmin()) + a.x_zero_point
                                              : int64_t(a.x_fmt.qmin()) - a.x_zero_point;
+  // The switch is checked on every transposed conv, not only where the phase path could run (AVX2's
+  // int16-sum kernels never reach use_phase): a bad ACCELSIM_CONVT fails on every ISA.
+  if (g.p.transposed) (void)convt_path();
   if (plan.acc_bits == 32 && u8ok && g.p.transposed && a.w.dtype == DType::i8 && use_phase(g, hk)) {
     validate_requant(r, out);
     const std::vector<int64_t> bias64 = bias_i64(a.bias);
@@ -1143,6 +1146,7 @@ void qconv_run(const QConvPlan& plan, void* out) {
                                           : int64_t(a.x_fmt.qmin()) - a.x_zero_point;
   const bool tr = plan.g.p.transposed;
   if (tr) g_last_convt.store(plan.acc_bits == 32 && u8ok ? 2 : 3);
+  if (tr) (void)convt_path();  // a bad ACCELSIM_CONVT fails on every ISA (see qconv_requant_run)
   if (plan.acc_bits == 32 && u8ok && a.w.dtype == DType::i8 && tr && use_phase(plan.g, hk)) {
     convt_phase(a.x, a.w, plan.g, a.x_fmt.qmin(), a.x_zero_point - a.x_fmt.qmin(), corr, ops.bias,
                 static_cast<int32_t*>(out), flush);
