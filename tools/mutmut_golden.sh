@@ -10,6 +10,11 @@
 #     binary.py     sign codes, pack_signs bit order, the xnor convolution and its int32 bound
 #     ternary.py    TWN threshold, alpha, the mse/em mask search
 #     flexpoint.py  flex16+5 conversion, exponent search, output shift, saturation, Autoflex
+#     conv.py       ConvSpec (every refusal and bound), output sizes, conv2d and the scatter and gather
+#                   forms of conv_transpose2d (tests/test_conv_golden_mutants.py: brute force per definition)
+#     fastconv.py   the float runtime's GEMM convolutions (exact on int64 inputs: the same brute force)
+#     reference.py  the golden kernels' one signature: argument checks, accumulator dtype, act and LUT
+#     vector.py     the vector unit's ops on codes: instance norm (+ add), pad, quantize, dequantize
 #   (a bare name like "fixed" or "fixed.py" means accelsim/formats/fixed.py). Each file has its own default
 #   test set (below): the fast tests that exercise it, so one mutant runs in a few seconds.
 #
@@ -55,6 +60,12 @@ case "$target" in
     default="$golden tests/test_weight_quantizers.py tests/test_conv_requant.py tests/test_kernels_bitexact.py tests/test_kernels_errors.py tests/test_fuzz_regressions.py" ;;
   accelsim/formats/binary.py|accelsim/formats/flexpoint.py)
     default="$golden tests/test_kernels_bitexact.py tests/test_kernels_errors.py tests/test_fuzz_regressions.py tests/test_kernels_tiles.py" ;;
+  accelsim/formats/conv.py|accelsim/formats/fastconv.py)
+    default="tests/test_conv_golden_mutants.py $golden tests/test_kernels_bitexact.py tests/test_fastconv.py" ;;
+  accelsim/formats/reference.py)
+    default="tests/test_reference_mutants.py $golden tests/test_conv_requant.py tests/test_kernels_bitexact.py tests/test_kernels_errors.py" ;;
+  accelsim/formats/vector.py)
+    default="tests/test_reference_mutants.py $golden tests/test_vector_ops.py" ;;
   accelsim/formats/ternary.py)
     default="$golden tests/test_weight_quantizers.py tests/test_kernels_bitexact.py" ;;
   *) default="$golden tests/test_kernels_bitexact.py" ;;

@@ -394,12 +394,12 @@ def _search(lowered: Lowered, plan: LayerPlan, arch: ArchSpec, objective: str, c
     i_tile, w_tile = tiles(si, ic, jf)[:2]
     first = np.broadcast_to((i_tile + w_tile)[:, None], value.shape)
     order = np.lexsort((np.arange(value.size), first.ravel(), runs.ravel(), value.ravel()))
-    picked, rows = [], set()
+    picked, seen_tilings = [], set()
     for flat in order:
         row, col = divmod(int(flat), len(ORDERS))
         tiling = (si[row], ic[row], jf[row])     # latency and edp meshes may hold a tiling twice
-        if tiling not in rows:
-            rows.add(tiling)
+        if tiling not in seen_tilings:
+            seen_tilings.add(tiling)
             picked.append((row, col))
             if len(picked) == k:
                 break
