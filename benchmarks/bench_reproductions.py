@@ -344,9 +344,16 @@ def qmgan(args) -> tuple[dict, dict]:
 # with options ``fm=F`` / ``adv=A`` (discriminator feature-matching / non-saturating weights; QAT's
 # defaults are fm 3.0, adv 0.05), ``lr=L`` (Adam, default 2e-4), ``dlr=L`` (train the discriminator with the generator at
 # that Adam rate, QGAN's joint training; default 0: frozen), ``steps=N`` (default --qat-steps) and ``last=int8`` (the image layer,
-# 512 weights, kept at 8 bits: a mixed assignment, not an all-binary generator)
-NEW_COMBOS = ("ternary-qat[steps=2000]+huffman", "binary-qat[lr=0.001]")
+# 512 weights, kept at 8 bits: a mixed assignment, not an all-binary generator), ``sched=cosine`` (the generator's
+# learning rate decays to 0 over the steps; default constant)
+NEW_COMBOS = ("ternary-qat[steps=2000]+huffman", "binary-qat[lr=0.001]",
+              "binary-qat[lr=0.002,sched=cosine,adv=0,steps=1500]")
 COMBO = re.compile(r"(ternary|binary|int\d+)-qat(?:\[([^\]]*)\])?(\+huffman)?")
+
+
+def split_combos(text: str) -> list[str]:
+    """The names of a comma-separated ``--new-combos`` list; commas inside ``[...]`` separate options."""
+    return [n.strip() for n in re.split(r",(?![^\[\]]*\])", text or "") if n.strip()]
 
 
 def _build_new(name: str, teacher, steps: int, threads: int):
@@ -357,12 +364,14 @@ def _build_new(name: str, teacher, steps: int, threads: int):
     m = COMBO.fullmatch(name)
     if not m:
         raise ValueError(f"--new-combos: {name!r} is not <kind>-qat[opt,...][+huffman]")
-    kind, opts = m[1], {"fm": FM_WEIGHT, "adv": 0.05, "steps": steps, "last": None, "lr": 2e-4, "dlr": 0.0}
+    kind, opts = m[1], {"fm": FM_WEIGHT, "adv": 0.05, "steps": steps, "last": None, "lr": 2e-4, "dlr": 0.0,
+                        "sched": "constant"}
     for kv in filter(None, (m[2] or "").split(",")):
         k, _, v = kv.partition("=")
         if k not in opts or not v:
-            raise ValueError(f"--new-combos: {name!r}: unknown option {kv!r} (fm=, adv=, lr=, dlr=, steps=, last=int8)")
-        opts[k] = v if k == "last" else (int(v) if k == "steps" else float(v))
+            raise ValueError(f"--new-combos: {name!r}: unknown option {kv!r} "
+                             f"(fm=, adv=, lr=, dlr=, steps=, last=int8, sched=cosine)")
+        opts[k] = v if k in ("last", "sched") else (int(v) if k == "steps" else float(v))
     start = precision.quantize(teacher, kind)
     if opts["last"]:
         last, hi = teacher.layer_names()[-1], precision.quantize(teacher, opts["last"])
@@ -372,10 +381,10 @@ def _build_new(name: str, teacher, steps: int, threads: int):
         start = teacher.with_layers(layers, encs, fmt=fmt)
     if opts["last"]:   # QAT with each layer fake-quantized in its own format, activations at 8 bits
         cg = finetune(start, teacher, int(opts["steps"]), fm_weight=opts["fm"], adv_weight=opts["adv"], act_bits=8,
-                      lr=opts["lr"], disc_lr=opts["dlr"], threads=threads, step_name=None)
+                      lr=opts["lr"], disc_lr=opts["dlr"], threads=threads, step_name=None, lr_schedule=opts["sched"])
     else:
         cg = qat_train.qat(teacher, kind, teacher, int(opts["steps"]), fm_weight=opts["fm"], adv_weight=opts["adv"],
-                           lr=opts["lr"], disc_lr=opts["dlr"], threads=threads)
+                           lr=opts["lr"], disc_lr=opts["dlr"], threads=threads, lr_schedule=opts["sched"])
     return (encoding.huffman_code(cg) if m[3] else cg), int(opts["steps"])
 
 
@@ -389,9 +398,13 @@ def pareto_size_fid(rows: list[dict]) -> list[str]:
 def frontier(args) -> tuple[dict, dict]:
     from accelsim import compare
     from accelsim.compress.zoo import RECIPES
+    names = split_combos(args.new_combos)
+    for name in names:                 # every name checked before any work
+        if not COMBO.fullmatch(name):
+            raise ValueError(f"--new-combos: {name!r} is not <kind>-qat[opt,...][+huffman]")
     rows = _rows_json(compare.evaluate(DIGITS, list(RECIPES), "edge-npu", n_fid=args.fid_n))
     ref_cg, x, ref = _inputs(DIGITS, args.fid_n)
-    for name in args.new_combos.split(",") if args.new_combos else ():
+    for name in names:
         start = time.perf_counter()
         cg, steps_run = _build_new(name, ref_cg, args.qat_steps, args.threads)
         secs = round(time.perf_counter() - start, 1)
@@ -429,7 +442,7 @@ def frontier(args) -> tuple[dict, dict]:
 
 # what docs/reproductions.md states (names as printed, with --qat-steps 1000)
 EXPECT_TARGET1: tuple[str, ...] = ("ternary-qat[steps=2000]+huffman",)
-EXPECT_TARGET2: tuple[str, ...] = ()
+EXPECT_TARGET2: tuple[str, ...] = ("binary-qat[lr=0.002,sched=cosine,adv=0,steps=1500]",)
 
 SECTIONS = {"flexpoint": flexpoint, "tgan": tgan, "slimming": slimming, "mfagan": mfagan, "qmgan": qmgan,
             "frontier": frontier}

@@ -79,3 +79,11 @@ def test_mfagan_checks_hold_on_the_committed_run_and_fail_when_a_claim_is_false(
     bic = copy.deepcopy(data)
     next(r for r in bic["rows"] if r.get("seed") == 1)["psnr_gt_db"] = data["bicubic_psnr_gt_db"] + 0.01
     assert not bench().mfagan_checks(bic)[0]["no pixel-only student beats bicubic x4 against HR"]
+
+
+def test_new_combos_split_keeps_options_together():
+    b = bench()
+    assert b.split_combos(",".join(b.NEW_COMBOS)) == list(b.NEW_COMBOS)
+    assert b.split_combos("ternary-qat[lr=0.002,steps=5]+huffman, binary-qat") == \
+        ["ternary-qat[lr=0.002,steps=5]+huffman", "binary-qat"]
+    assert b.split_combos("") == []

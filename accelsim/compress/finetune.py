@@ -43,6 +43,7 @@ log = logging.getLogger(__name__)
 
 CALIB_SEED, CALIB_N = 1234, 64      # as accelsim.compare
 FM_WEIGHT = 3.0                     # weight of the feature-matching term in QAT (qat.qat)
+LR_SCHEDULES = ("constant", "cosine")   # finetune's lr_schedule
 # discriminator-supervised fine-tuning (recipe ``dprune<P>-<granularity>``): feature matching on the frozen
 # discriminator only. Measured on dcgan-digits pruned 75 % (fine), 200 steps, digit-FID: pixel L1 alone 128 (2,000
 # images); + fm 0.1: 78; fm 0.3: 105 and fm 1.0: 1370 (1,000 images); adding the non-saturating term (0.01) or logit
@@ -99,7 +100,8 @@ def finetune(cg: CompressedGenerator, teacher, steps: int, lr: float = 2e-4, bat
              pixel_weight: float = 1.0, adv_weight: float = 0.05, fm_weight: float = 0.0, logit_weight: float = 0.0,
              discriminator="auto", disc_lr: float = 0.0, disc_kind: str | None = None,
              weight_kind: str | None = None, act_bits: int | None = None, calib_every: int = 50, seed: int = 0,
-             threads: int | None = None, step_name: str | None = "ft", input_sampler=None) -> CompressedGenerator:
+             threads: int | None = None, step_name: str | None = "ft", input_sampler=None,
+             lr_schedule: str = "constant") -> CompressedGenerator:
     """Fine-tune ``cg`` for ``steps`` Adam steps towards ``teacher`` (a CompressedGenerator or a
     torch module) keeping its masks, codes and codebooks; ``weight_kind`` adds fake quantization of
     every layer (quantization-aware training); ``act_bits`` fake-quantizes the activations as the
@@ -107,7 +109,8 @@ def finetune(cg: CompressedGenerator, teacher, steps: int, lr: float = 2e-4, bat
     discriminator with the generator, ``disc_kind`` fake-quantizes it (module docstring).
     ``input_sampler(batch, torch.Generator)`` makes each batch of inputs (default: standard normal
     latents; an image-input generator such as ``sr-x4`` needs one, e.g. ``lr_patch_sampler``).
-    Deterministic for a fixed ``seed`` and thread count."""
+    ``lr_schedule``: ``"constant"`` or ``"cosine"`` (the generator's rate decays from ``lr`` to 0 over
+    ``steps``, ``CosineAnnealingLR``). Deterministic for a fixed ``seed`` and thread count."""
     import torch
 
     from accelsim.compress.precision import requantize_like
@@ -123,6 +126,8 @@ def finetune(cg: CompressedGenerator, teacher, steps: int, lr: float = 2e-4, bat
     disc = load_teacher_discriminator(cg.model) if discriminator == "auto" else discriminator
     if disc_lr < 0:
         raise ModelError(f"finetune: disc_lr must be >= 0, got {disc_lr!r}")
+    if lr_schedule not in LR_SCHEDULES:
+        raise ModelError(f"finetune: lr_schedule must be one of {LR_SCHEDULES}, got {lr_schedule!r}")
     if disc is None:
         if disc_lr > 0 or disc_kind is not None:
             raise ModelError(f"finetune: disc_lr / disc_kind need a discriminator; {cg.model!r} ships none")
@@ -153,6 +158,7 @@ def finetune(cg: CompressedGenerator, teacher, steps: int, lr: float = 2e-4, bat
         masks[layer.name] = mask
     params = [p for p in student.parameters() if p.requires_grad]
     opt = torch.optim.Adam(params, lr=lr, betas=(0.5, 0.999))
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, steps)) if lr_schedule == "cosine" else None
     gen = torch.Generator().manual_seed(seed)
     latent_input = input_sampler is None
     if latent_input:
@@ -185,6 +191,8 @@ def finetune(cg: CompressedGenerator, teacher, steps: int, lr: float = 2e-4, bat
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
+        if sched is not None:
+            sched.step()
         if step % 200 == 0 or step == steps:
             log.info("finetune %s step %d/%d loss %.4f (%.0f s)", cg.name, step, steps, loss.item(),
                      time.perf_counter() - start)
