@@ -339,9 +339,28 @@ def test_float_inputs_keep_float64_and_mixed_dtypes_promote():
     got = conv.conv2d(x, w, spec)
     assert got.dtype == np.float64
     np.testing.assert_allclose(got, _brute_conv2d(x * 7, w, (1, 1), (0, 0), (1, 1), 2) / 7, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(fastconv.conv2d_gemm(x, w, spec), got, rtol=0, atol=1e-12)
+    assert fastconv.conv2d_gemm(x, w, spec).dtype == np.float64
     t = ConvSpec.make(transposed=True, stride=2)
-    for fn in (conv.conv_transpose2d_scatter, conv.conv_transpose2d_gather):
+    for fn in (conv.conv_transpose2d_scatter, conv.conv_transpose2d_gather, fastconv.conv_transpose2d_gemm):
         assert fn(x, np.ones((2, 1, 2, 2), dtype=np.int64), t).dtype == np.float64
+
+
+@pytest.mark.parametrize("transposed", [False, True])
+def test_int64_values_past_2_to_the_53_stay_exact(transposed):
+    # odd values near 2^58 have no float64 representation: any buffer that passes through float64 rounds them
+    rng = np.random.default_rng(10)
+    x = rng.integers(1 << 58, 1 << 59, size=(1, 1, 3, 4), dtype=np.int64) | 1
+    w = rng.choice(np.array([-1, 1], dtype=np.int64), size=(1, 1, 2, 2))
+    spec = ConvSpec.make(transposed=transposed, padding=0 if transposed else (1, 0))
+    want = (_brute_convt(x, w, (1, 1), (0, 0), (0, 0), (1, 1), 1) if transposed
+            else _brute_conv2d(x, w, (1, 1), (1, 0), (1, 1), 1))
+    fns = ((conv.conv_transpose2d_scatter, conv.conv_transpose2d_gather, fastconv.conv_transpose2d_gemm)
+           if transposed else (conv.conv2d, fastconv.conv2d_gemm))
+    for fn in fns:
+        got = fn(x, w, spec)
+        assert got.dtype == np.int64
+        np.testing.assert_array_equal(got, want)
 
 
 def test_zero_insert():
