@@ -426,9 +426,6 @@ def search_widths(model: str, arch, budget: float, cost: str = "energy_uj", fmt:
     kind = _width_kind(fmt)
     cands = parse_widths(widths if widths is not None else SR_WIDTH_GRID, model)
     arch = arch if isinstance(arch, ArchSpec) else load_arch(arch)
-    if steps > 0 and pairs is None:
-        from accelsim.compress.distill import sr_training_pairs
-        pairs = sr_training_pairs()
     teacher = zoo.build(model, "fp32")
     teacher_widths = tuple(SR_TEACHER_WIDTHS)
     total = len(cands) + distil + (2 if adv_weight > 0 else 0)
@@ -449,6 +446,9 @@ def search_widths(model: str, arch, budget: float, cost: str = "energy_uj", fmt:
         cheapest = priced[0]
         raise ConfigError(f"budget: no {model} width fits {COSTS[cost]} <= {budget:g} in {kind}; the cheapest "
                           f"candidate, {cheapest.label}, costs {cheapest.cost(cost):,.6g}")
+    if steps > 0 and pairs is None:   # the training images (scikit-image), once a width is known to fit
+        from accelsim.compress.distill import sr_training_pairs
+        pairs = sr_training_pairs()
     # quality: the one evaluator of accelsim compare, on the shipped evaluation input
     from accelsim import compare
     x = compare.model_inputs(model, 1)

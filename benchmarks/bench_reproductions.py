@@ -175,14 +175,16 @@ def slimming(args) -> tuple[dict, dict]:
 
 
 # ---- MFAGAN ----------------------------------------------------------------------------------------
-def sr_training_lr_images():
-    """LR inputs of sr-x4's training images (``models/train_sr.py``: skimage.data, PIL bicubic / 4)."""
-    import importlib.util
-    if importlib.util.find_spec("skimage") is None:
+def sr_training_pairs():
+    """(LR, HR) images of sr-x4's training set (``distill.sr_training_pairs``: models/train_sr.py's
+    skimage.data images, PIL bicubic / 4), or the one-line exit when scikit-image is missing."""
+    from accelsim.compress import distill
+    from accelsim.errors import ConfigError
+    try:
+        return distill.sr_training_pairs()
+    except ConfigError:
         sys.exit("bench_reproductions: error: --papers mfagan and qmgan train on skimage.data images and need "
                  "scikit-image (pip install scikit-image), as models/train_sr.py does")
-    from accelsim.models import train_sr
-    return [train_sr.downsample(train_sr.load_rgb(n)) for n in train_sr.TRAIN_IMAGES]
 
 
 MFAGAN_BUDGETS_UJ = (130.0, 65.0)   # about 1/2 and 1/4 of the fp32 teacher's 263 uJ per image on edge-npu
@@ -193,15 +195,14 @@ MFAGAN_TEACHER = "teacher fp32 (width 48/24)"
 def mfagan(args) -> tuple[dict, dict]:
     from accelsim import compare, search
     from accelsim.compress import distill, precision
-    sr_training_lr_images()                       # the clear exit when scikit-image is missing
-    pairs = distill.sr_training_pairs()
+    pairs = sr_training_pairs()
     ref_cg, x, ref = _inputs(SR, 0)
     fp32_bits = ref_cg.weight_bits()
     rows = [compare.evaluate_generator(ref_cg, MFAGAN_TEACHER, "edge-npu", x, ref, fp32_bits).to_json()]
     rows.append(compare.evaluate_generator(precision.quantize(ref_cg, "int8"), "teacher w8a8", "edge-npu", x, ref,
                                            fp32_bits).to_json())
     searches, agree = [], []
-    budgets = [float(b) for b in args.mfagan_budgets.split(",")]
+    budgets = sorted({float(b) for b in args.mfagan_budgets.split(",")}, reverse=True)   # [0]: the larger
     for budget in budgets:
         r = search.search_widths(SR, "edge-npu", budget, steps=args.sr_steps, distil=args.sr_distil, pairs=pairs,
                                  threads=args.threads)
@@ -312,7 +313,7 @@ def qmgan(args) -> tuple[dict, dict]:
     from accelsim.compress.finetune import lr_patch_sampler
     ref_cg, x, ref = _inputs(SR, 0)
     fp32_bits = ref_cg.weight_bits()
-    sampler = lr_patch_sampler(sr_training_lr_images())
+    sampler = lr_patch_sampler(sr_training_pairs()[0])
     rows = [compare.evaluate_generator(ref_cg, "fp32", "edge-npu", x, ref, fp32_bits).to_json()]
     for kind in QMGAN_KINDS:
         row = compare.evaluate_generator(precision.quantize(ref_cg, kind), f"{kind} post-training", "edge-npu", x, ref,
@@ -356,22 +357,36 @@ def split_combos(text: str) -> list[str]:
     return [n.strip() for n in re.split(r",(?![^\[\]]*\])", text or "") if n.strip()]
 
 
-def _build_new(name: str, teacher, steps: int, threads: int):
-    """The compressed generator of a ``NEW_COMBOS`` name and the QAT steps it was trained for (the
-    name's ``steps=``, else ``steps``); ValueError naming it if malformed."""
-    from accelsim.compress import encoding, precision, qat_train
-    from accelsim.compress.finetune import FM_WEIGHT, finetune
+def parse_combo(name: str, steps: int) -> tuple[str, dict, bool]:
+    """``(kind, options, huffman)`` of a ``NEW_COMBOS`` name (``steps``: the default QAT steps);
+    ValueError naming the name and the option if malformed (checked for every name before any work)."""
+    from accelsim.compress.finetune import FM_WEIGHT, LR_SCHEDULES
     m = COMBO.fullmatch(name)
     if not m:
         raise ValueError(f"--new-combos: {name!r} is not <kind>-qat[opt,...][+huffman]")
-    kind, opts = m[1], {"fm": FM_WEIGHT, "adv": 0.05, "steps": steps, "last": None, "lr": 2e-4, "dlr": 0.0,
-                        "sched": "constant"}
+    opts = {"fm": FM_WEIGHT, "adv": 0.05, "steps": steps, "last": None, "lr": 2e-4, "dlr": 0.0, "sched": "constant"}
     for kv in filter(None, (m[2] or "").split(",")):
         k, _, v = kv.partition("=")
         if k not in opts or not v:
             raise ValueError(f"--new-combos: {name!r}: unknown option {kv!r} "
                              f"(fm=, adv=, lr=, dlr=, steps=, last=int8, sched=cosine)")
-        opts[k] = v if k in ("last", "sched") else (int(v) if k == "steps" else float(v))
+        try:
+            opts[k] = v if k in ("last", "sched") else (int(v) if k == "steps" else float(v))
+        except ValueError:
+            raise ValueError(f"--new-combos: {name!r}: {k}= must be a number, got {v!r}") from None
+    if opts["sched"] not in LR_SCHEDULES:
+        raise ValueError(f"--new-combos: {name!r}: sched= must be one of {', '.join(LR_SCHEDULES)}, got {opts['sched']!r}")
+    if opts["last"] not in (None, "int8"):
+        raise ValueError(f"--new-combos: {name!r}: last= must be int8, got {opts['last']!r}")
+    return m[1], opts, bool(m[3])
+
+
+def _build_new(name: str, teacher, steps: int, threads: int):
+    """The compressed generator of a ``NEW_COMBOS`` name and the QAT steps it was trained for (the
+    name's ``steps=``, else ``steps``); ValueError naming it if malformed."""
+    from accelsim.compress import encoding, precision, qat_train
+    from accelsim.compress.finetune import finetune
+    kind, opts, huffman = parse_combo(name, steps)
     start = precision.quantize(teacher, kind)
     if opts["last"]:
         last, hi = teacher.layer_names()[-1], precision.quantize(teacher, opts["last"])
@@ -385,7 +400,7 @@ def _build_new(name: str, teacher, steps: int, threads: int):
     else:
         cg = qat_train.qat(teacher, kind, teacher, int(opts["steps"]), fm_weight=opts["fm"], adv_weight=opts["adv"],
                            lr=opts["lr"], disc_lr=opts["dlr"], threads=threads, lr_schedule=opts["sched"])
-    return (encoding.huffman_code(cg) if m[3] else cg), int(opts["steps"])
+    return (encoding.huffman_code(cg) if huffman else cg), int(opts["steps"])
 
 
 def pareto_size_fid(rows: list[dict]) -> list[str]:
@@ -399,9 +414,8 @@ def frontier(args) -> tuple[dict, dict]:
     from accelsim import compare
     from accelsim.compress.zoo import RECIPES
     names = split_combos(args.new_combos)
-    for name in names:                 # every name checked before any work
-        if not COMBO.fullmatch(name):
-            raise ValueError(f"--new-combos: {name!r} is not <kind>-qat[opt,...][+huffman]")
+    for name in names:                 # every name and option checked before any work
+        parse_combo(name, args.qat_steps)
     rows = _rows_json(compare.evaluate(DIGITS, list(RECIPES), "edge-npu", n_fid=args.fid_n))
     ref_cg, x, ref = _inputs(DIGITS, args.fid_n)
     for name in names:
@@ -472,6 +486,12 @@ def main(argv=None) -> int:
     for s in papers:
         if s not in SECTIONS:
             p.error(f"--papers: {s!r} is not one of {', '.join(PAPERS)}")
+    if "frontier" in papers:
+        for name in split_combos(args.new_combos):
+            try:
+                parse_combo(name, args.qat_steps)
+            except ValueError as e:
+                p.error(str(e))
     failed = []
     for s in papers:
         t0 = time.perf_counter()

@@ -24,10 +24,20 @@ def test_pareto_size_fid():
 
 
 @pytest.mark.parametrize("name, needle", [("ternary", "is not <kind>-qat"), ("ternary-qat[lr]", "unknown option"),
-                                          ("binary-qat[depth=3]", "unknown option")])
+                                          ("binary-qat[depth=3]", "unknown option"),
+                                          ("binary-qat[sched=cosin]", "sched= must be one of constant, cosine"),
+                                          ("binary-qat[lr=abc]", "lr= must be a number"),
+                                          ("binary-qat[last=int4]", "last= must be int8")])
 def test_new_combo_names_are_checked_before_training(name, needle):
     with pytest.raises(ValueError, match=needle):
         bench()._build_new(name, None, 1, 1)
+
+
+def test_bad_new_combo_is_a_usage_error_before_any_work():
+    res = subprocess.run([sys.executable, BENCH, "--papers", "frontier", "--new-combos",
+                          "ternary-qat[steps=5],binary-qat[lr=0.002,sched=cosin]"], capture_output=True, text=True,
+                         timeout=60)
+    assert res.returncode == 2 and "sched= must be one of" in res.stderr and "Traceback" not in res.stderr
 
 
 def test_unknown_paper_is_a_usage_error():

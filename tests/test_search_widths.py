@@ -165,6 +165,27 @@ def test_cli_errors_are_one_line(argv, message, capsys):
     assert message in err and "\n" not in err and "Traceback" not in err
 
 
+@pytest.mark.parametrize("argv,message", [
+    (["--steps", "5"], "--steps is for the width search: add --widths"),
+    (["--width-format", "int8"], "--width-format is for the width search"),
+    (["--threads", "1"], "--threads is for the width search"),
+    (["--model", "sr-x4", "--widths", "--budget-uj", "70", "--n", "8"], "--n is for the format search, not --widths"),
+    (["--model", "sr-x4", "--widths", "--budget-uj", "70", "--weight-quantizer", "em"], "--weight-quantizer is for"),
+])
+def test_cli_options_of_the_other_mode_are_refused(argv, message, capsys):
+    assert main(["search"] + argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and "\n" not in err
+
+
+def test_cli_widths_json_may_not_overwrite_the_arch_file(tmp_path, capsys):
+    arch = tmp_path / "a.yaml"
+    arch.write_text("preset: edge-npu\n")
+    assert main(["search", "--model", "sr-x4", "--widths", "--budget-uj", "70", "--steps", "0", "--arch", str(arch),
+                 "--json", str(arch)]) == 2
+    assert "--json" in capsys.readouterr().err and arch.read_text() == "preset: edge-npu\n"
+
+
 # ---- the PatchGAN -----------------------------------------------------------------------------------
 def test_patchgan_shapes_and_features():
     from accelsim.models.sr import PatchDiscriminator, init_discriminator

@@ -31,17 +31,17 @@ def register(sub) -> None:
     w.add_argument("--widths", nargs="?", const="grid", default=None, metavar="F/S,...",
                    help="search the sub-generator's widths instead of formats: the given features/shrink pairs, "
                         "or (no value) the grid 6..48 / 6..24 in steps of 6; needs a budget")
-    w.add_argument("--width-format", default="fp32", metavar="FMT",
+    w.add_argument("--width-format", default=None, metavar="FMT",
                    help="the one format every candidate width is priced and scored in (default fp32; int8, int4, "
                         "ternary, binary, flex16 or registry names such as w8a8)")
-    w.add_argument("--steps", type=int, default=300, help="distillation steps per trained candidate (default 300)")
-    w.add_argument("--distil", type=int, default=3,
+    w.add_argument("--steps", type=int, default=None, help="distillation steps per trained candidate (default 300)")
+    w.add_argument("--distil", type=int, default=None,
                    help="candidates within the budget to distil, the costliest first (default 3)")
-    w.add_argument("--adv-weight", type=float, default=0.0,
+    w.add_argument("--adv-weight", type=float, default=None,
                    help="weight of the adversarial term under a distilled student PatchGAN (default 0: pixel L1 only)")
-    w.add_argument("--disc-steps", type=int, default=200,
+    w.add_argument("--disc-steps", type=int, default=None,
                    help="steps to train the teacher PatchGAN and to distil the student PatchGAN (default 200)")
-    w.add_argument("--batch-size", type=int, default=64, help="LR patches per distillation step (default 64)")
+    w.add_argument("--batch-size", type=int, default=None, help="LR patches per distillation step (default 64)")
     w.add_argument("--threads", type=int, default=None, help="torch threads for training (default torch's)")
     budget = p.add_mutually_exclusive_group()
     budget.add_argument("--budget-uj", type=float, metavar="UJ", help="energy per image budget, uJ (cost: energy)")
@@ -49,14 +49,34 @@ def register(sub) -> None:
     budget.add_argument("--budget-weight-bits", type=float, metavar="BITS",
                         help="weight storage budget, bits (cost: weight bits)")
     p.add_argument("--lowering", default="phase", help="transposed conv lowering (default phase)")
-    p.add_argument("--n", type=int, default=32, help="inputs for PSNR vs float (default 32)")
-    p.add_argument("--calib", type=int, default=32, help="calibration inputs (seed 1234; default 32)")
-    p.add_argument("--weight-quantizer", default="minmax", choices=["minmax", "mse", "em"],
+    p.add_argument("--n", type=int, default=None, help="inputs for PSNR vs float (default 32)")
+    p.add_argument("--calib", type=int, default=None, help="calibration inputs (seed 1234; default 32)")
+    p.add_argument("--weight-quantizer", default=None, choices=["minmax", "mse", "em"],
                    help="how weight scales are chosen (as in accelsim generate; default minmax)")
     p.add_argument("--json", metavar="PATH", help="every evaluated assignment, the Pareto set and the baselines")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="progress on stderr (default: when stderr is a terminal)")
     p.set_defaults(func=run)
+
+
+# options of one mode only (None: not given), and their defaults; one given in the other mode is refused
+FORMAT_ONLY = {"ladder": "--ladder", "n": "--n", "calib": "--calib", "weight_quantizer": "--weight-quantizer"}
+WIDTH_ONLY = {"width_format": "--width-format", "steps": "--steps", "distil": "--distil", "adv_weight": "--adv-weight",
+              "disc_steps": "--disc-steps", "batch_size": "--batch-size", "threads": "--threads"}
+DEFAULTS = {"n": 32, "calib": 32, "weight_quantizer": "minmax", "width_format": "fp32", "steps": 300, "distil": 3,
+            "adv_weight": 0.0, "disc_steps": 200, "batch_size": 64}
+
+
+def _mode_options(args) -> None:
+    """Refuse an option of the other mode (it would be ignored), then fill the defaults."""
+    widths = args.widths is not None
+    for dest, option in (FORMAT_ONLY if widths else WIDTH_ONLY).items():
+        if getattr(args, dest) is not None:
+            raise ConfigError(f"{option} is for the format search, not --widths" if widths
+                              else f"{option} is for the width search: add --widths")
+    for dest, value in DEFAULTS.items():
+        if getattr(args, dest) is None:
+            setattr(args, dest, value)
 
 
 def _budget(args) -> tuple[str, float | None, str]:
@@ -87,15 +107,16 @@ def run(args) -> int:
 
     if args.lowering not in LOWERING_CHOICES:
         raise ConfigError(f"--lowering must be one of {', '.join(LOWERING_CHOICES)}, got {args.lowering!r}")
+    _mode_options(args)
+    cost, budget, option = _budget(args)
+    check_distinct({"--json": args.json}, {"--arch": args.arch, "--model": file_of(args.model)})
+    if args.widths is not None:
+        return run_widths(args, cost, budget, option)
     if not 1 <= args.n <= 4096:
         raise ConfigError(f"--n must be in [1, 4096], got {args.n}")
     check_calib(args.calib)
-    cost, budget, option = _budget(args)
-    if args.widths is not None:
-        return run_widths(args, cost, budget, option)
     with naming("--ladder", FormatError):
         ladder = S._ladder(args.ladder or ",".join(S.DEFAULT_LADDER))
-    check_distinct({"--json": args.json}, {"--arch": args.arch, "--model": file_of(args.model)})
     if args.json:
         check_writable(args.json, "--json")
     with naming("--arch", ConfigError):
@@ -157,8 +178,6 @@ def run_widths(args, cost: str, budget, option: str) -> int:
     from accelsim.cli.output import check_writable
     from accelsim.errors import FormatError, ModelError
 
-    if args.ladder is not None:
-        raise ConfigError("--widths searches widths in one format (--width-format); --ladder is for the format search")
     if budget is None:
         raise ConfigError("--widths needs a budget: --budget-uj, --budget-dram-bytes or --budget-weight-bits")
     if args.threads is not None and args.threads < 1:
