@@ -271,7 +271,8 @@ void packed_gemm(const GemmShape& s, const AList& A, Row&& row, MakeSink&& make_
       const int64_t npanels = (nb + NR - 1) / NR;
       for (int64_t k0 = 0; k0 < kgroups; k0 += kcg) {
         const int64_t kc = std::min(kcg, kgroups - k0);
-        if (hk.tile_begin) hk.tile_begin();  // AMX: tile config for this run of tiles (hot.hpp)
+        if constexpr (std::is_same_v<Kind, GemmU8S8>)  // only u8 x s8 runs on AMX tiles (hot.hpp)
+          if (hk.tile_begin) hk.tile_begin();          // AMX: tile config for this run of tiles
         // BLIS order: one B panel (K x NR) stays in L1/L2 while the A panels of the block stream.
         for (int64_t np = 0; np < npanels; ++np) {
           const TB* bpan = sub + np * pstride + k0 * KG * NR;
