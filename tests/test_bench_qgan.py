@@ -4,9 +4,8 @@ takes the fewest generator bits, then discriminator bits, by mean FID over the s
 import os
 import pathlib
 import re
-from tests.bench_modules import load_benchmark
+from tests.bench_modules import ROOT, load_benchmark
 
-ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 MARK = re.compile(r"<!-- generated: python benchmarks/bench_qgan\.py --table-from (\S+) -->\n")
 
 

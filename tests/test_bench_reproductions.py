@@ -6,9 +6,8 @@ import sys
 
 import pytest
 
-from tests.bench_modules import load_benchmark
+from tests.bench_modules import ROOT, load_benchmark
 
-ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 BENCH = os.path.join(ROOT, "benchmarks", "bench_reproductions.py")
 
 

@@ -12,9 +12,8 @@ from accelsim.energy import energy_table
 from accelsim.mapping import lower, search
 from accelsim.sim import simulate_conv, sram_traffic
 from accelsim.workload import Layer, get_format, get_model, plan
-from tests.bench_modules import load_benchmark
+from tests.bench_modules import ROOT, load_benchmark
 
-ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 
 
 def _bench():

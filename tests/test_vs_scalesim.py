@@ -2,12 +2,10 @@
 marked ``<!-- generated: python benchmarks/vs_scalesim.py --tables-from PATH (name) -->`` is exactly what
 ``markdown_tables`` prints from that committed JSON, and that run's cycles were identical."""
 import json
-import os
 import pathlib
 import re
-from tests.bench_modules import load_benchmark
+from tests.bench_modules import ROOT, load_benchmark
 
-ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 MARK = re.compile(r"<!-- generated: python benchmarks/vs_scalesim\.py --tables-from (\S+) \((\w+)\) -->\n")
 
 
