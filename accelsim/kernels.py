@@ -255,6 +255,12 @@ def last_convt_path() -> str:
     return _k.last_convt_path()
 
 
+def last_conv2d_path() -> str:
+    """What the last int conv2d ran: ``implicit`` (implicit GEMM on AMX tiles), ``packed`` (im2col into
+    a packed GEMM) or ``other`` (the int64 paths); ``""`` before any."""
+    return _k.last_conv2d_path()
+
+
 def num_threads() -> int:
     return _k.num_threads()
 

@@ -128,6 +128,7 @@ PYBIND11_MODULE(ACCELSIM_PYMODULE, m) {
   m.def("convt_path", []() { return std::string(convt_path_name(convt_path())); });
   m.def("set_convt_path", [](const std::string& s) { set_convt_path(convt_path_from(s)); });
   m.def("last_convt_path", []() { return std::string(last_convt_path()); });
+  m.def("last_conv2d_path", []() { return std::string(last_conv2d_path()); });
   m.def("num_threads", &num_threads);
   m.def("set_num_threads", &set_num_threads);
 

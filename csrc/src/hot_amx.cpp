@@ -77,6 +77,33 @@ static void ukr_u8s8(const int8_t* a, const uint8_t* b, int64_t kgroups, int64_t
   _tile_stored(3, c + 16 * ldc + 16, stride);
 }
 
+// hot.hpp ukr_u8s8_implicit: the 2 x 2 tiles of ukr_u8s8, B tiles loaded in place with the caller's
+// row stride (one 64-byte row = 16 columns of one channel quad). Precondition: as ukr_u8s8.
+static void ukr_u8s8_implicit(const int8_t* a, const uint8_t* b, const int64_t* boff, int64_t steps,
+                              int64_t b_stride, int32_t* c, int64_t ldc) {
+  _tile_zero(0);
+  _tile_zero(1);
+  _tile_zero(2);
+  _tile_zero(3);
+  for (int64_t s = 0; s < steps; ++s) {
+    const uint8_t* bs = b + boff[s];
+    _tile_loadd(4, a, kKGA);
+    _tile_loadd(5, a + 16 * kKGA, kKGA);
+    _tile_loadd(6, bs, b_stride);
+    _tile_loadd(7, bs + 64, b_stride);
+    _tile_dpbsud(0, 4, 6);
+    _tile_dpbsud(1, 4, 7);
+    _tile_dpbsud(2, 5, 6);
+    _tile_dpbsud(3, 5, 7);
+    a += kMR * kKGA;
+  }
+  const int64_t stride = ldc * int64_t(sizeof(int32_t));
+  _tile_stored(0, c, stride);
+  _tile_stored(1, c + 16, stride);
+  _tile_stored(2, c + 16 * ldc, stride);
+  _tile_stored(3, c + 16 * ldc + 16, stride);
+}
+
 // The peak probe's loop (peak_probe.cpp): 4 independent TDPBSUD per iteration on tiles in registers.
 int64_t amx_probe_loop_impl(int64_t iters) {
   alignas(64) static const int8_t a[16 * 64] = {1};
@@ -125,6 +152,7 @@ static const HotKernels* make_amx() {
     t.u8s8_int16_sums = false;
     t.ukr_u8s8 = ukr_u8s8;
     t.tile_begin = tile_begin;
+    t.ukr_u8s8_implicit = ukr_u8s8_implicit;
     return t;
   }();
   return &k;

@@ -36,6 +36,7 @@ static int64_t max_abs_code(WeightKind k, int bits) {
 
 static std::atomic<int> g_convt_path{-1};
 static std::atomic<int> g_last_convt{0};  // 0 none, 1 phase, 2 col2im, 3 other
+static std::atomic<int> g_last_conv2d{0};  // 0 none, 1 implicit, 2 packed (u8 x s8), 3 other
 
 ConvtPath convt_path_from(const std::string& name) {
   for (ConvtPath p : {ConvtPath::automatic, ConvtPath::phase, ConvtPath::col2im})
@@ -72,6 +73,11 @@ void set_convt_path(ConvtPath p) { g_convt_path.store(int(p)); }
 const char* last_convt_path() {
   static const char* const names[] = {"", "phase", "col2im", "other"};
   return names[g_last_convt.load()];
+}
+
+const char* last_conv2d_path() {
+  static const char* const names[] = {"", "implicit", "packed", "other"};
+  return names[g_last_conv2d.load()];
 }
 
 QConvPlan qconv_plan(const QConvArgs& a) {
@@ -955,6 +961,144 @@ void conv_direct_small(const TensorView& x, const TensorView& w, const Geom& g, 
   }
 }
 
+// ---- conv2d as an implicit GEMM on AMX tiles (stride 1) ----------------------------------------------
+// Group gi's output pixel (oy, ox) is column q = oy * Wp + ox of a GEMM over the padded input (row
+// width Wp = w + 2 pad_w): tap t = (ky, kx) reads padded pixel q + off_t, off_t = ky dh Wp + kx dw.
+// So 16 consecutive columns of one k-group (4 channels at one tap) are 16 consecutive quads of one
+// channel-quad plane, an AMX B tile row: B is loaded in place from a copy of the input in channel
+// quads (hk.ukr_u8s8_implicit), with no im2col and no B packing. Columns with ox >= ow (the last
+// Wp - ow of each row) are computed and dropped. Operands as conv_packed's u8 x s8 path: B = x -
+// offset, padded taps pad_value, acc = bias + corr_factor * sum w + sum w * B.
+//   xq[img][gi][c4][f][c] = x[img][gi cin_g + 4 c4 + c][yp - pad_h][xp - pad_w] - offset at
+//     f = yp Wp + xp < Hp Wp (pad_value outside x and past cin_g, whose weights are zero), for f < L;
+//   A: pack_a panels of 32 output channels over k = (cb T + t) 64 + i: channel cb 64 + i at tap t.
+bool implicit_ok(const Geom& g, const HotKernels& hk) {
+  const ConvParams& p = g.p;
+  return hk.ukr_u8s8_implicit && !p.transposed && p.stride_h == 1 && p.stride_w == 1 && g.cin_g() >= 32 &&
+         g.cout_g() >= 16;
+}
+
+// Calls f(oy, ox, n, j) for each run of output pixels (oy, ox..ox+n) among implicit-GEMM columns
+// [qa, qb) (row width Wp, ow outputs per row), j = its first column's index from qa.
+template <class F>
+void implicit_runs(int64_t qa, int64_t qb, int64_t Wp, int64_t ow, F&& f) {
+  for (int64_t oy = qa / Wp; oy * Wp < qb; ++oy) {
+    const int64_t f0 = std::max(qa, oy * Wp), f1 = std::min(qb, oy * Wp + ow);
+    if (f1 > f0) f(oy, f0 - oy * Wp, f1 - f0, f0 - qa);
+  }
+}
+
+// Emits task outputs: emit(img, co, qa, qb, row, base) takes the sums row[0..qb - qa) of implicit-GEMM
+// columns [qa, qb) of channel co (over all groups) of image img, to which base = bias + corr is to be
+// added (implicit_runs maps them to output pixels); row may be changed in place and holds valid sums
+// up to a multiple of 32 columns.
+template <class Emit>
+void conv_implicit(const TensorView& x, const TensorView& w, const Geom& g, int32_t offset, int32_t pad_value,
+                   int64_t corr_factor, const int64_t* bias, Emit&& emit) {
+  const HotKernels& hk = hot();
+  const TileShape ts = tile_of(GemmU8S8{}, hk);
+  if (ts.mr != 32 || ts.nr != 32 || ts.kga() != 64) fail("internal: implicit conv2d needs the 32x32x64 tile");
+  const int64_t G = g.p.groups, cin_g = g.cin_g(), cout_g = g.cout_g(), T = g.kh * g.kw;
+  const int64_t CB = (cin_g + 63) / 64, K = CB * T * 64;
+  const int64_t Hp = g.h + 2 * g.p.pad_h, Wp = g.w + 2 * g.p.pad_w;
+  const int64_t Q = g.oh * Wp, Qpad = (Q + 31) / 32 * 32;
+  const int64_t offmax = (g.kh - 1) * g.p.dil_h * Wp + (g.kw - 1) * g.p.dil_w;
+  const int64_t L = std::max(Qpad + offmax, Hp * Wp), plane = L * 4, cin4 = CB * 16;
+  // packed weights (cached as conv_packed's, layout 2)
+  PackedWeightsKey key;
+  key.ptr = w.data;
+  std::copy(w.shape, w.shape + 4, key.shape);
+  key.hash = hash_bytes(w.data, w.numel());
+  key.mr = ts.mr, key.nr = ts.nr, key.kg = ts.kg, key.kga = ts.kga();
+  key.groups = G, key.transposed = false, key.layout = 2;
+  std::shared_ptr<const PackedWeights> pw = packed_weights_cache().find(key);
+  if (!pw) {
+    auto p = std::make_shared<PackedWeights>();
+    p->A.emplace_back();
+    p->sums.emplace_back(size_t(G * cout_g), 0);
+    const int8_t* wp = static_cast<const int8_t*>(w.data);
+    std::vector<int8_t> a(size_t(cout_g * K));  // [co][k]
+    for (int64_t gi = 0; gi < G; ++gi) {
+      std::fill(a.begin(), a.end(), int8_t(0));
+      for (int64_t co = 0; co < cout_g; ++co) {
+        const int8_t* src = wp + (gi * cout_g + co) * cin_g * T;  // w[co][ci][tap]
+        int32_t sum = 0;
+        for (int64_t ci = 0; ci < cin_g; ++ci)
+          for (int64_t t = 0; t < T; ++t) {
+            const int8_t v = src[ci * T + t];
+            sum += v;
+            a[size_t(co * K + ((ci / 64) * T + t) * 64 + ci % 64)] = v;
+          }
+        p->sums[0][size_t(gi * cout_g + co)] = sum;
+      }
+      p->A[0].push_back(pack_a<int8_t>(ts, cout_g, K, a.data(), K, 1));
+      p->bytes += int64_t(p->A[0].back().data.size());
+    }
+    pw = p;
+    packed_weights_cache().insert(key, pw);
+  }
+  std::vector<int32_t> base(size_t(g.cout));  // bias + corr: |.| < 2^31 by the plan's bound
+  for (int64_t c = 0; c < g.cout; ++c)
+    base[size_t(c)] = int32_t((bias ? bias[c] : 0) + corr_factor * pw->sums[0][size_t(c)]);
+  std::vector<int64_t> boff(size_t(CB * T));  // step s = cb T + t: byte offset of its B tile
+  for (int64_t cb = 0; cb < CB; ++cb)
+    for (int64_t t = 0; t < T; ++t)
+      boff[size_t(cb * T + t)] = cb * 16 * plane + ((t / g.kw) * g.p.dil_h * Wp + (t % g.kw) * g.p.dil_w) * 4;
+  // Images in chunks whose quad copy stays within 32 MiB (at least one image).
+  const int64_t img_bytes = G * cin4 * plane;
+  const int64_t chunk = std::min(g.n, std::max<int64_t>(1, (int64_t(32) << 20) / img_bytes));
+  thread_local std::vector<uint8_t> xq_buf;  // the calling thread's, reused across calls
+  if (int64_t(xq_buf.size()) < chunk * img_bytes) xq_buf.resize(size_t(chunk * img_bytes));
+  uint8_t* const xq = xq_buf.data();
+  const uint8_t pad = uint8_t(pad_value);
+  // Tasks: (image, group, column chunk of QC, output-channel chunk of COC).
+  constexpr int64_t QC = 256, COC = 64;
+  const int64_t nq = (Q + QC - 1) / QC, nco = (cout_g + COC - 1) / COC;
+  for (int64_t n0 = 0; n0 < g.n; n0 += chunk) {
+    const int64_t nn = std::min(chunk, g.n - n0);
+    parallel_for(nn * G * cin4, [&](int64_t job) {
+      const int64_t img = n0 + job / (G * cin4), gi = (job / cin4) % G, c4 = job % cin4;
+      uint8_t* dst = xq + job * plane;
+      const int64_t nch = std::max<int64_t>(0, std::min<int64_t>(4, cin_g - 4 * c4));
+      if (!nch) {
+        std::fill(dst, dst + plane, pad);
+        return;
+      }
+      std::fill(dst, dst + g.p.pad_h * Wp * 4, pad);
+      std::fill(dst + (g.p.pad_h + g.h) * Wp * 4, dst + plane, pad);
+      thread_local std::vector<uint8_t> rows;  // 4 rows of Wp B values
+      if (int64_t(rows.size()) < 4 * Wp) rows.resize(size_t(4 * Wp));
+      std::fill(rows.begin(), rows.end(), pad);
+      for (int64_t iy = 0; iy < g.h; ++iy) {
+        for (int64_t c = 0; c < nch; ++c)
+          load_offset(x, ((img * g.cin + gi * cin_g + 4 * c4 + c) * g.h + iy) * g.w, g.w, offset,
+                      rows.data() + c * Wp + g.p.pad_w);
+        interleave_rows<4, uint8_t>(rows.data(), Wp, Wp, Wp, 0, dst + (g.p.pad_h + iy) * Wp * 4);
+      }
+    });
+    parallel_for(nn * G * nq * nco, [&](int64_t task) {
+      const int64_t ci = task % nco, qi = (task / nco) % nq, gi = (task / (nco * nq)) % G;
+      const int64_t img = n0 + task / (nco * nq * G);
+      const int64_t qa = qi * QC, qb = std::min(Q, qa + QC), co0 = ci * COC, nc = std::min(COC, cout_g - co0);
+      const int64_t panels = (nc + 31) / 32;
+      thread_local std::vector<int32_t> acc;
+      if (int64_t(acc.size()) < COC * QC) acc.resize(size_t(COC * QC));
+      const uint8_t* b = xq + ((img - n0) * G + gi) * cin4 * plane;
+      const PackedA<int8_t>& A = pw->A[0][size_t(gi)];
+      if (hk.tile_begin) hk.tile_begin();
+      for (int64_t q0 = qa; q0 < qb; q0 += 32)
+        for (int64_t p = 0; p < panels; ++p)
+          hk.ukr_u8s8_implicit(A.panel(co0 / 32 + p), b + q0 * 4, boff.data(), CB * T, plane,
+                               acc.data() + p * 32 * QC + (q0 - qa), QC);
+      for (int64_t r = 0; r < nc; ++r) {
+        const int64_t co = gi * cout_g + co0 + r;
+        emit(img, co, qa, qb, acc.data() + r * QC, base[size_t(co)]);
+      }
+    });
+  }
+  if (xq_buf.size() > (size_t(64) << 20)) std::vector<uint8_t>().swap(xq_buf);
+}
+
 }  // namespace
 
 void conv_accumulate_flex(const TensorView& x, const TensorView& w, const int64_t* bias, const Geom& g,
@@ -1121,6 +1265,34 @@ void qconv_requant_run(const QConvPlan& plan, const RequantArgs& rq, void* out) 
                                       flush, 0);
     return;
   }
+  if (!g.p.transposed && plan.acc_bits == 32 && u8ok && a.w.dtype == DType::i8 && implicit_ok(g, hk)) {
+    validate_requant(r, out);
+    std::vector<RequantRow> rows(size_t(g.cout));
+    bool fused = true;
+    for (int64_t c = 0; c < g.cout && fused; ++c) fused = requant_row_params(r, c, &rows[size_t(c)]);
+    if (fused) {  // each task requantizes its accumulators' rows straight into the output codes
+      g_last_conv2d.store(1);
+      const std::vector<int64_t> bias64 = bias_i64(a.bias);
+      const DType od = container_dtype(rq.out_fmt);
+      const int64_t osize = int64_t(dtype_size(od));
+      char* const o = static_cast<char*>(out);
+      conv_implicit(a.x, a.w, g, a.x_fmt.qmin(), a.x_zero_point - a.x_fmt.qmin(), corr_u8,
+                    bias64.empty() ? nullptr : bias64.data(),
+                    [&](int64_t img, int64_t co, int64_t qa, int64_t qb, int32_t* row, int32_t b) {
+                      // the whole row (32-column multiple: full vectors) into codes, then its runs out
+                      const int64_t n = (qb - qa + 31) / 32 * 32;
+                      for (int64_t i = 0; i < n; ++i) row[i] += b;
+                      thread_local std::vector<char> codes;
+                      if (int64_t(codes.size()) < n * osize) codes.resize(size_t(n * osize));
+                      requant_row_run(rows[size_t(co)], row, n, od, codes.data());
+                      char* plane = o + (img * g.cout + co) * g.oh * g.ow * osize;
+                      implicit_runs(qa, qb, g.w + 2 * g.p.pad_w, g.ow, [&](int64_t oy, int64_t ox, int64_t m, int64_t j) {
+                        std::memcpy(plane + (oy * g.ow + ox) * osize, codes.data() + j * osize, size_t(m * osize));
+                      });
+                    });
+      return;
+    }
+  }
   // Other paths: the accumulators into the calling thread's scratch (kept up to 64 MiB), then requantize.
   thread_local std::vector<int64_t> scratch;
   const int64_t bytes = g.out_numel() * (plan.acc_bits == 32 ? 4 : 8);
@@ -1146,11 +1318,25 @@ void qconv_run(const QConvPlan& plan, void* out) {
                                           : int64_t(a.x_fmt.qmin()) - a.x_zero_point;
   const bool tr = plan.g.p.transposed;
   if (tr) g_last_convt.store(plan.acc_bits == 32 && u8ok ? 2 : 3);
+  if (!tr)
+    g_last_conv2d.store(plan.acc_bits == 32 && u8ok && a.w.dtype == DType::i8 && implicit_ok(plan.g, hk) ? 1
+                        : plan.acc_bits == 32 && (u8ok || fits16)                                    ? 2
+                                                                                                     : 3);
   if (tr) (void)convt_path();  // a bad ACCELSIM_CONVT fails on every ISA (see qconv_requant_run)
   if (plan.acc_bits == 32 && u8ok && a.w.dtype == DType::i8 && tr && use_phase(plan.g, hk)) {
     convt_phase(a.x, a.w, plan.g, a.x_fmt.qmin(), a.x_zero_point - a.x_fmt.qmin(), corr, ops.bias,
                 static_cast<int32_t*>(out), flush);
     g_last_convt.store(1);
+  } else if (plan.acc_bits == 32 && u8ok && a.w.dtype == DType::i8 && implicit_ok(plan.g, hk)) {
+    const Geom& g = plan.g;
+    int32_t* o = static_cast<int32_t*>(out);
+    conv_implicit(a.x, a.w, g, a.x_fmt.qmin(), a.x_zero_point - a.x_fmt.qmin(), corr, ops.bias,
+                  [&](int64_t img, int64_t co, int64_t qa, int64_t qb, int32_t* row, int32_t b) {
+                    int32_t* plane = o + (img * g.cout + co) * g.oh * g.ow;
+                    implicit_runs(qa, qb, g.w + 2 * g.p.pad_w, g.ow, [&](int64_t oy, int64_t ox, int64_t n, int64_t j) {
+                      hk.store_strided_s32(row + j, n, b, plane + oy * g.ow + ox, 1);
+                    });
+                  });
   } else if (plan.acc_bits == 32 && u8ok && a.w.dtype == DType::i8 && direct_small_ok(plan.g, hk)) {
     conv_direct_small(a.x, a.w, plan.g, a.x_fmt.qmin(), a.x_zero_point - a.x_fmt.qmin(),
                       corr, ops.bias, static_cast<int32_t*>(out), hk);

@@ -88,9 +88,9 @@ void run(const RequantArgs& a, const TAcc* acc, TOut* out, int64_t C, int64_t in
       const int s = a.mode == RequantMode::integer ? sh[c] : 0;
       const int64_t mult = a.mode == RequantMode::integer ? m0[c] : 0;
       if constexpr (std::is_same<TAcc, int32_t>::value) {
-        if (a.mode == RequantMode::integer && s >= 0 && a.act != Activation::lut) {
-          const int32_t lo = a.act == Activation::relu ? std::max(qmin, zp) : qmin;
-          requant_row(hk, src, inner, RequantRow{int32_t(mult), s, zp, lo, qmax}, dst);
+        RequantRow p;
+        if (requant_row_params(a, ch, &p)) {
+          requant_row(hk, src, inner, p, dst);
           continue;
         }
       }
@@ -137,6 +137,29 @@ void dispatch_out(const RequantArgs& a, const TAcc* acc, void* out, int64_t C, i
 }
 
 }  // namespace
+
+bool requant_row_params(const RequantArgs& a, int64_t ch, RequantRow* p) {
+  if (a.mode != RequantMode::integer || a.act == Activation::lut) return false;
+  const int64_t c = a.m0.shape[0] == 1 ? 0 : ch;
+  const int s = static_cast<const int32_t*>(a.shift.data)[c];
+  if (s < 0) return false;
+  const int32_t qmin = a.out_fmt.qmin(), qmax = a.out_fmt.qmax() - (ACCELSIM_MUTANT(3) ? 1 : 0);
+  const int32_t zp = ACCELSIM_MUTANT(4) ? -a.zero_point : a.zero_point;
+  const int32_t lo = a.act == Activation::relu ? std::max(qmin, zp) : qmin;
+  *p = RequantRow{static_cast<const int32_t*>(a.m0.data)[c], s, zp, lo, qmax};
+  return true;
+}
+
+void requant_row_run(const RequantRow& p, const int32_t* acc, int64_t n, DType out, void* dst) {
+  const HotKernels& hk = hot();
+  switch (out) {
+    case DType::i8: return requant_row(hk, acc, n, p, static_cast<int8_t*>(dst));
+    case DType::u8: return requant_row(hk, acc, n, p, static_cast<uint8_t*>(dst));
+    case DType::i16: return requant_row(hk, acc, n, p, static_cast<int16_t*>(dst));
+    case DType::u16: return requant_row(hk, acc, n, p, static_cast<uint16_t*>(dst));
+    default: fail("internal: requant_row_run needs an int8/uint8/int16/uint16 output");
+  }
+}
 
 void requantize(const RequantArgs& a, void* out) {
   if (a.acc.ndim < 1 || a.acc.ndim > 4) fail("acc must have rank 1..4, got " + std::to_string(a.acc.ndim));

@@ -60,6 +60,10 @@ const char* convt_path_name(ConvtPath p);            // "auto", "phase", "col2im
 // What the last transposed qconv_run / qconv_requant_run in the process ran: "phase", "col2im" or
 // "other" (the int16 / int64 paths); "" before any (tests check that every path is reached).
 const char* last_convt_path();
+// What the last conv2d qconv_run / qconv_requant_run ran: "implicit" (qconv.cpp conv_implicit, AMX),
+// "packed" (im2col into a packed GEMM, u8 x s8 or int16, or the u8 x s8 small-output form) or "other"
+// (the int64 paths); "" before any.
+const char* last_conv2d_path();
 
 // ---- requantization -----------------------------------------------------------------------------
 enum class RequantMode : int { integer = 0, torch = 1 };
@@ -85,6 +89,14 @@ struct RequantArgs {
 // out: container dtype of out_fmt (int8/uint8/int16/uint16), acc.numel() elements.
 void requantize(const RequantArgs& a, void* out);
 DType container_dtype(const IntFmt& f);
+// The row kernel's parameters (hot.hpp RequantRow) of channel c, when requantize(a) runs int32
+// accumulators of channel c through it (integer mode, shift >= 0, no lookup table): sets *p and
+// returns true; else false. a must have passed requantize's validation.
+struct RequantRow;
+bool requant_row_params(const RequantArgs& a, int64_t c, RequantRow* p);
+// dst[i] = the code of acc[i] (i < n) by the active ISA's row kernel with p, dst of dtype `out`
+// (container_dtype of the output format): the bits requantize gives those accumulators.
+void requant_row_run(const RequantRow& p, const int32_t* acc, int64_t n, DType out, void* dst);
 
 // ---- binary weights x binary activations (XNOR-popcount) ---------------------------------------
 struct BConvArgs {

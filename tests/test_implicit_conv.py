@@ -1,0 +1,174 @@
+"""conv2d as an implicit GEMM on AMX tiles (csrc/src/qconv.cpp conv_implicit: stride 1, B tiles read in
+place from a channel-quad copy of the padded input, no im2col) == golden model, bit for bit, on every
+SIMD path (the ISAs without the kernel run the im2col path on the same cases): random geometry (kernel
+1..5 by 1..5, dilation, padding per axis, groups, odd sizes down to 1 x 1, batch 1..3, input channels
+around the 64-channel blocks, output channels around the 32-row panels), every int format that takes
+the u8 x s8 path, extremes, both conv_int and conv_requant (requantized in the tasks, or after them
+when the row kernel does not apply); dispatch; the packed-weight cache; image chunks. Tolerance zero."""
+import numpy as np
+import pytest
+from hypothesis import assume, example, given, settings
+from hypothesis import strategies as st
+
+from accelsim import kernels
+from accelsim.formats import reference
+from accelsim.formats.conv import ConvSpec
+from accelsim.formats.requant import quantize_multiplier
+
+ISAS = kernels.available_isas()
+HAS_IMPLICIT = "amx" in ISAS
+# (activation bits, weight kind, weight bits): every one runs the u8 x s8 path
+INT = {"int8": (8, "fixed", 8), "int4": (4, "fixed", 4), "w7a8": (8, "fixed", 7), "ternary": (8, "ternary", 2),
+       "binary_w_int8_a": (8, "binary", 2)}
+
+
+@st.composite
+def geometries(draw):
+    groups = draw(st.sampled_from([1, 1, 1, 2]))
+    cin = groups * draw(st.sampled_from([32, 33, 63, 64, 65, 100, 128, 129]))
+    cout = groups * draw(st.sampled_from([16, 17, 31, 32, 33, 64, 65, 96]))
+    kh, kw = draw(st.integers(1, 5)), draw(st.integers(1, 5))
+    dilation = (draw(st.sampled_from([1, 1, 2, 3])), draw(st.sampled_from([1, 1, 2])))
+    padding = (draw(st.integers(0, 3)), draw(st.integers(0, 3)))
+    h, w = draw(st.integers(1, 12)), draw(st.integers(1, 23))
+    n = draw(st.integers(1, 3))
+    xs, ws = (n, cin, h, w), (cout, cin // groups, kh, kw)
+    try:
+        spec = ConvSpec.make(1, padding, 0, dilation, groups)
+        spec.check_shapes(xs, ws)
+    except ValueError:
+        assume(False)
+    return spec, xs, ws
+
+
+def operands(fmt, xs, ws, rng, extreme):
+    xb, wk, wb = INT[fmt]
+    signed = bool(rng.random() < 0.5)
+    lo, hi = (-(1 << (xb - 1)), (1 << (xb - 1)) - 1) if signed else (0, (1 << xb) - 1)
+    wlo, whi = reference.weight_code_range(wk, wb)
+    if extreme == "x_lo_w_lo":
+        x, w = np.full(xs, lo), np.full(ws, wlo)
+    elif extreme == "x_hi_w_lo":
+        x, w = np.full(xs, hi), np.full(ws, wlo)
+    elif extreme == "x_hi_w_hi":
+        x, w = np.full(xs, hi), np.full(ws, whi)
+    else:
+        x, w = rng.integers(lo, hi + 1, xs), rng.integers(wlo, whi + 1, ws)
+    x = x.astype(np.int8 if signed else np.uint8)
+    w = w.astype(np.int8)
+    if wk == "binary":
+        w[w == 0] = 1
+    zx = int(rng.choice([lo, hi, int(rng.integers(lo, hi + 1))]))
+    cout = ws[0]
+    r = rng.random()
+    bias = (rng.integers(-(1 << 20), 1 << 20, cout).astype(np.int32) if r < 0.4 else
+            rng.integers(-(1 << 24), 1 << 24, cout).astype(np.int64) if r < 0.6 else None)
+    return x, w, dict(x_bits=xb, x_signed=signed, x_zero_point=zx, w_kind=wk, w_bits=wb, bias=bias)
+
+
+def requant_args(rng, cout):
+    """Integer-mode parameters: scalar or per channel, ReLU or not, and now and then a negative shift
+    (the row kernel does not take it: requantized after the conv instead of in its tasks)."""
+    scale = float(rng.choice([1e-5, 1e-3, 0.01, 0.9]))
+    if rng.random() < 0.5:
+        m0, sh = quantize_multiplier(scale)
+    else:
+        pairs = [quantize_multiplier(scale * float(f)) for f in rng.uniform(0.5, 2.0, cout)]
+        m0 = np.array([p[0] for p in pairs], np.int32)
+        sh = np.array([p[1] for p in pairs], np.int32)
+    if rng.random() < 0.15:
+        m0, sh = quantize_multiplier(3.7)          # shift < 0
+    return dict(m0=m0, shift=sh, zero_point=int(rng.integers(-128, 128)), out_bits=8, out_signed=True,
+                act=str(rng.choice(["none", "relu"])))
+
+
+@pytest.mark.parametrize("fmt", list(INT))
+@settings(max_examples=30, deadline=None)
+@given(geom=geometries(), seed=st.integers(0, 2**32 - 1),
+       extreme=st.sampled_from(["random", "random", "random", "x_lo_w_lo", "x_hi_w_lo", "x_hi_w_hi"]))
+@example(geom=(ConvSpec.make(stride=1, padding=1), (2, 256, 9, 17), (96, 256, 3, 3)), seed=0, extreme="random")
+@example(geom=(ConvSpec.make(stride=1, padding=(3, 0), dilation=(3, 2), groups=2), (1, 130, 1, 5), (66, 65, 3, 2)),
+         seed=1, extreme="x_hi_w_lo")
+@example(geom=(ConvSpec.make(stride=1, padding=0), (3, 33, 1, 1), (17, 33, 1, 1)), seed=2, extreme="x_lo_w_lo")
+def test_implicit_equals_golden(fmt, geom, seed, extreme):
+    spec, xs, ws = geom
+    rng = np.random.default_rng(seed)
+    x, w, args = operands(fmt, xs, ws, rng, extreme)
+    ref = reference.conv_int(x, w, spec=spec, **args)
+    rq = requant_args(rng, ws[0])
+    ref_q = reference.requantize_integer(ref, **rq)
+    for isa in ISAS:
+        with kernels.use_isa(isa):
+            got = kernels.conv_int(x, w, spec=spec, **args)
+            path = kernels.last_conv2d_path()
+            got_q = kernels.conv_requant(x, w, spec=spec, **args, **rq)
+            path_q = kernels.last_conv2d_path()
+        np.testing.assert_array_equal(got, ref, err_msg=f"{isa} conv_int")
+        assert got.dtype == ref.dtype
+        np.testing.assert_array_equal(got_q, ref_q, err_msg=f"{isa} conv_requant")
+        assert got_q.dtype == ref_q.dtype
+        assert path == path_q == ("implicit" if isa == "amx" else "packed"), (isa, path, path_q)
+
+
+def test_dispatch(isa):
+    """The implicit path takes stride-1 conv2d with >= 32 input and >= 16 output channels per group,
+    int8 weights, on AMX; other geometries (stride 2, fewer channels) the im2col path ("packed"),
+    16-bit activations their own ("other"). Every one bit-exact."""
+    rng = np.random.default_rng(3)
+    args = dict(x_bits=8, x_signed=True, x_zero_point=-5, w_bits=8)
+    cases = [  # (cin, cout, stride, x bits) -> path on amx
+        ((32, 16, 1, 8), "implicit"), ((31, 16, 1, 8), "packed"), ((32, 15, 1, 8), "packed"),
+        ((64, 64, 2, 8), "packed"), ((64, 64, 1, 16), "other")]
+    for (cin, cout, stride, bits), on_amx in cases:
+        spec = ConvSpec.make(stride=stride, padding=1)
+        if bits == 16:
+            x = rng.integers(-300, 300, (1, cin, 6, 7)).astype(np.int16)
+            a = dict(args, x_bits=16)
+        else:
+            x = rng.integers(-128, 128, (1, cin, 6, 7)).astype(np.int8)
+            a = args
+        w = rng.integers(-127, 128, (cout, cin, 3, 3)).astype(np.int8)
+        with kernels.use_isa(isa):
+            got = kernels.conv_int(x, w, spec=spec, **a)
+            path = kernels.last_conv2d_path()
+        np.testing.assert_array_equal(got, reference.conv_int(x, w, spec=spec, **a))
+        want = on_amx if isa == "amx" or on_amx == "other" else "packed"
+        assert path == want, (cin, cout, stride, bits, isa, path)
+
+
+def test_weights_changed_in_place_are_packed_anew(isa):
+    """The packed weights are cached (layout 2 of the packed-weight cache): weights changed in place
+    between two calls give the new result, not the cached one; the same weights under another
+    dilation reuse the packing (it does not depend on dilation) and still give the golden result."""
+    rng = np.random.default_rng(9)
+    x = rng.integers(0, 256, (1, 64, 9, 9)).astype(np.uint8)
+    w = rng.integers(-127, 128, (32, 64, 3, 3)).astype(np.int8)
+    args = dict(x_bits=8, x_signed=False, x_zero_point=100, w_bits=8)
+    for spec in (ConvSpec.make(padding=1), ConvSpec.make(padding=2, dilation=2)):
+        with kernels.use_isa(isa):
+            first = kernels.conv_int(x, w, spec=spec, **args)
+        np.testing.assert_array_equal(first, reference.conv_int(x, w, spec=spec, **args))
+    w[5, 17, 1, 2] = -w[5, 17, 1, 2] - 1
+    with kernels.use_isa(isa):
+        second = kernels.conv_int(x, w, spec=spec, **args)
+    np.testing.assert_array_equal(second, reference.conv_int(x, w, spec=spec, **args))
+    assert not np.array_equal(first, second)
+
+
+@pytest.mark.skipif(not HAS_IMPLICIT, reason="the implicit path needs AMX")
+def test_images_in_chunks():
+    """The channel-quad copy holds at most 32 MiB of images (at least one): two 64-channel images of
+    400 x 400 (10.3 MiB of quads each: 16 quad planes of 402 x 402 x 4 bytes) run as chunks of three
+    images over a batch of four; bit-exact, conv_int and conv_requant."""
+    rng = np.random.default_rng(4)
+    spec = ConvSpec.make(padding=1)
+    x = rng.integers(-128, 128, (4, 64, 400, 400)).astype(np.int8)
+    w = rng.integers(-127, 128, (16, 64, 3, 3)).astype(np.int8)
+    args = dict(x_bits=8, x_signed=True, x_zero_point=3, w_bits=8, spec=spec)
+    with kernels.use_isa("amx"):
+        got = kernels.conv_int(x, w, **args)
+        assert kernels.last_conv2d_path() == "implicit"
+    with kernels.use_isa("avx512" if "avx512" in ISAS else "scalar"):
+        other = kernels.conv_int(x, w, **args)
+    np.testing.assert_array_equal(got, other)
+    np.testing.assert_array_equal(got[3, :, :50, :50], reference.conv_int(x[3:, :, :51, :51], w, **args)[0, :, :50, :50])
