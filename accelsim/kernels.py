@@ -2,7 +2,7 @@
 in ``accelsim.formats.reference``. ``implementation("cpp" | "reference")`` returns either.
 
 The SIMD path is chosen at run time (``active_isa()``); ``ACCELSIM_ISA=scalar|avx2|avx512|amx`` or
-``use_isa(...)`` forces one; ``ACCELSIM_CONVT=auto|phase|col2im`` or ``use_convt_path(...)`` the
+``use_isa(...)`` forces one; ``ACCELSIM_CONVT=auto|phase|col2im|implicit`` or ``use_convt_path(...)`` the
 algorithm of int8 transposed convolutions. ``ACCELSIM_NUM_THREADS`` or ``set_num_threads`` sets the threads.
 """
 from __future__ import annotations
@@ -231,12 +231,14 @@ def use_isa(name: str):
     return _temporarily(active_isa, set_isa, name)
 
 
-CONVT_PATHS = ("auto", "phase", "col2im")
+CONVT_PATHS = ("auto", "phase", "col2im", "implicit")
 
 
 def convt_path() -> str:
-    """Algorithm of int8 transposed convolutions: ``auto`` (phase decomposition where measured faster),
-    ``phase`` or ``col2im`` (GEMM + col2im); ``ACCELSIM_CONVT`` sets it at first use."""
+    """Algorithm of int8 transposed convolutions: ``auto`` (phase or col2im, each where measured faster),
+    ``phase`` (phase decomposition, B packed), ``col2im`` (GEMM + col2im) or ``implicit`` (the phases
+    as implicit GEMMs on AMX tiles, never chosen by ``auto``: measured slower; elsewhere as ``auto``);
+    ``ACCELSIM_CONVT`` sets it at first use."""
     return _k.convt_path()
 
 
@@ -251,7 +253,8 @@ def use_convt_path(name: str):
 
 
 def last_convt_path() -> str:
-    """What the last int transposed convolution ran: ``phase``, ``col2im`` or ``other`` (wider paths)."""
+    """What the last int transposed convolution ran: ``phase``, ``col2im``, ``implicit`` or ``other``
+    (wider paths)."""
     return _k.last_convt_path()
 
 

@@ -1,10 +1,12 @@
-"""conv2d as an implicit GEMM on AMX tiles (csrc/src/qconv.cpp conv_implicit: stride 1, B tiles read in
-place from a channel-quad copy of the padded input, no im2col) == golden model, bit for bit, on every
-SIMD path (the ISAs without the kernel run the im2col path on the same cases): random geometry (kernel
-1..5 by 1..5, dilation, padding per axis, groups, odd sizes down to 1 x 1, batch 1..3, input channels
-around the 64-channel blocks, output channels around the 32-row panels), every int format that takes
-the u8 x s8 path, extremes, both conv_int and conv_requant (requantized in the tasks, or after them
-when the row kernel does not apply); dispatch; the packed-weight cache; image chunks. Tolerance zero."""
+"""Implicit GEMM on AMX tiles (csrc/src/qconv.cpp conv_implicit: B tiles read in place from a
+channel-quad copy of the padded input, no im2col, no B packing) == golden model, bit for bit, on every
+SIMD path (the ISAs without the kernel run their own paths on the same cases): stride-1 conv2d, and
+transposed convs by phases (ACCELSIM_CONVT=implicit), on random geometry (kernel 1..5 by 1..5,
+dilation, padding per axis, groups, odd sizes down to 1 x 1, batch 1..3, input channels around the
+64-channel blocks, output channels around the 32-row panels; transposed: stride 1..4, output_padding,
+phases without taps), every int format that takes the u8 x s8 path, extremes, both conv_int and
+conv_requant (requantized in the tasks, or after them when the row kernel does not apply); dispatch;
+the packed-weight cache; image chunks. Tolerance zero."""
 import numpy as np
 import pytest
 from hypothesis import assume, example, given, settings
@@ -14,6 +16,7 @@ from accelsim import kernels
 from accelsim.formats import reference
 from accelsim.formats.conv import ConvSpec
 from accelsim.formats.requant import quantize_multiplier
+from tests.test_phase_convt import transposed_geometries
 
 ISAS = kernels.available_isas()
 HAS_IMPLICIT = "amx" in ISAS
@@ -41,7 +44,8 @@ def geometries(draw):
     return spec, xs, ws
 
 
-def operands(fmt, xs, ws, rng, extreme):
+def operands(fmt, xs, ws, rng, extreme, cout=None):
+    """x, w (shape ws) and the conv's keyword arguments; a bias of `cout` (default ws[0]) channels."""
     xb, wk, wb = INT[fmt]
     signed = bool(rng.random() < 0.5)
     lo, hi = (-(1 << (xb - 1)), (1 << (xb - 1)) - 1) if signed else (0, (1 << xb) - 1)
@@ -59,7 +63,7 @@ def operands(fmt, xs, ws, rng, extreme):
     if wk == "binary":
         w[w == 0] = 1
     zx = int(rng.choice([lo, hi, int(rng.integers(lo, hi + 1))]))
-    cout = ws[0]
+    cout = ws[0] if cout is None else cout
     r = rng.random()
     bias = (rng.integers(-(1 << 20), 1 << 20, cout).astype(np.int32) if r < 0.4 else
             rng.integers(-(1 << 24), 1 << 24, cout).astype(np.int64) if r < 0.6 else None)
@@ -108,6 +112,53 @@ def test_implicit_equals_golden(fmt, geom, seed, extreme):
         np.testing.assert_array_equal(got_q, ref_q, err_msg=f"{isa} conv_requant")
         assert got_q.dtype == ref_q.dtype
         assert path == path_q == ("implicit" if isa == "amx" else "packed"), (isa, path, path_q)
+
+
+@pytest.mark.parametrize("fmt", list(INT))
+@settings(max_examples=30, deadline=None)
+@given(geom=transposed_geometries(), seed=st.integers(0, 2**32 - 1),
+       extreme=st.sampled_from(["random", "random", "random", "x_lo_w_lo", "x_hi_w_lo", "x_hi_w_hi"]))
+@example(geom=(ConvSpec.make(stride=(1, 4), padding=(1, 2), transposed=True), (1, 3, 7, 5), (3, 2, 3, 2)), seed=0,
+         extreme="random")   # phases without taps whose rows are wider than the window
+@example(geom=(ConvSpec.make(stride=2, padding=1, output_padding=1, transposed=True), (2, 65, 5, 6), (65, 33, 3, 3)),
+         seed=1, extreme="random")   # 4, 2, 2 and 1 taps
+def test_implicit_transposed_equals_golden(fmt, geom, seed, extreme):
+    spec, xs, ws = geom
+    rng = np.random.default_rng(seed)
+    x, w, args = operands(fmt, xs, ws, rng, extreme, cout=ws[1] * spec.groups)
+    ref = reference.conv_int(x, w, spec=spec, **args)
+    rq = requant_args(rng, ws[1] * spec.groups)
+    ref_q = reference.requantize_integer(ref, **rq)
+    for isa in ISAS:
+        with kernels.use_isa(isa), kernels.use_convt_path("implicit"):
+            got = kernels.conv_int(x, w, spec=spec, **args)
+            path = kernels.last_convt_path()
+            got_q = kernels.conv_requant(x, w, spec=spec, **args, **rq)
+            path_q = kernels.last_convt_path()
+        np.testing.assert_array_equal(got, ref, err_msg=f"{isa} conv_int")
+        assert got.dtype == ref.dtype
+        np.testing.assert_array_equal(got_q, ref_q, err_msg=f"{isa} conv_requant")
+        if isa == "amx":
+            assert path == path_q == "implicit", (path, path_q)
+        else:
+            assert path != "implicit" and path_q != "implicit", (isa, path, path_q)
+
+
+def test_transposed_implicit_only_when_asked(isa):
+    """auto never takes the implicit path for a transposed conv (measured slower, docs/performance.md);
+    `implicit` does, on AMX; every choice bit-exact."""
+    rng = np.random.default_rng(6)
+    spec = ConvSpec.make(stride=2, padding=1, transposed=True)
+    x = rng.integers(-128, 128, (2, 64, 16, 16)).astype(np.int8)
+    w = rng.integers(-127, 128, (64, 32, 4, 4)).astype(np.int8)
+    args = dict(x_bits=8, x_signed=True, x_zero_point=1, w_bits=8, spec=spec)
+    ref = reference.conv_int(x, w, **args)
+    for path in ("auto", "implicit"):
+        with kernels.use_isa(isa), kernels.use_convt_path(path):
+            got = kernels.conv_int(x, w, **args)
+            ran = kernels.last_convt_path()
+        np.testing.assert_array_equal(got, ref)
+        assert (ran == "implicit") == (path == "implicit" and isa == "amx"), (isa, path, ran)
 
 
 def test_dispatch(isa):

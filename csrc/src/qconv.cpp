@@ -35,19 +35,29 @@ static int64_t max_abs_code(WeightKind k, int bits) {
 }
 
 static std::atomic<int> g_convt_path{-1};
-static std::atomic<int> g_last_convt{0};  // 0 none, 1 phase, 2 col2im, 3 other
+static std::atomic<int> g_last_convt{0};  // 0 none, 1 phase, 2 col2im, 3 other, 4 implicit
 static std::atomic<int> g_last_conv2d{0};  // 0 none, 1 implicit, 2 packed (u8 x s8), 3 other
 
-ConvtPath convt_path_from(const std::string& name) {
-  for (ConvtPath p : {ConvtPath::automatic, ConvtPath::phase, ConvtPath::col2im})
+static const ConvtPath kConvtPaths[] = {ConvtPath::automatic, ConvtPath::phase, ConvtPath::col2im,
+                                         ConvtPath::implicit};
+
+// The path named `name`, or a failure naming `what` and every valid name.
+static ConvtPath convt_path_named(const std::string& name, const std::string& what) {
+  std::string names;
+  for (ConvtPath p : kConvtPaths) {
     if (name == convt_path_name(p)) return p;
-  fail("transposed-conv path must be one of auto, phase, col2im; got '" + name + "'");
+    names += std::string(names.empty() ? "" : ", ") + convt_path_name(p);
+  }
+  fail(what + " must be one of " + names + "; got '" + name + "'");
 }
+
+ConvtPath convt_path_from(const std::string& name) { return convt_path_named(name, "transposed-conv path"); }
 
 const char* convt_path_name(ConvtPath p) {
   switch (p) {
     case ConvtPath::phase: return "phase";
     case ConvtPath::col2im: return "col2im";
+    case ConvtPath::implicit: return "implicit";
     default: return "auto";
   }
 }
@@ -56,13 +66,7 @@ ConvtPath convt_path() {
   int v = g_convt_path.load();
   if (v < 0) {
     const char* env = std::getenv("ACCELSIM_CONVT");
-    v = int(ConvtPath::automatic);
-    if (env && *env) {
-      const std::string name(env);
-      if (name != "auto" && name != "phase" && name != "col2im")
-        fail("ACCELSIM_CONVT must be one of auto, phase, col2im; got '" + name + "'");
-      v = int(convt_path_from(name));
-    }
+    v = env && *env ? int(convt_path_named(env, "ACCELSIM_CONVT")) : int(ConvtPath::automatic);
     g_convt_path.store(v);
   }
   return ConvtPath(v);
@@ -71,7 +75,7 @@ ConvtPath convt_path() {
 void set_convt_path(ConvtPath p) { g_convt_path.store(int(p)); }
 
 const char* last_convt_path() {
-  static const char* const names[] = {"", "phase", "col2im", "other"};
+  static const char* const names[] = {"", "phase", "col2im", "other", "implicit"};
   return names[g_last_convt.load()];
 }
 
@@ -961,89 +965,167 @@ void conv_direct_small(const TensorView& x, const TensorView& w, const Geom& g, 
   }
 }
 
-// ---- conv2d as an implicit GEMM on AMX tiles (stride 1) ----------------------------------------------
-// Group gi's output pixel (oy, ox) is column q = oy * Wp + ox of a GEMM over the padded input (row
-// width Wp = w + 2 pad_w): tap t = (ky, kx) reads padded pixel q + off_t, off_t = ky dh Wp + kx dw.
-// So 16 consecutive columns of one k-group (4 channels at one tap) are 16 consecutive quads of one
-// channel-quad plane, an AMX B tile row: B is loaded in place from a copy of the input in channel
-// quads (hk.ukr_u8s8_implicit), with no im2col and no B packing. Columns with ox >= ow (the last
-// Wp - ow of each row) are computed and dropped. Operands as conv_packed's u8 x s8 path: B = x -
-// offset, padded taps pad_value, acc = bias + corr_factor * sum w + sum w * B.
-//   xq[img][gi][c4][f][c] = x[img][gi cin_g + 4 c4 + c][yp - pad_h][xp - pad_w] - offset at
-//     f = yp Wp + xp < Hp Wp (pad_value outside x and past cin_g, whose weights are zero), for f < L;
-//   A: pack_a panels of 32 output channels over k = (cb T + t) 64 + i: channel cb 64 + i at tap t.
-bool implicit_ok(const Geom& g, const HotKernels& hk) {
-  const ConvParams& p = g.p;
-  return hk.ukr_u8s8_implicit && !p.transposed && p.stride_h == 1 && p.stride_w == 1 && g.cin_g() >= 32 &&
-         g.cout_g() >= 16;
+// ---- implicit GEMM on AMX tiles: stride-1 conv2d, transposed conv by phases ---------------------
+// The input is copied once into channel quads over a padded window (rows ylo.., Wp columns from xlo):
+//   xq[img][gi][c4][f][c] = x[img][gi cin_g + 4 c4 + c][ylo + f / Wp][xlo + f % Wp] - offset for
+//   f < Hp Wp (pad_value outside x and for channels past cin_g, whose weights are zero), for f < L.
+// A grid is a set of output pixels (oy0 + i sy, ox0 + j sx), i < nqy, j < nqx, that one GEMM makes:
+// column q = i Wp + j, and tap t reads window pixel q + off_t for every column. So 16 consecutive
+// columns of one k-group (4 channels at one tap) are 16 consecutive quads of one channel-quad plane,
+// an AMX B tile row: B is read in place (hk.ukr_u8s8_implicit), with no im2col and no B packing.
+// Columns with j >= nqx (the last Wp - nqx of each row) are computed and dropped.
+//  - stride-1 conv2d: one grid, every output pixel, off_t = ky dh Wp + kx dw (window from -pad);
+//  - transposed conv: one grid per output phase (convt_phases), its taps only: a stride-1
+//    convolution of x with them (convt_phase's derivation), outputs at stride (sh, sw).
+// Operands as conv_packed's u8 x s8 path: B = x - offset, padded taps pad_value, acc = bias +
+// corr_factor * sum w + sum w * B; A (per grid and group): pack_a panels of 32 output channels over
+// k = (cb T + t) 64 + i, channel cb 64 + i at tap t.
+struct ImplicitGrid {
+  int64_t oy0, ox0, sy, sx, nqy, nqx, wp;  // wp: the window's width Wp (columns per grid row)
+  std::vector<int64_t> off, tap;  // per tap: window offset of column 0, weight tap index ky kw + kx
+};
+
+// The grids of a conv and the input window they read (rows ylo.., columns xlo.., Hp x Wp).
+struct ImplicitLayout {
+  std::vector<ImplicitGrid> grids;
+  int64_t ylo = 0, xlo = 0, Hp = 1, Wp = 1;
+};
+
+ImplicitLayout implicit_layout(const Geom& g) {
+  ImplicitLayout lay;
+  const int64_t T = g.kh * g.kw;
+  if (!g.p.transposed) {
+    ImplicitGrid gr{0, 0, 1, 1, g.oh, g.ow, g.w + 2 * g.p.pad_w, {}, {}};
+    lay.ylo = -g.p.pad_h, lay.xlo = -g.p.pad_w;
+    lay.Hp = g.h + 2 * g.p.pad_h, lay.Wp = g.w + 2 * g.p.pad_w;
+    for (int64_t t = 0; t < T; ++t) {
+      gr.tap.push_back(t);
+      gr.off.push_back((t / g.kw) * g.p.dil_h * lay.Wp + (t % g.kw) * g.p.dil_w);
+    }
+    lay.grids.push_back(gr);
+    return lay;
+  }
+  const std::vector<ConvtPhase> phases = convt_phases(g);
+  int64_t ylo = INT64_MAX, yhi = INT64_MIN, xlo = INT64_MAX, xhi = INT64_MIN;
+  for (const ConvtPhase& p : phases)
+    if (p.nqy && p.nqx)
+      for (size_t t = 0; t < p.tap.size(); ++t) {
+        ylo = std::min(ylo, p.qy0 - p.ty[t]), yhi = std::max(yhi, p.qy0 + p.nqy - 1 - p.ty[t]);
+        xlo = std::min(xlo, p.qx0 - p.tx[t]), xhi = std::max(xhi, p.qx0 + p.nqx - 1 - p.tx[t]);
+      }
+  if (ylo > yhi) ylo = yhi = xlo = xhi = 0;  // no phase has taps: bias only
+  lay.ylo = ylo, lay.xlo = xlo, lay.Hp = yhi - ylo + 1, lay.Wp = xhi - xlo + 1;
+  for (const ConvtPhase& p : phases)  // a grid row holds its nqx pixels (phases without taps too)
+    if (p.nqy) lay.Wp = std::max(lay.Wp, p.nqx);
+  for (const ConvtPhase& p : phases) {
+    if (!p.nqy || !p.nqx) continue;
+    ImplicitGrid gr{p.oy0, p.ox0, g.p.stride_h, g.p.stride_w, p.nqy, p.nqx, lay.Wp, {}, p.tap};
+    for (size_t t = 0; t < p.tap.size(); ++t) gr.off.push_back((p.qy0 - p.ty[t] - ylo) * lay.Wp + (p.qx0 - p.tx[t] - xlo));
+    lay.grids.push_back(gr);
+  }
+  return lay;
 }
 
-// Calls f(oy, ox, n, j) for each run of output pixels (oy, ox..ox+n) among implicit-GEMM columns
-// [qa, qb) (row width Wp, ow outputs per row), j = its first column's index from qa.
+// Whether the implicit GEMM can run g (the caller checks the u8 x s8 operands), on ISAs with the
+// kernel: stride-1 conv2d with >= 32 input and >= 16 output channels per group (below that the im2col
+// path's packing is cheap and its tiles fuller); a transposed conv on any geometry, but only when
+// asked for (implicit_run): its phases have few taps each (4 of a 4x4 stride-2 kernel), so each tile
+// sums a short reduction and the flat window wastes columns on small inputs, and the packed phase and
+// col2im paths measured faster on DCGAN-64, CycleGAN's and pix2pix's transposed layers
+// (docs/performance.md).
+bool implicit_ok(const Geom& g, const HotKernels& hk) {
+  const ConvParams& p = g.p;
+  if (!hk.ukr_u8s8_implicit) return false;
+  if (p.transposed) return true;
+  return p.stride_h == 1 && p.stride_w == 1 && g.cin_g() >= 32 && g.cout_g() >= 16;
+}
+
+// Calls f(oy, ox, n, j) for each run of grid pixels among columns [qa, qb) of grid gr (rows of gr.wp
+// columns): output pixels (oy, ox + k gr.sx), k < n, whose sums start at column qa + j.
 template <class F>
-void implicit_runs(int64_t qa, int64_t qb, int64_t Wp, int64_t ow, F&& f) {
-  for (int64_t oy = qa / Wp; oy * Wp < qb; ++oy) {
-    const int64_t f0 = std::max(qa, oy * Wp), f1 = std::min(qb, oy * Wp + ow);
-    if (f1 > f0) f(oy, f0 - oy * Wp, f1 - f0, f0 - qa);
+void implicit_runs(const ImplicitGrid& gr, int64_t qa, int64_t qb, F&& f) {
+  const int64_t Wp = gr.wp;
+  for (int64_t i = qa / Wp; i * Wp < qb && i < gr.nqy; ++i) {
+    const int64_t f0 = std::max(qa, i * Wp), f1 = std::min(qb, i * Wp + gr.nqx);
+    if (f1 > f0) f(gr.oy0 + i * gr.sy, gr.ox0 + (f0 - i * Wp) * gr.sx, f1 - f0, f0 - qa);
   }
 }
 
-// Emits task outputs: emit(img, co, qa, qb, row, base) takes the sums row[0..qb - qa) of implicit-GEMM
-// columns [qa, qb) of channel co (over all groups) of image img, to which base = bias + corr is to be
-// added (implicit_runs maps them to output pixels); row may be changed in place and holds valid sums
-// up to a multiple of 32 columns.
+// Emits task outputs: emit(img, co, gr, qa, qb, row, base) takes the sums row[0..qb - qa) of columns
+// [qa, qb) of grid gr for channel co (over all groups) of image img, to which base = bias + corr is
+// to be added (implicit_runs maps them to output pixels); row may be changed in place and holds
+// valid sums up to a multiple of 32 columns.
 template <class Emit>
 void conv_implicit(const TensorView& x, const TensorView& w, const Geom& g, int32_t offset, int32_t pad_value,
                    int64_t corr_factor, const int64_t* bias, Emit&& emit) {
   const HotKernels& hk = hot();
   const TileShape ts = tile_of(GemmU8S8{}, hk);
-  if (ts.mr != 32 || ts.nr != 32 || ts.kga() != 64) fail("internal: implicit conv2d needs the 32x32x64 tile");
+  if (ts.mr != 32 || ts.nr != 32 || ts.kga() != 64) fail("internal: the implicit GEMM needs the 32x32x64 tile");
+  const bool tr = g.p.transposed;
   const int64_t G = g.p.groups, cin_g = g.cin_g(), cout_g = g.cout_g(), T = g.kh * g.kw;
-  const int64_t CB = (cin_g + 63) / 64, K = CB * T * 64;
-  const int64_t Hp = g.h + 2 * g.p.pad_h, Wp = g.w + 2 * g.p.pad_w;
-  const int64_t Q = g.oh * Wp, Qpad = (Q + 31) / 32 * 32;
-  const int64_t offmax = (g.kh - 1) * g.p.dil_h * Wp + (g.kw - 1) * g.p.dil_w;
-  const int64_t L = std::max(Qpad + offmax, Hp * Wp), plane = L * 4, cin4 = CB * 16;
-  // packed weights (cached as conv_packed's, layout 2)
+  const int64_t CB = (cin_g + 63) / 64, cin4 = CB * 16;
+  const ImplicitLayout lay = implicit_layout(g);
+  const std::vector<ImplicitGrid>& grids = lay.grids;
+  const int64_t ylo = lay.ylo, xlo = lay.xlo, Hp = lay.Hp, Wp = lay.Wp, yhi = ylo + Hp - 1, xhi = xlo + Wp - 1;
+  int64_t L = Hp * Wp;
+  for (const ImplicitGrid& gr : grids) {
+    const int64_t omax = gr.off.empty() ? 0 : *std::max_element(gr.off.begin(), gr.off.end());
+    L = std::max(L, (gr.nqy * Wp + 31) / 32 * 32 + omax);
+  }
+  const int64_t plane = L * 4;
+  // Packed weights per grid and group (cached, layout 2; the phases depend on the geometry).
   PackedWeightsKey key;
   key.ptr = w.data;
   std::copy(w.shape, w.shape + 4, key.shape);
   key.hash = hash_bytes(w.data, w.numel());
   key.mr = ts.mr, key.nr = ts.nr, key.kg = ts.kg, key.kga = ts.kga();
-  key.groups = G, key.transposed = false, key.layout = 2;
+  key.groups = G, key.transposed = tr, key.layout = 2;
+  if (tr) {
+    key.cob = ((int64_t(g.p.stride_h) * 64 + g.p.stride_w) * 64 + g.p.dil_h) * 64 + g.p.dil_w;
+    key.cob = ((key.cob * 64 + g.p.pad_h % g.p.stride_h) * 64 + g.p.pad_w % g.p.stride_w) * 4096 +
+              std::min<int64_t>(g.oh, 4095);  // which phases have outputs
+    key.cob = key.cob * 4096 + std::min<int64_t>(g.ow, 4095);
+  }
   std::shared_ptr<const PackedWeights> pw = packed_weights_cache().find(key);
   if (!pw) {
-    auto p = std::make_shared<PackedWeights>();
-    p->A.emplace_back();
-    p->sums.emplace_back(size_t(G * cout_g), 0);
+    auto pk = std::make_shared<PackedWeights>();
     const int8_t* wp = static_cast<const int8_t*>(w.data);
-    std::vector<int8_t> a(size_t(cout_g * K));  // [co][k]
-    for (int64_t gi = 0; gi < G; ++gi) {
-      std::fill(a.begin(), a.end(), int8_t(0));
-      for (int64_t co = 0; co < cout_g; ++co) {
-        const int8_t* src = wp + (gi * cout_g + co) * cin_g * T;  // w[co][ci][tap]
-        int32_t sum = 0;
-        for (int64_t ci = 0; ci < cin_g; ++ci)
-          for (int64_t t = 0; t < T; ++t) {
-            const int8_t v = src[ci * T + t];
-            sum += v;
-            a[size_t(co * K + ((ci / 64) * T + t) * 64 + ci % 64)] = v;
-          }
-        p->sums[0][size_t(gi * cout_g + co)] = sum;
+    for (const ImplicitGrid& gr : grids) {
+      const int64_t Tp = int64_t(gr.tap.size()), K = CB * Tp * 64;
+      pk->A.emplace_back();
+      pk->sums.emplace_back(size_t(G * cout_g), 0);
+      std::vector<int8_t> a(size_t(cout_g * std::max<int64_t>(K, 1)));  // [co][k]
+      for (int64_t gi = 0; gi < G; ++gi) {
+        std::fill(a.begin(), a.end(), int8_t(0));
+        for (int64_t co = 0; co < cout_g; ++co) {
+          int32_t sum = 0;
+          for (int64_t ci = 0; ci < cin_g; ++ci)
+            for (int64_t t = 0; t < Tp; ++t) {
+              const int64_t tap = gr.tap[size_t(t)];
+              const int8_t v = tr ? wp[((gi * cin_g + ci) * cout_g + co) * T + tap]  // w[ci][co][tap]
+                                  : wp[((gi * cout_g + co) * cin_g + ci) * T + tap];  // w[co][ci][tap]
+              sum += v;
+              a[size_t(co * K + ((ci / 64) * Tp + t) * 64 + ci % 64)] = v;
+            }
+          pk->sums.back()[size_t(gi * cout_g + co)] = sum;
+        }
+        pk->A.back().push_back(pack_a<int8_t>(ts, cout_g, K, a.data(), K, 1));
+        pk->bytes += int64_t(pk->A.back().back().data.size());
       }
-      p->A[0].push_back(pack_a<int8_t>(ts, cout_g, K, a.data(), K, 1));
-      p->bytes += int64_t(p->A[0].back().data.size());
     }
-    pw = p;
+    pw = pk;
     packed_weights_cache().insert(key, pw);
   }
-  std::vector<int32_t> base(size_t(g.cout));  // bias + corr: |.| < 2^31 by the plan's bound
-  for (int64_t c = 0; c < g.cout; ++c)
-    base[size_t(c)] = int32_t((bias ? bias[c] : 0) + corr_factor * pw->sums[0][size_t(c)]);
-  std::vector<int64_t> boff(size_t(CB * T));  // step s = cb T + t: byte offset of its B tile
-  for (int64_t cb = 0; cb < CB; ++cb)
-    for (int64_t t = 0; t < T; ++t)
-      boff[size_t(cb * T + t)] = cb * 16 * plane + ((t / g.kw) * g.p.dil_h * Wp + (t % g.kw) * g.p.dil_w) * 4;
+  // Per grid: bias + corr per channel (|.| < 2^31 by the plan's bound) and the steps' B offsets.
+  std::vector<std::vector<int32_t>> base(grids.size());
+  std::vector<std::vector<int64_t>> boff(grids.size());  // step s = cb T + t: byte offset of its B tile
+  for (size_t k = 0; k < grids.size(); ++k) {
+    for (int64_t c = 0; c < g.cout; ++c)
+      base[k].push_back(int32_t((bias ? bias[c] : 0) + corr_factor * pw->sums[k][size_t(c)]));
+    const int64_t Tp = int64_t(grids[k].tap.size());
+    for (int64_t cb = 0; cb < CB; ++cb)
+      for (int64_t t = 0; t < Tp; ++t) boff[k].push_back(cb * 16 * plane + grids[k].off[size_t(t)] * 4);
+  }
   // Images in chunks whose quad copy stays within 32 MiB (at least one image).
   const int64_t img_bytes = G * cin4 * plane;
   const int64_t chunk = std::min(g.n, std::max<int64_t>(1, (int64_t(32) << 20) / img_bytes));
@@ -1051,48 +1133,56 @@ void conv_implicit(const TensorView& x, const TensorView& w, const Geom& g, int3
   if (int64_t(xq_buf.size()) < chunk * img_bytes) xq_buf.resize(size_t(chunk * img_bytes));
   uint8_t* const xq = xq_buf.data();
   const uint8_t pad = uint8_t(pad_value);
-  // Tasks: (image, group, column chunk of QC, output-channel chunk of COC).
+  // Tasks: (image, group, grid, column chunk of QC, output-channel chunk of COC).
   constexpr int64_t QC = 256, COC = 64;
-  const int64_t nq = (Q + QC - 1) / QC, nco = (cout_g + COC - 1) / COC;
+  std::vector<int64_t> first_task(grids.size() + 1, 0);  // per image and group: tasks of grid k from here
+  for (size_t k = 0; k < grids.size(); ++k)
+    first_task[k + 1] = first_task[k] + (grids[k].nqy * Wp + QC - 1) / QC * ((cout_g + COC - 1) / COC);
+  const int64_t per_ig = first_task.back(), nco = (cout_g + COC - 1) / COC;
+  const int64_t y0 = std::max<int64_t>(0, ylo), y1 = std::min(g.h, yhi + 1);
+  const int64_t x0 = std::max<int64_t>(0, xlo), x1 = std::min(g.w, xhi + 1);
   for (int64_t n0 = 0; n0 < g.n; n0 += chunk) {
     const int64_t nn = std::min(chunk, g.n - n0);
     parallel_for(nn * G * cin4, [&](int64_t job) {
       const int64_t img = n0 + job / (G * cin4), gi = (job / cin4) % G, c4 = job % cin4;
       uint8_t* dst = xq + job * plane;
       const int64_t nch = std::max<int64_t>(0, std::min<int64_t>(4, cin_g - 4 * c4));
-      if (!nch) {
+      if (!nch || x1 <= x0 || y1 <= y0) {
         std::fill(dst, dst + plane, pad);
         return;
       }
-      std::fill(dst, dst + g.p.pad_h * Wp * 4, pad);
-      std::fill(dst + (g.p.pad_h + g.h) * Wp * 4, dst + plane, pad);
+      std::fill(dst, dst + (y0 - ylo) * Wp * 4, pad);
+      std::fill(dst + (y1 - ylo) * Wp * 4, dst + plane, pad);
       thread_local std::vector<uint8_t> rows;  // 4 rows of Wp B values
       if (int64_t(rows.size()) < 4 * Wp) rows.resize(size_t(4 * Wp));
-      std::fill(rows.begin(), rows.end(), pad);
-      for (int64_t iy = 0; iy < g.h; ++iy) {
+      std::fill(rows.begin(), rows.begin() + 4 * Wp, pad);
+      for (int64_t iy = y0; iy < y1; ++iy) {
         for (int64_t c = 0; c < nch; ++c)
-          load_offset(x, ((img * g.cin + gi * cin_g + 4 * c4 + c) * g.h + iy) * g.w, g.w, offset,
-                      rows.data() + c * Wp + g.p.pad_w);
-        interleave_rows<4, uint8_t>(rows.data(), Wp, Wp, Wp, 0, dst + (g.p.pad_h + iy) * Wp * 4);
+          load_offset(x, ((img * g.cin + gi * cin_g + 4 * c4 + c) * g.h + iy) * g.w + x0, x1 - x0, offset,
+                      rows.data() + c * Wp + (x0 - xlo));
+        interleave_rows<4, uint8_t>(rows.data(), Wp, Wp, Wp, 0, dst + (iy - ylo) * Wp * 4);
       }
     });
-    parallel_for(nn * G * nq * nco, [&](int64_t task) {
-      const int64_t ci = task % nco, qi = (task / nco) % nq, gi = (task / (nco * nq)) % G;
-      const int64_t img = n0 + task / (nco * nq * G);
-      const int64_t qa = qi * QC, qb = std::min(Q, qa + QC), co0 = ci * COC, nc = std::min(COC, cout_g - co0);
-      const int64_t panels = (nc + 31) / 32;
+    parallel_for(nn * G * per_ig, [&](int64_t task) {
+      const int64_t img = n0 + task / (G * per_ig), gi = (task / per_ig) % G, r = task % per_ig;
+      const size_t k = size_t(std::upper_bound(first_task.begin(), first_task.end(), r) - first_task.begin() - 1);
+      const ImplicitGrid& gr = grids[k];
+      const int64_t ci = (r - first_task[k]) % nco, qi = (r - first_task[k]) / nco;
+      const int64_t qa = qi * QC, qb = std::min(gr.nqy * Wp, qa + QC), co0 = ci * COC;
+      const int64_t nc = std::min(COC, cout_g - co0), panels = (nc + 31) / 32;
+      const int64_t steps = int64_t(boff[k].size());
       thread_local std::vector<int32_t> acc;
       if (int64_t(acc.size()) < COC * QC) acc.resize(size_t(COC * QC));
       const uint8_t* b = xq + ((img - n0) * G + gi) * cin4 * plane;
-      const PackedA<int8_t>& A = pw->A[0][size_t(gi)];
+      const PackedA<int8_t>& A = pw->A[k][size_t(gi)];
       if (hk.tile_begin) hk.tile_begin();
       for (int64_t q0 = qa; q0 < qb; q0 += 32)
         for (int64_t p = 0; p < panels; ++p)
-          hk.ukr_u8s8_implicit(A.panel(co0 / 32 + p), b + q0 * 4, boff.data(), CB * T, plane,
+          hk.ukr_u8s8_implicit(A.panel(co0 / 32 + p), b + q0 * 4, boff[k].data(), steps, plane,
                                acc.data() + p * 32 * QC + (q0 - qa), QC);
-      for (int64_t r = 0; r < nc; ++r) {
-        const int64_t co = gi * cout_g + co0 + r;
-        emit(img, co, qa, qb, acc.data() + r * QC, base[size_t(co)]);
+      for (int64_t m = 0; m < nc; ++m) {
+        const int64_t co = gi * cout_g + co0 + m;
+        emit(img, co, gr, qa, qb, acc.data() + m * QC, base[k][size_t(co)]);
       }
     });
   }
@@ -1147,6 +1237,13 @@ static bool use_phase(const Geom& g, const HotKernels& hk) {
       return g.cin_g() <= (tile_of(GemmU8S8{}, hk).kga() >= 64 ? 128 : 64) && g.cout_g() >= 16 &&
              tile_of(GemmU8S8{}, hk).kg == 4 && uniform_phase_taps(g) >= 4;
   }
+}
+
+// Whether the int8 path runs g as an implicit GEMM (conv_implicit): conv2d by implicit_ok; a
+// transposed conv only when convt_path() is `implicit` (and the ISA has the kernel).
+static bool implicit_run(const Geom& g, const HotKernels& hk) {
+  if (g.p.transposed && convt_path() != ConvtPath::implicit) return false;
+  return implicit_ok(g, hk);
 }
 
 // The u8 x s8 path (B = x - qmin in [0, 255]) is exact in int32 by the plan's bound; on kernels that
@@ -1205,7 +1302,43 @@ void qconv_requant_run(const QConvPlan& plan, const RequantArgs& rq, void* out) 
   // The switch is checked on every transposed conv, not only where the phase path could run (AVX2's
   // int16-sum kernels never reach use_phase): a bad ACCELSIM_CONVT fails on every ISA.
   if (g.p.transposed) (void)convt_path();
-  if (plan.acc_bits == 32 && u8ok && g.p.transposed && a.w.dtype == DType::i8 && use_phase(g, hk)) {
+  // implicit: requantized in its tasks when the row kernel applies, else after it (scratch path below)
+  const bool implicit = plan.acc_bits == 32 && u8ok && a.w.dtype == DType::i8 && implicit_run(g, hk);
+  if (implicit) {
+    validate_requant(r, out);
+    std::vector<RequantRow> rows(size_t(g.cout));
+    bool fused = true;
+    for (int64_t c = 0; c < g.cout && fused; ++c) fused = requant_row_params(r, c, &rows[size_t(c)]);
+    if (fused) {  // each task requantizes its accumulators' rows straight into the output codes
+      if (g.p.transposed) g_last_convt.store(4);
+      else g_last_conv2d.store(1);
+      const std::vector<int64_t> bias64 = bias_i64(a.bias);
+      const DType od = container_dtype(rq.out_fmt);
+      const int64_t osize = int64_t(dtype_size(od));
+      char* const o = static_cast<char*>(out);
+      conv_implicit(a.x, a.w, g, a.x_fmt.qmin(), a.x_zero_point - a.x_fmt.qmin(), corr_u8,
+                    bias64.empty() ? nullptr : bias64.data(),
+                    [&](int64_t img, int64_t co, const ImplicitGrid& gr, int64_t qa, int64_t qb, int32_t* row,
+                        int32_t b) {
+                      // the whole row (32-column multiple: full vectors) into codes, then its runs out
+                      const int64_t n = (qb - qa + 31) / 32 * 32;
+                      for (int64_t i = 0; i < n; ++i) row[i] += b;
+                      thread_local std::vector<char> codes;
+                      if (int64_t(codes.size()) < n * osize) codes.resize(size_t(n * osize));
+                      requant_row_run(rows[size_t(co)], row, n, od, codes.data());
+                      char* plane = o + (img * g.cout + co) * g.oh * g.ow * osize;
+                      implicit_runs(gr, qa, qb, [&](int64_t oy, int64_t ox, int64_t m, int64_t j) {
+                        char* d = plane + (oy * g.ow + ox) * osize;
+                        const char* src = codes.data() + j * osize;
+                        if (gr.sx == 1) std::memcpy(d, src, size_t(m * osize));
+                        else
+                          for (int64_t i = 0; i < m; ++i) std::memcpy(d + i * gr.sx * osize, src + i * osize, size_t(osize));
+                      });
+                    });
+      return;
+    }
+  }
+  if (!implicit && plan.acc_bits == 32 && u8ok && g.p.transposed && a.w.dtype == DType::i8 && use_phase(g, hk)) {
     validate_requant(r, out);
     const std::vector<int64_t> bias64 = bias_i64(a.bias);
     // Chunks of images: accumulators of a chunk (<= 4 MiB, at least one image) in the calling
@@ -1233,7 +1366,7 @@ void qconv_requant_run(const QConvPlan& plan, const RequantArgs& rq, void* out) 
     g_last_convt.store(1);
     return;
   }
-  if (plan.acc_bits == 32 && u8ok && g.p.transposed && a.w.dtype == DType::i8) {
+  if (!implicit && plan.acc_bits == 32 && u8ok && g.p.transposed && a.w.dtype == DType::i8) {
     g_last_convt.store(2);
     validate_requant(r, out);
     const std::vector<int64_t> bias64 = bias_i64(a.bias);
@@ -1265,34 +1398,6 @@ void qconv_requant_run(const QConvPlan& plan, const RequantArgs& rq, void* out) 
                                       flush, 0);
     return;
   }
-  if (!g.p.transposed && plan.acc_bits == 32 && u8ok && a.w.dtype == DType::i8 && implicit_ok(g, hk)) {
-    validate_requant(r, out);
-    std::vector<RequantRow> rows(size_t(g.cout));
-    bool fused = true;
-    for (int64_t c = 0; c < g.cout && fused; ++c) fused = requant_row_params(r, c, &rows[size_t(c)]);
-    if (fused) {  // each task requantizes its accumulators' rows straight into the output codes
-      g_last_conv2d.store(1);
-      const std::vector<int64_t> bias64 = bias_i64(a.bias);
-      const DType od = container_dtype(rq.out_fmt);
-      const int64_t osize = int64_t(dtype_size(od));
-      char* const o = static_cast<char*>(out);
-      conv_implicit(a.x, a.w, g, a.x_fmt.qmin(), a.x_zero_point - a.x_fmt.qmin(), corr_u8,
-                    bias64.empty() ? nullptr : bias64.data(),
-                    [&](int64_t img, int64_t co, int64_t qa, int64_t qb, int32_t* row, int32_t b) {
-                      // the whole row (32-column multiple: full vectors) into codes, then its runs out
-                      const int64_t n = (qb - qa + 31) / 32 * 32;
-                      for (int64_t i = 0; i < n; ++i) row[i] += b;
-                      thread_local std::vector<char> codes;
-                      if (int64_t(codes.size()) < n * osize) codes.resize(size_t(n * osize));
-                      requant_row_run(rows[size_t(co)], row, n, od, codes.data());
-                      char* plane = o + (img * g.cout + co) * g.oh * g.ow * osize;
-                      implicit_runs(qa, qb, g.w + 2 * g.p.pad_w, g.ow, [&](int64_t oy, int64_t ox, int64_t m, int64_t j) {
-                        std::memcpy(plane + (oy * g.ow + ox) * osize, codes.data() + j * osize, size_t(m * osize));
-                      });
-                    });
-      return;
-    }
-  }
   // Other paths: the accumulators into the calling thread's scratch (kept up to 64 MiB), then requantize.
   thread_local std::vector<int64_t> scratch;
   const int64_t bytes = g.out_numel() * (plan.acc_bits == 32 ? 4 : 8);
@@ -1319,24 +1424,25 @@ void qconv_run(const QConvPlan& plan, void* out) {
   const bool tr = plan.g.p.transposed;
   if (tr) g_last_convt.store(plan.acc_bits == 32 && u8ok ? 2 : 3);
   if (!tr)
-    g_last_conv2d.store(plan.acc_bits == 32 && u8ok && a.w.dtype == DType::i8 && implicit_ok(plan.g, hk) ? 1
+    g_last_conv2d.store(plan.acc_bits == 32 && u8ok && a.w.dtype == DType::i8 && implicit_run(plan.g, hk) ? 1
                         : plan.acc_bits == 32 && (u8ok || fits16)                                    ? 2
                                                                                                      : 3);
   if (tr) (void)convt_path();  // a bad ACCELSIM_CONVT fails on every ISA (see qconv_requant_run)
-  if (plan.acc_bits == 32 && u8ok && a.w.dtype == DType::i8 && tr && use_phase(plan.g, hk)) {
+  if (plan.acc_bits == 32 && u8ok && a.w.dtype == DType::i8 && implicit_run(plan.g, hk)) {
+    const Geom& g = plan.g;
+    int32_t* o = static_cast<int32_t*>(out);
+    if (tr) g_last_convt.store(4);
+    conv_implicit(a.x, a.w, g, a.x_fmt.qmin(), a.x_zero_point - a.x_fmt.qmin(), corr, ops.bias,
+                  [&](int64_t img, int64_t co, const ImplicitGrid& gr, int64_t qa, int64_t qb, int32_t* row, int32_t b) {
+                    int32_t* plane = o + (img * g.cout + co) * g.oh * g.ow;
+                    implicit_runs(gr, qa, qb, [&](int64_t oy, int64_t ox, int64_t n, int64_t j) {
+                      hk.store_strided_s32(row + j, n, b, plane + oy * g.ow + ox, gr.sx);
+                    });
+                  });
+  } else if (plan.acc_bits == 32 && u8ok && a.w.dtype == DType::i8 && tr && use_phase(plan.g, hk)) {
     convt_phase(a.x, a.w, plan.g, a.x_fmt.qmin(), a.x_zero_point - a.x_fmt.qmin(), corr, ops.bias,
                 static_cast<int32_t*>(out), flush);
     g_last_convt.store(1);
-  } else if (plan.acc_bits == 32 && u8ok && a.w.dtype == DType::i8 && implicit_ok(plan.g, hk)) {
-    const Geom& g = plan.g;
-    int32_t* o = static_cast<int32_t*>(out);
-    conv_implicit(a.x, a.w, g, a.x_fmt.qmin(), a.x_zero_point - a.x_fmt.qmin(), corr, ops.bias,
-                  [&](int64_t img, int64_t co, int64_t qa, int64_t qb, int32_t* row, int32_t b) {
-                    int32_t* plane = o + (img * g.cout + co) * g.oh * g.ow;
-                    implicit_runs(qa, qb, g.w + 2 * g.p.pad_w, g.ow, [&](int64_t oy, int64_t ox, int64_t n, int64_t j) {
-                      hk.store_strided_s32(row + j, n, b, plane + oy * g.ow + ox, 1);
-                    });
-                  });
   } else if (plan.acc_bits == 32 && u8ok && a.w.dtype == DType::i8 && direct_small_ok(plan.g, hk)) {
     conv_direct_small(a.x, a.w, plan.g, a.x_fmt.qmin(), a.x_zero_point - a.x_fmt.qmin(),
                       corr, ops.bias, static_cast<int32_t*>(out), hk);
