@@ -1,6 +1,7 @@
 """Implicit GEMM on AMX tiles (csrc/src/qconv.cpp conv_implicit: B tiles read in place from a
-channel-quad copy of the padded input, no im2col, no B packing) == golden model, bit for bit, on every
-SIMD path (the ISAs without the kernel run their own paths on the same cases): stride-1 conv2d, and
+channel-quad copy of the padded input, polyphase for strided convs, no im2col, no B packing) == golden
+model, bit for bit, on every SIMD path (the ISAs without the kernel run their own paths on the same
+cases): conv2d (stride 1..4 per axis), and
 transposed convs by phases (ACCELSIM_CONVT=implicit), on random geometry (kernel 1..5 by 1..5,
 dilation, padding per axis, groups, odd sizes down to 1 x 1, batch 1..3, input channels around the
 64-channel blocks, output channels around the 32-row panels; transposed: stride 1..4, output_padding,
@@ -31,13 +32,14 @@ def geometries(draw):
     cin = groups * draw(st.sampled_from([32, 33, 63, 64, 65, 100, 128, 129]))
     cout = groups * draw(st.sampled_from([16, 17, 31, 32, 33, 64, 65, 96]))
     kh, kw = draw(st.integers(1, 5)), draw(st.integers(1, 5))
+    stride = (draw(st.sampled_from([1, 1, 2, 3])), draw(st.sampled_from([1, 1, 2, 4])))
     dilation = (draw(st.sampled_from([1, 1, 2, 3])), draw(st.sampled_from([1, 1, 2])))
     padding = (draw(st.integers(0, 3)), draw(st.integers(0, 3)))
     h, w = draw(st.integers(1, 12)), draw(st.integers(1, 23))
     n = draw(st.integers(1, 3))
     xs, ws = (n, cin, h, w), (cout, cin // groups, kh, kw)
     try:
-        spec = ConvSpec.make(1, padding, 0, dilation, groups)
+        spec = ConvSpec.make(stride, padding, 0, dilation, groups)
         spec.check_shapes(xs, ws)
     except ValueError:
         assume(False)
@@ -94,6 +96,8 @@ def requant_args(rng, cout):
 @example(geom=(ConvSpec.make(stride=1, padding=(3, 0), dilation=(3, 2), groups=2), (1, 130, 1, 5), (66, 65, 3, 2)),
          seed=1, extreme="x_hi_w_lo")
 @example(geom=(ConvSpec.make(stride=1, padding=0), (3, 33, 1, 1), (17, 33, 1, 1)), seed=2, extreme="x_lo_w_lo")
+@example(geom=(ConvSpec.make(stride=(2, 4), padding=(1, 3), dilation=(3, 1)), (2, 64, 11, 23), (40, 64, 3, 5)), seed=3,
+         extreme="random")
 def test_implicit_equals_golden(fmt, geom, seed, extreme):
     spec, xs, ws = geom
     rng = np.random.default_rng(seed)
@@ -162,14 +166,14 @@ def test_transposed_implicit_only_when_asked(isa):
 
 
 def test_dispatch(isa):
-    """The implicit path takes stride-1 conv2d with >= 32 input and >= 16 output channels per group,
-    int8 weights, on AMX; other geometries (stride 2, fewer channels) the im2col path ("packed"),
-    16-bit activations their own ("other"). Every one bit-exact."""
+    """The implicit path takes conv2d with >= 32 input and >= 16 output channels per group, int8
+    weights, on AMX, at any stride; fewer channels the im2col path ("packed"), 16-bit activations
+    their own ("other"). Every one bit-exact."""
     rng = np.random.default_rng(3)
     args = dict(x_bits=8, x_signed=True, x_zero_point=-5, w_bits=8)
     cases = [  # (cin, cout, stride, x bits) -> path on amx
         ((32, 16, 1, 8), "implicit"), ((31, 16, 1, 8), "packed"), ((32, 15, 1, 8), "packed"),
-        ((64, 64, 2, 8), "packed"), ((64, 64, 1, 16), "other")]
+        ((64, 64, 2, 8), "implicit"), ((64, 64, 1, 16), "other")]
     for (cin, cout, stride, bits), on_amx in cases:
         spec = ConvSpec.make(stride=stride, padding=1)
         if bits == 16:

@@ -965,16 +965,17 @@ void conv_direct_small(const TensorView& x, const TensorView& w, const Geom& g, 
   }
 }
 
-// ---- implicit GEMM on AMX tiles: stride-1 conv2d, transposed conv by phases ---------------------
-// The input is copied once into channel quads over a padded window (rows ylo.., Wp columns from xlo):
-//   xq[img][gi][c4][f][c] = x[img][gi cin_g + 4 c4 + c][ylo + f / Wp][xlo + f % Wp] - offset for
-//   f < Hp Wp (pad_value outside x and for channels past cin_g, whose weights are zero), for f < L.
+// ---- implicit GEMM on AMX tiles: conv2d (any stride), transposed conv by phases -------------------
+// The input is copied once into channel quads over a padded window, held as polyphase sub-images
+// (ImplicitLayout): xq[img][gi][c4][f][c] = x[img][gi cin_g + 4 c4 + c][input pixel of f] - offset
+// (pad_value outside x and for channels past cin_g, whose weights are zero), for f < L.
 // A grid is a set of output pixels (oy0 + i sy, ox0 + j sx), i < nqy, j < nqx, that one GEMM makes:
-// column q = i Wp + j, and tap t reads window pixel q + off_t for every column. So 16 consecutive
-// columns of one k-group (4 channels at one tap) are 16 consecutive quads of one channel-quad plane,
-// an AMX B tile row: B is read in place (hk.ukr_u8s8_implicit), with no im2col and no B packing.
-// Columns with j >= nqx (the last Wp - nqx of each row) are computed and dropped.
-//  - stride-1 conv2d: one grid, every output pixel, off_t = ky dh Wp + kx dw (window from -pad);
+// column q = i Wp + j, and tap t reads flat window pixel q + off_t for every column. So 16
+// consecutive columns of one k-group (4 channels at one tap) are 16 consecutive quads of one
+// channel-quad plane, an AMX B tile row: B is read in place (hk.ukr_u8s8_implicit), with no im2col
+// and no B packing. Columns with j >= nqx (the last Wp - nqx of each row) are computed and dropped.
+//  - conv2d with stride (sy, sx): one grid, every output pixel; tap (ky, kx) reads sub-image
+//    (ky dh mod sy, kx dw mod sx) at shift (ky dh div sy, kx dw div sx) (window from -pad);
 //  - transposed conv: one grid per output phase (convt_phases), its taps only: a stride-1
 //    convolution of x with them (convt_phase's derivation), outputs at stride (sh, sw).
 // Operands as conv_packed's u8 x s8 path: B = x - offset, padded taps pad_value, acc = bias +
@@ -986,21 +987,26 @@ struct ImplicitGrid {
 };
 
 // The grids of a conv and the input window they read (rows ylo.., columns xlo.., Hp x Wp).
+// The window is held as sy x sx sub-images (polyphase: a strided conv2d's taps each read one of
+// them at stride 1), each Hp x Wp: sub-image (a, b) pixel (i, j) is input pixel (ylo + i sy + a,
+// xlo + j sx + b), at flat index (a sx + b) Hp Wp + i Wp + j. sy = sx = 1 but for strided conv2d.
 struct ImplicitLayout {
   std::vector<ImplicitGrid> grids;
-  int64_t ylo = 0, xlo = 0, Hp = 1, Wp = 1;
+  int64_t ylo = 0, xlo = 0, Hp = 1, Wp = 1, sy = 1, sx = 1;
 };
 
 ImplicitLayout implicit_layout(const Geom& g) {
   ImplicitLayout lay;
   const int64_t T = g.kh * g.kw;
-  if (!g.p.transposed) {
-    ImplicitGrid gr{0, 0, 1, 1, g.oh, g.ow, g.w + 2 * g.p.pad_w, {}, {}};
-    lay.ylo = -g.p.pad_h, lay.xlo = -g.p.pad_w;
-    lay.Hp = g.h + 2 * g.p.pad_h, lay.Wp = g.w + 2 * g.p.pad_w;
+  if (!g.p.transposed) {  // tap (ky, kx) of output (oy, ox) reads padded pixel (oy sy + ky dh, ox sx + kx dw)
+    const int64_t sy = g.p.stride_h, sx = g.p.stride_w;
+    lay.ylo = -g.p.pad_h, lay.xlo = -g.p.pad_w, lay.sy = sy, lay.sx = sx;
+    lay.Hp = (g.h + 2 * g.p.pad_h + sy - 1) / sy, lay.Wp = (g.w + 2 * g.p.pad_w + sx - 1) / sx;
+    ImplicitGrid gr{0, 0, 1, 1, g.oh, g.ow, lay.Wp, {}, {}};
     for (int64_t t = 0; t < T; ++t) {
+      const int64_t dy = (t / g.kw) * g.p.dil_h, dx = (t % g.kw) * g.p.dil_w;
       gr.tap.push_back(t);
-      gr.off.push_back((t / g.kw) * g.p.dil_h * lay.Wp + (t % g.kw) * g.p.dil_w);
+      gr.off.push_back(((dy % sy) * sx + dx % sx) * lay.Hp * lay.Wp + (dy / sy) * lay.Wp + dx / sx);
     }
     lay.grids.push_back(gr);
     return lay;
@@ -1027,8 +1033,8 @@ ImplicitLayout implicit_layout(const Geom& g) {
 }
 
 // Whether the implicit GEMM can run g (the caller checks the u8 x s8 operands), on ISAs with the
-// kernel: stride-1 conv2d with >= 32 input and >= 16 output channels per group (below that the im2col
-// path's packing is cheap and its tiles fuller); a transposed conv on any geometry, but only when
+// kernel: conv2d with >= 32 input and >= 16 output channels per group (below that the im2col path's
+// packing is cheap and its tiles fuller); a transposed conv on any geometry, but only when
 // asked for (implicit_run): its phases have few taps each (4 of a 4x4 stride-2 kernel), so each tile
 // sums a short reduction and the flat window wastes columns on small inputs, and the packed phase and
 // col2im paths measured faster on DCGAN-64, CycleGAN's and pix2pix's transposed layers
@@ -1037,7 +1043,7 @@ bool implicit_ok(const Geom& g, const HotKernels& hk) {
   const ConvParams& p = g.p;
   if (!hk.ukr_u8s8_implicit) return false;
   if (p.transposed) return true;
-  return p.stride_h == 1 && p.stride_w == 1 && g.cin_g() >= 32 && g.cout_g() >= 16;
+  return g.cin_g() >= 32 && g.cout_g() >= 16;
 }
 
 // Calls f(oy, ox, n, j) for each run of grid pixels among columns [qa, qb) of grid gr (rows of gr.wp
@@ -1066,8 +1072,8 @@ void conv_implicit(const TensorView& x, const TensorView& w, const Geom& g, int3
   const int64_t CB = (cin_g + 63) / 64, cin4 = CB * 16;
   const ImplicitLayout lay = implicit_layout(g);
   const std::vector<ImplicitGrid>& grids = lay.grids;
-  const int64_t ylo = lay.ylo, xlo = lay.xlo, Hp = lay.Hp, Wp = lay.Wp, yhi = ylo + Hp - 1, xhi = xlo + Wp - 1;
-  int64_t L = Hp * Wp;
+  const int64_t ylo = lay.ylo, xlo = lay.xlo, Hp = lay.Hp, Wp = lay.Wp, SY = lay.sy, SX = lay.sx;
+  int64_t L = SY * SX * Hp * Wp;
   for (const ImplicitGrid& gr : grids) {
     const int64_t omax = gr.off.empty() ? 0 : *std::max_element(gr.off.begin(), gr.off.end());
     L = std::max(L, (gr.nqy * Wp + 31) / 32 * 32 + omax);
@@ -1139,29 +1145,36 @@ void conv_implicit(const TensorView& x, const TensorView& w, const Geom& g, int3
   for (size_t k = 0; k < grids.size(); ++k)
     first_task[k + 1] = first_task[k] + (grids[k].nqy * Wp + QC - 1) / QC * ((cout_g + COC - 1) / COC);
   const int64_t per_ig = first_task.back(), nco = (cout_g + COC - 1) / COC;
-  const int64_t y0 = std::max<int64_t>(0, ylo), y1 = std::min(g.h, yhi + 1);
-  const int64_t x0 = std::max<int64_t>(0, xlo), x1 = std::min(g.w, xhi + 1);
   for (int64_t n0 = 0; n0 < g.n; n0 += chunk) {
     const int64_t nn = std::min(chunk, g.n - n0);
     parallel_for(nn * G * cin4, [&](int64_t job) {
       const int64_t img = n0 + job / (G * cin4), gi = (job / cin4) % G, c4 = job % cin4;
       uint8_t* dst = xq + job * plane;
       const int64_t nch = std::max<int64_t>(0, std::min<int64_t>(4, cin_g - 4 * c4));
-      if (!nch || x1 <= x0 || y1 <= y0) {
-        std::fill(dst, dst + plane, pad);
-        return;
-      }
-      std::fill(dst, dst + (y0 - ylo) * Wp * 4, pad);
-      std::fill(dst + (y1 - ylo) * Wp * 4, dst + plane, pad);
+      std::fill(dst + SY * SX * Hp * Wp * 4, dst + plane, pad);
       thread_local std::vector<uint8_t> rows;  // 4 rows of Wp B values
       if (int64_t(rows.size()) < 4 * Wp) rows.resize(size_t(4 * Wp));
-      std::fill(rows.begin(), rows.begin() + 4 * Wp, pad);
-      for (int64_t iy = y0; iy < y1; ++iy) {
-        for (int64_t c = 0; c < nch; ++c)
-          load_offset(x, ((img * g.cin + gi * cin_g + 4 * c4 + c) * g.h + iy) * g.w + x0, x1 - x0, offset,
-                      rows.data() + c * Wp + (x0 - xlo));
-        interleave_rows<4, uint8_t>(rows.data(), Wp, Wp, Wp, 0, dst + (iy - ylo) * Wp * 4);
-      }
+      for (int64_t a = 0; a < SY; ++a)
+        for (int64_t i = 0; i < Hp; ++i) {
+          const int64_t iy = ylo + i * SY + a;
+          for (int64_t b = 0; b < SX; ++b) {
+            uint8_t* d = dst + ((a * SX + b) * Hp + i) * Wp * 4;
+            // columns j whose input column xlo + j SX + b lies in [0, w)
+            const int64_t j0 = std::min(Wp, std::max<int64_t>(0, (-xlo - b + SX - 1) / SX));
+            const int64_t j1 = std::max(j0, std::min(Wp, g.w - 1 - xlo - b < 0 ? 0 : (g.w - 1 - xlo - b) / SX + 1));
+            if (!nch || iy < 0 || iy >= g.h || j1 <= j0) {
+              std::fill(d, d + Wp * 4, pad);
+              continue;
+            }
+            std::fill(rows.begin(), rows.begin() + 4 * Wp, pad);
+            for (int64_t c = 0; c < nch; ++c) {
+              const int64_t src = ((img * g.cin + gi * cin_g + 4 * c4 + c) * g.h + iy) * g.w + xlo + j0 * SX + b;
+              if (SX == 1) load_offset(x, src, j1 - j0, offset, rows.data() + c * Wp + j0);
+              else load_offset_strided(x, src, j1 - j0, SX, offset, rows.data() + c * Wp + j0);
+            }
+            interleave_rows<4, uint8_t>(rows.data(), Wp, Wp, Wp, 0, d);
+          }
+        }
     });
     parallel_for(nn * G * per_ig, [&](int64_t task) {
       const int64_t img = n0 + task / (G * per_ig), gi = (task / per_ig) % G, r = task % per_ig;
