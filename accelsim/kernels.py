@@ -177,6 +177,25 @@ def pad_codes(x, pads, mode: str, zero_point: int) -> np.ndarray:
     return _k.pad_codes(np.ascontiguousarray(x), t, b, l, r, _PAD_MODES[mode], _int(zero_point, "zero_point"))
 
 
+def pixel_shuffle_codes(x, factor: int) -> np.ndarray:
+    """torch's ``pixel_shuffle`` of (N, C r^2, H, W) codes (any 1, 2, 4 or 8-byte dtype) into (N, C, H r,
+    W r), a pure move (golden: ``accelsim.formats.vector.pixel_shuffle_codes``)."""
+    x = np.ascontiguousarray(x)
+    if x.ndim != 4:
+        raise FormatError(f"pixel shuffle needs a rank-4 x (N, C, H, W), got shape {x.shape}")
+    return _k.pixel_shuffle_codes(x, _int(factor, "factor"))
+
+
+def lut_codes(x, table) -> np.ndarray:
+    """``table[x - min]`` per element: one table (T,) or one per channel (C, T) of axis 1, T = every
+    value of x's dtype (golden: ``accelsim.formats.vector.lut_codes``)."""
+    x = np.ascontiguousarray(x)
+    table = np.ascontiguousarray(table)
+    if table.ndim == 1:                      # the same lookups on the flat codes (any rank)
+        return _k.lut_codes(x.reshape(-1), table).reshape(x.shape)
+    return _k.lut_codes(x.reshape(*x.shape[:2], -1) if x.ndim >= 2 else x, table).reshape(x.shape)
+
+
 def quantize(x, scale: float, zero_point: int, *, bits: int, signed: bool = True) -> np.ndarray:
     """``fixed.quantize`` with a scalar scale and zero point (ValueError on NaN or inf)."""
     return _k.quantize_codes(np.ascontiguousarray(x, np.float64), float(scale), _int(zero_point, "zero_point"),

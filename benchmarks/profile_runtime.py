@@ -3,10 +3,12 @@
 For each model and batch: the share of one ``QuantizedGraph.run`` (w8a8, C++ kernels) spent in each
 kernel call and node kind (every kernel entry point of ``accelsim.kernels`` and the runtime's per-node
 methods are wrapped with timers after a warm-up run), and an A/B of the runtime with and without its
-fused calls (``conv_requant``, ``instance_norm_add``, ``pad_codes``: without them it runs what it ran
+fused calls (``conv_requant``, ``instance_norm_add``, ``pad_codes``, ``lut_codes``,
+``pixel_shuffle_codes``) and its codes in several domains per value: without them it runs what it ran
 before they existed: ``conv_int`` then ``requantize_integer``, the norm then the add then the
-quantization, ``np.pad``), interleaved run by run in one process on the same input, outputs checked
-equal byte for byte. Load average recorded; prints a table, writes JSON.
+quantization, ``np.pad``, activations in float64 between a dequantize and a quantize, numpy's pixel
+shuffle, a concat of float64 skips), interleaved run by run in one process on the same input, outputs
+checked equal byte for byte. Load average recorded; prints a table, writes JSON.
 
     python benchmarks/profile_runtime.py --models dcgan:1:40,dcgan:64,cyclegan:1,cyclegan:8:3 --json out.json
 
@@ -27,7 +29,7 @@ sys.path.insert(0, HERE)
 
 import numpy as np  # noqa: E402
 
-FUSED = ("conv_requant", "instance_norm_add", "pad_codes")
+FUSED = ("conv_requant", "instance_norm_add", "pad_codes", "lut_codes", "pixel_shuffle_codes")
 KERNEL_CALLS = ("conv_int", "requantize_integer", "quantize", "dequantize", "instance_norm_codes", "conv_xnor",
                 "conv_flex") + FUSED
 
@@ -51,7 +53,7 @@ def profile(qg, x, repeats: int) -> dict:
 
     tot: dict = collections.defaultdict(float)
     saved_k = {n: getattr(kernels, n) for n in KERNEL_CALLS if hasattr(kernels, n)}
-    saved_m = {n: getattr(q.QuantizedGraph, n) for n in ("_mac", "_vector", "_norm_add_node")
+    saved_m = {n: getattr(q.QuantizedGraph, n) for n in ("_mac", "_vector", "_norm_add_node", "_table_node")
                if hasattr(q.QuantizedGraph, n)}
 
     def timed(key, fn):
@@ -85,19 +87,28 @@ def profile(qg, x, repeats: int) -> dict:
     return out
 
 
-def ab(qg, x, repeats: int) -> dict:
-    """Median seconds of the runtime with and without its fused calls, interleaved (order alternating)."""
+def run_unfused(qg, x):
+    """One run without the fused calls and with one early domain per value (as before either existed)."""
     from accelsim import kernels
 
-    impls = {"unfused": Unfused(kernels), "fused": "cpp"}
-    a, b = qg.run(x, impl=impls["unfused"]), qg.run(x, impl="cpp")
+    also, qg._early_also = qg._early_also, {}
+    try:
+        return qg.run(x, impl=Unfused(kernels))
+    finally:
+        qg._early_also = also
+
+
+def ab(qg, x, repeats: int) -> dict:
+    """Median seconds of the runtime with and without its fused calls, interleaved (order alternating)."""
+    impls = {"unfused": lambda: run_unfused(qg, x), "fused": lambda: qg.run(x, impl="cpp")}
+    a, b = impls["unfused"](), impls["fused"]()
     if a.tobytes() != b.tobytes():
         raise SystemExit("fused and unfused runs differ: a bug")
     ts: dict = {k: [] for k in impls}
     for r in range(repeats):
         for k in (list(impls) if r % 2 == 0 else list(impls)[::-1]):
             t0 = time.perf_counter()
-            qg.run(x, impl=impls[k])
+            impls[k]()
             ts[k].append(time.perf_counter() - t0)
     return {k: float(np.median(v)) for k, v in ts.items()} | {"raw": ts}
 

@@ -380,6 +380,64 @@ PYBIND11_MODULE(ACCELSIM_PYMODULE, m) {
       py::arg("x"), py::arg("top"), py::arg("bottom"), py::arg("left"), py::arg("right"), py::arg("mode"),
       py::arg("value"));
   m.def(
+      "lut_codes",
+      [](py::object x, py::array table) {
+        TensorView t = view(x, "x");
+        if (x.is_none() || t.ndim < 1) throw py::value_error("x must be a code array of rank >= 1");
+        if (!(t.dtype == DType::i8 || t.dtype == DType::u8 || t.dtype == DType::i16 || t.dtype == DType::u16))
+          throw py::value_error("x must hold int8, uint8, int16 or uint16 codes");
+        if (!(table.flags() & py::array::c_style)) throw py::value_error("table must be C-contiguous");
+        const auto td = table.dtype();
+        const bool ok = td.is(py::dtype::of<int8_t>()) || td.is(py::dtype::of<uint8_t>()) ||
+                        td.is(py::dtype::of<int16_t>()) || td.is(py::dtype::of<uint16_t>()) ||
+                        td.is(py::dtype::of<double>());
+        if (!ok) throw py::value_error("table must hold int8, uint8, int16, uint16 or float64 entries");
+        const int64_t T = int64_t(1) << (8 * dtype_size(t.dtype));
+        const int64_t C = t.ndim > 1 ? t.shape[1] : 1;
+        const bool per_channel = table.ndim() == 2;
+        if (!((table.ndim() == 1 && table.shape(0) == T) ||
+              (per_channel && t.ndim > 1 && table.shape(0) == C && table.shape(1) == T)))
+          throw py::value_error("table must have shape (" + std::to_string(T) + ",) or (channels of x, " +
+                                std::to_string(T) + ") for " + dtype_name(t.dtype) + " codes");
+        int64_t inner = 1;
+        for (int i = 2; i < t.ndim; ++i) inner *= t.shape[i];
+        const int64_t outer = t.ndim > 0 ? t.shape[0] : 1;
+        std::vector<py::ssize_t> shape(t.shape, t.shape + t.ndim);
+        py::array out(td, shape);
+        void* o = out.mutable_data();
+        const void* tp = table.data();
+        const size_t esz = size_t(table.itemsize());
+        {
+          py::gil_scoped_release release;
+          lut_codes(t.data, t.dtype, t.ndim > 1 ? outer : 1, t.ndim > 1 ? C : 1, t.ndim > 1 ? inner : t.shape[0],
+                    tp, per_channel, esz, o);
+        }
+        return out;
+      },
+      py::arg("x"), py::arg("table"));
+  m.def(
+      "pixel_shuffle_codes",
+      [](py::array x, int factor) {
+        if (!(x.flags() & py::array::c_style)) throw py::value_error("x must be C-contiguous");
+        if (x.ndim() != 4) throw py::value_error("x must have rank 4 (N, C, H, W)");
+        const size_t esz = size_t(x.itemsize());
+        if (!(esz == 1 || esz == 2 || esz == 4 || esz == 8)) throw py::value_error("x: elements of 1, 2, 4 or 8 bytes");
+        if (factor < 1 || x.shape(1) % (int64_t(factor) * factor))
+          throw py::value_error("pixel shuffle by " + std::to_string(factor) + " needs channels divisible by " +
+                                std::to_string(int64_t(factor) * factor) + ", got " + std::to_string(x.shape(1)));
+        const int64_t r = factor, n = x.shape(0), c = x.shape(1) / (r * r), h = x.shape(2), w = x.shape(3);
+        std::vector<py::ssize_t> shape{n, c, h * r, w * r};
+        py::array out(x.dtype(), shape);
+        void* o = out.mutable_data();
+        const void* xp = x.data();
+        {
+          py::gil_scoped_release release;
+          pixel_shuffle_codes(xp, esz, n, c, r, h, w, o);
+        }
+        return out;
+      },
+      py::arg("x"), py::arg("factor"));
+  m.def(
       "quantize_codes",
       [](py::array_t<double, py::array::c_style> x, double scale, int zero_point, int bits, bool is_signed) {
         IntFmt f{bits, is_signed};

@@ -1,5 +1,6 @@
 """The runtime: every registered format on real generator graphs, C++ kernels == golden model bit for
-bit (same code path, only the kernels differ), quality against float, calibration cost, errors."""
+bit (same code path, only the kernels differ), the fast run == the trace run, quality against float,
+calibration cost, errors."""
 import pathlib
 
 import numpy as np
@@ -43,6 +44,9 @@ def test_cpp_equals_golden_on_every_generator(graphs, name, fmt):
     out_cpp, env_cpp = q.run(x, trace=True)
     out_ref, env_ref = q.run(x, impl="reference", trace=True)
     assert out_cpp.dtype == np.float64 and np.isfinite(out_cpp).all()
+    # the fast run (fused calls, lookup tables, codes in several domains) against the trace run (one
+    # op at a time, float64 activations): C++ and golden, bit for bit
+    assert q.run(x).tobytes() == out_cpp.tobytes() == q.run(x, impl="reference").tobytes() == out_ref.tobytes()
     for k, v in env_cpp.items():
         a, b = (v.codes, env_ref[k].codes) if isinstance(v, QTensor) else (v, env_ref[k])
         assert np.array_equal(a, b), f"{name} {fmt}: value {k!r} differs"

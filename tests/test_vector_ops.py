@@ -331,3 +331,179 @@ def test_pixel_shuffle_of_codes_is_the_float_op(factor):
         got = _run_codes(n, [x], 0)
         want = OPS["pixel_shuffle"].run(n, [x])
         assert got.dtype == dtype and got.flags.c_contiguous and np.array_equal(got, want)
+
+
+# ---- elementwise ops by table lookup, pixel shuffle in C++, codes in several domains (issue 18 item 4) ----
+LUT_CODE_DTYPES = (np.int8, np.uint8, np.int16, np.uint16)
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_lut_codes_cpp_equals_golden(seed):
+    """Every code and entry dtype, one table or one per channel, ranks 1-5, extreme codes."""
+    rng = np.random.default_rng(300 + seed)
+    dt = LUT_CODE_DTYPES[seed % 4]
+    info = np.iinfo(dt)
+    rank = 1 + seed % 5
+    shape = tuple(int(v) for v in rng.integers(1, 6, rank))
+    x = rng.integers(info.min, info.max + 1, shape).astype(dt)
+    if seed % 3 == 0:
+        x.reshape(-1)[::2] = info.min
+        x.reshape(-1)[1::2] = info.max
+    t = 1 << (8 * np.dtype(dt).itemsize)
+    for tdt in (np.int8, np.uint8, np.int16, np.uint16, np.float64):
+        for shape_t in [(t,)] + ([(shape[1], t)] if rank >= 2 else []):
+            table = (rng.normal(size=shape_t) * 1e3 if tdt == np.float64
+                     else rng.integers(np.iinfo(tdt).min, np.iinfo(tdt).max + 1, shape_t)).astype(tdt)
+            a, r = K.lut_codes(x, table), R.lut_codes(x, table)
+            assert a.dtype == r.dtype == tdt and a.shape == r.shape == x.shape and a.tobytes() == r.tobytes()
+            ch = np.arange(shape[1]).reshape((1, -1) + (1,) * (rank - 2)) if len(shape_t) == 2 else None
+            want = table[x.astype(np.int64) - info.min] if ch is None else table[ch, x.astype(np.int64) - info.min]
+            assert np.array_equal(r, want)
+
+
+def test_lut_codes_refuses_bad_arguments():
+    x = np.zeros((1, 2, 3), np.int8)
+    for impl in (K, R):
+        with pytest.raises(ValueError, match="table must have shape"):
+            impl.lut_codes(x, np.zeros(255, np.int8))
+        with pytest.raises(ValueError, match="table must have shape"):
+            impl.lut_codes(x, np.zeros((3, 256), np.int8))          # 3 tables, 2 channels
+        with pytest.raises(ValueError, match="table must have shape"):
+            impl.lut_codes(np.zeros(4, np.int8), np.zeros((4, 256), np.int8))   # no channel axis
+        with pytest.raises(ValueError, match="table must hold"):
+            impl.lut_codes(x, np.zeros(256, np.float32))
+        with pytest.raises(ValueError, match="int8, uint8, int16 or uint16"):
+            impl.lut_codes(x.astype(np.int32), np.zeros(256, np.int8))
+
+
+@pytest.mark.parametrize("factor", [1, 2, 3])
+def test_pixel_shuffle_codes_cpp_equals_golden(factor):
+    """Every element size the C++ move takes (1, 2, 4, 8 bytes: codes and float64), odd sizes."""
+    from accelsim.graph.ops import OPS
+    rng = np.random.default_rng(40 + factor)
+    n = _node("ps", "pixel_shuffle", ["x"], factor=factor)
+    for dtype in (np.int8, np.uint8, np.int16, np.uint16, np.int32, np.float64):
+        x = (rng.normal(size=(2, 5 * factor * factor, 3, 7)) * 1e4).astype(dtype)
+        a, r = K.pixel_shuffle_codes(x, factor), R.pixel_shuffle_codes(x, factor)
+        want = OPS["pixel_shuffle"].run(n, [x])
+        assert a.dtype == r.dtype == dtype and a.flags.c_contiguous and a.tobytes() == r.tobytes()
+        assert np.array_equal(r, want)
+    with pytest.raises(ValueError, match="divisible"):
+        K.pixel_shuffle_codes(np.zeros((1, 5, 2, 2), np.int8), 2)
+    with pytest.raises(ValueError, match="divisible"):
+        R.pixel_shuffle_codes(np.zeros((1, 5, 2, 2), np.int8), 2)
+    with pytest.raises(ValueError, match="rank"):
+        K.pixel_shuffle_codes(np.zeros((5, 2, 2), np.int8), 1)
+
+
+def _table_node(op, rng, channels):
+    if op == "leaky_relu":
+        return _node("a", op, ["x"], slope=float(rng.choice([0.2, 0.01, 1.0, 1.5, -0.3, 0.0])))
+    if op == "hardtanh":
+        lo = float(rng.normal())
+        return _node("a", op, ["x"], min=lo, max=lo + float(rng.uniform(0, 3)))
+    if op == "prelu":
+        return Node("a", op, ("x",), params={"weight": rng.normal(size=int(rng.choice([1, channels]))) * 0.5})
+    if op == "batch_norm":
+        return Node("a", op, ("x",), params={"weight": rng.normal(size=channels), "bias": rng.normal(size=channels),
+                                             "running_mean": rng.normal(size=channels),
+                                             "running_var": rng.uniform(0.1, 2, channels)}, attrs={"eps": 1e-5})
+    return _node("a", op, ["x"])
+
+
+@pytest.mark.parametrize("op", ["leaky_relu", "prelu", "tanh", "sigmoid", "hardtanh", "identity", "batch_norm"])
+@pytest.mark.parametrize("bits", [4, 8, 16])
+@pytest.mark.parametrize("seed", range(4))
+def test_op_table_is_the_float_op_on_every_code(op, bits, seed):
+    """A table made by running the op on every code (runtime.quantized.op_table) looked up by the C++
+    kernel gives, on codes of any order, shape and position, the same bits as the runtime's float64
+    path: dequantize, the graph op, quantize (into 4, 8 or 16 bits) or not."""
+    from accelsim.graph.ops import OPS
+    from accelsim.runtime.quantized import _per_channel, op_table
+    rng = np.random.default_rng(1000 * bits + seed)
+    f = fixed.IntFormat(bits, True)
+    channels = 3
+    n = _table_node(op, rng, channels)
+    scale, zp = float(10.0 ** rng.uniform(-5, 0)), int(rng.integers(f.qmin, f.qmax + 1))
+    dt = f.storage_dtype
+    info = np.iinfo(dt)
+    every = np.arange(info.min, info.max + 1).astype(dt)
+    # every code of the dtype at least once per channel, shuffled, in a rank-4 array of odd size
+    x = np.concatenate([rng.permutation(every) for _ in range(2)] + [rng.integers(f.qmin, f.qmax + 1, 77).astype(dt)])
+    x = np.tile(x, channels).reshape(1, channels, 1, -1)
+    c = channels if _per_channel(n) else 1
+    y = OPS[n.op].run(n, [R.dequantize(x, scale, zp)])
+    got = K.lut_codes(x, op_table(n, scale, zp, dt, c))
+    assert got.dtype == np.float64 and got.tobytes() == y.tobytes()
+    for out_bits in (4, 8, 16):
+        of = fixed.IntFormat(out_bits, True)
+        hi = max(float(np.abs(y).max()), 1e-3)
+        out = fixed.choose_activation_qparams(-hi * rng.uniform(0.3, 1), hi * rng.uniform(0.3, 1), of) + (out_bits,)
+        table = op_table(n, scale, zp, dt, c, out)
+        assert table.dtype == of.storage_dtype
+        for impl in (K, R):
+            assert impl.lut_codes(x, table).tobytes() == K.quantize(y, out[0], out[1], bits=out_bits).tobytes()
+
+
+def test_op_table_refuses_what_the_float_path_must_decide():
+    """Too many entries (per-channel 16-bit tables over 1 Mi) or codes of NaN/inf: no table (the float64
+    path runs, and raises where the golden model raises)."""
+    from accelsim.runtime.quantized import op_table
+    bn = _table_node("batch_norm", np.random.default_rng(0), 32)
+    assert op_table(bn, 0.1, 0, np.int16, 32) is None
+    assert op_table(bn, 0.1, 0, np.int8, 32).shape == (32, 256)
+    big = _node("a", "leaky_relu", ["x"], slope=1e308)
+    assert op_table(big, 1e10, 0, np.int8, 1, (1.0, 0, 8)) is None
+    assert np.isinf(op_table(big, 1e10, 0, np.int8, 1)).any()
+
+
+def _unet_graph(rng, act="leaky_relu", c=4):
+    """x -> conv -> act -> conv(stride 2) -> relu -> convT -> concat(act, convT) -> relu -> conv ->
+    pixel shuffle -> prelu -> conv -> tanh: a U-Net skip (the act's output read by a conv and by a
+    concat: codes in two domains), pixel shuffle of codes, tables for every activation and tanh as
+    the output (a float64 table)."""
+    conv = lambda w, s=1, p=1: dict(params={"weight": w}, attrs={"stride": (s, s), "padding": (p, p),  # noqa: E731
+                                                                  "dilation": (1, 1), "groups": 1})
+    a_node = (Node("act", act, ("c0",), attrs={"slope": 0.2}) if act == "leaky_relu"
+              else Node("act", act, ("c0",), params={"weight": rng.normal(size=c) * 0.3}))
+    nodes = (
+        Node("c0", "conv2d", ("x",), **conv(rng.normal(size=(c, 3, 3, 3)) * 0.4)),
+        a_node,
+        Node("down", "conv2d", ("act",), **conv(rng.normal(size=(c, c, 4, 4)) * 0.3, 2, 1)),
+        Node("r0", "relu", ("down",)),
+        Node("up", "conv_transpose2d", ("r0",), params={"weight": rng.normal(size=(c, c, 4, 4)) * 0.3},
+             attrs={"stride": (2, 2), "padding": (1, 1), "output_padding": (0, 0), "dilation": (1, 1), "groups": 1}),
+        Node("cat", "concat", ("act", "up"), attrs={"axis": 1}),
+        Node("r1", "relu", ("cat",)),
+        Node("c1", "conv2d", ("r1",), **conv(rng.normal(size=(4 * c, 2 * c, 3, 3)) * 0.3)),
+        Node("ps", "pixel_shuffle", ("c1",), attrs={"factor": 2}),
+        Node("pr", "prelu", ("ps",), params={"weight": np.array([0.25])}),
+        Node("c2", "conv2d", ("pr",), **conv(rng.normal(size=(3, c, 3, 3)) * 0.3)),
+        Node("out", "tanh", ("c2",)),
+    )
+    return Graph("unet", (Input("x", (1, 3, 8, 8)),), nodes, ("out",))
+
+
+@pytest.mark.parametrize("act", ["leaky_relu", "prelu"])
+@pytest.mark.parametrize("fmt", ["w8a8", "w4a8", "w2a8", "w4a4", "w1a8"])
+def test_tables_and_codes_in_two_domains_change_nothing(act, fmt):
+    """The fast run (tables, C++ pixel shuffle, the skip quantized into both of its domains, the concat
+    on codes) == the trace run (the float64 ops) == the golden model, fast and traced == a run with one
+    early domain per value (as before), bit for bit."""
+    rng = np.random.default_rng(11)
+    g = _unet_graph(rng, act)
+    qg = quantize(g, fmt, (rng.normal(size=(6, 3, 8, 8)),))
+    assert "act" in qg._early_also and {r for _, rs in qg._domains("act") for r in rs} == {"down", "cat"}
+    x = rng.normal(size=(3, 3, 8, 8))
+    fast = qg.run((x,))
+    assert {k[0] for k, t in qg._tables.items() if t is not None} == {"act", "pr", "out"}
+    traced, env = qg.run((x,), trace=True)
+    assert isinstance(env["cat"], QTensor) and isinstance(env["act"], QTensor)   # no float64 copy of the skip
+    golden = qg.run((x,), impl="reference")
+    golden_traced, _ = qg.run((x,), impl="reference", trace=True)
+    also, qg._early_also = qg._early_also, {}
+    before, env1 = qg.run((x,), trace=True)
+    qg._early_also = also
+    assert not isinstance(env1["act"], QTensor)                    # one domain: the concat read float64
+    assert fast.dtype == np.float64
+    assert fast.tobytes() == traced.tobytes() == golden.tobytes() == golden_traced.tobytes() == before.tobytes()

@@ -15,6 +15,13 @@ A value held as codes means ``real = scale * (codes - zero_point)``. The vector 
   as codes (``quantize`` below; NaN or inf refused), or both;
 * **pad** of codes (the graph's ``pad`` op on codes): ``np.pad`` with the zero point as the
   constant (real 0), ``reflect`` or ``edge``; a pure move;
+* **pixel shuffle** of codes (the graph's ``pixel_shuffle`` op on codes): torch's permutation, a pure
+  move in the codes' own dtype;
+* **table lookup** of codes (``lut_codes``): ``table[x - min]`` per element, one table or one per
+  channel (axis 1), with as many entries as the codes' storage dtype has values (256 or 65536). The
+  runtime tabulates an elementwise op (an activation of dequantized codes, quantized again or not)
+  by evaluating the op itself on every code, so a lookup is that op to the bit; a pure move of table
+  entries;
 * **quantize** is ``fixed.quantize``: ``clamp(round_half_even(x / scale) + zero_point, qmin, qmax)``;
 * **dequantize** is ``fixed.dequantize``: ``scale * (codes - zero_point)`` in float64.
 
@@ -103,6 +110,49 @@ def pad_codes(x, pads, mode: str, zero_point: int) -> np.ndarray:
     m = PAD_MODES[mode]
     extra = {"constant_values": zero_point} if m == "constant" else {}
     return np.pad(x, ((0, 0), (0, 0), (t, b), (l, r)), mode=m, **extra)
+
+
+def pixel_shuffle_codes(x, factor: int) -> np.ndarray:
+    """torch's ``pixel_shuffle`` of (N, C r^2, H, W) into (N, C, H r, W r), in x's dtype (C-contiguous)."""
+    x = np.asarray(x)
+    r = int(factor)
+    if x.ndim != 4 or r < 1 or x.shape[1] % (r * r):
+        raise FormatError(f"pixel shuffle by {factor} needs a rank-4 x with channels divisible by {r * r}, "
+                          f"got shape {x.shape}")
+    b, c, h, w = x.shape
+    return np.ascontiguousarray(x.reshape(b, c // (r * r), r, r, h, w).transpose(0, 1, 4, 2, 5, 3)
+                                .reshape(b, c // (r * r), h * r, w * r))
+
+
+LUT_CODE_DTYPES = (np.int8, np.uint8, np.int16, np.uint16)
+LUT_ENTRY_DTYPES = (np.int8, np.uint8, np.int16, np.uint16, np.float64)
+
+
+def lut_entries(dtype) -> int:
+    """Entries of one lookup table for codes of storage ``dtype``: every value the dtype holds."""
+    return 1 << (8 * np.dtype(dtype).itemsize)
+
+
+def lut_codes(x, table) -> np.ndarray:
+    """``table[x - min(x's dtype)]`` per element (x: int8/uint8/int16/uint16 codes of any shape); a
+    table of shape (T,), or (C, T) with one table per channel of axis 1 (x of rank >= 2 with C
+    channels), T = ``lut_entries(x.dtype)``; the result has x's shape and the table's dtype."""
+    x = np.asarray(x)
+    table = np.asarray(table)
+    if x.dtype not in LUT_CODE_DTYPES:
+        raise FormatError(f"lut: codes must be int8, uint8, int16 or uint16, got {x.dtype}")
+    if table.dtype not in LUT_ENTRY_DTYPES:
+        raise FormatError(f"lut: table must hold int8, uint8, int16, uint16 or float64 entries, got {table.dtype}")
+    t = lut_entries(x.dtype)
+    per_channel = table.ndim == 2 and x.ndim >= 2 and table.shape == (x.shape[1], t)
+    if not (table.shape == (t,) or per_channel):
+        raise FormatError(f"lut: table must have shape ({t},) or (channels of x, {t}) for {x.dtype} codes, "
+                          f"got {table.shape}")
+    idx = x.astype(np.int64) - int(np.iinfo(x.dtype).min)
+    if not per_channel:
+        return table[idx]
+    ch = np.arange(x.shape[1]).reshape((1, -1) + (1,) * (x.ndim - 2))
+    return table[ch, idx]
 
 
 def quantize(x, scale: float, zero_point: int, *, bits: int, signed: bool = True) -> np.ndarray:

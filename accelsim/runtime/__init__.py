@@ -43,6 +43,15 @@ Arithmetic per node (docs/quantization.md has the formulas):
   whose only reader is an add of float64 values runs with that add, and the early quantization of
   the sum, in one pass (``kernels.instance_norm_add``): the same bits as the three ops in turn
   (a ``trace`` run keeps them apart, to record every value).
+* A value read as codes in several domains (a U-Net skip read by a conv and by a concat) is
+  quantized into each where it is made; the concat then runs on codes.
+* An elementwise activation of codes (LeakyReLU, PReLU, tanh, sigmoid, hardtanh, batch norm: the
+  op's ``TABLE_OPS``) is a table lookup (``kernels.lut_codes``): the table holds the op's result
+  for every code of the input's storage dtype (256 or 65536 entries, one per channel for per-channel
+  parameters), made once per graph by the float64 path itself (dequantize, the graph op, and the
+  quantization into each early domain, or float64 for other readers), so a lookup is that path to
+  the bit; a ``trace`` run runs the float64 ops. Pixel shuffle of codes runs in C++
+  (``kernels.pixel_shuffle_codes``).
 * Every other op (add, upsample, other norms and activations, ...) runs in float64 on the
   dequantized values (``accelsim.graph.ops``): exact where the op is exact, and the same bits for
   the C++ and golden paths.

@@ -107,6 +107,19 @@ def _code_op(node: Node) -> bool:
     return node.op in CODE_OPS and (node.op != "upsample" or node.attrs["mode"] == "nearest")
 
 
+# Elementwise ops of one input whose output element depends only on its input element (and, for
+# per-channel parameters, its channel): on codes they are a function of the code, tabulated once by
+# running the op itself (graph.ops, float64, after the golden dequantize) on every code of the input's
+# storage dtype, and quantized as the runtime quantizes the op's output (kernels.lut_codes looks the
+# codes up: the same bits as the float64 op, by construction).
+TABLE_OPS = ("leaky_relu", "prelu", "tanh", "sigmoid", "hardtanh", "identity", "batch_norm")
+TABLE_MAX_ENTRIES = 1 << 20     # per table set (channels x codes): at most 1 Mi entries (8 MiB of float64)
+
+
+def _per_channel(node: Node) -> bool:
+    return node.op == "batch_norm" or (node.op == "prelu" and np.size(node.params["weight"]) > 1)
+
+
 def _x_domain(node: Node, fmt: NumericFormat, ranges) -> Domain | None:
     """The input domain of an integer-activation MAC node (None for other formats)."""
     if fmt.is_float or fmt.weight_kind == "flex" or fmt.act_kind != "int":
@@ -204,7 +217,11 @@ class QuantizedGraph:
         self.fused = {p.fused: p.node for p in self.plans.values() if p.fused}
         # Values computed in float64 that MAC inputs read (directly or through CODE_OPS) are quantized
         # once, where they are made: value -> (domain, the reader nodes that take the codes).
+        # A value whose readers take codes in several domains (a U-Net skip read by a conv and by a
+        # concat) is quantized into each: self.early holds the domain most readers take, _early_also
+        # the others (the same codes each reader would make from the float64 value itself).
         self.early: dict[str, tuple[Domain, frozenset[str]]] = {}
+        self._early_also: dict[str, tuple[tuple[Domain, frozenset[str]], ...]] = {}
         for v in [i.name for i in graph.inputs] + [n.name for n in graph.nodes
                                                    if n.name not in self.plans and n.name not in self.fused]:
             by_domain: dict = {}
@@ -213,8 +230,10 @@ class QuantizedGraph:
                 if d is not None:
                     by_domain.setdefault(d, set()).add(r.name)
             if by_domain:
-                d = max(by_domain, key=lambda k: len(by_domain[k]))
-                self.early[v] = (d, frozenset(by_domain[d]))
+                ds = sorted(by_domain, key=lambda k: -len(by_domain[k]))   # stable: ties keep reader order
+                self.early[v] = (ds[0], frozenset(by_domain[ds[0]]))
+                if len(ds) > 1:
+                    self._early_also[v] = tuple((d, frozenset(by_domain[d])) for d in ds[1:])
         # A ReLU that is the only reader of an instance norm emitting codes is applied as the norm's
         # lower clamp (max(q, z) is relu on codes): norm name -> relu name.
         norms = {n.name for n in graph.nodes if n.op == "instance_norm"}
@@ -235,6 +254,7 @@ class QuantizedGraph:
                           and (rs := consumers[v]) and len(rs) == 1 and rs[0].op == "add"
                           and len(rs[0].inputs) == 2 and rs[0].inputs[0] != rs[0].inputs[1]}
         self._dead = graph.dead_after()
+        self._tables: dict = {}      # (node, input domain and dtype, output domain or None) -> table or None
 
     def _reader_domain(self, r: Node, v: str) -> Domain | None:
         """The domain in which reader ``r`` takes value ``v`` as codes, or None."""
@@ -265,21 +285,21 @@ class QuantizedGraph:
         K = kernels.implementation(impl) if isinstance(impl, str) else impl
         g = self.graph
         env: dict = {}
-        codes: dict = {}      # value -> its codes for the readers in self.early[value] (when not in env)
+        codes: dict = {}      # value -> {reader: its early codes for that reader}
         relu_done: set = set()  # instance norms that applied their ReLU reader as the codes' clamp
 
-        def store(name, value, q_codes=None):
-            """``q_codes``: the early codes of ``value`` when already made (then ``value`` may be None
-            if every reader takes the codes)."""
+        def store(name, value, made=None):
+            """``made``: {domain: codes} of ``value`` already made (then ``value`` may be None if every
+            reader takes codes); the other early codes are quantized here."""
             if name in self.early and not isinstance(value, QTensor):
-                (scale, zp, bits), readers = self.early[name]
-                if q_codes is None:
-                    q_codes = K.quantize(value, scale, zp, bits=bits)
-                q = QTensor(q_codes, scale, zp, bits)
+                first = None
+                for d, readers in self._domains(name):
+                    c = made.get(d) if made else None
+                    q = QTensor(K.quantize(value, d[0], d[1], bits=d[2]) if c is None else c, *d)
+                    first = q if first is None else first
+                    codes.setdefault(name, {}).update(dict.fromkeys(readers, q))
                 if self._codes_only(name):
-                    value = q
-                else:
-                    codes[name] = q
+                    value = first
             env[name] = value
 
         for i, x in zip(g.inputs, g.check_inputs(inputs)):
@@ -287,9 +307,12 @@ class QuantizedGraph:
         dead = None if trace else self._dead
         fuse_norm_add = not trace and hasattr(K, "instance_norm_add")   # trace keeps every node's value
         fuse_requant = not trace and hasattr(K, "conv_requant")         # (and the exporter every accumulator)
+        tables = not trace and hasattr(K, "lut_codes")                  # (trace runs the float64 ops)
         for k, n in enumerate(g.nodes):
-            args = [codes[i] if i in codes and n.name in self.early[i][1] else env[i] for i in n.inputs]
-            if n.name in self.fused:
+            args = [codes[i][n.name] if n.name in codes.get(i, ()) else env[i] for i in n.inputs]
+            if tables and n.op in TABLE_OPS and (made := self._table_node(n, args, K)) is not None:
+                store(n.name, *made)
+            elif n.name in self.fused:
                 env[n.name] = env[self.fused[n.name]]
             elif n.name in self.plans:
                 store(n.name, self._mac(n, self.plans[n.name], args[0], K, fuse_requant))
@@ -310,10 +333,41 @@ class QuantizedGraph:
         outs = outs[0] if len(outs) == 1 else outs
         return (outs, env) if trace else outs
 
+    def _domains(self, name: str) -> tuple:
+        """((domain, readers), ...) of the early codes of value ``name``, the main domain first."""
+        return (self.early[name],) + self._early_also.get(name, ())
+
     def _codes_only(self, name: str) -> bool:
-        """Whether every reader of value ``name`` takes its early codes (no float64 copy needed)."""
-        readers = self.early[name][1]
+        """Whether every reader of value ``name`` takes early codes (no float64 copy needed)."""
+        readers = set().union(*(rs for _, rs in self._domains(name)))
         return name not in self.graph.outputs and all(r.name in readers for r in self._consumers[name])
+
+    # ---- an elementwise op on codes by table lookup ----------------------------------------------
+    def _table_node(self, n: Node, args, K):
+        """(float64 value or None, {domain: codes}) of TABLE_OPS node ``n`` on codes by lookup, or None
+        when it runs in float64 (input not codes of <= 16 bits, tables too large or not finite)."""
+        if len(args) != 1 or not isinstance(args[0], QTensor):
+            return None
+        x = args[0]
+        from accelsim.formats import vector
+        if x.codes.dtype not in vector.LUT_CODE_DTYPES or (_per_channel(n) and x.codes.ndim < 2):
+            return None
+        doms = self._domains(n.name) if n.name in self.early else ()
+        want_float = not doms or not self._codes_only(n.name)
+        outs = [d for d, _ in doms] + ([None] if want_float else [])
+        ts = [self._table(n, x, d) for d in outs]
+        if any(t is None for t in ts):
+            return None
+        made = {d: K.lut_codes(x.codes, t) for d, t in zip(outs, ts) if d is not None}
+        return (K.lut_codes(x.codes, ts[-1]) if want_float else None), made
+
+    def _table(self, n: Node, x: QTensor, out: Domain | None):
+        """``op_table`` of node ``n`` on codes like ``x``, made once per graph."""
+        c = x.codes.shape[1] if _per_channel(n) else 1
+        key = (n.name, x.scale, x.zero_point, x.codes.dtype.str, c, out)
+        if key not in self._tables:
+            self._tables[key] = op_table(n, x.scale, x.zero_point, x.codes.dtype, c, out)
+        return self._tables[key]
 
     def _norm_add_node(self, n: Node, args, K, store, relu_done: set) -> None:
         """Add node ``n`` one of whose inputs is a pending instance norm: norm, add and the sum's early
@@ -329,7 +383,7 @@ class QuantizedGraph:
                 (scale, zp, bits), _ = self.early[n.name]
                 y, q = K.instance_norm_add(x.codes, other, out=(scale, zp, bits, True),
                                            want_float=not self._codes_only(n.name), **kw)
-                store(n.name, y, q)
+                store(n.name, y, {(scale, zp, bits): q})
             else:
                 store(n.name, K.instance_norm_add(x.codes, other, **kw))
             return
@@ -421,6 +475,30 @@ class _PendingNorm:
         self.node, self.x = node, x
 
 
+def op_table(n: Node, scale: float, zero_point: int, dtype, channels: int = 1, out: Domain | None = None):
+    """The lookup table (``kernels.lut_codes``) of TABLE_OPS node ``n`` on codes of storage ``dtype``
+    with ``real = scale * (codes - zero_point)``: for every value of the dtype, the op's float64 result
+    (``out`` None) or its codes in domain ``out`` = (scale, zero_point, bits), computed by the runtime's
+    own float64 path (``fixed.dequantize``, ``graph.ops``, ``fixed.quantize``); one table, or
+    ``channels`` tables (axis 1) for per-channel parameters. None when it would exceed
+    TABLE_MAX_ENTRIES or when codes are wanted and a float result is NaN or inf (the float64 path
+    then runs, and raises where the golden model raises)."""
+    from accelsim.formats import vector
+    t = vector.lut_entries(dtype)
+    if channels * t > TABLE_MAX_ENTRIES:
+        return None
+    info = np.iinfo(dtype)
+    every = np.broadcast_to(np.arange(info.min, info.max + 1).astype(dtype), (1, channels, t))
+    with np.errstate(all="ignore"):   # codes the data may never hold: the float64 path warns where it meets them
+        y = OPS[n.op].run(n, [fixed.dequantize(every, scale, zero_point)])
+    y = np.ascontiguousarray(y.reshape(channels, t) if channels > 1 else y.reshape(t))
+    if out is None:
+        return y
+    if not np.isfinite(y).all():
+        return None
+    return fixed.quantize(y, out[0], out[1], fixed.IntFormat(out[2], signed=True))
+
+
 def _run_codes(n: Node, xs: list[np.ndarray], zero_point: int, K=None) -> np.ndarray:
     """A CODE_OPS node on codes of one domain (real 0 is the code ``zero_point``); ``K``: the kernels
     that pad (accelsim.kernels or the golden reference), numpy when None."""
@@ -434,10 +512,8 @@ def _run_codes(n: Node, xs: list[np.ndarray], zero_point: int, K=None) -> np.nda
         return np.concatenate(xs, axis=n.attrs["axis"])
     x = xs[0]
     if n.op == "pixel_shuffle" and x.ndim == 4:   # the move of graph.ops' pixel shuffle, on the codes' dtype
-        b, c, h, w = x.shape
-        r = n.attrs["factor"]
-        return np.ascontiguousarray(x.reshape(b, c // (r * r), r, r, h, w).transpose(0, 1, 4, 2, 5, 3)
-                                    .reshape(b, c // (r * r), h * r, w * r))
+        from accelsim.formats import vector
+        return getattr(K, "pixel_shuffle_codes", vector.pixel_shuffle_codes)(x, n.attrs["factor"])
     # reshape, permute, nearest upsample: pure moves (some compute in float64: exact)
     return OPS[n.op].run(n, xs).astype(x.dtype, copy=False)
 

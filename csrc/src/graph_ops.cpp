@@ -1,9 +1,11 @@
-// Graph ops of the quantized runtime that move codes without arithmetic (golden model: numpy's
-// np.pad in accelsim/runtime/quantized.py _run_codes; equal element for element by construction:
-// every output element is a copy of one input element or the constant).
+// Graph ops of the quantized runtime that move codes or table entries without arithmetic (golden
+// models in accelsim/formats/vector.py: pad_codes, pixel_shuffle_codes, lut_codes; equal element for
+// element by construction: every output element is a copy of one input element, of the constant, or
+// of one table entry).
 #include <algorithm>
 #include <cstring>
 #include <string>
+#include <type_traits>
 
 #include "accelsim/kernels.hpp"
 #include "accelsim/parallel.hpp"
@@ -42,7 +44,86 @@ void pad_planes(const T* x, int64_t planes, int64_t h, int64_t w, int64_t top, i
   });
 }
 
+// out[i] = table[ch(i) * T + x[i] - min], T = 2^(8 sizeof(TIn)) entries per table; `outer` blocks of
+// C channels of `inner` elements; table_channels 1 (one table) or C (one per channel, axis 1).
+template <class TIn, class TOut>
+void lut_run(const TIn* x, int64_t outer, int64_t C, int64_t inner, const TOut* table, bool per_channel, TOut* out) {
+  constexpr int64_t T = int64_t(1) << (8 * sizeof(TIn));
+  constexpr int64_t lo = std::is_signed<TIn>::value ? -(T / 2) : 0;
+  const int64_t n = outer * C * inner;
+  constexpr int64_t kBlock = 1 << 15;
+  parallel_for((n + kBlock - 1) / kBlock, [&](int64_t blk) {
+    const int64_t b1 = std::min(n, (blk + 1) * kBlock);
+    for (int64_t i = blk * kBlock; i < b1;) {
+      const int64_t row = i / inner, end = std::min(b1, (row + 1) * inner);
+      const TOut* tab = table + (per_channel ? (row % C) * T : 0) - lo;
+      for (int64_t j = i; j < end; ++j) out[j] = tab[int64_t(x[j])];
+      i = end;
+    }
+  });
+}
+
+template <class TIn>
+void lut_by_out(const TIn* x, int64_t outer, int64_t C, int64_t inner, const void* table, bool per_channel,
+                size_t out_size, void* out) {
+  switch (out_size) {
+    case 1: return lut_run(x, outer, C, inner, static_cast<const uint8_t*>(table), per_channel,
+                           static_cast<uint8_t*>(out));
+    case 2: return lut_run(x, outer, C, inner, static_cast<const uint16_t*>(table), per_channel,
+                           static_cast<uint16_t*>(out));
+    case 8: return lut_run(x, outer, C, inner, static_cast<const uint64_t*>(table), per_channel,
+                           static_cast<uint64_t*>(out));
+    default: fail("lut: table entries must be 1, 2 or 8 bytes");
+  }
+}
+
+// out[n, c, h*r + i, w*r + j] = x[n, c*r*r + i*r + j, h, w] (torch's pixel_shuffle).
+template <class T>
+void shuffle_run(const T* x, int64_t n, int64_t c, int64_t r, int64_t h, int64_t w, T* out) {
+  const int64_t ow = w * r;
+  parallel_for(n * c, [&](int64_t nc) {
+    const T* src = x + nc * r * r * h * w;
+    T* dst = out + nc * h * r * ow;
+    for (int64_t y = 0; y < h; ++y)
+      for (int64_t i = 0; i < r; ++i) {
+        T* row = dst + (y * r + i) * ow;
+        for (int64_t j = 0; j < r; ++j) {
+          const T* in = src + ((i * r + j) * h + y) * w;
+          for (int64_t xx = 0; xx < w; ++xx) row[xx * r + j] = in[xx];
+        }
+      }
+  });
+}
+
 }  // namespace
+
+void lut_codes(const void* x, DType dtype, int64_t outer, int64_t channels, int64_t inner, const void* table,
+               bool per_channel, size_t out_size, void* out) {
+  if (outer < 0 || channels < 1 || inner < 0) fail("lut: sizes must be >= 0 (channels >= 1)");
+  switch (dtype) {
+    case DType::i8: return lut_by_out(static_cast<const int8_t*>(x), outer, channels, inner, table, per_channel,
+                                      out_size, out);
+    case DType::u8: return lut_by_out(static_cast<const uint8_t*>(x), outer, channels, inner, table, per_channel,
+                                      out_size, out);
+    case DType::i16: return lut_by_out(static_cast<const int16_t*>(x), outer, channels, inner, table, per_channel,
+                                       out_size, out);
+    case DType::u16: return lut_by_out(static_cast<const uint16_t*>(x), outer, channels, inner, table, per_channel,
+                                       out_size, out);
+    default: fail("lut: codes must be int8, uint8, int16 or uint16");
+  }
+}
+
+void pixel_shuffle_codes(const void* x, size_t elem_size, int64_t n, int64_t c_out, int64_t r, int64_t h, int64_t w,
+                         void* out) {
+  if (n < 0 || c_out < 0 || r < 1 || h < 0 || w < 0) fail("pixel shuffle: sizes must be >= 0 and the factor >= 1");
+  switch (elem_size) {
+    case 1: return shuffle_run(static_cast<const uint8_t*>(x), n, c_out, r, h, w, static_cast<uint8_t*>(out));
+    case 2: return shuffle_run(static_cast<const uint16_t*>(x), n, c_out, r, h, w, static_cast<uint16_t*>(out));
+    case 4: return shuffle_run(static_cast<const uint32_t*>(x), n, c_out, r, h, w, static_cast<uint32_t*>(out));
+    case 8: return shuffle_run(static_cast<const uint64_t*>(x), n, c_out, r, h, w, static_cast<uint64_t*>(out));
+    default: fail("pixel shuffle: elements must be 1, 2, 4 or 8 bytes");
+  }
+}
 
 void pad_codes(const void* x, DType dtype, int64_t planes, int64_t h, int64_t w, int64_t top, int64_t bottom,
                int64_t left, int64_t right, int mode, int32_t value, void* out) {

@@ -164,6 +164,17 @@ void instance_norm_codes(const InstanceNormArgs& a);
 // not repeated; needs top, bottom < h and left, right < w), 2 replicate (numpy "edge").
 void pad_codes(const void* x, DType dtype, int64_t planes, int64_t h, int64_t w, int64_t top, int64_t bottom,
                int64_t left, int64_t right, int mode, int32_t value, void* out);
+// Table lookup of codes (an elementwise op tabulated over every code, csrc/src/graph_ops.cpp): x is
+// `outer` blocks of `channels` channels of `inner` codes of `dtype` (1 or 2 bytes); out[i] =
+// table[c * T + x[i] - min(dtype)] with T = 2^(8 * size of dtype) entries per table, c the channel
+// of i when per_channel (channels tables), else 0 (one table). Entries of out_size bytes (1, 2, 8) are
+// copied as they are.
+void lut_codes(const void* x, DType dtype, int64_t outer, int64_t channels, int64_t inner, const void* table,
+               bool per_channel, size_t out_size, void* out);
+// torch's pixel_shuffle of n x (c_out r r) x h x w elements of elem_size bytes (1, 2, 4, 8) into
+// n x c_out x (h r) x (w r): out[n, c, y r + i, x r + j] = x[n, c r r + i r + j, y, x].
+void pixel_shuffle_codes(const void* x, size_t elem_size, int64_t n, int64_t c_out, int64_t r, int64_t h, int64_t w,
+                         void* out);
 // out[i] = clamp(round_half_even(x[i] / scale) + zero_point, qmin, qmax) (fixed.quantize); fails on
 // NaN or inf.
 void quantize_codes(const double* x, int64_t n, double scale, int32_t zero_point, IntFmt fmt, void* out);
