@@ -53,6 +53,31 @@ def test_instance_norm_codes_cpp_equals_golden(seed):
         assert np.array_equal(r, np.maximum(R.instance_norm_codes(x, out=out, **kw), out[1]))
 
 
+@pytest.mark.parametrize("seed", range(24))
+def test_instance_norm_codes_by_table_equals_golden(seed):
+    """8-bit codes over planes of >= 4 x 256 values (csrc/src/vector_ops.cpp: each output code then
+    comes from a per-plane table of every input code, made by the same row kernels): the golden bits,
+    signed and unsigned, affine or not, ReLU, 4/8/16-bit outputs, extremes, planes just below the
+    table's threshold (1,023 values: the direct path) and above it."""
+    rng = np.random.default_rng(100 + seed)
+    signed = bool(seed % 2)
+    f = fixed.IntFormat(8, signed)
+    hw = [(32, 32), (31, 33), (40, 40), (64, 64), (1, 1024), (1, 1023)][seed % 6]
+    shape = (int(rng.integers(1, 3)), int(rng.integers(1, 5)), *hw)
+    x = _random_codes(rng, 8, signed, shape, ["max", "min", "alternate", None, None, None][seed // 4 % 6])
+    kw = dict(x_bits=8, x_signed=signed, scale=float(10.0 ** rng.uniform(-4, 1)),
+              zero_point=int(rng.integers(f.qmin, f.qmax + 1)), eps=float(10.0 ** rng.uniform(-8, -1)),
+              weight=rng.normal(size=shape[1]) * 3 if seed % 3 else None,
+              bias=rng.normal(size=shape[1]) if seed % 3 else None)
+    for out_bits, out_signed in ((8, True), (8, False), (4, True), (16, True)):
+        of = fixed.IntFormat(out_bits, out_signed)
+        out = (float(10.0 ** rng.uniform(-3, 0)), int(rng.integers(of.qmin, of.qmax + 1)), out_bits, out_signed)
+        for relu in (False, True):
+            a = K.instance_norm_codes(x, out=out, relu=relu, **kw)
+            r = R.instance_norm_codes(x, out=out, relu=relu, **kw)
+            assert a.dtype == r.dtype == of.storage_dtype and a.tobytes() == r.tobytes(), (out, relu)
+
+
 def test_instance_norm_codes_statistics_are_exact():
     """Integer statistics: a plane of codes a, b alternating has mean (a+b)/2 and var ((a-b)/2)^2
     exactly, so the result is +-1 * scale / sqrt(scale^2 var + eps) to the last bit."""

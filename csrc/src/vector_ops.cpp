@@ -82,7 +82,32 @@ void instance_norm_codes(const InstanceNormArgs& a) {
       if (!(var >= 0.0)) var = 0.0;
       const double gamma = a.weight ? a.weight[c] : 1.0, beta = a.bias ? a.bias[c] : 0.0;
       const double k = a.scale * gamma / std::sqrt(a.scale * a.scale * var + a.eps);
-      if (a.out_codes) {
+      const int64_t ncodes = int64_t(a.x_fmt.qmax()) - a.x_fmt.qmin() + 1;
+      if (a.out_codes && !a.out_float && !a.residual && a.x_fmt.bits == 8 && 4 * ncodes <= a.hw) {
+        // Each output code is a function of its input code alone (per plane): normalize and quantize
+        // every possible code once, by the same row kernels (elementwise: the same bits), then look
+        // the plane's codes up. 8-bit codes only: every value of the container is a code of the
+        // format, so every lookup is in the table.
+        std::vector<int32_t> dv(static_cast<size_t>(ncodes));
+        for (int64_t v = 0; v < ncodes; ++v) dv[size_t(v)] = int32_t(a.x_fmt.qmin() + v) - a.zero_point;
+        std::vector<double> yv(static_cast<size_t>(ncodes));
+        hk.normalize_row_s32(dv.data(), ncodes, mean, k, beta, yv.data());
+        auto lookup = [&](auto* o) {
+          using TO = std::remove_pointer_t<decltype(o)>;
+          std::vector<TO> lut(static_cast<size_t>(ncodes));
+          quantize_run(yv.data(), ncodes, a.out_scale, ozp, qmin, qmax, lut.data());
+          TO* __restrict dst = o + p * a.hw;
+          const TO* __restrict t = lut.data();
+          const int32_t base = a.x_fmt.qmin();
+          for (int64_t i = 0; i < a.hw; ++i) dst[i] = t[int32_t(xp[i]) - base];
+        };
+        switch (container_dtype(a.out_fmt)) {
+          case DType::i8: lookup(typed<int8_t>(a.out_codes)); break;
+          case DType::u8: lookup(typed<uint8_t>(a.out_codes)); break;
+          case DType::i16: lookup(typed<int16_t>(a.out_codes)); break;
+          default: lookup(typed<uint16_t>(a.out_codes)); break;
+        }
+      } else if (a.out_codes) {
         std::vector<double> blk(a.out_float ? 0 : size_t(std::min<int64_t>(a.hw, kBlock)));
         auto emit = [&](auto* o) {  // in blocks: y in float64 (+ residual), then its codes
           for (int64_t i0 = 0; i0 < a.hw; i0 += kBlock) {
