@@ -398,6 +398,8 @@ class QuantizedGraph:
         if _code_op(n) and args and all(isinstance(a, QTensor) for a in args) and \
                 len({(a.scale, a.zero_point, a.bits) for a in args}) == 1:
             a0 = args[0]
+            if n.op == "relu" and a0.zero_point == -(1 << (a0.bits - 1)):
+                return a0    # real 0 is the lowest code: every code is >= it, relu moves nothing
             return QTensor(_run_codes(n, [a.codes for a in args], a0.zero_point, K), a0.scale, a0.zero_point, a0.bits)
         if n.op == "instance_norm" and isinstance(args[0], QTensor) and args[0].codes.ndim in (3, 4) \
                 and all(args[0].codes.shape[2:]):
@@ -420,6 +422,12 @@ class QuantizedGraph:
             if isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.dtype == b.dtype == np.float64 \
                     and a.shape == b.shape and a.flags.writeable:
                 return np.add(a, b, out=a)     # the same bits as a + b, without a new array
+        if in_place and n.op == "add" and len(args) == 2 and any(isinstance(a, QTensor) for a in args):
+            xs = [_real(a, K) for a in args]
+            if xs[0].shape == xs[1].shape and xs[0].dtype == xs[1].dtype == np.float64:
+                # into the array just dequantized (a new one, nobody else's): the bits of a + b
+                return np.add(xs[0], xs[1], out=xs[0 if isinstance(args[0], QTensor) else 1])
+            return OPS[n.op].run(n, xs)
         return OPS[n.op].run(n, [_real(a, K) for a in args])
 
     # ---- one MAC node ----------------------------------------------------------------------------

@@ -44,6 +44,19 @@ void pad_planes(const T* x, int64_t planes, int64_t h, int64_t w, int64_t top, i
   });
 }
 
+// out[j] = tab[x[j]] for j < n (local restrict pointers: a byte store may alias anything, so captured
+// pointers would be reloaded per element), unrolled by 4.
+template <class TIn, class TOut>
+void lut_span(const TIn* __restrict x, int64_t n, const TOut* __restrict tab, TOut* __restrict out) {
+  int64_t j = 0;
+  for (; j + 4 <= n; j += 4) {
+    const TOut a = tab[int64_t(x[j])], b = tab[int64_t(x[j + 1])], c = tab[int64_t(x[j + 2])],
+               d = tab[int64_t(x[j + 3])];
+    out[j] = a; out[j + 1] = b; out[j + 2] = c; out[j + 3] = d;
+  }
+  for (; j < n; ++j) out[j] = tab[int64_t(x[j])];
+}
+
 // out[i] = table[ch(i) * T + x[i] - min], T = 2^(8 sizeof(TIn)) entries per table; `outer` blocks of
 // C channels of `inner` elements; table_channels 1 (one table) or C (one per channel, axis 1).
 template <class TIn, class TOut>
@@ -56,8 +69,7 @@ void lut_run(const TIn* x, int64_t outer, int64_t C, int64_t inner, const TOut* 
     const int64_t b1 = std::min(n, (blk + 1) * kBlock);
     for (int64_t i = blk * kBlock; i < b1;) {
       const int64_t row = i / inner, end = std::min(b1, (row + 1) * inner);
-      const TOut* tab = table + (per_channel ? (row % C) * T : 0) - lo;
-      for (int64_t j = i; j < end; ++j) out[j] = tab[int64_t(x[j])];
+      lut_span(x + i, end - i, table + (per_channel ? (row % C) * T : 0) - lo, out + i);
       i = end;
     }
   });
@@ -77,6 +89,12 @@ void lut_by_out(const TIn* x, int64_t outer, int64_t C, int64_t inner, const voi
   }
 }
 
+// out[k * stride] = in[k] for k < n (restrict locals, as lut_span).
+template <class T>
+void strided_copy(const T* __restrict in, int64_t n, int64_t stride, T* __restrict out) {
+  for (int64_t k = 0; k < n; ++k) out[k * stride] = in[k];
+}
+
 // out[n, c, h*r + i, w*r + j] = x[n, c*r*r + i*r + j, h, w] (torch's pixel_shuffle).
 template <class T>
 void shuffle_run(const T* x, int64_t n, int64_t c, int64_t r, int64_t h, int64_t w, T* out) {
@@ -87,10 +105,7 @@ void shuffle_run(const T* x, int64_t n, int64_t c, int64_t r, int64_t h, int64_t
     for (int64_t y = 0; y < h; ++y)
       for (int64_t i = 0; i < r; ++i) {
         T* row = dst + (y * r + i) * ow;
-        for (int64_t j = 0; j < r; ++j) {
-          const T* in = src + ((i * r + j) * h + y) * w;
-          for (int64_t xx = 0; xx < w; ++xx) row[xx * r + j] = in[xx];
-        }
+        for (int64_t j = 0; j < r; ++j) strided_copy(src + ((i * r + j) * h + y) * w, w, r, row + j);
       }
   });
 }
