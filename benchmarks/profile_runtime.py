@@ -34,14 +34,17 @@ KERNEL_CALLS = ("conv_int", "requantize_integer", "quantize", "dequantize", "ins
                 "conv_flex") + FUSED
 
 
-class Unfused:
-    """accelsim.kernels without the fused entry points: the runtime then takes its unfused paths."""
+UNFUSE = FUSED + ("early_also",)   # what --unfuse may name: the fused calls, codes in several domains
 
-    def __init__(self, kernels):
-        self._k = kernels
+
+class Unfused:
+    """accelsim.kernels without the fused entry points ``hide``: the runtime then takes its unfused paths."""
+
+    def __init__(self, kernels, hide=FUSED):
+        self._k, self._hide = kernels, frozenset(hide)
 
     def __getattr__(self, name):
-        if name in FUSED:
+        if name in self._hide:
             raise AttributeError(name)
         return getattr(self._k, name)
 
@@ -87,20 +90,23 @@ def profile(qg, x, repeats: int) -> dict:
     return out
 
 
-def run_unfused(qg, x):
-    """One run without the fused calls and with one early domain per value (as before either existed)."""
+def run_unfused(qg, x, unfuse=UNFUSE):
+    """One run without the fused calls named in ``unfuse`` and, if it names ``early_also``, with one
+    early domain per value (as before they existed)."""
     from accelsim import kernels
 
-    also, qg._early_also = qg._early_also, {}
+    also = qg._early_also
+    if "early_also" in unfuse:
+        qg._early_also = {}
     try:
-        return qg.run(x, impl=Unfused(kernels))
+        return qg.run(x, impl=Unfused(kernels, [u for u in unfuse if u in FUSED]))
     finally:
         qg._early_also = also
 
 
-def ab(qg, x, repeats: int) -> dict:
+def ab(qg, x, repeats: int, unfuse=UNFUSE) -> dict:
     """Median seconds of the runtime with and without its fused calls, interleaved (order alternating)."""
-    impls = {"unfused": lambda: run_unfused(qg, x), "fused": lambda: qg.run(x, impl="cpp")}
+    impls = {"unfused": lambda: run_unfused(qg, x, unfuse), "fused": lambda: qg.run(x, impl="cpp")}
     a, b = impls["unfused"](), impls["fused"]()
     if a.tobytes() != b.tobytes():
         raise SystemExit("fused and unfused runs differ: a bug")
@@ -121,8 +127,14 @@ def main(argv=None) -> int:
     ap.add_argument("--ab-repeats", type=int, default=6, help="A/B runs of each variant (default per model and batch)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--workdir", default=None, help="bench_runtime.py's workdir (calibrations, ONNX exports)")
+    ap.add_argument("--unfuse", default=",".join(UNFUSE),
+                    help=f"what the A/B's unfused side goes without (default all of {','.join(UNFUSE)})")
     ap.add_argument("--json", metavar="PATH")
     args = ap.parse_args(argv)
+    unfuse = tuple(u for u in args.unfuse.split(",") if u)
+    bad = [u for u in unfuse if u not in UNFUSE]
+    if bad or not unfuse:
+        ap.error(f"--unfuse: {bad[0] if bad else 'nothing'} is not one of {','.join(UNFUSE)}")
     import tempfile
 
     import bench_runtime as br
@@ -140,10 +152,10 @@ def main(argv=None) -> int:
         x = prep.inputs(int(batch), br.BENCH_SEED)
         load0 = os.getloadavg()
         prof = profile(qg, x, args.repeats)
-        res = ab(qg, x, ab_repeats)
+        res = ab(qg, x, ab_repeats, unfuse)
         row = {"model": model, "batch": int(batch), "profile_s": prof, "unfused_s": res["unfused"],
                "fused_s": res["fused"], "speedup": res["unfused"] / res["fused"], "ab_raw_s": res["raw"],
-               "load_before": load0, "load_after": os.getloadavg()}
+               "unfuse": list(unfuse), "load_before": load0, "load_after": os.getloadavg()}
         rows.append(row)
         wall = prof["wall"]
         print(f"\n{model} batch {batch}: profiled run {wall * 1e3:.1f} ms (load average {load0[0]:.2f} -> "
@@ -152,7 +164,8 @@ def main(argv=None) -> int:
         for k, v in sorted(prof.items(), key=lambda kv: -kv[1]):
             if k.startswith(("kernel:", "node:")):
                 print(f"  {k:28s} {v * 1e3:10.2f} ms {v / wall:7.1%}")
-        print(f"  A/B, {ab_repeats} interleaved runs each: unfused {res['unfused'] * 1e3:.1f} ms, fused "
+        print(f"  A/B, {ab_repeats} interleaved runs each, unfused = without {','.join(unfuse)}:\n"
+              f"    unfused {res['unfused'] * 1e3:.1f} ms, fused "
               f"{res['fused'] * 1e3:.1f} ms: {row['speedup']:.2f}x (outputs equal byte for byte)")
     doc = {"machine": br.cpu_info(), "threads": args.threads, "isa": kernels.active_isa(), "rows": rows}
     if args.json:
