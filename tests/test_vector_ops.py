@@ -532,3 +532,21 @@ def test_tables_and_codes_in_two_domains_change_nothing(act, fmt):
     assert not isinstance(env1["act"], QTensor)                    # one domain: the concat read float64
     assert fast.dtype == np.float64
     assert fast.tobytes() == traced.tobytes() == golden.tobytes() == golden_traced.tobytes() == before.tobytes()
+
+
+@pytest.mark.parametrize("bits", [2, 4, 8, 16])
+def test_relu_of_codes_at_the_lowest_zero_point_is_the_value(bits):
+    """A relu of codes whose zero point is the format's lowest code returns the value itself: the same
+    codes as max(codes, zero point) on every code of the format (and as relu in float64, quantized)."""
+    rng = np.random.default_rng(bits)
+    g = _unet_graph(rng)
+    qg = quantize(g, "w8a8", (rng.normal(size=(2, 3, 8, 8)),))
+    f = fixed.IntFormat(bits, True)
+    codes = np.concatenate([np.arange(f.qmin, f.qmax + 1), rng.integers(f.qmin, f.qmax + 1, 100)]).astype(
+        f.storage_dtype).reshape(1, 1, 1, -1)
+    x = QTensor(codes, 0.05, f.qmin, bits)
+    got = qg._vector(g.node("r1"), [x], K, set())
+    assert got is x
+    assert np.array_equal(_run_codes(g.node("r1"), [codes], f.qmin), codes)
+    want = R.quantize(np.maximum(R.dequantize(codes, 0.05, f.qmin), 0.0), 0.05, f.qmin, bits=bits)
+    assert np.array_equal(got.codes, want)
