@@ -1,6 +1,6 @@
 """The two int8 transposed-convolution algorithms side by side (csrc/src/qconv.cpp): phase
 decomposition (``phase``) against GEMM + phase-plane col2im (``col2im``), and which one ``auto``
-picks, on the DCGAN-64 and pix2pix decoder layers and on other geometries (stride 1, 3 and 4, odd
+picks, on the DCGAN-64, pix2pix decoder and CycleGAN upsampling layers and on other geometries (stride 1, 3 and 4, odd
 kernels, output_padding, groups, few channels). The evidence behind ``auto`` (docs/design.md).
 
 usage: python benchmarks/bench_convt.py [--runs 15] [--threads 1,2] [--isas avx512,amx] [--json PATH]
@@ -46,6 +46,8 @@ GEOMS = [
     ("k5s3p1 64->32 8x8", 64, 32, 8, 5, dict(stride=3, padding=1), 4),
     ("k4s4 128->64 8x8", 128, 64, 8, 4, dict(stride=4), 4),
     ("k4s2p1 g2 128->64 16x16", 128, 64, 16, 4, dict(stride=2, padding=1, groups=2), 4),
+    ("cyclegan 256x64x64->128x128x128", 256, 128, 64, 3, dict(stride=2, padding=1, output_padding=1), 1),
+    ("cyclegan 128x128x128->64x256x256", 128, 64, 128, 3, dict(stride=2, padding=1, output_padding=1), 1),
 ]
 
 
