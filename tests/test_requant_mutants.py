@@ -383,7 +383,6 @@ def _double_rounding_cases():
     cases = []
     for c in (1 + 2.0 ** -23 * 6, 1 + 2.0 ** -23 * 7, 1.5 + 2.0 ** -23 * 2, 1.5 + 2.0 ** -23 * 3):
         for sign in (1, -1):
-            cf = Fraction(sign * c)
             half = Fraction(2) ** -24 * sign                   # to the midpoint above |c|
             u64 = Fraction(2) ** -52                           # float64 ulp in [1, 2)
             for k in (-1, 0, 1):
