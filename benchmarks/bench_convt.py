@@ -1,7 +1,8 @@
 """The two int8 transposed-convolution algorithms side by side (csrc/src/qconv.cpp): phase
 decomposition (``phase``) against GEMM + phase-plane col2im (``col2im``), and which one ``auto``
-picks, on the DCGAN-64, pix2pix decoder and CycleGAN upsampling layers and on other geometries (stride 1, 3 and 4, odd
-kernels, output_padding, groups, few channels). The evidence behind ``auto`` (docs/design.md).
+picks (on AMX also the phases as implicit GEMMs, ``implicit``, which ``auto`` never picks), on the
+DCGAN-64, pix2pix decoder and CycleGAN upsampling layers and on other geometries (stride 1, 3 and 4,
+odd kernels, output_padding, groups, few channels). The evidence behind ``auto`` (docs/design.md).
 
 usage: python benchmarks/bench_convt.py [--runs 15] [--threads 1,2] [--isas avx512,amx] [--json PATH]
 
@@ -10,7 +11,8 @@ codes, the bench_kernels layer without the requantization), after one warm-up ea
 and caches the weights); the table gives the fastest and the median run of each and their ratios
 (col2im time / phase time: > 1 means phase is faster), plus the 1-minute load average when the
 geometry finished. JSON rows: {"name", "isa", "threads", "batch", "cin", "cout", "hw", "spec",
-"macs", "auto", "phase_min_s", "phase_median_s", "col2im_min_s", "col2im_median_s", "load_avg_1min"}.
+"macs", "auto", "phase_min_s", "phase_median_s", "col2im_min_s", "col2im_median_s", "load_avg_1min"}, and
+on amx "implicit_min_s", "implicit_median_s".
 """
 from __future__ import annotations
 
@@ -51,14 +53,16 @@ GEOMS = [
 ]
 
 
-def time_pair(fn, runs: int) -> dict:
-    """Fastest and median seconds of fn under each algorithm, interleaved run by run."""
-    ts = {"phase": [], "col2im": []}
+def time_pair(fn, runs: int, implicit: bool = False) -> dict:
+    """Fastest and median seconds of fn under each algorithm (and the implicit GEMM when asked),
+    interleaved run by run, the order rotating."""
+    ts = {"phase": [], "col2im": [], **({"implicit": []} if implicit else {})}
     for path in ts:
         with kernels.use_convt_path(path):
             fn()
+    order = list(ts)
     for r in range(runs):
-        for path in (("phase", "col2im") if r % 2 == 0 else ("col2im", "phase")):
+        for path in order[r % len(order):] + order[:r % len(order)]:
             with kernels.use_convt_path(path):
                 t0 = time.perf_counter()
                 fn()
@@ -76,9 +80,11 @@ def main(argv=None) -> int:
     isas = args.isas.split(",") if args.isas else [i for i in kernels.available_isas() if i != "scalar"]
     rng = np.random.default_rng(0)
     rows = []
-    print(f"median and fastest of {args.runs} interleaved runs; ratio = col2im time / phase time (> 1: phase faster)")
+    print(f"median and fastest of {args.runs} interleaved runs; ratio = col2im time / phase time (> 1: phase faster);"
+          " on amx also the implicit GEMM (ACCELSIM_CONVT=implicit): its median and best-of-two median / its median"
+          " (> 1: implicit faster than both)")
     print(f"{'geometry':<32}{'isa':>7}{'thr':>4}{'col2im min':>12}{'phase min':>11}{'ratio':>7}"
-          f"{'col2im med':>12}{'phase med':>11}{'ratio':>7}{'auto':>8}{'load':>6}")
+          f"{'col2im med':>12}{'phase med':>11}{'ratio':>7}{'auto':>8}{'load':>6}{'impl med':>13}{'ratio':>7}")
     for name, cin, cout, hw, k, kw, batch in GEOMS:
         spec = ConvSpec.make(transposed=True, **kw)
         x = rng.integers(-128, 128, (batch, cin, hw, hw), dtype=np.int8)
@@ -95,10 +101,11 @@ def main(argv=None) -> int:
                     prev = kernels.num_threads()
                     kernels.set_num_threads(threads)
                     try:
-                        t = time_pair(fn, args.runs)
+                        t = time_pair(fn, args.runs, implicit=isa == "amx")
                     finally:
                         kernels.set_num_threads(prev)
                     load = os.getloadavg()[0]
+                    best = min(t["phase_median_s"], t["col2im_median_s"])
                     rows.append({"name": name, "isa": isa, "threads": threads, "batch": batch, "cin": cin,
                                  "cout": cout, "hw": hw, "spec": str(spec),
                                  "macs": batch * cin * (cout // spec.groups) * hw * hw * k * k, "auto": auto, **t,
@@ -106,7 +113,9 @@ def main(argv=None) -> int:
                     print(f"{name:<32}{isa:>7}{threads:>4}{t['col2im_min_s'] * 1e3:>10.3f}ms{t['phase_min_s'] * 1e3:>9.3f}ms"
                           f"{t['col2im_min_s'] / t['phase_min_s']:>6.2f}x{t['col2im_median_s'] * 1e3:>10.3f}ms"
                           f"{t['phase_median_s'] * 1e3:>9.3f}ms{t['col2im_median_s'] / t['phase_median_s']:>6.2f}x"
-                          f"{auto:>8}{load:>6.2f}", flush=True)
+                          f"{auto:>8}{load:>6.2f}" + (f"{t['implicit_median_s'] * 1e3:>11.3f}ms"
+                                                      f"{best / t['implicit_median_s']:>6.2f}x"
+                                                      if "implicit_median_s" in t else ""), flush=True)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(rows, f, indent=1)

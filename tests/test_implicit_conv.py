@@ -73,8 +73,9 @@ def operands(fmt, xs, ws, rng, extreme, cout=None):
 
 
 def requant_args(rng, cout):
-    """Integer-mode parameters: scalar or per channel, ReLU or not, and now and then a negative shift
-    (the row kernel does not take it: requantized after the conv instead of in its tasks)."""
+    """Integer-mode parameters: scalar or per channel, ReLU or not, output codes of 2-16 bits signed or
+    not, and now and then a negative shift, for every channel or some (the row kernel does not take
+    it: then the whole conv is requantized after it instead of in its tasks)."""
     scale = float(rng.choice([1e-5, 1e-3, 0.01, 0.9]))
     if rng.random() < 0.5:
         m0, sh = quantize_multiplier(scale)
@@ -82,9 +83,15 @@ def requant_args(rng, cout):
         pairs = [quantize_multiplier(scale * float(f)) for f in rng.uniform(0.5, 2.0, cout)]
         m0 = np.array([p[0] for p in pairs], np.int32)
         sh = np.array([p[1] for p in pairs], np.int32)
-    if rng.random() < 0.15:
+    r = rng.random()
+    if r < 0.1:
         m0, sh = quantize_multiplier(3.7)          # shift < 0
-    return dict(m0=m0, shift=sh, zero_point=int(rng.integers(-128, 128)), out_bits=8, out_signed=True,
+    elif r < 0.2 and np.ndim(m0):
+        m0[0], sh[0] = quantize_multiplier(3.7)    # one channel's shift < 0
+    bits = int(rng.choice([8, 8, 2, 4, 16]))
+    signed = bool(rng.random() < 0.6)
+    lo, hi = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
+    return dict(m0=m0, shift=sh, zero_point=int(rng.integers(lo, hi + 1)), out_bits=bits, out_signed=signed,
                 act=str(rng.choice(["none", "relu"])))
 
 
@@ -126,6 +133,8 @@ def test_implicit_equals_golden(fmt, geom, seed, extreme):
          extreme="random")   # phases without taps whose rows are wider than the window
 @example(geom=(ConvSpec.make(stride=2, padding=1, output_padding=1, transposed=True), (2, 65, 5, 6), (65, 33, 3, 3)),
          seed=1, extreme="random")   # 4, 2, 2 and 1 taps
+@example(geom=(ConvSpec.make(stride=(2, 3), padding=1, groups=2, transposed=True), (1, 130, 4, 5), (130, 100, 4, 3)),
+         seed=2, extreme="random")   # several 32-row panels and 64-channel chunks per grid
 def test_implicit_transposed_equals_golden(fmt, geom, seed, extreme):
     spec, xs, ws = geom
     rng = np.random.default_rng(seed)
@@ -212,9 +221,9 @@ def test_weights_changed_in_place_are_packed_anew(isa):
 
 @pytest.mark.skipif(not HAS_IMPLICIT, reason="the implicit path needs AMX")
 def test_images_in_chunks():
-    """The channel-quad copy holds at most 32 MiB of images (at least one): two 64-channel images of
-    400 x 400 (10.3 MiB of quads each: 16 quad planes of 402 x 402 x 4 bytes) run as chunks of three
-    images over a batch of four; bit-exact, conv_int and conv_requant."""
+    """The channel-quad copy holds at most 32 MiB of images (at least one): a batch of four 64-channel
+    images of 400 x 400 (10.3 MiB of quads each: 16 quad planes of 402 x 402 x 4 bytes) runs as chunks
+    of three and one; bit-exact, conv_int and conv_requant."""
     rng = np.random.default_rng(4)
     spec = ConvSpec.make(padding=1)
     x = rng.integers(-128, 128, (4, 64, 400, 400)).astype(np.int8)
@@ -227,3 +236,27 @@ def test_images_in_chunks():
         other = kernels.conv_int(x, w, **args)
     np.testing.assert_array_equal(got, other)
     np.testing.assert_array_equal(got[3, :, :50, :50], reference.conv_int(x[3:, :, :51, :51], w, **args)[0, :, :50, :50])
+    rq = dict(m0=1 << 30, shift=14, zero_point=-2, out_bits=8, out_signed=True, act="relu")
+    with kernels.use_isa("amx"):
+        got_q = kernels.conv_requant(x, w, **args, **rq)
+        assert kernels.last_conv2d_path() == "implicit"
+    np.testing.assert_array_equal(got_q, reference.requantize_integer(other, **rq))
+
+
+@pytest.mark.parametrize("path", ["phase", "implicit"])
+def test_phase_weight_cache_keeps_geometries_apart(isa, path):
+    """Packed phase weights are cached per geometry field by field: stride (2, 2) with dilation (1, 65)
+    and with dilation (2, 1) have different phase taps but, in a key that packed each field into 6 bits,
+    the same key (65 spilled into the stride field), with the same output size: the second call took
+    the first's panels (wrong result, reads past them). Same weights, both geometries, golden bits."""
+    rng = np.random.default_rng(8)
+    w = rng.integers(-127, 128, (64, 16, 3, 3)).astype(np.int8)
+    args = dict(x_bits=8, x_signed=True, x_zero_point=0, w_bits=8)
+    for xs, dil in (((1, 64, 4, 2), (1, 65)), ((1, 64, 3, 66), (2, 1))):
+        spec = ConvSpec.make(stride=2, dilation=dil, transposed=True)
+        x = rng.integers(-128, 128, xs).astype(np.int8)
+        with kernels.use_isa(isa), kernels.use_convt_path(path):
+            got = kernels.conv_int(x, w, spec=spec, **args)
+        ref = reference.conv_int(x, w, spec=spec, **args)
+        assert got.shape == ref.shape == (1, 16, 9, 133)
+        np.testing.assert_array_equal(got, ref, err_msg=str(dil))

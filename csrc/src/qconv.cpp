@@ -282,7 +282,8 @@ inline void load_offset_strided(const TensorView& x, int64_t src, int64_t n, int
 // large weights and small images (pix2pix's 1024x512x4x4 at 2x2). Packed u8s8 weights are kept in a
 // small process-wide LRU cache keyed by everything the packing depends on: the weights' address,
 // shape and a hash of their bytes (so weights changed in place are packed anew), the tile geometry
-// of the active ISA, the output-channel blocking and the conv kind.
+// of the active ISA, the conv kind and layout, and what else the packing depends on: the output-
+// channel blocking (layout 0) or the geometry that decides a transposed conv's phases (layouts 1, 2).
 struct PackedWeightsKey {
   const void* ptr = nullptr;
   int64_t shape[4] = {0, 0, 0, 0};
@@ -290,15 +291,28 @@ struct PackedWeightsKey {
   int mr = 0, nr = 0, kg = 0, kga = 0;
   int64_t cob = 0, groups = 0;
   bool transposed = false;
-  int layout = 0;  // 0: the conv's GEMM rows (conv_packed), 1: per transposed-conv phase (convt_phase)
+  // 0: the conv's GEMM rows (conv_packed), 1: per transposed-conv phase (convt_phase), 2: per
+  // implicit-GEMM grid (conv_implicit)
+  int layout = 0;
+  int64_t phases[8] = {0, 0, 0, 0, 0, 0, 0, 0};  // convt_phase_key: each field whole, no packing
   bool operator==(const PackedWeightsKey& o) const {
     return ptr == o.ptr && std::equal(shape, shape + 4, o.shape) && hash == o.hash && mr == o.mr && nr == o.nr &&
            kg == o.kg && kga == o.kga && cob == o.cob && groups == o.groups && transposed == o.transposed &&
-           layout == o.layout;
+           layout == o.layout && std::equal(phases, phases + 8, o.phases);
   }
 };
+// What decides a transposed conv's phases and their taps (convt_phases): strides, dilations, padding
+// mod stride, and which phases have outputs (min(oh, sh) and min(ow, sw): phase row oy0 < sh has
+// outputs iff oy0 < oh).
+void convt_phase_key(const Geom& g, int64_t* f) {
+  const ConvParams& p = g.p;
+  const int64_t v[8] = {p.stride_h, p.stride_w, p.dil_h, p.dil_w, p.pad_h % p.stride_h, p.pad_w % p.stride_w,
+                        std::min<int64_t>(g.oh, p.stride_h), std::min<int64_t>(g.ow, p.stride_w)};
+  std::copy(v, v + 8, f);
+}
 struct PackedWeights {
-  std::vector<std::vector<PackedA<int8_t>>> A;  // [output-channel block][group]
+  // [output-channel block][group] (layout 0), [phase][group] (layout 1), [grid][group] (layout 2)
+  std::vector<std::vector<PackedA<int8_t>>> A;
   std::vector<std::vector<int32_t>> sums;       // [block][group * Mb + m]: sum over k of w(m, k)
   int64_t bytes = 0;
 };
@@ -678,9 +692,7 @@ void convt_phase(const TensorView& x, const TensorView& w, const Geom& g, int32_
   key.hash = hash_bytes(w.data, w.numel());
   key.mr = ts.mr, key.nr = ts.nr, key.kg = ts.kg, key.kga = ts.kga();
   key.groups = G, key.transposed = true, key.layout = 1;
-  // the phases depend on stride, dilation and padding mod stride, not only on the weights' shape
-  key.cob = ((int64_t(g.p.stride_h) * 64 + g.p.stride_w) * 64 + g.p.dil_h) * 64 + g.p.dil_w;
-  key.cob = (key.cob * 64 + g.p.pad_h % g.p.stride_h) * 64 + g.p.pad_w % g.p.stride_w;
+  convt_phase_key(g, key.phases);  // the phases depend on the geometry, not only on the weights' shape
   std::shared_ptr<const PackedWeights> pw = packed_weights_cache().find(key);
   if (!pw) {
     pw = pack_convt_phases(static_cast<const int8_t*>(w.data), g, phases, ts);
@@ -1036,9 +1048,10 @@ ImplicitLayout implicit_layout(const Geom& g) {
 // kernel: conv2d with >= 32 input and >= 16 output channels per group (below that the im2col path's
 // packing is cheap and its tiles fuller); a transposed conv on any geometry, but only when
 // asked for (implicit_run): its phases have few taps each (4 of a 4x4 stride-2 kernel), so each tile
-// sums a short reduction and the flat window wastes columns on small inputs, and the packed phase and
-// col2im paths measured faster on DCGAN-64, CycleGAN's and pix2pix's transposed layers
-// (docs/performance.md).
+// sums a short reduction and the flat window wastes columns on small inputs. benchmarks/bench_convt.py
+// (AMX): slower than the faster of phase and col2im on 15 of 19 geometries, every DCGAN-64 and
+// pix2pix layer among them; faster on CycleGAN's two upsampling layers, a stride-1 3x3 and a k5 s3
+// (docs/design.md). No rule for auto yet.
 bool implicit_ok(const Geom& g, const HotKernels& hk) {
   const ConvParams& p = g.p;
   if (!hk.ukr_u8s8_implicit) return false;
@@ -1086,12 +1099,7 @@ void conv_implicit(const TensorView& x, const TensorView& w, const Geom& g, int3
   key.hash = hash_bytes(w.data, w.numel());
   key.mr = ts.mr, key.nr = ts.nr, key.kg = ts.kg, key.kga = ts.kga();
   key.groups = G, key.transposed = tr, key.layout = 2;
-  if (tr) {
-    key.cob = ((int64_t(g.p.stride_h) * 64 + g.p.stride_w) * 64 + g.p.dil_h) * 64 + g.p.dil_w;
-    key.cob = ((key.cob * 64 + g.p.pad_h % g.p.stride_h) * 64 + g.p.pad_w % g.p.stride_w) * 4096 +
-              std::min<int64_t>(g.oh, 4095);  // which phases have outputs
-    key.cob = key.cob * 4096 + std::min<int64_t>(g.ow, 4095);
-  }
+  if (tr) convt_phase_key(g, key.phases);  // the grids are the phases (conv2d: one, any geometry)
   std::shared_ptr<const PackedWeights> pw = packed_weights_cache().find(key);
   if (!pw) {
     auto pk = std::make_shared<PackedWeights>();

@@ -83,11 +83,12 @@ void instance_norm_codes(const InstanceNormArgs& a) {
       const double gamma = a.weight ? a.weight[c] : 1.0, beta = a.bias ? a.bias[c] : 0.0;
       const double k = a.scale * gamma / std::sqrt(a.scale * a.scale * var + a.eps);
       const int64_t ncodes = int64_t(a.x_fmt.qmax()) - a.x_fmt.qmin() + 1;
-      if (a.out_codes && !a.out_float && !a.residual && a.x_fmt.bits == 8 && 4 * ncodes <= a.hw) {
+      if (a.out_codes && !a.out_float && !a.residual && a.x_fmt.bits == 8 && a.x_dtype == container_dtype(a.x_fmt) &&
+          4 * ncodes <= a.hw) {
         // Each output code is a function of its input code alone (per plane): normalize and quantize
         // every possible code once, by the same row kernels (elementwise: the same bits), then look
-        // the plane's codes up. 8-bit codes only: every value of the container is a code of the
-        // format, so every lookup is in the table.
+        // the plane's codes up. 8-bit codes in their own container only: every value of the
+        // container is then a code of the format, so every lookup is in the table.
         std::vector<int32_t> dv(static_cast<size_t>(ncodes));
         for (int64_t v = 0; v < ncodes; ++v) dv[size_t(v)] = int32_t(a.x_fmt.qmin() + v) - a.zero_point;
         std::vector<double> yv(static_cast<size_t>(ncodes));

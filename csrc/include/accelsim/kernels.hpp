@@ -50,7 +50,7 @@ void qconv_run(const QConvPlan& plan, void* out);
 // Algorithm of transposed convolutions on the int8 path (u8 x s8 codes, int32 accumulators, int8
 // weights): `phase` (phase decomposition, qconv.cpp convt_phase), `col2im` (GEMM + phase-plane
 // col2im, conv_packed), `implicit` (the phases as implicit GEMMs on AMX tiles, conv_implicit: never
-// chosen automatically, measured slower; on ISAs without the tiles as automatic) or `automatic`
+// chosen automatically, slower on most measured layers; on ISAs without the tiles as automatic) or `automatic`
 // (phase or col2im, each where it was measured faster: docs/design.md). Other formats and wider accumulators always take their own paths.
 // ACCELSIM_CONVT=auto|phase|col2im|implicit at first use, else automatic.
 enum class ConvtPath : int { automatic = 0, phase = 1, col2im = 2, implicit = 3 };
