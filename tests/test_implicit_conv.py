@@ -17,13 +17,10 @@ from accelsim import kernels
 from accelsim.formats import reference
 from accelsim.formats.conv import ConvSpec
 from accelsim.formats.requant import quantize_multiplier
-from tests.test_phase_convt import transposed_geometries
+from tests.test_phase_convt import INT, operands, transposed_geometries
 
 ISAS = kernels.available_isas()
 HAS_IMPLICIT = "amx" in ISAS
-# (activation bits, weight kind, weight bits): every one runs the u8 x s8 path
-INT = {"int8": (8, "fixed", 8), "int4": (4, "fixed", 4), "w7a8": (8, "fixed", 7), "ternary": (8, "ternary", 2),
-       "binary_w_int8_a": (8, "binary", 2)}
 
 
 @st.composite
@@ -44,32 +41,6 @@ def geometries(draw):
     except ValueError:
         assume(False)
     return spec, xs, ws
-
-
-def operands(fmt, xs, ws, rng, extreme, cout=None):
-    """x, w (shape ws) and the conv's keyword arguments; a bias of `cout` (default ws[0]) channels."""
-    xb, wk, wb = INT[fmt]
-    signed = bool(rng.random() < 0.5)
-    lo, hi = (-(1 << (xb - 1)), (1 << (xb - 1)) - 1) if signed else (0, (1 << xb) - 1)
-    wlo, whi = reference.weight_code_range(wk, wb)
-    if extreme == "x_lo_w_lo":
-        x, w = np.full(xs, lo), np.full(ws, wlo)
-    elif extreme == "x_hi_w_lo":
-        x, w = np.full(xs, hi), np.full(ws, wlo)
-    elif extreme == "x_hi_w_hi":
-        x, w = np.full(xs, hi), np.full(ws, whi)
-    else:
-        x, w = rng.integers(lo, hi + 1, xs), rng.integers(wlo, whi + 1, ws)
-    x = x.astype(np.int8 if signed else np.uint8)
-    w = w.astype(np.int8)
-    if wk == "binary":
-        w[w == 0] = 1
-    zx = int(rng.choice([lo, hi, int(rng.integers(lo, hi + 1))]))
-    cout = ws[0] if cout is None else cout
-    r = rng.random()
-    bias = (rng.integers(-(1 << 20), 1 << 20, cout).astype(np.int32) if r < 0.4 else
-            rng.integers(-(1 << 24), 1 << 24, cout).astype(np.int64) if r < 0.6 else None)
-    return x, w, dict(x_bits=xb, x_signed=signed, x_zero_point=zx, w_kind=wk, w_bits=wb, bias=bias)
 
 
 def requant_args(rng, cout):
@@ -95,6 +66,25 @@ def requant_args(rng, cout):
                 act=str(rng.choice(["none", "relu"])))
 
 
+def check_every_isa(x, w, spec, args, rq, last_path, convt_path="auto"):
+    """conv_int and conv_requant on every ISA equal the golden model's bits; returns {isa: (path of
+    conv_int, path of conv_requant)} as `last_path()` reports them."""
+    ref = reference.conv_int(x, w, spec=spec, **args)
+    ref_q = reference.requantize_integer(ref, **rq)
+    paths = {}
+    for isa in ISAS:
+        with kernels.use_isa(isa), kernels.use_convt_path(convt_path):
+            got = kernels.conv_int(x, w, spec=spec, **args)
+            path = last_path()
+            got_q = kernels.conv_requant(x, w, spec=spec, **args, **rq)
+            paths[isa] = (path, last_path())
+        np.testing.assert_array_equal(got, ref, err_msg=f"{isa} conv_int")
+        assert got.dtype == ref.dtype
+        np.testing.assert_array_equal(got_q, ref_q, err_msg=f"{isa} conv_requant")
+        assert got_q.dtype == ref_q.dtype
+    return paths
+
+
 @pytest.mark.parametrize("fmt", list(INT))
 @settings(max_examples=30, deadline=None)
 @given(geom=geometries(), seed=st.integers(0, 2**32 - 1),
@@ -108,21 +98,10 @@ def requant_args(rng, cout):
 def test_implicit_equals_golden(fmt, geom, seed, extreme):
     spec, xs, ws = geom
     rng = np.random.default_rng(seed)
-    x, w, args = operands(fmt, xs, ws, rng, extreme)
-    ref = reference.conv_int(x, w, spec=spec, **args)
-    rq = requant_args(rng, ws[0])
-    ref_q = reference.requantize_integer(ref, **rq)
-    for isa in ISAS:
-        with kernels.use_isa(isa):
-            got = kernels.conv_int(x, w, spec=spec, **args)
-            path = kernels.last_conv2d_path()
-            got_q = kernels.conv_requant(x, w, spec=spec, **args, **rq)
-            path_q = kernels.last_conv2d_path()
-        np.testing.assert_array_equal(got, ref, err_msg=f"{isa} conv_int")
-        assert got.dtype == ref.dtype
-        np.testing.assert_array_equal(got_q, ref_q, err_msg=f"{isa} conv_requant")
-        assert got_q.dtype == ref_q.dtype
-        assert path == path_q == ("implicit" if isa == "amx" else "packed"), (isa, path, path_q)
+    x, w, args = operands(fmt, xs, ws, spec.groups, rng, extreme, cout=ws[0])
+    paths = check_every_isa(x, w, spec, args, requant_args(rng, ws[0]), kernels.last_conv2d_path)
+    for isa, pair in paths.items():
+        assert pair == ("implicit" if isa == "amx" else "packed",) * 2, (isa, pair)
 
 
 @pytest.mark.parametrize("fmt", list(INT))
@@ -138,23 +117,14 @@ def test_implicit_equals_golden(fmt, geom, seed, extreme):
 def test_implicit_transposed_equals_golden(fmt, geom, seed, extreme):
     spec, xs, ws = geom
     rng = np.random.default_rng(seed)
-    x, w, args = operands(fmt, xs, ws, rng, extreme, cout=ws[1] * spec.groups)
-    ref = reference.conv_int(x, w, spec=spec, **args)
-    rq = requant_args(rng, ws[1] * spec.groups)
-    ref_q = reference.requantize_integer(ref, **rq)
-    for isa in ISAS:
-        with kernels.use_isa(isa), kernels.use_convt_path("implicit"):
-            got = kernels.conv_int(x, w, spec=spec, **args)
-            path = kernels.last_convt_path()
-            got_q = kernels.conv_requant(x, w, spec=spec, **args, **rq)
-            path_q = kernels.last_convt_path()
-        np.testing.assert_array_equal(got, ref, err_msg=f"{isa} conv_int")
-        assert got.dtype == ref.dtype
-        np.testing.assert_array_equal(got_q, ref_q, err_msg=f"{isa} conv_requant")
+    x, w, args = operands(fmt, xs, ws, spec.groups, rng, extreme)
+    paths = check_every_isa(x, w, spec, args, requant_args(rng, ws[1] * spec.groups), kernels.last_convt_path,
+                            convt_path="implicit")
+    for isa, pair in paths.items():
         if isa == "amx":
-            assert path == path_q == "implicit", (path, path_q)
+            assert pair == ("implicit", "implicit"), pair
         else:
-            assert path != "implicit" and path_q != "implicit", (isa, path, path_q)
+            assert "implicit" not in pair, (isa, pair)
 
 
 def test_transposed_implicit_only_when_asked(isa):

@@ -46,7 +46,9 @@ def transposed_geometries(draw):
     return spec, xs, ws
 
 
-def operands(fmt, xs, ws, groups, rng, extreme):
+def operands(fmt, xs, ws, groups, rng, extreme, cout=None):
+    """x, w (shape ws) and the conv's keyword arguments, a bias of `cout` channels (default: a
+    transposed conv's, ws[1] * groups)."""
     xb, wk, wb = INT[fmt]
     signed = bool(rng.random() < 0.5)
     lo, hi = (-(1 << (xb - 1)), (1 << (xb - 1)) - 1) if signed else (0, (1 << xb) - 1)
@@ -64,7 +66,7 @@ def operands(fmt, xs, ws, groups, rng, extreme):
     if wk == "binary":
         w[w == 0] = 1
     zx = int(rng.choice([lo, hi, int(rng.integers(lo, hi + 1))]))
-    cout = ws[1] * groups
+    cout = ws[1] * groups if cout is None else cout
     r = rng.random()
     bias = (rng.integers(-(1 << 20), 1 << 20, cout).astype(np.int32) if r < 0.4 else
             rng.integers(-(1 << 24), 1 << 24, cout).astype(np.int64) if r < 0.6 else None)

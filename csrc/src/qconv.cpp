@@ -367,6 +367,26 @@ PackedWeightsCache& packed_weights_cache() {
   return *c;
 }
 
+// The cache's entry for int8 weights w packed in `layout` for conv g on tiles ts (conv_packed: with
+// its output-channel blocking cob), made by pack() and kept when absent.
+template <class Pack>
+std::shared_ptr<const PackedWeights> cached_weights(const TensorView& w, const TileShape& ts, const Geom& g, int layout,
+                                                    int64_t cob, Pack&& pack) {
+  PackedWeightsKey key;
+  key.ptr = w.data;
+  std::copy(w.shape, w.shape + 4, key.shape);
+  key.hash = hash_bytes(w.data, w.numel());
+  key.mr = ts.mr, key.nr = ts.nr, key.kg = ts.kg, key.kga = ts.kga();
+  key.cob = cob, key.groups = g.p.groups, key.transposed = g.p.transposed, key.layout = layout;
+  if (layout != 0 && g.p.transposed) convt_phase_key(g, key.phases);  // the phases depend on the geometry
+  std::shared_ptr<const PackedWeights> pw = packed_weights_cache().find(key);
+  if (!pw) {
+    pw = pack();
+    packed_weights_cache().insert(key, pw);
+  }
+  return pw;
+}
+
 // Convolution through the packed GEMM, for any integer GEMM kind:
 //   acc = bias + corr_factor * sum_k w + sum_d 2^(8d) * sum_k B * digit_d(w),   B = x - offset
 // (padded taps of conv2d hold pad_value). D = 1: one weight row per GEMM row; D = 2 (flexpoint):
@@ -487,18 +507,8 @@ void conv_packed(const TensorView& x, const TensorView& w, const Geom& g, int32_
   std::shared_ptr<const PackedWeights> cached;
   if constexpr (std::is_same<Kind, GemmU8S8>::value && D == 1) {
     if (w.dtype == DType::i8) {
-      const TileShape ts = tile_of(Kind{}, hk);
-      PackedWeightsKey key;
-      key.ptr = w.data;
-      std::copy(w.shape, w.shape + 4, key.shape);
-      key.hash = hash_bytes(w.data, w.numel());
-      key.mr = ts.mr, key.nr = ts.nr, key.kg = ts.kg, key.kga = ts.kga();
-      key.cob = cob, key.groups = G, key.transposed = tr;
-      cached = packed_weights_cache().find(key);
-      if (!cached) {
-        cached = pack_all(static_cast<const int8_t*>(w.data));
-        packed_weights_cache().insert(key, cached);
-      }
+      cached = cached_weights(w, tile_of(Kind{}, hk), g, 0, cob,
+                              [&] { return pack_all(static_cast<const int8_t*>(w.data)); });
     }
   }
   for (int64_t cb = 0, blk = 0; cb < cout_g; cb += cob, ++blk) {
@@ -686,18 +696,8 @@ void convt_phase(const TensorView& x, const TensorView& w, const Geom& g, int32_
   const int64_t G = g.p.groups, cin_g = g.cin_g(), cout_g = g.cout_g(), P_out = g.oh * g.ow;
   const int64_t sh = g.p.stride_h, sw = g.p.stride_w;
   const std::vector<ConvtPhase> phases = convt_phases(g);
-  PackedWeightsKey key;
-  key.ptr = w.data;
-  std::copy(w.shape, w.shape + 4, key.shape);
-  key.hash = hash_bytes(w.data, w.numel());
-  key.mr = ts.mr, key.nr = ts.nr, key.kg = ts.kg, key.kga = ts.kga();
-  key.groups = G, key.transposed = true, key.layout = 1;
-  convt_phase_key(g, key.phases);  // the phases depend on the geometry, not only on the weights' shape
-  std::shared_ptr<const PackedWeights> pw = packed_weights_cache().find(key);
-  if (!pw) {
-    pw = pack_convt_phases(static_cast<const int8_t*>(w.data), g, phases, ts);
-    packed_weights_cache().insert(key, pw);
-  }
+  const std::shared_ptr<const PackedWeights> pw = cached_weights(
+      w, ts, g, 1, 0, [&] { return pack_convt_phases(static_cast<const int8_t*>(w.data), g, phases, ts); });
   const uint8_t pad = uint8_t(pad_value);
   // Phases with output pixels but no taps: bias only.
   for (const ConvtPhase& p : phases) {
@@ -1093,15 +1093,8 @@ void conv_implicit(const TensorView& x, const TensorView& w, const Geom& g, int3
   }
   const int64_t plane = L * 4;
   // Packed weights per grid and group (cached, layout 2; the phases depend on the geometry).
-  PackedWeightsKey key;
-  key.ptr = w.data;
-  std::copy(w.shape, w.shape + 4, key.shape);
-  key.hash = hash_bytes(w.data, w.numel());
-  key.mr = ts.mr, key.nr = ts.nr, key.kg = ts.kg, key.kga = ts.kga();
-  key.groups = G, key.transposed = tr, key.layout = 2;
-  if (tr) convt_phase_key(g, key.phases);  // the grids are the phases (conv2d: one, any geometry)
-  std::shared_ptr<const PackedWeights> pw = packed_weights_cache().find(key);
-  if (!pw) {
+  // (conv2d: one grid, whatever the geometry; transposed: the phases, keyed by their geometry)
+  const std::shared_ptr<const PackedWeights> pw = cached_weights(w, ts, g, 2, 0, [&] {
     auto pk = std::make_shared<PackedWeights>();
     const int8_t* wp = static_cast<const int8_t*>(w.data);
     for (const ImplicitGrid& gr : grids) {
@@ -1127,9 +1120,8 @@ void conv_implicit(const TensorView& x, const TensorView& w, const Geom& g, int3
         pk->bytes += int64_t(pk->A.back().back().data.size());
       }
     }
-    pw = pk;
-    packed_weights_cache().insert(key, pw);
-  }
+    return std::shared_ptr<const PackedWeights>(pk);
+  });
   // Per grid: bias + corr per channel (|.| < 2^31 by the plan's bound) and the steps' B offsets.
   std::vector<std::vector<int32_t>> base(grids.size());
   std::vector<std::vector<int64_t>> boff(grids.size());  // step s = cb T + t: byte offset of its B tile
