@@ -618,6 +618,13 @@ struct ConvtPhase {
   std::vector<int64_t> ty, tx, tap;  // the phase's taps: input shifts and index ky * kw + kx
 };
 
+// The calling thread's buffer for a channel-quad copy of the input (convt_phase, conv_implicit),
+// reused across calls; each caller gives back memory beyond 64 MiB when it is done.
+std::vector<uint8_t>& quad_copy_buffer() {
+  thread_local std::vector<uint8_t> buf;
+  return buf;
+}
+
 std::vector<ConvtPhase> convt_phases(const Geom& g) {
   const int64_t sh = g.p.stride_h, sw = g.p.stride_w, ph = g.p.pad_h, pw = g.p.pad_w;
   std::vector<ConvtPhase> out;
@@ -730,7 +737,7 @@ void convt_phase(const TensorView& x, const TensorView& w, const Geom& g, int32_
     xlo = std::min(xlo, p->qx0 - *txh), xhi = std::max(xhi, p->qx0 + NQXm - 1 - *txl);
   }
   const int64_t cin4 = (cin_g + 3) / 4, Hp = yhi - ylo + 1, Wp = xhi - xlo + 1, plane = Hp * Wp * 4;
-  thread_local std::vector<uint8_t> xq_buf;  // the calling thread's, reused across calls
+  std::vector<uint8_t>& xq_buf = quad_copy_buffer();
   if (int64_t(xq_buf.size()) < g.n * G * cin4 * plane) xq_buf.resize(size_t(g.n * G * cin4 * plane));
   uint8_t* const xq = xq_buf.data();
   parallel_for(g.n * G * cin4, [&](int64_t job) {
@@ -1135,7 +1142,7 @@ void conv_implicit(const TensorView& x, const TensorView& w, const Geom& g, int3
   // Images in chunks whose quad copy stays within 32 MiB (at least one image).
   const int64_t img_bytes = G * cin4 * plane;
   const int64_t chunk = std::min(g.n, std::max<int64_t>(1, (int64_t(32) << 20) / img_bytes));
-  thread_local std::vector<uint8_t> xq_buf;  // the calling thread's, reused across calls
+  std::vector<uint8_t>& xq_buf = quad_copy_buffer();
   if (int64_t(xq_buf.size()) < chunk * img_bytes) xq_buf.resize(size_t(chunk * img_bytes));
   uint8_t* const xq = xq_buf.data();
   const uint8_t pad = uint8_t(pad_value);
@@ -1435,16 +1442,13 @@ void qconv_run(const QConvPlan& plan, void* out) {
   const int64_t corr = ACCELSIM_MUTANT(8) ? int64_t(a.x_fmt.qmin()) + a.x_zero_point
                                           : int64_t(a.x_fmt.qmin()) - a.x_zero_point;
   const bool tr = plan.g.p.transposed;
-  if (tr) g_last_convt.store(plan.acc_bits == 32 && u8ok ? 2 : 3);
-  if (!tr)
-    g_last_conv2d.store(plan.acc_bits == 32 && u8ok && a.w.dtype == DType::i8 && implicit_run(plan.g, hk) ? 1
-                        : plan.acc_bits == 32 && (u8ok || fits16)                                    ? 2
-                                                                                                     : 3);
   if (tr) (void)convt_path();  // a bad ACCELSIM_CONVT fails on every ISA (see qconv_requant_run)
-  if (plan.acc_bits == 32 && u8ok && a.w.dtype == DType::i8 && implicit_run(plan.g, hk)) {
+  const bool implicit = plan.acc_bits == 32 && u8ok && a.w.dtype == DType::i8 && implicit_run(plan.g, hk);
+  if (tr) g_last_convt.store(implicit ? 4 : plan.acc_bits == 32 && u8ok ? 2 : 3);
+  else g_last_conv2d.store(implicit ? 1 : plan.acc_bits == 32 && (u8ok || fits16) ? 2 : 3);
+  if (implicit) {
     const Geom& g = plan.g;
     int32_t* o = static_cast<int32_t*>(out);
-    if (tr) g_last_convt.store(4);
     conv_implicit(a.x, a.w, g, a.x_fmt.qmin(), a.x_zero_point - a.x_fmt.qmin(), corr, ops.bias,
                   [&](int64_t img, int64_t co, const ImplicitGrid& gr, int64_t qa, int64_t qb, int32_t* row, int32_t b) {
                     int32_t* plane = o + (img * g.cout + co) * g.oh * g.ow;
