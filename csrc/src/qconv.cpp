@@ -1099,8 +1099,8 @@ void conv_implicit(const TensorView& x, const TensorView& w, const Geom& g, int3
     L = std::max(L, (gr.nqy * Wp + 31) / 32 * 32 + omax);
   }
   const int64_t plane = L * 4;
-  // Packed weights per grid and group (cached, layout 2; the phases depend on the geometry).
-  // (conv2d: one grid, whatever the geometry; transposed: the phases, keyed by their geometry)
+  // Packed weights per grid and group, cached as layout 2 (conv2d: one grid, the same for every
+  // geometry; transposed: one per phase, keyed by the phase geometry).
   const std::shared_ptr<const PackedWeights> pw = cached_weights(w, ts, g, 2, 0, [&] {
     auto pk = std::make_shared<PackedWeights>();
     const int8_t* wp = static_cast<const int8_t*>(w.data);
