@@ -620,8 +620,8 @@ struct ConvtPhase {
 
 // The calling thread's buffer for a channel-quad copy of the input (convt_phase, conv_implicit),
 // reused across calls; each caller gives back memory beyond 64 MiB when it is done.
-std::vector<uint8_t>& quad_copy_buffer() {
-  thread_local std::vector<uint8_t> buf;
+AlignedVector<uint8_t>& quad_copy_buffer() {
+  thread_local AlignedVector<uint8_t> buf;
   return buf;
 }
 
@@ -737,7 +737,7 @@ void convt_phase(const TensorView& x, const TensorView& w, const Geom& g, int32_
     xlo = std::min(xlo, p->qx0 - *txh), xhi = std::max(xhi, p->qx0 + NQXm - 1 - *txl);
   }
   const int64_t cin4 = (cin_g + 3) / 4, Hp = yhi - ylo + 1, Wp = xhi - xlo + 1, plane = Hp * Wp * 4;
-  std::vector<uint8_t>& xq_buf = quad_copy_buffer();
+  AlignedVector<uint8_t>& xq_buf = quad_copy_buffer();
   if (int64_t(xq_buf.size()) < g.n * G * cin4 * plane) xq_buf.resize(size_t(g.n * G * cin4 * plane));
   uint8_t* const xq = xq_buf.data();
   parallel_for(g.n * G * cin4, [&](int64_t job) {
@@ -922,7 +922,7 @@ void convt_phase(const TensorView& x, const TensorView& w, const Geom& g, int32_
     shape.in_order = &in_order;
     packed_gemm<GemmU8S8>(shape, A, row, make_sink, flush, 0);
   }
-  if (xq_buf.size() > (size_t(64) << 20)) std::vector<uint8_t>().swap(xq_buf);  // keep at most 64 MiB
+  if (xq_buf.size() > (size_t(64) << 20)) AlignedVector<uint8_t>().swap(xq_buf);  // keep at most 64 MiB
 }
 
 // conv2d with at most 4 output channels (an RGB output layer), stride 1, dilation 1, one group, on
@@ -1142,7 +1142,7 @@ void conv_implicit(const TensorView& x, const TensorView& w, const Geom& g, int3
   // Images in chunks whose quad copy stays within 32 MiB (at least one image).
   const int64_t img_bytes = G * cin4 * plane;
   const int64_t chunk = std::min(g.n, std::max<int64_t>(1, (int64_t(32) << 20) / img_bytes));
-  std::vector<uint8_t>& xq_buf = quad_copy_buffer();
+  AlignedVector<uint8_t>& xq_buf = quad_copy_buffer();
   if (int64_t(xq_buf.size()) < chunk * img_bytes) xq_buf.resize(size_t(chunk * img_bytes));
   uint8_t* const xq = xq_buf.data();
   const uint8_t pad = uint8_t(pad_value);
@@ -1191,7 +1191,7 @@ void conv_implicit(const TensorView& x, const TensorView& w, const Geom& g, int3
       const int64_t qa = qi * QC, qb = std::min(gr.nqy * Wp, qa + QC), co0 = ci * COC;
       const int64_t nc = std::min(COC, cout_g - co0), panels = (nc + 31) / 32;
       const int64_t steps = int64_t(boff[k].size());
-      thread_local std::vector<int32_t> acc;
+      thread_local AlignedVector<int32_t> acc;
       if (int64_t(acc.size()) < COC * QC) acc.resize(size_t(COC * QC));
       const uint8_t* b = xq + ((img - n0) * G + gi) * cin4 * plane;
       const PackedA<int8_t>& A = pw->A[k][size_t(gi)];
@@ -1206,7 +1206,7 @@ void conv_implicit(const TensorView& x, const TensorView& w, const Geom& g, int3
       }
     });
   }
-  if (xq_buf.size() > (size_t(64) << 20)) std::vector<uint8_t>().swap(xq_buf);
+  if (xq_buf.size() > (size_t(64) << 20)) AlignedVector<uint8_t>().swap(xq_buf);
 }
 
 }  // namespace
