@@ -15,9 +15,10 @@ the child reports the ``accelsim`` it imported) that times, per layer, ``kernels
 int8 codes (weights packed and cached by a warm-up call) for ``--secs`` seconds (at least 5 calls),
 then as many ``requantize_integer`` calls; the trees alternate, round by round. The table gives, per
 layer, the median over rounds of each round's median, the fastest call of all rounds, and old/new
-ratios (> 1: the new build is faster), the transposed-conv path each build took, and the 1-minute
-load average range. JSON rows: {"layer", "isa", "batch", "tree", "path", "median_s" (median of the
-round medians), "min_s", "requant_median_s", "macs", "rounds", "load_min", "load_max"}.
+ratios (> 1: the new build is faster; with ``--set dcgan`` a second line gives requantize_integer's
+medians and ratio), the transposed-conv path each build took, and the 1-minute load average range.
+JSON rows: {"layer", "isa", "batch", "tree", "path", "median_s" (median of the round medians), "min_s",
+"requant_median_s", "macs", "rounds", "load_min", "load_max"}.
 """
 from __future__ import annotations
 
@@ -156,6 +157,9 @@ def main(argv=None) -> int:
                 print(f"{name:<30}{f'{o[0] * 1e3:.3f} / {o[1] * 1e3:.3f} ({o[3]})':>28}"
                       f"{f'{n[0] * 1e3:.3f} / {n[1] * 1e3:.3f} ({n[3]})':>28}{o[0] / n[0]:>15.2f}x{o[1] / n[1]:>16.2f}x"
                       f"{macs / n[0] / 1e9:>12.0f}", flush=True)
+                if o[2] is not None and n[2] is not None:
+                    print(f"{'  then requantize_integer':<30}{f'{o[2] * 1e3:.3f}':>28}{f'{n[2] * 1e3:.3f}':>28}"
+                          f"{o[2] / n[2]:>15.2f}x", flush=True)
     if a.json:
         with open(a.json + ".tmp", "w") as f:
             json.dump({"old": a.old, "new": a.new, "rows": rows}, f, indent=1)

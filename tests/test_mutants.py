@@ -16,9 +16,11 @@ import sys
 import sysconfig
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from accelsim import kernels
+from accelsim.formats import reference
 from accelsim.validate import runner
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -87,3 +89,29 @@ def test_no_mutant_no_mismatch(mutant_kernels, monkeypatch):
 @pytest.mark.parametrize("mutant", sorted(MUTANTS))
 def test_validate_catches_mutant(mutant_kernels, monkeypatch, mutant):
     assert _mismatches(mutant_kernels, monkeypatch, mutant, MUTANTS[mutant]) > 0, f"mutant {mutant} survived"
+
+
+@pytest.mark.parametrize("mutant, acc, shift", [
+    (1, [-6, -10, -14, -2 * 101], 1),   # h = -3, -5, ...: rdpot ties of negative h (-1.5 -> -2)
+    (2, [3, 5, 7, 2 * 99 + 1], 0),      # acc * 2^30 = odd * 2^30: srdhm ties of a positive product
+])
+def test_requant_row_mutants_on_every_isa(mutant_kernels, monkeypatch, mutant, acc, shift):
+    """The explicit SIMD requantization row kernels (hot_avx512.cpp / hot_avx2.cpp requant_row; the amx
+    table takes AVX-512's) carry mutants 1 and 2 in their own arithmetic: on every ISA a row of ties
+    changes both in the vector body (elements 0..31) and in the tail (32..36) with the mutant on, and
+    equals the golden model with it off."""
+    monkeypatch.setattr(kernels, "_k", mutant_kernels)
+    row = np.resize(np.array(acc, np.int32), 37).reshape(1, 1, 37)
+    args = dict(zero_point=0, out_bits=8, out_signed=True)
+    want = reference.requantize_integer(row, 1 << 30, shift, **args)
+    for isa in kernels.available_isas():
+        with kernels.use_isa(isa):
+            try:
+                mutant_kernels.set_mutant(mutant)
+                got = kernels.requantize_integer(row, 1 << 30, shift, **args)
+            finally:
+                mutant_kernels.set_mutant(0)
+            clean = kernels.requantize_integer(row, 1 << 30, shift, **args)
+        np.testing.assert_array_equal(clean, want, err_msg=isa)
+        diff = (got != want).reshape(-1)
+        assert diff[:32].all() and diff[32:].all(), f"mutant {mutant} survived on {isa}: {got} vs {want}"

@@ -97,6 +97,56 @@ static void ukr_u8s8(const int8_t* a, const uint8_t* b, int64_t kpairs, int64_t 
   }
 }
 
+
+// Integer requantization row (hot.hpp RequantRow), bit for bit requant_row_generic, 8 lanes per step:
+// the AVX-512 table's arithmetic (hot_avx512.cpp requant_row explains each step and why it is exact)
+// on ymm registers: vpmuldq on even and odd lanes, h = (ab + 2^30) >> 31 blended back to int32, the
+// rounding shift on int32 lanes (vpcmpgtd gives -1 where it rounds up), clamp, + zp, and a truncating
+// narrow (vpshufb + vpermd keep the low byte / half of each lane: TOut(r + zp)). The last n % 8
+// elements, shifts above 31 and clamp bounds outside int32 take the generic loop.
+template <class TOut>
+static void requant_row(const int32_t* __restrict acc, int64_t n, const RequantRow& p, TOut* __restrict out) {
+  const int s = p.shift;
+  const int64_t lo = int64_t(p.lo) - p.zp, hi = int64_t(p.hi) - p.zp;
+  if (s > 31 || lo != int64_t(int32_t(lo)) || hi != int64_t(int32_t(hi)))
+    return requant_row_generic(acc, n, p, out);
+  const bool m1 = ACCELSIM_MUTANT(1), m2 = ACCELSIM_MUTANT(2);
+  const __m256i vm0 = _mm256_set1_epi64x(p.m0), vnudge = _mm256_set1_epi64x(int64_t(1) << 30);
+  const __m256i vmask = _mm256_set1_epi32(int32_t((int64_t(1) << s) - 1));
+  const __m256i vhalf = _mm256_set1_epi32(int32_t(((int64_t(1) << s) - 1) >> 1));
+  const __m256i vlo = _mm256_set1_epi32(int32_t(lo)), vhi = _mm256_set1_epi32(int32_t(hi));
+  const __m256i vzp = _mm256_set1_epi32(p.zp), one64 = _mm256_set1_epi64x(1), zero = _mm256_setzero_si256();
+  const __m128i vs = _mm_cvtsi32_si128(s);
+  // low byte (int8) or low two bytes (int16) of each int32 lane to the front of its 128-bit half, then
+  // the two halves' packed parts next to each other
+  const __m256i pick = sizeof(TOut) == 1
+                           ? _mm256_setr_epi8(0, 4, 8, 12, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+                                              0, 4, 8, 12, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1)
+                           : _mm256_setr_epi8(0, 1, 4, 5, 8, 9, 12, 13, -1, -1, -1, -1, -1, -1, -1, -1,
+                                              0, 1, 4, 5, 8, 9, 12, 13, -1, -1, -1, -1, -1, -1, -1, -1);
+  const __m256i join = sizeof(TOut) == 1 ? _mm256_setr_epi32(0, 4, 0, 0, 0, 0, 0, 0)
+                                         : _mm256_setr_epi32(0, 1, 4, 5, 0, 0, 0, 0);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(acc + i));
+    const __m256i pe = _mm256_mul_epi32(a, vm0), po = _mm256_mul_epi32(_mm256_srli_epi64(a, 32), vm0);
+    __m256i te = _mm256_add_epi64(pe, vnudge), to = _mm256_add_epi64(po, vnudge);
+    if (m2) {  // nudge 2^30 - 1 where ab >= 0
+      te = _mm256_sub_epi64(te, _mm256_andnot_si256(_mm256_cmpgt_epi64(zero, pe), one64));
+      to = _mm256_sub_epi64(to, _mm256_andnot_si256(_mm256_cmpgt_epi64(zero, po), one64));
+    }
+    const __m256i h = _mm256_blend_epi32(_mm256_srli_epi64(te, 31), _mm256_slli_epi64(to, 1), 0xAA);
+    const __m256i thr = m1 ? vhalf : _mm256_sub_epi32(vhalf, _mm256_srai_epi32(h, 31));
+    const __m256i up = _mm256_cmpgt_epi32(_mm256_and_si256(h, vmask), thr);
+    __m256i r = _mm256_sub_epi32(_mm256_sra_epi32(h, vs), up);
+    r = _mm256_add_epi32(_mm256_min_epi32(_mm256_max_epi32(r, vlo), vhi), vzp);
+    const __m128i packed = _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(_mm256_shuffle_epi8(r, pick), join));
+    if constexpr (sizeof(TOut) == 1) _mm_storel_epi64(reinterpret_cast<__m128i*>(out + i), packed);
+    else _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i), packed);
+  }
+  if (i < n) requant_row_generic(acc + i, n - i, p, out + i);
+}
+
 }  // namespace hot_avx2_ns
 }  // namespace accelsim
 
@@ -111,8 +161,8 @@ const HotKernels* hot_avx2() {
       gemm_s32_s64_generic, xor_popcount_rows_generic, add_row_s32_generic, interleave2_s32_generic,
       pack_signs_block_generic,
       max_abs_s64_generic, round_s64_s16_generic, compact_s64_generic,
-      requant_row_generic<int8_t>, requant_row_generic<uint8_t>, requant_row_generic<int16_t>,
-      requant_row_generic<uint16_t>, /*direct_row_u8s8=*/nullptr, plane_sums_s32_generic,
+      requant_row<int8_t>, requant_row<uint8_t>, requant_row<int16_t>, requant_row<uint16_t>,
+      /*direct_row_u8s8=*/nullptr, plane_sums_s32_generic,
       normalize_row_s32_generic,
       quantize_row_generic<int8_t>, quantize_row_generic<uint8_t>, quantize_row_generic<int16_t>,
       quantize_row_generic<uint16_t>, store_strided_s32_generic,

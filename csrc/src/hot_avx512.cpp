@@ -265,6 +265,61 @@ static void direct_row_u8s8_vbmi(const uint8_t* const* rows, int64_t nrows, cons
   }
 }
 
+
+// Integer requantization row (hot.hpp RequantRow), bit for bit requant_row_generic, 16 lanes per step.
+// The generic loop's int64 product compiles to vpmullq (3 uops); here vpmuldq (signed 32x32 -> 64,
+// 1 uop) on the even lanes and on the odd lanes (shifted down), then:
+//   h = (ab + 2^30) >> 31. This is the generic trunc((ab + nudge) / 2^31): for ab >= 0 directly; for
+//       ab < 0, trunc((ab + 1 - 2^30) / 2^31) = floor((ab + 1 - 2^30 + 2^31 - 1) / 2^31). |h| < 2^31, so
+//       the even results (t >> 31, low half) and the odd ones (t << 1, high half) blend into 16 int32.
+//   r = (h >> s) + ((h & mask) > half + (h < 0)) on int32 lanes: for s <= 31, mask = 2^s - 1 and half
+//       fit int32 and h & mask is the same number as the generic int64 one.
+//   out = min(max(r, lo - zp), hi - zp) + zp in int32, stored truncated (vpmovdb / vpmovdw), which is
+//       the generic TOut(r + zp) (equal modulo 2^32, so modulo 2^8 and 2^16).
+// Shifts above 31 or clamp bounds lo - zp, hi - zp outside int32 (never from requant_row_params) go to
+// the generic loop. Mutants 1 and 2 (mutants.hpp) change the same two quantities as in the generic one.
+template <class TOut>
+static inline void requant_store16(TOut* p, __m512i v, __mmask16 k) {
+  if constexpr (sizeof(TOut) == 1) _mm_mask_storeu_epi8(p, k, _mm512_cvtepi32_epi8(v));
+  else _mm256_mask_storeu_epi16(p, k, _mm512_cvtepi32_epi16(v));
+}
+
+template <class TOut>
+static void requant_row(const int32_t* __restrict acc, int64_t n, const RequantRow& p, TOut* __restrict out) {
+  const int s = p.shift;
+  const int64_t lo = int64_t(p.lo) - p.zp, hi = int64_t(p.hi) - p.zp;
+  if (s > 31 || lo != int64_t(int32_t(lo)) || hi != int64_t(int32_t(hi)))
+    return requant_row_generic(acc, n, p, out);
+  const bool m1 = ACCELSIM_MUTANT(1), m2 = ACCELSIM_MUTANT(2);
+  const __m512i vm0 = _mm512_set1_epi64(p.m0), vnudge = _mm512_set1_epi64(int64_t(1) << 30);
+  const __m512i vmask = _mm512_set1_epi32(int32_t((int64_t(1) << s) - 1));
+  const __m512i vhalf = _mm512_set1_epi32(int32_t(((int64_t(1) << s) - 1) >> 1));
+  const __m512i vlo = _mm512_set1_epi32(int32_t(lo)), vhi = _mm512_set1_epi32(int32_t(hi));
+  const __m512i vzp = _mm512_set1_epi32(p.zp), minus1 = _mm512_set1_epi32(-1), one64 = _mm512_set1_epi64(1);
+  const __m128i vs = _mm_cvtsi32_si128(s);
+  auto step = [&](__m512i a) {
+    const __m512i pe = _mm512_mul_epi32(a, vm0), po = _mm512_mul_epi32(_mm512_srli_epi64(a, 32), vm0);
+    __m512i te = _mm512_add_epi64(pe, vnudge), to = _mm512_add_epi64(po, vnudge);
+    if (m2) {  // nudge 2^30 - 1 where ab >= 0
+      te = _mm512_sub_epi64(te, _mm512_andnot_si512(_mm512_srai_epi64(pe, 63), one64));
+      to = _mm512_sub_epi64(to, _mm512_andnot_si512(_mm512_srai_epi64(po, 63), one64));
+    }
+    const __m512i h = _mm512_mask_blend_epi32(0xAAAA, _mm512_srli_epi64(te, 31), _mm512_slli_epi64(to, 1));
+    const __m512i thr = m1 ? vhalf : _mm512_sub_epi32(vhalf, _mm512_srai_epi32(h, 31));
+    const __mmask16 up = _mm512_cmpgt_epi32_mask(_mm512_and_si512(h, vmask), thr);
+    __m512i r = _mm512_sra_epi32(h, vs);
+    r = _mm512_mask_sub_epi32(r, up, r, minus1);
+    r = _mm512_min_epi32(_mm512_max_epi32(r, vlo), vhi);
+    return _mm512_add_epi32(r, vzp);
+  };
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) requant_store16(out + i, step(_mm512_loadu_si512(acc + i)), 0xFFFF);
+  if (i < n) {
+    const __mmask16 k = __mmask16((1u << (n - i)) - 1);
+    requant_store16(out + i, step(_mm512_maskz_loadu_epi32(k, acc + i)), k);
+  }
+}
+
 }  // namespace hot_avx512_ns
 }  // namespace accelsim
 
@@ -279,8 +334,7 @@ const HotKernels* hot_avx512() {
       ukr_s16, ukr_u8s8, ukr_xnor,
       gemm_s32_s64_generic, xor_popcount_rows, add_row_s32, interleave2_s32, pack_signs_block,
       max_abs_s64_generic, round_s64_s16_generic, compact_s64_generic,
-      requant_row_generic<int8_t>, requant_row_generic<uint8_t>, requant_row_generic<int16_t>,
-      requant_row_generic<uint16_t>,
+      requant_row<int8_t>, requant_row<uint8_t>, requant_row<int16_t>, requant_row<uint16_t>,
       __builtin_cpu_supports("avx512vbmi") ? direct_row_u8s8_vbmi : nullptr, plane_sums_s32_generic,
       normalize_row_s32_generic,
       quantize_row_generic<int8_t>, quantize_row_generic<uint8_t>, quantize_row_generic<int16_t>,
