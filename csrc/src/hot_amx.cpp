@@ -77,31 +77,62 @@ static void ukr_u8s8(const int8_t* a, const uint8_t* b, int64_t kgroups, int64_t
   _tile_stored(3, c + 16 * ldc + 16, stride);
 }
 
-// hot.hpp ukr_u8s8_implicit: the 2 x 2 tiles of ukr_u8s8, B tiles loaded in place with the caller's
-// row stride (one 64-byte row = 16 columns of one channel quad). Precondition: as ukr_u8s8.
-static void ukr_u8s8_implicit(const int8_t* a, const uint8_t* b, const int64_t* boff, int64_t steps,
-                              int64_t b_stride, int32_t* c, int64_t ldc) {
+// c[i * ldc + j] = t[j * 16 + i] for i, j < 16: a C tile of pixel rows stored as channel rows.
+// Unpacks within 128-bit lanes make u[g][c], whose lane L holds column c + 4 L of rows 4g..4g+3;
+// two lane shuffles gather each column's four lanes.
+static inline void transpose_store_16x16(const int32_t* t, int32_t* c, int64_t ldc) {
+  __m512i r[16], u[4][4];
+  for (int i = 0; i < 16; ++i) r[i] = _mm512_load_si512(t + 16 * i);
+  for (int g = 0; g < 4; ++g) {
+    const __m512i t0 = _mm512_unpacklo_epi32(r[4 * g], r[4 * g + 1]), t1 = _mm512_unpackhi_epi32(r[4 * g], r[4 * g + 1]);
+    const __m512i t2 = _mm512_unpacklo_epi32(r[4 * g + 2], r[4 * g + 3]);
+    const __m512i t3 = _mm512_unpackhi_epi32(r[4 * g + 2], r[4 * g + 3]);
+    u[g][0] = _mm512_unpacklo_epi64(t0, t2);
+    u[g][1] = _mm512_unpackhi_epi64(t0, t2);
+    u[g][2] = _mm512_unpacklo_epi64(t1, t3);
+    u[g][3] = _mm512_unpackhi_epi64(t1, t3);
+  }
+  for (int cc = 0; cc < 4; ++cc) {
+    const __m512i v0 = _mm512_shuffle_i32x4(u[0][cc], u[1][cc], 0x44), v1 = _mm512_shuffle_i32x4(u[0][cc], u[1][cc], 0xEE);
+    const __m512i v2 = _mm512_shuffle_i32x4(u[2][cc], u[3][cc], 0x44), v3 = _mm512_shuffle_i32x4(u[2][cc], u[3][cc], 0xEE);
+    _mm512_storeu_si512(c + (cc + 0) * ldc, _mm512_shuffle_i32x4(v0, v2, 0x88));
+    _mm512_storeu_si512(c + (cc + 4) * ldc, _mm512_shuffle_i32x4(v0, v2, 0xDD));
+    _mm512_storeu_si512(c + (cc + 8) * ldc, _mm512_shuffle_i32x4(v1, v3, 0x88));
+    _mm512_storeu_si512(c + (cc + 12) * ldc, _mm512_shuffle_i32x4(v1, v3, 0xDD));
+  }
+}
+
+// hot.hpp ukr_u8s8_implicit: activations are the A operand (TDPBUSD: unsigned A bytes x signed B
+// bytes), 16 pixels x 64 channel bytes per tile, one cache line per row; weights are B, 2 KiB per
+// step. Tiles: C 0-3 = pixels 0-15 / 16-31 x channels 0-15 / 16-31, transposed into c on the way out.
+// Precondition: as ukr_u8s8.
+static void ukr_u8s8_implicit(const uint8_t* x, const int64_t* xoff, const int8_t* w, int64_t steps, int32_t* c,
+                              int64_t ldc) {
   _tile_zero(0);
   _tile_zero(1);
   _tile_zero(2);
   _tile_zero(3);
   for (int64_t s = 0; s < steps; ++s) {
-    const uint8_t* bs = b + boff[s];
-    _tile_loadd(4, a, kKGA);
-    _tile_loadd(5, a + 16 * kKGA, kKGA);
-    _tile_loadd(6, bs, b_stride);
-    _tile_loadd(7, bs + 64, b_stride);
-    _tile_dpbsud(0, 4, 6);
-    _tile_dpbsud(1, 4, 7);
-    _tile_dpbsud(2, 5, 6);
-    _tile_dpbsud(3, 5, 7);
-    a += kMR * kKGA;
+    const uint8_t* xs = x + xoff[s];
+    _tile_loadd(4, xs, 64);         // pixels 0-15
+    _tile_loadd(6, w, 64);          // channels 0-15: 16 k-groups x 16 channels x 4
+    _tile_dpbusd(0, 4, 6);
+    _tile_loadd(7, w + 1024, 64);   // channels 16-31
+    _tile_dpbusd(1, 4, 7);
+    _tile_loadd(5, xs + 1024, 64);  // pixels 16-31
+    _tile_dpbusd(2, 5, 6);
+    _tile_dpbusd(3, 5, 7);
+    w += 2048;
   }
-  const int64_t stride = ldc * int64_t(sizeof(int32_t));
-  _tile_stored(0, c, stride);
-  _tile_stored(1, c + 16, stride);
-  _tile_stored(2, c + 16 * ldc, stride);
-  _tile_stored(3, c + 16 * ldc + 16, stride);
+  alignas(64) int32_t t[16 * 16];
+  _tile_stored(0, t, 64);
+  transpose_store_16x16(t, c, ldc);
+  _tile_stored(1, t, 64);
+  transpose_store_16x16(t, c + 16 * ldc, ldc);
+  _tile_stored(2, t, 64);
+  transpose_store_16x16(t, c + 16, ldc);
+  _tile_stored(3, t, 64);
+  transpose_store_16x16(t, c + 16 * ldc + 16, ldc);
 }
 
 // The peak probe's loop (peak_probe.cpp): 4 independent TDPBSUD per iteration on tiles in registers.

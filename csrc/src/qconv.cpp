@@ -266,6 +266,25 @@ inline void load_offset(const TensorView& x, int64_t src, int64_t n, int32_t off
 // Writes TB(x[src + j * stride] - offset) for j < n.
 template <class TB>
 inline void load_offset_strided(const TensorView& x, int64_t src, int64_t n, int64_t stride, int32_t offset, TB* dst) {
+#if defined(__SSE2__)
+  if constexpr (std::is_same<TB, uint8_t>::value) {
+    if (stride == 2 && (x.dtype == DType::i8 || x.dtype == DType::u8)) {
+      // Every other byte, 16 at a time: x - offset lies in [0, 255] (offset is the format's qmin), so
+      // the byte difference modulo 256 is it. Reads stop at byte 2 (n - 1) of the row.
+      const uint8_t* p = static_cast<const uint8_t*>(x.data) + src;
+      const __m128i lo = _mm_set1_epi16(0x00FF), off = _mm_set1_epi8(char(uint8_t(offset)));
+      int64_t j = 0;
+      for (; j + 17 <= n; j += 16) {
+        const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 2 * j));
+        const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 2 * j + 16));
+        const __m128i even = _mm_packus_epi16(_mm_and_si128(a, lo), _mm_and_si128(b, lo));
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + j), _mm_sub_epi8(even, off));
+      }
+      for (; j < n; ++j) dst[j] = uint8_t(p[2 * j] - uint8_t(offset));
+      return;
+    }
+  }
+#endif
   auto go = [&](const auto* p) {
     for (int64_t j = 0; j < n; ++j) dst[j] = TB(p[j * stride] - offset);
   };
@@ -985,21 +1004,23 @@ void conv_direct_small(const TensorView& x, const TensorView& w, const Geom& g, 
 }
 
 // ---- implicit GEMM on AMX tiles: conv2d (any stride), transposed conv by phases -------------------
-// The input is copied once into channel quads over a padded window, held as polyphase sub-images
-// (ImplicitLayout): xq[img][gi][c4][f][c] = x[img][gi cin_g + 4 c4 + c][input pixel of f] - offset
-// (pad_value outside x and for channels past cin_g, whose weights are zero), for f < L.
+// The input is copied once into 64-channel blocks over a padded window, held as polyphase sub-images
+// (ImplicitLayout): xb[img][gi][cb][f][c] = x[img][gi cin_g + 64 cb + c][input pixel of f] - offset
+// (pad_value outside x and for channels past cin_g, whose weights are zero), for f < L: one pixel's
+// 64 channel bytes are one cache line.
 // A grid is a set of output pixels (oy0 + i sy, ox0 + j sx), i < nqy, j < nqx, that one GEMM makes:
-// column q = i Wp + j, and tap t reads flat window pixel q + off_t for every column. So 16
-// consecutive columns of one k-group (4 channels at one tap) are 16 consecutive quads of one
-// channel-quad plane, an AMX B tile row: B is read in place (hk.ukr_u8s8_implicit), with no im2col
-// and no B packing. Columns with j >= nqx (the last Wp - nqx of each row) are computed and dropped.
+// column q = i Wp + j, and tap t reads flat window pixel q + off_t for every column. So the 16
+// columns q0.. of one step (64 channels at one tap) are 16 consecutive pixels of one block, an AMX
+// A tile of 16 aligned cache lines: the activations are read in place (hk.ukr_u8s8_implicit), with
+// no im2col and no packing; the kernel transposes its pixel-by-channel sums on the way out. Columns
+// with j >= nqx (the last Wp - nqx of each row) are computed and dropped.
 //  - conv2d with stride (sy, sx): one grid, every output pixel; tap (ky, kx) reads sub-image
 //    (ky dh mod sy, kx dw mod sx) at shift (ky dh div sy, kx dw div sx) (window from -pad);
 //  - transposed conv: one grid per output phase (convt_phases), its taps only: a stride-1
 //    convolution of x with them (convt_phase's derivation), outputs at stride (sh, sw).
-// Operands as conv_packed's u8 x s8 path: B = x - offset, padded taps pad_value, acc = bias +
-// corr_factor * sum w + sum w * B; A (per grid and group): pack_a panels of 32 output channels over
-// k = (cb T + t) 64 + i, channel cb 64 + i at tap t.
+// Operands as conv_packed's u8 x s8 path: x - offset, padded taps pad_value, acc = bias +
+// corr_factor * sum w + sum w (x - offset); weights (per grid and group) packed as the kernel's B
+// tiles, 32 output channels per panel, one 2 KiB step per (64-channel block cb, tap t).
 struct ImplicitGrid {
   int64_t oy0, ox0, sy, sx, nqy, nqx, wp;  // wp: the window's width Wp (columns per grid row)
   std::vector<int64_t> off, tap;  // per tap: window offset of column 0, weight tap index ky kw + kx
@@ -1077,6 +1098,28 @@ void implicit_runs(const ImplicitGrid& gr, int64_t qa, int64_t qb, F&& f) {
   }
 }
 
+// One window row of a 64-channel block: d[j 64 + 4 c4 + b] = byte b of quads[c4 Wp + j] (16 rows of Wp
+// channel quads into Wp pixels of 64 channel bytes): 4 x 4 transposes of quads (SSE2) and a scalar tail.
+inline void transpose_quads(const uint32_t* __restrict quads, int64_t Wp, uint8_t* __restrict d) {
+  int64_t j = 0;
+#if defined(__SSE2__)
+  for (; j + 4 <= Wp; j += 4)
+    for (int64_t c4 = 0; c4 < 16; c4 += 4) {
+      auto ld = [&](int64_t r) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(quads + (c4 + r) * Wp + j)); };
+      const __m128i r0 = ld(0), r1 = ld(1), r2 = ld(2), r3 = ld(3);
+      const __m128i t0 = _mm_unpacklo_epi32(r0, r1), t1 = _mm_unpackhi_epi32(r0, r1);
+      const __m128i t2 = _mm_unpacklo_epi32(r2, r3), t3 = _mm_unpackhi_epi32(r2, r3);
+      auto st = [&](int64_t q, __m128i v) { _mm_storeu_si128(reinterpret_cast<__m128i*>(d + (j + q) * 64 + c4 * 4), v); };
+      st(0, _mm_unpacklo_epi64(t0, t2));
+      st(1, _mm_unpackhi_epi64(t0, t2));
+      st(2, _mm_unpacklo_epi64(t1, t3));
+      st(3, _mm_unpackhi_epi64(t1, t3));
+    }
+#endif
+  for (; j < Wp; ++j)
+    for (int64_t c4 = 0; c4 < 16; ++c4) std::memcpy(d + j * 64 + c4 * 4, quads + c4 * Wp + j, 4);
+}
+
 // Emits task outputs: emit(img, co, gr, qa, qb, row, base) takes the sums row[0..qb - qa) of columns
 // [qa, qb) of grid gr for channel co (over all groups) of image img, to which base = bias + corr is
 // to be added (implicit_runs maps them to output pixels); row may be changed in place and holds
@@ -1089,7 +1132,7 @@ void conv_implicit(const TensorView& x, const TensorView& w, const Geom& g, int3
   if (ts.mr != 32 || ts.nr != 32 || ts.kga() != 64) fail("internal: the implicit GEMM needs the 32x32x64 tile");
   const bool tr = g.p.transposed;
   const int64_t G = g.p.groups, cin_g = g.cin_g(), cout_g = g.cout_g(), T = g.kh * g.kw;
-  const int64_t CB = (cin_g + 63) / 64, cin4 = CB * 16;
+  const int64_t CB = (cin_g + 63) / 64;
   const ImplicitLayout lay = implicit_layout(g);
   const std::vector<ImplicitGrid>& grids = lay.grids;
   const int64_t ylo = lay.ylo, xlo = lay.xlo, Hp = lay.Hp, Wp = lay.Wp, SY = lay.sy, SX = lay.sx;
@@ -1098,53 +1141,56 @@ void conv_implicit(const TensorView& x, const TensorView& w, const Geom& g, int3
     const int64_t omax = gr.off.empty() ? 0 : *std::max_element(gr.off.begin(), gr.off.end());
     L = std::max(L, (gr.nqy * Wp + 31) / 32 * 32 + omax);
   }
-  const int64_t plane = L * 4;
+  const int64_t bplane = L * 64;  // bytes of one 64-channel block's copy
   // Packed weights per grid and group, cached as layout 2 (conv2d: one grid, the same for every
-  // geometry; transposed: one per phase, keyed by the phase geometry).
+  // geometry; transposed: one per phase, keyed by the phase geometry). Per 32-channel panel and step
+  // s = cb Tp + t: [2 halves][16 k-groups][16 channels][4], channel cb 64 + 4 kq + b at tap t.
   const std::shared_ptr<const PackedWeights> pw = cached_weights(w, ts, g, 2, 0, [&] {
     auto pk = std::make_shared<PackedWeights>();
     const int8_t* wp = static_cast<const int8_t*>(w.data);
     for (const ImplicitGrid& gr : grids) {
-      const int64_t Tp = int64_t(gr.tap.size()), K = CB * Tp * 64;
+      const int64_t Tp = int64_t(gr.tap.size()), steps = CB * Tp, panels = (cout_g + 31) / 32;
       pk->A.emplace_back();
       pk->sums.emplace_back(size_t(G * cout_g), 0);
-      std::vector<int8_t> a(size_t(cout_g * std::max<int64_t>(K, 1)));  // [co][k]
       for (int64_t gi = 0; gi < G; ++gi) {
-        std::fill(a.begin(), a.end(), int8_t(0));
+        PackedA<int8_t> a;
+        a.ts = ts, a.M = cout_g, a.kgroups = steps, a.panels = panels;
+        a.data.assign(size_t(panels * steps * 2048), int8_t(0));
         for (int64_t co = 0; co < cout_g; ++co) {
           int32_t sum = 0;
+          int8_t* dp = a.data.data() + (co / 32) * steps * 2048 + ((co % 32) / 16) * 1024 + (co % 16) * 4;
           for (int64_t ci = 0; ci < cin_g; ++ci)
             for (int64_t t = 0; t < Tp; ++t) {
               const int64_t tap = gr.tap[size_t(t)];
               const int8_t v = tr ? wp[((gi * cin_g + ci) * cout_g + co) * T + tap]  // w[ci][co][tap]
                                   : wp[((gi * cout_g + co) * cin_g + ci) * T + tap];  // w[co][ci][tap]
               sum += v;
-              a[size_t(co * K + ((ci / 64) * Tp + t) * 64 + ci % 64)] = v;
+              dp[((ci / 64) * Tp + t) * 2048 + ((ci % 64) / 4) * 64 + ci % 4] = v;
             }
           pk->sums.back()[size_t(gi * cout_g + co)] = sum;
         }
-        pk->A.back().push_back(pack_a<int8_t>(ts, cout_g, K, a.data(), K, 1));
-        pk->bytes += int64_t(pk->A.back().back().data.size());
+        pk->bytes += int64_t(a.data.size());
+        pk->A.back().push_back(std::move(a));
       }
     }
     return std::shared_ptr<const PackedWeights>(pk);
   });
-  // Per grid: bias + corr per channel (|.| < 2^31 by the plan's bound) and the steps' B offsets.
+  // Per grid: bias + corr per channel (|.| < 2^31 by the plan's bound) and the steps' A offsets.
   std::vector<std::vector<int32_t>> base(grids.size());
-  std::vector<std::vector<int64_t>> boff(grids.size());  // step s = cb T + t: byte offset of its B tile
+  std::vector<std::vector<int64_t>> xoff(grids.size());  // step s = cb T + t: byte offset of its pixels
   for (size_t k = 0; k < grids.size(); ++k) {
     for (int64_t c = 0; c < g.cout; ++c)
       base[k].push_back(int32_t((bias ? bias[c] : 0) + corr_factor * pw->sums[k][size_t(c)]));
     const int64_t Tp = int64_t(grids[k].tap.size());
     for (int64_t cb = 0; cb < CB; ++cb)
-      for (int64_t t = 0; t < Tp; ++t) boff[k].push_back(cb * 16 * plane + grids[k].off[size_t(t)] * 4);
+      for (int64_t t = 0; t < Tp; ++t) xoff[k].push_back(cb * bplane + grids[k].off[size_t(t)] * 64);
   }
-  // Images in chunks whose quad copy stays within 32 MiB (at least one image).
-  const int64_t img_bytes = G * cin4 * plane;
+  // Images in chunks whose copy stays within 32 MiB (at least one image).
+  const int64_t img_bytes = G * CB * bplane;
   const int64_t chunk = std::min(g.n, std::max<int64_t>(1, (int64_t(32) << 20) / img_bytes));
-  AlignedVector<uint8_t>& xq_buf = quad_copy_buffer();
-  if (int64_t(xq_buf.size()) < chunk * img_bytes) xq_buf.resize(size_t(chunk * img_bytes));
-  uint8_t* const xq = xq_buf.data();
+  AlignedVector<uint8_t>& xb_buf = quad_copy_buffer();
+  if (int64_t(xb_buf.size()) < chunk * img_bytes) xb_buf.resize(size_t(chunk * img_bytes));
+  uint8_t* const xb = xb_buf.data();
   const uint8_t pad = uint8_t(pad_value);
   // Tasks: (image, group, grid, column chunk of QC, output-channel chunk of COC).
   constexpr int64_t QC = 256, COC = 64;
@@ -1154,32 +1200,37 @@ void conv_implicit(const TensorView& x, const TensorView& w, const Geom& g, int3
   const int64_t per_ig = first_task.back(), nco = (cout_g + COC - 1) / COC;
   for (int64_t n0 = 0; n0 < g.n; n0 += chunk) {
     const int64_t nn = std::min(chunk, g.n - n0);
-    parallel_for(nn * G * cin4, [&](int64_t job) {
-      const int64_t img = n0 + job / (G * cin4), gi = (job / cin4) % G, c4 = job % cin4;
-      uint8_t* dst = xq + job * plane;
-      const int64_t nch = std::max<int64_t>(0, std::min<int64_t>(4, cin_g - 4 * c4));
-      std::fill(dst + SY * SX * Hp * Wp * 4, dst + plane, pad);
-      thread_local std::vector<uint8_t> rows;  // 4 rows of Wp B values
+    parallel_for(nn * G * CB, [&](int64_t job) {  // one 64-channel block of one image and group
+      const int64_t img = n0 + job / (G * CB), gi = (job / CB) % G, cb = job % CB;
+      uint8_t* dst = xb + job * bplane;
+      std::fill(dst + SY * SX * Hp * Wp * 64, dst + bplane, pad);
+      thread_local std::vector<uint8_t> rows;       // 4 rows of Wp values (one channel quad)
+      thread_local AlignedVector<uint32_t> quads;  // 16 rows of Wp quads
       if (int64_t(rows.size()) < 4 * Wp) rows.resize(size_t(4 * Wp));
+      if (int64_t(quads.size()) < 16 * Wp) quads.resize(size_t(16 * Wp));
       for (int64_t a = 0; a < SY; ++a)
         for (int64_t i = 0; i < Hp; ++i) {
           const int64_t iy = ylo + i * SY + a;
           for (int64_t b = 0; b < SX; ++b) {
-            uint8_t* d = dst + ((a * SX + b) * Hp + i) * Wp * 4;
+            uint8_t* d = dst + ((a * SX + b) * Hp + i) * Wp * 64;
             // columns j whose input column xlo + j SX + b lies in [0, w)
             const int64_t j0 = std::min(Wp, std::max<int64_t>(0, (-xlo - b + SX - 1) / SX));
             const int64_t j1 = std::max(j0, std::min(Wp, g.w - 1 - xlo - b < 0 ? 0 : (g.w - 1 - xlo - b) / SX + 1));
-            if (!nch || iy < 0 || iy >= g.h || j1 <= j0) {
-              std::fill(d, d + Wp * 4, pad);
+            if (iy < 0 || iy >= g.h || j1 <= j0) {
+              std::fill(d, d + Wp * 64, pad);
               continue;
             }
-            std::fill(rows.begin(), rows.begin() + 4 * Wp, pad);
-            for (int64_t c = 0; c < nch; ++c) {
-              const int64_t src = ((img * g.cin + gi * cin_g + 4 * c4 + c) * g.h + iy) * g.w + xlo + j0 * SX + b;
-              if (SX == 1) load_offset(x, src, j1 - j0, offset, rows.data() + c * Wp + j0);
-              else load_offset_strided(x, src, j1 - j0, SX, offset, rows.data() + c * Wp + j0);
+            for (int64_t c4 = 0; c4 < 16; ++c4) {
+              const int64_t nch = std::max<int64_t>(0, std::min<int64_t>(4, cin_g - cb * 64 - 4 * c4));
+              std::fill(rows.begin(), rows.begin() + 4 * Wp, pad);
+              for (int64_t c = 0; c < nch; ++c) {
+                const int64_t src = ((img * g.cin + gi * cin_g + cb * 64 + 4 * c4 + c) * g.h + iy) * g.w + xlo + j0 * SX + b;
+                if (SX == 1) load_offset(x, src, j1 - j0, offset, rows.data() + c * Wp + j0);
+                else load_offset_strided(x, src, j1 - j0, SX, offset, rows.data() + c * Wp + j0);
+              }
+              interleave_rows<4, uint8_t>(rows.data(), Wp, Wp, Wp, 0, reinterpret_cast<uint8_t*>(quads.data() + c4 * Wp));
             }
-            interleave_rows<4, uint8_t>(rows.data(), Wp, Wp, Wp, 0, d);
+            transpose_quads(quads.data(), Wp, d);
           }
         }
     });
@@ -1190,15 +1241,15 @@ void conv_implicit(const TensorView& x, const TensorView& w, const Geom& g, int3
       const int64_t ci = (r - first_task[k]) % nco, qi = (r - first_task[k]) / nco;
       const int64_t qa = qi * QC, qb = std::min(gr.nqy * Wp, qa + QC), co0 = ci * COC;
       const int64_t nc = std::min(COC, cout_g - co0), panels = (nc + 31) / 32;
-      const int64_t steps = int64_t(boff[k].size());
+      const int64_t steps = int64_t(xoff[k].size());
       thread_local AlignedVector<int32_t> acc;
       if (int64_t(acc.size()) < COC * QC) acc.resize(size_t(COC * QC));
-      const uint8_t* b = xq + ((img - n0) * G + gi) * cin4 * plane;
+      const uint8_t* xs = xb + ((img - n0) * G + gi) * CB * bplane;
       const PackedA<int8_t>& A = pw->A[k][size_t(gi)];
       if (hk.tile_begin) hk.tile_begin();
       for (int64_t q0 = qa; q0 < qb; q0 += 32)
         for (int64_t p = 0; p < panels; ++p)
-          hk.ukr_u8s8_implicit(A.panel(co0 / 32 + p), b + q0 * 4, boff[k].data(), steps, plane,
+          hk.ukr_u8s8_implicit(xs + q0 * 64, xoff[k].data(), A.panel(co0 / 32 + p), steps,
                                acc.data() + p * 32 * QC + (q0 - qa), QC);
       for (int64_t m = 0; m < nc; ++m) {
         const int64_t co = gi * cout_g + co0 + m;
@@ -1206,7 +1257,7 @@ void conv_implicit(const TensorView& x, const TensorView& w, const Geom& g, int3
       }
     });
   }
-  if (xq_buf.size() > (size_t(64) << 20)) AlignedVector<uint8_t>().swap(xq_buf);
+  if (xb_buf.size() > (size_t(64) << 20)) AlignedVector<uint8_t>().swap(xb_buf);
 }
 
 }  // namespace

@@ -110,14 +110,14 @@ struct HotKernels {
   // A 64-bit fingerprint of n bytes, the same on every ISA (hot_generic.inc hash_bytes_generic): the
   // packed-weight cache's check that weights kept their bytes (qconv.cpp).
   uint64_t (*hash_bytes)(const uint8_t* p, int64_t n) = nullptr;
-  // Implicit-GEMM conv2d tile (qconv.cpp conv_implicit): C (32 x 32 int32, row stride ldc, overwritten)
-  // = sum over steps s < steps of A_s * B_s, A_s = a + s * 2048: 32 rows x 64 int8 bytes ([32][64]);
-  // B_s: 16 k-groups (rows b_stride bytes apart) of 32 columns x 4 uint8 bytes, starting at
-  // b + boff[s] (so B is read in place, from an input copy in channel quads, with no packing).
-  // Exact int32 sums under the u8s8 guarantee. nullptr: the ISA has no such kernel (the driver then
-  // packs B, conv_packed).
-  void (*ukr_u8s8_implicit)(const int8_t* a, const uint8_t* b, const int64_t* boff, int64_t steps,
-                            int64_t b_stride, int32_t* c, int64_t ldc) = nullptr;
+  // Implicit-GEMM conv tile (qconv.cpp conv_implicit): C (32 x 32 int32, row stride ldc, overwritten),
+  // C[i][j] = sum over steps s < steps, k < 64 of W_s[i][k] * X_s[j][k], where X_s = x + xoff[s] holds
+  // 32 pixels j of 64 uint8 channel bytes each, 64 bytes apart (read in place from the input's copy in
+  // 64-channel blocks: no im2col, no packing), and W_s = w + s * 2048 holds int8 weights as
+  // [2 halves of 16 channels i][16 k-groups][16 channels][4 k]. Exact int32 sums under the u8s8
+  // guarantee. nullptr: the ISA has no such kernel (conv_packed then packs B).
+  void (*ukr_u8s8_implicit)(const uint8_t* x, const int64_t* xoff, const int8_t* w, int64_t steps, int32_t* c,
+                            int64_t ldc) = nullptr;
 };
 
 const HotKernels& hot();  // for active_isa()
