@@ -268,16 +268,19 @@ static void direct_row_u8s8_vbmi(const uint8_t* const* rows, int64_t nrows, cons
 
 // Integer requantization row (hot.hpp RequantRow), bit for bit requant_row_generic, 16 lanes per step.
 // The generic loop's int64 product compiles to vpmullq (3 uops); here vpmuldq (signed 32x32 -> 64,
-// 1 uop) on the even lanes and on the odd lanes (shifted down), then:
-//   h = (ab + 2^30) >> 31. This is the generic trunc((ab + nudge) / 2^31): for ab >= 0 directly; for
-//       ab < 0, trunc((ab + 1 - 2^30) / 2^31) = floor((ab + 1 - 2^30 + 2^31 - 1) / 2^31). |h| < 2^31, so
-//       the even results (t >> 31, low half) and the odd ones (t << 1, high half) blend into 16 int32.
-//   r = (h >> s) + ((h & mask) > half + (h < 0)) on int32 lanes: for s <= 31, mask = 2^s - 1 and half
-//       fit int32 and h & mask is the same number as the generic int64 one.
-//   out = min(max(r, lo - zp), hi - zp) + zp in int32, stored truncated (vpmovdb / vpmovdw), which is
-//       the generic TOut(r + zp) (equal modulo 2^32, so modulo 2^8 and 2^16).
+// 1 uop) on the even lanes and on the odd lanes (shifted down), and both roundings in one 64-bit
+// arithmetic shift per lane (s <= 31):
+//   h = floor((ab + 2^30) / 2^31) is the generic trunc((ab + nudge) / 2^31): for ab >= 0 directly; for
+//       ab < 0, trunc((ab + 1 - 2^30) / 2^31) = floor((ab + 1 - 2^30 + 2^31 - 1) / 2^31).
+//   r = (h >> s) + ((h & mask) > thr), thr = half + (h < 0), is floor((h + c) / 2^s) with
+//       c = mask - thr = 2^(s-1) - (h < 0) for s >= 1 (0 <= c, and (h & mask) + c < 2^(s+1)), c = 0 for
+//       s = 0; so r = floor((ab + 2^30 + c * 2^31) / 2^(31+s)), where h < 0 iff ab < -2^30.
+//       |ab| < 2^62 and c <= 2^30 keep the sum inside int64; |r| < 2^31 is the low half of the lane.
+//   out = min(max(r, lo - zp), hi - zp) + zp in int32 (the odd lanes' r moved up by vpshufd), stored
+//       truncated (vpmovdb / vpmovdw): the generic TOut(r + zp), equal modulo 2^32, so 2^8 and 2^16.
 // Shifts above 31 or clamp bounds lo - zp, hi - zp outside int32 (never from requant_row_params) go to
-// the generic loop. Mutants 1 and 2 (mutants.hpp) change the same two quantities as in the generic one.
+// the generic loop. Mutants 1 and 2 (mutants.hpp) change the same two quantities as in the generic one:
+// c without the (h < 0) term, and 2^30 - 1 for 2^30 where ab >= 0 (h < 0 iff ab < -2^30 still holds).
 template <class TOut>
 static inline void requant_store16(TOut* p, __m512i v, __mmask16 k) {
   if constexpr (sizeof(TOut) == 1) _mm_mask_storeu_epi8(p, k, _mm512_cvtepi32_epi8(v));
@@ -290,25 +293,22 @@ static void requant_row(const int32_t* __restrict acc, int64_t n, const RequantR
   const int64_t lo = int64_t(p.lo) - p.zp, hi = int64_t(p.hi) - p.zp;
   if (s > 31 || lo != int64_t(int32_t(lo)) || hi != int64_t(int32_t(hi)))
     return requant_row_generic(acc, n, p, out);
-  const bool m1 = ACCELSIM_MUTANT(1), m2 = ACCELSIM_MUTANT(2);
-  const __m512i vm0 = _mm512_set1_epi64(p.m0), vnudge = _mm512_set1_epi64(int64_t(1) << 30);
-  const __m512i vmask = _mm512_set1_epi32(int32_t((int64_t(1) << s) - 1));
-  const __m512i vhalf = _mm512_set1_epi32(int32_t(((int64_t(1) << s) - 1) >> 1));
+  const bool m2 = ACCELSIM_MUTANT(2);
+  const int64_t c = s > 0 ? int64_t(1) << (s - 1) : 0, neg = s > 0 && !ACCELSIM_MUTANT(1) ? int64_t(1) << 31 : 0;
+  const __m512i vm0 = _mm512_set1_epi64(p.m0), vbias = _mm512_set1_epi64((int64_t(1) << 30) + (c << 31));
+  const __m512i vneg = _mm512_set1_epi64(neg), vnegmin = _mm512_set1_epi64(-(int64_t(1) << 30));
+  const __m512i vcnt = _mm512_set1_epi64(31 + s), one64 = _mm512_set1_epi64(1), zero = _mm512_setzero_si512();
   const __m512i vlo = _mm512_set1_epi32(int32_t(lo)), vhi = _mm512_set1_epi32(int32_t(hi));
-  const __m512i vzp = _mm512_set1_epi32(p.zp), minus1 = _mm512_set1_epi32(-1), one64 = _mm512_set1_epi64(1);
-  const __m128i vs = _mm_cvtsi32_si128(s);
+  const __m512i vzp = _mm512_set1_epi32(p.zp);
+  auto round = [&](__m512i ab) {
+    __m512i t = _mm512_add_epi64(ab, vbias);
+    t = _mm512_mask_sub_epi64(t, _mm512_cmplt_epi64_mask(ab, vnegmin), t, vneg);
+    if (m2) t = _mm512_mask_sub_epi64(t, _mm512_cmpge_epi64_mask(ab, zero), t, one64);
+    return _mm512_srav_epi64(t, vcnt);
+  };
   auto step = [&](__m512i a) {
-    const __m512i pe = _mm512_mul_epi32(a, vm0), po = _mm512_mul_epi32(_mm512_srli_epi64(a, 32), vm0);
-    __m512i te = _mm512_add_epi64(pe, vnudge), to = _mm512_add_epi64(po, vnudge);
-    if (m2) {  // nudge 2^30 - 1 where ab >= 0
-      te = _mm512_sub_epi64(te, _mm512_andnot_si512(_mm512_srai_epi64(pe, 63), one64));
-      to = _mm512_sub_epi64(to, _mm512_andnot_si512(_mm512_srai_epi64(po, 63), one64));
-    }
-    const __m512i h = _mm512_mask_blend_epi32(0xAAAA, _mm512_srli_epi64(te, 31), _mm512_slli_epi64(to, 1));
-    const __m512i thr = m1 ? vhalf : _mm512_sub_epi32(vhalf, _mm512_srai_epi32(h, 31));
-    const __mmask16 up = _mm512_cmpgt_epi32_mask(_mm512_and_si512(h, vmask), thr);
-    __m512i r = _mm512_sra_epi32(h, vs);
-    r = _mm512_mask_sub_epi32(r, up, r, minus1);
+    const __m512i re = round(_mm512_mul_epi32(a, vm0)), ro = round(_mm512_mul_epi32(_mm512_srli_epi64(a, 32), vm0));
+    __m512i r = _mm512_mask_shuffle_epi32(re, 0xAAAA, ro, _MM_PERM_CDAB);  // odd dwords: ro's low halves
     r = _mm512_min_epi32(_mm512_max_epi32(r, vlo), vhi);
     return _mm512_add_epi32(r, vzp);
   };
