@@ -254,10 +254,9 @@ CONVT_PATHS = ("auto", "phase", "col2im", "implicit")
 
 
 def convt_path() -> str:
-    """Algorithm of int8 transposed convolutions: ``auto`` (phase or col2im, each where measured faster),
-    ``phase`` (phase decomposition, B packed), ``col2im`` (GEMM + col2im) or ``implicit`` (the phases
-    as implicit GEMMs on AMX tiles, never chosen by ``auto``: slower on most measured layers; elsewhere as
-    ``auto``);
+    """Algorithm of int8 transposed convolutions: ``auto`` (the implicit GEMM, phase or col2im, each
+    where measured faster: docs/design.md), ``phase`` (phase decomposition, B packed), ``col2im`` (GEMM
+    + col2im) or ``implicit`` (the phases as implicit GEMMs on AMX tiles; elsewhere as ``auto``);
     ``ACCELSIM_CONVT`` sets it at first use."""
     return _k.convt_path()
 

@@ -1,6 +1,6 @@
 """The two int8 transposed-convolution algorithms side by side (csrc/src/qconv.cpp): phase
 decomposition (``phase``) against GEMM + phase-plane col2im (``col2im``), and which one ``auto``
-picks (on AMX also the phases as implicit GEMMs, ``implicit``, which ``auto`` never picks), on the
+picks (on AMX also the phases as implicit GEMMs, ``implicit``, which ``auto`` picks by its own rule), on the
 DCGAN-64, pix2pix decoder and CycleGAN upsampling layers and on other geometries (stride 1, 3 and 4,
 odd kernels, output_padding, groups, few channels). The evidence behind ``auto`` (docs/design.md).
 
@@ -23,10 +23,12 @@ import statistics
 import sys
 import time
 
-import numpy as np
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))  # this checkout's accelsim
 
-from accelsim import kernels
-from accelsim.formats.conv import ConvSpec
+import numpy as np  # noqa: E402
+
+from accelsim import kernels  # noqa: E402
+from accelsim.formats.conv import ConvSpec  # noqa: E402
 
 K4S2 = dict(stride=2, padding=1)
 # (name, cin, cout, input hw, kernel, spec keywords, batch)

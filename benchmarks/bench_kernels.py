@@ -46,11 +46,13 @@ import sys
 import time
 import warnings
 
-import numpy as np
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))  # this checkout's accelsim
 
-from accelsim import kernels
-from accelsim.formats.conv import ConvSpec
-from accelsim.formats.requant import quantize_multiplier
+import numpy as np  # noqa: E402
+
+from accelsim import kernels  # noqa: E402
+from accelsim.formats.conv import ConvSpec  # noqa: E402
+from accelsim.formats.requant import quantize_multiplier  # noqa: E402
 
 LAYERS = [("512x4x4->256x8x8", 512, 256, 4), ("256x8x8->128x16x16", 256, 128, 8),
           ("128x16x16->64x32x32", 128, 64, 16), ("64x32x32->3x64x64", 64, 3, 32)]

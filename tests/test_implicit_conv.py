@@ -127,21 +127,30 @@ def test_implicit_transposed_equals_golden(fmt, geom, seed, extreme):
             assert "implicit" not in pair, (isa, pair)
 
 
-def test_transposed_implicit_only_when_asked(isa):
-    """auto never takes the implicit path for a transposed conv (measured slower, docs/performance.md);
-    `implicit` does, on AMX; every choice bit-exact."""
+@pytest.mark.parametrize("cin,cout,hw,n,auto_implicit", [
+    (64, 32, 16, 2, True),     # >= 32 in, >= 16 out per group, 16x16 input
+    (64, 32, 4, 1, True),      # batch 1: any input size
+    (64, 32, 4, 2, False),     # 4x4 at batch 2: h (w + 2) = 24 < 64 window columns per phase
+    (64, 8, 16, 2, False),     # 8 output channels
+    (16, 32, 16, 2, False),    # 16 input channels
+])
+def test_transposed_implicit_under_auto(isa, cin, cout, hw, n, auto_implicit):
+    """auto takes the implicit path for a transposed conv with >= 32 input and >= 16 output channels
+    per group, at batch 1 or on inputs of at least 64 window columns per phase (implicit_convt_auto,
+    measured: docs/performance.md); `implicit` always does, on AMX; every choice bit-exact."""
     rng = np.random.default_rng(6)
     spec = ConvSpec.make(stride=2, padding=1, transposed=True)
-    x = rng.integers(-128, 128, (2, 64, 16, 16)).astype(np.int8)
-    w = rng.integers(-127, 128, (64, 32, 4, 4)).astype(np.int8)
+    x = rng.integers(-128, 128, (n, cin, hw, hw)).astype(np.int8)
+    w = rng.integers(-127, 128, (cin, cout, 4, 4)).astype(np.int8)
     args = dict(x_bits=8, x_signed=True, x_zero_point=1, w_bits=8, spec=spec)
     ref = reference.conv_int(x, w, **args)
-    for path in ("auto", "implicit"):
+    for path in ("auto", "implicit", "phase", "col2im"):
         with kernels.use_isa(isa), kernels.use_convt_path(path):
             got = kernels.conv_int(x, w, **args)
             ran = kernels.last_convt_path()
         np.testing.assert_array_equal(got, ref)
-        assert (ran == "implicit") == (path == "implicit" and isa == "amx"), (isa, path, ran)
+        want = isa == "amx" and (path == "implicit" or (path == "auto" and auto_implicit))
+        assert (ran == "implicit") == want, (isa, path, ran)
 
 
 def test_dispatch(isa):

@@ -1073,18 +1073,24 @@ ImplicitLayout implicit_layout(const Geom& g) {
 }
 
 // Whether the implicit GEMM can run g (the caller checks the u8 x s8 operands), on ISAs with the
-// kernel: conv2d with >= 32 input and >= 16 output channels per group (below that the im2col path's
-// packing is cheap and its tiles fuller); a transposed conv on any geometry, but only when
-// asked for (implicit_run): its phases have few taps each (4 of a 4x4 stride-2 kernel), so each tile
-// sums a short reduction and the flat window wastes columns on small inputs. benchmarks/bench_convt.py
-// (AMX): slower than the faster of phase and col2im on 15 of 19 geometries, every DCGAN-64 and
-// pix2pix layer among them; faster on CycleGAN's two upsampling layers, a stride-1 3x3 and a k5 s3
-// (docs/design.md). No rule for auto yet.
+// kernel: a transposed conv on any geometry (implicit_run decides when it does), a conv2d with >= 32
+// input and >= 16 output channels per group (below that the im2col path's packing is cheap and its
+// tiles fuller).
 bool implicit_ok(const Geom& g, const HotKernels& hk) {
   const ConvParams& p = g.p;
   if (!hk.ukr_u8s8_implicit) return false;
   if (p.transposed) return true;
   return g.cin_g() >= 32 && g.cout_g() >= 16;
+}
+
+// auto's choice of the implicit GEMM for a transposed conv: >= 32 input and >= 16 output channels per
+// group, and batch 1 or an input of at least 64 window columns per phase (h (w + 2) >= 64: 8x8 and
+// up; on 4x4 inputs most of each 32-column tile is padding). benchmarks/bench_convt.py (AMX, 2
+// threads, 5 interleaved runs, benchmarks/results/bench_convt-amx-swap-2026-12-07.json): the implicit
+// GEMM was faster than both phase and col2im on the 16 geometries this picks (1.01-1.71x, medians)
+// and slower on the 3 it leaves to them (3 and 8 output channels; DCGAN's 512x4x4 at batch 64).
+static bool implicit_convt_auto(const Geom& g) {
+  return g.cin_g() >= 32 && g.cout_g() >= 16 && (g.n == 1 || g.h * (g.w + 2) >= 64);
 }
 
 // Calls f(oy, ox, n, j) for each run of grid pixels among columns [qa, qb) of grid gr (rows of gr.wp
@@ -1310,10 +1316,14 @@ static bool use_phase(const Geom& g, const HotKernels& hk) {
   }
 }
 
-// Whether the int8 path runs g as an implicit GEMM (conv_implicit): conv2d by implicit_ok; a
-// transposed conv only when convt_path() is `implicit` (and the ISA has the kernel).
+// Whether the int8 path runs g as an implicit GEMM (conv_implicit), on ISAs with the kernel: conv2d
+// by implicit_ok; a transposed conv when convt_path() is `implicit`, or `auto` and
+// implicit_convt_auto says so.
 static bool implicit_run(const Geom& g, const HotKernels& hk) {
-  if (g.p.transposed && convt_path() != ConvtPath::implicit) return false;
+  if (g.p.transposed) {
+    const ConvtPath p = convt_path();
+    if (p != ConvtPath::implicit && !(p == ConvtPath::automatic && implicit_convt_auto(g))) return false;
+  }
   return implicit_ok(g, hk);
 }
 
