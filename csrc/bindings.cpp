@@ -19,13 +19,13 @@ namespace {
 
 DType dtype_of(const py::array& a, const char* name) {
   const auto dt = a.dtype();
-  if (dt.is(py::dtype::of<int8_t>())) return DType::i8;
-  if (dt.is(py::dtype::of<uint8_t>())) return DType::u8;
-  if (dt.is(py::dtype::of<int16_t>())) return DType::i16;
-  if (dt.is(py::dtype::of<uint16_t>())) return DType::u16;
-  if (dt.is(py::dtype::of<int32_t>())) return DType::i32;
-  if (dt.is(py::dtype::of<int64_t>())) return DType::i64;
-  if (dt.is(py::dtype::of<float>())) return DType::f32;
+  if (dt.equal(py::dtype::of<int8_t>())) return DType::i8;
+  if (dt.equal(py::dtype::of<uint8_t>())) return DType::u8;
+  if (dt.equal(py::dtype::of<int16_t>())) return DType::i16;
+  if (dt.equal(py::dtype::of<uint16_t>())) return DType::u16;
+  if (dt.equal(py::dtype::of<int32_t>())) return DType::i32;
+  if (dt.equal(py::dtype::of<int64_t>())) return DType::i64;
+  if (dt.equal(py::dtype::of<float>())) return DType::f32;
   throw py::value_error(std::string(name) + ": unsupported dtype " + py::str(dt).cast<std::string>());
 }
 
@@ -388,9 +388,9 @@ PYBIND11_MODULE(ACCELSIM_PYMODULE, m) {
           throw py::value_error("x must hold int8, uint8, int16 or uint16 codes");
         if (!(table.flags() & py::array::c_style)) throw py::value_error("table must be C-contiguous");
         const auto td = table.dtype();
-        const bool ok = td.is(py::dtype::of<int8_t>()) || td.is(py::dtype::of<uint8_t>()) ||
-                        td.is(py::dtype::of<int16_t>()) || td.is(py::dtype::of<uint16_t>()) ||
-                        td.is(py::dtype::of<double>());
+        const bool ok = td.equal(py::dtype::of<int8_t>()) || td.equal(py::dtype::of<uint8_t>()) ||
+                        td.equal(py::dtype::of<int16_t>()) || td.equal(py::dtype::of<uint16_t>()) ||
+                        td.equal(py::dtype::of<double>());
         if (!ok) throw py::value_error("table must hold int8, uint8, int16, uint16 or float64 entries");
         const int64_t T = int64_t(1) << (8 * dtype_size(t.dtype));
         const int64_t C = t.ndim > 1 ? t.shape[1] : 1;

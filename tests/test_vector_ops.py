@@ -550,3 +550,187 @@ def test_relu_of_codes_at_the_lowest_zero_point_is_the_value(bits):
     assert np.array_equal(_run_codes(g.node("r1"), [codes], f.qmin), codes)
     want = R.quantize(np.maximum(R.dequantize(codes, 0.05, f.qmin), 0.0), 0.05, f.qmin, bits=bits)
     assert np.array_equal(got.codes, want)
+
+
+# ---- int16 instance norm straight to codes, the residual path and quantize on every ISA ----------
+# (csrc/src/vector_ops.cpp norm_plan: a float32 shortcut taken only where a bound proves it rounds like
+# the golden double quotient; hot_*.cpp quantize_row_fast: a multiply by 1 / scale, divided only near
+# ties. These tests aim at ties, near ties, clamps, ReLU, negative and zero gamma, huge and tiny scales.)
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+def _every_isa(fn):
+    """fn() on every ISA this CPU runs: the results must all be the same bytes (returned once)."""
+    outs = {}
+    for isa in K.available_isas():
+        with K.use_isa(isa):
+            outs[isa] = fn()
+    first = next(iter(outs.values()))
+    for isa, o in outs.items():
+        assert o.tobytes() == first.tobytes(), isa
+    return first
+
+
+def _i16_planes(rng, shape, kind):
+    if kind == "normal":
+        return np.clip(rng.normal(size=shape) * 10 ** rng.uniform(0, 4) + rng.integers(-3000, 3000), -32768,
+                       32767).astype(np.int16)
+    if kind == "narrow":
+        return rng.integers(-3, 4, shape).astype(np.int16) + np.int16(rng.integers(-32765, 32765))
+    if kind == "extremes":
+        return rng.choice(np.array([-32768, -32767, 32766, 32767], np.int16), shape)
+    if kind == "constant":
+        return np.full(shape, rng.integers(-32768, 32768), np.int16)
+    return rng.integers(-32768, 32768, shape).astype(np.int16)
+
+
+@settings(max_examples=80, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), kind=st.sampled_from(["normal", "narrow", "extremes", "constant", "uniform"]),
+       hw=st.sampled_from([(1, 1), (3, 5), (7, 9), (16, 16), (17, 31), (64, 64)]),
+       out_bits=st.sampled_from([4, 8, 16]), out_signed=st.booleans(), relu=st.booleans(),
+       gamma_kind=st.sampled_from(["none", "normal", "negative", "zero", "huge", "tiny"]))
+def test_instance_norm_int16_codes_equal_golden_every_isa(seed, kind, hw, out_bits, out_signed, relu, gamma_kind):
+    rng = np.random.default_rng(seed)
+    c = int(rng.integers(1, 5))
+    x = _i16_planes(rng, (int(rng.integers(1, 3)), c, *hw), kind)
+    gamma = {"none": None, "normal": rng.normal(size=c) * 3, "negative": -np.abs(rng.normal(size=c)) - 0.1,
+             "zero": np.zeros(c), "huge": rng.normal(size=c) * 1e12, "tiny": rng.normal(size=c) * 1e-12}[gamma_kind]
+    beta = None if gamma is None else rng.normal(size=c) * 10 ** rng.uniform(-3, 2)
+    of = fixed.IntFormat(out_bits, out_signed)
+    out = (float(10.0 ** rng.uniform(-6, 3)), int(rng.integers(of.qmin, of.qmax + 1)), out_bits, out_signed)
+    kw = dict(x_bits=16, x_signed=True, scale=float(10.0 ** rng.uniform(-6, 2)), zero_point=int(rng.integers(-32768, 32768)),
+              eps=float(10.0 ** rng.uniform(-10, -1)), weight=gamma, bias=beta, out=out, relu=relu)
+    r = R.instance_norm_codes(x, **kw)
+    a = _every_isa(lambda: K.instance_norm_codes(x, **kw))
+    assert a.dtype == r.dtype and a.tobytes() == r.tobytes()
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_instance_norm_int16_codes_at_ties_every_isa(seed):
+    """Output scales chosen so that values of the plane divide to a half-integer (exactly or within an
+    ulp or a few): the float32 shortcut must defer every such value to the double quotient."""
+    rng = np.random.default_rng(1000 + seed)
+    c = 3
+    x = rng.integers(-4000, 4000, (1, c, 24, 24)).astype(np.int16)
+    kw = dict(x_bits=16, x_signed=True, scale=float(10.0 ** rng.uniform(-4, 0)), zero_point=int(rng.integers(-100, 100)),
+              eps=1e-5, weight=rng.normal(size=c) * 2, bias=rng.normal(size=c))
+    y = R.instance_norm_codes(x, **kw)                      # float64 values of the norm
+    j = int(rng.integers(0, y.size))
+    v = y.reshape(-1)[j]
+    m = int(rng.integers(0, 40)) + 0.5
+    for ulps in (0, 1, -1, 3, -3):
+        out_scale = float(np.nextafter(abs(v) / m, np.inf if ulps > 0 else 0.0)) if ulps else abs(v) / m
+        for _ in range(abs(ulps) - 1):
+            out_scale = float(np.nextafter(out_scale, np.inf if ulps > 0 else 0.0))
+        for bits, signed, relu in ((8, True, False), (8, True, True), (8, False, False), (16, True, False)):
+            out = (out_scale, 0 if signed else 128, bits, signed)
+            r = R.instance_norm_codes(x, out=out, relu=relu, **kw)
+            a = _every_isa(lambda: K.instance_norm_codes(x, out=out, relu=relu, **kw))
+            assert a.tobytes() == r.tobytes(), (ulps, bits, signed, relu)
+    # every value of a plane exactly on a tie: gamma = 0 leaves y = beta
+    for b, s in ((0.625, 0.25), (-0.375, 0.25), (2.5, 1.0), (-3.5, 1.0), (1e-300 * 2.5, 1e-300)):
+        kw0 = dict(kw, weight=np.zeros(c), bias=np.full(c, b))
+        out = (s, 0, 8, True)
+        assert _every_isa(lambda: K.instance_norm_codes(x, out=out, **kw0)).tobytes() == \
+            R.instance_norm_codes(x, out=out, **kw0).tobytes()
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), want_float=st.booleans(), out_bits=st.sampled_from([8, 16]),
+       ties=st.sampled_from(["none", "exact", "near"]), x_bits=st.sampled_from([8, 16]))
+def test_instance_norm_add_equal_golden_every_isa(seed, want_float, out_bits, ties, x_bits):
+    """Norm + float64 residual to codes: residuals chosen so that sums land on (or next to) half-integer
+    multiples of the output scale, which the multiply-by-reciprocal quantizer must divide exactly."""
+    rng = np.random.default_rng(seed)
+    f = fixed.IntFormat(x_bits, True)
+    shape = (1, int(rng.integers(1, 4)), int(rng.integers(1, 20)), int(rng.integers(1, 40)))
+    x = rng.integers(f.qmin, f.qmax + 1, shape).astype(f.storage_dtype)
+    kw = dict(x_bits=x_bits, x_signed=True, scale=float(10.0 ** rng.uniform(-4, 0)), zero_point=0, eps=1e-5,
+              weight=rng.normal(size=shape[1]), bias=rng.normal(size=shape[1]))
+    out_scale = float(10.0 ** rng.uniform(-3, 0))
+    res = rng.normal(size=shape) * 3
+    if ties != "none":
+        y = R.instance_norm_codes(x, **kw)
+        target = (np.round(rng.normal(size=shape) * 20) + 0.5) * out_scale
+        res = target - y                                    # y + res == target up to one rounding
+        if ties == "near":
+            res = np.nextafter(res, rng.choice([-np.inf, np.inf], shape))
+    out = (out_scale, int(rng.integers(-10, 10)), out_bits, True)
+    ry, rq = R.instance_norm_add(x, res, out=out, want_float=want_float, **kw)
+    got = {}
+    for isa in K.available_isas():
+        with K.use_isa(isa):
+            got[isa] = K.instance_norm_add(x, res, out=out, want_float=want_float, **kw)
+    for isa, (ay, aq) in got.items():
+        assert aq.tobytes() == rq.tobytes(), isa
+        assert (ay is None) == (ry is None) and (ay is None or ay.tobytes() == ry.tobytes()), isa
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), scale_exp=st.sampled_from([-1070, -1010, -999, -300, -20, -3, 0, 5, 300,
+                                                                  999, 1001, 1020]),
+       bits=st.sampled_from([2, 8, 12, 16]), signed=st.booleans())
+def test_quantize_fast_rows_equal_golden_every_isa(seed, scale_exp, bits, signed):
+    """K.quantize (quantize_row_fast on the SIMD ISAs) at exact ties, one and two ulps off them,
+    huge quotients, subnormal values and scales far outside the reciprocal's range (2^-1000..2^1000)."""
+    rng = np.random.default_rng(seed)
+    f = fixed.IntFormat(bits, signed)
+    scale = float(np.ldexp(rng.uniform(1, 2), scale_exp))
+    if scale == 0 or not np.isfinite(scale):
+        return
+    n = int(rng.integers(1, 200))
+    m = np.round(rng.normal(size=n) * (1 << bits)) + 0.5
+    with np.errstate(over="ignore", under="ignore"):
+        x = m * scale
+        kinds = rng.integers(0, 6, n)
+        x = np.where(kinds == 1, np.nextafter(x, np.inf), x)
+        x = np.where(kinds == 2, np.nextafter(np.nextafter(x, -np.inf), -np.inf), x)
+        x = np.where(kinds == 3, rng.normal(size=n) * 1e300, x)
+        x = np.where(kinds == 4, rng.normal(size=n) * 1e-310, x)
+    x = np.where(np.isfinite(x), x, 0.0)
+    zp = int(rng.integers(f.qmin, f.qmax + 1))
+    with np.errstate(over="ignore", under="ignore"):       # x / scale may overflow to inf: clamped
+        r = R.quantize(x, scale, zp, bits=bits, signed=signed)
+    a = _every_isa(lambda: K.quantize(x, scale, zp, bits=bits, signed=signed))
+    assert a.tobytes() == r.tobytes()
+
+
+@pytest.mark.parametrize("x_dtype", [np.int16, np.int8])
+def test_instance_norm_codes_refuses_non_finite_values_like_golden(x_dtype):
+    """A weight or bias that makes a normalized value NaN or inf: the golden model's quantize refuses it,
+    and so does the C++ (every ISA), with or without the residual."""
+    x = (np.arange(2 * 32 * 32) % 50 - 25).astype(x_dtype).reshape(1, 2, 32, 32)
+    base = dict(x_bits=8 * np.dtype(x_dtype).itemsize, x_signed=True, scale=1.0, zero_point=0, eps=1e-5)
+    for w, b in (([np.nan, 1.0], None), ([1.0, np.inf], None), (None, [0.0, -np.inf]), ([1.7e308, 1.0], [0.0, 0.0])):
+        kw = dict(base, weight=None if w is None else np.array(w), bias=None if b is None else np.array(b))
+        if w is not None and b is None:
+            kw["bias"] = np.zeros(2)
+        if w is None:
+            kw["weight"] = np.ones(2)
+        with pytest.raises(ValueError, match="NaN or inf"), np.errstate(all="ignore"):
+            R.instance_norm_codes(x, out=(0.1, 0, 8, True), **kw)
+        for isa in K.available_isas():
+            with K.use_isa(isa), pytest.raises(ValueError, match="NaN or inf"):
+                K.instance_norm_codes(x, out=(0.1, 0, 8, True), **kw)
+
+
+@pytest.mark.parametrize("value,zp", [(-32768, 32767), (32767, -32768), (-32768, 0), (-32768, -32768)])
+def test_instance_norm_int16_sums_exact_on_large_extreme_planes(value, zp):
+    """Planes of 2^20 + 5 equal extreme codes (the SIMD sums widen their int32 lanes every 2^14 vectors;
+    (-2^15)^2 pairs are 2^31): statistics exact, so the golden bits, on every ISA, float and codes."""
+    x = np.full((1, 1, 1025, 1023), value, np.int16)
+    x.reshape(-1)[::3] = -value - 1 if value < 0 else -value
+    kw = dict(x_bits=16, x_signed=True, scale=0.01, zero_point=zp, eps=1e-5)
+    assert _every_isa(lambda: K.instance_norm_codes(x, **kw)).tobytes() == R.instance_norm_codes(x, **kw).tobytes()
+    out = (0.02, -3, 8, True)
+    assert _every_isa(lambda: K.instance_norm_codes(x, out=out, **kw)).tobytes() == \
+        R.instance_norm_codes(x, out=out, **kw).tobytes()
+
+
+def test_kernels_accept_unpickled_dtypes():
+    """An array whose dtype object is equal to numpy's but not the same object (as after pickling) is
+    taken: the bindings compare dtypes by equality."""
+    import pickle
+    x = pickle.loads(pickle.dumps(np.arange(-8, 8, dtype=np.int16).reshape(1, 1, 4, 4)))
+    assert np.array_equal(K.pad_codes(x, (1, 1, 1, 1), "reflect", 0), R.pad_codes(x, (1, 1, 1, 1), "reflect", 0))

@@ -1,6 +1,7 @@
 // AVX2 hot loops: compiled for avx2/fma/popcnt with a target pragma, selected at run time only on
 // CPUs that support them (core.cpp). Standard headers are included before the pragma.
 #include <cstdint>
+#include <type_traits>
 
 #include "accelsim/hot.hpp"
 #include "mutants.hpp"  // test builds only (hot_generic.inc)
@@ -153,6 +154,155 @@ static void requant_row(const int32_t* __restrict acc, int64_t n, const RequantR
   if (i < n) requant_row_generic(acc + i, n - i, p, out + i);
 }
 
+// ---- instance norm and quantization rows (contracts: hot.hpp; the quantize proof: hot_generic.inc) ----
+
+// s = {sum x, sum x^2, min x, max x} of int16 codes (as hot_avx512.cpp's: vpmaddwd pairs, x + x' in
+// int32 lanes for at most 2^14 vectors, x^2 + x'^2 <= 2^31 read as uint32 into int64 lanes); scalar tail.
+static void plane_sums_i16(const int16_t* x, int64_t n, int64_t* s) {
+  const __m256i ones = _mm256_set1_epi16(1), lo32 = _mm256_set1_epi64x(0xFFFFFFFFll);
+  __m256i s1 = _mm256_setzero_si256(), s2 = s1, a1 = s1;
+  __m256i vmin = _mm256_set1_epi16(32767), vmax = _mm256_set1_epi16(-32768);
+  int64_t i = 0, since = 0;
+  auto widen = [&] {  // int32 lanes of a1 into s1 (int64 lanes), sign-extended
+    s1 = _mm256_add_epi64(s1, _mm256_add_epi64(_mm256_cvtepi32_epi64(_mm256_castsi256_si128(a1)),
+                                                _mm256_cvtepi32_epi64(_mm256_extracti128_si256(a1, 1))));
+    a1 = _mm256_setzero_si256();
+    since = 0;
+  };
+  for (; i + 16 <= n; i += 16) {
+    const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + i));
+    vmin = _mm256_min_epi16(vmin, v);
+    vmax = _mm256_max_epi16(vmax, v);
+    a1 = _mm256_add_epi32(a1, _mm256_madd_epi16(v, ones));
+    const __m256i q = _mm256_madd_epi16(v, v);
+    s2 = _mm256_add_epi64(s2, _mm256_add_epi64(_mm256_and_si256(q, lo32), _mm256_srli_epi64(q, 32)));
+    if (++since == (1 << 14)) widen();
+  }
+  widen();
+  alignas(32) int64_t t1[4], t2[4];
+  alignas(32) int16_t tmin[16], tmax[16];
+  _mm256_store_si256(reinterpret_cast<__m256i*>(t1), s1);
+  _mm256_store_si256(reinterpret_cast<__m256i*>(t2), s2);
+  _mm256_store_si256(reinterpret_cast<__m256i*>(tmin), vmin);
+  _mm256_store_si256(reinterpret_cast<__m256i*>(tmax), vmax);
+  int64_t r1 = t1[0] + t1[1] + t1[2] + t1[3], r2 = t2[0] + t2[1] + t2[2] + t2[3], lo = 32767, hi = -32768;
+  for (int j = 0; j < 16; ++j) {
+    lo = tmin[j] < lo ? tmin[j] : lo;
+    hi = tmax[j] > hi ? tmax[j] : hi;
+  }
+  for (; i < n; ++i) {
+    const int64_t v = x[i];
+    r1 += v;
+    r2 += v * v;
+    lo = v < lo ? v : lo;
+    hi = v > hi ? v : hi;
+  }
+  s[0] = r1;
+  s[1] = r2;
+  s[2] = lo;
+  s[3] = hi;
+}
+
+// norm_codes_i16_*: 8 values per step in float32 (a * d + b, one fma, rint), the values outside the
+// acceptance bound redone the double way; the tail (< 8 values) the double way.
+template <class T>
+static void norm_codes_i16(const int16_t* x, int64_t n, const NormCodesRow& p, T* out) {
+  if (!(p.cut > 0)) return norm_codes_i16_generic<T>(x, n, p, out);
+  const __m256i vzp = _mm256_set1_epi32(p.zp), vozp = _mm256_set1_epi32(p.ozp);
+  const __m256i vlo = _mm256_set1_epi32(p.lo), vhi = _mm256_set1_epi32(p.hi);
+  const __m256 va = _mm256_set1_ps(p.a), vb = _mm256_set1_ps(p.b), vcut = _mm256_set1_ps(p.cut);
+  const __m256 absm = _mm256_castsi256_ps(_mm256_set1_epi32(0x7FFFFFFF));
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256i d = _mm256_sub_epi32(
+        _mm256_cvtepi16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x + i))), vzp);
+    const __m256 t = _mm256_fmadd_ps(_mm256_cvtepi32_ps(d), va, vb);
+    const __m256 r = _mm256_round_ps(t, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    const __m256 ok = _mm256_cmp_ps(_mm256_and_ps(_mm256_sub_ps(t, r), absm), vcut, _CMP_LT_OQ);
+    __m256i q = _mm256_min_epi32(_mm256_max_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(r), vozp), vlo), vhi);
+    const int okm = _mm256_movemask_ps(ok);
+    alignas(32) int32_t qs[8];
+    _mm256_store_si256(reinterpret_cast<__m256i*>(qs), q);
+    if (okm != 0xFF)
+      for (int j = 0; j < 8; ++j)
+        if (!((okm >> j) & 1)) qs[j] = norm_code_exact(x[i + j], p);
+    for (int j = 0; j < 8; ++j) out[i + j] = T(qs[j]);
+  }
+  norm_codes_i16_generic<T>(x + i, n - i, p, out + i);
+}
+
+// y = (double(x - zp) - mean) * k + beta (+ r), 4 lanes at a time, one IEEE operation each; scalar tail.
+template <bool kR>
+static bool norm_row_i16_t(const int16_t* x, int64_t n, int32_t zp, double mean, double k, double beta,
+                           const double* r, double* y) {
+  const __m128i vzp = _mm_set1_epi32(zp);
+  const __m256d vmean = _mm256_set1_pd(mean), vk = _mm256_set1_pd(k), vb = _mm256_set1_pd(beta);
+  const __m256d vmax = _mm256_set1_pd(1.7976931348623157e308);
+  const __m256d absm = _mm256_castsi256_pd(_mm256_set1_epi64x(0x7FFFFFFFFFFFFFFFll));
+  __m256d fin = _mm256_castsi256_pd(_mm256_set1_epi64x(-1));
+  int64_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    int64_t raw;
+    __builtin_memcpy(&raw, x + i, 8);
+    const __m128i d = _mm_sub_epi32(_mm_cvtepi16_epi32(_mm_cvtsi64_si128(raw)), vzp);
+    __m256d v = _mm256_add_pd(_mm256_mul_pd(_mm256_sub_pd(_mm256_cvtepi32_pd(d), vmean), vk), vb);
+    if constexpr (kR) v = _mm256_add_pd(v, _mm256_loadu_pd(r + i));
+    fin = _mm256_and_pd(fin, _mm256_cmp_pd(_mm256_and_pd(v, absm), vmax, _CMP_LE_OQ));
+    _mm256_storeu_pd(y + i, v);
+  }
+  bool ok = _mm256_movemask_pd(fin) == 0xF;
+  for (; i < n; ++i) {
+    double v = (double(int32_t(x[i]) - zp) - mean) * k + beta;
+    if constexpr (kR) v = v + r[i];
+    y[i] = v;
+    ok &= __builtin_fabs(v) <= 1.7976931348623157e308;
+  }
+  return ok;
+}
+
+static bool norm_row_i16(const int16_t* x, int64_t n, int32_t zp, double mean, double k, double beta, const double* r,
+                         double* y) {
+  return r ? norm_row_i16_t<true>(x, n, zp, mean, k, beta, r, y) : norm_row_i16_t<false>(x, n, zp, mean, k, beta, r, y);
+}
+
+// fixed.quantize of 4 lanes at a time, multiplying by 1 / scale and dividing only the lanes the
+// hot_generic.inc bound does not clear; the tail (< 4 values) by quantize_row_generic.
+template <class TOut>
+static void quantize_row_fast(const double* y, int64_t n, double scale, double zp, double qmin, double qmax, TOut* out) {
+  if (!(scale >= kQuantScaleMin && scale <= kQuantScaleMax))
+    return quantize_row_generic<TOut>(y, n, scale, zp, qmin, qmax, out);
+  const __m256d inv = _mm256_set1_pd(1.0 / scale), vs = _mm256_set1_pd(scale), half = _mm256_set1_pd(0.5);
+  const __m256d rel = _mm256_set1_pd(kQuantMarginRel), absl = _mm256_set1_pd(kQuantMarginAbs);
+  const __m256d big = _mm256_set1_pd(kQuantFastMax), vzp = _mm256_set1_pd(zp);
+  const __m256d lo = _mm256_set1_pd(qmin), hi = _mm256_set1_pd(qmax);
+  const __m256d absm = _mm256_castsi256_pd(_mm256_set1_epi64x(0x7FFFFFFFFFFFFFFFll));
+  constexpr int kRound = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
+  int64_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const __m256d v = _mm256_loadu_pd(y + i);
+    const __m256d t = _mm256_mul_pd(v, inv);
+    __m256d r = _mm256_round_pd(t, kRound);
+    const __m256d at = _mm256_and_pd(t, absm);
+    const __m256d gap = _mm256_sub_pd(half, _mm256_and_pd(_mm256_sub_pd(t, r), absm));
+    const __m256d margin = _mm256_add_pd(_mm256_mul_pd(at, rel), absl);
+    const __m256d ok = _mm256_and_pd(_mm256_cmp_pd(gap, margin, _CMP_GT_OQ), _mm256_cmp_pd(at, big, _CMP_LT_OQ));
+    if (_mm256_movemask_pd(ok) != 0xF) r = _mm256_blendv_pd(_mm256_round_pd(_mm256_div_pd(v, vs), kRound), r, ok);
+    const __m128i qi = _mm256_cvttpd_epi32(_mm256_min_pd(_mm256_max_pd(_mm256_add_pd(r, vzp), lo), hi));
+    // every value lies in [qmin, qmax], inside TOut's range: the packs below never saturate
+    if constexpr (sizeof(TOut) == 1) {
+      const __m128i w = _mm_packs_epi32(qi, qi);
+      const __m128i b = std::is_signed<TOut>::value ? _mm_packs_epi16(w, w) : _mm_packus_epi16(w, w);
+      const int32_t word = _mm_cvtsi128_si32(b);
+      __builtin_memcpy(out + i, &word, 4);
+    } else {
+      const __m128i w = std::is_signed<TOut>::value ? _mm_packs_epi32(qi, qi) : _mm_packus_epi32(qi, qi);
+      const int64_t word = _mm_cvtsi128_si64(w);
+      __builtin_memcpy(out + i, &word, 8);
+    }
+  }
+  quantize_row_generic<TOut>(y + i, n - i, scale, zp, qmin, qmax, out + i);
+}
+
 }  // namespace hot_avx2_ns
 }  // namespace accelsim
 
@@ -168,10 +318,10 @@ const HotKernels* hot_avx2() {
       pack_signs_block_generic,
       max_abs_s64_generic, round_s64_s16_generic, compact_s64_generic,
       requant_row<int8_t>, requant_row<uint8_t>, requant_row<int16_t>, requant_row<uint16_t>,
-      /*direct_row_u8s8=*/nullptr, plane_sums_s32_generic,
-      normalize_row_s32_generic,
-      quantize_row_generic<int8_t>, quantize_row_generic<uint8_t>, quantize_row_generic<int16_t>,
-      quantize_row_generic<uint16_t>, store_strided_s32_generic,
+      /*direct_row_u8s8=*/nullptr, plane_sums_i16,
+      normalize_row_s32_generic, norm_row_i16, norm_codes_i16<uint8_t>, norm_codes_i16<uint16_t>,
+      quantize_row_fast<int8_t>, quantize_row_fast<uint8_t>, quantize_row_fast<int16_t>,
+      quantize_row_fast<uint16_t>, store_strided_s32_generic,
       /*tile_begin=*/nullptr, hash_bytes_generic};
   return &k;
 }

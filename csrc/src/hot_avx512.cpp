@@ -320,6 +320,139 @@ static void requant_row(const int32_t* __restrict acc, int64_t n, const RequantR
   }
 }
 
+// ---- instance norm and quantization rows (contracts: hot.hpp; the quantize proof: hot_generic.inc) ----
+
+// s = {sum x, sum x^2, min x, max x} of int16 codes. vpmaddwd pairs: x + x' (|.| <= 2^16) summed in
+// int32 lanes for at most 2^14 vectors before widening; x^2 + x'^2 <= 2^31 read as uint32 and widened
+// to int64 lanes at once (the one pair (-2^15)^2 + (-2^15)^2 = 2^31 wraps in int32, not in uint32).
+static void plane_sums_i16(const int16_t* x, int64_t n, int64_t* s) {
+  const __m512i ones = _mm512_set1_epi16(1), lo32 = _mm512_set1_epi64(0xFFFFFFFFll);
+  __m512i s1 = _mm512_setzero_si512(), s2 = s1, a1 = s1;
+  __m512i vmin = _mm512_set1_epi16(32767), vmax = _mm512_set1_epi16(-32768);
+  int64_t i = 0, since = 0;
+  for (; i < n; i += 32) {
+    const __mmask32 m = n - i >= 32 ? __mmask32(0xFFFFFFFFu) : __mmask32((1u << (n - i)) - 1);
+    const __m512i v = _mm512_maskz_loadu_epi16(m, x + i);
+    vmin = _mm512_mask_min_epi16(vmin, m, vmin, v);
+    vmax = _mm512_mask_max_epi16(vmax, m, vmax, v);
+    a1 = _mm512_add_epi32(a1, _mm512_madd_epi16(v, ones));
+    const __m512i q = _mm512_madd_epi16(v, v);
+    s2 = _mm512_add_epi64(s2, _mm512_add_epi64(_mm512_and_si512(q, lo32), _mm512_srli_epi64(q, 32)));
+    if (++since == (1 << 14)) {
+      s1 = _mm512_add_epi64(s1, _mm512_add_epi64(_mm512_srai_epi64(_mm512_slli_epi64(a1, 32), 32),
+                                                  _mm512_srai_epi64(a1, 32)));
+      a1 = _mm512_setzero_si512();
+      since = 0;
+    }
+  }
+  s1 = _mm512_add_epi64(s1, _mm512_add_epi64(_mm512_srai_epi64(_mm512_slli_epi64(a1, 32), 32),
+                                              _mm512_srai_epi64(a1, 32)));
+  s[0] = _mm512_reduce_add_epi64(s1);
+  s[1] = _mm512_reduce_add_epi64(s2);
+  // 16-bit min / max: widen to int32 lanes (sign-extended halves), then reduce
+  s[2] = _mm512_reduce_min_epi32(_mm512_min_epi32(_mm512_cvtepi16_epi32(_mm512_castsi512_si256(vmin)),
+                                                  _mm512_cvtepi16_epi32(_mm512_extracti64x4_epi64(vmin, 1))));
+  s[3] = _mm512_reduce_max_epi32(_mm512_max_epi32(_mm512_cvtepi16_epi32(_mm512_castsi512_si256(vmax)),
+                                                  _mm512_cvtepi16_epi32(_mm512_extracti64x4_epi64(vmax, 1))));
+}
+
+// norm_codes_i16_*: 16 values per step in float32 (a * d + b, one fma, rint), the values outside the
+// acceptance bound (rare: about 2 cut-margin of them) redone the double way.
+template <class T>
+static void norm_codes_i16(const int16_t* x, int64_t n, const NormCodesRow& p, T* out) {
+  if (!(p.cut > 0)) return norm_codes_i16_generic<T>(x, n, p, out);
+  const __m512i vzp = _mm512_set1_epi32(p.zp), vozp = _mm512_set1_epi32(p.ozp);
+  const __m512i vlo = _mm512_set1_epi32(p.lo), vhi = _mm512_set1_epi32(p.hi);
+  const __m512 va = _mm512_set1_ps(p.a), vb = _mm512_set1_ps(p.b), vcut = _mm512_set1_ps(p.cut);
+  const __m512i absm = _mm512_set1_epi32(0x7FFFFFFF);
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 m = n - i >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << (n - i)) - 1);
+    const __m512i d = _mm512_sub_epi32(_mm512_cvtepi16_epi32(_mm256_maskz_loadu_epi16(m, x + i)), vzp);
+    const __m512 t = _mm512_fmadd_ps(_mm512_cvtepi32_ps(d), va, vb);
+    const __m512 r = _mm512_roundscale_ps(t, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    const __m512 dist = _mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(_mm512_sub_ps(t, r)), absm));
+    const __mmask16 ok = _mm512_cmp_ps_mask(dist, vcut, _CMP_LT_OQ);
+    __m512i q = _mm512_min_epi32(_mm512_max_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(r), vozp), vlo), vhi);
+    if (__mmask16(ok | ~m) != 0xFFFF) {
+      alignas(64) int32_t qs[16];
+      _mm512_store_si512(qs, q);
+      for (int j = 0; j < 16; ++j)
+        if (((m & ~ok) >> j) & 1) qs[j] = norm_code_exact(x[i + j], p);
+      q = _mm512_load_si512(qs);
+    }
+    if constexpr (sizeof(T) == 1) {
+      if (m == 0xFFFF) _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i), _mm512_cvtepi32_epi8(q));
+      else _mm512_mask_cvtepi32_storeu_epi8(out + i, m, q);
+    } else {
+      if (m == 0xFFFF) _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i), _mm512_cvtepi32_epi16(q));
+      else _mm512_mask_cvtepi32_storeu_epi16(out + i, m, q);
+    }
+  }
+}
+
+// y = (double(x - zp) - mean) * k + beta (+ r), 8 lanes at a time (masked tail), one IEEE operation each.
+template <bool kR>
+static bool norm_row_i16_t(const int16_t* x, int64_t n, int32_t zp, double mean, double k, double beta,
+                           const double* r, double* y) {
+  const __m256i vzp = _mm256_set1_epi32(zp);
+  const __m512d vmean = _mm512_set1_pd(mean), vk = _mm512_set1_pd(k), vb = _mm512_set1_pd(beta);
+  const __m512d vmax = _mm512_set1_pd(1.7976931348623157e308);
+  const __m512i absm = _mm512_set1_epi64(0x7FFFFFFFFFFFFFFFll);
+  __mmask8 fin = 0xFF;
+  for (int64_t i = 0; i < n; i += 8) {
+    const __mmask8 m = n - i >= 8 ? __mmask8(0xFF) : __mmask8((1u << (n - i)) - 1);
+    const __m256i d = _mm256_sub_epi32(_mm256_cvtepi16_epi32(_mm_maskz_loadu_epi16(m, x + i)), vzp);
+    __m512d v = _mm512_add_pd(_mm512_mul_pd(_mm512_sub_pd(_mm512_cvtepi32_pd(d), vmean), vk), vb);
+    if constexpr (kR) v = _mm512_add_pd(v, _mm512_maskz_loadu_pd(m, r + i));
+    fin &= _mm512_cmp_pd_mask(_mm512_castsi512_pd(_mm512_and_si512(_mm512_castpd_si512(v), absm)), vmax, _CMP_LE_OQ) | ~m;
+    _mm512_mask_storeu_pd(y + i, m, v);
+  }
+  return fin == 0xFF;
+}
+
+static bool norm_row_i16(const int16_t* x, int64_t n, int32_t zp, double mean, double k, double beta, const double* r,
+                         double* y) {
+  return r ? norm_row_i16_t<true>(x, n, zp, mean, k, beta, r, y) : norm_row_i16_t<false>(x, n, zp, mean, k, beta, r, y);
+}
+
+// fixed.quantize of 8 lanes (masked tail), multiplying by 1 / scale and dividing only the lanes the
+// hot_generic.inc bound does not clear (ties, near-ties, huge or infinite quotients).
+template <class TOut>
+static void quantize_row_fast(const double* y, int64_t n, double scale, double zp, double qmin, double qmax, TOut* out) {
+  if (!(scale >= kQuantScaleMin && scale <= kQuantScaleMax))
+    return quantize_row_generic<TOut>(y, n, scale, zp, qmin, qmax, out);
+  const __m512d inv = _mm512_set1_pd(1.0 / scale), vs = _mm512_set1_pd(scale), half = _mm512_set1_pd(0.5);
+  const __m512d rel = _mm512_set1_pd(kQuantMarginRel), absl = _mm512_set1_pd(kQuantMarginAbs);
+  const __m512d big = _mm512_set1_pd(kQuantFastMax), vzp = _mm512_set1_pd(zp);
+  const __m512d lo = _mm512_set1_pd(qmin), hi = _mm512_set1_pd(qmax);
+  const __m512i absm = _mm512_set1_epi64(0x7FFFFFFFFFFFFFFFll);
+  auto fabs8 = [&](__m512d v) { return _mm512_castsi512_pd(_mm512_and_si512(_mm512_castpd_si512(v), absm)); };
+  auto codes8 = [&](__m512d v, __mmask8 m) {  // 8 lanes' codes as int32 (masked-off lanes: anything)
+    const __m512d t = _mm512_mul_pd(v, inv);
+    __m512d r = _mm512_roundscale_pd(t, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    const __m512d at = fabs8(t);
+    const __m512d gap = _mm512_sub_pd(half, fabs8(_mm512_sub_pd(t, r)));
+    const __m512d margin = _mm512_add_pd(_mm512_mul_pd(at, rel), absl);
+    const __mmask8 ok = _mm512_cmp_pd_mask(gap, margin, _CMP_GT_OQ) & _mm512_cmp_pd_mask(at, big, _CMP_LT_OQ);
+    if (__mmask8(ok | ~m) != 0xFF)
+      r = _mm512_mask_blend_pd(ok, _mm512_roundscale_pd(_mm512_div_pd(v, vs), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC), r);
+    return _mm512_cvttpd_epi32(_mm512_min_pd(_mm512_max_pd(_mm512_add_pd(r, vzp), lo), hi));
+  };
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {  // 16 codes in a zmm of int32, narrowed in a register, one plain store
+    const __m512i q = _mm512_inserti64x4(_mm512_castsi256_si512(codes8(_mm512_loadu_pd(y + i), 0xFF)),
+                                         codes8(_mm512_loadu_pd(y + i + 8), 0xFF), 1);
+    if constexpr (sizeof(TOut) == 1) _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i), _mm512_cvtepi32_epi8(q));
+    else _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i), _mm512_cvtepi32_epi16(q));
+  }
+  for (; i < n; i += 8) {
+    const __mmask8 m = n - i >= 8 ? __mmask8(0xFF) : __mmask8((1u << (n - i)) - 1);
+    const __m256i qi = codes8(_mm512_maskz_loadu_pd(m, y + i), m);
+    if constexpr (sizeof(TOut) == 1) _mm256_mask_cvtepi32_storeu_epi8(out + i, m, qi);
+    else _mm256_mask_cvtepi32_storeu_epi16(out + i, m, qi);
+  }
+}
+
 }  // namespace hot_avx512_ns
 }  // namespace accelsim
 
@@ -335,10 +468,10 @@ const HotKernels* hot_avx512() {
       gemm_s32_s64_generic, xor_popcount_rows, add_row_s32, interleave2_s32, pack_signs_block,
       max_abs_s64_generic, round_s64_s16_generic, compact_s64_generic,
       requant_row<int8_t>, requant_row<uint8_t>, requant_row<int16_t>, requant_row<uint16_t>,
-      __builtin_cpu_supports("avx512vbmi") ? direct_row_u8s8_vbmi : nullptr, plane_sums_s32_generic,
-      normalize_row_s32_generic,
-      quantize_row_generic<int8_t>, quantize_row_generic<uint8_t>, quantize_row_generic<int16_t>,
-      quantize_row_generic<uint16_t>, store_strided_s32,
+      __builtin_cpu_supports("avx512vbmi") ? direct_row_u8s8_vbmi : nullptr, plane_sums_i16,
+      normalize_row_s32_generic, norm_row_i16, norm_codes_i16<uint8_t>, norm_codes_i16<uint16_t>,
+      quantize_row_fast<int8_t>, quantize_row_fast<uint8_t>, quantize_row_fast<int16_t>,
+      quantize_row_fast<uint16_t>, store_strided_s32,
       /*tile_begin=*/nullptr, hash_bytes_generic};
   return &k;
 }

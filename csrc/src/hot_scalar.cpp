@@ -17,8 +17,9 @@ const HotKernels& hot_scalar() {
       pack_signs_block_generic,
       max_abs_s64_generic, round_s64_s16_generic, compact_s64_generic,
       requant_row_generic<int8_t>, requant_row_generic<uint8_t>, requant_row_generic<int16_t>,
-      requant_row_generic<uint16_t>, /*direct_row_u8s8=*/nullptr, plane_sums_s32_generic,
-      normalize_row_s32_generic,
+      requant_row_generic<uint16_t>, /*direct_row_u8s8=*/nullptr, plane_sums_i16_generic,
+      normalize_row_s32_generic, norm_row_i16_generic,
+      norm_codes_i16_generic<uint8_t>, norm_codes_i16_generic<uint16_t>,
       quantize_row_generic<int8_t>, quantize_row_generic<uint8_t>, quantize_row_generic<int16_t>,
       quantize_row_generic<uint16_t>, store_strided_s32_generic,
       /*tile_begin=*/nullptr, hash_bytes_generic};

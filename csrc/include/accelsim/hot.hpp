@@ -30,6 +30,15 @@ struct RequantRow {
   int32_t m0, shift, zp, lo, hi;
 };
 
+// One plane's instance norm straight to codes (HotKernels::norm_codes_i16_*): d = x - zp, the norm
+// (mean, k, beta), fixed.quantize (scale, ozp, clamp to [lo, hi]), and the float32 map a * d + b with
+// its acceptance bound cut (0: none), from vector_ops.cpp norm_plan.
+struct NormCodesRow {
+  int32_t zp, ozp, lo, hi;
+  float a, b, cut;
+  double mean, k, beta, scale;
+};
+
 struct HotKernels {
   // ---- packed GEMM micro-kernels: C (mr x nr, row stride ldc) = A panel * B panel, overwritten,
   // over `kgroups` k-groups. All sums are exact under the stated caller guarantees.
@@ -85,13 +94,28 @@ struct HotKernels {
   // the driver then uses the packed GEMM.
   void (*direct_row_u8s8)(const uint8_t* const* rows, int64_t nrows, const int32_t* wq, int64_t kq, int64_t cout,
                           const int32_t* base, int64_t ow, int32_t* const* out);
-  // Instance norm of one plane of d = codes - zero_point (accelsim/formats/vector.py):
-  //  plane_sums_s32: s[0] = sum d, s[1] = sum d^2 (int64, exact for |d| < 2^17 and n <= 2^28);
-  //  normalize_row_s32: y[i] = (double(d[i]) - mean) * k + beta (each an IEEE double operation).
-  void (*plane_sums_s32)(const int32_t* d, int64_t n, int64_t* s);
+  // Instance norm of one plane (accelsim/formats/vector.py):
+  //  plane_sums_i16: s[0] = sum x, s[1] = sum x^2, s[2] = min x, s[3] = max x over int16 codes (int64,
+  //    exact for n < 2^31; n >= 1); the caller derives the sums of d = x - zero_point from them exactly
+  //    (vector_ops.cpp);
+  //  normalize_row_s32: y[i] = (double(d[i]) - mean) * k + beta (each an IEEE double operation);
+  //  norm_row_i16: the same of d[i] = x[i] - zp (int16 codes, exact in int32), then y[i] = y[i] + r[i]
+  //    when r is not null; returns whether every y[i] is finite.
+  void (*plane_sums_i16)(const int16_t* x, int64_t n, int64_t* s);
   void (*normalize_row_s32)(const int32_t* d, int64_t n, double mean, double k, double beta, double* y);
-  // out[i] = clamp(round_half_even(y[i] / scale) + zp, qmin, qmax) for finite y (fixed.quantize;
-  // zp, qmin, qmax integers held in doubles); TOut = int8, uint8, int16 or uint16.
+  bool (*norm_row_i16)(const int16_t* x, int64_t n, int32_t zp, double mean, double k, double beta, const double* r,
+                       double* y);
+  //  norm_codes_i16_{8,16}: straight to codes (8- or 16-bit containers, signed or not: the low bytes of
+  //    the int32 result), out[i] = clamp(round_half_even(((double(x[i] - zp) - mean) * k + beta) / scale) + ozp,
+  //    lo, hi) in IEEE double as written (fixed.quantize of the norm). When cut > 0 a row may take
+  //    r = rint(fmaf(float(x[i] - zp), a, b)) (float32) for every value with |fmaf(...) - r| < cut: the
+  //    caller (vector_ops.cpp norm_plan) guarantees that the double quotient then rounds to r too; the
+  //    other values go the double way.
+  void (*norm_codes_i16_8)(const int16_t* x, int64_t n, const NormCodesRow& p, uint8_t* out);
+  void (*norm_codes_i16_16)(const int16_t* x, int64_t n, const NormCodesRow& p, uint16_t* out);
+  // out[i] = clamp(round_half_even(y[i] / scale) + zp, qmin, qmax) for y finite or +-inf (fixed.quantize;
+  // zp, qmin, qmax integers held in doubles); TOut = int8, uint8, int16 or uint16. The SIMD rows
+  // divide only where a multiply by 1 / scale could round differently (quantize_row_fast_* below).
   void (*quantize_row_i8)(const double* y, int64_t n, double scale, double zp, double qmin, double qmax, int8_t* out);
   void (*quantize_row_u8)(const double* y, int64_t n, double scale, double zp, double qmin, double qmax, uint8_t* out);
   void (*quantize_row_i16)(const double* y, int64_t n, double scale, double zp, double qmin, double qmax,
