@@ -246,6 +246,22 @@ def test_pad_codes_cpp_equals_golden(seed):
         assert a.dtype == r.dtype == x.dtype and a.shape == r.shape and a.tobytes() == r.tobytes()
 
 
+@pytest.mark.parametrize("w", [1, 7, 15, 16, 17, 31, 32, 33, 47, 64, 65, 130])
+def test_pad_codes_row_widths_equal_golden(w):
+    """Rows of every length around the C++ row copy's 16-byte moves (int8 and int16), every mode."""
+    rng = np.random.default_rng(w)
+    for dtype in (np.int8, np.int16, np.uint16):
+        info = np.iinfo(dtype)
+        x = rng.integers(info.min, info.max + 1, (2, 3, 5, w)).astype(dtype)
+        for mode in ("zeros", "reflect", "replicate"):
+            pads = (int(rng.integers(0, 5)), int(rng.integers(0, 5)), *(int(v) for v in rng.integers(0, min(w, 4), 2))) \
+                if mode == "reflect" else tuple(int(v) for v in rng.integers(0, 6, 4))
+            if mode == "reflect":
+                pads = (min(pads[0], 4), min(pads[1], 4), pads[2], pads[3])
+            a, r = K.pad_codes(x, pads, mode, 3), R.pad_codes(x, pads, mode, 3)
+            assert a.shape == r.shape and a.tobytes() == r.tobytes(), (dtype, mode, pads)
+
+
 def test_pad_codes_refuses_bad_arguments():
     x = np.zeros((1, 1, 3, 3), np.int8)
     with pytest.raises(ValueError, match="reflect padding"):

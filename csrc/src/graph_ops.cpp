@@ -6,6 +6,7 @@
 #include <cstring>
 #include <string>
 #include <type_traits>
+#include <vector>
 
 #include "accelsim/kernels.hpp"
 #include "accelsim/parallel.hpp"
@@ -22,24 +23,51 @@ inline int64_t source(int64_t i, int64_t n, int mode) {
   return i < 0 ? 0 : n - 1;                            // replicate
 }
 
+// dst[0 .. n) = src[0 .. n) for n bytes, non-overlapping: 16-byte moves (the last one overlapping the
+// previous) for n >= 16, inline: the rows of a pad are often 64-256 bytes, where a libc call per row
+// cost about as much as the copy.
+inline void copy_row_bytes(char* __restrict dst, const char* __restrict src, size_t n) {
+  if (n < 16) {
+    std::memcpy(dst, src, n);
+    return;
+  }
+  size_t i = 0;
+  for (; i + 16 <= n; i += 16) __builtin_memcpy(dst + i, src + i, 16);
+  if (i < n) __builtin_memcpy(dst + n - 16, src + n - 16, 16);
+}
+
+// One plane: the h interior rows (left part, the input row, right part; the border columns' sources
+// computed once per call), then each top / bottom row as a copy of the interior output row it
+// mirrors (reflect, replicate) or the constant.
 template <class T>
 void pad_planes(const T* x, int64_t planes, int64_t h, int64_t w, int64_t top, int64_t bottom, int64_t left,
                 int64_t right, int mode, T value, T* out) {
   const int64_t oh = h + top + bottom, ow = w + left + right;
+  std::vector<int64_t> col(size_t(left + right));  // source columns of the left, then the right border
+  for (int64_t j = 0; j < left; ++j) col[size_t(j)] = source(j - left, w, mode);
+  for (int64_t j = 0; j < right; ++j) col[size_t(left + j)] = source(w + j, w, mode);
+  const int64_t* lc = col.data();
+  const int64_t* rc = col.data() + left;
   parallel_for(planes, [&](int64_t p) {
-    const T* src = x + p * h * w;
-    T* dst = out + p * oh * ow;
-    for (int64_t oy = 0; oy < oh; ++oy) {
-      T* row = dst + oy * ow;
-      const int64_t iy = oy - top;
-      if (mode == 0 && (iy < 0 || iy >= h)) {
-        std::fill(row, row + ow, value);
-        continue;
+    const T* __restrict src = x + p * h * w;
+    T* __restrict dst = out + p * oh * ow;
+    for (int64_t iy = 0; iy < h; ++iy) {
+      T* __restrict row = dst + (top + iy) * ow;
+      const T* __restrict in = src + iy * w;
+      if (mode == 0) {
+        for (int64_t j = 0; j < left; ++j) row[j] = value;
+        for (int64_t j = 0; j < right; ++j) row[left + w + j] = value;
+      } else {
+        for (int64_t j = 0; j < left; ++j) row[j] = in[lc[j]];
+        for (int64_t j = 0; j < right; ++j) row[left + w + j] = in[rc[j]];
       }
-      const T* in = src + source(iy, h, mode) * w;
-      for (int64_t ox = 0; ox < left; ++ox) row[ox] = mode == 0 ? value : in[source(ox - left, w, mode)];
-      std::memcpy(row + left, in, size_t(w) * sizeof(T));
-      for (int64_t ox = left + w; ox < ow; ++ox) row[ox] = mode == 0 ? value : in[source(ox - left, w, mode)];
+      copy_row_bytes(reinterpret_cast<char*>(row + left), reinterpret_cast<const char*>(in), size_t(w) * sizeof(T));
+    }
+    for (int64_t oy = 0; oy < oh; ++oy) {
+      if (oy >= top && oy < top + h) continue;
+      T* row = dst + oy * ow;
+      if (mode == 0) std::fill(row, row + ow, value);
+      else std::memcpy(row, dst + (top + source(oy - top, h, mode)) * ow, size_t(ow) * sizeof(T));
     }
   });
 }

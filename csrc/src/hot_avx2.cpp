@@ -271,21 +271,18 @@ template <class TOut>
 static void quantize_row_fast(const double* y, int64_t n, double scale, double zp, double qmin, double qmax, TOut* out) {
   if (!(scale >= kQuantScaleMin && scale <= kQuantScaleMax))
     return quantize_row_generic<TOut>(y, n, scale, zp, qmin, qmax, out);
-  const __m256d inv = _mm256_set1_pd(1.0 / scale), vs = _mm256_set1_pd(scale), half = _mm256_set1_pd(0.5);
-  const __m256d rel = _mm256_set1_pd(kQuantMarginRel), absl = _mm256_set1_pd(kQuantMarginAbs);
-  const __m256d big = _mm256_set1_pd(kQuantFastMax), vzp = _mm256_set1_pd(zp);
+  const __m256d inv = _mm256_set1_pd(1.0 / scale), vs = _mm256_set1_pd(scale);
+  const __m256d tlo = _mm256_set1_pd(-kQuantClampT), thi = _mm256_set1_pd(kQuantClampT);
+  const __m256d accept = _mm256_set1_pd(kQuantAccept), vzp = _mm256_set1_pd(zp);
   const __m256d lo = _mm256_set1_pd(qmin), hi = _mm256_set1_pd(qmax);
   const __m256d absm = _mm256_castsi256_pd(_mm256_set1_epi64x(0x7FFFFFFFFFFFFFFFll));
   constexpr int kRound = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
   int64_t i = 0;
   for (; i + 4 <= n; i += 4) {
     const __m256d v = _mm256_loadu_pd(y + i);
-    const __m256d t = _mm256_mul_pd(v, inv);
+    const __m256d t = _mm256_min_pd(_mm256_max_pd(_mm256_mul_pd(v, inv), tlo), thi);
     __m256d r = _mm256_round_pd(t, kRound);
-    const __m256d at = _mm256_and_pd(t, absm);
-    const __m256d gap = _mm256_sub_pd(half, _mm256_and_pd(_mm256_sub_pd(t, r), absm));
-    const __m256d margin = _mm256_add_pd(_mm256_mul_pd(at, rel), absl);
-    const __m256d ok = _mm256_and_pd(_mm256_cmp_pd(gap, margin, _CMP_GT_OQ), _mm256_cmp_pd(at, big, _CMP_LT_OQ));
+    const __m256d ok = _mm256_cmp_pd(_mm256_and_pd(_mm256_sub_pd(t, r), absm), accept, _CMP_LT_OQ);
     if (_mm256_movemask_pd(ok) != 0xF) r = _mm256_blendv_pd(_mm256_round_pd(_mm256_div_pd(v, vs), kRound), r, ok);
     const __m128i qi = _mm256_cvttpd_epi32(_mm256_min_pd(_mm256_max_pd(_mm256_add_pd(r, vzp), lo), hi));
     // every value lies in [qmin, qmax], inside TOut's range: the packs below never saturate

@@ -421,19 +421,16 @@ template <class TOut>
 static void quantize_row_fast(const double* y, int64_t n, double scale, double zp, double qmin, double qmax, TOut* out) {
   if (!(scale >= kQuantScaleMin && scale <= kQuantScaleMax))
     return quantize_row_generic<TOut>(y, n, scale, zp, qmin, qmax, out);
-  const __m512d inv = _mm512_set1_pd(1.0 / scale), vs = _mm512_set1_pd(scale), half = _mm512_set1_pd(0.5);
-  const __m512d rel = _mm512_set1_pd(kQuantMarginRel), absl = _mm512_set1_pd(kQuantMarginAbs);
-  const __m512d big = _mm512_set1_pd(kQuantFastMax), vzp = _mm512_set1_pd(zp);
+  const __m512d inv = _mm512_set1_pd(1.0 / scale), vs = _mm512_set1_pd(scale);
+  const __m512d tlo = _mm512_set1_pd(-kQuantClampT), thi = _mm512_set1_pd(kQuantClampT);
+  const __m512d accept = _mm512_set1_pd(kQuantAccept), vzp = _mm512_set1_pd(zp);
   const __m512d lo = _mm512_set1_pd(qmin), hi = _mm512_set1_pd(qmax);
   const __m512i absm = _mm512_set1_epi64(0x7FFFFFFFFFFFFFFFll);
-  auto fabs8 = [&](__m512d v) { return _mm512_castsi512_pd(_mm512_and_si512(_mm512_castpd_si512(v), absm)); };
   auto codes8 = [&](__m512d v, __mmask8 m) {  // 8 lanes' codes as int32 (masked-off lanes: anything)
-    const __m512d t = _mm512_mul_pd(v, inv);
+    const __m512d t = _mm512_min_pd(_mm512_max_pd(_mm512_mul_pd(v, inv), tlo), thi);
     __m512d r = _mm512_roundscale_pd(t, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    const __m512d at = fabs8(t);
-    const __m512d gap = _mm512_sub_pd(half, fabs8(_mm512_sub_pd(t, r)));
-    const __m512d margin = _mm512_add_pd(_mm512_mul_pd(at, rel), absl);
-    const __mmask8 ok = _mm512_cmp_pd_mask(gap, margin, _CMP_GT_OQ) & _mm512_cmp_pd_mask(at, big, _CMP_LT_OQ);
+    const __m512d dist = _mm512_castsi512_pd(_mm512_and_si512(_mm512_castpd_si512(_mm512_sub_pd(t, r)), absm));
+    const __mmask8 ok = _mm512_cmp_pd_mask(dist, accept, _CMP_LT_OQ);
     if (__mmask8(ok | ~m) != 0xFF)
       r = _mm512_mask_blend_pd(ok, _mm512_roundscale_pd(_mm512_div_pd(v, vs), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC), r);
     return _mm512_cvttpd_epi32(_mm512_min_pd(_mm512_max_pd(_mm512_add_pd(r, vzp), lo), hi));
