@@ -146,22 +146,27 @@ def instance_norm_codes(x, *, x_bits: int, x_signed: bool, scale: float, zero_po
 
 
 def instance_norm_add(x, residual, *, x_bits: int, x_signed: bool, scale: float, zero_point: int, weight=None,
-                      bias=None, eps: float, out=None, want_float: bool = False):
+                      bias=None, eps: float, out=None, want_float: bool = False, into_residual: bool = False):
     """``instance_norm_codes(x) + residual`` in one pass (golden: ``accelsim.formats.vector``): float64,
-    or ``(float64 or None, codes)`` when ``out=(out_scale, out_zero_point, out_bits, out_signed)``."""
+    or ``(float64 or None, codes)`` when ``out=(out_scale, out_zero_point, out_bits, out_signed)``.
+    ``into_residual``: the float64 sum is written into ``residual`` (C-contiguous, writeable), which
+    is returned as it, instead of into a new array; the caller gives the residual up: after a refusal
+    (NaN or inf in the sum) its contents are unspecified (the golden model leaves it untouched)."""
     x = np.ascontiguousarray(x)
     r = np.asarray(residual)
     if r.dtype != np.float64 or r.shape != x.shape:
         raise FormatError(f"residual must be float64 of shape {x.shape}, got {r.dtype} {r.shape}")
+    if into_residual and not (r is residual and r.flags.c_contiguous and r.flags.writeable):
+        raise FormatError("into_residual needs a C-contiguous, writeable float64 residual array")
     r = np.ascontiguousarray(r)
     w = None if weight is None else np.ascontiguousarray(weight, np.float64)
     b = None if bias is None else np.ascontiguousarray(bias, np.float64)
     base = (x, _int(x_bits, "x_bits"), bool(x_signed), float(scale), _int(zero_point, "zero_point"), w, b, float(eps))
     if out is None:
-        return _k.instance_norm_codes(*base, False, 1.0, 0, 8, True, False, r, False)
+        return _k.instance_norm_codes(*base, False, 1.0, 0, 8, True, False, r, False, bool(into_residual))
     o_scale, o_zp, o_bits, o_signed = out
     res = _k.instance_norm_codes(*base, True, float(o_scale), _int(o_zp, "out_zero_point"), _int(o_bits, "out_bits"),
-                                 bool(o_signed), False, r, bool(want_float))
+                                 bool(o_signed), False, r, bool(want_float), bool(into_residual and want_float))
     return res if want_float else (None, res)
 
 

@@ -290,7 +290,7 @@ PYBIND11_MODULE(ACCELSIM_PYMODULE, m) {
       "instance_norm_codes",
       [](py::object x, int x_bits, bool x_signed, double scale, int zero_point, py::object weight, py::object bias,
          double eps, bool codes, double out_scale, int out_zero_point, int out_bits, bool out_signed, bool relu,
-         py::object residual, bool want_float) -> py::object {
+         py::object residual, bool want_float, bool into_residual) -> py::object {
         TensorView t = view(x, "x");
         if (x.is_none() || t.ndim < 3) throw py::value_error("x must be a code array of rank 3 or 4 (N, C, ...) with values per plane");
         InstanceNormArgs a;
@@ -340,8 +340,10 @@ PYBIND11_MODULE(ACCELSIM_PYMODULE, m) {
           out = codes_array(a.out_fmt, shape);
           a.out_codes = out.mutable_data();
         }
-        if (!codes || want_float) {
-          outf = py::array_t<double>(shape);
+        if (into_residual && (residual.is_none() || !rv.writeable()))
+          throw py::value_error("into_residual needs a writeable residual array");
+        if (!codes || want_float) {  // into the residual: element i is read, then written, by one thread
+          outf = into_residual ? py::array(rv) : py::array(py::array_t<double>(shape));
           a.out_float = static_cast<double*>(outf.mutable_data());
         }
         {
@@ -354,7 +356,7 @@ PYBIND11_MODULE(ACCELSIM_PYMODULE, m) {
       py::arg("x"), py::arg("x_bits"), py::arg("x_signed"), py::arg("scale"), py::arg("zero_point"),
       py::arg("weight"), py::arg("bias"), py::arg("eps"), py::arg("codes"), py::arg("out_scale"),
       py::arg("out_zero_point"), py::arg("out_bits"), py::arg("out_signed"), py::arg("relu"),
-      py::arg("residual") = py::none(), py::arg("want_float") = false);
+      py::arg("residual") = py::none(), py::arg("want_float") = false, py::arg("into_residual") = false);
   m.def(
       "pad_codes",
       [](py::object x, int top, int bottom, int left, int right, int mode, int value) {

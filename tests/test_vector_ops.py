@@ -353,6 +353,8 @@ def test_norm_add_fused_in_the_runtime_changes_nothing(fmt):
     g = _residual_graph(rng)
     qg = quantize(g, fmt, (rng.normal(size=(6, 4, 8, 8)),))
     assert qg._norm_add == {"n0b": "s0", "n1b": "s1"}
+    # s0 (an add's fresh array, read by p1a as codes and by s1) takes s1's sum in place; x (an input) not
+    assert qg._norm_add_into == {"s1"}
     x = rng.normal(size=(3, 4, 8, 8))
     fused = qg.run((x,))
     traced, _ = qg.run((x,), trace=True)
@@ -750,3 +752,49 @@ def test_kernels_accept_unpickled_dtypes():
     import pickle
     x = pickle.loads(pickle.dumps(np.arange(-8, 8, dtype=np.int16).reshape(1, 1, 4, 4)))
     assert np.array_equal(K.pad_codes(x, (1, 1, 1, 1), "reflect", 0), R.pad_codes(x, (1, 1, 1, 1), "reflect", 0))
+
+
+@pytest.mark.parametrize("want_float", [False, True])
+def test_instance_norm_add_into_residual(want_float):
+    """into_residual: the float64 sum lands in the residual array itself (returned as it), the same bits
+    as a new array, codes unchanged, on every ISA and in the golden model; the runtime uses it (the
+    residual graph's second add) and its outputs stay those of the golden model."""
+    rng = np.random.default_rng(5)
+    x = rng.integers(-3000, 3000, (2, 3, 9, 13)).astype(np.int16)
+    kw = dict(x_bits=16, x_signed=True, scale=0.01, zero_point=4, eps=1e-5, weight=rng.normal(size=3),
+              bias=rng.normal(size=3))
+    res = rng.normal(size=x.shape)
+    out = (0.05, -2, 8, True)
+    want_y, want_q = R.instance_norm_add(x, res, out=out, want_float=True, **kw)
+    for impl, isa in [(R, None)] + [(K, i) for i in K.available_isas()]:
+        r = res.copy()
+        with K.use_isa(isa or K.active_isa()):
+            y, q = impl.instance_norm_add(x, r, out=out, want_float=want_float, into_residual=True, **kw)
+            assert q.tobytes() == want_q.tobytes(), isa
+            if want_float:
+                assert y is r and r.tobytes() == want_y.tobytes(), isa
+            else:
+                assert y is None and r.tobytes() == res.tobytes(), isa    # codes only: the residual untouched
+            r = res.copy()
+            y = impl.instance_norm_add(x, r, into_residual=True, **kw)
+            assert y is r and r.tobytes() == want_y.tobytes(), isa
+    for impl in (K, R):
+        ro = res.copy()
+        ro.flags.writeable = False
+        with pytest.raises(ValueError, match="into_residual"):
+            impl.instance_norm_add(x, ro, into_residual=True, **kw)
+        with pytest.raises(ValueError, match="into_residual"):
+            impl.instance_norm_add(x, np.asfortranarray(res), into_residual=True, **kw)
+    calls = []
+    g = _residual_graph(np.random.default_rng(9))
+    qg = quantize(g, "w8a8", (np.random.default_rng(1).normal(size=(6, 4, 8, 8)),))
+    xin = np.random.default_rng(2).normal(size=(2, 4, 8, 8))
+
+    class Spy:
+        def __getattr__(self, name):
+            f = getattr(K, name)
+            if name != "instance_norm_add":
+                return f
+            return lambda *a, **k: calls.append(k.get("into_residual")) or f(*a, **k)
+    assert qg.run((xin,), impl=Spy()).tobytes() == qg.run((xin,), impl="reference").tobytes()
+    assert sorted(calls) == [False, True]

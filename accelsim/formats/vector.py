@@ -84,21 +84,31 @@ def instance_norm_codes(x, *, x_bits: int, x_signed: bool, scale: float, zero_po
 
 
 def instance_norm_add(x, residual, *, x_bits: int, x_signed: bool, scale: float, zero_point: int, weight=None,
-                      bias=None, eps: float, out=None, want_float: bool = False):
+                      bias=None, eps: float, out=None, want_float: bool = False, into_residual: bool = False):
     """``instance_norm_codes(x) + residual`` in float64 (``residual``: float64, x's shape): that array
     when ``out`` is None; else ``(that array or None unless want_float, its codes in out =
-    (out_scale, out_zero_point, out_bits, out_signed))``."""
+    (out_scale, out_zero_point, out_bits, out_signed))``. ``into_residual``: that array is ``residual``
+    itself (C-contiguous, writeable), overwritten with the sum (the same bits), not a new one."""
     r = np.asarray(residual)
     if r.dtype != np.float64 or r.shape != np.shape(x):
         raise FormatError(f"residual must be float64 of shape {np.shape(x)}, got {r.dtype} {r.shape}")
+    if into_residual and not (r is residual and r.flags.c_contiguous and r.flags.writeable):
+        raise FormatError("into_residual needs a C-contiguous, writeable float64 residual array")
     y = instance_norm_codes(x, x_bits=x_bits, x_signed=x_signed, scale=scale, zero_point=zero_point, weight=weight,
                             bias=bias, eps=eps) + r
     if out is None:
+        if into_residual:
+            r[...] = y
+            return r
         return y
     out_scale, out_zp, out_bits, out_signed = out
     if not np.isfinite(y).all():
         raise FormatError("instance norm: the sum with the residual contains NaN or inf: cannot quantize")
-    return (y if want_float else None), fixed.quantize(y, out_scale, out_zp, fixed.IntFormat(out_bits, out_signed))
+    q = fixed.quantize(y, out_scale, out_zp, fixed.IntFormat(out_bits, out_signed))
+    if want_float and into_residual:
+        r[...] = y
+        y = r
+    return (y if want_float else None), q
 
 
 PAD_MODES = {"zeros": "constant", "reflect": "reflect", "replicate": "edge"}

@@ -253,6 +253,19 @@ class QuantizedGraph:
         self._norm_add = {v: rs[0].name for v in norms if v not in graph.outputs and v not in self.early
                           and (rs := consumers[v]) and len(rs) == 1 and rs[0].op == "add"
                           and len(rs[0].inputs) == 2 and rs[0].inputs[0] != rs[0].inputs[1]}
+        # Such an add may write the sum into its float64 residual input (kernels.instance_norm_add
+        # into_residual: no new array) when that input is a fresh array a norm or an add made, no graph
+        # output, and every other reader of it takes early codes (made when it was made), so this add
+        # is the last to read the array: add names.
+        made_by = {n.name: n.op for n in graph.nodes}
+        self._norm_add_into = set()
+        for v, a in self._norm_add.items():
+            add = graph.node(a)
+            r = add.inputs[1] if add.inputs[0] == v else add.inputs[0]
+            code_readers = set().union(*(rs for _, rs in self._domains(r))) if r in self.early else set()
+            if made_by.get(r) in ("instance_norm", "add") and r not in graph.outputs \
+                    and all(c.name == a or c.name in code_readers for c in consumers[r]):
+                self._norm_add_into.add(a)
         self._dead = graph.dead_after()
         self._tables: dict = {}      # (node, input domain and dtype, output domain or None) -> table or None
 
@@ -379,6 +392,9 @@ class QuantizedGraph:
         kw = dict(x_bits=x.bits, x_signed=True, scale=x.scale, zero_point=x.zero_point,
                   weight=norm.params.get("weight"), bias=norm.params.get("bias"), eps=norm.attrs["eps"])
         if isinstance(other, np.ndarray) and other.dtype == np.float64 and other.shape == x.codes.shape:
+            # into the residual where it is a fresh array only this add still reads (its own data)
+            kw["into_residual"] = n.name in self._norm_add_into and other.base is None \
+                and other.flags.c_contiguous and other.flags.writeable
             if n.name in self.early:
                 (scale, zp, bits), _ = self.early[n.name]
                 y, q = K.instance_norm_add(x.codes, other, out=(scale, zp, bits, True),

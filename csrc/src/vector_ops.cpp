@@ -63,9 +63,10 @@ void plane_sums(const HotKernels& hk, const TIn* __restrict x, int64_t n, int32_
 }
 
 // y[i] = (double(x[i] - zp) - mean) * k + beta, then y[i] + r[i] if r; whether every y[i] is finite.
+// y may be r (a sum into the residual: element i read, then written).
 template <class TIn>
 bool norm_block(const HotKernels& hk, const TIn* __restrict x, int64_t n, int32_t zp, double mean, double k,
-                double beta, const double* __restrict r, double* __restrict y) {
+                double beta, const double* r, double* y) {
   if constexpr (std::is_same<TIn, int16_t>::value) {
     return hk.norm_row_i16(x, n, zp, mean, k, beta, r, y);
   } else {

@@ -100,7 +100,7 @@ struct HotKernels {
   //    (vector_ops.cpp);
   //  normalize_row_s32: y[i] = (double(d[i]) - mean) * k + beta (each an IEEE double operation);
   //  norm_row_i16: the same of d[i] = x[i] - zp (int16 codes, exact in int32), then y[i] = y[i] + r[i]
-  //    when r is not null; returns whether every y[i] is finite.
+  //    when r is not null (y may be r); returns whether every y[i] is finite.
   void (*plane_sums_i16)(const int16_t* x, int64_t n, int64_t* s);
   void (*normalize_row_s32)(const int32_t* d, int64_t n, double mean, double k, double beta, double* y);
   bool (*norm_row_i16)(const int16_t* x, int64_t n, int32_t zp, double mean, double k, double beta, const double* r,
