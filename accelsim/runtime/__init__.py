@@ -42,7 +42,9 @@ Arithmetic per node (docs/quantization.md has the formulas):
 * Pads of codes run in C++ (``kernels.pad_codes``; golden: ``np.pad``). An instance norm of codes
   whose only reader is an add of float64 values runs with that add, and the early quantization of
   the sum, in one pass (``kernels.instance_norm_add``): the same bits as the three ops in turn
-  (a ``trace`` run keeps them apart, to record every value).
+  (a ``trace`` run keeps them apart, to record every value). The float64 sum goes into the
+  residual's own array when that is a fresh norm or add result that every other reader takes as
+  early codes (``into_residual``).
 * A value read as codes in several domains (a U-Net skip read by a conv and by a concat) is
   quantized into each where it is made; the concat then runs on codes.
 * An elementwise activation of codes (LeakyReLU, PReLU, tanh, sigmoid, hardtanh, batch norm: the
