@@ -103,19 +103,20 @@ static void ukr_u8s8(const int8_t* a, const uint8_t* b, int64_t kpairs, int64_t 
 // (AVX2 has no 64-bit arithmetic shift, so unlike hot_avx512.cpp the rounding shift runs on int32):
 //   ab = acc * m0 by vpmuldq (signed 32x32 -> 64) on the even lanes and on the odd lanes shifted down;
 //   h = (ab + 2^30) >> 31, the generic trunc((ab + nudge) / 2^31) (hot_avx512.cpp requant_row shows
-//       why); |h| < 2^31, so the even lanes' t >> 31 (low half) and the odd lanes' t << 1 (high half)
-//       blend into 8 int32 lanes;
+//       why); |h| < 2^31 (m0 != INT32_MIN), so the even lanes' t >> 31 (low half) and the odd lanes'
+//       t << 1 (high half) blend into 8 int32 lanes;
 //   r = (h >> s) + ((h & mask) > half + (h < 0)) on int32 lanes (vpcmpgtd gives -1 where it rounds
 //       up): for s <= 31, mask = 2^s - 1 and half fit int32 and h & mask is the generic int64 value;
 //   clamp to [lo - zp, hi - zp], + zp, and a truncating narrow (vpshufb + vpermd keep the low byte /
 //       half of each lane: TOut(r + zp)).
-// The last n % 8 elements, shifts above 31 and clamp bounds outside int32 take the generic loop.
+// The last n % 8 elements, shifts above 31, m0 = INT32_MIN and clamp bounds outside int32 take the
+// generic loop.
 // Mutants 1 and 2 (mutants.hpp) change the same two quantities as in the generic one.
 template <class TOut>
 static void requant_row(const int32_t* __restrict acc, int64_t n, const RequantRow& p, TOut* __restrict out) {
   const int s = p.shift;
   const int64_t lo = int64_t(p.lo) - p.zp, hi = int64_t(p.hi) - p.zp;
-  if (s > 31 || lo != int64_t(int32_t(lo)) || hi != int64_t(int32_t(hi)))
+  if (s > 31 || p.m0 == INT32_MIN || lo != int64_t(int32_t(lo)) || hi != int64_t(int32_t(hi)))
     return requant_row_generic(acc, n, p, out);
   const bool m1 = ACCELSIM_MUTANT(1), m2 = ACCELSIM_MUTANT(2);
   const __m256i vm0 = _mm256_set1_epi64x(p.m0), vnudge = _mm256_set1_epi64x(int64_t(1) << 30);

@@ -275,12 +275,14 @@ static void direct_row_u8s8_vbmi(const uint8_t* const* rows, int64_t nrows, cons
 //   r = (h >> s) + ((h & mask) > thr), thr = half + (h < 0), is floor((h + c) / 2^s) with
 //       c = mask - thr = 2^(s-1) - (h < 0) for s >= 1 (0 <= c, and (h & mask) + c < 2^(s+1)), c = 0 for
 //       s = 0; so r = floor((ab + 2^30 + c * 2^31) / 2^(31+s)), where h < 0 iff ab < -2^30.
-//       |ab| < 2^62 and c <= 2^30 keep the sum inside int64; |r| < 2^31 is the low half of the lane.
+//       |ab| <= 2^62 - 2^31 (m0 != INT32_MIN) and c <= 2^30 keep the sum inside int64, |h| < 2^31 and
+//       |r| < 2^31: r is the low half of the lane.
 //   out = min(max(r, lo - zp), hi - zp) + zp in int32 (the odd lanes' r moved up by vpshufd), stored
 //       truncated (vpmovdb / vpmovdw): the generic TOut(r + zp), equal modulo 2^32, so 2^8 and 2^16.
-// Shifts above 31 or clamp bounds lo - zp, hi - zp outside int32 (never from requant_row_params) go to
-// the generic loop. Mutants 1 and 2 (mutants.hpp) change the same two quantities as in the generic one:
-// c without the (h < 0) term, and 2^30 - 1 for 2^30 where ab >= 0 (h < 0 iff ab < -2^30 still holds).
+// Shifts above 31, m0 = INT32_MIN or clamp bounds lo - zp, hi - zp outside int32 (never from
+// requant_row_params) go to the generic loop. Mutants 1 and 2 (mutants.hpp) change the same two
+// quantities as in the generic one: c without the (h < 0) term, and 2^30 - 1 for 2^30 where ab >= 0
+// (h < 0 iff ab < -2^30 still holds).
 template <class TOut>
 static inline void requant_store16(TOut* p, __m512i v, __mmask16 k) {
   if constexpr (sizeof(TOut) == 1) _mm_mask_storeu_epi8(p, k, _mm512_cvtepi32_epi8(v));
@@ -291,7 +293,7 @@ template <class TOut>
 static void requant_row(const int32_t* __restrict acc, int64_t n, const RequantRow& p, TOut* __restrict out) {
   const int s = p.shift;
   const int64_t lo = int64_t(p.lo) - p.zp, hi = int64_t(p.hi) - p.zp;
-  if (s > 31 || lo != int64_t(int32_t(lo)) || hi != int64_t(int32_t(hi)))
+  if (s > 31 || p.m0 == INT32_MIN || lo != int64_t(int32_t(lo)) || hi != int64_t(int32_t(hi)))
     return requant_row_generic(acc, n, p, out);
   const bool m2 = ACCELSIM_MUTANT(2);
   const int64_t c = s > 0 ? int64_t(1) << (s - 1) : 0, neg = s > 0 && !ACCELSIM_MUTANT(1) ? int64_t(1) << 31 : 0;
