@@ -1412,8 +1412,10 @@ void qconv_requant_run(const QConvPlan& plan, const RequantArgs& rq, void* out) 
                         char* d = plane + (oy * g.ow + ox) * osize;
                         const char* src = codes.data() + j * osize;
                         if (gr.sx == 1) std::memcpy(d, src, size_t(m * osize));
+                        else if (osize == 1)  // a transposed conv's phase: every sx-th code of the row
+                          for (int64_t i = 0; i < m; ++i) d[i * gr.sx] = src[i];
                         else
-                          for (int64_t i = 0; i < m; ++i) std::memcpy(d + i * gr.sx * osize, src + i * osize, size_t(osize));
+                          for (int64_t i = 0; i < m; ++i) std::memcpy(d + i * gr.sx * 2, src + i * 2, 2);
                       });
                     });
       return;
