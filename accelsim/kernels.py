@@ -8,7 +8,9 @@ algorithm of int8 transposed convolutions. ``ACCELSIM_NUM_THREADS`` or ``set_num
 from __future__ import annotations
 
 import contextlib
+import itertools
 import types
+import weakref
 
 import numpy as np
 
@@ -38,26 +40,62 @@ def _int(value, name: str) -> int:
 
 
 def conv_int(x, w, *, x_bits: int, x_signed: bool, x_zero_point: int, w_kind: str = "fixed", w_bits: int = 8,
-             bias=None, spec: ConvSpec) -> np.ndarray:
-    """Exact accumulators ``bias + sum (x - z_x) * w``: int32 when provably safe, else int64."""
+             bias=None, spec: ConvSpec, w_key: int | None = None) -> np.ndarray:
+    """Exact accumulators ``bias + sum (x - z_x) * w``: int32 when provably safe, else int64.
+    ``w_key``: ``frozen_key(w)``, so the packed-weight cache need not hash w's bytes on every call."""
     if not isinstance(w_kind, str) or w_kind not in _W_KIND:
         raise FormatError(f"w_kind must be one of {tuple(_W_KIND)}, got {w_kind!r}")
     return _k.qconv(x, _int(x_bits, "x_bits"), bool(x_signed), _int(x_zero_point, "x_zero_point"), w,
-                    _W_KIND[w_kind], _int(w_bits, "w_bits"), bias, **_geom(spec))
+                    _W_KIND[w_kind], _int(w_bits, "w_bits"), bias, **_geom(spec), w_key=_w_key(w, w_key))
 
 
 def conv_requant(x, w, *, x_bits: int, x_signed: bool, x_zero_point: int, w_kind: str = "fixed", w_bits: int = 8,
                  bias=None, spec: ConvSpec, m0, shift, zero_point: int, out_bits: int, out_signed: bool,
-                 act="none") -> np.ndarray:
+                 act="none", w_key: int | None = None) -> np.ndarray:
     """``requantize_integer(conv_int(...), m0, shift, ...)`` in one call (the same bits; golden:
-    ``accelsim.formats.reference.conv_requant``): no accumulator tensor comes back to Python."""
+    ``accelsim.formats.reference.conv_requant``): no accumulator tensor comes back to Python.
+    ``w_key``: as conv_int's."""
     if not isinstance(w_kind, str) or w_kind not in _W_KIND:
         raise FormatError(f"w_kind must be one of {tuple(_W_KIND)}, got {w_kind!r}")
     code, lut = _act(act)
     return _k.qconv_requant(x, _int(x_bits, "x_bits"), bool(x_signed), _int(x_zero_point, "x_zero_point"), w,
                             _W_KIND[w_kind], _int(w_bits, "w_bits"), bias, **_geom(spec), m0=_i32(m0, "m0"),
                             shift=_i32(shift, "shift"), zero_point=_int(zero_point, "zero_point"),
-                            out_bits=_int(out_bits, "out_bits"), out_signed=bool(out_signed), act=code, lut=lut)
+                            out_bits=_int(out_bits, "out_bits"), out_signed=bool(out_signed), act=code, lut=lut,
+                            w_key=_w_key(w, w_key))
+
+
+_FROZEN: dict[int, tuple[weakref.ref, int]] = {}  # id(array) -> (the array, its key)
+_FROZEN_KEYS = itertools.count()
+
+
+def frozen_key(w) -> int:
+    """A key that stands for the bytes of weight array ``w`` in the packed-weight cache: conv_int and
+    conv_requant given ``w_key=frozen_key(w)`` skip hashing w on every call (a pass over every weight
+    byte, a sixth to a fifth of a large-weight layer at batch 1). ``w`` must own its data; it is made
+    read-only, so an in-place write raises. The same array object gets the same key while it lives,
+    and no other array ever gets it (keys are never reused in a process)."""
+    entry = _FROZEN.get(id(w))
+    if entry is not None and entry[0]() is w:
+        return entry[1]
+    if not isinstance(w, np.ndarray) or not w.flags.owndata:
+        raise FormatError("frozen_key needs a numpy array that owns its data (not a view), got "
+                          f"{'a view' if isinstance(w, np.ndarray) else type(w).__name__}")
+    w.flags.writeable = False
+    key, i = next(_FROZEN_KEYS), id(w)
+    _FROZEN[i] = (weakref.ref(w, lambda _ref, i=i: _FROZEN.pop(i, None)), key)
+    return key
+
+
+def _w_key(w, key) -> int:
+    """The C++ side's w_key: -1 for none; else it must be frozen_key(w)'s (a stale or made-up key
+    would let the cache serve other weights' packing)."""
+    if key is None:
+        return -1
+    entry = _FROZEN.get(id(w))
+    if isinstance(key, (bool, np.bool_)) or entry is None or entry[0]() is not w or entry[1] != key:
+        raise FormatError(f"w_key must be frozen_key(w) of this very array, got {key!r}")
+    return entry[1]
 
 
 def conv_xnor(x, w, *, bias=None, spec: ConvSpec) -> np.ndarray:

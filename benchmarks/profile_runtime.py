@@ -4,7 +4,8 @@ For each model and batch: the share of one ``QuantizedGraph.run`` (w8a8, C++ ker
 kernel call and node kind (every kernel entry point of ``accelsim.kernels`` and the runtime's per-node
 methods are wrapped with timers after a warm-up run), and an A/B of the runtime with and without its
 fused calls (``conv_requant``, ``instance_norm_add``, ``pad_codes``, ``lut_codes``,
-``pixel_shuffle_codes``) and its codes in several domains per value: without them it runs what it ran
+``pixel_shuffle_codes``), its frozen weight keys (``frozen_key``: the kernels then hash the weights on
+every call) and its codes in several domains per value: without them it runs what it ran
 before they existed: ``conv_int`` then ``requantize_integer``, the norm then the add then the
 quantization, ``np.pad``, activations in float64 between a dequantize and a quantize, numpy's pixel
 shuffle, a concat of float64 skips), interleaved run by run in one process on the same input, outputs
@@ -34,7 +35,8 @@ KERNEL_CALLS = ("conv_int", "requantize_integer", "quantize", "dequantize", "ins
                 "conv_flex") + FUSED
 
 
-UNFUSE = FUSED + ("early_also",)   # what --unfuse may name: the fused calls, codes in several domains
+HIDEABLE = FUSED + ("frozen_key",)  # entry points the unfused side can go without (frozen_key: weights hashed per call)
+UNFUSE = HIDEABLE + ("early_also",)  # what --unfuse may name: those, and codes in several domains
 
 
 class Unfused:
@@ -99,7 +101,7 @@ def run_unfused(qg, x, unfuse=UNFUSE):
     if "early_also" in unfuse:
         qg._early_also = {}
     try:
-        return qg.run(x, impl=Unfused(kernels, [u for u in unfuse if u in FUSED]))
+        return qg.run(x, impl=Unfused(kernels, [u for u in unfuse if u in HIDEABLE]))
     finally:
         qg._early_also = also
 

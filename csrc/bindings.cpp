@@ -91,12 +91,14 @@ Isa isa_from(const std::string& s) {
 static QConvArgs qconv_args(py::object x, int x_bits, bool x_signed, int x_zero_point, py::object w, int w_kind,
                             int w_bits, py::object bias, std::pair<int, int> stride, std::pair<int, int> padding,
                             std::pair<int, int> output_padding, std::pair<int, int> dilation, int groups,
-                            bool transposed) {
+                            bool transposed, int64_t w_key) {
   QConvArgs a;
   a.x = view(x, "x");
   a.x_fmt = IntFmt{x_bits, x_signed};
   a.x_zero_point = x_zero_point;
   a.w = view(w, "w");
+  if (w_key < -1) throw py::value_error("w_key must be >= 0, or -1 for none");
+  a.w.key = w_key;
   if (w_kind < 0 || w_kind > 2) throw py::value_error("w_kind must be 0 (fixed), 1 (ternary) or 2 (binary)");
   a.w_kind = WeightKind(w_kind);
   a.w_bits = w_bits;
@@ -136,9 +138,10 @@ PYBIND11_MODULE(ACCELSIM_PYMODULE, m) {
       "qconv",
       [](py::object x, int x_bits, bool x_signed, int x_zero_point, py::object w, int w_kind, int w_bits,
          py::object bias, std::pair<int, int> stride, std::pair<int, int> padding,
-         std::pair<int, int> output_padding, std::pair<int, int> dilation, int groups, bool transposed) {
+         std::pair<int, int> output_padding, std::pair<int, int> dilation, int groups, bool transposed,
+         int64_t w_key) {
         QConvArgs a = qconv_args(x, x_bits, x_signed, x_zero_point, w, w_kind, w_bits, bias, stride, padding,
-                                 output_padding, dilation, groups, transposed);
+                                 output_padding, dilation, groups, transposed, w_key);
         QConvPlan plan = qconv_plan(a);
         py::array out = new_array(plan.acc_bits == 32 ? DType::i32 : DType::i64, plan.g);
         void* o = out.mutable_data();
@@ -150,16 +153,18 @@ PYBIND11_MODULE(ACCELSIM_PYMODULE, m) {
       },
       py::arg("x"), py::arg("x_bits"), py::arg("x_signed"), py::arg("x_zero_point"), py::arg("w"),
       py::arg("w_kind"), py::arg("w_bits"), py::arg("bias"), py::arg("stride"), py::arg("padding"),
-      py::arg("output_padding"), py::arg("dilation"), py::arg("groups"), py::arg("transposed"));
+      py::arg("output_padding"), py::arg("dilation"), py::arg("groups"), py::arg("transposed"),
+      py::arg("w_key") = -1);
 
   m.def(
       "qconv_requant",
       [](py::object x, int x_bits, bool x_signed, int x_zero_point, py::object w, int w_kind, int w_bits,
          py::object bias, std::pair<int, int> stride, std::pair<int, int> padding,
          std::pair<int, int> output_padding, std::pair<int, int> dilation, int groups, bool transposed,
-         py::object m0, py::object shift, int zero_point, int out_bits, bool out_signed, int act, py::object lut) {
+         py::object m0, py::object shift, int zero_point, int out_bits, bool out_signed, int act, py::object lut,
+         int64_t w_key) {
         QConvArgs a = qconv_args(x, x_bits, x_signed, x_zero_point, w, w_kind, w_bits, bias, stride, padding,
-                                 output_padding, dilation, groups, transposed);
+                                 output_padding, dilation, groups, transposed, w_key);
         RequantArgs r;
         r.mode = RequantMode::integer;
         r.m0 = view(m0, "m0");
@@ -183,7 +188,7 @@ PYBIND11_MODULE(ACCELSIM_PYMODULE, m) {
       py::arg("w_kind"), py::arg("w_bits"), py::arg("bias"), py::arg("stride"), py::arg("padding"),
       py::arg("output_padding"), py::arg("dilation"), py::arg("groups"), py::arg("transposed"), py::arg("m0"),
       py::arg("shift"), py::arg("zero_point"), py::arg("out_bits"), py::arg("out_signed"), py::arg("act"),
-      py::arg("lut"));
+      py::arg("lut"), py::arg("w_key") = -1);
   m.def(
       "requantize",
       [](py::object acc, int mode, py::object m0, py::object shift, py::object bias_f32, py::object mult_f32,

@@ -29,8 +29,9 @@ def weight_code_range(w_kind: str, w_bits: int) -> tuple[int, int]:
 
 
 def conv_int(x, w, *, x_bits: int, x_signed: bool, x_zero_point: int, w_kind: str = "fixed", w_bits: int = 8,
-             bias=None, spec: ConvSpec) -> np.ndarray:
-    """Exact accumulators ``bias + sum (x - z_x) * w`` (int32 when provably safe, else int64)."""
+             bias=None, spec: ConvSpec, w_key=None) -> np.ndarray:
+    """Exact accumulators ``bias + sum (x - z_x) * w`` (int32 when provably safe, else int64). ``w_key``
+    is accepted for the kernels' signature and ignored (the golden model caches no packed weights)."""
     x_fmt = fixed.IntFormat(x_bits, x_signed)
     x_fmt.check_codes(x, "x")
     if not x_fmt.qmin <= x_zero_point <= x_fmt.qmax:
@@ -54,8 +55,9 @@ def conv_int(x, w, *, x_bits: int, x_signed: bool, x_zero_point: int, w_kind: st
 
 def conv_requant(x, w, *, x_bits: int, x_signed: bool, x_zero_point: int, w_kind: str = "fixed", w_bits: int = 8,
                  bias=None, spec: ConvSpec, m0, shift, zero_point: int, out_bits: int, out_signed: bool,
-                 act="none") -> np.ndarray:
-    """``conv_int`` then ``requantize_integer`` (the C++ kernels run both in one call)."""
+                 act="none", w_key=None) -> np.ndarray:
+    """``conv_int`` then ``requantize_integer`` (the C++ kernels run both in one call); ``w_key`` as
+    conv_int's."""
     acc = conv_int(x, w, x_bits=x_bits, x_signed=x_signed, x_zero_point=x_zero_point, w_kind=w_kind, w_bits=w_bits,
                    bias=bias, spec=spec)
     return requantize_integer(acc, m0, shift, zero_point=zero_point, out_bits=out_bits, out_signed=out_signed,

@@ -175,6 +175,7 @@ def _plan(node: Node, fmt: NumericFormat, ranges, consumers, graph: Graph, out_d
         p.w_codes, p.w_scale = ternary.ternarize(w, spec, method=weight_quantizer)
     else:
         p.w_codes, p.w_scale = binary.binarize(w, spec)
+    p.w_codes = np.require(p.w_codes, requirements=["C", "O"])  # its own bytes: kernels.frozen_key freezes them
     p.bias = fixed.quantize_bias(b, p.x_scale, p.w_scale)
     users = consumers[node.name]
     out_value = node.name
@@ -459,6 +460,10 @@ class QuantizedGraph:
                         w_kind="fixed" if fmt.weight_kind == "int" else fmt.weight_kind,
                         w_bits=fmt.weight_bits if fmt.weight_kind == "int" else 2, bias=p.bias, spec=p.spec)
             rq = dict(zero_point=p.out_zero_point, out_bits=p.out_bits, out_signed=True, act=p.act)
+            # the plan's weights never change: their key spares the kernels a hash of them per call
+            frozen = getattr(K, "frozen_key", None)   # the C++ kernels' (not the golden model's, a crossbar's)
+            if frozen:
+                conv["w_key"] = frozen(p.w_codes)
             if fuse_requant:   # one call, no accumulator tensor: the same bits as the two below
                 y = K.conv_requant(codes, p.w_codes, m0=p.m0, shift=p.shift, **conv, **rq)
             else:

@@ -307,6 +307,7 @@ struct PackedWeightsKey {
   const void* ptr = nullptr;
   int64_t shape[4] = {0, 0, 0, 0};
   uint64_t hash = 0;
+  bool keyed = false;  // hash is the caller's key for the bytes (TensorView::key), not their fingerprint
   int mr = 0, nr = 0, kg = 0, kga = 0;
   int64_t cob = 0, groups = 0;
   bool transposed = false;
@@ -315,7 +316,8 @@ struct PackedWeightsKey {
   int layout = 0;
   int64_t phases[8] = {0, 0, 0, 0, 0, 0, 0, 0};  // convt_phase_key: each field whole, no packing
   bool operator==(const PackedWeightsKey& o) const {
-    return ptr == o.ptr && std::equal(shape, shape + 4, o.shape) && hash == o.hash && mr == o.mr && nr == o.nr &&
+    return ptr == o.ptr && std::equal(shape, shape + 4, o.shape) && hash == o.hash && keyed == o.keyed && mr == o.mr &&
+           nr == o.nr &&
            kg == o.kg && kga == o.kga && cob == o.cob && groups == o.groups && transposed == o.transposed &&
            layout == o.layout && std::equal(phases, phases + 8, o.phases);
   }
@@ -394,7 +396,8 @@ std::shared_ptr<const PackedWeights> cached_weights(const TensorView& w, const T
   PackedWeightsKey key;
   key.ptr = w.data;
   std::copy(w.shape, w.shape + 4, key.shape);
-  key.hash = hash_bytes(w.data, w.numel());
+  key.keyed = w.key >= 0;  // the caller's key for the bytes, else their fingerprint
+  key.hash = key.keyed ? uint64_t(w.key) : hash_bytes(w.data, w.numel());
   key.mr = ts.mr, key.nr = ts.nr, key.kg = ts.kg, key.kga = ts.kga();
   key.cob = cob, key.groups = g.p.groups, key.transposed = g.p.transposed, key.layout = layout;
   if (layout != 0 && g.p.transposed) convt_phase_key(g, key.phases);  // the phases depend on the geometry

@@ -41,6 +41,9 @@ struct TensorView {
   DType dtype = DType::i8;
   int ndim = 0;
   int64_t shape[4] = {0, 0, 0, 0};
+  // >= 0: a key the caller vouches always comes with the same bytes (kernels.frozen_key: the
+  // runtime's weights), which the packed-weight cache uses instead of hashing the bytes; -1: none.
+  int64_t key = -1;
   // Element count, overflow-checked: an Error if a dimension is negative or the product exceeds
   // kMaxElements (never a wrapped count).
   int64_t numel() const;
