@@ -10,10 +10,10 @@ A tree is a directory holding an importable ``accelsim`` package with its built 
 after ``python setup.py build_ext --inplace``, or a copy of one made before rebuilding). First a child
 in NEW_TREE runs the model once (w8a8, C++ runtime, ``bench_runtime.Prepared`` with ``--workdir``'s
 calibration cache) with those three kernels wrapped to record every call's arguments (pickled into the
-workdir; a sum the run wrote into its residual is replayed into a new array, so replays stay
-repeatable and older builds can run them). Then per round and ISA (``ACCELSIM_ISA``), each tree in a fresh interpreter (checked: the
-child reports the ``accelsim`` it imported) replays every recorded call of each kernel, ``--reps``
-passes (the median pass is the kernel's time for one model run), then times ``--runs`` whole runs of
+workdir, removed at the end; a sum the run wrote into its residual is replayed into a new array, so
+replays stay repeatable and older builds can run them). Then per round and ISA (``ACCELSIM_ISA``),
+each tree in a fresh interpreter (checked: the child reports the ``accelsim`` it imported) replays
+every recorded call of each kernel, ``--reps`` passes (the median pass is the kernel's time for one model run), then times ``--runs`` whole runs of
 the model (median); the trees alternate, which goes first alternating by round, so load from other
 processes falls on both. Every replayed output and the model's output are hashed: the two trees must
 agree byte for byte (exit 1 if not). The table gives, per ISA, kernel and tree, the median over
@@ -127,10 +127,15 @@ def main(argv=None) -> int:
     ap.add_argument("--reps", type=int, default=5, help="replay passes per child (median)")
     ap.add_argument("--runs", type=int, default=3, help="whole-model runs per child (median)")
     ap.add_argument("--isas", default="amx", help="comma-separated ACCELSIM_ISA values")
-    ap.add_argument("--workdir", default="/work/bench-work/runtime")
+    ap.add_argument("--workdir", default=None,
+                    help="bench_runtime.py's workdir (calibrations; default a temporary directory, removed at the end)")
     ap.add_argument("--json", metavar="PATH")
     args = ap.parse_args(argv)
     trees = {"old": os.path.abspath(args.old), "new": os.path.abspath(args.new)}
+    made_tmp = args.workdir is None
+    if made_tmp:
+        import tempfile
+        args.workdir = tempfile.mkdtemp(prefix="bench_vector_ops.")
     os.makedirs(args.workdir, exist_ok=True)
     path = os.path.join(os.path.abspath(args.workdir), f"vector_calls_{args.model}_b{args.batch}.pkl")
     cap = subprocess.run([sys.executable, "-c", "KERNELS = " + repr(KERNELS) + "\n" + CAPTURE, args.model,
@@ -143,24 +148,30 @@ def main(argv=None) -> int:
     print(f"captured {cap.stdout.strip()} calls of one {args.model} b{args.batch} run")
     res: dict = {}
     loads = []
-    for rnd in range(args.rounds):
-        for isa in args.isas.split(","):
-            order = list(trees) if rnd % 2 == 0 else list(trees)[::-1]
-            for name in order:
-                loads.append(os.getloadavg()[0])
-                p = subprocess.run([sys.executable, "-c", CHILD, args.model, str(args.batch), path, str(args.reps),
-                                    str(args.runs), HERE], env=_env(trees[name], isa), capture_output=True, text=True,
-                               cwd=trees[name])
-                line = [ln for ln in p.stdout.splitlines() if ln.startswith("RESULT ")]
-                if p.returncode or not line:
-                    sys.stderr.write(p.stderr)
-                    return 1
-                out = json.loads(line[0][7:])
-                if not out["accelsim"].startswith(trees[name]) or out["isa"] != isa:
-                    raise SystemExit(f"{name}: imported {out['accelsim']} on {out['isa']}, expected {trees[name]} "
-                                     f"on {isa}")
-                for k, v in out["kernels"].items():
-                    res.setdefault((isa, k, name), []).append(v)
+    try:
+        for rnd in range(args.rounds):
+            for isa in args.isas.split(","):
+                order = list(trees) if rnd % 2 == 0 else list(trees)[::-1]
+                for name in order:
+                    loads.append(os.getloadavg()[0])
+                    p = subprocess.run([sys.executable, "-c", CHILD, args.model, str(args.batch), path,
+                                        str(args.reps), str(args.runs), HERE], env=_env(trees[name], isa),
+                                       capture_output=True, text=True, cwd=trees[name])
+                    line = [ln for ln in p.stdout.splitlines() if ln.startswith("RESULT ")]
+                    if p.returncode or not line:
+                        sys.stderr.write(p.stderr)
+                        return 1
+                    out = json.loads(line[0][7:])
+                    if not out["accelsim"].startswith(trees[name]) or out["isa"] != isa:
+                        raise SystemExit(f"{name}: imported {out['accelsim']} on {out['isa']}, expected {trees[name]} "
+                                         f"on {isa}")
+                    for k, v in out["kernels"].items():
+                        res.setdefault((isa, k, name), []).append(v)
+    finally:
+        os.remove(path)   # the recorded calls (160 MB for CycleGAN b1): made anew by every invocation
+        if made_tmp:
+            import shutil
+            shutil.rmtree(args.workdir, ignore_errors=True)
     rows, bad = [], []
     print(f"\n{args.model} batch {args.batch}, {args.rounds} rounds, load average {min(loads):.2f}-{max(loads):.2f}")
     print(f"{'isa':8s} {'kernel':22s} {'calls':>5s} {'old ms':>9s} {'new ms':>9s} {'old/new':>8s} "
