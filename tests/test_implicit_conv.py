@@ -20,7 +20,7 @@ from accelsim.formats.requant import quantize_multiplier
 from tests.test_phase_convt import INT, operands, transposed_geometries
 
 ISAS = kernels.available_isas()
-HAS_IMPLICIT = "amx" in ISAS
+IMPLICIT_ISAS = ("amx", "avx512")   # ISAs whose kernel table has the implicit conv kernel
 
 
 @st.composite
@@ -101,7 +101,7 @@ def test_implicit_equals_golden(fmt, geom, seed, extreme):
     x, w, args = operands(fmt, xs, ws, spec.groups, rng, extreme, cout=ws[0])
     paths = check_every_isa(x, w, spec, args, requant_args(rng, ws[0]), kernels.last_conv2d_path)
     for isa, pair in paths.items():
-        assert pair == ("implicit" if isa == "amx" else "packed",) * 2, (isa, pair)
+        assert pair == ("implicit" if isa in IMPLICIT_ISAS else "packed",) * 2, (isa, pair)
 
 
 @pytest.mark.parametrize("fmt", list(INT))
@@ -121,8 +121,8 @@ def test_implicit_transposed_equals_golden(fmt, geom, seed, extreme):
     paths = check_every_isa(x, w, spec, args, requant_args(rng, ws[1] * spec.groups), kernels.last_convt_path,
                             convt_path="implicit")
     for isa, pair in paths.items():
-        if isa == "amx":
-            assert pair == ("implicit", "implicit"), pair
+        if isa in IMPLICIT_ISAS:
+            assert pair == ("implicit", "implicit"), (isa, pair)
         else:
             assert "implicit" not in pair, (isa, pair)
 
@@ -137,7 +137,8 @@ def test_implicit_transposed_equals_golden(fmt, geom, seed, extreme):
 def test_transposed_implicit_under_auto(isa, cin, cout, hw, n, auto_implicit):
     """auto takes the implicit path for a transposed conv with >= 32 input and >= 16 output channels
     per group, at batch 1 or on inputs of at least 64 window columns per phase (implicit_convt_auto,
-    measured: docs/performance.md); `implicit` always does, on AMX; every choice bit-exact."""
+    measured: docs/performance.md; on AMX only); `implicit` always does, on AMX and AVX-512; every choice
+    bit-exact."""
     rng = np.random.default_rng(6)
     spec = ConvSpec.make(stride=2, padding=1, transposed=True)
     x = rng.integers(-128, 128, (n, cin, hw, hw)).astype(np.int8)
@@ -149,7 +150,7 @@ def test_transposed_implicit_under_auto(isa, cin, cout, hw, n, auto_implicit):
             got = kernels.conv_int(x, w, **args)
             ran = kernels.last_convt_path()
         np.testing.assert_array_equal(got, ref)
-        want = isa == "amx" and (path == "implicit" or (path == "auto" and auto_implicit))
+        want = isa in IMPLICIT_ISAS and (path == "implicit" or (path == "auto" and auto_implicit and isa == "amx"))
         assert (ran == "implicit") == want, (isa, path, ran)
 
 
@@ -175,7 +176,7 @@ def test_dispatch(isa):
             got = kernels.conv_int(x, w, spec=spec, **a)
             path = kernels.last_conv2d_path()
         np.testing.assert_array_equal(got, reference.conv_int(x, w, spec=spec, **a))
-        want = on_amx if isa == "amx" or on_amx == "other" else "packed"
+        want = on_amx if isa in IMPLICIT_ISAS or on_amx == "other" else "packed"
         assert path == want, (cin, cout, stride, bits, isa, path)
 
 
@@ -198,7 +199,7 @@ def test_weights_changed_in_place_are_packed_anew(isa):
     assert not np.array_equal(first, second)
 
 
-@pytest.mark.skipif(not HAS_IMPLICIT, reason="the implicit path needs AMX")
+@pytest.mark.skipif("amx" not in ISAS, reason="runs the AMX implicit path against the im2col one")
 def test_images_in_chunks():
     """The channel-quad copy holds at most 32 MiB of images (at least one): a batch of four 64-channel
     images of 400 x 400 (10.3 MiB of quads each: 16 quad planes of 402 x 402 x 4 bytes) runs as chunks
@@ -211,7 +212,7 @@ def test_images_in_chunks():
     with kernels.use_isa("amx"):
         got = kernels.conv_int(x, w, **args)
         assert kernels.last_conv2d_path() == "implicit"
-    with kernels.use_isa("avx512" if "avx512" in ISAS else "scalar"):
+    with kernels.use_isa("avx2" if "avx2" in ISAS else "scalar"):   # the im2col path
         other = kernels.conv_int(x, w, **args)
     np.testing.assert_array_equal(got, other)
     np.testing.assert_array_equal(got[3, :, :50, :50], reference.conv_int(x[3:, :, :51, :51], w, **args)[0, :, :50, :50])

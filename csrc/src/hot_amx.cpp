@@ -19,7 +19,11 @@
 #pragma GCC target("amx-tile,amx-int8,avx512f")
 
 namespace accelsim {
+namespace hot_avx512_ns {
+void transpose_store_16x16(const int32_t* t, int32_t* c, int64_t ldc);
+}
 namespace hot_amx_ns {
+using hot_avx512_ns::transpose_store_16x16;
 
 // Tiles (palette 1): C 0-3 (2 x 2 blocks of 16x16 int32), A 4-5 (16 rows x 64 weight bytes),
 // B 6-7 (16 k-groups x 16 columns x 4 input bytes). Every tile is 16 rows of 64 bytes.
@@ -75,31 +79,6 @@ static void ukr_u8s8(const int8_t* a, const uint8_t* b, int64_t kgroups, int64_t
   _tile_stored(1, c + 16, stride);
   _tile_stored(2, c + 16 * ldc, stride);
   _tile_stored(3, c + 16 * ldc + 16, stride);
-}
-
-// c[i * ldc + j] = t[j * 16 + i] for i, j < 16: a C tile of pixel rows stored as channel rows.
-// Unpacks within 128-bit lanes make u[g][c], whose lane L holds column c + 4 L of rows 4g..4g+3;
-// two lane shuffles gather each column's four lanes.
-static inline void transpose_store_16x16(const int32_t* t, int32_t* c, int64_t ldc) {
-  __m512i r[16], u[4][4];
-  for (int i = 0; i < 16; ++i) r[i] = _mm512_load_si512(t + 16 * i);
-  for (int g = 0; g < 4; ++g) {
-    const __m512i t0 = _mm512_unpacklo_epi32(r[4 * g], r[4 * g + 1]), t1 = _mm512_unpackhi_epi32(r[4 * g], r[4 * g + 1]);
-    const __m512i t2 = _mm512_unpacklo_epi32(r[4 * g + 2], r[4 * g + 3]);
-    const __m512i t3 = _mm512_unpackhi_epi32(r[4 * g + 2], r[4 * g + 3]);
-    u[g][0] = _mm512_unpacklo_epi64(t0, t2);
-    u[g][1] = _mm512_unpackhi_epi64(t0, t2);
-    u[g][2] = _mm512_unpacklo_epi64(t1, t3);
-    u[g][3] = _mm512_unpackhi_epi64(t1, t3);
-  }
-  for (int cc = 0; cc < 4; ++cc) {
-    const __m512i v0 = _mm512_shuffle_i32x4(u[0][cc], u[1][cc], 0x44), v1 = _mm512_shuffle_i32x4(u[0][cc], u[1][cc], 0xEE);
-    const __m512i v2 = _mm512_shuffle_i32x4(u[2][cc], u[3][cc], 0x44), v3 = _mm512_shuffle_i32x4(u[2][cc], u[3][cc], 0xEE);
-    _mm512_storeu_si512(c + (cc + 0) * ldc, _mm512_shuffle_i32x4(v0, v2, 0x88));
-    _mm512_storeu_si512(c + (cc + 4) * ldc, _mm512_shuffle_i32x4(v0, v2, 0xDD));
-    _mm512_storeu_si512(c + (cc + 8) * ldc, _mm512_shuffle_i32x4(v1, v3, 0x88));
-    _mm512_storeu_si512(c + (cc + 12) * ldc, _mm512_shuffle_i32x4(v1, v3, 0xDD));
-  }
 }
 
 // hot.hpp ukr_u8s8_implicit: activations are the A operand (TDPBUSD: unsigned A bytes x signed B

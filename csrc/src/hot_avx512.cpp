@@ -2,6 +2,7 @@
 // time only on CPUs that support all of them (core.cpp). Standard headers are included before the
 // pragma. Contracts: accelsim/hot.hpp.
 #include <cstdint>
+#include <cstring>
 
 #include "accelsim/hot.hpp"
 #include "mutants.hpp"  // test builds only (hot_generic.inc)
@@ -452,6 +453,68 @@ static void quantize_row_fast(const double* y, int64_t n, double scale, double z
   }
 }
 
+// c[i * ldc + j] = t[j * 16 + i] for i, j < 16 (t 64-byte aligned): a tile of pixel rows stored as
+// channel rows (the implicit conv kernels here and in hot_amx.cpp).
+// Unpacks within 128-bit lanes make u[g][c], whose lane L holds column c + 4 L of rows 4g..4g+3;
+// two lane shuffles gather each column's four lanes.
+void transpose_store_16x16(const int32_t* t, int32_t* c, int64_t ldc) {
+  __m512i r[16], u[4][4];
+  for (int i = 0; i < 16; ++i) r[i] = _mm512_load_si512(t + 16 * i);
+  for (int g = 0; g < 4; ++g) {
+    const __m512i t0 = _mm512_unpacklo_epi32(r[4 * g], r[4 * g + 1]), t1 = _mm512_unpackhi_epi32(r[4 * g], r[4 * g + 1]);
+    const __m512i t2 = _mm512_unpacklo_epi32(r[4 * g + 2], r[4 * g + 3]);
+    const __m512i t3 = _mm512_unpackhi_epi32(r[4 * g + 2], r[4 * g + 3]);
+    u[g][0] = _mm512_unpacklo_epi64(t0, t2);
+    u[g][1] = _mm512_unpackhi_epi64(t0, t2);
+    u[g][2] = _mm512_unpacklo_epi64(t1, t3);
+    u[g][3] = _mm512_unpackhi_epi64(t1, t3);
+  }
+  for (int cc = 0; cc < 4; ++cc) {
+    const __m512i v0 = _mm512_shuffle_i32x4(u[0][cc], u[1][cc], 0x44), v1 = _mm512_shuffle_i32x4(u[0][cc], u[1][cc], 0xEE);
+    const __m512i v2 = _mm512_shuffle_i32x4(u[2][cc], u[3][cc], 0x44), v3 = _mm512_shuffle_i32x4(u[2][cc], u[3][cc], 0xEE);
+    _mm512_storeu_si512(c + (cc + 0) * ldc, _mm512_shuffle_i32x4(v0, v2, 0x88));
+    _mm512_storeu_si512(c + (cc + 4) * ldc, _mm512_shuffle_i32x4(v0, v2, 0xDD));
+    _mm512_storeu_si512(c + (cc + 8) * ldc, _mm512_shuffle_i32x4(v1, v3, 0x88));
+    _mm512_storeu_si512(c + (cc + 12) * ldc, _mm512_shuffle_i32x4(v1, v3, 0xDD));
+  }
+}
+
+
+// hot.hpp ukr_u8s8_implicit on vpdpbusd: 32 pixels x 32 channels in four passes of 8 pixels; per pass,
+// step and k-group, the two weight vectors (channels 0-15 and 16-31 of the packed B tile) and one
+// broadcast channel quad per pixel, 16 accumulators; then transposed into channel rows.
+static void ukr_u8s8_implicit(const uint8_t* x, const int64_t* xoff, const int8_t* w, int64_t steps, int32_t* c,
+                              int64_t ldc) {
+  alignas(64) int32_t t[2][16 * 16];  // per channel half: [pixel][channel]
+  for (int h = 0; h < 2; ++h) {       // pixels 16 h .. 16 h + 15
+    for (int g = 0; g < 2; ++g) {     // 8 of them at a time
+      __m512i acc[8][2];
+      for (int p = 0; p < 8; ++p) acc[p][0] = acc[p][1] = _mm512_setzero_si512();
+      const int64_t p0 = 16 * h + 8 * g;
+      for (int64_t s = 0; s < steps; ++s) {
+        const uint8_t* xs = x + xoff[s] + p0 * 64;
+        const int8_t* ws = w + s * 2048;
+        for (int kq = 0; kq < 16; ++kq) {
+          const __m512i w0 = _mm512_load_si512(ws + kq * 64), w1 = _mm512_load_si512(ws + 1024 + kq * 64);
+          for (int p = 0; p < 8; ++p) {
+            int32_t q;
+            std::memcpy(&q, xs + p * 64 + kq * 4, 4);
+            const __m512i xq = _mm512_set1_epi32(q);
+            acc[p][0] = _mm512_dpbusd_epi32(acc[p][0], xq, w0);
+            acc[p][1] = _mm512_dpbusd_epi32(acc[p][1], xq, w1);
+          }
+        }
+      }
+      for (int p = 0; p < 8; ++p) {
+        _mm512_store_si512(t[0] + (8 * g + p) * 16, acc[p][0]);
+        _mm512_store_si512(t[1] + (8 * g + p) * 16, acc[p][1]);
+      }
+    }
+    transpose_store_16x16(t[0], c + 16 * h, ldc);
+    transpose_store_16x16(t[1], c + 16 * ldc + 16 * h, ldc);
+  }
+}
+
 }  // namespace hot_avx512_ns
 }  // namespace accelsim
 
@@ -471,7 +534,7 @@ const HotKernels* hot_avx512() {
       normalize_row_s32_generic, norm_row_i16, norm_codes_i16<uint8_t>, norm_codes_i16<uint16_t>,
       quantize_row_fast<int8_t>, quantize_row_fast<uint8_t>, quantize_row_fast<int16_t>,
       quantize_row_fast<uint16_t>, store_strided_s32,
-      /*tile_begin=*/nullptr, hash_bytes_generic};
+      /*tile_begin=*/nullptr, hash_bytes_generic, ukr_u8s8_implicit};
   return &k;
 }
 }  // namespace accelsim

@@ -1076,9 +1076,10 @@ ImplicitLayout implicit_layout(const Geom& g) {
 }
 
 // Whether the implicit GEMM can run g (the caller checks the u8 x s8 operands), on ISAs with the
-// kernel: a transposed conv on any geometry (implicit_run decides when it does), a conv2d with >= 32
-// input and >= 16 output channels per group (below that the im2col path's packing is cheap and its
-// tiles fuller).
+// kernel (AMX tiles; AVX-512 vpdpbusd): a transposed conv on any geometry (implicit_run decides when it
+// does), a conv2d with >= 32 input and >= 16 output channels per group (below that the im2col path's
+// packing is cheap and its tiles fuller; on AVX-512 the implicit path was faster than im2col on all 8
+// conv2d layers of bench_builds --set conv2d at batch 1, 1.16-2.02x, medians).
 bool implicit_ok(const Geom& g, const HotKernels& hk) {
   const ConvParams& p = g.p;
   if (!hk.ukr_u8s8_implicit) return false;
@@ -1092,8 +1093,9 @@ bool implicit_ok(const Geom& g, const HotKernels& hk) {
 // threads, 5 interleaved runs, benchmarks/results/bench_convt-amx-swap-2026-12-07.json): the implicit
 // GEMM was faster than both phase and col2im on the 16 geometries this picks (1.01-1.71x, medians)
 // and slower on the 3 it leaves to them (3 and 8 output channels; DCGAN's 512x4x4 at batch 64).
+// Measured on AMX only: on AVX-512 (vpdpbusd) a transposed conv takes it only when asked.
 static bool implicit_convt_auto(const Geom& g) {
-  return g.cin_g() >= 32 && g.cout_g() >= 16 && (g.n == 1 || g.h * (g.w + 2) >= 64);
+  return active_isa() == Isa::amx && g.cin_g() >= 32 && g.cout_g() >= 16 && (g.n == 1 || g.h * (g.w + 2) >= 64);
 }
 
 // Calls f(oy, ox, n, j) for each run of grid pixels among columns [qa, qb) of grid gr (rows of gr.wp
@@ -1138,7 +1140,6 @@ void conv_implicit(const TensorView& x, const TensorView& w, const Geom& g, int3
                    int64_t corr_factor, const int64_t* bias, Emit&& emit) {
   const HotKernels& hk = hot();
   const TileShape ts = tile_of(GemmU8S8{}, hk);
-  if (ts.mr != 32 || ts.nr != 32 || ts.kga() != 64) fail("internal: the implicit GEMM needs the 32x32x64 tile");
   const bool tr = g.p.transposed;
   const int64_t G = g.p.groups, cin_g = g.cin_g(), cout_g = g.cout_g(), T = g.kh * g.kw;
   const int64_t CB = (cin_g + 63) / 64;
@@ -1258,7 +1259,7 @@ void conv_implicit(const TensorView& x, const TensorView& w, const Geom& g, int3
       if (hk.tile_begin) hk.tile_begin();
       for (int64_t q0 = qa; q0 < qb; q0 += 32)
         for (int64_t p = 0; p < panels; ++p)
-          hk.ukr_u8s8_implicit(xs + q0 * 64, xoff[k].data(), A.panel(co0 / 32 + p), steps,
+          hk.ukr_u8s8_implicit(xs + q0 * 64, xoff[k].data(), A.data.data() + (co0 / 32 + p) * steps * 2048, steps,
                                acc.data() + p * 32 * QC + (q0 - qa), QC);
       for (int64_t m = 0; m < nc; ++m) {
         const int64_t co = gi * cout_g + co0 + m;
