@@ -299,7 +299,8 @@ CONVT_PATHS = ("auto", "phase", "col2im", "implicit")
 def convt_path() -> str:
     """Algorithm of int8 transposed convolutions: ``auto`` (the implicit GEMM, phase or col2im, each
     where measured faster: docs/design.md), ``phase`` (phase decomposition, B packed), ``col2im`` (GEMM
-    + col2im) or ``implicit`` (the phases as implicit GEMMs on AMX tiles; elsewhere as ``auto``);
+    + col2im) or ``implicit`` (the phases as implicit GEMMs, on AMX tiles or AVX-512 vpdpbusd; elsewhere as
+    ``auto``);
     ``ACCELSIM_CONVT`` sets it at first use."""
     return _k.convt_path()
 
@@ -321,7 +322,7 @@ def last_convt_path() -> str:
 
 
 def last_conv2d_path() -> str:
-    """What the last int conv2d ran: ``implicit`` (implicit GEMM on AMX tiles), ``packed`` (im2col into
+    """What the last int conv2d ran: ``implicit`` (implicit GEMM, AMX or AVX-512), ``packed`` (im2col into
     a packed GEMM) or ``other`` (the int64 paths); ``""`` before any."""
     return _k.last_conv2d_path()
 

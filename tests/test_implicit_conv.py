@@ -156,7 +156,7 @@ def test_transposed_implicit_under_auto(isa, cin, cout, hw, n, auto_implicit):
 
 def test_dispatch(isa):
     """The implicit path takes conv2d with >= 32 input and >= 16 output channels per group, int8
-    weights, on AMX, at any stride; fewer channels the im2col path ("packed"), 16-bit activations
+    weights, on AMX and AVX-512, at any stride; fewer channels the im2col path ("packed"), 16-bit activations
     their own ("other"). Every one bit-exact."""
     rng = np.random.default_rng(3)
     args = dict(x_bits=8, x_signed=True, x_zero_point=-5, w_bits=8)

@@ -1006,7 +1006,7 @@ void conv_direct_small(const TensorView& x, const TensorView& w, const Geom& g, 
   }
 }
 
-// ---- implicit GEMM on AMX tiles: conv2d (any stride), transposed conv by phases -------------------
+// ---- implicit GEMM (AMX tiles; AVX-512 vpdpbusd): conv2d (any stride), transposed conv by phases ---
 // The input is copied once into 64-channel blocks over a padded window, held as polyphase sub-images
 // (ImplicitLayout): xb[img][gi][cb][f][c] = x[img][gi cin_g + 64 cb + c][input pixel of f] - offset
 // (pad_value outside x and for channels past cin_g, whose weights are zero), for f < L: one pixel's
