@@ -76,6 +76,25 @@ py::array codes_array(const IntFmt& f, const std::vector<py::ssize_t>& shape) {
   }
 }
 
+// A float64 array (the kernels' generic views take integer codes and float32 only), or no data for None.
+TensorView view_f64(const py::object& obj, const char* name) {
+  TensorView t;
+  if (obj.is_none()) return t;
+  if (!py::isinstance<py::array>(obj)) throw py::value_error(std::string(name) + " must be a numpy array");
+  py::array a = py::reinterpret_borrow<py::array>(obj);
+  if (!a.dtype().equal(py::dtype::of<double>()))
+    throw py::value_error(std::string(name) + " must have dtype float64, got " + py::str(a.dtype()).cast<std::string>());
+  if (a.ndim() > 4) throw py::value_error(std::string(name) + " must have rank <= 4, got " + std::to_string(a.ndim()));
+  if (!(a.flags() & py::array::c_style))
+    throw py::value_error(std::string(name) + " must be C-contiguous (use numpy.ascontiguousarray)");
+  t.dtype = DType::f64;
+  t.ndim = int(a.ndim());
+  for (int i = 0; i < t.ndim; ++i) t.shape[i] = a.shape(i);
+  t.data = a.data();
+  t.checked_numel(name);
+  return t;
+}
+
 Isa isa_from(const std::string& s) {
   for (Isa i : {Isa::scalar, Isa::avx2, Isa::avx512, Isa::amx})
     if (s == isa_name(i)) return i;
@@ -242,6 +261,34 @@ PYBIND11_MODULE(ACCELSIM_PYMODULE, m) {
       },
       py::arg("x"), py::arg("w"), py::arg("bias"), py::arg("stride"), py::arg("padding"), py::arg("output_padding"),
       py::arg("dilation"), py::arg("groups"), py::arg("transposed"));
+
+  m.def(
+      "bconv_f64",
+      [](py::object x, py::object w, py::object bias, py::object scale, std::pair<int, int> stride,
+         std::pair<int, int> padding, std::pair<int, int> output_padding, std::pair<int, int> dilation, int groups,
+         bool transposed, int64_t w_key) {
+        BConvF64Args a;
+        a.x = view_f64(x, "x");
+        a.w = view(w, "w");
+        if (w_key < -1) throw py::value_error("w_key must be >= 0, or -1 for none");
+        a.w.key = w_key;
+        a.bias = view(bias, "bias");
+        a.scale = view_f64(scale, "scale");
+        if (x.is_none() || w.is_none()) throw py::value_error("x and w must be numpy arrays");
+        if (scale.is_none()) throw py::value_error("scale must be a float64 array of Cout entries");
+        a.conv = conv_params(stride, padding, output_padding, dilation, groups, transposed);
+        Geom g = bconv_f64_geom(a);
+        py::array_t<double> out(std::vector<py::ssize_t>{g.n, g.cout, g.oh, g.ow});
+        double* o = out.mutable_data();
+        {
+          py::gil_scoped_release release;
+          bconv_f64(a, o);
+        }
+        return out;
+      },
+      py::arg("x"), py::arg("w"), py::arg("bias"), py::arg("scale"), py::arg("stride"), py::arg("padding"),
+      py::arg("output_padding"), py::arg("dilation"), py::arg("groups"), py::arg("transposed"),
+      py::arg("w_key") = -1);
 
   m.def(
       "flexconv",

@@ -69,6 +69,23 @@ def conv_xnor(x, w, *, bias=None, spec: ConvSpec) -> np.ndarray:
     return binary.conv_xnor(x, w, bias, spec).astype(np.int32)
 
 
+def conv_xnor_f64(x, w, *, bias=None, scale, spec: ConvSpec, w_key=None) -> np.ndarray:
+    """The whole w1a1 MAC node: signs of float64 ``x`` (``np.where(x >= 0, 1, -1)``: NaN gives -1,
+    -0.0 gives +1), ``conv_xnor``, then ``acc * scale[co]`` in float64 (one IEEE multiply per output).
+    ``w_key`` as conv_int's (ignored)."""
+    if not isinstance(x, np.ndarray) or x.dtype != np.float64:
+        raise FormatError(f"x must have dtype float64, got {getattr(x, 'dtype', type(x).__name__)}")
+    if not isinstance(scale, np.ndarray) or scale.dtype != np.float64:
+        raise FormatError(f"scale must have dtype float64, got {getattr(scale, 'dtype', type(scale).__name__)}")
+    if x.ndim != 4:
+        raise FormatError(f"x must have rank 4, got rank {x.ndim}")
+    codes = np.where(x >= 0, 1, -1).astype(np.int8)
+    acc = conv_xnor(codes, w, bias=bias, spec=spec)
+    if scale.ndim != 1 or scale.shape[0] != acc.shape[1]:
+        raise FormatError(f"scale must have Cout={acc.shape[1]} entries, got shape {scale.shape}")
+    return acc * scale.reshape(1, -1, 1, 1)
+
+
 def conv_flex(xm, x_exp: int, wm, w_exp: int, *, bias=None, spec: ConvSpec, out_exp: int | None = None):
     """flex16+5: ``(mantissas int16, out_exp, overflows, acc_max_abs)``; ``out_exp=None`` is dynamic."""
     return flexpoint.conv_flex(xm, x_exp, wm, w_exp, bias, spec, out_exp)

@@ -79,6 +79,7 @@ class MacPlan:
     act: str = "none"                        # relu when the following ReLU is fused
     fused: str | None = None                 # name of the fused ReLU node
     beta: float = 1.0                        # w1a1 input scale
+    xnor_scale: np.ndarray | None = None     # w1a1: beta * alpha_c per output channel (float64)
     w_float: np.ndarray | None = field(default=None, repr=False)   # float formats: rounded weights
 
 
@@ -164,8 +165,11 @@ def _plan(node: Node, fmt: NumericFormat, ranges, consumers, graph: Graph, out_d
         # sign(w); the bias is an integer at beta * alpha_c inside the popcount accumulator, so the
         # sign a next binary layer takes (acc * beta * alpha_c >= 0) is the integer test acc >= 0.
         p.w_codes, p.w_scale = binary.binarize(w, spec)
+        p.w_codes = np.require(p.w_codes, requirements=["C", "O"])  # its own bytes: kernels.frozen_key freezes them
         p.beta = x_mean if x_mean > 0 else 1.0
         p.bias = fixed.quantize_bias(b, p.beta, p.w_scale)
+        # the output scale of acc, as the unfused path multiplies it: beta * alpha_c (float64)
+        p.xnor_scale = np.ascontiguousarray(p.beta * _channel(p.w_scale, 2).reshape(-1))
         return p
     p.x_scale, p.x_zero_point, _ = _x_domain(node, fmt, ranges)
     if fmt.weight_kind == "int":
@@ -471,6 +475,12 @@ class QuantizedGraph:
             return QTensor(restore(y), p.out_scale, p.out_zero_point, p.out_bits)
         xr, restore = _as_conv_input(node, _real(x, K))
         if fmt.act_kind == "binary":
+            fused = getattr(K, "conv_xnor_f64", None)   # kernels without it (crossbar): the calls below
+            if fused is not None and xr.dtype == np.float64 and p.xnor_scale is not None:
+                # signs, XNOR conv and scale in one call: the same bits as the three steps below
+                frozen = getattr(K, "frozen_key", None)
+                kw = {"w_key": frozen(p.w_codes)} if frozen else {}
+                return restore(fused(xr, p.w_codes, bias=p.bias, scale=p.xnor_scale, spec=p.spec, **kw))
             codes = np.where(xr >= 0, 1, -1).astype(np.int8)
             acc = K.conv_xnor(codes, p.w_codes, bias=p.bias, spec=p.spec)
             return restore(acc * (p.beta * _channel(p.w_scale, acc.ndim)))

@@ -102,6 +102,10 @@ class _Recording:
     """A kernel implementation: forwards every call to ``K``; keeps the integer kernel calls and the
     ``requantize_integer`` calls of the MAC nodes of ``plans`` (by node name)."""
 
+    # No fused w1a1 call: the runtime then runs signs, conv_xnor (recorded) and the scale as three steps
+    # (the same bits, QuantizedGraph._mac).
+    conv_xnor_f64 = None
+
     def __init__(self, K, plans):
         self._K = K
         self._by_w = {id(p.w_codes): name for name, p in plans.items() if p.w_codes is not None}

@@ -27,6 +27,7 @@ const char* dtype_name(DType t) {
     case DType::i32: return "int32";
     case DType::i64: return "int64";
     case DType::f32: return "float32";
+    case DType::f64: return "float64";
   }
   return "?";
 }
@@ -36,7 +37,7 @@ size_t dtype_size(DType t) {
     case DType::i8: case DType::u8: return 1;
     case DType::i16: case DType::u16: return 2;
     case DType::i32: case DType::f32: return 4;
-    case DType::i64: return 8;
+    case DType::i64: case DType::f64: return 8;
   }
   return 0;
 }

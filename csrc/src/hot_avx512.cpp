@@ -515,6 +515,96 @@ static void ukr_u8s8_implicit(const uint8_t* x, const int64_t* xoff, const int8_
   }
 }
 
+
+// ---- the fused w1a1 convolution (hot.hpp) ----------------------------------------------------------
+// XNOR tile: 8 output channels x 24 pixels (3 zmm of 8 int64 lanes per channel). Per tap and word:
+// 3 pixel loads, then per channel one broadcast weight word, vpxorq, vpopcntq and vpaddq per zmm.
+constexpr int kXC = 8, kXV = 3;  // channels, zmm of pixels
+static void ukr_xnor_conv(const uint64_t* x, int64_t plane, const int64_t* xoff, int64_t taps, int64_t words,
+                          const uint64_t* w, int64_t* acc, int64_t ldc) {
+  __m512i a[kXC][kXV];
+#pragma GCC unroll 8
+  for (int c = 0; c < kXC; ++c)
+    for (int v = 0; v < kXV; ++v) a[c][v] = _mm512_setzero_si512();
+  for (int64_t t = 0; t < taps; ++t) {
+    const uint64_t* xt = x + xoff[t];
+    for (int64_t i = 0; i < words; ++i, w += kXC) {
+      const uint64_t* xi = xt + i * plane;
+      __m512i xv[kXV];
+#pragma GCC unroll 4
+      for (int v = 0; v < kXV; ++v) xv[v] = _mm512_loadu_si512(xi + 8 * v);
+#pragma GCC unroll 8
+      for (int c = 0; c < kXC; ++c) {
+        const __m512i wb = _mm512_set1_epi64(int64_t(w[c]));
+#pragma GCC unroll 4
+        for (int v = 0; v < kXV; ++v)
+          a[c][v] = _mm512_add_epi64(a[c][v], _mm512_popcnt_epi64(_mm512_xor_si512(xv[v], wb)));
+      }
+    }
+  }
+#pragma GCC unroll 8
+  for (int c = 0; c < kXC; ++c)
+    for (int v = 0; v < kXV; ++v) _mm512_storeu_si512(acc + c * ldc + 8 * v, a[c][v]);
+}
+
+// Per channel 8 masked loads and vcmppd (GE, ordered: NaN is false) into a 64-bit mask, then the bit
+// transpose.
+static void pack_signs_f64_block(const double* src, int64_t ch_stride, int64_t n_ch, int64_t n_pix, uint64_t* dst) {
+  const __m512d zero = _mm512_setzero_pd();
+  uint64_t m[64];
+  for (int64_t c = 0; c < 64; ++c) {
+    uint64_t v = 0;
+    if (c < n_ch) {
+      const double* s = src + c * ch_stride;
+      int64_t j = 0;
+      for (; j + 8 <= n_pix; j += 8)
+        v |= uint64_t(_mm512_cmp_pd_mask(_mm512_loadu_pd(s + j), zero, _CMP_GE_OQ)) << j;
+      if (j < n_pix) {
+        const __mmask8 k = __mmask8((1u << (n_pix - j)) - 1);
+        v |= uint64_t(_mm512_mask_cmp_pd_mask(k, _mm512_maskz_loadu_pd(k, s + j), zero, _CMP_GE_OQ)) << j;
+      }
+    }
+    m[c] = v;
+  }
+  transpose_bits64(m);
+  for (int64_t j = 0; j < n_pix; ++j) dst[j] = m[j];
+}
+
+// One and two phases in zmm (vpsllq, vpsubq, vcvtqq2pd, vmulpd; two phases interleaved by vpermt2pd);
+// others as the generic loop.
+static void xnor_row_f64(const int64_t* const* src, const int64_t* base, int64_t nph, int64_t n, double scale,
+                         double* dst) {
+  const __m512d sc = _mm512_set1_pd(scale);
+  if (nph == 1) {
+    const int64_t* s = src[0];
+    const __m512i b = _mm512_set1_epi64(base[0]);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+      const __m512i v = _mm512_sub_epi64(b, _mm512_slli_epi64(_mm512_loadu_si512(s + i), 1));
+      _mm512_storeu_pd(dst + i, _mm512_mul_pd(_mm512_cvtepi64_pd(v), sc));
+    }
+    for (; i < n; ++i) dst[i] = double(base[0] - 2 * s[i]) * scale;
+    return;
+  }
+  if (nph == 2) {
+    const int64_t* s0 = src[0];
+    const int64_t* s1 = src[1];
+    const __m512i b0 = _mm512_set1_epi64(base[0]), b1 = _mm512_set1_epi64(base[1]);
+    const __m512i lo = _mm512_set_epi64(11, 3, 10, 2, 9, 1, 8, 0), hi = _mm512_set_epi64(15, 7, 14, 6, 13, 5, 12, 4);
+    int64_t i = 0;  // outputs 2i .. 2i + 15 from phase values i .. i + 7
+    for (; 2 * i + 16 <= n; i += 8) {
+      const __m512i v0 = _mm512_sub_epi64(b0, _mm512_slli_epi64(_mm512_loadu_si512(s0 + i), 1));
+      const __m512i v1 = _mm512_sub_epi64(b1, _mm512_slli_epi64(_mm512_loadu_si512(s1 + i), 1));
+      const __m512d d0 = _mm512_mul_pd(_mm512_cvtepi64_pd(v0), sc), d1 = _mm512_mul_pd(_mm512_cvtepi64_pd(v1), sc);
+      _mm512_storeu_pd(dst + 2 * i, _mm512_permutex2var_pd(d0, lo, d1));
+      _mm512_storeu_pd(dst + 2 * i + 8, _mm512_permutex2var_pd(d0, hi, d1));
+    }
+    for (int64_t k = 2 * i; k < n; ++k) dst[k] = double(base[k & 1] - 2 * src[k & 1][k >> 1]) * scale;
+    return;
+  }
+  xnor_row_f64_generic(src, base, nph, n, scale, dst);
+}
+
 }  // namespace hot_avx512_ns
 }  // namespace accelsim
 
@@ -534,7 +624,8 @@ const HotKernels* hot_avx512() {
       normalize_row_s32_generic, norm_row_i16, norm_codes_i16<uint8_t>, norm_codes_i16<uint16_t>,
       quantize_row_fast<int8_t>, quantize_row_fast<uint8_t>, quantize_row_fast<int16_t>,
       quantize_row_fast<uint16_t>, store_strided_s32,
-      /*tile_begin=*/nullptr, hash_bytes_generic, ukr_u8s8_implicit};
+      /*tile_begin=*/nullptr, hash_bytes_generic, ukr_u8s8_implicit,
+      /*xnor_conv=*/{kXC, 8 * kXV, 1}, ukr_xnor_conv, pack_signs_f64_block, xnor_row_f64};
   return &k;
 }
 }  // namespace accelsim

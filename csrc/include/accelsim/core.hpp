@@ -31,7 +31,7 @@ int64_t checked_mul(int64_t a, int64_t b, const char* what);
 // The largest tensor the kernels accept: 2^48 elements (so a byte count, <= 8 bytes each, fits easily).
 constexpr int64_t kMaxElements = int64_t(1) << 48;
 
-enum class DType : int { i8 = 0, u8 = 1, i16 = 2, u16 = 3, i32 = 4, i64 = 5, f32 = 6 };
+enum class DType : int { i8 = 0, u8 = 1, i16 = 2, u16 = 3, i32 = 4, i64 = 5, f32 = 6, f64 = 7 };
 const char* dtype_name(DType t);
 size_t dtype_size(DType t);
 

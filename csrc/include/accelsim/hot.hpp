@@ -142,6 +142,23 @@ struct HotKernels {
   // guarantee. nullptr: the ISA has no such kernel (conv_packed then packs B).
   void (*ukr_u8s8_implicit)(const uint8_t* x, const int64_t* xoff, const int8_t* w, int64_t steps, int32_t* c,
                             int64_t ldc) = nullptr;
+  // ---- the fused w1a1 convolution (bconv.cpp bconv_f64: float64 in, float64 out) --------------------
+  // Implicit-GEMM XNOR tile over output pixels (lanes) x output channels (xnor_conv.mr channels,
+  // xnor_conv.nr pixels; kg unused): acc[c * ldc + j] = sum_{t < taps} sum_{i < words}
+  // popcount(x[i * plane + xoff[t] + j] ^ w[(t * words + i) * mr + c]) for c < mr, j < nr, int64
+  // (exact), overwritten. x must be readable at every such index (the caller pads its buffer).
+  TileShape xnor_conv{0, 0, 1};
+  void (*ukr_xnor_conv)(const uint64_t* x, int64_t plane, const int64_t* xoff, int64_t taps, int64_t words,
+                        const uint64_t* w, int64_t* acc, int64_t ldc) = nullptr;
+  // dst[j] = sum_{c < n_ch} (src[c * ch_stride + j] >= 0) << c for j < n_pix (n_ch, n_pix <= 64; the
+  // IEEE comparison: NaN gives 0, -0.0 gives 1): float64 signs of a channel-major block, per pixel.
+  void (*pack_signs_f64_block)(const double* src, int64_t ch_stride, int64_t n_ch, int64_t n_pix,
+                               uint64_t* dst) = nullptr;
+  // dst[i] = double(base[i % nph] - 2 * src[i % nph][i / nph]) * scale for i < n (one IEEE multiply
+  // of an exactly converted integer; the caller guarantees |base - 2 src| < 2^53): an output row of
+  // an XNOR convolution from its nph phase rows of popcount sums.
+  void (*xnor_row_f64)(const int64_t* const* src, const int64_t* base, int64_t nph, int64_t n, double scale,
+                       double* dst) = nullptr;
 };
 
 const HotKernels& hot();  // for active_isa()

@@ -110,6 +110,20 @@ struct BConvArgs {
 // sum over valid taps (cin_g - 2*popcount(x_bits xor w_bits)); int32, g.out_numel() elements.
 Geom bconv_geom(const BConvArgs& a);
 void bconv(const BConvArgs& a, int32_t* out);
+// The whole w1a1 MAC node in one call (golden: accelsim.formats.reference.conv_xnor_f64): the signs
+// of float64 x (+1 where x >= 0: NaN gives -1, -0.0 gives +1), the XNOR convolution with int8 {-1, +1}
+// weights w (packed once and cached: w.key as in QConvArgs, else a hash of w's bytes) and optional
+// int32 bias, then out[n, co, oy, ox] = double(acc) * scale[co] (one IEEE multiply), float64. The
+// accumulator bound and the shape checks are bconv_geom's.
+struct BConvF64Args {
+  TensorView x;      // float64 NCHW
+  TensorView w;      // int8 in {-1, +1}, torch layout
+  TensorView bias;   // optional int32[Cout]
+  TensorView scale;  // float64[Cout]
+  ConvParams conv;
+};
+Geom bconv_f64_geom(const BConvF64Args& a);
+void bconv_f64(const BConvF64Args& a, double* out);
 // Packs int8 {-1,+1} along the last axis into uint64 words (bit i = 1 for +1), rows x words.
 void pack_signs(const int8_t* src, int64_t rows, int64_t len, uint64_t* dst);
 
