@@ -103,12 +103,14 @@ def conv_xnor(x, w, *, bias=None, spec: ConvSpec) -> np.ndarray:
     return _k.bconv(x, w, bias, **_geom(spec))
 
 
-def conv_xnor_f64(x, w, *, bias=None, scale, spec: ConvSpec, w_key: int | None = None) -> np.ndarray:
+def conv_xnor_f64(x, w, *, bias=None, scale, spec: ConvSpec, relu: bool = False,
+                  w_key: int | None = None) -> np.ndarray:
     """The whole w1a1 MAC in one call (golden: ``accelsim.formats.reference.conv_xnor_f64``): signs of
     float64 ``x`` (+1 where ``x >= 0``: NaN gives -1, -0.0 gives +1), ``conv_xnor`` with int8 -1/+1
     weights ``w`` and int32 ``bias``, then ``acc * scale[co]`` in float64 (``scale``: float64, Cout
-    entries). ``w_key``: ``frozen_key(w)``, so the packed-weight cache need not hash w on every call."""
-    return _k.bconv_f64(x, w, bias, scale, **_geom(spec), w_key=_w_key(w, w_key))
+    entries), then ``np.maximum(y, 0.0)`` when ``relu`` (which needs every scale positive and finite).
+    ``w_key``: ``frozen_key(w)``, so the packed-weight cache need not hash w on every call."""
+    return _k.bconv_f64(x, w, bias, scale, **_geom(spec), relu=bool(relu), w_key=_w_key(w, w_key))
 
 
 def conv_flex(xm, x_exp: int, wm, w_exp: int, *, bias=None, spec: ConvSpec, out_exp: int | None = None):

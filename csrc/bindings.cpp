@@ -266,8 +266,9 @@ PYBIND11_MODULE(ACCELSIM_PYMODULE, m) {
       "bconv_f64",
       [](py::object x, py::object w, py::object bias, py::object scale, std::pair<int, int> stride,
          std::pair<int, int> padding, std::pair<int, int> output_padding, std::pair<int, int> dilation, int groups,
-         bool transposed, int64_t w_key) {
+         bool transposed, bool relu, int64_t w_key) {
         BConvF64Args a;
+        a.relu = relu;
         a.x = view_f64(x, "x");
         a.w = view(w, "w");
         if (w_key < -1) throw py::value_error("w_key must be >= 0, or -1 for none");
@@ -288,7 +289,7 @@ PYBIND11_MODULE(ACCELSIM_PYMODULE, m) {
       },
       py::arg("x"), py::arg("w"), py::arg("bias"), py::arg("scale"), py::arg("stride"), py::arg("padding"),
       py::arg("output_padding"), py::arg("dilation"), py::arg("groups"), py::arg("transposed"),
-      py::arg("w_key") = -1);
+      py::arg("relu") = false, py::arg("w_key") = -1);
 
   m.def(
       "flexconv",

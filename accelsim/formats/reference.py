@@ -69,10 +69,11 @@ def conv_xnor(x, w, *, bias=None, spec: ConvSpec) -> np.ndarray:
     return binary.conv_xnor(x, w, bias, spec).astype(np.int32)
 
 
-def conv_xnor_f64(x, w, *, bias=None, scale, spec: ConvSpec, w_key=None) -> np.ndarray:
+def conv_xnor_f64(x, w, *, bias=None, scale, spec: ConvSpec, relu: bool = False, w_key=None) -> np.ndarray:
     """The whole w1a1 MAC node: signs of float64 ``x`` (``np.where(x >= 0, 1, -1)``: NaN gives -1,
-    -0.0 gives +1), ``conv_xnor``, then ``acc * scale[co]`` in float64 (one IEEE multiply per output).
-    ``w_key`` as conv_int's (ignored)."""
+    -0.0 gives +1), ``conv_xnor``, then ``acc * scale[co]`` in float64 (one IEEE multiply per output),
+    then with ``relu`` the graph's ReLU ``np.maximum(y, 0.0)`` (every scale must then be positive and
+    finite). ``w_key`` as conv_int's (ignored)."""
     if not isinstance(x, np.ndarray) or x.dtype != np.float64:
         raise FormatError(f"x must have dtype float64, got {getattr(x, 'dtype', type(x).__name__)}")
     if not isinstance(scale, np.ndarray) or scale.dtype != np.float64:
@@ -83,6 +84,11 @@ def conv_xnor_f64(x, w, *, bias=None, scale, spec: ConvSpec, w_key=None) -> np.n
     acc = conv_xnor(codes, w, bias=bias, spec=spec)
     if scale.ndim != 1 or scale.shape[0] != acc.shape[1]:
         raise FormatError(f"scale must have Cout={acc.shape[1]} entries, got shape {scale.shape}")
+    if relu:
+        bad = np.flatnonzero(~((scale > 0) & (scale <= np.finfo(np.float64).max)))
+        if bad.size:
+            raise FormatError(f"scale must be positive and finite with relu, got scale[{bad[0]}] = {scale[bad[0]]}")
+        return np.maximum(acc * scale.reshape(1, -1, 1, 1), 0.0)
     return acc * scale.reshape(1, -1, 1, 1)
 
 

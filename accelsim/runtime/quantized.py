@@ -271,6 +271,13 @@ class QuantizedGraph:
             if made_by.get(r) in ("instance_norm", "add") and r not in graph.outputs \
                     and all(c.name == a or c.name in code_readers for c in consumers[r]):
                 self._norm_add_into.add(a)
+        # A w1a1 node (no graph output) whose only reader is a ReLU whose value no MAC takes as codes applies it in its fused call (kernels.conv_xnor_f64 relu: numpy's maximum(y, 0.0), the
+        # same bits; it needs positive finite scales): node -> relu.
+        self._xnor_relu = {name: rs[0].name for name, p in self.plans.items()
+                           if p.xnor_scale is not None and name not in graph.outputs
+                           and (rs := consumers[name]) and len(rs) == 1 and rs[0].op == "relu"
+                           and rs[0].name not in self.early
+                           and bool(np.all((p.xnor_scale > 0) & np.isfinite(p.xnor_scale)))}
         self._dead = graph.dead_after()
         self._tables: dict = {}      # (node, input domain and dtype, output domain or None) -> table or None
 
@@ -304,7 +311,7 @@ class QuantizedGraph:
         g = self.graph
         env: dict = {}
         codes: dict = {}      # value -> {reader: its early codes for that reader}
-        relu_done: set = set()  # instance norms that applied their ReLU reader as the codes' clamp
+        relu_done: set = set()  # instance norms (w1a1 nodes) that applied their ReLU reader as the codes' clamp (in the fused call)
 
         def store(name, value, made=None):
             """``made``: {domain: codes} of ``value`` already made (then ``value`` may be None if every
@@ -333,7 +340,8 @@ class QuantizedGraph:
             elif n.name in self.fused:
                 env[n.name] = env[self.fused[n.name]]
             elif n.name in self.plans:
-                store(n.name, self._mac(n, self.plans[n.name], args[0], K, fuse_requant))
+                store(n.name, self._mac(n, self.plans[n.name], args[0], K, fuse_requant,
+                                        None if trace else relu_done))
             elif n.op == "relu" and n.inputs[0] in relu_done:
                 env[n.name] = env[n.inputs[0]]
             elif fuse_norm_add and n.name in self._norm_add and isinstance(args[0], QTensor) \
@@ -452,7 +460,9 @@ class QuantizedGraph:
         return OPS[n.op].run(n, [_real(a, K) for a in args])
 
     # ---- one MAC node ----------------------------------------------------------------------------
-    def _mac(self, node: Node, p: MacPlan, x, K, fuse_requant: bool = False):
+    def _mac(self, node: Node, p: MacPlan, x, K, fuse_requant: bool = False, relu_done: set | None = None):
+        """One MAC node's output. ``relu_done``: a w1a1 node of ``_xnor_relu`` applies its ReLU in the
+        fused call and is added to it (its ReLU then passes the value on)."""
         fmt = p.fmt
         if fmt.weight_kind in ("int", "ternary", "binary") and fmt.act_kind == "int":
             if isinstance(x, QTensor) and (x.scale, x.zero_point, x.bits) == (p.x_scale, p.x_zero_point, fmt.act_bits):
@@ -480,7 +490,11 @@ class QuantizedGraph:
                 # signs, XNOR conv and scale in one call: the same bits as the three steps below
                 frozen = getattr(K, "frozen_key", None)
                 kw = {"w_key": frozen(p.w_codes)} if frozen else {}
-                return restore(fused(xr, p.w_codes, bias=p.bias, scale=p.xnor_scale, spec=p.spec, **kw))
+                relu = relu_done is not None and node.name in self._xnor_relu
+                y = fused(xr, p.w_codes, bias=p.bias, scale=p.xnor_scale, spec=p.spec, relu=relu, **kw)
+                if relu:
+                    relu_done.add(node.name)
+                return restore(y)
             codes = np.where(xr >= 0, 1, -1).astype(np.int8)
             acc = K.conv_xnor(codes, p.w_codes, bias=p.bias, spec=p.spec)
             return restore(acc * (p.beta * _channel(p.w_scale, acc.ndim)))

@@ -62,6 +62,12 @@ Geom bconv_f64_geom(const BConvF64Args& a) {
   require_tensor(a.scale, "scale", 1, {DType::f64});
   if (a.scale.shape[0] != g.cout)
     fail("scale must have Cout=" + std::to_string(g.cout) + " entries, got " + std::to_string(a.scale.shape[0]));
+  if (a.relu) {  // then y = acc * scale is never -0.0 or NaN: relu is y > 0 ? y : +0.0, numpy's maximum(y, 0.0)
+    const double* s = static_cast<const double*>(a.scale.data);
+    for (int64_t c = 0; c < g.cout; ++c)
+      if (!(s[c] > 0.0 && s[c] <= 1.7976931348623157e308))
+        fail("scale must be positive and finite with relu, got scale[" + std::to_string(c) + "] = " + std::to_string(s[c]));
+  }
   return g;
 }
 
@@ -442,7 +448,10 @@ void bconv_f64_codes(const BConvF64Args& a, const Geom& g, double* out) {
   const int64_t plane = g.oh * g.ow;
   parallel_for(g.n * g.cout, [&](int64_t job) {
     const double s = scale[job % g.cout];
-    for (int64_t i = job * plane; i < (job + 1) * plane; ++i) out[i] = double(acc[size_t(i)]) * s;
+    for (int64_t i = job * plane; i < (job + 1) * plane; ++i) {
+      const double y = double(acc[size_t(i)]) * s;
+      out[i] = a.relu && !(y > 0.0) ? 0.0 : y;
+    }
   });
 }
 
@@ -451,6 +460,7 @@ void bconv_f64_codes(const BConvF64Args& a, const Geom& g, double* out) {
 void bconv_f64(const BConvF64Args& a, double* out) {
   const Geom g = bconv_f64_geom(a);
   if (!out) fail("output pointer is null");
+  const bool relu = a.relu;
   const HotKernels& hk = hot();
   const int mr = hk.xnor_conv.mr, nr = hk.xnor_conv.nr;
   XGeom xg;
@@ -479,8 +489,8 @@ void bconv_f64(const BConvF64Args& a, double* out) {
       }
     }
   });
-  // per phase, row class and column class: T_phase * cin_g - the padding taps' contribution
-  // (without the bias), [class offset + (yc * nxc + xc) * cout + co]
+  // per phase, output channel, row class and column class: T_phase * cin_g - the padding taps'
+  // contribution (without the bias), [phase offset + (co * nyc + yc) * nxc + xc]
   std::vector<int64_t> cbase_at(xg.ph.size(), 0);
   int64_t nb = 0;
   for (size_t f = 0; f < xg.ph.size(); ++f) {
@@ -490,7 +500,7 @@ void bconv_f64(const BConvF64Args& a, double* out) {
   std::vector<int64_t> cbase(static_cast<size_t>(nb), 0);
   for (size_t f = 0; f < xg.ph.size(); ++f) {
     const XPhase& ph = xg.ph[f];
-    const int64_t nxc = int64_t(ph.xin.size());
+    const int64_t nyc = int64_t(ph.yin.size()), nxc = int64_t(ph.xin.size());
     for (size_t yc = 0; yc < ph.yin.size(); ++yc)
       for (size_t xc = 0; xc < ph.xin.size(); ++xc)
         for (int64_t co = 0; co < g.cout; ++co) {
@@ -500,7 +510,7 @@ void bconv_f64(const BConvF64Args& a, double* out) {
             for (size_t tb = 0; tb < ph.kx.size(); ++tb)
               if (!(ph.yin[yc][ta] && ph.xin[xc][tb]))
                 v -= pw->pad[size_t((gi * T + ph.ky[ta] * g.kw + ph.kx[tb]) * cout_g + cl)];
-          cbase[size_t(cbase_at[f] + (int64_t(yc) * nxc + int64_t(xc)) * g.cout + co)] = v;
+          cbase[size_t(cbase_at[f] + (co * nyc + int64_t(yc)) * nxc + int64_t(xc))] = v;
         }
   }
   const int64_t nph = int64_t(xg.ph.size());
@@ -527,33 +537,51 @@ void bconv_f64(const BConvF64Args& a, double* out) {
         for (int64_t q = run.first; q < run.first + run.second; q += nr)
           hk.ukr_xnor_conv(xi + q, xg.plane, ph.xoff.data(), ph.taps(), words, wb, at[size_t(f)] + q, ph.lst);
     }
-    const int64_t sxo = xg.sx_out, syo = xg.sy_out;
-    std::vector<const int64_t*> src(static_cast<size_t>(sxo));
-    std::vector<int64_t> base(static_cast<size_t>(sxo));
+    // the output rows: each from its sx_out phase rows (hot.hpp xnor_row_f64), then the columns whose
+    // taps leave the input otherwise than the row pass assumed
+    const int64_t sxo = xg.sx_out, syo = xg.sy_out, nrx = std::min(sxo, g.ow);
+    struct Row {
+      const int64_t* st;
+      int64_t lst, pq, nyc, nxc, xbase;
+      const int* ycls;
+      const int* xcls;
+      const int64_t* xfix;
+      int64_t nfix;
+      const int64_t* cb;  // cbase of this phase
+    };
+    std::vector<Row> rows(static_cast<size_t>(nph));
+    for (int64_t f = 0; f < nph; ++f) {
+      const XPhase& ph = xg.ph[size_t(f)];
+      rows[size_t(f)] = Row{at[size_t(f)], ph.lst, ph.pq, int64_t(ph.yin.size()), int64_t(ph.xin.size()), ph.xbase,
+                            ph.ycls.data(), ph.xcls.data(), ph.xfix.data(), int64_t(ph.xfix.size()),
+                            cbase.data() + cbase_at[size_t(f)]};
+    }
+    const int64_t* src[64];
+    int64_t base[64];
     for (int64_t c = 0; c < mr && blk * mr + c < cout_g; ++c) {
       const int64_t co = gi * cout_g + blk * mr + c;
       const int64_t b = bias ? bias[co] : 0;
       const double sc = scale[co];
-      for (int64_t oy = 0; oy < g.oh; ++oy) {
-        const int64_t ry = oy % syo, jy = oy / syo;
-        double* drow = out + ((n * g.cout + co) * g.oh + oy) * g.ow;
-        for (int64_t rx = 0; rx < sxo && rx < g.ow; ++rx) {
-          const int64_t f = ry * sxo + rx;
-          const XPhase& ph = xg.ph[size_t(f)];
-          src[size_t(rx)] = at[size_t(f)] + c * ph.lst + jy * ph.pq;
-          const int64_t yc = ph.ycls[size_t(jy)], nxc = int64_t(ph.xin.size());
-          base[size_t(rx)] = b + cbase[size_t(cbase_at[size_t(f)] + (yc * nxc + ph.xbase) * g.cout + co)];
+      double* dplane = out + (n * g.cout + co) * g.oh * g.ow;
+      for (int64_t oy = 0, ry = 0, jy = 0; oy < g.oh; ++oy) {
+        double* drow = dplane + oy * g.ow;
+        const Row* r = &rows[size_t(ry * sxo)];
+        for (int64_t rx = 0; rx < nrx; ++rx) {
+          const Row& q = r[rx];
+          src[rx] = q.st + c * q.lst + jy * q.pq;
+          base[rx] = b + q.cb[(co * q.nyc + q.ycls[jy]) * q.nxc + q.xbase];
         }
-        hk.xnor_row_f64(src.data(), base.data(), sxo, g.ow, sc, drow);
-        for (int64_t rx = 0; rx < sxo && rx < g.ow; ++rx) {  // the columns of other classes
-          const int64_t f = ry * sxo + rx;
-          const XPhase& ph = xg.ph[size_t(f)];
-          const int64_t yc = ph.ycls[size_t(jy)], nxc = int64_t(ph.xin.size());
-          for (int64_t jx : ph.xfix) {
-            const int64_t v = b + cbase[size_t(cbase_at[size_t(f)] + (yc * nxc + ph.xcls[size_t(jx)]) * g.cout + co)];
-            drow[rx + sxo * jx] = double(v - 2 * src[size_t(rx)][jx]) * sc;
+        hk.xnor_row_f64(src, base, sxo, g.ow, sc, relu, drow);
+        for (int64_t rx = 0; rx < nrx; ++rx) {
+          const Row& q = r[rx];
+          const int64_t* cbr = q.cb + (co * q.nyc + q.ycls[jy]) * q.nxc;
+          for (int64_t k = 0; k < q.nfix; ++k) {
+            const int64_t jx = q.xfix[k];
+            const double y = double(b + cbr[q.xcls[jx]] - 2 * src[rx][jx]) * sc;
+            drow[rx + sxo * jx] = relu && !(y > 0.0) ? 0.0 : y;
           }
         }
+        if (++ry == syo) ry = 0, ++jy;
       }
     }
   });

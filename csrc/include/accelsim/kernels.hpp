@@ -113,14 +113,16 @@ void bconv(const BConvArgs& a, int32_t* out);
 // The whole w1a1 MAC node in one call (golden: accelsim.formats.reference.conv_xnor_f64): the signs
 // of float64 x (+1 where x >= 0: NaN gives -1, -0.0 gives +1), the XNOR convolution with int8 {-1, +1}
 // weights w (packed once and cached: w.key as in QConvArgs, else a hash of w's bytes) and optional
-// int32 bias, then out[n, co, oy, ox] = double(acc) * scale[co] (one IEEE multiply), float64. The
+// int32 bias, then out[n, co, oy, ox] = double(acc) * scale[co] (one IEEE multiply), float64, then the
+// ReLU when asked. The
 // accumulator bound and the shape checks are bconv_geom's.
 struct BConvF64Args {
   TensorView x;      // float64 NCHW
   TensorView w;      // int8 in {-1, +1}, torch layout
   TensorView bias;   // optional int32[Cout]
-  TensorView scale;  // float64[Cout]
+  TensorView scale;  // float64[Cout]; with relu every entry positive and finite
   ConvParams conv;
+  bool relu = false;  // out = max(out, 0.0) (numpy's maximum: a ReLU the runtime fuses)
 };
 Geom bconv_f64_geom(const BConvF64Args& a);
 void bconv_f64(const BConvF64Args& a, double* out);
