@@ -80,13 +80,13 @@ py::array codes_array(const IntFmt& f, const std::vector<py::ssize_t>& shape) {
 TensorView view_f64(const py::object& obj, const char* name) {
   TensorView t;
   if (obj.is_none()) return t;
-  if (!py::isinstance<py::array>(obj)) throw py::value_error(std::string(name) + " must be a numpy array");
+  if (!py::isinstance<py::array>(obj)) fail(std::string(name) + " must be a numpy array");
   py::array a = py::reinterpret_borrow<py::array>(obj);
   if (!a.dtype().equal(py::dtype::of<double>()))
-    throw py::value_error(std::string(name) + " must have dtype float64, got " + py::str(a.dtype()).cast<std::string>());
-  if (a.ndim() > 4) throw py::value_error(std::string(name) + " must have rank <= 4, got " + std::to_string(a.ndim()));
+    fail(std::string(name) + " must have dtype float64, got " + py::str(a.dtype()).cast<std::string>());
+  if (a.ndim() > 4) fail(std::string(name) + " must have rank <= 4, got " + std::to_string(a.ndim()));
   if (!(a.flags() & py::array::c_style))
-    throw py::value_error(std::string(name) + " must be C-contiguous (use numpy.ascontiguousarray)");
+    fail(std::string(name) + " must be C-contiguous (use numpy.ascontiguousarray)");
   t.dtype = DType::f64;
   t.ndim = int(a.ndim());
   for (int i = 0; i < t.ndim; ++i) t.shape[i] = a.shape(i);
@@ -276,7 +276,7 @@ PYBIND11_MODULE(ACCELSIM_PYMODULE, m) {
         a.bias = view(bias, "bias");
         a.scale = view_f64(scale, "scale");
         if (x.is_none() || w.is_none()) throw py::value_error("x and w must be numpy arrays");
-        if (scale.is_none()) throw py::value_error("scale must be a float64 array of Cout entries");
+        if (scale.is_none()) fail("scale must be a float64 array of Cout entries, got None");
         a.conv = conv_params(stride, padding, output_padding, dilation, groups, transposed);
         Geom g = bconv_f64_geom(a);
         py::array_t<double> out(std::vector<py::ssize_t>{g.n, g.cout, g.oh, g.ow});

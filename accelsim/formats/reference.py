@@ -81,6 +81,10 @@ def conv_xnor_f64(x, w, *, bias=None, scale, spec: ConvSpec, relu: bool = False,
     if x.ndim != 4:
         raise FormatError(f"x must have rank 4, got rank {x.ndim}")
     codes = np.where(x >= 0, 1, -1).astype(np.int8)
+    if bias is not None and np.ndim(w) == 4:
+        cout = np.shape(w)[1] * spec.groups if spec.transposed else np.shape(w)[0]
+        if np.shape(bias) != (cout,):
+            raise FormatError(f"bias must have Cout={cout} entries, got shape {np.shape(bias)}")
     acc = conv_xnor(codes, w, bias=bias, spec=spec)
     if scale.ndim != 1 or scale.shape[0] != acc.shape[1]:
         raise FormatError(f"scale must have Cout={acc.shape[1]} entries, got shape {scale.shape}")
@@ -89,7 +93,8 @@ def conv_xnor_f64(x, w, *, bias=None, scale, spec: ConvSpec, relu: bool = False,
         if bad.size:
             raise FormatError(f"scale must be positive and finite with relu, got scale[{bad[0]}] = {scale[bad[0]]}")
         return np.maximum(acc * scale.reshape(1, -1, 1, 1), 0.0)
-    return acc * scale.reshape(1, -1, 1, 1)
+    with np.errstate(invalid="ignore", over="ignore"):   # 0 * inf and the like: IEEE results, as the kernels'
+        return acc * scale.reshape(1, -1, 1, 1)
 
 
 def conv_flex(xm, x_exp: int, wm, w_exp: int, *, bias=None, spec: ConvSpec, out_exp: int | None = None):

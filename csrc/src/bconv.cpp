@@ -280,10 +280,10 @@ bool xnor_geom(const Geom& g, int64_t nr, XGeom& xg) {
       XPhase& f = xg.ph[size_t(ry * xg.sx_out + rx)];
       f.jy_n = ry < g.oh ? (g.oh - ry + xg.sy_out - 1) / xg.sy_out : 0;
       f.jx_n = rx < g.ow ? (g.ow - rx + xg.sx_out - 1) / xg.sx_out : 0;
-      if (!f.jy_n || !f.jx_n) continue;
+      // every phase's taps, outputs or not: the packed weights (cached) must not depend on the sizes
       taps_of(ry, xg.sy_out, p.pad_h, p.dil_h, g.kh, f.ky, f.offy);
       taps_of(rx, xg.sx_out, p.pad_w, p.dil_w, g.kw, f.kx, f.offx);
-      if (!f.taps()) continue;
+      if (!f.jy_n || !f.jx_n || !f.taps()) continue;
       lo_y = std::min(lo_y, *std::min_element(f.offy.begin(), f.offy.end()));
       hi_y = std::max(hi_y, (f.jy_n - 1) * xg.sy_in + *std::max_element(f.offy.begin(), f.offy.end()));
       lo_x = std::min(lo_x, *std::min_element(f.offx.begin(), f.offx.end()));
@@ -324,7 +324,9 @@ bool xnor_geom(const Geom& g, int64_t nr, XGeom& xg) {
   return true;
 }
 
-// Weights packed for the XNOR tile: per phase, group and block of mr output channels, [tap][word][mr]
+// Weights packed for the XNOR tile: per phase (with outputs or not: the packing depends on the weights,
+// the tile, the kernel geometry and the ConvParams only, which the cache key holds), group and block
+// of mr output channels, [tap][word][mr]
 // (channels past cout_g: zero words, their outputs are never stored); and per group, kernel tap and
 // output channel, cin_g - 2 popcount(w) (the contribution of a tap over zero words).
 struct XnorWeights {
