@@ -217,8 +217,6 @@ struct XPhase {
   std::vector<std::pair<int64_t, int64_t>> runs;  // (first, count) of buffer positions computed
   std::vector<int> ycls, xcls;         // class of each jy / jx: which taps lie inside the input
   std::vector<std::vector<char>> yin, xin;  // per class: tap row a / column b inside
-  int xbase = 0;                       // the class the row pass assumes; xfix: the columns of others
-  std::vector<int64_t> xfix;
   int64_t taps() const { return int64_t(ky.size() * kx.size()); }
 };
 
@@ -317,9 +315,6 @@ bool xnor_geom(const Geom& g, int64_t nr, XGeom& xg) {
     f.lst = last + 2 * nr;
     tap_classes(f.jy_n, xg.sy_in, f.offy, g.h, f.ycls, f.yin);
     tap_classes(f.jx_n, xg.sx_in, f.offx, g.w, f.xcls, f.xin);
-    f.xbase = f.xcls[size_t(f.jx_n / 2)];
-    for (int64_t jx = 0; jx < f.jx_n; ++jx)
-      if (f.xcls[size_t(jx)] != f.xbase) f.xfix.push_back(jx);
   }
   return true;
 }
@@ -491,29 +486,34 @@ void bconv_f64(const BConvF64Args& a, double* out) {
       }
     }
   });
-  // per phase, output channel, row class and column class: T_phase * cin_g - the padding taps'
-  // contribution (without the bias), [phase offset + (co * nyc + yc) * nxc + xc]
-  std::vector<int64_t> cbase_at(xg.ph.size(), 0);
+  // per phase, output channel and row class, one value per output column: bias + T_phase * cin_g -
+  // what the taps reading padding add, [phase offset + (co * nyc + yc) * jx_n + jx] (the row pass's base)
+  std::vector<int64_t> bx_at(xg.ph.size(), 0);
   int64_t nb = 0;
   for (size_t f = 0; f < xg.ph.size(); ++f) {
-    cbase_at[f] = nb;
-    nb += int64_t(xg.ph[f].yin.size() * xg.ph[f].xin.size()) * g.cout;
+    bx_at[f] = nb;
+    nb += int64_t(xg.ph[f].yin.size()) * g.cout * xg.ph[f].jx_n;
   }
-  std::vector<int64_t> cbase(static_cast<size_t>(nb), 0);
+  std::vector<int64_t> bx(static_cast<size_t>(nb), 0);
   for (size_t f = 0; f < xg.ph.size(); ++f) {
     const XPhase& ph = xg.ph[f];
-    const int64_t nyc = int64_t(ph.yin.size()), nxc = int64_t(ph.xin.size());
-    for (size_t yc = 0; yc < ph.yin.size(); ++yc)
-      for (size_t xc = 0; xc < ph.xin.size(); ++xc)
-        for (int64_t co = 0; co < g.cout; ++co) {
-          const int64_t gi = co / cout_g, cl = co % cout_g;
-          int64_t v = ph.taps() * cin_g;
+    const int64_t nyc = int64_t(ph.yin.size());
+    std::vector<int64_t> by_class(ph.xin.size());
+    for (int64_t co = 0; co < g.cout; ++co) {
+      const int64_t gi = co / cout_g, cl = co % cout_g;
+      for (int64_t yc = 0; yc < nyc; ++yc) {
+        for (size_t xc = 0; xc < ph.xin.size(); ++xc) {
+          int64_t v = (bias ? bias[co] : 0) + ph.taps() * cin_g;
           for (size_t ta = 0; ta < ph.ky.size(); ++ta)
             for (size_t tb = 0; tb < ph.kx.size(); ++tb)
-              if (!(ph.yin[yc][ta] && ph.xin[xc][tb]))
+              if (!(ph.yin[size_t(yc)][ta] && ph.xin[xc][tb]))
                 v -= pw->pad[size_t((gi * T + ph.ky[ta] * g.kw + ph.kx[tb]) * cout_g + cl)];
-          cbase[size_t(cbase_at[f] + (co * nyc + int64_t(yc)) * nxc + int64_t(xc))] = v;
+          by_class[xc] = v;
         }
+        int64_t* d = &bx[size_t(bx_at[f] + (co * nyc + yc) * ph.jx_n)];
+        for (int64_t jx = 0; jx < ph.jx_n; ++jx) d[jx] = by_class[size_t(ph.xcls[size_t(jx)])];
+      }
+    }
   }
   const int64_t nph = int64_t(xg.ph.size());
   int64_t lst_all = 0;
@@ -539,50 +539,34 @@ void bconv_f64(const BConvF64Args& a, double* out) {
         for (int64_t q = run.first; q < run.first + run.second; q += nr)
           hk.ukr_xnor_conv(xi + q, xg.plane, ph.xoff.data(), ph.taps(), words, wb, at[size_t(f)] + q, ph.lst);
     }
-    // the output rows: each from its sx_out phase rows (hot.hpp xnor_row_f64), then the columns whose
-    // taps leave the input otherwise than the row pass assumed
+    // the output rows: each from its sx_out phase rows and their bases (hot.hpp xnor_row_f64)
     const int64_t sxo = xg.sx_out, syo = xg.sy_out, nrx = std::min(sxo, g.ow);
     struct Row {
       const int64_t* st;
-      int64_t lst, pq, nyc, nxc, xbase;
+      int64_t lst, pq, nyc, jxn;
       const int* ycls;
-      const int* xcls;
-      const int64_t* xfix;
-      int64_t nfix;
-      const int64_t* cb;  // cbase of this phase
+      const int64_t* bx;  // this phase's bases
     };
-    std::vector<Row> rows(static_cast<size_t>(nph));
+    Row rows[64];
     for (int64_t f = 0; f < nph; ++f) {
       const XPhase& ph = xg.ph[size_t(f)];
-      rows[size_t(f)] = Row{at[size_t(f)], ph.lst, ph.pq, int64_t(ph.yin.size()), int64_t(ph.xin.size()), ph.xbase,
-                            ph.ycls.data(), ph.xcls.data(), ph.xfix.data(), int64_t(ph.xfix.size()),
-                            cbase.data() + cbase_at[size_t(f)]};
+      rows[f] = Row{at[size_t(f)], ph.lst, ph.pq, int64_t(ph.yin.size()), ph.jx_n, ph.ycls.data(),
+                    bx.data() + bx_at[size_t(f)]};
     }
     const int64_t* src[64];
-    int64_t base[64];
+    const int64_t* base[64];
     for (int64_t c = 0; c < mr && blk * mr + c < cout_g; ++c) {
       const int64_t co = gi * cout_g + blk * mr + c;
-      const int64_t b = bias ? bias[co] : 0;
       const double sc = scale[co];
-      double* dplane = out + (n * g.cout + co) * g.oh * g.ow;
-      for (int64_t oy = 0, ry = 0, jy = 0; oy < g.oh; ++oy) {
-        double* drow = dplane + oy * g.ow;
-        const Row* r = &rows[size_t(ry * sxo)];
+      double* drow = out + (n * g.cout + co) * g.oh * g.ow;
+      for (int64_t oy = 0, ry = 0, jy = 0; oy < g.oh; ++oy, drow += g.ow) {
+        const Row* r = rows + ry * sxo;
         for (int64_t rx = 0; rx < nrx; ++rx) {
           const Row& q = r[rx];
           src[rx] = q.st + c * q.lst + jy * q.pq;
-          base[rx] = b + q.cb[(co * q.nyc + q.ycls[jy]) * q.nxc + q.xbase];
+          base[rx] = q.bx + (co * q.nyc + q.ycls[jy]) * q.jxn;
         }
         hk.xnor_row_f64(src, base, sxo, g.ow, sc, relu, drow);
-        for (int64_t rx = 0; rx < nrx; ++rx) {
-          const Row& q = r[rx];
-          const int64_t* cbr = q.cb + (co * q.nyc + q.ycls[jy]) * q.nxc;
-          for (int64_t k = 0; k < q.nfix; ++k) {
-            const int64_t jx = q.xfix[k];
-            const double y = double(b + cbr[q.xcls[jx]] - 2 * src[rx][jx]) * sc;
-            drow[rx + sxo * jx] = relu && !(y > 0.0) ? 0.0 : y;
-          }
-        }
         if (++ry == syo) ry = 0, ++jy;
       }
     }

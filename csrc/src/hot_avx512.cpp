@@ -571,39 +571,35 @@ static void pack_signs_f64_block(const double* src, int64_t ch_stride, int64_t n
 }
 
 // One and two phases in zmm (vpsllq, vpsubq, vcvtqq2pd, vmulpd, with relu vmaxpd against +0.0, which
-// for y neither -0.0 nor NaN is y > 0 ? y : +0.0; two phases interleaved by vpermt2pd); others as
-// the generic loop.
-static void xnor_row_f64(const int64_t* const* src, const int64_t* base, int64_t nph, int64_t n, double scale,
-                         bool relu, double* dst) {
+// for y neither -0.0 nor NaN is y > 0 ? y : +0.0; two phases interleaved by vpermt2pd), the tails
+// with masks; others as the generic loop.
+static void xnor_row_f64(const int64_t* const* src, const int64_t* const* base, int64_t nph, int64_t n,
+                         double scale, bool relu, double* dst) {
   const __m512d sc = _mm512_set1_pd(scale), zero = _mm512_setzero_pd();
-  auto conv = [&](const int64_t* s, __m512i b) {
-    const __m512i v = _mm512_sub_epi64(b, _mm512_slli_epi64(_mm512_loadu_si512(s), 1));
+  auto conv = [&](__mmask8 k, const int64_t* s, const int64_t* b) {
+    const __m512i v = _mm512_sub_epi64(_mm512_maskz_loadu_epi64(k, b), _mm512_slli_epi64(_mm512_maskz_loadu_epi64(k, s), 1));
     const __m512d y = _mm512_mul_pd(_mm512_cvtepi64_pd(v), sc);
     return relu ? _mm512_max_pd(y, zero) : y;
   };
   if (nph == 1) {
     const int64_t* s = src[0];
-    const __m512i b = _mm512_set1_epi64(base[0]);
-    int64_t i = 0;
-    for (; i + 8 <= n; i += 8) _mm512_storeu_pd(dst + i, conv(s + i, b));
-    const int64_t* rest[1] = {s + i};
-    if (i < n) xnor_row_f64_generic(rest, base, 1, n - i, scale, relu, dst + i);
+    const int64_t* b = base[0];
+    for (int64_t i = 0; i < n; i += 8) {
+      const __mmask8 k = n - i >= 8 ? __mmask8(0xFF) : __mmask8((1u << (n - i)) - 1);
+      _mm512_mask_storeu_pd(dst + i, k, conv(k, s + i, b + i));
+    }
     return;
   }
   if (nph == 2) {
-    const int64_t* s0 = src[0];
-    const int64_t* s1 = src[1];
-    const __m512i b0 = _mm512_set1_epi64(base[0]), b1 = _mm512_set1_epi64(base[1]);
     const __m512i lo = _mm512_set_epi64(11, 3, 10, 2, 9, 1, 8, 0), hi = _mm512_set_epi64(15, 7, 14, 6, 13, 5, 12, 4);
-    int64_t i = 0;  // outputs 2i .. 2i + 15 from phase values i .. i + 7
-    for (; 2 * i + 16 <= n; i += 8) {
-      const __m512d d0 = conv(s0 + i, b0), d1 = conv(s1 + i, b1);
-      _mm512_storeu_pd(dst + 2 * i, _mm512_permutex2var_pd(d0, lo, d1));
-      _mm512_storeu_pd(dst + 2 * i + 8, _mm512_permutex2var_pd(d0, hi, d1));
-    }
-    for (int64_t k = 2 * i; k < n; ++k) {
-      const double y = double(base[k & 1] - 2 * src[k & 1][k >> 1]) * scale;
-      dst[k] = relu && !(y > 0.0) ? 0.0 : y;
+    for (int64_t i = 0; 2 * i < n; i += 8) {  // outputs 2i .. 2i + 15 from phase values i .. i + 7
+      const int64_t m = n - 2 * i;              // outputs left: phase 0 has (m + 1) / 2, phase 1 m / 2
+      const int64_t c0 = m >= 16 ? 8 : (m + 1) / 2, c1 = m >= 16 ? 8 : m / 2;
+      const __m512d d0 = conv(__mmask8((1u << c0) - 1), src[0] + i, base[0] + i);
+      const __m512d d1 = conv(__mmask8((1u << c1) - 1), src[1] + i, base[1] + i);
+      const int64_t m0 = m >= 8 ? 8 : m, m1 = m >= 16 ? 8 : (m > 8 ? m - 8 : 0);
+      _mm512_mask_storeu_pd(dst + 2 * i, __mmask8((1u << m0) - 1), _mm512_permutex2var_pd(d0, lo, d1));
+      if (m1) _mm512_mask_storeu_pd(dst + 2 * i + 8, __mmask8((1u << m1) - 1), _mm512_permutex2var_pd(d0, hi, d1));
     }
     return;
   }
