@@ -201,7 +201,8 @@ void bconv(const BConvArgs& a, int32_t* out) {
 // reduction, on the active ISA's XNOR tile (hot.hpp ukr_xnor_conv). The input's signs are packed once
 // into a zero-padded buffer, per image and group [word][Hp][R] (R = sx * Wq: the columns split into sx
 // interleaved runs, sx = the conv2d column stride, so each output row's pixels read one contiguous
-// run per tap). A transposed conv runs as s_h * s_w phases (output residues ry, rx): each a conv of
+// run per tap; for sx = 1, R = W + max(left, right padding): a row's left padding is the zero columns
+// ending the row before, fewer wasted lanes where rows are short). A transposed conv runs as s_h * s_w phases (output residues ry, rx): each a conv of
 // stride 1 over the input with its own taps, its outputs every s-th pixel. Reading padding (zero
 // words) makes a tap contribute cin_g - 2 popcount(w_tap) instead of 0: the outputs whose taps leave
 // the input subtract that (per class of rows and columns with the same taps inside, few per layer).
@@ -293,11 +294,15 @@ bool xnor_geom(const Geom& g, int64_t nr, XGeom& xg) {
   const int64_t wp = hi_x - lo_x + 1;
   xg.wq = (wp + xg.sx_in - 1) / xg.sx_in;
   xg.r = xg.sx_in * xg.wq;
+  if (xg.sx_in == 1) {  // rows share their zero columns: a row's left padding is the previous row's right
+    xg.r = g.w + std::max(xg.pad_l, hi_x - (g.w - 1));  // (the first row's: pad_l words before it)
+    xg.wq = xg.r;
+  }
   // the padded buffer, per 64 channels, against the input's and the output's pixels (in double: the
   // product may not fit int64 for a far-fetched geometry)
   const double pixels = double(g.h) * double(g.w) + double(g.oh) * double(g.ow);
   if (double(xg.hp) * double(xg.r) > 4.0 * pixels + 4096.0) return false;
-  xg.plane = xg.hp * xg.r;
+  xg.plane = xg.hp * xg.r + (xg.sx_in == 1 ? xg.pad_l : 0);
   for (XPhase& f : xg.ph) {
     if (!f.jy_n || !f.jx_n) continue;
     f.pq = xg.sy_in * xg.r;
@@ -495,25 +500,28 @@ void bconv_f64(const BConvF64Args& a, double* out) {
     nb += int64_t(xg.ph[f].yin.size()) * g.cout * xg.ph[f].jx_n;
   }
   std::vector<int64_t> bx(static_cast<size_t>(nb), 0);
+  std::vector<int64_t> by_class(static_cast<size_t>(g.cout));  // one (row class, column class): per channel
   for (size_t f = 0; f < xg.ph.size(); ++f) {
     const XPhase& ph = xg.ph[f];
     const int64_t nyc = int64_t(ph.yin.size());
-    std::vector<int64_t> by_class(ph.xin.size());
-    for (int64_t co = 0; co < g.cout; ++co) {
-      const int64_t gi = co / cout_g, cl = co % cout_g;
-      for (int64_t yc = 0; yc < nyc; ++yc) {
-        for (size_t xc = 0; xc < ph.xin.size(); ++xc) {
-          int64_t v = (bias ? bias[co] : 0) + ph.taps() * cin_g;
-          for (size_t ta = 0; ta < ph.ky.size(); ++ta)
-            for (size_t tb = 0; tb < ph.kx.size(); ++tb)
-              if (!(ph.yin[size_t(yc)][ta] && ph.xin[xc][tb]))
-                v -= pw->pad[size_t((gi * T + ph.ky[ta] * g.kw + ph.kx[tb]) * cout_g + cl)];
-          by_class[xc] = v;
-        }
-        int64_t* d = &bx[size_t(bx_at[f] + (co * nyc + yc) * ph.jx_n)];
-        for (int64_t jx = 0; jx < ph.jx_n; ++jx) d[jx] = by_class[size_t(ph.xcls[size_t(jx)])];
+    for (int64_t yc = 0; yc < nyc; ++yc)
+      for (size_t xc = 0; xc < ph.xin.size(); ++xc) {
+        for (int64_t co = 0; co < g.cout; ++co) by_class[size_t(co)] = (bias ? bias[co] : 0) + ph.taps() * cin_g;
+        for (size_t ta = 0; ta < ph.ky.size(); ++ta)
+          for (size_t tb = 0; tb < ph.kx.size(); ++tb) {
+            if (ph.yin[size_t(yc)][ta] && ph.xin[xc][tb]) continue;
+            const int64_t t = ph.ky[ta] * g.kw + ph.kx[tb];
+            for (int64_t gi = 0; gi < G; ++gi) {  // channels contiguous in pad: a vectorizable loop
+              const int32_t* pd = &pw->pad[size_t((gi * T + t) * cout_g)];
+              int64_t* v = &by_class[size_t(gi * cout_g)];
+              for (int64_t cl = 0; cl < cout_g; ++cl) v[cl] -= pd[cl];
+            }
+          }
+        for (int64_t jx = 0; jx < ph.jx_n; ++jx)
+          if (ph.xcls[size_t(jx)] == int(xc))
+            for (int64_t co = 0; co < g.cout; ++co)
+              bx[size_t(bx_at[f] + (co * nyc + yc) * ph.jx_n + jx)] = by_class[size_t(co)];
       }
-    }
   }
   const int64_t nph = int64_t(xg.ph.size());
   int64_t lst_all = 0;
