@@ -234,3 +234,27 @@ def test_runtime_bits_unchanged(name):
     fused = q.run(x)
     assert fused.tobytes() == q.run(x, impl=_Unfused()).tobytes() == q.run(x, impl="reference").tobytes()
     assert fused.tobytes() == q.run(x, trace=True)[0].tobytes()
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("fmt", ["w1a1", "w8a8", "fp32"])
+def test_runtime_leaves_the_input_alone(fmt):
+    """Graph inputs are taken without a copy (graph.check_inputs): no run writes into them, and no
+    output is the caller's array."""
+    torch = pytest.importorskip("torch")
+    from accelsim.graph.from_torch import from_torch
+    from accelsim.graph.passes import deploy
+    from accelsim.runtime import quantize
+    module = torch.nn.Sequential(torch.nn.ConvTranspose2d(70, 20, 4, 2, 1), torch.nn.ReLU(),
+                                 torch.nn.Conv2d(20, 8, 3, 1, 1), torch.nn.ReLU())
+    g = deploy(from_torch(module.eval(), (torch.zeros(1, 70, 5, 5),), "two"))
+    rng = np.random.default_rng(4)
+    q = quantize(g, fmt, rng.standard_normal((8, 70, 5, 5)))
+    x = rng.standard_normal((3, 70, 5, 5))
+    keep = x.copy()
+    for trace in (False, True):
+        out = q.run(x, trace=trace)
+        out = out[0] if trace else out
+        assert not np.shares_memory(out, x)
+        assert x.tobytes() == keep.tobytes()
+    assert g.run_float(x).shape == (3, 8, 10, 10) and x.tobytes() == keep.tobytes()
