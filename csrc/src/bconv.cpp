@@ -476,18 +476,20 @@ void bconv_f64(const BConvF64Args& a, double* out) {
   // signs, packed: [image][group][word][plane], zero outside the input, slack after the last plane
   const int64_t per_img = words * xg.plane;
   std::vector<uint64_t> xb(static_cast<size_t>(g.n * G * per_img + 4 * nr + 64), 0);
-  const int64_t pblocks = (hw + 63) / 64;
+  const int64_t pblocks = (hw + 511) / 512;
   parallel_for(g.n * G * words, [&](int64_t job) {
     const int64_t cw = job % words, ng = job / words, gi = ng % G, n = ng / G;
     const double* src = x + (n * g.cin + gi * cin_g + cw * 64) * hw;
     uint64_t* dst = &xb[size_t(job * xg.plane)];
-    uint64_t tmp[64];
+    uint64_t tmp[512];
     for (int64_t pb = 0; pb < pblocks; ++pb) {
-      const int64_t np = std::min<int64_t>(64, hw - pb * 64);
-      hk.pack_signs_f64_block(src + pb * 64, hw, std::min<int64_t>(64, cin_g - cw * 64), np, tmp);
+      const int64_t np = std::min<int64_t>(512, hw - pb * 512);
+      hk.pack_signs_f64_block(src + pb * 512, hw, std::min<int64_t>(64, cin_g - cw * 64), np, tmp);
+      int64_t iy = (pb * 512) / g.w, ix = (pb * 512) % g.w;
       for (int64_t j = 0; j < np; ++j) {
-        const int64_t p = pb * 64 + j, iy = p / g.w, col = p % g.w + xg.pad_l;
+        const int64_t col = ix + xg.pad_l;
         dst[(iy + xg.pad_t) * xg.r + (col % xg.sx_in) * xg.wq + col / xg.sx_in] = tmp[j];
+        if (++ix == g.w) ix = 0, ++iy;
       }
     }
   });
@@ -530,22 +532,22 @@ void bconv_f64(const BConvF64Args& a, double* out) {
     const int64_t blk = job % blocks, gi = (job / blocks) % G, n = job / (blocks * G);
     thread_local std::vector<int64_t> st;
     if (int64_t(st.size()) < lst_all) st.resize(size_t(lst_all));
-    std::vector<int64_t*> at(static_cast<size_t>(nph));
+    int64_t* at[64];  // each phase's staging
     int64_t o = 0;
     const uint64_t* xi = &xb[size_t((n * G + gi) * per_img)];
     for (int64_t f = 0; f < nph; ++f) {
       const XPhase& ph = xg.ph[size_t(f)];
-      at[size_t(f)] = st.data() + o;
+      at[f] = st.data() + o;
       o += ph.lst * mr;
       if (!ph.jy_n || !ph.jx_n) continue;
       if (!ph.taps()) {  // no tap reaches these outputs: the bias alone
-        std::fill(at[size_t(f)], at[size_t(f)] + ph.lst * mr, int64_t(0));
+        std::fill(at[f], at[f] + ph.lst * mr, int64_t(0));
         continue;
       }
       const uint64_t* wb = &pw->w[size_t(pw->at[size_t((f * G + gi) * blocks + blk)])];
       for (const auto& run : ph.runs)
         for (int64_t q = run.first; q < run.first + run.second; q += nr)
-          hk.ukr_xnor_conv(xi + q, xg.plane, ph.xoff.data(), ph.taps(), words, wb, at[size_t(f)] + q, ph.lst);
+          hk.ukr_xnor_conv(xi + q, xg.plane, ph.xoff.data(), ph.taps(), words, wb, at[f] + q, ph.lst);
     }
     // the output rows: each from its sx_out phase rows and their bases (hot.hpp xnor_row_f64)
     const int64_t sxo = xg.sx_out, syo = xg.sy_out, nrx = std::min(sxo, g.ow);
@@ -558,8 +560,8 @@ void bconv_f64(const BConvF64Args& a, double* out) {
     Row rows[64];
     for (int64_t f = 0; f < nph; ++f) {
       const XPhase& ph = xg.ph[size_t(f)];
-      rows[f] = Row{at[size_t(f)], ph.lst, ph.pq, int64_t(ph.yin.size()), ph.jx_n, ph.ycls.data(),
-                    bx.data() + bx_at[size_t(f)]};
+      rows[f] = Row{at[f], ph.lst, ph.pq, int64_t(ph.yin.size()), ph.jx_n, ph.ycls.data(),
+                    bx.data() + bx_at[f]};
     }
     const int64_t* src[64];
     const int64_t* base[64];

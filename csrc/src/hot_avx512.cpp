@@ -547,63 +547,90 @@ static void ukr_xnor_conv(const uint64_t* x, int64_t plane, const int64_t* xoff,
     for (int v = 0; v < kXV; ++v) _mm512_storeu_si512(acc + c * ldc + 8 * v, a[c][v]);
 }
 
-// Per channel 8 masked loads and vcmppd (GE, ordered: NaN is false) into a 64-bit mask, then the bit
-// transpose.
+// Channel by channel (a sequential read of up to 512 values), per 8 values one vcmppd (GE, ordered:
+// NaN is false) into 8 mask bits, then the bit transpose per 64-pixel block.
 static void pack_signs_f64_block(const double* src, int64_t ch_stride, int64_t n_ch, int64_t n_pix, uint64_t* dst) {
   const __m512d zero = _mm512_setzero_pd();
-  uint64_t m[64];
+  uint64_t m[8][64];
+  const int64_t nb = (n_pix + 63) / 64;
   for (int64_t c = 0; c < 64; ++c) {
-    uint64_t v = 0;
-    if (c < n_ch) {
-      const double* s = src + c * ch_stride;
-      int64_t j = 0;
-      for (; j + 8 <= n_pix; j += 8)
-        v |= uint64_t(_mm512_cmp_pd_mask(_mm512_loadu_pd(s + j), zero, _CMP_GE_OQ)) << j;
-      if (j < n_pix) {
-        const __mmask8 k = __mmask8((1u << (n_pix - j)) - 1);
-        v |= uint64_t(_mm512_mask_cmp_pd_mask(k, _mm512_maskz_loadu_pd(k, s + j), zero, _CMP_GE_OQ)) << j;
+    const double* s = src + c * ch_stride;
+    for (int64_t b = 0; b < nb; ++b) {
+      uint64_t v = 0;
+      if (c < n_ch) {
+        const int64_t np = n_pix - 64 * b < 64 ? n_pix - 64 * b : 64;
+        int64_t j = 0;
+        for (; j + 8 <= np; j += 8)
+          v |= uint64_t(_mm512_cmp_pd_mask(_mm512_loadu_pd(s + 64 * b + j), zero, _CMP_GE_OQ)) << j;
+        if (j < np) {
+          const __mmask8 k = __mmask8((1u << (np - j)) - 1);
+          v |= uint64_t(_mm512_mask_cmp_pd_mask(k, _mm512_maskz_loadu_pd(k, s + 64 * b + j), zero, _CMP_GE_OQ)) << j;
+        }
       }
+      m[b][c] = v;
     }
-    m[c] = v;
   }
-  transpose_bits64(m);
-  for (int64_t j = 0; j < n_pix; ++j) dst[j] = m[j];
+  for (int64_t b = 0; b < nb; ++b) {
+    transpose_bits64(m[b]);
+    const int64_t np = n_pix - 64 * b < 64 ? n_pix - 64 * b : 64;
+    for (int64_t j = 0; j < np; ++j) dst[64 * b + j] = m[b][j];
+  }
 }
 
 // One and two phases in zmm (vpsllq, vpsubq, vcvtqq2pd, vmulpd, with relu vmaxpd against +0.0, which
-// for y neither -0.0 nor NaN is y > 0 ? y : +0.0; two phases interleaved by vpermt2pd), the tails
-// with masks; others as the generic loop.
-static void xnor_row_f64(const int64_t* const* src, const int64_t* const* base, int64_t nph, int64_t n,
-                         double scale, bool relu, double* dst) {
-  const __m512d sc = _mm512_set1_pd(scale), zero = _mm512_setzero_pd();
-  auto conv = [&](__mmask8 k, const int64_t* s, const int64_t* b) {
-    const __m512i v = _mm512_sub_epi64(_mm512_maskz_loadu_epi64(k, b), _mm512_slli_epi64(_mm512_maskz_loadu_epi64(k, s), 1));
-    const __m512d y = _mm512_mul_pd(_mm512_cvtepi64_pd(v), sc);
-    return relu ? _mm512_max_pd(y, zero) : y;
-  };
+// for y neither -0.0 nor NaN is y > 0 ? y : +0.0; two phases interleaved by vpermt2pd), whole
+// vectors unmasked, the tails with masks; others as the generic loop.
+template <bool kRelu>
+static inline __m512d xnor_vals(__m512i s, __m512i b, __m512d sc) {
+  const __m512d y = _mm512_mul_pd(_mm512_cvtepi64_pd(_mm512_sub_epi64(b, _mm512_slli_epi64(s, 1))), sc);
+  return kRelu ? _mm512_max_pd(y, _mm512_setzero_pd()) : y;
+}
+
+template <bool kRelu>
+static void xnor_row_f64_t(const int64_t* const* src, const int64_t* const* base, int64_t nph, int64_t n,
+                           double scale, double* dst) {
+  const __m512d sc = _mm512_set1_pd(scale);
   if (nph == 1) {
     const int64_t* s = src[0];
     const int64_t* b = base[0];
-    for (int64_t i = 0; i < n; i += 8) {
-      const __mmask8 k = n - i >= 8 ? __mmask8(0xFF) : __mmask8((1u << (n - i)) - 1);
-      _mm512_mask_storeu_pd(dst + i, k, conv(k, s + i, b + i));
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+      _mm512_storeu_pd(dst + i, xnor_vals<kRelu>(_mm512_loadu_si512(s + i), _mm512_loadu_si512(b + i), sc));
+    if (i < n) {
+      const __mmask8 k = __mmask8((1u << (n - i)) - 1);
+      _mm512_mask_storeu_pd(dst + i, k, xnor_vals<kRelu>(_mm512_maskz_loadu_epi64(k, s + i),
+                                                         _mm512_maskz_loadu_epi64(k, b + i), sc));
     }
     return;
   }
-  if (nph == 2) {
-    const __m512i lo = _mm512_set_epi64(11, 3, 10, 2, 9, 1, 8, 0), hi = _mm512_set_epi64(15, 7, 14, 6, 13, 5, 12, 4);
-    for (int64_t i = 0; 2 * i < n; i += 8) {  // outputs 2i .. 2i + 15 from phase values i .. i + 7
-      const int64_t m = n - 2 * i;              // outputs left: phase 0 has (m + 1) / 2, phase 1 m / 2
-      const int64_t c0 = m >= 16 ? 8 : (m + 1) / 2, c1 = m >= 16 ? 8 : m / 2;
-      const __m512d d0 = conv(__mmask8((1u << c0) - 1), src[0] + i, base[0] + i);
-      const __m512d d1 = conv(__mmask8((1u << c1) - 1), src[1] + i, base[1] + i);
-      const int64_t m0 = m >= 8 ? 8 : m, m1 = m >= 16 ? 8 : (m > 8 ? m - 8 : 0);
-      _mm512_mask_storeu_pd(dst + 2 * i, __mmask8((1u << m0) - 1), _mm512_permutex2var_pd(d0, lo, d1));
-      if (m1) _mm512_mask_storeu_pd(dst + 2 * i + 8, __mmask8((1u << m1) - 1), _mm512_permutex2var_pd(d0, hi, d1));
-    }
-    return;
+  const __m512i lo = _mm512_set_epi64(11, 3, 10, 2, 9, 1, 8, 0), hi = _mm512_set_epi64(15, 7, 14, 6, 13, 5, 12, 4);
+  const int64_t *s0 = src[0], *s1 = src[1], *b0 = base[0], *b1 = base[1];
+  int64_t i = 0;  // outputs 2i .. 2i + 15 from phase values i .. i + 7
+  for (; 2 * i + 16 <= n; i += 8) {
+    const __m512d d0 = xnor_vals<kRelu>(_mm512_loadu_si512(s0 + i), _mm512_loadu_si512(b0 + i), sc);
+    const __m512d d1 = xnor_vals<kRelu>(_mm512_loadu_si512(s1 + i), _mm512_loadu_si512(b1 + i), sc);
+    _mm512_storeu_pd(dst + 2 * i, _mm512_permutex2var_pd(d0, lo, d1));
+    _mm512_storeu_pd(dst + 2 * i + 8, _mm512_permutex2var_pd(d0, hi, d1));
   }
-  xnor_row_f64_generic(src, base, nph, n, scale, relu, dst);
+  if (2 * i < n) {  // m < 16 outputs left: phase 0 has (m + 1) / 2 of them, phase 1 m / 2
+    const int64_t m = n - 2 * i;
+    const __mmask8 k0 = __mmask8((1u << ((m + 1) / 2)) - 1), k1 = __mmask8((1u << (m / 2)) - 1);
+    const __m512d d0 = xnor_vals<kRelu>(_mm512_maskz_loadu_epi64(k0, s0 + i), _mm512_maskz_loadu_epi64(k0, b0 + i), sc);
+    const __m512d d1 = xnor_vals<kRelu>(_mm512_maskz_loadu_epi64(k1, s1 + i), _mm512_maskz_loadu_epi64(k1, b1 + i), sc);
+    if (m >= 8)
+      _mm512_storeu_pd(dst + 2 * i, _mm512_permutex2var_pd(d0, lo, d1));
+    else
+      _mm512_mask_storeu_pd(dst + 2 * i, __mmask8((1u << m) - 1), _mm512_permutex2var_pd(d0, lo, d1));
+    if (m > 8)
+      _mm512_mask_storeu_pd(dst + 2 * i + 8, __mmask8((1u << (m - 8)) - 1), _mm512_permutex2var_pd(d0, hi, d1));
+  }
+}
+
+static void xnor_row_f64(const int64_t* const* src, const int64_t* const* base, int64_t nph, int64_t n,
+                         double scale, bool relu, double* dst) {
+  if (nph > 2) return xnor_row_f64_generic(src, base, nph, n, scale, relu, dst);
+  if (relu) return xnor_row_f64_t<true>(src, base, nph, n, scale, dst);
+  xnor_row_f64_t<false>(src, base, nph, n, scale, dst);
 }
 
 }  // namespace hot_avx512_ns

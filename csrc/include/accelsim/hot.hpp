@@ -150,8 +150,8 @@ struct HotKernels {
   TileShape xnor_conv{0, 0, 1};
   void (*ukr_xnor_conv)(const uint64_t* x, int64_t plane, const int64_t* xoff, int64_t taps, int64_t words,
                         const uint64_t* w, int64_t* acc, int64_t ldc) = nullptr;
-  // dst[j] = sum_{c < n_ch} (src[c * ch_stride + j] >= 0) << c for j < n_pix (n_ch, n_pix <= 64; the
-  // IEEE comparison: NaN gives 0, -0.0 gives 1): float64 signs of a channel-major block, per pixel.
+  // dst[j] = sum_{c < n_ch} (src[c * ch_stride + j] >= 0) << c for j < n_pix (n_ch <= 64, n_pix <= 512;
+  // the IEEE comparison: NaN gives 0, -0.0 gives 1): float64 signs of a channel-major block, per pixel.
   void (*pack_signs_f64_block)(const double* src, int64_t ch_stride, int64_t n_ch, int64_t n_pix,
                                uint64_t* dst) = nullptr;
   // dst[i] = y = double(base[i % nph][i / nph] - 2 * src[i % nph][i / nph]) * scale for i < n (one IEEE multiply
