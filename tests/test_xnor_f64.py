@@ -86,6 +86,18 @@ def test_fused_equals_golden(geom, seed, relu):
 
 
 @pytest.mark.parametrize("transposed", [False, True])
+def test_large_planes(transposed):
+    """Input planes of more than 512 pixels (the sign packing's block), several 64-channel words,
+    rows longer than a tile."""
+    rng = np.random.default_rng(9)
+    xs = (2, 130, 23, 29)
+    spec = ConvSpec.make(2, 1, transposed=True) if transposed else ConvSpec.make((1, 2), 1)
+    ws = (130, 9, 4, 4) if transposed else (9, 130, 3, 3)
+    for relu in (False, True):
+        check_all_isas(*operands(rng, xs, ws, 9, relu=relu), spec, relu=relu)
+
+
+@pytest.mark.parametrize("transposed", [False, True])
 def test_int8_path_geometries(transposed):
     """A padding far beyond the input (the padded buffer would dwarf the tensors) and a transposed
     stride of more than 64 phases run the int8 path (bconv): the same bits."""
