@@ -333,6 +333,9 @@ struct XnorWeights {
   std::vector<uint64_t> w;
   std::vector<int64_t> at;   // [(phase * G + group) * blocks + block] -> offset into w
   std::vector<int32_t> pad;  // [(group * kh * kw + tap) * cout_g + co]
+  // padding_bases of the input sizes met (h, w, oh, ow), the newest first (a few)
+  mutable std::mutex mu;
+  mutable std::list<std::pair<std::vector<int64_t>, std::shared_ptr<const std::vector<int64_t>>>> bases;
 };
 
 struct XnorKey {
@@ -430,6 +433,50 @@ std::shared_ptr<const XnorWeights> cached_xnor_weights(const TensorView& w, cons
   return pw;
 }
 
+// Per phase, output channel and row class, one value per output column: T_phase * cin_g - what the
+// taps reading padding add, [phase offset + (co * nyc + yc) * jx_n + jx] (the row pass's base, without
+// the bias). It depends on the weights and the geometry only: kept with the packed weights per input size.
+std::shared_ptr<const std::vector<int64_t>> padding_bases(const XnorWeights& pw, const Geom& g, const XGeom& xg) {
+  const std::vector<int64_t> key{g.h, g.w, g.oh, g.ow};
+  {
+    std::lock_guard<std::mutex> lock(pw.mu);
+    for (const auto& e : pw.bases)
+      if (e.first == key) return e.second;
+  }
+  const int64_t G = g.p.groups, cin_g = g.cin_g(), cout_g = g.cout_g(), T = g.kh * g.kw;
+  int64_t nb = 0;
+  for (const XPhase& ph : xg.ph) nb += int64_t(ph.yin.size()) * g.cout * ph.jx_n;
+  auto out = std::make_shared<std::vector<int64_t>>(static_cast<size_t>(nb), 0);
+  std::vector<int64_t> by_class(static_cast<size_t>(g.cout));  // one (row class, column class): per channel
+  int64_t at = 0;
+  for (const XPhase& ph : xg.ph) {
+    const int64_t nyc = int64_t(ph.yin.size());
+    for (int64_t yc = 0; yc < nyc; ++yc)
+      for (size_t xc = 0; xc < ph.xin.size(); ++xc) {
+        std::fill(by_class.begin(), by_class.end(), ph.taps() * cin_g);
+        for (size_t ta = 0; ta < ph.ky.size(); ++ta)
+          for (size_t tb = 0; tb < ph.kx.size(); ++tb) {
+            if (ph.yin[size_t(yc)][ta] && ph.xin[xc][tb]) continue;
+            const int64_t t = ph.ky[ta] * g.kw + ph.kx[tb];
+            for (int64_t gi = 0; gi < G; ++gi) {  // channels contiguous in pad: a vectorizable loop
+              const int32_t* pd = &pw.pad[size_t((gi * T + t) * cout_g)];
+              int64_t* v = &by_class[size_t(gi * cout_g)];
+              for (int64_t cl = 0; cl < cout_g; ++cl) v[cl] -= pd[cl];
+            }
+          }
+        for (int64_t jx = 0; jx < ph.jx_n; ++jx)
+          if (ph.xcls[size_t(jx)] == int(xc))
+            for (int64_t co = 0; co < g.cout; ++co)
+              (*out)[size_t(at + (co * nyc + yc) * ph.jx_n + jx)] = by_class[size_t(co)];
+      }
+    at += nyc * g.cout * ph.jx_n;
+  }
+  std::lock_guard<std::mutex> lock(pw.mu);
+  pw.bases.emplace_front(key, out);
+  if (pw.bases.size() > 4) pw.bases.pop_back();
+  return out;
+}
+
 // The int8 path (bconv) for geometries the padded buffer does not suit: signs as int8 codes, int32
 // accumulators, then the scale.
 void bconv_f64_codes(const BConvF64Args& a, const Geom& g, double* out) {
@@ -477,7 +524,7 @@ void bconv_f64(const BConvF64Args& a, double* out) {
   const int64_t per_img = words * xg.plane;
   std::vector<uint64_t> xb(static_cast<size_t>(g.n * G * per_img + 4 * nr + 64), 0);
   const int64_t pblocks = (hw + 511) / 512;
-  parallel_for(g.n * G * words, [&](int64_t job) {
+  auto pack = [&](int64_t job) {
     const int64_t cw = job % words, ng = job / words, gi = ng % G, n = ng / G;
     const double* src = x + (n * g.cin + gi * cin_g + cw * 64) * hw;
     uint64_t* dst = &xb[size_t(job * xg.plane)];
@@ -492,39 +539,17 @@ void bconv_f64(const BConvF64Args& a, double* out) {
         if (++ix == g.w) ix = 0, ++iy;
       }
     }
-  });
-  // per phase, output channel and row class, one value per output column: bias + T_phase * cin_g -
-  // what the taps reading padding add, [phase offset + (co * nyc + yc) * jx_n + jx] (the row pass's base)
+  };
+  if (g.n * G * words * hw < (int64_t(1) << 16)) {  // small: waking a worker costs more than it saves
+    for (int64_t job = 0; job < g.n * G * words; ++job) pack(job);
+  } else {
+    parallel_for(g.n * G * words, pack);
+  }
+  const std::shared_ptr<const std::vector<int64_t>> bases = padding_bases(*pw, g, xg);
+  const int64_t* bx = bases->data();
   std::vector<int64_t> bx_at(xg.ph.size(), 0);
-  int64_t nb = 0;
-  for (size_t f = 0; f < xg.ph.size(); ++f) {
-    bx_at[f] = nb;
-    nb += int64_t(xg.ph[f].yin.size()) * g.cout * xg.ph[f].jx_n;
-  }
-  std::vector<int64_t> bx(static_cast<size_t>(nb), 0);
-  std::vector<int64_t> by_class(static_cast<size_t>(g.cout));  // one (row class, column class): per channel
-  for (size_t f = 0; f < xg.ph.size(); ++f) {
-    const XPhase& ph = xg.ph[f];
-    const int64_t nyc = int64_t(ph.yin.size());
-    for (int64_t yc = 0; yc < nyc; ++yc)
-      for (size_t xc = 0; xc < ph.xin.size(); ++xc) {
-        for (int64_t co = 0; co < g.cout; ++co) by_class[size_t(co)] = (bias ? bias[co] : 0) + ph.taps() * cin_g;
-        for (size_t ta = 0; ta < ph.ky.size(); ++ta)
-          for (size_t tb = 0; tb < ph.kx.size(); ++tb) {
-            if (ph.yin[size_t(yc)][ta] && ph.xin[xc][tb]) continue;
-            const int64_t t = ph.ky[ta] * g.kw + ph.kx[tb];
-            for (int64_t gi = 0; gi < G; ++gi) {  // channels contiguous in pad: a vectorizable loop
-              const int32_t* pd = &pw->pad[size_t((gi * T + t) * cout_g)];
-              int64_t* v = &by_class[size_t(gi * cout_g)];
-              for (int64_t cl = 0; cl < cout_g; ++cl) v[cl] -= pd[cl];
-            }
-          }
-        for (int64_t jx = 0; jx < ph.jx_n; ++jx)
-          if (ph.xcls[size_t(jx)] == int(xc))
-            for (int64_t co = 0; co < g.cout; ++co)
-              bx[size_t(bx_at[f] + (co * nyc + yc) * ph.jx_n + jx)] = by_class[size_t(co)];
-      }
-  }
+  for (size_t f = 1; f < xg.ph.size(); ++f)
+    bx_at[f] = bx_at[f - 1] + int64_t(xg.ph[f - 1].yin.size()) * g.cout * xg.ph[f - 1].jx_n;
   const int64_t nph = int64_t(xg.ph.size());
   int64_t lst_all = 0;
   for (const XPhase& f : xg.ph) lst_all += f.lst * mr;
@@ -555,19 +580,19 @@ void bconv_f64(const BConvF64Args& a, double* out) {
       const int64_t* st;
       int64_t lst, pq, nyc, jxn;
       const int* ycls;
-      const int64_t* bx;  // this phase's bases
+      const int64_t* bx;  // this phase's bases (padding_bases)
     };
     Row rows[64];
     for (int64_t f = 0; f < nph; ++f) {
       const XPhase& ph = xg.ph[size_t(f)];
-      rows[f] = Row{at[f], ph.lst, ph.pq, int64_t(ph.yin.size()), ph.jx_n, ph.ycls.data(),
-                    bx.data() + bx_at[f]};
+      rows[f] = Row{at[f], ph.lst, ph.pq, int64_t(ph.yin.size()), ph.jx_n, ph.ycls.data(), bx + bx_at[size_t(f)]};
     }
     const int64_t* src[64];
     const int64_t* base[64];
     for (int64_t c = 0; c < mr && blk * mr + c < cout_g; ++c) {
       const int64_t co = gi * cout_g + blk * mr + c;
       const double sc = scale[co];
+      const int64_t b = bias ? bias[co] : 0;
       double* drow = out + (n * g.cout + co) * g.oh * g.ow;
       for (int64_t oy = 0, ry = 0, jy = 0; oy < g.oh; ++oy, drow += g.ow) {
         const Row* r = rows + ry * sxo;
@@ -576,7 +601,7 @@ void bconv_f64(const BConvF64Args& a, double* out) {
           src[rx] = q.st + c * q.lst + jy * q.pq;
           base[rx] = q.bx + (co * q.nyc + q.ycls[jy]) * q.jxn;
         }
-        hk.xnor_row_f64(src, base, sxo, g.ow, sc, relu, drow);
+        hk.xnor_row_f64(src, base, sxo, g.ow, b, sc, relu, drow);
         if (++ry == syo) ry = 0, ++jy;
       }
     }

@@ -581,25 +581,27 @@ static void pack_signs_f64_block(const double* src, int64_t ch_stride, int64_t n
 // for y neither -0.0 nor NaN is y > 0 ? y : +0.0; two phases interleaved by vpermt2pd), whole
 // vectors unmasked, the tails with masks; others as the generic loop.
 template <bool kRelu>
-static inline __m512d xnor_vals(__m512i s, __m512i b, __m512d sc) {
-  const __m512d y = _mm512_mul_pd(_mm512_cvtepi64_pd(_mm512_sub_epi64(b, _mm512_slli_epi64(s, 1))), sc);
+static inline __m512d xnor_vals(__m512i s, __m512i b, __m512i add, __m512d sc) {
+  const __m512i v = _mm512_sub_epi64(_mm512_add_epi64(b, add), _mm512_slli_epi64(s, 1));
+  const __m512d y = _mm512_mul_pd(_mm512_cvtepi64_pd(v), sc);
   return kRelu ? _mm512_max_pd(y, _mm512_setzero_pd()) : y;
 }
 
 template <bool kRelu>
 static void xnor_row_f64_t(const int64_t* const* src, const int64_t* const* base, int64_t nph, int64_t n,
-                           double scale, double* dst) {
+                           int64_t add_, double scale, double* dst) {
   const __m512d sc = _mm512_set1_pd(scale);
+  const __m512i add = _mm512_set1_epi64(add_);
   if (nph == 1) {
     const int64_t* s = src[0];
     const int64_t* b = base[0];
     int64_t i = 0;
     for (; i + 8 <= n; i += 8)
-      _mm512_storeu_pd(dst + i, xnor_vals<kRelu>(_mm512_loadu_si512(s + i), _mm512_loadu_si512(b + i), sc));
+      _mm512_storeu_pd(dst + i, xnor_vals<kRelu>(_mm512_loadu_si512(s + i), _mm512_loadu_si512(b + i), add, sc));
     if (i < n) {
       const __mmask8 k = __mmask8((1u << (n - i)) - 1);
       _mm512_mask_storeu_pd(dst + i, k, xnor_vals<kRelu>(_mm512_maskz_loadu_epi64(k, s + i),
-                                                         _mm512_maskz_loadu_epi64(k, b + i), sc));
+                                                         _mm512_maskz_loadu_epi64(k, b + i), add, sc));
     }
     return;
   }
@@ -607,16 +609,16 @@ static void xnor_row_f64_t(const int64_t* const* src, const int64_t* const* base
   const int64_t *s0 = src[0], *s1 = src[1], *b0 = base[0], *b1 = base[1];
   int64_t i = 0;  // outputs 2i .. 2i + 15 from phase values i .. i + 7
   for (; 2 * i + 16 <= n; i += 8) {
-    const __m512d d0 = xnor_vals<kRelu>(_mm512_loadu_si512(s0 + i), _mm512_loadu_si512(b0 + i), sc);
-    const __m512d d1 = xnor_vals<kRelu>(_mm512_loadu_si512(s1 + i), _mm512_loadu_si512(b1 + i), sc);
+    const __m512d d0 = xnor_vals<kRelu>(_mm512_loadu_si512(s0 + i), _mm512_loadu_si512(b0 + i), add, sc);
+    const __m512d d1 = xnor_vals<kRelu>(_mm512_loadu_si512(s1 + i), _mm512_loadu_si512(b1 + i), add, sc);
     _mm512_storeu_pd(dst + 2 * i, _mm512_permutex2var_pd(d0, lo, d1));
     _mm512_storeu_pd(dst + 2 * i + 8, _mm512_permutex2var_pd(d0, hi, d1));
   }
   if (2 * i < n) {  // m < 16 outputs left: phase 0 has (m + 1) / 2 of them, phase 1 m / 2
     const int64_t m = n - 2 * i;
     const __mmask8 k0 = __mmask8((1u << ((m + 1) / 2)) - 1), k1 = __mmask8((1u << (m / 2)) - 1);
-    const __m512d d0 = xnor_vals<kRelu>(_mm512_maskz_loadu_epi64(k0, s0 + i), _mm512_maskz_loadu_epi64(k0, b0 + i), sc);
-    const __m512d d1 = xnor_vals<kRelu>(_mm512_maskz_loadu_epi64(k1, s1 + i), _mm512_maskz_loadu_epi64(k1, b1 + i), sc);
+    const __m512d d0 = xnor_vals<kRelu>(_mm512_maskz_loadu_epi64(k0, s0 + i), _mm512_maskz_loadu_epi64(k0, b0 + i), add, sc);
+    const __m512d d1 = xnor_vals<kRelu>(_mm512_maskz_loadu_epi64(k1, s1 + i), _mm512_maskz_loadu_epi64(k1, b1 + i), add, sc);
     if (m >= 8)
       _mm512_storeu_pd(dst + 2 * i, _mm512_permutex2var_pd(d0, lo, d1));
     else
@@ -627,10 +629,10 @@ static void xnor_row_f64_t(const int64_t* const* src, const int64_t* const* base
 }
 
 static void xnor_row_f64(const int64_t* const* src, const int64_t* const* base, int64_t nph, int64_t n,
-                         double scale, bool relu, double* dst) {
-  if (nph > 2) return xnor_row_f64_generic(src, base, nph, n, scale, relu, dst);
-  if (relu) return xnor_row_f64_t<true>(src, base, nph, n, scale, dst);
-  xnor_row_f64_t<false>(src, base, nph, n, scale, dst);
+                         int64_t add, double scale, bool relu, double* dst) {
+  if (nph > 2) return xnor_row_f64_generic(src, base, nph, n, add, scale, relu, dst);
+  if (relu) return xnor_row_f64_t<true>(src, base, nph, n, add, scale, dst);
+  xnor_row_f64_t<false>(src, base, nph, n, add, scale, dst);
 }
 
 }  // namespace hot_avx512_ns

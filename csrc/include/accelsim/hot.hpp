@@ -154,12 +154,12 @@ struct HotKernels {
   // the IEEE comparison: NaN gives 0, -0.0 gives 1): float64 signs of a channel-major block, per pixel.
   void (*pack_signs_f64_block)(const double* src, int64_t ch_stride, int64_t n_ch, int64_t n_pix,
                                uint64_t* dst) = nullptr;
-  // dst[i] = y = double(base[i % nph][i / nph] - 2 * src[i % nph][i / nph]) * scale for i < n (one IEEE multiply
-  // of an exactly converted integer; the caller guarantees |base - 2 src| < 2^53), or with relu
+  // dst[i] = y = double(add + base[i % nph][i / nph] - 2 * src[i % nph][i / nph]) * scale for i < n (one
+  // IEEE multiply of an exactly converted integer; the caller guarantees |add + base - 2 src| < 2^53), or with relu
   // y > 0 ? y : +0.0 (the caller guarantees scale > 0 finite, so y is never -0.0 or NaN): an output row
   // of an XNOR convolution from its nph phase rows of popcount sums.
-  void (*xnor_row_f64)(const int64_t* const* src, const int64_t* const* base, int64_t nph, int64_t n, double scale,
-                       bool relu, double* dst) = nullptr;
+  void (*xnor_row_f64)(const int64_t* const* src, const int64_t* const* base, int64_t nph, int64_t n, int64_t add,
+                       double scale, bool relu, double* dst) = nullptr;
 };
 
 const HotKernels& hot();  // for active_isa()
