@@ -1,6 +1,6 @@
 """The two int8 transposed-convolution algorithms side by side (csrc/src/qconv.cpp): phase
 decomposition (``phase``) against GEMM + phase-plane col2im (``col2im``), and which one ``auto``
-picks (on AMX also the phases as implicit GEMMs, ``implicit``, which ``auto`` picks by its own rule), on the
+picks (on AMX and AVX-512 also the phases as implicit GEMMs, ``implicit``, which ``auto`` picks by its own rule), on the
 DCGAN-64, pix2pix decoder and CycleGAN upsampling layers and on other geometries (stride 1, 3 and 4,
 odd kernels, output_padding, groups, few channels). The evidence behind ``auto`` (docs/design.md).
 
@@ -12,7 +12,7 @@ and caches the weights); the table gives the fastest and the median run of each 
 (col2im time / phase time: > 1 means phase is faster), plus the 1-minute load average when the
 geometry finished. JSON rows: {"name", "isa", "threads", "batch", "cin", "cout", "hw", "spec",
 "macs", "auto", "phase_min_s", "phase_median_s", "col2im_min_s", "col2im_median_s", "load_avg_1min"}, and
-on amx "implicit_min_s", "implicit_median_s".
+on amx and avx512 "implicit_min_s", "implicit_median_s".
 """
 from __future__ import annotations
 
@@ -32,6 +32,8 @@ from accelsim.formats.conv import ConvSpec  # noqa: E402
 
 K4S2 = dict(stride=2, padding=1)
 # (name, cin, cout, input hw, kernel, spec keywords, batch)
+IMPLICIT_ISAS = ("amx", "avx512")   # the ISAs with the implicit GEMM kernel (hot.hpp ukr_u8s8_implicit)
+
 GEOMS = [
     ("dcgan 512x4x4->256x8x8", 512, 256, 4, 4, K4S2, 64),
     ("dcgan 256x8x8->128x16x16", 256, 128, 8, 4, K4S2, 64),
@@ -83,7 +85,7 @@ def main(argv=None) -> int:
     rng = np.random.default_rng(0)
     rows = []
     print(f"median and fastest of {args.runs} interleaved runs; ratio = col2im time / phase time (> 1: phase faster);"
-          " on amx also the implicit GEMM (ACCELSIM_CONVT=implicit): its median and best-of-two median / its median"
+          " on amx and avx512 also the implicit GEMM (ACCELSIM_CONVT=implicit): its median and best-of-two median / its median"
           " (> 1: implicit faster than both)")
     print(f"{'geometry':<32}{'isa':>7}{'thr':>4}{'col2im min':>12}{'phase min':>11}{'ratio':>7}"
           f"{'col2im med':>12}{'phase med':>11}{'ratio':>7}{'auto':>8}{'load':>6}{'impl med':>13}{'ratio':>7}")
@@ -103,7 +105,7 @@ def main(argv=None) -> int:
                     prev = kernels.num_threads()
                     kernels.set_num_threads(threads)
                     try:
-                        t = time_pair(fn, args.runs, implicit=isa == "amx")
+                        t = time_pair(fn, args.runs, implicit=isa in IMPLICIT_ISAS)
                     finally:
                         kernels.set_num_threads(prev)
                     load = os.getloadavg()[0]
