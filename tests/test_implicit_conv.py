@@ -127,18 +127,73 @@ def test_implicit_transposed_equals_golden(fmt, geom, seed, extreme):
             assert "implicit" not in pair, (isa, pair)
 
 
-@pytest.mark.parametrize("cin,cout,hw,n,auto_implicit", [
-    (64, 32, 16, 2, True),     # >= 32 in, >= 16 out per group, 16x16 input
-    (64, 32, 4, 1, True),      # batch 1: any input size
-    (64, 32, 4, 2, False),     # 4x4 at batch 2: h (w + 2) = 24 < 64 window columns per phase
-    (64, 8, 16, 2, False),     # 8 output channels
-    (16, 32, 16, 2, False),    # 16 input channels
+@st.composite
+def batched_geometries(draw):
+    """Convs the batched layout takes on AVX-512 (csrc/src/qconv.cpp implicit_batched): >= 32 images of
+    small inputs (outputs at most 32 wide), conv2d or transposed, groups, strides, dilation, padding."""
+    groups = draw(st.sampled_from([1, 1, 2]))
+    cin = groups * draw(st.sampled_from([32, 33, 64, 65, 100]))
+    cout = groups * draw(st.sampled_from([16, 17, 32, 33, 40]))
+    kh, kw = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    transposed = draw(st.booleans())
+    stride = (draw(st.sampled_from([1, 2, 2, 3])), draw(st.sampled_from([1, 2, 2])))
+    dilation = (draw(st.sampled_from([1, 1, 2])), draw(st.sampled_from([1, 1, 2])))
+    padding = (draw(st.integers(0, 2)), draw(st.integers(0, 2)))
+    out_pad = tuple(draw(st.integers(0, max(s, d) - 1)) for s, d in zip(stride, dilation)) if transposed else 0
+    h, w = draw(st.integers(1, 6)), draw(st.integers(1, 6))
+    n = draw(st.sampled_from([32, 33, 45, 64, 70]))
+    xs = (n, cin, h, w)
+    ws = (cin, cout // groups, kh, kw) if transposed else (cout, cin // groups, kh, kw)
+    try:
+        spec = ConvSpec.make(stride, padding, out_pad, dilation, groups, transposed=transposed)
+        spec.check_shapes(xs, ws)
+    except ValueError:
+        assume(False)
+    return spec, xs, ws
+
+
+@pytest.mark.parametrize("fmt", ["int8", "ternary"])
+@settings(max_examples=25, deadline=None)
+@given(geom=batched_geometries(), seed=st.integers(0, 2**32 - 1),
+       extreme=st.sampled_from(["random", "random", "random", "x_lo_w_lo", "x_hi_w_hi"]))
+@example(geom=(ConvSpec.make(stride=2, padding=1, transposed=True), (33, 64, 4, 4), (64, 32, 4, 4)), seed=0,
+         extreme="random")   # DCGAN-64's 4x4 layer shape, 33 images: a block of 32 and one of 1
+@example(geom=(ConvSpec.make(stride=1, padding=0, transposed=True), (64, 100, 1, 1), (100, 40, 4, 4)), seed=1,
+         extreme="random")   # the 1x1-input first layer: one grid, no padding columns
+@example(geom=(ConvSpec.make(stride=1, padding=1), (70, 65, 3, 5), (33, 65, 3, 3)), seed=2, extreme="x_hi_w_hi")
+@example(geom=(ConvSpec.make(stride=2, padding=1, output_padding=1, dilation=2, transposed=True), (40, 64, 1, 1),
+               (64, 33, 3, 3)), seed=3, extreme="random")   # 1x1 inputs: pixels with and without a tap
+@example(geom=(ConvSpec.make(stride=1, padding=(1, 0), groups=2, transposed=True), (32, 66, 1, 1), (66, 17, 4, 2)),
+         seed=4, extreme="x_hi_w_hi")
+def test_batched_layout_equals_golden(fmt, geom, seed, extreme):
+    spec, xs, ws = geom
+    rng = np.random.default_rng(seed)
+    cout = ws[1] * spec.groups if spec.transposed else ws[0]
+    x, w, args = operands(fmt, xs, ws, spec.groups, rng, extreme, cout=cout)
+    last = kernels.last_convt_path if spec.transposed else kernels.last_conv2d_path
+    paths = check_every_isa(x, w, spec, args, requant_args(rng, cout), last, convt_path="implicit")
+    for isa, pair in paths.items():
+        if isa in IMPLICIT_ISAS:
+            assert pair == ("implicit", "implicit"), (isa, pair)
+
+
+@pytest.mark.parametrize("cin,cout,hw,n,auto_isas", [
+    (64, 32, 16, 2, ("amx",)),      # >= 32 in, >= 16 out per group, 16x16 input
+    (64, 32, 4, 1, ("amx",)),       # batch 1: any input size
+    (64, 32, 4, 2, ()),             # 4x4 at batch 2: h (w + 2) = 24 < 64 window columns per phase
+    (64, 8, 16, 2, ()),             # 8 output channels
+    (16, 32, 16, 2, ()),            # 16 input channels
+    (64, 32, 4, 32, ("avx512",)),   # 32 images of 4x4: the batched layout on AVX-512 (AMX: 24 columns)
+    (64, 32, 16, 40, ("amx",)),     # 40 images of 16x16: grids 89 % full, not batched
+    (64, 8, 4, 32, ()),             # batched shape, 8 output channels
+    (100, 32, 1, 32, ("avx512",)),  # 1x1 inputs of 32 images: one grid per output pixel
+    (100, 32, 1, 1, ("amx",)),      # 1x1 input at batch 1 (AVX-512: phases, tests/test_phase_convt.py)
 ])
-def test_transposed_implicit_under_auto(isa, cin, cout, hw, n, auto_implicit):
+def test_transposed_implicit_under_auto(isa, cin, cout, hw, n, auto_isas):
     """auto takes the implicit path for a transposed conv with >= 32 input and >= 16 output channels
-    per group, at batch 1 or on inputs of at least 64 window columns per phase (implicit_convt_auto,
-    measured: docs/performance.md; on AMX only); `implicit` always does, on AMX and AVX-512; every choice
-    bit-exact."""
+    per group: on AMX at batch 1 or on inputs of at least 64 window columns per phase, on AVX-512 where
+    the batched layout applies (implicit_convt_auto, measured: docs/performance.md); `implicit` always
+    does, on AMX and AVX-512; every choice bit-exact."""
     rng = np.random.default_rng(6)
     spec = ConvSpec.make(stride=2, padding=1, transposed=True)
     x = rng.integers(-128, 128, (n, cin, hw, hw)).astype(np.int8)
@@ -150,7 +205,7 @@ def test_transposed_implicit_under_auto(isa, cin, cout, hw, n, auto_implicit):
             got = kernels.conv_int(x, w, **args)
             ran = kernels.last_convt_path()
         np.testing.assert_array_equal(got, ref)
-        want = isa in IMPLICIT_ISAS and (path == "implicit" or (path == "auto" and auto_implicit and isa == "amx"))
+        want = isa in IMPLICIT_ISAS and (path == "implicit" or (path == "auto" and isa in auto_isas))
         assert (ran == "implicit") == want, (isa, path, ran)
 
 
@@ -240,3 +295,18 @@ def test_phase_weight_cache_keeps_geometries_apart(isa, path):
         ref = reference.conv_int(x, w, spec=spec, **args)
         assert got.shape == ref.shape == (1, 16, 9, 133)
         np.testing.assert_array_equal(got, ref, err_msg=str(dil))
+
+
+def test_one_by_one_grids_cached_apart(isa):
+    """The per-pixel grids of 1x1 inputs (packed-weight cache layout 3, keyed by output size, padding
+    and dilation) and the phase grids of larger inputs (layout 2) never share packed weights: the
+    same weights through 1x1 inputs under two paddings, a 2x2 input and 1x1 again, golden bits."""
+    rng = np.random.default_rng(12)
+    w = rng.integers(-127, 128, (64, 32, 4, 4)).astype(np.int8)
+    args = dict(x_bits=8, x_signed=True, x_zero_point=2, w_bits=8)
+    for hw, pad in ((1, 0), (1, 1), (2, 1), (1, 0)):
+        spec = ConvSpec.make(stride=2, padding=pad, transposed=True)
+        x = rng.integers(-128, 128, (33, 64, hw, hw)).astype(np.int8)
+        with kernels.use_isa(isa), kernels.use_convt_path("implicit" if isa in IMPLICIT_ISAS else "auto"):
+            got = kernels.conv_int(x, w, spec=spec, **args)
+        np.testing.assert_array_equal(got, reference.conv_int(x, w, spec=spec, **args), err_msg=f"{isa} {hw} {pad}")

@@ -150,6 +150,24 @@ def test_stride2_phase_pairs_in_one_task(isa, threads):
         kernels.set_num_threads(prev)
 
 
+def test_one_by_one_inputs_take_phases(isa):
+    """A transposed conv of 1x1 inputs (a generator's first layer) takes the phase path under auto at
+    any input channel count, on ISAs whose u8 x s8 k-groups are 4 bytes (DCGAN-64's 100x1x1 layer: phases
+    1.19-1.85x faster than col2im on Zen 4 at batch 1, docs/performance.md); bit-exact either way."""
+    rng = np.random.default_rng(11)
+    args = dict(x_bits=4, x_signed=True, x_zero_point=-1, w_bits=4)   # the u8 x s8 path on every ISA
+    for spec, cin in ((ConvSpec.make(stride=1, padding=0, transposed=True), 100),
+                      (ConvSpec.make(stride=2, padding=1, output_padding=1, transposed=True), 300)):
+        x = rng.integers(-8, 8, (1, cin, 1, 1)).astype(np.int8)
+        w = rng.integers(-7, 8, (cin, 32, 4, 4)).astype(np.int8)
+        with kernels.use_isa(isa):
+            got = kernels.conv_int(x, w, spec=spec, **args)
+            ran = kernels.last_convt_path()
+        np.testing.assert_array_equal(got, reference.conv_int(x, w, spec=spec, **args))
+        assert ran in (("implicit", "phase") if isa == "amx" else ("col2im",) if isa == "avx2" else ("phase",)), \
+            (isa, ran)
+
+
 def test_dispatch_reaches_every_path(isa):
     """auto takes the phase path where benchmarks/bench_convt.py measured it faster (docs/design.md):
     the same number of taps >= 4 in every phase, <= 128 (amx) or 64 (others) input and >= 16 output

@@ -312,7 +312,8 @@ struct PackedWeightsKey {
   int64_t cob = 0, groups = 0;
   bool transposed = false;
   // 0: the conv's GEMM rows (conv_packed), 1: per transposed-conv phase (convt_phase), 2: per
-  // implicit-GEMM grid (conv_implicit)
+  // implicit-GEMM grid (conv_implicit), 3: per implicit-GEMM grid of a 1x1-input transposed conv
+  // (one per output pixel, ImplicitLayout::per_pixel)
   int layout = 0;
   int64_t phases[8] = {0, 0, 0, 0, 0, 0, 0, 0};  // convt_phase_key: each field whole, no packing
   bool operator==(const PackedWeightsKey& o) const {
@@ -400,7 +401,12 @@ std::shared_ptr<const PackedWeights> cached_weights(const TensorView& w, const T
   key.hash = key.keyed ? uint64_t(w.key) : hash_bytes(w.data, w.numel());
   key.mr = ts.mr, key.nr = ts.nr, key.kg = ts.kg, key.kga = ts.kga();
   key.cob = cob, key.groups = g.p.groups, key.transposed = g.p.transposed, key.layout = layout;
-  if (layout != 0 && g.p.transposed) convt_phase_key(g, key.phases);  // the phases depend on the geometry
+  if (layout == 3) {  // conv_implicit's grids per output pixel: their taps depend on these
+    const int64_t v[8] = {g.oh, g.ow, g.p.pad_h, g.p.pad_w, g.p.dil_h, g.p.dil_w, 0, 0};
+    std::copy(v, v + 8, key.phases);
+  } else if (layout != 0 && g.p.transposed) {
+    convt_phase_key(g, key.phases);  // the phases depend on the geometry
+  }
   std::shared_ptr<const PackedWeights> pw = packed_weights_cache().find(key);
   if (!pw) {
     pw = pack();
@@ -1036,7 +1042,12 @@ struct ImplicitGrid {
 struct ImplicitLayout {
   std::vector<ImplicitGrid> grids;
   int64_t ylo = 0, xlo = 0, Hp = 1, Wp = 1, sy = 1, sx = 1;
+  bool per_pixel = false;  // a transposed conv of 1x1 inputs: one grid per output pixel, its one tap
 };
+
+// Whether the batched layout (implicit_batched) may hold g's images: at least 32, outputs at most 32
+// wide, on AVX-512 (measured on Zen 4 only: AMX tiles keep the per-image layout).
+bool batched_candidate(const Geom& g) { return g.n >= 32 && g.ow <= 32 && active_isa() != Isa::amx; }
 
 ImplicitLayout implicit_layout(const Geom& g) {
   ImplicitLayout lay;
@@ -1052,6 +1063,23 @@ ImplicitLayout implicit_layout(const Geom& g) {
       gr.off.push_back(((dy % sy) * sx + dx % sx) * lay.Hp * lay.Wp + (dy / sy) * lay.Wp + dx / sx);
     }
     lay.grids.push_back(gr);
+    return lay;
+  }
+  if (g.h == 1 && g.w == 1 && batched_candidate(g)) {
+    // 1x1 inputs (a generator's first layer): output pixel (oy, ox) takes tap (ky, kx) with
+    // ky dh = oy + ph, kx dw = ox + pw, or none; a phase grid would run every tap of its phase over a
+    // window of padding. One grid per pixel, each its own tap only, for the batched layout.
+    lay.per_pixel = true;
+    for (int64_t oy = 0; oy < g.oh; ++oy)
+      for (int64_t ox = 0; ox < g.ow; ++ox) {
+        ImplicitGrid gr{oy, ox, 1, 1, 1, 1, 1, {}, {}};
+        const int64_t a = oy + g.p.pad_h, b = ox + g.p.pad_w;
+        if (a % g.p.dil_h == 0 && a / g.p.dil_h < g.kh && b % g.p.dil_w == 0 && b / g.p.dil_w < g.kw) {
+          gr.tap.push_back(a / g.p.dil_h * g.kw + b / g.p.dil_w);
+          gr.off.push_back(0);
+        }
+        lay.grids.push_back(gr);
+      }
     return lay;
   }
   const std::vector<ConvtPhase> phases = convt_phases(g);
@@ -1075,6 +1103,21 @@ ImplicitLayout implicit_layout(const Geom& g) {
   return lay;
 }
 
+// Whether conv_implicit holds a chunk of images innermost (batched layout): pixel f of image i at
+// line f NB + i, so one kernel call is 32 images at one grid pixel and the grid's padding columns
+// (Wp - nqx per row) and its 32-column remainders cost nothing; a task is a block of output rows
+// (every grid's pixels in them) of 32 images and 32 channels, so the rows are written whole, once. Taken when at least
+// 32 images, rows of at most 32 pixels that the grids cover exactly (batched_candidate), and the share of computed
+// columns that are output pixels below 3/4 in the per-image layout (small grids: DCGAN-64's 1x1, 4x4
+// and 8x8 inputs at batch 64), with the images filling their 32-blocks at least as well.
+bool implicit_batched(const std::vector<ImplicitGrid>& grids, const Geom& g) {
+  if (!batched_candidate(g)) return false;
+  int64_t valid = 0, computed = 0;
+  for (const ImplicitGrid& gr : grids) valid += gr.nqy * gr.nqx, computed += (gr.nqy * gr.wp + 31) / 32 * 32;
+  const int64_t blocks = (g.n + 31) / 32 * 32;
+  return valid == g.oh * g.ow && computed > 0 && 4 * valid < 3 * computed && g.n * computed >= valid * blocks;
+}
+
 // Whether the implicit GEMM can run g (the caller checks the u8 x s8 operands), on ISAs with the
 // kernel (AMX tiles; AVX-512 vpdpbusd): a transposed conv on any geometry (implicit_run decides when it
 // does), a conv2d with >= 32 input and >= 16 output channels per group (below that the im2col path's
@@ -1093,9 +1136,14 @@ bool implicit_ok(const Geom& g, const HotKernels& hk) {
 // threads, 5 interleaved runs, benchmarks/results/bench_convt-amx-swap-2026-12-07.json): the implicit
 // GEMM was faster than both phase and col2im on the 16 geometries this picks (1.01-1.71x, medians)
 // and slower on the 3 it leaves to them (3 and 8 output channels; DCGAN's 512x4x4 at batch 64).
-// Measured on AMX only: on AVX-512 (vpdpbusd) a transposed conv takes it only when asked.
+// On AVX-512 (vpdpbusd) it is taken where the batched layout applies (implicit_batched: >= 32 images of
+// small grids), with >= 32 input and >= 16 output channels per group: on Zen 4, 2 threads, interleaved
+// (docs/performance.md), DCGAN-64's 1x1, 4x4 and 8x8 layers at batch 64 ran 1.2-1.9x faster than
+// col2im and 0.97-1.13x phase; elsewhere on AVX-512 a transposed conv takes it only when asked.
 static bool implicit_convt_auto(const Geom& g) {
-  return active_isa() == Isa::amx && g.cin_g() >= 32 && g.cout_g() >= 16 && (g.n == 1 || g.h * (g.w + 2) >= 64);
+  if (g.cin_g() < 32 || g.cout_g() < 16) return false;
+  if (active_isa() == Isa::avx512) return implicit_batched(implicit_layout(g).grids, g);
+  return active_isa() == Isa::amx && (g.n == 1 || g.h * (g.w + 2) >= 64);
 }
 
 // Calls f(oy, ox, n, j) for each run of grid pixels among columns [qa, qb) of grid gr (rows of gr.wp
@@ -1109,9 +1157,10 @@ void implicit_runs(const ImplicitGrid& gr, int64_t qa, int64_t qb, F&& f) {
   }
 }
 
-// One window row of a 64-channel block: d[j 64 + 4 c4 + b] = byte b of quads[c4 Wp + j] (16 rows of Wp
-// channel quads into Wp pixels of 64 channel bytes): 4 x 4 transposes of quads (SSE2) and a scalar tail.
-inline void transpose_quads(const uint32_t* __restrict quads, int64_t Wp, uint8_t* __restrict d) {
+// One window row of a 64-channel block: d[j ps + 4 c4 + b] = byte b of quads[c4 Wp + j] (16 rows of Wp
+// channel quads into Wp pixels of 64 channel bytes, ps bytes apart: 64, or the batched layout's
+// images x 64): 4 x 4 transposes of quads (SSE2) and a scalar tail.
+inline void transpose_quads(const uint32_t* __restrict quads, int64_t Wp, uint8_t* __restrict d, int64_t ps) {
   int64_t j = 0;
 #if defined(__SSE2__)
   for (; j + 4 <= Wp; j += 4)
@@ -1120,7 +1169,7 @@ inline void transpose_quads(const uint32_t* __restrict quads, int64_t Wp, uint8_
       const __m128i r0 = ld(0), r1 = ld(1), r2 = ld(2), r3 = ld(3);
       const __m128i t0 = _mm_unpacklo_epi32(r0, r1), t1 = _mm_unpackhi_epi32(r0, r1);
       const __m128i t2 = _mm_unpacklo_epi32(r2, r3), t3 = _mm_unpackhi_epi32(r2, r3);
-      auto st = [&](int64_t q, __m128i v) { _mm_storeu_si128(reinterpret_cast<__m128i*>(d + (j + q) * 64 + c4 * 4), v); };
+      auto st = [&](int64_t q, __m128i v) { _mm_storeu_si128(reinterpret_cast<__m128i*>(d + (j + q) * ps + c4 * 4), v); };
       st(0, _mm_unpacklo_epi64(t0, t2));
       st(1, _mm_unpackhi_epi64(t0, t2));
       st(2, _mm_unpacklo_epi64(t1, t3));
@@ -1128,13 +1177,16 @@ inline void transpose_quads(const uint32_t* __restrict quads, int64_t Wp, uint8_
     }
 #endif
   for (; j < Wp; ++j)
-    for (int64_t c4 = 0; c4 < 16; ++c4) std::memcpy(d + j * 64 + c4 * 4, quads + c4 * Wp + j, 4);
+    for (int64_t c4 = 0; c4 < 16; ++c4) std::memcpy(d + j * ps + c4 * 4, quads + c4 * Wp + j, 4);
 }
 
-// Emits task outputs: emit(img, co, gr, qa, qb, row, base) takes the sums row[0..qb - qa) of columns
-// [qa, qb) of grid gr for channel co (over all groups) of image img, to which base = bias + corr is
-// to be added (implicit_runs maps them to output pixels); row may be changed in place and holds
-// valid sums up to a multiple of 32 columns.
+// Emits task outputs: emit(img, ni, co, nc, gr, qa, qb, row, ldr, base) takes the sums of
+// channels co .. co + nc - 1 (over all groups), channel co + m's at row + m ldr, to which base[m] =
+// bias + corr is to be added; the rows may be changed in place. ni = 0 (nc = 1): row[0..qb - qa)
+// holds columns [qa, qb) of grid gr of image img (implicit_runs maps them to output pixels), valid
+// sums up to a multiple of 32 columns. ni > 0 (the batched layout): qa = oy0, qb = nr: row[t 32 + j],
+// t < nr ow, j < 32, is output pixel oy0 ow + t of image img + j (rows oy0 .. oy0 + nr - 1), valid for
+// j < ni; gr is unused.
 template <class Emit>
 void conv_implicit(const TensorView& x, const TensorView& w, const Geom& g, int32_t offset, int32_t pad_value,
                    int64_t corr_factor, const int64_t* bias, Emit&& emit) {
@@ -1151,11 +1203,10 @@ void conv_implicit(const TensorView& x, const TensorView& w, const Geom& g, int3
     const int64_t omax = gr.off.empty() ? 0 : *std::max_element(gr.off.begin(), gr.off.end());
     L = std::max(L, (gr.nqy * Wp + 31) / 32 * 32 + omax);
   }
-  const int64_t bplane = L * 64;  // bytes of one 64-channel block's copy
   // Packed weights per grid and group, cached as layout 2 (conv2d: one grid, the same for every
   // geometry; transposed: one per phase, keyed by the phase geometry). Per 32-channel panel and step
   // s = cb Tp + t: [2 halves][16 k-groups][16 channels][4], channel cb 64 + 4 kq + b at tap t.
-  const std::shared_ptr<const PackedWeights> pw = cached_weights(w, ts, g, 2, 0, [&] {
+  const std::shared_ptr<const PackedWeights> pw = cached_weights(w, ts, g, lay.per_pixel ? 3 : 2, 0, [&] {
     auto pk = std::make_shared<PackedWeights>();
     const int8_t* wp = static_cast<const int8_t*>(w.data);
     for (const ImplicitGrid& gr : grids) {
@@ -1185,6 +1236,19 @@ void conv_implicit(const TensorView& x, const TensorView& w, const Geom& g, int3
     }
     return std::shared_ptr<const PackedWeights>(pk);
   });
+  // The copy: per image, group and 64-channel block, the window's L pixels of 64 bytes (bplane
+  // bytes; L past the window for the 32-column remainders). Batched (implicit_batched): per group and
+  // block, the window's pixels with NB images each (pixel f of image i at line f NB + i; no
+  // remainder reads past the window), NB the chunk's images rounded up to 32.
+  const bool batched = implicit_batched(grids, g);
+  if (batched) L = SY * SX * Hp * Wp;
+  const int64_t img_bytes = G * CB * L * 64;
+  // Images in chunks whose copy stays within 32 MiB (at least one image; batched: 32 at a time).
+  const int64_t fit = std::max<int64_t>(1, (int64_t(32) << 20) / img_bytes);
+  const int64_t chunk = batched ? std::min(g.n, std::max<int64_t>(32, fit / 32 * 32)) : std::min(g.n, fit);
+  const int64_t NB = batched ? (chunk + 31) / 32 * 32 : 1;
+  const int64_t ps = batched ? NB * 64 : 64;  // bytes from one window pixel to the next
+  const int64_t bplane = batched ? L * NB * 64 : L * 64;
   // Per grid: bias + corr per channel (|.| < 2^31 by the plan's bound) and the steps' A offsets.
   std::vector<std::vector<int32_t>> base(grids.size());
   std::vector<std::vector<int64_t>> xoff(grids.size());  // step s = cb T + t: byte offset of its pixels
@@ -1193,27 +1257,31 @@ void conv_implicit(const TensorView& x, const TensorView& w, const Geom& g, int3
       base[k].push_back(int32_t((bias ? bias[c] : 0) + corr_factor * pw->sums[k][size_t(c)]));
     const int64_t Tp = int64_t(grids[k].tap.size());
     for (int64_t cb = 0; cb < CB; ++cb)
-      for (int64_t t = 0; t < Tp; ++t) xoff[k].push_back(cb * bplane + grids[k].off[size_t(t)] * 64);
+      for (int64_t t = 0; t < Tp; ++t) xoff[k].push_back(cb * bplane + grids[k].off[size_t(t)] * ps);
   }
-  // Images in chunks whose copy stays within 32 MiB (at least one image).
-  const int64_t img_bytes = G * CB * bplane;
-  const int64_t chunk = std::min(g.n, std::max<int64_t>(1, (int64_t(32) << 20) / img_bytes));
+  const int64_t buf_bytes = batched ? G * CB * bplane : chunk * img_bytes;
   AlignedVector<uint8_t>& xb_buf = quad_copy_buffer();
-  if (int64_t(xb_buf.size()) < chunk * img_bytes) xb_buf.resize(size_t(chunk * img_bytes));
+  if (int64_t(xb_buf.size()) < buf_bytes) xb_buf.resize(size_t(buf_bytes));
   uint8_t* const xb = xb_buf.data();
   const uint8_t pad = uint8_t(pad_value);
-  // Tasks: (image, group, grid, column chunk of QC, output-channel chunk of COC).
+  // Tasks: (image, group, grid, column chunk of QC, output-channel chunk of COC); batched: (group,
+  // block of RB output rows, block of 32 images, chunk of 32 output channels).
   constexpr int64_t QC = 256, COC = 64;
-  std::vector<int64_t> first_task(grids.size() + 1, 0);  // per image and group: tasks of grid k from here
-  for (size_t k = 0; k < grids.size(); ++k)
-    first_task[k + 1] = first_task[k] + (grids[k].nqy * Wp + QC - 1) / QC * ((cout_g + COC - 1) / COC);
-  const int64_t per_ig = first_task.back(), nco = (cout_g + COC - 1) / COC;
+  const std::vector<int32_t> zero_base(size_t(COC), 0);  // batched: the grids' bases are in the sums
+  // batched: tasks of RB output rows (RB ow <= 64 pixels: whole cache lines of 1-byte codes) and 32 channels
+  const int64_t RB = std::max<int64_t>(1, 64 / g.ow), ncob = (cout_g + 31) / 32;
+  const int64_t nco = (cout_g + COC - 1) / COC;
   for (int64_t n0 = 0; n0 < g.n; n0 += chunk) {
-    const int64_t nn = std::min(chunk, g.n - n0);
+    const int64_t nn = std::min(chunk, g.n - n0), nib = (nn + 31) / 32;
+    std::vector<int64_t> first_task(grids.size() + 1, 0);  // per image (batched: per 32) and group
+    for (size_t k = 0; k < grids.size(); ++k)
+      first_task[k + 1] = first_task[k] + (grids[k].nqy * Wp + QC - 1) / QC * nco;
+    if (batched) first_task.assign(1, 0), first_task.push_back((g.oh + RB - 1) / RB * nib * ncob);
+    const int64_t per_ig = first_task.back();
     parallel_for(nn * G * CB, [&](int64_t job) {  // one 64-channel block of one image and group
-      const int64_t img = n0 + job / (G * CB), gi = (job / CB) % G, cb = job % CB;
-      uint8_t* dst = xb + job * bplane;
-      std::fill(dst + SY * SX * Hp * Wp * 64, dst + bplane, pad);
+      const int64_t il = job / (G * CB), img = n0 + il, gi = (job / CB) % G, cb = job % CB;
+      uint8_t* dst = batched ? xb + (gi * CB + cb) * bplane + il * 64 : xb + job * bplane;
+      if (!batched) std::fill(dst + SY * SX * Hp * Wp * 64, dst + bplane, pad);
       thread_local std::vector<uint8_t> rows;       // 4 rows of Wp values (one channel quad)
       thread_local AlignedVector<uint32_t> quads;  // 16 rows of Wp quads
       if (int64_t(rows.size()) < 4 * Wp) rows.resize(size_t(4 * Wp));
@@ -1222,12 +1290,12 @@ void conv_implicit(const TensorView& x, const TensorView& w, const Geom& g, int3
         for (int64_t i = 0; i < Hp; ++i) {
           const int64_t iy = ylo + i * SY + a;
           for (int64_t b = 0; b < SX; ++b) {
-            uint8_t* d = dst + ((a * SX + b) * Hp + i) * Wp * 64;
+            uint8_t* d = dst + ((a * SX + b) * Hp + i) * Wp * ps;
             // columns j whose input column xlo + j SX + b lies in [0, w)
             const int64_t j0 = std::min(Wp, std::max<int64_t>(0, (-xlo - b + SX - 1) / SX));
             const int64_t j1 = std::max(j0, std::min(Wp, g.w - 1 - xlo - b < 0 ? 0 : (g.w - 1 - xlo - b) / SX + 1));
             if (iy < 0 || iy >= g.h || j1 <= j0) {
-              std::fill(d, d + Wp * 64, pad);
+              for (int64_t j = 0; j < Wp; ++j) std::fill(d + j * ps, d + j * ps + 64, pad);
               continue;
             }
             for (int64_t c4 = 0; c4 < 16; ++c4) {
@@ -1240,30 +1308,58 @@ void conv_implicit(const TensorView& x, const TensorView& w, const Geom& g, int3
               }
               interleave_rows<4, uint8_t>(rows.data(), Wp, Wp, Wp, 0, reinterpret_cast<uint8_t*>(quads.data() + c4 * Wp));
             }
-            transpose_quads(quads.data(), Wp, d);
+            transpose_quads(quads.data(), Wp, d, ps);
           }
         }
     });
-    parallel_for(nn * G * per_ig, [&](int64_t task) {
-      const int64_t img = n0 + task / (G * per_ig), gi = (task / per_ig) % G, r = task % per_ig;
+    parallel_for((batched ? 1 : nn) * G * per_ig, [&](int64_t task) {
+      const int64_t gi = (task / per_ig) % G, r = task % per_ig;
+      thread_local AlignedVector<int32_t> acc;
+      const int64_t acc_len = batched ? 32 * RB * g.ow * 32 : COC * QC;  // batched: RB ow <= 64
+      if (int64_t(acc.size()) < acc_len) acc.resize(size_t(acc_len));
+      if (hk.tile_begin) hk.tile_begin();
+      if (batched) {  // output rows oy0 .. oy0 + nr - 1 of images n0 + 32 ib .., channels co0 ..: every grid's pixels
+        const int64_t ci = r % ncob, ib = (r / ncob) % nib, oy0 = r / (ncob * nib) * RB, co0 = ci * 32;
+        const int64_t nc = std::min<int64_t>(32, cout_g - co0), nr = std::min(RB, g.oh - oy0);
+        const int64_t ldr = RB * g.ow * 32;
+        const uint8_t* xs = xb + gi * CB * bplane + ib * 32 * 64;
+        for (size_t k = 0; k < grids.size(); ++k) {
+          const ImplicitGrid& gr = grids[k];
+          const int64_t steps = int64_t(xoff[k].size());
+          const int8_t* wk = pw->A[k][size_t(gi)].data.data() + (co0 / 32) * steps * 2048;
+          for (int64_t oy = oy0; oy < oy0 + nr; ++oy) {
+            if (oy < gr.oy0 || (oy - gr.oy0) % gr.sy || (oy - gr.oy0) / gr.sy >= gr.nqy) continue;  // not its row
+            const int64_t i = (oy - gr.oy0) / gr.sy;
+            for (int64_t j = 0; j < gr.nqx; ++j) {  // acc[m][((oy - oy0) ow + ox) 32 + image], ox = ox0 + j sx
+              int32_t* c = acc.data() + ((oy - oy0) * g.ow + gr.ox0 + j * gr.sx) * 32;
+              hk.ukr_u8s8_implicit(xs + (i * Wp + j) * ps, xoff[k].data(), wk, steps, c, ldr);
+              for (int64_t m = 0; m < nc; ++m) {  // + the grid's base (grids differ in their weight sums)
+                const int32_t b = base[k][size_t(gi * cout_g + co0 + m)];
+                for (int64_t t = 0; t < 32; ++t) c[m * ldr + t] += b;
+              }
+            }
+          }
+        }
+        emit(n0 + ib * 32, std::min<int64_t>(32, nn - ib * 32), gi * cout_g + co0, nc, grids[0], oy0, nr, acc.data(),
+             ldr, zero_base.data());
+        return;
+      }
       const size_t k = size_t(std::upper_bound(first_task.begin(), first_task.end(), r) - first_task.begin() - 1);
       const ImplicitGrid& gr = grids[k];
       const int64_t ci = (r - first_task[k]) % nco, qi = (r - first_task[k]) / nco;
       const int64_t qa = qi * QC, qb = std::min(gr.nqy * Wp, qa + QC), co0 = ci * COC;
       const int64_t nc = std::min(COC, cout_g - co0), panels = (nc + 31) / 32;
       const int64_t steps = int64_t(xoff[k].size());
-      thread_local AlignedVector<int32_t> acc;
-      if (int64_t(acc.size()) < COC * QC) acc.resize(size_t(COC * QC));
-      const uint8_t* xs = xb + ((img - n0) * G + gi) * CB * bplane;
       const PackedA<int8_t>& A = pw->A[k][size_t(gi)];
-      if (hk.tile_begin) hk.tile_begin();
+      const int64_t img = n0 + task / (G * per_ig);
+      const uint8_t* xs = xb + ((img - n0) * G + gi) * CB * bplane;
       for (int64_t q0 = qa; q0 < qb; q0 += 32)
         for (int64_t p = 0; p < panels; ++p)
           hk.ukr_u8s8_implicit(xs + q0 * 64, xoff[k].data(), A.data.data() + (co0 / 32 + p) * steps * 2048, steps,
                                acc.data() + p * 32 * QC + (q0 - qa), QC);
       for (int64_t m = 0; m < nc; ++m) {
         const int64_t co = gi * cout_g + co0 + m;
-        emit(img, co, gr, qa, qb, acc.data() + m * QC, base[k][size_t(co)]);
+        emit(img, 0, co, 1, gr, qa, qb, acc.data() + m * QC, QC, &base[k][size_t(co)]);
       }
     });
   }
@@ -1309,14 +1405,16 @@ static int64_t uniform_phase_taps(const Geom& g) {
 // reduction is long enough already: within the noise or slower), at least 16 output channels per
 // group (fewer leave most rows of the micro-kernel tiles empty, while the col2im GEMM has taps x
 // channels rows), on ISAs whose u8 x s8 k-groups are 4 bytes (the phases' B is copied as whole
-// channel quads; AVX2's pairs are gathered byte by byte).
+// channel quads; AVX2's pairs are gathered byte by byte). 1x1 inputs (a generator's first layer)
+// take phases at any channel count: on Zen 4 (AVX-512), DCGAN-64's 100x1x1 layer ran 1.19-1.85x
+// faster than col2im at batch 1 in four interleaved runs (docs/performance.md).
 static bool use_phase(const Geom& g, const HotKernels& hk) {
   switch (convt_path()) {
     case ConvtPath::phase: return true;
     case ConvtPath::col2im: return false;
     default:
-      return g.cin_g() <= (tile_of(GemmU8S8{}, hk).kga() >= 64 ? 128 : 64) && g.cout_g() >= 16 &&
-             tile_of(GemmU8S8{}, hk).kg == 4 && uniform_phase_taps(g) >= 4;
+      return (g.cin_g() <= (tile_of(GemmU8S8{}, hk).kga() >= 64 ? 128 : 64) || (g.h == 1 && g.w == 1)) &&
+             g.cout_g() >= 16 && tile_of(GemmU8S8{}, hk).kg == 4 && uniform_phase_taps(g) >= 4;
   }
 }
 
@@ -1403,14 +1501,31 @@ void qconv_requant_run(const QConvPlan& plan, const RequantArgs& rq, void* out) 
       char* const o = static_cast<char*>(out);
       conv_implicit(a.x, a.w, g, a.x_fmt.qmin(), a.x_zero_point - a.x_fmt.qmin(), corr_u8,
                     bias64.empty() ? nullptr : bias64.data(),
-                    [&](int64_t img, int64_t co, const ImplicitGrid& gr, int64_t qa, int64_t qb, int32_t* row,
-                        int32_t b) {
-                      // the whole row (32-column multiple: full vectors) into codes, then its runs out
-                      const int64_t n = (qb - qa + 31) / 32 * 32;
-                      for (int64_t i = 0; i < n; ++i) row[i] += b;
+                    [&](int64_t img, int64_t ni, int64_t co, int64_t nc, const ImplicitGrid& gr, int64_t qa, int64_t qb,
+                        int32_t* row, int64_t ldr, const int32_t* b) {
+                      // whole rows (32-column multiples: full vectors) into codes, then out
+                      const int64_t n = ni ? qb * g.ow * 32 : (qb - qa + 31) / 32 * 32;
                       thread_local std::vector<char> codes;
-                      if (int64_t(codes.size()) < n * osize) codes.resize(size_t(n * osize));
-                      requant_row_run(rows[size_t(co)], row, n, od, codes.data());
+                      if (int64_t(codes.size()) < nc * n * osize) codes.resize(size_t(nc * n * osize));
+                      for (int64_t m = 0; m < nc; ++m) {
+                        int32_t* r = row + m * ldr;
+                        for (int64_t i = 0; i < n; ++i) r[i] += b[m];
+                        requant_row_run(rows[size_t(co + m)], r, n, od, codes.data() + m * n * osize);
+                      }
+                      if (ni) {  // batched: codes[m][t 32 + j] of pixel qa ow + t of image img + j
+                        const int64_t plane = g.oh * g.ow * osize, npx = qb * g.ow;
+                        const char* const cb = codes.data();  // (char stores may alias the vector's pointer)
+                        for (int64_t m = 0; m < nc; ++m)  // channel by channel: its codes stay in L1
+                          for (int64_t j = 0; j < ni; ++j) {
+                            const char* __restrict c = cb + (m * n + j) * osize;
+                            char* __restrict d = o + ((img + j) * g.cout + co + m) * plane + qa * g.ow * osize;
+                            if (osize == 1)
+                              for (int64_t t = 0; t < npx; ++t) d[t] = c[t * 32];
+                            else
+                              for (int64_t t = 0; t < npx; ++t) std::memcpy(d + 2 * t, c + 64 * t, 2);
+                          }
+                        return;
+                      }
                       char* plane = o + (img * g.cout + co) * g.oh * g.ow * osize;
                       implicit_runs(gr, qa, qb, [&](int64_t oy, int64_t ox, int64_t m, int64_t j) {
                         char* d = plane + (oy * g.ow + ox) * osize;
@@ -1517,10 +1632,20 @@ void qconv_run(const QConvPlan& plan, void* out) {
     const Geom& g = plan.g;
     int32_t* o = static_cast<int32_t*>(out);
     conv_implicit(a.x, a.w, g, a.x_fmt.qmin(), a.x_zero_point - a.x_fmt.qmin(), corr, ops.bias,
-                  [&](int64_t img, int64_t co, const ImplicitGrid& gr, int64_t qa, int64_t qb, int32_t* row, int32_t b) {
-                    int32_t* plane = o + (img * g.cout + co) * g.oh * g.ow;
+                  [&](int64_t img, int64_t ni, int64_t co, int64_t nc, const ImplicitGrid& gr, int64_t qa, int64_t qb,
+                      int32_t* row, int64_t ldr, const int32_t* b) {
+                    const int64_t plane = g.oh * g.ow;
+                    if (ni) {  // batched: channel co + m's sum of pixel qa ow + t of image img + j at row[m ldr + t 32 + j]
+                      for (int64_t m = 0; m < nc; ++m)
+                        for (int64_t j = 0; j < ni; ++j) {
+                          int32_t* d = o + ((img + j) * g.cout + co + m) * plane + qa * g.ow;
+                          for (int64_t t = 0; t < qb * g.ow; ++t) d[t] = row[m * ldr + t * 32 + j] + b[m];
+                        }
+                      return;
+                    }
+                    int32_t* d = o + (img * g.cout + co) * plane;
                     implicit_runs(gr, qa, qb, [&](int64_t oy, int64_t ox, int64_t n, int64_t j) {
-                      hk.store_strided_s32(row + j, n, b, plane + oy * g.ow + ox, gr.sx);
+                      hk.store_strided_s32(row + j, n, b[0], d + oy * g.ow + ox, gr.sx);
                     });
                   });
   } else if (plan.acc_bits == 32 && u8ok && a.w.dtype == DType::i8 && tr && use_phase(plan.g, hk)) {
