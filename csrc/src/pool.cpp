@@ -1,10 +1,15 @@
 // The worker pool behind parallel_for (parallel.hpp). Workers sleep between jobs; the calling thread
 // always works on its own job too, so a job finishes even when no worker gets a CPU in time (other
 // processes), and the caller never waits for a worker that has not claimed an index.
+// Before sleeping, a worker spins for about kSpinNs (and the caller, for the end of its job, as
+// long): a futex wake-up took tens of microseconds, as long as a whole batch-1 layer's share, so
+// back-to-back jobs (a layer's copy and compute phases, the next layer) found their worker still
+// asleep and ran on one thread.
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <exception>
 #include <mutex>
@@ -15,6 +20,25 @@
 
 namespace accelsim {
 namespace {
+
+constexpr int64_t kSpinNs = 100000;  // 0.1 ms
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
+// Spins until done() or about kSpinNs have passed; whether done() held.
+template <class F>
+bool spin_until(F&& done) {
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0;; ++i) {
+    if (done()) return true;
+    cpu_relax();
+    if ((i & 63) == 63 && std::chrono::steady_clock::now() - start > std::chrono::nanoseconds(kSpinNs)) return done();
+  }
+}
 
 class Pool {
  public:
@@ -37,9 +61,11 @@ class Pool {
       failed_.store(false);
       err_ = nullptr;
       ++gen_;
+      published_.store(gen_, std::memory_order_release);
     }
     cv_work_.notify_all();
     claim(body, ctx, count);
+    spin_until([&] { return done_.load(std::memory_order_acquire) == count; });
     std::exception_ptr err;
     {
       std::unique_lock<std::mutex> lk(mu_);
@@ -73,6 +99,11 @@ class Pool {
     uint64_t seen = 0;
     std::unique_lock<std::mutex> lk(mu_);
     for (;;) {
+      if (gen_ == seen) {  // no new job yet: spin for one before sleeping
+        lk.unlock();
+        spin_until([&] { return published_.load(std::memory_order_acquire) != seen; });
+        lk.lock();
+      }
       cv_work_.wait(lk, [&] { return body_ != nullptr && gen_ != seen; });
       seen = gen_;
       if (id >= limit_) continue;
@@ -96,6 +127,7 @@ class Pool {
   int64_t count_ = 0;
   int limit_ = 0, busy_ = 0;
   uint64_t gen_ = 0;
+  std::atomic<uint64_t> published_{0};  // gen_, readable without mu_ (the workers' spin)
   std::atomic<int64_t> next_{0}, done_{0};
   std::atomic<bool> failed_{false};
   std::exception_ptr err_;
