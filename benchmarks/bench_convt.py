@@ -35,11 +35,14 @@ K4S2 = dict(stride=2, padding=1)
 IMPLICIT_ISAS = ("amx", "avx512")   # the ISAs with the implicit GEMM kernel (hot.hpp ukr_u8s8_implicit)
 
 GEOMS = [
+    ("dcgan 100x1x1->512x4x4", 100, 512, 1, 4, dict(stride=1, padding=0), 64),
     ("dcgan 512x4x4->256x8x8", 512, 256, 4, 4, K4S2, 64),
     ("dcgan 256x8x8->128x16x16", 256, 128, 8, 4, K4S2, 64),
     ("dcgan 128x16x16->64x32x32", 128, 64, 16, 4, K4S2, 64),
     ("dcgan 64x32x32->3x64x64", 64, 3, 32, 4, K4S2, 64),
+    ("dcgan 100x1x1->512x4x4 b1", 100, 512, 1, 4, dict(stride=1, padding=0), 1),
     ("dcgan 512x4x4->256x8x8 b1", 512, 256, 4, 4, K4S2, 1),
+    ("dcgan 256x8x8->128x16x16 b1", 256, 128, 8, 4, K4S2, 1),
     ("dcgan 128x16x16->64x32x32 b1", 128, 64, 16, 4, K4S2, 1),
     ("pix2pix 1024x8x8->512x16x16", 1024, 512, 8, 4, K4S2, 1),
     ("pix2pix 512x32x32->128x64x64", 512, 128, 32, 4, K4S2, 1),
