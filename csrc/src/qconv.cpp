@@ -1106,10 +1106,10 @@ ImplicitLayout implicit_layout(const Geom& g) {
 // Whether conv_implicit holds a chunk of images innermost (batched layout): pixel f of image i at
 // line f NB + i, so one kernel call is 32 images at one grid pixel and the grid's padding columns
 // (Wp - nqx per row) and its 32-column remainders cost nothing; a task is a block of output rows
-// (every grid's pixels in them) of 32 images and 32 channels, so the rows are written whole, once. Taken when at least
-// 32 images, rows of at most 32 pixels that the grids cover exactly (batched_candidate), and the share of computed
-// columns that are output pixels below 3/4 in the per-image layout (small grids: DCGAN-64's 1x1, 4x4
-// and 8x8 inputs at batch 64), with the images filling their 32-blocks at least as well.
+// (every grid's pixels in them) of 32 images and 32 channels, so the rows are written whole, once.
+// Taken for batched_candidate convs whose grids cover the output exactly, when under 3/4 of the
+// computed columns are output pixels in the per-image layout (small grids: DCGAN-64's 1x1, 4x4 and
+// 8x8 inputs at batch 64), with the images filling their 32-blocks at least as well.
 bool implicit_batched(const std::vector<ImplicitGrid>& grids, const Geom& g) {
   if (!batched_candidate(g)) return false;
   int64_t valid = 0, computed = 0;
@@ -1137,9 +1137,10 @@ bool implicit_ok(const Geom& g, const HotKernels& hk) {
 // GEMM was faster than both phase and col2im on the 16 geometries this picks (1.01-1.71x, medians)
 // and slower on the 3 it leaves to them (3 and 8 output channels; DCGAN's 512x4x4 at batch 64).
 // On AVX-512 (vpdpbusd) it is taken where the batched layout applies (implicit_batched: >= 32 images of
-// small grids), with >= 32 input and >= 16 output channels per group: on Zen 4, 2 threads, interleaved
-// (docs/performance.md), DCGAN-64's 1x1, 4x4 and 8x8 layers at batch 64 ran 1.2-1.9x faster than
-// col2im and 0.97-1.13x phase; elsewhere on AVX-512 a transposed conv takes it only when asked.
+// small grids), with >= 32 input and >= 16 output channels per group: on Zen 4, 2 threads
+// (bench_convt --isas avx512, docs/performance.md), DCGAN-64's 1x1, 4x4 and 8x8 layers at batch 64
+// took 0.13x, 0.70x and 1.02x of col2im's time (auto's earlier choice); elsewhere on AVX-512 a
+// transposed conv takes it only when asked.
 static bool implicit_convt_auto(const Geom& g) {
   if (g.cin_g() < 32 || g.cout_g() < 16) return false;
   if (active_isa() == Isa::avx512) return implicit_batched(implicit_layout(g).grids, g);
