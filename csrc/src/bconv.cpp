@@ -515,7 +515,7 @@ void bconv_f64(const BConvF64Args& a, double* out) {
   XGeom xg;
   if (!xnor_geom(g, nr, xg)) return bconv_f64_codes(a, g, out);
   const std::shared_ptr<const XnorWeights> pw = cached_xnor_weights(a.w, g, xg, mr);
-  const int64_t G = g.p.groups, cin_g = g.cin_g(), cout_g = g.cout_g(), T = g.kh * g.kw;
+  const int64_t G = g.p.groups, cin_g = g.cin_g(), cout_g = g.cout_g();
   const int64_t words = (cin_g + 63) / 64, blocks = (cout_g + mr - 1) / mr, hw = g.h * g.w;
   const double* x = static_cast<const double*>(a.x.data);
   const double* scale = static_cast<const double*>(a.scale.data);

@@ -1183,11 +1183,12 @@ inline void transpose_quads(const uint32_t* __restrict quads, int64_t Wp, uint8_
 
 // Emits task outputs: emit(img, ni, co, nc, gr, qa, qb, row, ldr, base) takes the sums of
 // channels co .. co + nc - 1 (over all groups), channel co + m's at row + m ldr, to which base[m] =
-// bias + corr is to be added; the rows may be changed in place. ni = 0 (nc = 1): row[0..qb - qa)
-// holds columns [qa, qb) of grid gr of image img (implicit_runs maps them to output pixels), valid
-// sums up to a multiple of 32 columns. ni > 0 (the batched layout): qa = oy0, qb = nr: row[t 32 + j],
-// t < nr ow, j < 32, is output pixel oy0 ow + t of image img + j (rows oy0 .. oy0 + nr - 1), valid for
-// j < ni; gr is unused.
+// bias + corr is to be added (base null: nothing to add); the rows may be changed in place.
+// ni = 0 (nc = 1): row[0..qb - qa) holds columns [qa, qb) of grid gr of image img (implicit_runs
+// maps them to output pixels), valid sums up to a multiple of 32 columns. ni > 0 (the batched
+// layout): qa = oy0, qb = nr: row[t 32 + j], t < nr ow, j < 32, is output pixel oy0 ow + t of image
+// img + j (rows oy0 .. oy0 + nr - 1), valid for j < ni; gr is unused, and base is null
+// (conv_implicit added each grid's base to its sums).
 template <class Emit>
 void conv_implicit(const TensorView& x, const TensorView& w, const Geom& g, int32_t offset, int32_t pad_value,
                    int64_t corr_factor, const int64_t* bias, Emit&& emit) {
@@ -1268,7 +1269,6 @@ void conv_implicit(const TensorView& x, const TensorView& w, const Geom& g, int3
   // Tasks: (image, group, grid, column chunk of QC, output-channel chunk of COC); batched: (group,
   // block of RB output rows, block of 32 images, chunk of 32 output channels).
   constexpr int64_t QC = 256, COC = 64;
-  const std::vector<int32_t> zero_base(size_t(COC), 0);  // batched: the grids' bases are in the sums
   // batched: tasks of RB output rows (RB ow <= 64 pixels: whole cache lines of 1-byte codes) and 32 channels
   const int64_t RB = std::max<int64_t>(1, 64 / g.ow), ncob = (cout_g + 31) / 32;
   const int64_t nco = (cout_g + COC - 1) / COC;
@@ -1342,7 +1342,7 @@ void conv_implicit(const TensorView& x, const TensorView& w, const Geom& g, int3
           }
         }
         emit(n0 + ib * 32, std::min<int64_t>(32, nn - ib * 32), gi * cout_g + co0, nc, grids[0], oy0, nr, acc.data(),
-             ldr, zero_base.data());
+             ldr, nullptr);  // the grids' bases are in the sums already
         return;
       }
       const size_t k = size_t(std::upper_bound(first_task.begin(), first_task.end(), r) - first_task.begin() - 1);
@@ -1510,7 +1510,8 @@ void qconv_requant_run(const QConvPlan& plan, const RequantArgs& rq, void* out) 
                       if (int64_t(codes.size()) < nc * n * osize) codes.resize(size_t(nc * n * osize));
                       for (int64_t m = 0; m < nc; ++m) {
                         int32_t* r = row + m * ldr;
-                        for (int64_t i = 0; i < n; ++i) r[i] += b[m];
+                        if (b)
+                          for (int64_t i = 0; i < n; ++i) r[i] += b[m];
                         requant_row_run(rows[size_t(co + m)], r, n, od, codes.data() + m * n * osize);
                       }
                       if (ni) {  // batched: codes[m][t 32 + j] of pixel qa ow + t of image img + j
@@ -1640,7 +1641,7 @@ void qconv_run(const QConvPlan& plan, void* out) {
                       for (int64_t m = 0; m < nc; ++m)
                         for (int64_t j = 0; j < ni; ++j) {
                           int32_t* d = o + ((img + j) * g.cout + co + m) * plane + qa * g.ow;
-                          for (int64_t t = 0; t < qb * g.ow; ++t) d[t] = row[m * ldr + t * 32 + j] + b[m];
+                          for (int64_t t = 0; t < qb * g.ow; ++t) d[t] = row[m * ldr + t * 32 + j];
                         }
                       return;
                     }
