@@ -36,11 +36,13 @@ if sanitize:
 
 
 def _system_includes() -> list:
-    """Python's and pybind11's headers as -isystem (GCC then ignores the same directories given with -I)."""
+    """Python's, pybind11's and numpy's headers as -isystem (GCC then ignores the same directories given with -I)."""
     import sysconfig
 
+    import numpy
     import pybind11
-    dirs = {sysconfig.get_paths()["include"], sysconfig.get_paths()["platinclude"], pybind11.get_include()}
+    dirs = {sysconfig.get_paths()["include"], sysconfig.get_paths()["platinclude"], pybind11.get_include(),
+            numpy.get_include()}
     return [arg for d in sorted(dirs) for arg in ("-isystem", d)]
 
 

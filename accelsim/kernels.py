@@ -275,6 +275,40 @@ def peak_probe(name: str, iters: int = 10_000_000) -> float:
     return max(float(_k.peak_probe(name, _int(iters, "iters"))) for _ in range(3))
 
 
+# ---- memory of large arrays ------------------------------------------------------------------------
+@contextlib.contextmanager
+def array_cache():
+    """numpy arrays made inside (by the kernels and by numpy itself) take memory of 1 MiB or more from
+    accelsim's cache of freed blocks (csrc/array_cache.hpp), and give it back there when they die,
+    wherever that is: a loop making the same large arrays run after run does not fault in fresh pages
+    for each (glibc unmaps a freed block over its mmap threshold, at most 32 MiB). The cache keeps at
+    most ``set_array_cache_limit`` bytes (default 1 GiB) of freed blocks; ``clear_array_cache`` frees
+    them. numpy's allocator is a context variable: this sets it for the ``with`` block only."""
+    old = _k.swap_data_handler(_k.array_cache_handler())
+    try:
+        yield
+    finally:
+        _k.swap_data_handler(old)
+
+
+def array_cache_stats() -> dict:
+    """hits, misses (large requests served from the cache, or not), cached_bytes, cached_blocks (freed
+    blocks kept now), limit_bytes, min_block_bytes."""
+    return dict(_k.array_cache_stats())
+
+
+def clear_array_cache() -> None:
+    """Frees every cached block (arrays still alive are untouched)."""
+    _k.array_cache_clear()
+
+
+def set_array_cache_limit(limit_bytes: int) -> None:
+    """At most this many bytes of freed blocks are kept (0: none; larger blocks cached now are freed)."""
+    if isinstance(limit_bytes, (bool, np.bool_)) or not isinstance(limit_bytes, (int, np.integer)) or limit_bytes < 0:
+        raise ConfigError(f"limit_bytes must be an integer >= 0, got {limit_bytes!r}")
+    _k.set_array_cache_limit(int(limit_bytes))
+
+
 # ---- run-time configuration ----------------------------------------------------------------------
 def active_isa() -> str:
     return _k.active_isa()

@@ -5,11 +5,17 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+// numpy's C API, for its data-allocator handlers only (NEP 49, numpy >= 1.22).
+#define NPY_NO_DEPRECATED_API NPY_1_22_API_VERSION
+#define NPY_TARGET_VERSION NPY_1_22_API_VERSION
+#include <numpy/arrayobject.h>
+
 #include <algorithm>
 #include <string>
 #include <utility>
 
 #include "accelsim/kernels.hpp"
+#include "array_cache.hpp"
 #include "src/mutants.hpp"
 
 namespace py = pybind11;
@@ -127,6 +133,30 @@ static QConvArgs qconv_args(py::object x, int x_bits, bool x_signed, int x_zero_
   return a;
 }
 
+namespace {
+
+// numpy's handler over the array cache (array_cache.hpp); its name is what numpy.lib reports for
+// arrays made through it (numpy.core.multiarray.get_handler_name).
+namespace ac = accelsim_array_cache;
+void* cache_malloc(void*, size_t n) { return ac::cache().alloc(n, false); }
+void* cache_calloc(void*, size_t nelem, size_t elsize) {
+  if (elsize && nelem > SIZE_MAX / elsize) return nullptr;
+  return ac::cache().alloc(nelem * elsize, true);
+}
+void* cache_realloc(void*, void* p, size_t n) { return ac::cache().resize(p, n); }
+void cache_free(void*, void* p, size_t) { ac::cache().release(p); }
+PyDataMem_Handler cache_handler = {"accelsim_array_cache", 1, {nullptr, cache_malloc, cache_calloc, cache_realloc, cache_free}};
+
+// numpy's current handler (a context variable) set to `handler` (None: numpy's default); the one it
+// replaced is returned, for the caller to put back.
+py::object swap_data_handler(py::object handler) {
+  PyObject* old = PyDataMem_SetHandler(handler.is_none() ? nullptr : handler.ptr());
+  if (!old) throw py::error_already_set();
+  return py::reinterpret_steal<py::object>(old);
+}
+
+}  // namespace
+
 PYBIND11_MODULE(ACCELSIM_PYMODULE, m) {
   m.doc() = "accelsim C++ kernels (private; use accelsim.kernels)";
   // A kernel's refusal is accelsim.errors.FormatError (a ValueError), the class the golden model raises
@@ -151,6 +181,28 @@ PYBIND11_MODULE(ACCELSIM_PYMODULE, m) {
   m.def("last_convt_path", []() { return std::string(last_convt_path()); });
   m.def("last_conv2d_path", []() { return std::string(last_conv2d_path()); });
   m.def("num_threads", &num_threads);
+  if (_import_array() < 0) throw py::error_already_set();
+  // Created once, never released (arrays made through the handler may outlive the module object).
+  static PyObject* cache_capsule = PyCapsule_New(&cache_handler, "mem_handler", nullptr);
+  if (!cache_capsule) throw py::error_already_set();
+  m.def("swap_data_handler", &swap_data_handler, py::arg("handler"));
+  m.def("array_cache_handler", []() { return py::reinterpret_borrow<py::object>(cache_capsule); });
+  m.def("array_cache_stats", []() {
+    const ac::Stats s = ac::cache().stats();
+    py::dict d;
+    d["hits"] = s.hits;
+    d["misses"] = s.misses;
+    d["cached_bytes"] = s.cached_bytes;
+    d["cached_blocks"] = s.cached_blocks;
+    d["limit_bytes"] = s.limit_bytes;
+    d["min_block_bytes"] = uint64_t(ac::kMinBytes);
+    return d;
+  });
+  m.def("array_cache_clear", []() { ac::cache().clear(); });
+  m.def("set_array_cache_limit", [](int64_t bytes) {
+    if (bytes < 0) throw py::value_error("limit_bytes must be >= 0");
+    ac::cache().set_limit(uint64_t(bytes));
+  });
   m.def("set_num_threads", &set_num_threads);
 
   m.def(

@@ -54,7 +54,7 @@ def mutant_kernels(tmp_path_factory):
     out = tmp_path_factory.mktemp("mutants")
     flags = ["-O1", "-std=c++17", "-fPIC", "-ffp-contract=off", "-fvisibility=hidden", "-DACCELSIM_MUTANTS",
              f"-DACCELSIM_PYMODULE={MODULE}", f"-I{ROOT / 'csrc' / 'include'}", f"-I{pybind11.get_include()}",
-             f"-I{sysconfig.get_paths()['include']}"]
+             f"-I{sysconfig.get_paths()['include']}", f"-I{np.get_include()}"]
     sources = sorted((ROOT / "csrc" / "src").glob("*.cpp")) + [ROOT / "csrc" / "bindings.cpp"]
     jobs = [(s, out / (s.stem + ".o"), flags) for s in sources]
     with cf.ThreadPoolExecutor(max(1, min(4, os.cpu_count() or 1))) as ex:

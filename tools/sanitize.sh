@@ -18,8 +18,8 @@ cd "$work"
 # The build needs pybind11 and setuptools in this environment (pip install builds in an isolated one).
 python -c "import pybind11, setuptools" 2>/dev/null || python -m pip install -q "pybind11>=2.13" "setuptools>=68" wheel
 echo "== strict aliasing: every C++ source compiles clean with -fstrict-aliasing -Wstrict-aliasing=1 -Werror"
-# Python's and pybind11's headers are system headers here (as in setup.py): their own puns are not ours.
-sys_inc=$(python -c 'import sysconfig, pybind11; print(" ".join("-isystem " + d for d in sorted({sysconfig.get_paths()["include"], sysconfig.get_paths()["platinclude"], pybind11.get_include()})))')
+# Python's, pybind11's and numpy's headers are system headers here (as in setup.py): their own puns are not ours.
+sys_inc=$(python -c 'import sysconfig, numpy, pybind11; print(" ".join("-isystem " + d for d in sorted({sysconfig.get_paths()["include"], sysconfig.get_paths()["platinclude"], pybind11.get_include(), numpy.get_include()})))')
 for src in csrc/src/*.cpp csrc/capi.cpp csrc/bindings.cpp; do
   # shellcheck disable=SC2086
   g++ -std=c++17 -O3 -fstrict-aliasing -Wstrict-aliasing=1 -Werror=strict-aliasing $sys_inc -Icsrc/include -c "$src" -o /dev/null
@@ -39,4 +39,5 @@ env LD_PRELOAD="$preload" \
     python -m pytest -q -p no:cacheprovider \
       tests/test_kernels_bitexact.py tests/test_kernels_errors.py tests/test_capi.py tests/test_vector_ops.py \
       tests/test_validate_cli.py tests/test_fuzz_regressions.py tests/test_kernels_tiles.py tests/test_phase_convt.py \
-      tests/test_implicit_conv.py tests/test_requant_row.py tests/test_frozen_weights.py tests/test_xnor_f64.py "$@"
+      tests/test_implicit_conv.py tests/test_requant_row.py tests/test_frozen_weights.py tests/test_xnor_f64.py \
+      tests/test_array_cache.py "$@"

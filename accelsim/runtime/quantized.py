@@ -308,6 +308,10 @@ class QuantizedGraph:
         ``impl``: "cpp" (the C++ kernels), "reference" (golden)."""
         from accelsim import kernels
         K = kernels.implementation(impl) if isinstance(impl, str) else impl
+        with kernels.array_cache():    # large arrays (values, outputs) reuse the blocks of earlier runs
+            return self._run(inputs, K, trace)
+
+    def _run(self, inputs, K, trace: bool):
         g = self.graph
         env: dict = {}
         codes: dict = {}      # value -> {reader: its early codes for that reader}
