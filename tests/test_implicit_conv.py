@@ -127,6 +127,20 @@ def test_implicit_transposed_equals_golden(fmt, geom, seed, extreme):
             assert "implicit" not in pair, (isa, pair)
 
 
+@pytest.mark.parametrize("ow", range(1, 34))
+def test_every_column_count_of_a_tile(ow):
+    """Grids of 1 or 2 rows of ow columns (a 3x1 kernel: no padding columns, so the last pixel a call
+    asks for is an output pixel): the kernel's last call asks for every count of 1..32 pixels (AVX-512:
+    passes of 8, 4, 2 and 1; AMX: one or two 16-pixel halves), and with 2 rows a call spans rows."""
+    rng = np.random.default_rng(ow)
+    spec = ConvSpec.make(stride=1, padding=(1, 0))
+    for h in (1, 2):
+        x, w, args = operands("int8", (1, 64, h, ow), (32, 64, 3, 1), 1, rng, "random", cout=32)
+        paths = check_every_isa(x, w, spec, args, requant_args(rng, 32), kernels.last_conv2d_path)
+        for isa, pair in paths.items():
+            assert pair == ("implicit" if isa in IMPLICIT_ISAS else "packed",) * 2, (isa, pair)
+
+
 @st.composite
 def batched_geometries(draw):
     """Convs the batched layout takes on AVX-512 (csrc/src/qconv.cpp implicit_batched): >= 32 images of

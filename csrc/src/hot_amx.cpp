@@ -84,9 +84,11 @@ static void ukr_u8s8(const int8_t* a, const uint8_t* b, int64_t kgroups, int64_t
 // hot.hpp ukr_u8s8_implicit: activations are the A operand (TDPBUSD: unsigned A bytes x signed B
 // bytes), 16 pixels x 64 channel bytes per tile, one cache line per row; weights are B, 2 KiB per
 // step. Tiles: C 0-3 = pixels 0-15 / 16-31 x channels 0-15 / 16-31, transposed into c on the way out.
+// Pixels 16-31 are computed only when ncols > 16 (their columns of c are left as they are otherwise).
 // Precondition: as ukr_u8s8.
 static void ukr_u8s8_implicit(const uint8_t* x, const int64_t* xoff, const int8_t* w, int64_t steps, int32_t* c,
-                              int64_t ldc) {
+                              int64_t ldc, int64_t ncols) {
+  const bool two = ncols > 16;
   _tile_zero(0);
   _tile_zero(1);
   _tile_zero(2);
@@ -98,9 +100,11 @@ static void ukr_u8s8_implicit(const uint8_t* x, const int64_t* xoff, const int8_
     _tile_dpbusd(0, 4, 6);
     _tile_loadd(7, w + 1024, 64);   // channels 16-31
     _tile_dpbusd(1, 4, 7);
-    _tile_loadd(5, xs + 1024, 64);  // pixels 16-31
-    _tile_dpbusd(2, 5, 6);
-    _tile_dpbusd(3, 5, 7);
+    if (two) {
+      _tile_loadd(5, xs + 1024, 64);  // pixels 16-31
+      _tile_dpbusd(2, 5, 6);
+      _tile_dpbusd(3, 5, 7);
+    }
     w += 2048;
   }
   alignas(64) int32_t t[16 * 16];
@@ -108,6 +112,7 @@ static void ukr_u8s8_implicit(const uint8_t* x, const int64_t* xoff, const int8_
   transpose_store_16x16(t, c, ldc);
   _tile_stored(1, t, 64);
   transpose_store_16x16(t, c + 16 * ldc, ldc);
+  if (!two) return;
   _tile_stored(2, t, 64);
   transpose_store_16x16(t, c + 16, ldc);
   _tile_stored(3, t, 64);

@@ -480,38 +480,63 @@ void transpose_store_16x16(const int32_t* t, int32_t* c, int64_t ldc) {
 }
 
 
-// hot.hpp ukr_u8s8_implicit on vpdpbusd: 32 pixels x 32 channels in four passes of 8 pixels; per pass,
-// step and k-group, the two weight vectors (channels 0-15 and 16-31 of the packed B tile) and one
-// broadcast channel quad per pixel, 16 accumulators; then transposed into channel rows.
-static void ukr_u8s8_implicit(const uint8_t* x, const int64_t* xoff, const int8_t* w, int64_t steps, int32_t* c,
-                              int64_t ldc) {
-  alignas(64) int32_t t[2][16 * 16];  // per channel half: [pixel][channel]
-  for (int h = 0; h < 2; ++h) {       // pixels 16 h .. 16 h + 15
-    for (int g = 0; g < 2; ++g) {     // 8 of them at a time
-      __m512i acc[8][2];
-      for (int p = 0; p < 8; ++p) acc[p][0] = acc[p][1] = _mm512_setzero_si512();
-      const int64_t p0 = 16 * h + 8 * g;
-      for (int64_t s = 0; s < steps; ++s) {
-        const uint8_t* xs = x + xoff[s] + p0 * 64;
-        const int8_t* ws = w + s * 2048;
-        for (int kq = 0; kq < 16; ++kq) {
-          const __m512i w0 = _mm512_load_si512(ws + kq * 64), w1 = _mm512_load_si512(ws + 1024 + kq * 64);
-          for (int p = 0; p < 8; ++p) {
-            int32_t q;
-            std::memcpy(&q, xs + p * 64 + kq * 4, 4);
-            const __m512i xq = _mm512_set1_epi32(q);
-            acc[p][0] = _mm512_dpbusd_epi32(acc[p][0], xq, w0);
-            acc[p][1] = _mm512_dpbusd_epi32(acc[p][1], xq, w1);
-          }
-        }
-      }
-      for (int p = 0; p < 8; ++p) {
-        _mm512_store_si512(t[0] + (8 * g + p) * 16, acc[p][0]);
-        _mm512_store_si512(t[1] + (8 * g + p) * 16, acc[p][1]);
+// One pass of ukr_u8s8_implicit: NP pixels from p0 into t (rows p0 .. p0 + NP - 1 of [pixel][channel]
+// per channel half); per step and k-group the two weight vectors and one broadcast quad per pixel.
+template <int NP>
+static inline void implicit_pass(const uint8_t* x, const int64_t* xoff, const int8_t* w, int64_t steps, int64_t p0,
+                                 int32_t (*t)[16 * 32]) {
+  __m512i acc[NP][2];
+  for (int p = 0; p < NP; ++p) acc[p][0] = acc[p][1] = _mm512_setzero_si512();
+  for (int64_t s = 0; s < steps; ++s) {
+    const uint8_t* xs = x + xoff[s] + p0 * 64;
+    const int8_t* ws = w + s * 2048;
+    for (int kq = 0; kq < 16; ++kq) {
+      const __m512i w0 = _mm512_load_si512(ws + kq * 64), w1 = _mm512_load_si512(ws + 1024 + kq * 64);
+      for (int p = 0; p < NP; ++p) {
+        int32_t q;
+        std::memcpy(&q, xs + p * 64 + kq * 4, 4);
+        const __m512i xq = _mm512_set1_epi32(q);
+        acc[p][0] = _mm512_dpbusd_epi32(acc[p][0], xq, w0);
+        acc[p][1] = _mm512_dpbusd_epi32(acc[p][1], xq, w1);
       }
     }
-    transpose_store_16x16(t[0], c + 16 * h, ldc);
-    transpose_store_16x16(t[1], c + 16 * ldc + 16 * h, ldc);
+  }
+  for (int p = 0; p < NP; ++p) {
+    _mm512_store_si512(t[0] + (p0 + p) * 16, acc[p][0]);
+    _mm512_store_si512(t[1] + (p0 + p) * 16, acc[p][1]);
+  }
+}
+
+// hot.hpp ukr_u8s8_implicit on vpdpbusd: 32 pixels x 32 channels in passes of 8 pixels (of 4, 2 or 1
+// for the last pixels below ncols: a 1x1 output computes one pixel, not 32); per pass, step and
+// k-group, the two weight vectors (channels 0-15 and 16-31 of the packed B tile) and one broadcast
+// channel quad per pixel, up to 16 accumulators; then transposed into channel rows, per 16 pixels
+// with any below ncols (the pixels of such a half past ncols hold zeros).
+static void ukr_u8s8_implicit(const uint8_t* x, const int64_t* xoff, const int8_t* w, int64_t steps, int32_t* c,
+                              int64_t ldc, int64_t ncols) {
+  alignas(64) int32_t t[2][16 * 32];  // per channel half: [pixel][channel]
+  int64_t p0 = 0;
+  for (; p0 + 8 <= ncols; p0 += 8) implicit_pass<8>(x, xoff, w, steps, p0, t);
+  if (ncols - p0 >= 4) {
+    implicit_pass<4>(x, xoff, w, steps, p0, t);
+    p0 += 4;
+  }
+  if (ncols - p0 >= 2) {
+    implicit_pass<2>(x, xoff, w, steps, p0, t);
+    p0 += 2;
+  }
+  if (ncols - p0 >= 1) {
+    implicit_pass<1>(x, xoff, w, steps, p0, t);
+    p0 += 1;
+  }
+  const int64_t filled = (ncols + 15) / 16 * 16;
+  for (int64_t p = p0; p < filled; ++p) {
+    std::memset(t[0] + p * 16, 0, 64);
+    std::memset(t[1] + p * 16, 0, 64);
+  }
+  for (int h = 0; h < 2 && 16 * h < ncols; ++h) {
+    transpose_store_16x16(t[0] + 16 * 16 * h, c + 16 * h, ldc);
+    transpose_store_16x16(t[1] + 16 * 16 * h, c + 16 * ldc + 16 * h, ldc);
   }
 }
 

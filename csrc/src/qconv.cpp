@@ -1333,7 +1333,7 @@ void conv_implicit(const TensorView& x, const TensorView& w, const Geom& g, int3
             const int64_t i = (oy - gr.oy0) / gr.sy;
             for (int64_t j = 0; j < gr.nqx; ++j) {  // acc[m][((oy - oy0) ow + ox) 32 + image], ox = ox0 + j sx
               int32_t* c = acc.data() + ((oy - oy0) * g.ow + gr.ox0 + j * gr.sx) * 32;
-              hk.ukr_u8s8_implicit(xs + (i * Wp + j) * ps, xoff[k].data(), wk, steps, c, ldr);
+              hk.ukr_u8s8_implicit(xs + (i * Wp + j) * ps, xoff[k].data(), wk, steps, c, ldr, 32);
               for (int64_t m = 0; m < nc; ++m) {  // + the grid's base (grids differ in their weight sums)
                 const int32_t b = base[k][size_t(gi * cout_g + co0 + m)];
                 for (int64_t t = 0; t < 32; ++t) c[m * ldr + t] += b;
@@ -1357,7 +1357,7 @@ void conv_implicit(const TensorView& x, const TensorView& w, const Geom& g, int3
       for (int64_t q0 = qa; q0 < qb; q0 += 32)
         for (int64_t p = 0; p < panels; ++p)
           hk.ukr_u8s8_implicit(xs + q0 * 64, xoff[k].data(), A.data.data() + (co0 / 32 + p) * steps * 2048, steps,
-                               acc.data() + p * 32 * QC + (q0 - qa), QC);
+                               acc.data() + p * 32 * QC + (q0 - qa), QC, std::min<int64_t>(32, qb - q0));
       for (int64_t m = 0; m < nc; ++m) {
         const int64_t co = gi * cout_g + co0 + m;
         emit(img, 0, co, 1, gr, qa, qb, acc.data() + m * QC, QC, &base[k][size_t(co)]);

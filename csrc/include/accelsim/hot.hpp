@@ -139,9 +139,11 @@ struct HotKernels {
   // 32 pixels j of 64 uint8 channel bytes each, 64 bytes apart (read in place from the input's copy in
   // 64-channel blocks: no im2col, no packing), and W_s = w + s * 2048 holds int8 weights as
   // [2 halves of 16 channels i][16 k-groups][16 channels][4 k]. Exact int32 sums under the u8s8
-  // guarantee. nullptr: the ISA has no such kernel (conv_packed then packs B).
+  // guarantee. Only columns j < ncols (1..32) are asked for: the kernel may skip the pixels past them
+  // (their columns of C are then unspecified; X still holds all 32 pixels' bytes). nullptr: the ISA
+  // has no such kernel (conv_packed then packs B).
   void (*ukr_u8s8_implicit)(const uint8_t* x, const int64_t* xoff, const int8_t* w, int64_t steps, int32_t* c,
-                            int64_t ldc) = nullptr;
+                            int64_t ldc, int64_t ncols) = nullptr;
   // ---- the fused w1a1 convolution (bconv.cpp bconv_f64: float64 in, float64 out) --------------------
   // Implicit-GEMM XNOR tile over output pixels (lanes) x output channels (xnor_conv.mr channels,
   // xnor_conv.nr pixels; kg unused): acc[c * ldc + j] = sum_{t < taps} sum_{i < words}
