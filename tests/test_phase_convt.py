@@ -153,7 +153,9 @@ def test_stride2_phase_pairs_in_one_task(isa, threads):
 def test_one_by_one_inputs_take_phases(isa):
     """A transposed conv of 1x1 inputs (a generator's first layer) takes the phase path under auto at
     any input channel count, on ISAs whose u8 x s8 k-groups are 4 bytes (DCGAN-64's 100x1x1 layer: phases
-    1.19-1.85x faster than col2im on Zen 4 at batch 1, docs/performance.md); bit-exact either way."""
+    1.19-1.85x faster than col2im on Zen 4 at batch 1, docs/performance.md), where the implicit GEMM
+    does not take it first (AMX, and AVX-512 at batch 1: csrc/src/qconv.cpp implicit_convt_auto);
+    bit-exact either way."""
     rng = np.random.default_rng(11)
     args = dict(x_bits=4, x_signed=True, x_zero_point=-1, w_bits=4)   # the u8 x s8 path on every ISA
     for spec, cin in ((ConvSpec.make(stride=1, padding=0, transposed=True), 100),
@@ -164,14 +166,14 @@ def test_one_by_one_inputs_take_phases(isa):
             got = kernels.conv_int(x, w, spec=spec, **args)
             ran = kernels.last_convt_path()
         np.testing.assert_array_equal(got, reference.conv_int(x, w, spec=spec, **args))
-        assert ran in (("implicit", "phase") if isa == "amx" else ("col2im",) if isa == "avx2" else ("phase",)), \
-            (isa, ran)
+        assert ran in (("implicit", "phase") if isa == "amx" else ("col2im",) if isa == "avx2" else
+                       ("implicit",) if isa == "avx512" else ("phase",)), (isa, ran)
 
 
 def test_dispatch_reaches_every_path(isa):
     """auto takes the phase path where benchmarks/bench_convt.py measured it faster (docs/design.md):
-    the same number of taps >= 4 in every phase, <= 128 (amx) or 64 (others) input and >= 16 output
-    channels per group, on ISAs whose u8 x s8 k-groups are 4 bytes (all but avx2); GEMM + col2im
+    the same number of taps >= 4 in every phase, <= 128 (amx) or 64 (others; avx512 also >= 256) input
+    and >= 16 output channels per group, on ISAs whose u8 x s8 k-groups are 4 bytes (all but avx2); GEMM + col2im
     otherwise (where auto does not take the implicit GEMM: tests/test_implicit_conv.py). Either can be
     forced; 16-bit activations fall back to their own path ("other")."""
     rng = np.random.default_rng(2)
@@ -193,14 +195,15 @@ def test_dispatch_reaches_every_path(isa):
         np.testing.assert_array_equal(got, reference.conv_int(x, w, spec=spec, **args))
         seen[path, cout, stride] = kernels.last_convt_path()
     assert seen == expect
-    for cin in (65, 128, 129):       # amx: phases up to 128 input channels; others up to 64
+    for cin in (65, 128, 129, 255, 256):  # amx: phases up to 128 input channels; avx512: up to 64 and from 256
         # batch 2 of 3x3 inputs: too few window columns for auto's implicit GEMM (test_implicit_conv)
         wide = rng.integers(-8, 8, (2, cin, 3, 3)).astype(np.int8)
         w_wide = rng.integers(-7, 8, (cin, 16, 4, 4)).astype(np.int8)
         with kernels.use_isa(isa):
             got = kernels.conv_int(wide, w_wide, spec=s2, **args)
         np.testing.assert_array_equal(got, reference.conv_int(wide, w_wide, spec=s2, **args))
-        assert kernels.last_convt_path() == ("phase" if isa == "amx" and cin <= 128 else "col2im"), cin
+        phase = (isa == "amx" and cin <= 128) or (isa == "avx512" and cin >= 256)
+        assert kernels.last_convt_path() == ("phase" if phase else "col2im"), cin
     w16 = rng.integers(-7, 8, (16, 16, 4, 4)).astype(np.int8)
     w3 = rng.integers(-7, 8, (16, 16, 3, 3)).astype(np.int8)
     for spec, ww in ((ConvSpec.make(stride=4, transposed=True), w16),       # one tap per phase

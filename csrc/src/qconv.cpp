@@ -1139,11 +1139,14 @@ bool implicit_ok(const Geom& g, const HotKernels& hk) {
 // On AVX-512 (vpdpbusd) it is taken where the batched layout applies (implicit_batched: >= 32 images of
 // small grids), with >= 32 input and >= 16 output channels per group: on Zen 4, 2 threads
 // (bench_convt --isas avx512, docs/performance.md), DCGAN-64's 1x1, 4x4 and 8x8 layers at batch 64
-// took 0.13x, 0.70x and 1.02x of col2im's time (auto's earlier choice); elsewhere on AVX-512 a
-// transposed conv takes it only when asked.
+// took 0.13x, 0.70x and 1.02x of col2im's time (auto's earlier choice). Also on AVX-512: one image of
+// at most 4 input pixels (a generator's 1x1 and 2x2 layers: each weight is read once whatever the path,
+// and the kernel computes only the grid's few pixels): pix2pix's 512x1x1 and 1024x2x2 layers in the
+// runtime (conv_requant, Zen 4, 2 threads, medians of 20) 0.30 and 0.60 ms against phase's 0.43 and
+// 0.80 and col2im's 0.99 for the second. Elsewhere on AVX-512 a transposed conv takes it only when asked.
 static bool implicit_convt_auto(const Geom& g) {
   if (g.cin_g() < 32 || g.cout_g() < 16) return false;
-  if (active_isa() == Isa::avx512) return implicit_batched(implicit_layout(g).grids, g);
+  if (active_isa() == Isa::avx512) return (g.n == 1 && g.h * g.w <= 4) || implicit_batched(implicit_layout(g).grids, g);
   return active_isa() == Isa::amx && (g.n == 1 || g.h * (g.w + 2) >= 64);
 }
 
@@ -1408,13 +1411,18 @@ static int64_t uniform_phase_taps(const Geom& g) {
 // channels rows), on ISAs whose u8 x s8 k-groups are 4 bytes (the phases' B is copied as whole
 // channel quads; AVX2's pairs are gathered byte by byte). 1x1 inputs (a generator's first layer)
 // take phases at any channel count: on Zen 4 (AVX-512), DCGAN-64's 100x1x1 layer ran 1.19-1.85x
-// faster than col2im at batch 1 in four interleaved runs (docs/performance.md).
+// faster than col2im at batch 1 in four interleaved runs (docs/performance.md). On AVX-512 also 256
+// or more input channels per group: pix2pix's 1024x4x4, 1024x8x8, 1024x16x16 and 512x32x32 layers
+// in the runtime (conv_requant, Zen 4, 2 threads, medians of 20) 0.84, 1.59, 2.90 and 3.00 ms by
+// phases against col2im's 0.98, 2.27, 3.29 and 3.12; conv_int at batch 8: 1024x8x8 1.26x, 512x4x4
+// 1.08x (the implicit GEMM, where it applies, comes first).
 static bool use_phase(const Geom& g, const HotKernels& hk) {
   switch (convt_path()) {
     case ConvtPath::phase: return true;
     case ConvtPath::col2im: return false;
     default:
-      return (g.cin_g() <= (tile_of(GemmU8S8{}, hk).kga() >= 64 ? 128 : 64) || (g.h == 1 && g.w == 1)) &&
+      return (g.cin_g() <= (tile_of(GemmU8S8{}, hk).kga() >= 64 ? 128 : 64) || (g.h == 1 && g.w == 1) ||
+              (active_isa() == Isa::avx512 && g.cin_g() >= 256)) &&
              g.cout_g() >= 16 && tile_of(GemmU8S8{}, hk).kg == 4 && uniform_phase_taps(g) >= 4;
   }
 }
