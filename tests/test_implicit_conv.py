@@ -141,6 +141,22 @@ def test_every_column_count_of_a_tile(ow):
             assert pair == ("implicit" if isa in IMPLICIT_ISAS else "packed",) * 2, (isa, pair)
 
 
+@pytest.mark.parametrize("transposed,stride,cin", [(False, 1, 64), (False, 2, 65), (True, 2, 64)])
+def test_one_image_copied_in_row_ranges(transposed, stride, cin):
+    """One image of one 64-channel block and enough window rows: the input copy runs in ranges of rows
+    on several threads (conv_implicit's `parts`); every ISA equals the golden model."""
+    rng = np.random.default_rng(stride + cin)
+    spec = ConvSpec.make(stride=stride, padding=1, transposed=transposed)
+    ws = (cin, 32, 4, 4) if transposed else (32, cin, 3, 3)
+    x, w, args = operands("int8", (1, cin, 40, 37), ws, 1, rng, "random", cout=32)
+    last = kernels.last_convt_path if transposed else kernels.last_conv2d_path
+    paths = check_every_isa(x, w, spec, args, requant_args(rng, 32), last,
+                            convt_path="implicit" if transposed else "auto")
+    for isa, pair in paths.items():
+        if isa in IMPLICIT_ISAS:
+            assert pair == ("implicit", "implicit"), (isa, pair)
+
+
 @st.composite
 def batched_geometries(draw):
     """Convs the batched layout takes on AVX-512 (csrc/src/qconv.cpp implicit_batched): >= 32 images of
