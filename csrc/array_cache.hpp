@@ -114,11 +114,9 @@ class Cache {
   }
 
   void set_limit(uint64_t bytes) {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      limit_ = bytes;
-    }
-    shrink();
+    std::lock_guard<std::mutex> lock(mu_);
+    limit_ = bytes;
+    evict_for(0);
   }
 
   Stats stats() {
@@ -133,21 +131,16 @@ class Cache {
   }
 
  private:
-  // Under mu_: whether a freed block of n bytes is kept; drops larger cached blocks first to make room.
+  // Under mu_: whether a freed block of n bytes is kept (room made for it first).
   bool keep(size_t n) {
     if (n > limit_) return false;
-    while (cached_ + n > limit_ && !free_.empty()) {
-      auto last = std::prev(free_.end());
-      cached_ -= last->first;
-      std::free(last->second);
-      free_.erase(last);
-    }
+    evict_for(n);
     return true;
   }
 
-  void shrink() {
-    std::lock_guard<std::mutex> lock(mu_);
-    while (cached_ > limit_ && !free_.empty()) {
+  // Under mu_: frees cached blocks, largest first, until n more bytes fit under the limit.
+  void evict_for(uint64_t n) {
+    while (cached_ + n > limit_ && !free_.empty()) {
       auto last = std::prev(free_.end());
       cached_ -= last->first;
       std::free(last->second);

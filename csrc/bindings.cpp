@@ -135,8 +135,8 @@ static QConvArgs qconv_args(py::object x, int x_bits, bool x_signed, int x_zero_
 
 namespace {
 
-// numpy's handler over the array cache (array_cache.hpp); its name is what numpy.lib reports for
-// arrays made through it (numpy.core.multiarray.get_handler_name).
+// numpy's handler over the array cache (array_cache.hpp); its name is what numpy reports for arrays
+// made through it (numpy._core.multiarray.get_handler_name).
 namespace ac = accelsim_array_cache;
 void* cache_malloc(void*, size_t n) { return ac::cache().alloc(n, false); }
 void* cache_calloc(void*, size_t nelem, size_t elsize) {
@@ -181,6 +181,7 @@ PYBIND11_MODULE(ACCELSIM_PYMODULE, m) {
   m.def("last_convt_path", []() { return std::string(last_convt_path()); });
   m.def("last_conv2d_path", []() { return std::string(last_conv2d_path()); });
   m.def("num_threads", &num_threads);
+  m.def("set_num_threads", &set_num_threads);
   if (_import_array() < 0) throw py::error_already_set();
   // Created once, never released (arrays made through the handler may outlive the module object).
   static PyObject* cache_capsule = PyCapsule_New(&cache_handler, "mem_handler", nullptr);
@@ -203,7 +204,6 @@ PYBIND11_MODULE(ACCELSIM_PYMODULE, m) {
     if (bytes < 0) throw py::value_error("limit_bytes must be >= 0");
     ac::cache().set_limit(uint64_t(bytes));
   });
-  m.def("set_num_threads", &set_num_threads);
 
   m.def(
       "qconv",
