@@ -1334,6 +1334,7 @@ void conv_implicit(const TensorView& x, const TensorView& w, const Geom& g, int3
       if (batched) {  // output rows oy0 .. oy0 + nr - 1 of images n0 + 32 ib .., channels co0 ..: every grid's pixels
         const int64_t ci = r % ncob, ib = (r / ncob) % nib, oy0 = r / (ncob * nib) * RB, co0 = ci * 32;
         const int64_t nc = std::min<int64_t>(32, cout_g - co0), nr = std::min(RB, g.oh - oy0);
+        const int64_t ni = std::min<int64_t>(32, nn - ib * 32);  // images of this block (the rest: padding lines)
         const int64_t ldr = RB * g.ow * 32;
         const uint8_t* xs = xb + gi * CB * bplane + ib * 32 * 64;
         for (size_t k = 0; k < grids.size(); ++k) {
@@ -1345,16 +1346,16 @@ void conv_implicit(const TensorView& x, const TensorView& w, const Geom& g, int3
             const int64_t i = (oy - gr.oy0) / gr.sy;
             for (int64_t j = 0; j < gr.nqx; ++j) {  // acc[m][((oy - oy0) ow + ox) 32 + image], ox = ox0 + j sx
               int32_t* c = acc.data() + ((oy - oy0) * g.ow + gr.ox0 + j * gr.sx) * 32;
-              hk.ukr_u8s8_implicit(xs + (i * Wp + j) * ps, xoff[k].data(), wk, steps, c, ldr, 32);
+              hk.ukr_u8s8_implicit(xs + (i * Wp + j) * ps, xoff[k].data(), wk, steps, c, ldr, ni);
               for (int64_t m = 0; m < nc; ++m) {  // + the grid's base (grids differ in their weight sums)
                 const int32_t b = base[k][size_t(gi * cout_g + co0 + m)];
-                for (int64_t t = 0; t < 32; ++t) c[m * ldr + t] += b;
+                for (int64_t t = 0; t < ni; ++t) c[m * ldr + t] += b;
               }
             }
           }
         }
-        emit(n0 + ib * 32, std::min<int64_t>(32, nn - ib * 32), gi * cout_g + co0, nc, grids[0], oy0, nr, acc.data(),
-             ldr, nullptr);  // the grids' bases are in the sums already
+        emit(n0 + ib * 32, ni, gi * cout_g + co0, nc, grids[0], oy0, nr, acc.data(), ldr,
+             nullptr);  // the grids' bases are in the sums already
         return;
       }
       const size_t k = size_t(std::upper_bound(first_task.begin(), first_task.end(), r) - first_task.begin() - 1);
