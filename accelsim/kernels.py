@@ -337,15 +337,15 @@ def use_isa(name: str):
     return _temporarily(active_isa, set_isa, name)
 
 
-CONVT_PATHS = ("auto", "phase", "col2im", "implicit")
+CONVT_PATHS = ("auto", "phase", "col2im", "implicit", "dense")
 
 
 def convt_path() -> str:
-    """Algorithm of int8 transposed convolutions: ``auto`` (the implicit GEMM, phase or col2im, each
-    where measured faster: docs/design.md), ``phase`` (phase decomposition, B packed), ``col2im`` (GEMM
-    + col2im) or ``implicit`` (the phases as implicit GEMMs, on AMX tiles or AVX-512 vpdpbusd; elsewhere as
-    ``auto``);
-    ``ACCELSIM_CONVT`` sets it at first use."""
+    """Algorithm of int8 transposed convolutions: ``auto`` (dense, the implicit GEMM, phase or col2im,
+    each where measured faster: docs/design.md), ``phase`` (phase decomposition, B packed), ``col2im``
+    (GEMM + col2im), ``implicit`` (the phases as implicit GEMMs, on AMX tiles or AVX-512 vpdpbusd;
+    elsewhere as ``auto``) or ``dense`` (1x1 inputs as one matrix product x[n][cin] w[cin][cout kh kw];
+    other geometries as ``auto``); ``ACCELSIM_CONVT`` sets it at first use."""
     return _k.convt_path()
 
 
@@ -360,8 +360,8 @@ def use_convt_path(name: str):
 
 
 def last_convt_path() -> str:
-    """What the last int transposed convolution ran: ``phase``, ``col2im``, ``implicit`` or ``other``
-    (wider paths)."""
+    """What the last int transposed convolution ran: ``phase``, ``col2im``, ``implicit``, ``dense`` or
+    ``other`` (wider paths)."""
     return _k.last_convt_path()
 
 

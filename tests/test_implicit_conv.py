@@ -216,8 +216,8 @@ def test_batched_layout_equals_golden(fmt, geom, seed, extreme):
     (64, 32, 4, 32, ("avx512",)),   # 32 images of 4x4: the batched layout on AVX-512 (AMX: 24 columns)
     (64, 32, 16, 40, ("amx",)),     # 40 images of 16x16: grids 89 % full, not batched
     (64, 8, 4, 32, ()),             # batched shape, 8 output channels
-    (100, 32, 1, 32, ("avx512",)),  # 1x1 inputs of 32 images: one grid per output pixel
-    (100, 32, 1, 1, ("amx", "avx512")),  # 1x1 input at batch 1
+    (100, 32, 1, 32, ()),           # 1x1 inputs of 32 images: auto takes conv_dense (implicit: a grid per pixel)
+    (100, 32, 1, 1, ()),            # 1x1 input at batch 1: conv_dense
     (64, 32, 2, 1, ("amx", "avx512")),   # 2x2 input at batch 1: at most 4 input pixels
     (64, 32, 3, 1, ("amx",)),            # 3x3 at batch 1: 9 pixels (AVX-512: phases or col2im)
     (64, 32, 2, 2, ()),                  # 2x2 at batch 2
@@ -226,7 +226,7 @@ def test_transposed_implicit_under_auto(isa, cin, cout, hw, n, auto_isas):
     """auto takes the implicit path for a transposed conv with >= 32 input and >= 16 output channels
     per group: on AMX at batch 1 or on inputs of at least 64 window columns per phase, on AVX-512 where
     the batched layout applies or for one image of at most 4 pixels (implicit_convt_auto, measured:
-    docs/performance.md, qconv.cpp); `implicit` always
+    docs/performance.md, qconv.cpp), but 1x1 inputs, which take conv_dense; `implicit` always
     does, on AMX and AVX-512; every choice bit-exact."""
     rng = np.random.default_rng(6)
     spec = ConvSpec.make(stride=2, padding=1, transposed=True)
@@ -241,6 +241,7 @@ def test_transposed_implicit_under_auto(isa, cin, cout, hw, n, auto_isas):
         np.testing.assert_array_equal(got, ref)
         want = isa in IMPLICIT_ISAS and (path == "implicit" or (path == "auto" and isa in auto_isas))
         assert (ran == "implicit") == want, (isa, path, ran)
+        assert (ran == "dense") == (path == "auto" and hw == 1), (isa, path, ran)
 
 
 def test_dispatch(isa):

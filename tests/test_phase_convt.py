@@ -150,12 +150,12 @@ def test_stride2_phase_pairs_in_one_task(isa, threads):
         kernels.set_num_threads(prev)
 
 
-def test_one_by_one_inputs_take_phases(isa):
-    """A transposed conv of 1x1 inputs (a generator's first layer) takes the phase path under auto at
-    any input channel count, on ISAs whose u8 x s8 k-groups are 4 bytes (DCGAN-64's 100x1x1 layer: phases
-    1.19-1.85x faster than col2im on Zen 4 at batch 1, docs/performance.md), where the implicit GEMM
-    does not take it first (AMX, and AVX-512 at batch 1: csrc/src/qconv.cpp implicit_convt_auto);
-    bit-exact either way."""
+def test_one_by_one_inputs_take_phases_when_dense_is_off(isa):
+    """A transposed conv of 1x1 inputs (a generator's first layer) takes conv_dense under auto
+    (tests/test_dense_convt.py); with `implicit` asked for, it takes the phase path on ISAs without
+    the implicit kernel whose u8 x s8 k-groups are 4 bytes (scalar; DCGAN-64's 100x1x1 layer: phases
+    1.19-1.85x faster than col2im on Zen 4 at batch 1, docs/performance.md), col2im on AVX2, the
+    implicit GEMM where it exists; bit-exact every way."""
     rng = np.random.default_rng(11)
     args = dict(x_bits=4, x_signed=True, x_zero_point=-1, w_bits=4)   # the u8 x s8 path on every ISA
     for spec, cin in ((ConvSpec.make(stride=1, padding=0, transposed=True), 100),
@@ -163,11 +163,15 @@ def test_one_by_one_inputs_take_phases(isa):
         x = rng.integers(-8, 8, (1, cin, 1, 1)).astype(np.int8)
         w = rng.integers(-7, 8, (cin, 32, 4, 4)).astype(np.int8)
         with kernels.use_isa(isa):
-            got = kernels.conv_int(x, w, spec=spec, **args)
-            ran = kernels.last_convt_path()
-        np.testing.assert_array_equal(got, reference.conv_int(x, w, spec=spec, **args))
-        assert ran in (("implicit", "phase") if isa == "amx" else ("col2im",) if isa == "avx2" else
-                       ("implicit",) if isa == "avx512" else ("phase",)), (isa, ran)
+            with kernels.use_convt_path("implicit"):
+                got = kernels.conv_int(x, w, spec=spec, **args)
+                ran = kernels.last_convt_path()
+            got_auto = kernels.conv_int(x, w, spec=spec, **args)
+            assert kernels.last_convt_path() == "dense"
+        want = reference.conv_int(x, w, spec=spec, **args)
+        np.testing.assert_array_equal(got, want)
+        np.testing.assert_array_equal(got_auto, want)
+        assert ran == ("col2im" if isa == "avx2" else "implicit" if isa in ("amx", "avx512") else "phase"), (isa, ran)
 
 
 def test_dispatch_reaches_every_path(isa):

@@ -321,7 +321,8 @@ const HotKernels* hot_avx2() {
       quantize_row_fast<int8_t>, quantize_row_fast<uint8_t>, quantize_row_fast<int16_t>,
       quantize_row_fast<uint16_t>, store_strided_s32_generic,
       /*tile_begin=*/nullptr, hash_bytes_generic, /*ukr_u8s8_implicit=*/nullptr,
-      /*xnor_conv=*/{8, 16, 1}, ukr_xnor_conv_generic<8, 16>, pack_signs_f64_block_generic, xnor_row_f64_generic};
+      /*xnor_conv=*/{8, 16, 1}, ukr_xnor_conv_generic<8, 16>, pack_signs_f64_block_generic, xnor_row_f64_generic,
+      dense_u8s8_generic};
   return &k;
 }
 }  // namespace accelsim

@@ -541,6 +541,51 @@ static void ukr_u8s8_implicit(const uint8_t* x, const int64_t* xoff, const int8_
 }
 
 
+// hot.hpp dense_u8s8 on vpdpbusd: rows in groups of up to 6 (24 accumulators: 6 rows x 4 zmm of 16
+// columns); per k-quad the panel's 4 weight vectors, then per row one broadcast quad and 4 vpdpbusd.
+// One array per column vector: as acc[NI][4], GCC 12 kept a stack copy of every accumulator per k-quad.
+template <int NI>
+static inline void dense_rows(const uint8_t* x, int64_t ldx, const int8_t* w, int64_t kq, int32_t* y, int64_t ldy) {
+  __m512i a0[NI], a1[NI], a2[NI], a3[NI];
+  for (int i = 0; i < NI; ++i) a0[i] = a1[i] = a2[i] = a3[i] = _mm512_setzero_si512();
+  for (int64_t q = 0; q < kq; ++q) {
+    const int8_t* wq = w + q * 256;
+    const __m512i w0 = _mm512_loadu_si512(wq), w1 = _mm512_loadu_si512(wq + 64);
+    const __m512i w2 = _mm512_loadu_si512(wq + 128), w3 = _mm512_loadu_si512(wq + 192);
+#pragma GCC unroll 8
+    for (int i = 0; i < NI; ++i) {
+      int32_t v;
+      std::memcpy(&v, x + i * ldx + 4 * q, 4);
+      const __m512i xq = _mm512_set1_epi32(v);
+      a0[i] = _mm512_dpbusd_epi32(a0[i], xq, w0);
+      a1[i] = _mm512_dpbusd_epi32(a1[i], xq, w1);
+      a2[i] = _mm512_dpbusd_epi32(a2[i], xq, w2);
+      a3[i] = _mm512_dpbusd_epi32(a3[i], xq, w3);
+    }
+  }
+#pragma GCC unroll 8
+  for (int i = 0; i < NI; ++i) {
+    _mm512_storeu_si512(y + i * ldy, a0[i]);
+    _mm512_storeu_si512(y + i * ldy + 16, a1[i]);
+    _mm512_storeu_si512(y + i * ldy + 32, a2[i]);
+    _mm512_storeu_si512(y + i * ldy + 48, a3[i]);
+  }
+}
+
+static void dense_u8s8(const uint8_t* x, int64_t ldx, int64_t ni, const int8_t* w, int64_t kq, int32_t* y,
+                       int64_t ldy) {
+  int64_t i = 0;
+  for (; i + 6 <= ni; i += 6) dense_rows<6>(x + i * ldx, ldx, w, kq, y + i * ldy, ldy);
+  switch (ni - i) {
+    case 5: return dense_rows<5>(x + i * ldx, ldx, w, kq, y + i * ldy, ldy);
+    case 4: return dense_rows<4>(x + i * ldx, ldx, w, kq, y + i * ldy, ldy);
+    case 3: return dense_rows<3>(x + i * ldx, ldx, w, kq, y + i * ldy, ldy);
+    case 2: return dense_rows<2>(x + i * ldx, ldx, w, kq, y + i * ldy, ldy);
+    case 1: return dense_rows<1>(x + i * ldx, ldx, w, kq, y + i * ldy, ldy);
+    default: return;
+  }
+}
+
 // ---- the fused w1a1 convolution (hot.hpp) ----------------------------------------------------------
 // XNOR tile: 8 output channels x 24 pixels (3 zmm of 8 int64 lanes per channel). Per tap and word:
 // 3 pixel loads, then per channel one broadcast weight word, vpxorq, vpopcntq and vpaddq per zmm.
@@ -680,7 +725,7 @@ const HotKernels* hot_avx512() {
       quantize_row_fast<int8_t>, quantize_row_fast<uint8_t>, quantize_row_fast<int16_t>,
       quantize_row_fast<uint16_t>, store_strided_s32,
       /*tile_begin=*/nullptr, hash_bytes_generic, ukr_u8s8_implicit,
-      /*xnor_conv=*/{kXC, 8 * kXV, 1}, ukr_xnor_conv, pack_signs_f64_block, xnor_row_f64};
+      /*xnor_conv=*/{kXC, 8 * kXV, 1}, ukr_xnor_conv, pack_signs_f64_block, xnor_row_f64, dense_u8s8};
   return &k;
 }
 }  // namespace accelsim

@@ -23,7 +23,8 @@ const HotKernels& hot_scalar() {
       quantize_row_generic<int8_t>, quantize_row_generic<uint8_t>, quantize_row_generic<int16_t>,
       quantize_row_generic<uint16_t>, store_strided_s32_generic,
       /*tile_begin=*/nullptr, hash_bytes_generic, /*ukr_u8s8_implicit=*/nullptr,
-      /*xnor_conv=*/{4, 8, 1}, ukr_xnor_conv_generic<4, 8>, pack_signs_f64_block_generic, xnor_row_f64_generic};
+      /*xnor_conv=*/{4, 8, 1}, ukr_xnor_conv_generic<4, 8>, pack_signs_f64_block_generic, xnor_row_f64_generic,
+      dense_u8s8_generic};
   return k;
 }
 

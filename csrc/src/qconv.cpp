@@ -35,11 +35,11 @@ static int64_t max_abs_code(WeightKind k, int bits) {
 }
 
 static std::atomic<int> g_convt_path{-1};
-static std::atomic<int> g_last_convt{0};  // 0 none, 1 phase, 2 col2im, 3 other, 4 implicit
+static std::atomic<int> g_last_convt{0};  // 0 none, 1 phase, 2 col2im, 3 other, 4 implicit, 5 dense
 static std::atomic<int> g_last_conv2d{0};  // 0 none, 1 implicit, 2 packed (u8 x s8), 3 other
 
 static const ConvtPath kConvtPaths[] = {ConvtPath::automatic, ConvtPath::phase, ConvtPath::col2im,
-                                         ConvtPath::implicit};
+                                         ConvtPath::implicit, ConvtPath::dense};
 
 // The path named `name`, or a failure naming `what` and every valid name.
 static ConvtPath convt_path_named(const std::string& name, const std::string& what) {
@@ -58,6 +58,7 @@ const char* convt_path_name(ConvtPath p) {
     case ConvtPath::phase: return "phase";
     case ConvtPath::col2im: return "col2im";
     case ConvtPath::implicit: return "implicit";
+    case ConvtPath::dense: return "dense";
     default: return "auto";
   }
 }
@@ -75,7 +76,7 @@ ConvtPath convt_path() {
 void set_convt_path(ConvtPath p) { g_convt_path.store(int(p)); }
 
 const char* last_convt_path() {
-  static const char* const names[] = {"", "phase", "col2im", "other", "implicit"};
+  static const char* const names[] = {"", "phase", "col2im", "other", "implicit", "dense"};
   return names[g_last_convt.load()];
 }
 
@@ -313,7 +314,8 @@ struct PackedWeightsKey {
   bool transposed = false;
   // 0: the conv's GEMM rows (conv_packed), 1: per transposed-conv phase (convt_phase), 2: per
   // implicit-GEMM grid (conv_implicit), 3: per implicit-GEMM grid of a 1x1-input transposed conv
-  // (one per output pixel, ImplicitLayout::per_pixel)
+  // (one per output pixel, ImplicitLayout::per_pixel), 4: dense panels of a 1x1-input transposed conv
+  // (conv_dense: of the taps its output pixels take)
   int layout = 0;
   int64_t phases[8] = {0, 0, 0, 0, 0, 0, 0, 0};  // convt_phase_key: each field whole, no packing
   bool operator==(const PackedWeightsKey& o) const {
@@ -401,7 +403,7 @@ std::shared_ptr<const PackedWeights> cached_weights(const TensorView& w, const T
   key.hash = key.keyed ? uint64_t(w.key) : hash_bytes(w.data, w.numel());
   key.mr = ts.mr, key.nr = ts.nr, key.kg = ts.kg, key.kga = ts.kga();
   key.cob = cob, key.groups = g.p.groups, key.transposed = g.p.transposed, key.layout = layout;
-  if (layout == 3) {  // conv_implicit's grids per output pixel: their taps depend on these
+  if (layout == 3 || layout == 4) {  // conv_implicit's grids per output pixel, conv_dense's used taps: by these
     const int64_t v[8] = {g.oh, g.ow, g.p.pad_h, g.p.pad_w, g.p.dil_h, g.p.dil_w, 0, 0};
     std::copy(v, v + 8, key.phases);
   } else if (layout != 0 && g.p.transposed) {
@@ -1380,6 +1382,131 @@ void conv_implicit(const TensorView& x, const TensorView& w, const Geom& g, int3
   if (xb_buf.size() > (size_t(64) << 20)) AlignedVector<uint8_t>().swap(xb_buf);
 }
 
+// ---- dense: a transposed conv of 1x1 inputs ---------------------------------------------------------
+// Output pixel (oy, ox) of a 1x1 input takes tap (ky, kx) with ky dh = oy + ph, kx dw = ox + pw, or
+// none (bias only), so per group the conv is one matrix product y[n][j] = sum_ci x[n][ci] w[ci][j]
+// over the weights' own columns j = co T + tap (T = kh kw): no window of padding (the implicit GEMM's
+// phase grids run every tap of a phase over one), no 32-column tiles for one column (col2im's GEMM),
+// each weight read once per call and reused by up to 6 images per load (hot.hpp dense_u8s8).
+bool dense_ok(const Geom& g, const HotKernels& hk) {
+  return g.p.transposed && g.h == 1 && g.w == 1 && hk.dense_u8s8 != nullptr;
+}
+
+// Emits planes: emit(img, ni, co, nc, planes, ld) takes output channels co .. co + nc - 1 (one
+// group's) of images img .. img + ni - 1, planes[i ld + m oh ow + px] the final sums (bias and
+// correction included) of image img + i, channel co + m, output pixel px.
+template <class Emit>
+void conv_dense(const TensorView& x, const TensorView& w, const Geom& g, int32_t offset, int64_t corr_factor,
+                const int64_t* bias, Emit&& emit) {
+  const HotKernels& hk = hot();
+  const int64_t G = g.p.groups, cin_g = g.cin_g(), cout_g = g.cout_g(), T = g.kh * g.kw;
+  const int64_t kq = (cin_g + 3) / 4, P = g.oh * g.ow;
+  // Each output pixel's tap (-1: none), and the taps some pixel takes (U of the T, in tap order): only
+  // their columns are computed (pix2pix's 512x1x1 -> 2x2 layer takes 4 of its 16 taps). identity: the
+  // output is the kernel window itself (padding 0, dilation 1, no output_padding: DCGAN's first
+  // layer), so the sums' rows are the planes.
+  std::vector<int64_t> tap(size_t(P), -1), used;
+  {
+    std::vector<int64_t> col(size_t(T), -1);
+    for (int64_t oy = 0; oy < g.oh; ++oy)
+      for (int64_t ox = 0; ox < g.ow; ++ox) {
+        const int64_t a = oy + g.p.pad_h, b = ox + g.p.pad_w;
+        if (a % g.p.dil_h == 0 && a / g.p.dil_h < g.kh && b % g.p.dil_w == 0 && b / g.p.dil_w < g.kw)
+          col[size_t(a / g.p.dil_h * g.kw + b / g.p.dil_w)] = 0;
+      }
+    for (int64_t t = 0; t < T; ++t)
+      if (col[size_t(t)] == 0) col[size_t(t)] = int64_t(used.size()), used.push_back(t);
+    for (int64_t oy = 0; oy < g.oh; ++oy)
+      for (int64_t ox = 0; ox < g.ow; ++ox) {
+        const int64_t a = oy + g.p.pad_h, b = ox + g.p.pad_w;
+        if (a % g.p.dil_h == 0 && a / g.p.dil_h < g.kh && b % g.p.dil_w == 0 && b / g.p.dil_w < g.kw)
+          tap[size_t(oy * g.ow + ox)] = col[size_t(a / g.p.dil_h * g.kw + b / g.p.dil_w)];
+      }
+  }
+  const int64_t U = std::max<int64_t>(1, int64_t(used.size())), J = cout_g * U;  // (no tap used: zero weights)
+  if (used.empty()) used.push_back(-1);
+  bool identity = P == U;
+  for (int64_t px = 0; px < P && identity; ++px) identity = tap[size_t(px)] == px;
+  // Tasks of cpt channels (about 256 columns: 4 panels of 64), fixed by the weights' shape and the
+  // used taps (the cache key: layout 4) so the packing is reused whatever the batch.
+  const int64_t cpt = std::max<int64_t>(1, 256 / U), chunks = (cout_g + cpt - 1) / cpt;
+  const std::shared_ptr<const PackedWeights> pw = cached_weights(w, tile_of(GemmU8S8{}, hk), g, 4, 0, [&] {
+    auto pk = std::make_shared<PackedWeights>();
+    const int8_t* wp = static_cast<const int8_t*>(w.data);
+    pk->sums.emplace_back(size_t(G * J), 0);
+    std::vector<int32_t>& sums = pk->sums.back();
+    for (int64_t c = 0; c < chunks; ++c) {
+      const int64_t c0 = c * cpt, ncol = (std::min(cout_g, c0 + cpt) - c0) * U, panels = (ncol + 63) / 64;
+      pk->A.emplace_back();
+      for (int64_t gi = 0; gi < G; ++gi) {
+        PackedA<int8_t> a;  // [panel][k-quad][64 columns][4], column j: channel c0 + j / U, tap used[j % U]
+        a.M = ncol, a.kgroups = kq, a.panels = panels;
+        a.data.assign(size_t(panels * kq * 256), int8_t(0));
+        for (int64_t ci = 0; ci < cin_g; ++ci) {
+          const int8_t* src = wp + ((gi * cin_g + ci) * cout_g + c0) * T;  // w[ci][co][tap] of the chunk's channels
+          for (int64_t j = 0; j < ncol; ++j) {
+            const int64_t t = used[size_t(j % U)];
+            const int8_t v = t < 0 ? int8_t(0) : src[(j / U) * T + t];
+            a.data[size_t(((j / 64) * kq + ci / 4) * 256 + (j % 64) * 4 + ci % 4)] = v;
+            sums[size_t(gi * J + c0 * U + j)] += v;
+          }
+        }
+        pk->bytes += int64_t(a.data.size());
+        pk->A.back().push_back(std::move(a));
+      }
+    }
+    return std::shared_ptr<const PackedWeights>(pk);
+  });
+  // bias + corr * sum w per column (|.| < 2^31 by the plan's bound), bias alone per channel
+  std::vector<int32_t> base(size_t(G * J)), bias32(size_t(g.cout));
+  for (int64_t c = 0; c < g.cout; ++c) {
+    bias32[size_t(c)] = int32_t(bias ? bias[c] : 0);
+    for (int64_t u = 0; u < U; ++u)
+      base[size_t(c * U + u)] = int32_t((bias ? bias[c] : 0) + corr_factor * pw->sums[0][size_t(c * U + u)]);
+  }
+  // x - offset as [image][group][kq quads] bytes (past cin_g: zeros, against zero weights)
+  const int64_t ldx = G * kq * 4;
+  thread_local AlignedVector<uint8_t> xq;
+  if (int64_t(xq.size()) < g.n * ldx) xq.resize(size_t(g.n * ldx));
+  for (int64_t img = 0; img < g.n; ++img)
+    for (int64_t gi = 0; gi < G; ++gi) {
+      uint8_t* d = xq.data() + img * ldx + gi * kq * 4;
+      load_offset(x, img * g.cin + gi * cin_g, cin_g, offset, d);
+      std::fill(d + cin_g, d + kq * 4, uint8_t(0));
+    }
+  const uint8_t* const xs = xq.data();
+  constexpr int64_t IB = 48;  // images per block: the task's sums (48 x 4 panels x 64 x 4 bytes) stay in L2
+  parallel_for(G * chunks, [&](int64_t task) {
+    const int64_t gi = task / chunks, c = task % chunks, c0 = c * cpt, nc = std::min(cout_g, c0 + cpt) - c0;
+    const PackedA<int8_t>& A = pw->A[size_t(c)][size_t(gi)];
+    const int64_t ldy = A.panels * 64, co = gi * cout_g + c0;
+    const int32_t* bc = base.data() + co * U;
+    thread_local AlignedVector<int32_t> acc, planes;
+    if (int64_t(acc.size()) < IB * ldy) acc.resize(size_t(IB * ldy));
+    if (!identity && int64_t(planes.size()) < IB * nc * P) planes.resize(size_t(IB * nc * P));
+    for (int64_t i0 = 0; i0 < g.n; i0 += IB) {
+      const int64_t ni = std::min(IB, g.n - i0);
+      for (int64_t p = 0; p < A.panels; ++p)
+        hk.dense_u8s8(xs + i0 * ldx + gi * kq * 4, ldx, ni, A.data.data() + p * kq * 256, kq, acc.data() + p * 64, ldy);
+      for (int64_t i = 0; i < ni; ++i) {
+        int32_t* y = acc.data() + i * ldy;
+        if (identity) {
+          for (int64_t j = 0; j < nc * U; ++j) y[j] += bc[j];
+          continue;
+        }
+        int32_t* d = planes.data() + i * nc * P;
+        for (int64_t m = 0; m < nc; ++m)
+          for (int64_t px = 0; px < P; ++px) {
+            const int64_t u = tap[size_t(px)];
+            d[m * P + px] = u >= 0 ? y[m * U + u] + bc[m * U + u] : bias32[size_t(co + m)];
+          }
+      }
+      if (identity) emit(i0, ni, co, nc, static_cast<const int32_t*>(acc.data()), ldy);
+      else emit(i0, ni, co, nc, static_cast<const int32_t*>(planes.data()), nc * P);
+    }
+  });
+}
+
 }  // namespace
 
 void conv_accumulate_flex(const TensorView& x, const TensorView& w, const int64_t* bias, const Geom& g,
@@ -1438,14 +1565,22 @@ static bool use_phase(const Geom& g, const HotKernels& hk) {
 }
 
 // Whether the int8 path runs g as an implicit GEMM (conv_implicit), on ISAs with the kernel: conv2d
-// by implicit_ok; a transposed conv when convt_path() is `implicit`, or `auto` and
-// implicit_convt_auto says so.
+// by implicit_ok; a transposed conv when convt_path() is `implicit`, or `auto` (or `dense`, where
+// conv_dense does not run) and implicit_convt_auto says so.
 static bool implicit_run(const Geom& g, const HotKernels& hk) {
   if (g.p.transposed) {
-    const ConvtPath p = convt_path();
-    if (p != ConvtPath::implicit && !(p == ConvtPath::automatic && implicit_convt_auto(g))) return false;
+    const ConvtPath p = convt_path();  // `dense` on a geometry conv_dense does not take: as automatic
+    const bool automatic = p == ConvtPath::automatic || p == ConvtPath::dense;
+    if (p != ConvtPath::implicit && !(automatic && implicit_convt_auto(g))) return false;
   }
   return implicit_ok(g, hk);
+}
+
+// Whether the int8 path runs g by conv_dense: a transposed conv of 1x1 inputs on ISAs with the kernel,
+// when convt_path() is `dense` or `auto`.
+static bool dense_run(const Geom& g, const HotKernels& hk) {
+  const ConvtPath p = convt_path();
+  return (p == ConvtPath::dense || p == ConvtPath::automatic) && dense_ok(g, hk);
 }
 
 // The u8 x s8 path (B = x - qmin in [0, 255]) is exact in int32 by the plan's bound; on kernels that
@@ -1453,6 +1588,7 @@ static bool implicit_run(const Geom& g, const HotKernels& hk) {
 struct U8Path {
   bool ok;
   int64_t flush;
+  bool range_ok;  // B in [0, 255] and weights in [-128, 128]: kernels that sum in int32 straight (dense)
 };
 
 // The bias (int32 or int64 codes) widened to int64, empty when there is none.
@@ -1477,7 +1613,7 @@ static U8Path u8_path(const QConvArgs& a, const HotKernels& hk) {
   const int64_t wmax = max_abs_code(a.w_kind, a.w_bits);
   const int64_t pair_max = 2 * umax * wmax;
   const int64_t flush = pair_max > 0 ? 32767 / pair_max : 1 << 20;
-  return {umax <= 255 && wmax <= 128 && (!hk.u8s8_int16_sums || flush >= 2), flush};
+  return {umax <= 255 && wmax <= 128 && (!hk.u8s8_int16_sums || flush >= 2), flush, umax <= 255 && wmax <= 128};
 }
 
 void qconv_requant_run(const QConvPlan& plan, const RequantArgs& rq, void* out) {
@@ -1504,8 +1640,33 @@ void qconv_requant_run(const QConvPlan& plan, const RequantArgs& rq, void* out) 
   // The switch is checked on every transposed conv, not only where the phase path could run (AVX2's
   // int16-sum kernels never reach use_phase): a bad ACCELSIM_CONVT fails on every ISA.
   if (g.p.transposed) (void)convt_path();
-  // implicit: requantized in its tasks when the row kernel applies, else after it (scratch path below)
-  const bool implicit = plan.acc_bits == 32 && u8ok && a.w.dtype == DType::i8 && implicit_run(g, hk);
+  // dense (1x1 inputs) and implicit: requantized in their tasks when the row kernel applies, else
+  // after them (the scratch path below, through qconv_run: the same path)
+  const bool dense = plan.acc_bits == 32 && u8.range_ok && a.w.dtype == DType::i8 && dense_run(g, hk);
+  if (dense) {
+    validate_requant(r, out);
+    std::vector<RequantRow> rows(size_t(g.cout));
+    bool fused = true;
+    for (int64_t c = 0; c < g.cout && fused; ++c) fused = requant_row_params(r, c, &rows[size_t(c)]);
+    if (fused) {
+      g_last_convt.store(5);
+      const std::vector<int64_t> bias64 = bias_i64(a.bias);
+      const DType od = container_dtype(rq.out_fmt);
+      const int64_t osize = int64_t(dtype_size(od));
+      char* const o = static_cast<char*>(out);
+      conv_dense(a.x, a.w, g, a.x_fmt.qmin(), corr_u8, bias64.empty() ? nullptr : bias64.data(),
+                 [&](int64_t img, int64_t ni, int64_t co, int64_t nc, const int32_t* planes, int64_t ld) {
+                   // a row kernel call per image and channel (gathering a channel's planes of all ni
+                   // images into one call was slower at batch 64: 0.50 against 0.32 ms, Zen 4)
+                   for (int64_t i = 0; i < ni; ++i)
+                     for (int64_t m = 0; m < nc; ++m)
+                       requant_row_run(rows[size_t(co + m)], planes + i * ld + m * P, P, od,
+                                       o + (((img + i) * g.cout + co + m) * P) * osize);
+                 });
+      return;
+    }
+  }
+  const bool implicit = !dense && plan.acc_bits == 32 && u8ok && a.w.dtype == DType::i8 && implicit_run(g, hk);
   if (implicit) {
     validate_requant(r, out);
     std::vector<RequantRow> rows(size_t(g.cout));
@@ -1560,7 +1721,8 @@ void qconv_requant_run(const QConvPlan& plan, const RequantArgs& rq, void* out) 
       return;
     }
   }
-  if (!implicit && plan.acc_bits == 32 && u8ok && g.p.transposed && a.w.dtype == DType::i8 && use_phase(g, hk)) {
+  if (!dense && !implicit && plan.acc_bits == 32 && u8ok && g.p.transposed && a.w.dtype == DType::i8 &&
+      use_phase(g, hk)) {
     validate_requant(r, out);
     const std::vector<int64_t> bias64 = bias_i64(a.bias);
     // Chunks of images: accumulators of a chunk (<= 4 MiB, at least one image) in the calling
@@ -1588,7 +1750,7 @@ void qconv_requant_run(const QConvPlan& plan, const RequantArgs& rq, void* out) 
     g_last_convt.store(1);
     return;
   }
-  if (!implicit && plan.acc_bits == 32 && u8ok && g.p.transposed && a.w.dtype == DType::i8) {
+  if (!dense && !implicit && plan.acc_bits == 32 && u8ok && g.p.transposed && a.w.dtype == DType::i8) {
     g_last_convt.store(2);
     validate_requant(r, out);
     const std::vector<int64_t> bias64 = bias_i64(a.bias);
@@ -1645,10 +1807,19 @@ void qconv_run(const QConvPlan& plan, void* out) {
                                           : int64_t(a.x_fmt.qmin()) - a.x_zero_point;
   const bool tr = plan.g.p.transposed;
   if (tr) (void)convt_path();  // a bad ACCELSIM_CONVT fails on every ISA (see qconv_requant_run)
-  const bool implicit = plan.acc_bits == 32 && u8ok && a.w.dtype == DType::i8 && implicit_run(plan.g, hk);
-  if (tr) g_last_convt.store(implicit ? 4 : plan.acc_bits == 32 && u8ok ? 2 : 3);
+  const bool dense = plan.acc_bits == 32 && u8.range_ok && a.w.dtype == DType::i8 && dense_run(plan.g, hk);
+  const bool implicit = !dense && plan.acc_bits == 32 && u8ok && a.w.dtype == DType::i8 && implicit_run(plan.g, hk);
+  if (tr) g_last_convt.store(dense ? 5 : implicit ? 4 : plan.acc_bits == 32 && u8ok ? 2 : 3);
   else g_last_conv2d.store(implicit ? 1 : plan.acc_bits == 32 && (u8ok || fits16) ? 2 : 3);
-  if (implicit) {
+  if (dense) {
+    const int64_t P = plan.g.oh * plan.g.ow, cout = plan.g.cout;
+    int32_t* o = static_cast<int32_t*>(out);
+    conv_dense(a.x, a.w, plan.g, a.x_fmt.qmin(), corr, ops.bias,
+               [&](int64_t img, int64_t ni, int64_t co, int64_t nc, const int32_t* planes, int64_t ld) {
+                 for (int64_t i = 0; i < ni; ++i)
+                   std::memcpy(o + ((img + i) * cout + co) * P, planes + i * ld, size_t(nc * P) * 4);
+               });
+  } else if (implicit) {
     const Geom& g = plan.g;
     int32_t* o = static_cast<int32_t*>(out);
     conv_implicit(a.x, a.w, g, a.x_fmt.qmin(), a.x_zero_point - a.x_fmt.qmin(), corr, ops.bias,

@@ -162,6 +162,12 @@ struct HotKernels {
   // of an XNOR convolution from its nph phase rows of popcount sums.
   void (*xnor_row_f64)(const int64_t* const* src, const int64_t* const* base, int64_t nph, int64_t n, int64_t add,
                        double scale, bool relu, double* dst) = nullptr;
+  // Dense u8 x s8 panel (qconv.cpp conv_dense: a transposed conv of 1x1 inputs is x[n][cin] times
+  // w[cin][cout kh kw]): y[i * ldy + j] = sum_{q < kq} sum_{b < 4} w[(q * 64 + j) * 4 + b] (int8) *
+  // x[i * ldx + 4 q + b] (uint8) for i < ni, j < 64 (one panel of 64 columns, [kq][64][4]), int32 sums
+  // (exact under the u8 x s8 guarantee, no int16 step), overwritten. nullptr: the ISA has no such kernel.
+  void (*dense_u8s8)(const uint8_t* x, int64_t ldx, int64_t ni, const int8_t* w, int64_t kq, int32_t* y,
+                     int64_t ldy) = nullptr;
 };
 
 const HotKernels& hot();  // for active_isa()

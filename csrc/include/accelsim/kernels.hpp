@@ -49,17 +49,18 @@ void qconv_run(const QConvPlan& plan, void* out);
 
 // Algorithm of transposed convolutions on the int8 path (u8 x s8 codes, int32 accumulators, int8
 // weights): `phase` (phase decomposition, qconv.cpp convt_phase), `col2im` (GEMM + phase-plane
-// col2im, conv_packed), `implicit` (the phases as implicit GEMMs on AMX tiles, conv_implicit: never
-// chosen automatically, slower on most measured layers; on ISAs without the tiles as automatic) or `automatic`
-// (phase or col2im, each where it was measured faster: docs/design.md). Other formats and wider accumulators always take their own paths.
-// ACCELSIM_CONVT=auto|phase|col2im|implicit at first use, else automatic.
-enum class ConvtPath : int { automatic = 0, phase = 1, col2im = 2, implicit = 3 };
+// col2im, conv_packed), `implicit` (the phases as implicit GEMMs, conv_implicit, on ISAs with its
+// kernel, AMX tiles or AVX-512; elsewhere as automatic), `dense` (1x1 inputs as x[n][cin] times
+// w[cin][cout kh kw], conv_dense; other geometries as automatic) or `automatic` (each where it was
+// measured faster: docs/design.md). Other formats and wider accumulators always take their own paths.
+// ACCELSIM_CONVT=auto|phase|col2im|implicit|dense at first use, else automatic.
+enum class ConvtPath : int { automatic = 0, phase = 1, col2im = 2, implicit = 3, dense = 4 };
 ConvtPath convt_path();
 void set_convt_path(ConvtPath p);
 ConvtPath convt_path_from(const std::string& name);  // fails naming the value
-const char* convt_path_name(ConvtPath p);            // "auto", "phase", "col2im", "implicit"
+const char* convt_path_name(ConvtPath p);            // "auto", "phase", "col2im", "implicit", "dense"
 // What the last transposed qconv_run / qconv_requant_run in the process ran: "phase", "col2im",
-// "implicit" or "other" (the int16 / int64 paths); "" before any (tests check that every path is reached).
+// "implicit", "dense" or "other" (the int16 / int64 paths); "" before any (tests check that every path is reached).
 const char* last_convt_path();
 // What the last conv2d qconv_run / qconv_requant_run ran: "implicit" (qconv.cpp conv_implicit, AMX),
 // "packed" (im2col into a packed GEMM, u8 x s8 or int16, or the u8 x s8 small-output form) or "other"
