@@ -260,6 +260,29 @@ def dequantize(codes, scale: float, zero_point: int) -> np.ndarray:
     return _k.dequantize_codes(np.ascontiguousarray(codes), float(scale), _int(zero_point, "zero_point"))
 
 
+def dequantize_add(codes, scale: float, zero_point: int, residual, *, out=None, want_float: bool = False,
+                   into_residual: bool = False):
+    """``residual + dequantize(codes)`` in one pass (golden: ``accelsim.formats.vector``): float64, or
+    ``(float64 or None, codes)`` when ``out=(out_scale, out_zero_point, out_bits, out_signed)``.
+    ``into_residual``: the float64 sum is written into ``residual`` (C-contiguous, writeable), which
+    is returned as it, instead of into a new array; the caller gives the residual up: after a refusal
+    (NaN or inf in the sum) its contents are unspecified (the golden model leaves it untouched)."""
+    q = np.ascontiguousarray(codes)
+    r = np.asarray(residual)
+    if r.dtype != np.float64 or r.shape != q.shape:
+        raise FormatError(f"residual must be float64 of shape {q.shape}, got {r.dtype} {r.shape}")
+    if into_residual and not (r is residual and r.flags.c_contiguous and r.flags.writeable):
+        raise FormatError("into_residual needs a C-contiguous, writeable float64 residual array")
+    r = np.ascontiguousarray(r)
+    base = (q, float(scale), _int(zero_point, "zero_point"), r)
+    if out is None:
+        return _k.dequantize_add(*base, False, 1.0, 0, 8, True, False, bool(into_residual))
+    o_scale, o_zp, o_bits, o_signed = out
+    res = _k.dequantize_add(*base, True, float(o_scale), _int(o_zp, "out_zero_point"), _int(o_bits, "out_bits"),
+                            bool(o_signed), bool(want_float), bool(into_residual and want_float))
+    return res if want_float else (None, res)
+
+
 # ---- peak probes (benchmarks) --------------------------------------------------------------------
 def peak_probe_names() -> list[str]:
     """Every peak probe the build knows (``peak_probe`` refuses those this CPU cannot run)."""

@@ -3,7 +3,7 @@
 For each model and batch: the share of one ``QuantizedGraph.run`` (w8a8, C++ kernels) spent in each
 kernel call and node kind (every kernel entry point of ``accelsim.kernels`` and the runtime's per-node
 methods are wrapped with timers after a warm-up run), and an A/B of the runtime with and without its
-fused calls (``conv_requant``, ``instance_norm_add``, ``pad_codes``, ``lut_codes``,
+fused calls (``conv_requant``, ``instance_norm_add``, ``pad_codes``, ``lut_codes``, ``dequantize_add``,
 ``pixel_shuffle_codes``), its frozen weight keys (``frozen_key``: the kernels then hash the weights on
 every call) and its codes in several domains per value: without them it runs what it ran
 before they existed: ``conv_int`` then ``requantize_integer``, the norm then the add then the
@@ -30,7 +30,7 @@ sys.path.insert(0, HERE)
 
 import numpy as np  # noqa: E402
 
-FUSED = ("conv_requant", "instance_norm_add", "pad_codes", "lut_codes", "pixel_shuffle_codes")
+FUSED = ("conv_requant", "instance_norm_add", "pad_codes", "lut_codes", "pixel_shuffle_codes", "dequantize_add")
 KERNEL_CALLS = ("conv_int", "requantize_integer", "quantize", "dequantize", "instance_norm_codes", "conv_xnor",
                 "conv_flex") + FUSED
 
@@ -58,7 +58,8 @@ def profile(qg, x, repeats: int) -> dict:
 
     tot: dict = collections.defaultdict(float)
     saved_k = {n: getattr(kernels, n) for n in KERNEL_CALLS if hasattr(kernels, n)}
-    saved_m = {n: getattr(q.QuantizedGraph, n) for n in ("_mac", "_vector", "_norm_add_node", "_table_node")
+    saved_m = {n: getattr(q.QuantizedGraph, n) for n in ("_mac", "_vector", "_norm_add_node", "_table_node",
+                                                          "_dequantize_add_node")
                if hasattr(q.QuantizedGraph, n)}
 
     def timed(key, fn):

@@ -578,6 +578,49 @@ PYBIND11_MODULE(ACCELSIM_PYMODULE, m) {
         return out;
       },
       py::arg("codes"), py::arg("scale"), py::arg("zero_point"));
+  m.def(
+      "dequantize_add",
+      [](py::array q, double scale, int zero_point, py::object residual, bool codes, double out_scale,
+         int out_zero_point, int out_bits, bool out_signed, bool want_float, bool into_residual) -> py::object {
+        if (!(q.flags() & py::array::c_style)) throw py::value_error("codes must be C-contiguous");
+        DequantizeAddArgs a;
+        a.dtype = dtype_of(q, "codes");
+        a.codes = q.data();
+        a.n = q.size();
+        a.scale = scale;
+        a.zero_point = zero_point;
+        std::vector<py::ssize_t> shape(q.shape(), q.shape() + q.ndim());
+        // float64, C-contiguous, the codes' shape; taken as it is (no cast, no copy)
+        if (!py::isinstance<py::array_t<double, py::array::c_style>>(residual))
+          throw py::value_error("residual must be a C-contiguous float64 array");
+        auto rv = py::reinterpret_borrow<py::array_t<double, py::array::c_style>>(residual);
+        if (rv.ndim() != q.ndim() || !std::equal(shape.begin(), shape.end(), rv.shape()))
+          throw py::value_error("residual must have the shape of the codes");
+        a.residual = rv.data();
+        py::array out, outf;
+        if (codes) {
+          if (out_bits < 2 || out_bits > 16) throw py::value_error("out_bits must be in [2, 16]");
+          a.out_fmt = IntFmt{out_bits, out_signed};
+          a.out_scale = out_scale;
+          a.out_zero_point = out_zero_point;
+          out = codes_array(a.out_fmt, shape);
+          a.out_codes = out.mutable_data();
+        }
+        if (into_residual && !rv.writeable()) throw py::value_error("into_residual needs a writeable residual array");
+        if (!codes || want_float) {  // into the residual: element i is read, then written, by one thread
+          outf = into_residual ? py::array(rv) : py::array(py::array_t<double>(shape));
+          a.out_float = static_cast<double*>(outf.mutable_data());
+        }
+        {
+          py::gil_scoped_release release;
+          dequantize_add(a);
+        }
+        if (codes && want_float) return py::make_tuple(outf, out);
+        return codes ? out : outf;
+      },
+      py::arg("codes"), py::arg("scale"), py::arg("zero_point"), py::arg("residual"), py::arg("codes_out"),
+      py::arg("out_scale"), py::arg("out_zero_point"), py::arg("out_bits"), py::arg("out_signed"),
+      py::arg("want_float"), py::arg("into_residual"));
   m.def("peak_probe_names", []() {
     std::vector<std::string> out;
     for (const char* const* p = peak_probe_names(); *p; ++p) out.emplace_back(*p);

@@ -59,6 +59,40 @@ def test_cpp_equals_golden_on_every_generator(graphs, name, fmt):
 
 
 @pytest.mark.torch
+def test_residual_adds_of_codes_run_fused(graphs):
+    """SRResNet's residual adds (codes of a block + the float64 sum) run as kernels.dequantize_add, those
+    whose float64 input is the previous block's sum into that array (its other reader, the next
+    block's conv, took its codes when it was made), the sums' codes made in the same pass: outputs
+    equal the golden model's and the unfused run's, byte for byte."""
+    from accelsim import kernels as K
+    g = graphs["srresnet_tiny"]
+    lm = LoadedModel("s", g, "s")
+    q = quantize(g, "w8a8", lm.example_inputs(4, seed=3))
+    x = lm.example_inputs(2, seed=4)
+    calls = []
+
+    class Spy:
+        def __getattr__(self, name):
+            f = getattr(K, name)
+            if name != "dequantize_add":
+                return f
+            return lambda *a, **k: calls.append((k.get("into_residual"), k.get("out") is not None)) or f(*a, **k)
+
+    class NoFused:
+        def __getattr__(self, name):
+            if name == "dequantize_add":
+                raise AttributeError(name)
+            return getattr(K, name)
+    got = q.run(x, impl=Spy())
+    assert got.tobytes() == q.run(x, impl="reference").tobytes() == q.run(x, impl=NoFused()).tobytes()
+    adds = [n for n in g.nodes if n.op == "add"]
+    made_by = {n.name: n.op for n in g.nodes}
+    chained = [n for n in adds if any(made_by.get(i) == "add" for i in n.inputs)]   # blocks 2.. of the body
+    assert len(calls) == len(adds) >= 4 and all(out for _, out in calls)
+    assert sum(into for into, _ in calls) == len(chained) >= 2
+
+
+@pytest.mark.torch
 def test_integer_chain_never_leaves_integers(graphs):
     """Consecutive MAC nodes pass codes: a DCGAN's convs read QTensors with their own qparams, and a
     ReLU after a conv is fused into the requantization clamp."""

@@ -40,4 +40,4 @@ env LD_PRELOAD="$preload" \
       tests/test_kernels_bitexact.py tests/test_kernels_errors.py tests/test_capi.py tests/test_vector_ops.py \
       tests/test_validate_cli.py tests/test_fuzz_regressions.py tests/test_kernels_tiles.py tests/test_phase_convt.py \
       tests/test_implicit_conv.py tests/test_requant_row.py tests/test_frozen_weights.py tests/test_xnor_f64.py \
-      tests/test_array_cache.py tests/test_dense_convt.py "$@"
+      tests/test_array_cache.py tests/test_dense_convt.py tests/test_dequantize_add.py "$@"

@@ -10,8 +10,8 @@ import numpy as np
 
 from accelsim.errors import FormatError
 from accelsim.formats import binary, fixed, flexpoint, requant
-from accelsim.formats.vector import (dequantize, instance_norm_add, instance_norm_codes, lut_codes,  # noqa: F401
-                                     pad_codes, pixel_shuffle_codes, quantize)  # (re-exported)
+from accelsim.formats.vector import (dequantize, dequantize_add, instance_norm_add, instance_norm_codes,  # noqa: F401
+                                     lut_codes, pad_codes, pixel_shuffle_codes, quantize)  # (re-exported)
 from accelsim.formats.conv import ConvSpec
 from accelsim.formats.conv import taps_per_output as conv_taps
 

@@ -111,6 +111,34 @@ def instance_norm_add(x, residual, *, x_bits: int, x_signed: bool, scale: float,
     return (y if want_float else None), q
 
 
+def dequantize_add(codes, scale: float, zero_point: int, residual, *, out=None, want_float: bool = False,
+                   into_residual: bool = False):
+    """``residual + dequantize(codes)`` in float64 (``residual``: float64, the codes' shape): a residual
+    add of codes into a float64 sum; that array when ``out`` is None, else ``(that array or None unless
+    want_float, its codes in out = (out_scale, out_zero_point, out_bits, out_signed))``.
+    ``into_residual``: that array is ``residual`` itself (C-contiguous, writeable), overwritten with the
+    sum (the same bits), not a new one."""
+    r = np.asarray(residual)
+    if r.dtype != np.float64 or r.shape != np.shape(codes):
+        raise FormatError(f"residual must be float64 of shape {np.shape(codes)}, got {r.dtype} {r.shape}")
+    if into_residual and not (r is residual and r.flags.c_contiguous and r.flags.writeable):
+        raise FormatError("into_residual needs a C-contiguous, writeable float64 residual array")
+    y = r + dequantize(codes, scale, zero_point)
+    if out is None:
+        if into_residual:
+            r[...] = y
+            return r
+        return y
+    out_scale, out_zp, out_bits, out_signed = out
+    if not np.isfinite(y).all():
+        raise FormatError("dequantize_add: the sum contains NaN or inf: cannot quantize")
+    q = fixed.quantize(y, out_scale, out_zp, fixed.IntFormat(out_bits, out_signed))
+    if want_float and into_residual:
+        r[...] = y
+        y = r
+    return (y if want_float else None), q
+
+
 PAD_MODES = {"zeros": "constant", "reflect": "reflect", "replicate": "edge"}
 
 

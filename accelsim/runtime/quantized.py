@@ -271,6 +271,23 @@ class QuantizedGraph:
             if made_by.get(r) in ("instance_norm", "add") and r not in graph.outputs \
                     and all(c.name == a or c.name in code_readers for c in consumers[r]):
                 self._norm_add_into.add(a)
+        # A two-input add of codes and a float64 value (a residual block's sum: SRResNet) runs as one
+        # pass (kernels.dequantize_add: the same bits as the dequantization, the add and the sum's early
+        # quantization); it may write the sum into its float64 input where that is a fresh array a norm
+        # or an add made, no graph output, whose other readers all take early codes (made when it was
+        # made): add name -> such input positions.
+        self._add_float_into: dict[str, frozenset[int]] = {}
+        for n in graph.nodes:
+            if n.op != "add" or len(n.inputs) != 2 or n.inputs[0] == n.inputs[1]:
+                continue
+            ok = set()
+            for i, r in enumerate(n.inputs):
+                code_readers = set().union(*(rs for _, rs in self._domains(r))) if r in self.early else set()
+                if made_by.get(r) in ("instance_norm", "add") and r not in graph.outputs \
+                        and all(c.name == n.name or c.name in code_readers for c in consumers[r]):
+                    ok.add(i)
+            if ok:
+                self._add_float_into[n.name] = frozenset(ok)
         # A w1a1 node (no graph output) whose only reader is a ReLU whose value no MAC takes as codes applies it in its fused call (kernels.conv_xnor_f64 relu: numpy's maximum(y, 0.0), the
         # same bits; it needs positive finite scales): node -> relu.
         self._xnor_relu = {name: rs[0].name for name, p in self.plans.items()
@@ -337,6 +354,7 @@ class QuantizedGraph:
         fuse_norm_add = not trace and hasattr(K, "instance_norm_add")   # trace keeps every node's value
         fuse_requant = not trace and hasattr(K, "conv_requant")         # (and the exporter every accumulator)
         tables = not trace and hasattr(K, "lut_codes")                  # (trace runs the float64 ops)
+        fuse_deq_add = not trace and hasattr(K, "dequantize_add")
         for k, n in enumerate(g.nodes):
             args = [codes[i][n.name] if n.name in codes.get(i, ()) else env[i] for i in n.inputs]
             if tables and n.op in TABLE_OPS and (made := self._table_node(n, args, K)) is not None:
@@ -353,6 +371,8 @@ class QuantizedGraph:
                 env[n.name] = _PendingNorm(n, args[0])        # computed by its add (below)
             elif any(isinstance(a, _PendingNorm) for a in args):
                 self._norm_add_node(n, args, K, store, relu_done)
+            elif fuse_deq_add and n.op == "add" and (made := self._dequantize_add_node(n, args, K)) is not None:
+                store(n.name, *made)
             else:
                 store(n.name, self._vector(n, args, K, relu_done, in_place=not trace))
             if dead is not None:   # free a value after its last reader
@@ -398,6 +418,38 @@ class QuantizedGraph:
         if key not in self._tables:
             self._tables[key] = op_table(n, x.scale, x.zero_point, x.codes.dtype, c, out)
         return self._tables[key]
+
+    def _dequantize_add_node(self, n: Node, args, K):
+        """(float64 value or None, {domain: codes} or None) of add node ``n`` of codes and a float64 value
+        of their shape (or of two code tensors: the first dequantized into a fresh array), by one
+        kernels.dequantize_add call: the same bits as the dequantization, numpy's add (commutative in
+        IEEE arithmetic) and the sum's early quantization; None when it does not apply."""
+        if len(args) != 2 or n.inputs[0] == n.inputs[1]:
+            return None
+        is_q = [isinstance(a, QTensor) for a in args]
+        if is_q == [True, True]:
+            if args[0].codes.shape != args[1].codes.shape:
+                return None
+            i, other, into = 1, K.dequantize(args[0].codes, args[0].scale, args[0].zero_point), True
+        elif is_q == [False, False]:
+            return None
+        else:
+            i = 0 if is_q[0] else 1
+            other = args[1 - i]
+            if not (isinstance(other, np.ndarray) and other.dtype == np.float64
+                    and other.shape == args[i].codes.shape):
+                return None
+            into = 1 - i in self._add_float_into.get(n.name, ()) and other.base is None \
+                and other.flags.c_contiguous and other.flags.writeable
+        q = args[i]
+        if n.name not in self.early:
+            return K.dequantize_add(q.codes, q.scale, q.zero_point, other, into_residual=into), None
+        (scale, zp, bits), _ = self.early[n.name]
+        # the other early domains (if any) are quantized from the float64 sum by store()
+        want_float = not self._codes_only(n.name) or n.name in self._early_also
+        y, c = K.dequantize_add(q.codes, q.scale, q.zero_point, other, out=(scale, zp, bits, True),
+                                want_float=want_float, into_residual=into)
+        return y, {(scale, zp, bits): c}
 
     def _norm_add_node(self, n: Node, args, K, store, relu_done: set) -> None:
         """Add node ``n`` one of whose inputs is a pending instance norm: norm, add and the sum's early

@@ -280,4 +280,57 @@ void dequantize_codes(const void* codes, DType dtype, int64_t n, double scale, i
   }
 }
 
+void dequantize_add(const DequantizeAddArgs& a) {
+  if (a.out_codes) {
+    check_int_fmt(a.out_fmt, "out");
+    if (!(a.out_scale > 0) || !std::isfinite(a.out_scale)) fail("out_scale must be finite and > 0");
+    if (a.out_zero_point < a.out_fmt.qmin() || a.out_zero_point > a.out_fmt.qmax())
+      fail("out_zero_point must lie in the out format's range");
+  }
+  if (!a.out_codes && !a.out_float) fail("dequantize_add: nothing to write");
+  constexpr int64_t kChunk = 1 << 14;  // per task; its float64 sums in blocks of kBlock stay in L1
+  constexpr int64_t kBlock = 512;
+  const double qmin = a.out_fmt.qmin(), qmax = a.out_fmt.qmax(), ozp = a.out_zero_point;
+  std::atomic<bool> non_finite{false};
+  auto run = [&](const auto* q, auto* o) {
+    parallel_for((a.n + kChunk - 1) / kChunk, [&](int64_t b) {
+      double blk[kBlock];
+      const int64_t c1 = std::min(a.n, (b + 1) * kChunk);
+      for (int64_t i0 = b * kChunk; i0 < c1; i0 += kBlock) {
+        const int64_t nb = std::min(kBlock, c1 - i0);
+        double* y = a.out_float ? a.out_float + i0 : blk;
+        const double* r = a.residual + i0;
+        bool bad = false;  // fixed.quantize refuses NaN and inf (the golden model raises)
+        for (int64_t i = 0; i < nb; ++i) {  // fixed.dequantize's scale * (q - zp), then + residual
+          y[i] = r[i] + a.scale * double(int64_t(q[i0 + i]) - a.zero_point);
+          bad |= !(std::fabs(y[i]) <= 1.7976931348623157e308);
+        }
+        if (!o) continue;
+        if (bad) {
+          non_finite = true;
+          return;
+        }
+        quantize_run(y, nb, a.out_scale, ozp, qmin, qmax, o + i0);
+      }
+    });
+  };
+  auto with_out = [&](const auto* q) {
+    if (!a.out_codes) return run(q, static_cast<int8_t*>(nullptr));
+    switch (container_dtype(a.out_fmt)) {
+      case DType::i8: return run(q, static_cast<int8_t*>(a.out_codes));
+      case DType::u8: return run(q, static_cast<uint8_t*>(a.out_codes));
+      case DType::i16: return run(q, static_cast<int16_t*>(a.out_codes));
+      default: return run(q, static_cast<uint16_t*>(a.out_codes));
+    }
+  };
+  switch (a.dtype) {
+    case DType::i8: with_out(static_cast<const int8_t*>(a.codes)); break;
+    case DType::u8: with_out(static_cast<const uint8_t*>(a.codes)); break;
+    case DType::i16: with_out(static_cast<const int16_t*>(a.codes)); break;
+    case DType::u16: with_out(static_cast<const uint16_t*>(a.codes)); break;
+    default: fail("dequantize_add: codes must hold int8, uint8, int16 or uint16");
+  }
+  if (non_finite) fail("dequantize_add: the sum contains NaN or inf: cannot quantize");
+}
+
 }  // namespace accelsim

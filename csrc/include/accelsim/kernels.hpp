@@ -197,6 +197,24 @@ void pixel_shuffle_codes(const void* x, size_t elem_size, int64_t n, int64_t c_o
 void quantize_codes(const double* x, int64_t n, double scale, int32_t zero_point, IntFmt fmt, void* out);
 // out[i] = scale * (codes[i] - zero_point) in float64 (fixed.dequantize).
 void dequantize_codes(const void* codes, DType dtype, int64_t n, double scale, int32_t zero_point, double* out);
+// A residual add of codes into a float64 sum (accelsim/formats/vector.py dequantize_add): y[i] =
+// residual[i] + scale * (codes[i] - zero_point) in float64 (the bits of dequantize, then numpy's add),
+// into out_float (when not null; it may be residual itself), and when out_codes is not null its codes
+// clamp(round_half_even(y[i] / out_scale) + out_zero_point) (fixed.quantize; fails on NaN or inf).
+struct DequantizeAddArgs {
+  const void* codes = nullptr;
+  DType dtype = DType::i8;  // int8, uint8, int16 or uint16
+  int64_t n = 0;
+  double scale = 1.0;
+  int32_t zero_point = 0;
+  const double* residual = nullptr;
+  double* out_float = nullptr;
+  double out_scale = 1.0;
+  int32_t out_zero_point = 0;
+  IntFmt out_fmt{8, true};
+  void* out_codes = nullptr;
+};
+void dequantize_add(const DequantizeAddArgs& a);
 
 // ---- peak probes (benchmarks) ----------------------------------------------------------------------
 // Names of the probes (nullptr-terminated) and the multiply-accumulates per second one sustains on
