@@ -318,6 +318,8 @@ def bench_group(prep: Prepared, batch: int, layer: str, impls: list[str], args, 
     for r in range(args.repeats):
         k = r % len(order)
         for impl in order[k:] + order[:k]:
+            if args.settle_ms > 0:   # the engine before has gone quiet (its threads stop spinning)
+                time.sleep(args.settle_ms / 1000)
             if impl in fns:
                 times[impl].append(timed(fns[impl])[0])
             else:
@@ -535,6 +537,8 @@ def main(argv=None) -> int:
     ap.add_argument("--impls", default=",".join([f"accelsim-{f}" for f in FORMATS] + ["accelsim-w8a8-kernel", *PEERS]))
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--settle-ms", type=float, default=0.0,
+                    help="sleep this long before each timed run, so the engine before it has gone quiet")
     ap.add_argument("--calib", type=int, default=4, help="calibration inputs, image-input models (every engine)")
     ap.add_argument("--calib-small", type=int, default=32, help="calibration inputs, noise-input models and layers")
     ap.add_argument("--max-extra-s", type=float, default=1.5,
@@ -549,6 +553,8 @@ def main(argv=None) -> int:
     ap.add_argument("--json", metavar="PATH")
     ap.add_argument("--markdown", metavar="PATH", help="the tables in Markdown")
     args = ap.parse_args(argv)
+    if not 0 <= args.settle_ms <= 10_000:   # (NaN fails too; inf would sleep forever)
+        ap.error(f"--settle-ms must lie in [0, 10000], got {args.settle_ms}")
     impls = [i.strip() for i in args.impls.split(",") if i.strip()]
     bad = [i for i in impls if i not in PEERS and not (i.startswith("accelsim-") and (
         (kernel_impl(i) or ("", ""))[0] in FORMATS or i[9:] in FORMATS))]

@@ -21,11 +21,13 @@ def test_bench_runtime_quick(tmp_path):
     venvs.mkdir()
     impls = "accelsim-w8a8,accelsim-w1a1,accelsim-w8a8-kernel,torch-fp32,ort-int8,openvino-int8"
     res = subprocess.run([sys.executable, BENCH, "--quick", "--models", "dcgan", "--layers", "0", "--no-simulate",
+                          "--settle-ms", "1",
                           "--impls", impls, "--venvs", str(venvs), "--workdir", str(tmp_path / "work"),
                           "--json", str(out), "--markdown", str(tmp_path / "t.md")], capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr[-2000:]
     doc = json.loads(out.read_text())
     assert doc["machine"]["threads"] == 2 and len(doc["machine"]["load_average_start"]) == 3
+    assert doc["config"]["settle_ms"] == 1.0   # how the runs were spaced is part of the record
     rows = {(r["model"], r["layer"], r["impl"]): r for r in doc["rows"]}
     for key in [("dcgan64", "512x4x4->256x8x8", "accelsim-w8a8"), ("dcgan64", "512x4x4->256x8x8", "accelsim-w8a8-kernel"),
                 ("dcgan_tiny", "all", "accelsim-w8a8"), ("dcgan_tiny", "all", "accelsim-w1a1")]:
