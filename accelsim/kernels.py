@@ -17,6 +17,7 @@ import numpy as np
 from accelsim import _kernels as _k
 from accelsim.errors import ConfigError, FormatError, ModelError
 from accelsim.formats.conv import ConvSpec
+from accelsim.formats.vector import residual_operand
 
 ISAS = ("scalar", "avx2", "avx512", "amx")
 _W_KIND = {"fixed": 0, "ternary": 1, "binary": 2}
@@ -201,12 +202,7 @@ def instance_norm_add(x, residual, *, x_bits: int, x_signed: bool, scale: float,
     is returned as it, instead of into a new array; the caller gives the residual up: after a refusal
     (NaN or inf in the sum) its contents are unspecified (the golden model leaves it untouched)."""
     x = np.ascontiguousarray(x)
-    r = np.asarray(residual)
-    if r.dtype != np.float64 or r.shape != x.shape:
-        raise FormatError(f"residual must be float64 of shape {x.shape}, got {r.dtype} {r.shape}")
-    if into_residual and not (r is residual and r.flags.c_contiguous and r.flags.writeable):
-        raise FormatError("into_residual needs a C-contiguous, writeable float64 residual array")
-    r = np.ascontiguousarray(r)
+    r = np.ascontiguousarray(residual_operand(residual, x.shape, into_residual))
     w = None if weight is None else np.ascontiguousarray(weight, np.float64)
     b = None if bias is None else np.ascontiguousarray(bias, np.float64)
     base = (x, _int(x_bits, "x_bits"), bool(x_signed), float(scale), _int(zero_point, "zero_point"), w, b, float(eps))
@@ -268,12 +264,7 @@ def dequantize_add(codes, scale: float, zero_point: int, residual, *, out=None, 
     is returned as it, instead of into a new array; the caller gives the residual up: after a refusal
     (NaN or inf in the sum) its contents are unspecified (the golden model leaves it untouched)."""
     q = np.ascontiguousarray(codes)
-    r = np.asarray(residual)
-    if r.dtype != np.float64 or r.shape != q.shape:
-        raise FormatError(f"residual must be float64 of shape {q.shape}, got {r.dtype} {r.shape}")
-    if into_residual and not (r is residual and r.flags.c_contiguous and r.flags.writeable):
-        raise FormatError("into_residual needs a C-contiguous, writeable float64 residual array")
-    r = np.ascontiguousarray(r)
+    r = np.ascontiguousarray(residual_operand(residual, q.shape, into_residual))
     base = (q, float(scale), _int(zero_point, "zero_point"), r)
     if out is None:
         return _k.dequantize_add(*base, False, 1.0, 0, 8, True, False, bool(into_residual))

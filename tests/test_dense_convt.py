@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from accelsim import kernels
 from accelsim.formats import reference
 from accelsim.formats.conv import ConvSpec
-from tests.test_implicit_conv import requant_args
+from tests.test_implicit_conv import check_every_isa, requant_args
 from tests.test_phase_convt import INT, operands
 
 ISAS = kernels.available_isas()
@@ -41,24 +41,6 @@ def one_by_one(draw):
     return spec, xs, ws
 
 
-def check(x, w, spec, args, rq, path):
-    """conv_int and conv_requant under `path` on every ISA equal the golden model's bits; returns
-    {isa: (path of conv_int, path of conv_requant)}."""
-    ref = reference.conv_int(x, w, spec=spec, **args)
-    ref_q = reference.requantize_integer(ref, **rq)
-    ran = {}
-    for isa in ISAS:
-        with kernels.use_isa(isa), kernels.use_convt_path(path):
-            got = kernels.conv_int(x, w, spec=spec, **args)
-            p = kernels.last_convt_path()
-            got_q = kernels.conv_requant(x, w, spec=spec, **args, **rq)
-            ran[isa] = (p, kernels.last_convt_path())
-        np.testing.assert_array_equal(got, ref, err_msg=f"{isa} {path} conv_int")
-        assert got.dtype == ref.dtype
-        np.testing.assert_array_equal(got_q, ref_q, err_msg=f"{isa} {path} conv_requant")
-    return ran
-
-
 @pytest.mark.parametrize("fmt", list(INT))
 @settings(max_examples=40, deadline=None)
 @given(geom=one_by_one(), seed=st.integers(0, 2**32 - 1),
@@ -73,7 +55,8 @@ def test_dense_equals_golden(fmt, geom, seed, extreme):
     spec, xs, ws = geom
     rng = np.random.default_rng(seed)
     x, w, args = operands(fmt, xs, ws, spec.groups, rng, extreme)
-    ran = check(x, w, spec, args, requant_args(rng, ws[1] * spec.groups), "dense")
+    ran = check_every_isa(x, w, spec, args, requant_args(rng, ws[1] * spec.groups), kernels.last_convt_path,
+                          convt_path="dense")
     for isa, pair in ran.items():   # every ISA has the kernel; 16-bit activations take their own path
         assert pair == ("dense", "dense"), (isa, pair)
 

@@ -83,19 +83,21 @@ def instance_norm_codes(x, *, x_bits: int, x_signed: bool, scale: float, zero_po
     return np.maximum(q, q.dtype.type(out_zp)) if relu else q
 
 
-def instance_norm_add(x, residual, *, x_bits: int, x_signed: bool, scale: float, zero_point: int, weight=None,
-                      bias=None, eps: float, out=None, want_float: bool = False, into_residual: bool = False):
-    """``instance_norm_codes(x) + residual`` in float64 (``residual``: float64, x's shape): that array
-    when ``out`` is None; else ``(that array or None unless want_float, its codes in out =
-    (out_scale, out_zero_point, out_bits, out_signed))``. ``into_residual``: that array is ``residual``
-    itself (C-contiguous, writeable), overwritten with the sum (the same bits), not a new one."""
+def residual_operand(residual, shape, into_residual: bool = False) -> np.ndarray:
+    """The float64 residual of a fused add (``shape``: the other operand's), checked; ``into_residual``
+    (the sum written into it) needs it C-contiguous and writeable, the caller's array itself."""
     r = np.asarray(residual)
-    if r.dtype != np.float64 or r.shape != np.shape(x):
-        raise FormatError(f"residual must be float64 of shape {np.shape(x)}, got {r.dtype} {r.shape}")
+    if r.dtype != np.float64 or r.shape != tuple(shape):
+        raise FormatError(f"residual must be float64 of shape {tuple(shape)}, got {r.dtype} {r.shape}")
     if into_residual and not (r is residual and r.flags.c_contiguous and r.flags.writeable):
         raise FormatError("into_residual needs a C-contiguous, writeable float64 residual array")
-    y = instance_norm_codes(x, x_bits=x_bits, x_signed=x_signed, scale=scale, zero_point=zero_point, weight=weight,
-                            bias=bias, eps=eps) + r
+    return r
+
+
+def _fused_add_result(y, r, out, want_float: bool, into_residual: bool, what: str):
+    """What a fused add returns for its float64 sum ``y`` of residual ``r``: ``y`` (in ``r`` when
+    into_residual) when ``out`` is None, else ``(y or None unless want_float, y's codes in out)``;
+    ``what`` names the sum in the refusal of NaN or inf."""
     if out is None:
         if into_residual:
             r[...] = y
@@ -103,12 +105,24 @@ def instance_norm_add(x, residual, *, x_bits: int, x_signed: bool, scale: float,
         return y
     out_scale, out_zp, out_bits, out_signed = out
     if not np.isfinite(y).all():
-        raise FormatError("instance norm: the sum with the residual contains NaN or inf: cannot quantize")
+        raise FormatError(f"{what} contains NaN or inf: cannot quantize")
     q = fixed.quantize(y, out_scale, out_zp, fixed.IntFormat(out_bits, out_signed))
     if want_float and into_residual:
         r[...] = y
         y = r
     return (y if want_float else None), q
+
+
+def instance_norm_add(x, residual, *, x_bits: int, x_signed: bool, scale: float, zero_point: int, weight=None,
+                      bias=None, eps: float, out=None, want_float: bool = False, into_residual: bool = False):
+    """``instance_norm_codes(x) + residual`` in float64 (``residual``: float64, x's shape): that array
+    when ``out`` is None; else ``(that array or None unless want_float, its codes in out =
+    (out_scale, out_zero_point, out_bits, out_signed))``. ``into_residual``: that array is ``residual``
+    itself (C-contiguous, writeable), overwritten with the sum (the same bits), not a new one."""
+    r = residual_operand(residual, np.shape(x), into_residual)
+    y = instance_norm_codes(x, x_bits=x_bits, x_signed=x_signed, scale=scale, zero_point=zero_point, weight=weight,
+                            bias=bias, eps=eps) + r
+    return _fused_add_result(y, r, out, want_float, into_residual, "instance norm: the sum with the residual")
 
 
 def dequantize_add(codes, scale: float, zero_point: int, residual, *, out=None, want_float: bool = False,
@@ -118,25 +132,9 @@ def dequantize_add(codes, scale: float, zero_point: int, residual, *, out=None, 
     want_float, its codes in out = (out_scale, out_zero_point, out_bits, out_signed))``.
     ``into_residual``: that array is ``residual`` itself (C-contiguous, writeable), overwritten with the
     sum (the same bits), not a new one."""
-    r = np.asarray(residual)
-    if r.dtype != np.float64 or r.shape != np.shape(codes):
-        raise FormatError(f"residual must be float64 of shape {np.shape(codes)}, got {r.dtype} {r.shape}")
-    if into_residual and not (r is residual and r.flags.c_contiguous and r.flags.writeable):
-        raise FormatError("into_residual needs a C-contiguous, writeable float64 residual array")
-    y = r + dequantize(codes, scale, zero_point)
-    if out is None:
-        if into_residual:
-            r[...] = y
-            return r
-        return y
-    out_scale, out_zp, out_bits, out_signed = out
-    if not np.isfinite(y).all():
-        raise FormatError("dequantize_add: the sum contains NaN or inf: cannot quantize")
-    q = fixed.quantize(y, out_scale, out_zp, fixed.IntFormat(out_bits, out_signed))
-    if want_float and into_residual:
-        r[...] = y
-        y = r
-    return (y if want_float else None), q
+    r = residual_operand(residual, np.shape(codes), into_residual)
+    return _fused_add_result(r + dequantize(codes, scale, zero_point), r, out, want_float, into_residual,
+                             "dequantize_add: the sum")
 
 
 PAD_MODES = {"zeros": "constant", "reflect": "reflect", "replicate": "edge"}

@@ -1405,24 +1405,17 @@ void conv_dense(const TensorView& x, const TensorView& w, const Geom& g, int32_t
   // their columns are computed (pix2pix's 512x1x1 -> 2x2 layer takes 4 of its 16 taps). identity: the
   // output is the kernel window itself (padding 0, dilation 1, no output_padding: DCGAN's first
   // layer), so the sums' rows are the planes.
-  std::vector<int64_t> tap(size_t(P), -1), used;
-  {
-    std::vector<int64_t> col(size_t(T), -1);
-    for (int64_t oy = 0; oy < g.oh; ++oy)
-      for (int64_t ox = 0; ox < g.ow; ++ox) {
-        const int64_t a = oy + g.p.pad_h, b = ox + g.p.pad_w;
-        if (a % g.p.dil_h == 0 && a / g.p.dil_h < g.kh && b % g.p.dil_w == 0 && b / g.p.dil_w < g.kw)
-          col[size_t(a / g.p.dil_h * g.kw + b / g.p.dil_w)] = 0;
-      }
-    for (int64_t t = 0; t < T; ++t)
-      if (col[size_t(t)] == 0) col[size_t(t)] = int64_t(used.size()), used.push_back(t);
-    for (int64_t oy = 0; oy < g.oh; ++oy)
-      for (int64_t ox = 0; ox < g.ow; ++ox) {
-        const int64_t a = oy + g.p.pad_h, b = ox + g.p.pad_w;
-        if (a % g.p.dil_h == 0 && a / g.p.dil_h < g.kh && b % g.p.dil_w == 0 && b / g.p.dil_w < g.kw)
-          tap[size_t(oy * g.ow + ox)] = col[size_t(a / g.p.dil_h * g.kw + b / g.p.dil_w)];
-      }
-  }
+  std::vector<int64_t> tap(size_t(P), -1), used, col(size_t(T), -1);  // col: a used tap's column u
+  for (int64_t oy = 0; oy < g.oh; ++oy)  // first each pixel's tap index, then its column
+    for (int64_t ox = 0; ox < g.ow; ++ox) {
+      const int64_t a = oy + g.p.pad_h, b = ox + g.p.pad_w;
+      if (a % g.p.dil_h == 0 && a / g.p.dil_h < g.kh && b % g.p.dil_w == 0 && b / g.p.dil_w < g.kw)
+        col[size_t(tap[size_t(oy * g.ow + ox)] = a / g.p.dil_h * g.kw + b / g.p.dil_w)] = 0;
+    }
+  for (int64_t t = 0; t < T; ++t)
+    if (col[size_t(t)] == 0) col[size_t(t)] = int64_t(used.size()), used.push_back(t);
+  for (int64_t& t : tap)
+    if (t >= 0) t = col[size_t(t)];
   const int64_t U = std::max<int64_t>(1, int64_t(used.size())), J = cout_g * U;  // (no tap used: zero weights)
   if (used.empty()) used.push_back(-1);
   bool identity = P == U;
