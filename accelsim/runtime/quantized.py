@@ -263,29 +263,29 @@ class QuantizedGraph:
         # output, and every other reader of it takes early codes (made when it was made), so this add
         # is the last to read the array: add names.
         made_by = {n.name: n.op for n in graph.nodes}
+
+        def last_float_reader(r: str, a: str) -> bool:
+            """Whether add ``a`` may overwrite value ``r``'s float64 array: a fresh one a norm or an add
+            made, no graph output, every other reader of which takes early codes."""
+            code_readers = set().union(*(rs for _, rs in self._domains(r))) if r in self.early else set()
+            return made_by.get(r) in ("instance_norm", "add") and r not in graph.outputs \
+                and all(c.name == a or c.name in code_readers for c in consumers[r])
+
         self._norm_add_into = set()
         for v, a in self._norm_add.items():
             add = graph.node(a)
-            r = add.inputs[1] if add.inputs[0] == v else add.inputs[0]
-            code_readers = set().union(*(rs for _, rs in self._domains(r))) if r in self.early else set()
-            if made_by.get(r) in ("instance_norm", "add") and r not in graph.outputs \
-                    and all(c.name == a or c.name in code_readers for c in consumers[r]):
+            if last_float_reader(add.inputs[1] if add.inputs[0] == v else add.inputs[0], a):
                 self._norm_add_into.add(a)
         # A two-input add of codes and a float64 value (a residual block's sum: SRResNet) runs as one
         # pass (kernels.dequantize_add: the same bits as the dequantization, the add and the sum's early
         # quantization); it may write the sum into its float64 input where that is a fresh array a norm
         # or an add made, no graph output, whose other readers all take early codes (made when it was
-        # made): add name -> such input positions.
+        # made; last_float_reader): add name -> such input positions.
         self._add_float_into: dict[str, frozenset[int]] = {}
         for n in graph.nodes:
             if n.op != "add" or len(n.inputs) != 2 or n.inputs[0] == n.inputs[1]:
                 continue
-            ok = set()
-            for i, r in enumerate(n.inputs):
-                code_readers = set().union(*(rs for _, rs in self._domains(r))) if r in self.early else set()
-                if made_by.get(r) in ("instance_norm", "add") and r not in graph.outputs \
-                        and all(c.name == n.name or c.name in code_readers for c in consumers[r]):
-                    ok.add(i)
+            ok = {i for i, r in enumerate(n.inputs) if last_float_reader(r, n.name)}
             if ok:
                 self._add_float_into[n.name] = frozenset(ok)
         # A w1a1 node (no graph output) whose only reader is a ReLU whose value no MAC takes as codes applies it in its fused call (kernels.conv_xnor_f64 relu: numpy's maximum(y, 0.0), the
