@@ -195,6 +195,9 @@ def batched_geometries(draw):
                (64, 33, 3, 3)), seed=3, extreme="random")   # 1x1 inputs: pixels with and without a tap
 @example(geom=(ConvSpec.make(stride=1, padding=(1, 0), groups=2, transposed=True), (32, 66, 1, 1), (66, 17, 4, 2)),
          seed=4, extreme="x_hi_w_hi")
+@example(geom=(ConvSpec.make(stride=1, padding=2), (40, 128, 5, 7), (33, 128, 3, 3)), seed=5, extreme="random")
+@example(geom=(ConvSpec.make(stride=2, padding=1, transposed=True), (35, 128, 6, 6), (128, 32, 4, 4)), seed=6,
+         extreme="x_lo_w_lo")   # whole 64-channel planes: pixels past the 16-pixel blocks of the copy
 def test_batched_layout_equals_golden(fmt, geom, seed, extreme):
     spec, xs, ws = geom
     rng = np.random.default_rng(seed)

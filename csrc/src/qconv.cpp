@@ -1186,6 +1186,51 @@ inline void transpose_quads(const uint32_t* __restrict quads, int64_t Wp, uint8_
     for (int64_t c4 = 0; c4 < 16; ++c4) std::memcpy(d + j * ps + c4 * 4, quads + c4 * Wp + j, 4);
 }
 
+// dst(j)[t] = s[t lds + j] - sub (bytes, modulo 256) for t < nt, j < nj: blocks of 16 x 16 through
+// four rounds of SSE2 unpacks (64 per block instead of 256 byte moves), the edges byte by byte.
+// Two users: the batched implicit GEMM's codes come as [pixel][32 images] and go out as each image's
+// row of pixels (the byte loop had taken 5 % of DCGAN's 512x4x4 layer at batch 64, perf, Zen 4), and
+// its input copy turns 64 channel planes into pixels of 64 channel bytes.
+template <class Dst>
+inline void transpose_bytes_to(const uint8_t* __restrict s, int64_t lds, int64_t nt, int64_t nj, uint8_t sub,
+                               Dst&& dst) {
+  int64_t t0 = 0;
+#if defined(__SSE2__)
+  const __m128i vsub = _mm_set1_epi8(char(sub));
+  for (; t0 + 16 <= nt; t0 += 16) {
+    int64_t j0 = 0;
+    for (; j0 + 16 <= nj; j0 += 16) {
+      __m128i r[16], u[16];
+      for (int i = 0; i < 16; ++i)
+        r[i] = _mm_sub_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s + (t0 + i) * lds + j0)), vsub);
+      // after round k, register i holds 2^k-byte runs of rows: bytes, words, dwords, qwords
+      for (int i = 0; i < 8; ++i)
+        u[2 * i] = _mm_unpacklo_epi8(r[2 * i], r[2 * i + 1]), u[2 * i + 1] = _mm_unpackhi_epi8(r[2 * i], r[2 * i + 1]);
+      for (int a = 0; a < 4; ++a)
+        for (int b = 0; b < 2; ++b)
+          r[4 * a + b] = _mm_unpacklo_epi16(u[4 * a + b], u[4 * a + b + 2]),
+                    r[4 * a + b + 2] = _mm_unpackhi_epi16(u[4 * a + b], u[4 * a + b + 2]);
+      for (int a = 0; a < 2; ++a)
+        for (int b = 0; b < 4; ++b)
+          u[8 * a + b] = _mm_unpacklo_epi32(r[8 * a + b], r[8 * a + b + 4]),
+                    u[8 * a + b + 4] = _mm_unpackhi_epi32(r[8 * a + b], r[8 * a + b + 4]);
+      for (int b = 0; b < 8; ++b) r[b] = _mm_unpacklo_epi64(u[b], u[b + 8]), r[b + 8] = _mm_unpackhi_epi64(u[b], u[b + 8]);
+      // r[k] holds column j0 + perm[k] of the 16 rows (the rounds' interleaving, bit-reversed)
+      static constexpr int perm[16] = {0, 8, 4, 12, 2, 10, 6, 14, 1, 9, 5, 13, 3, 11, 7, 15};
+      for (int k = 0; k < 16; ++k) _mm_storeu_si128(reinterpret_cast<__m128i*>(dst(j0 + perm[k]) + t0), r[k]);
+    }
+    for (; j0 < nj; ++j0) {
+      uint8_t* d = dst(j0);
+      for (int64_t t = t0; t < t0 + 16; ++t) d[t] = uint8_t(s[t * lds + j0] - sub);
+    }
+  }
+#endif
+  for (int64_t j = 0; j < nj && t0 < nt; ++j) {
+    uint8_t* d = dst(j);
+    for (int64_t t = t0; t < nt; ++t) d[t] = uint8_t(s[t * lds + j] - sub);
+  }
+}
+
 // Emits task outputs: emit(img, ni, co, nc, gr, qa, qb, row, ldr, base) takes the sums of
 // channels co .. co + nc - 1 (over all groups), channel co + m's at row + m ldr, to which base[m] =
 // bias + corr is to be added (base null: nothing to add); the rows may be changed in place.
@@ -1290,6 +1335,16 @@ void conv_implicit(const TensorView& x, const TensorView& w, const Geom& g, int3
     // compute job (SRResNet's 64x32x32 conv alone 0.24 -> 0.16 ms; the whole model about 4 % faster in
     // alternated processes, Zen 4; DCGAN at batch 1 unchanged).
     const int64_t blocks = nn * G * CB, R = SY * Hp;
+    // Byte codes in whole 64-channel blocks, stride 1, every input column inside the window: a block's
+    // rows are 64 channel rows of pixels to transpose ((x - offset) modulo 256 is the code minus qmin,
+    // in [0, 255]). The general loop below (a channel quad at a time, rows of Wp bytes) had taken 10 %
+    // of DCGAN's 512x4x4 layer at batch 64, most of it byte loops over rows of 4 pixels (perf, Zen 4).
+    const bool whole_planes = SY == 1 && SX == 1 && (x.dtype == DType::i8 || x.dtype == DType::u8) &&
+                              cin_g % 64 == 0 && xlo <= 0 && g.w - xlo <= Wp;
+    std::vector<int64_t> pixel_at;  // whole_planes: input pixel iy w + ix at byte ((iy - ylo) Wp + ix - xlo) ps
+    if (whole_planes)
+      for (int64_t iy = 0; iy < g.h; ++iy)
+        for (int64_t ix = 0; ix < g.w; ++ix) pixel_at.push_back(((iy - ylo) * Wp + ix - xlo) * ps);
     const int64_t parts = blocks >= 2 * num_threads()
                               ? 1
                               : std::max<int64_t>(1, std::min<int64_t>({R, 2 * num_threads(), R * SX * Wp * 64 / 16384}));
@@ -1298,6 +1353,20 @@ void conv_implicit(const TensorView& x, const TensorView& w, const Geom& g, int3
       const int64_t il = job / (G * CB), img = n0 + il, gi = (job / CB) % G, cb = job % CB;
       uint8_t* dst = batched ? xb + (gi * CB + cb) * bplane + il * 64 : xb + job * bplane;
       if (!batched && part == 0) std::fill(dst + SY * SX * Hp * Wp * 64, dst + bplane, pad);
+      if (whole_planes) {  // window rows r0 .. r1 - 1: the input rows in them as one transpose, the rest pad
+        const int64_t ia = std::clamp<int64_t>(-ylo, r0, r1), ib = std::clamp<int64_t>(g.h - ylo, ia, r1);
+        for (int64_t r = r0; r < r1; ++r) {
+          uint8_t* d = dst + r * Wp * ps;
+          const bool inside = r >= ia && r < ib;
+          for (int64_t j = 0; j < Wp; ++j)
+            if (!inside || j < -xlo || j >= g.w - xlo) std::fill(d + j * ps, d + j * ps + 64, pad);
+        }
+        if (ib > ia)
+          transpose_bytes_to(static_cast<const uint8_t*>(x.data) + ((img * g.cin + gi * cin_g + cb * 64) * g.h + ylo + ia) * g.w,
+                             g.h * g.w, 64, (ib - ia) * g.w, uint8_t(offset),
+                             [&, o = pixel_at.data() + (ylo + ia) * g.w](int64_t p) { return dst + o[p]; });
+        return;
+      }
       thread_local std::vector<uint8_t> rows;       // 4 rows of Wp values (one channel quad)
       thread_local AlignedVector<uint32_t> quads;  // 16 rows of Wp quads
       if (int64_t(rows.size()) < 4 * Wp) rows.resize(size_t(4 * Wp));
@@ -1689,15 +1758,19 @@ void qconv_requant_run(const QConvPlan& plan, const RequantArgs& rq, void* out) 
                       if (ni) {  // batched: codes[m][t 32 + j] of pixel qa ow + t of image img + j
                         const int64_t plane = g.oh * g.ow * osize, npx = qb * g.ow;
                         const char* const cb = codes.data();  // (char stores may alias the vector's pointer)
-                        for (int64_t m = 0; m < nc; ++m)  // channel by channel: its codes stay in L1
+                        for (int64_t m = 0; m < nc; ++m) {  // channel by channel: its codes stay in L1
+                          char* const d0 = o + (img * g.cout + co + m) * plane + qa * g.ow * osize;
+                          if (osize == 1) {
+                            transpose_bytes_to(reinterpret_cast<const uint8_t*>(cb + m * n), 32, npx, ni, 0,
+                                               [&](int64_t j) { return reinterpret_cast<uint8_t*>(d0 + j * g.cout * plane); });
+                            continue;
+                          }
                           for (int64_t j = 0; j < ni; ++j) {
                             const char* __restrict c = cb + (m * n + j) * osize;
-                            char* __restrict d = o + ((img + j) * g.cout + co + m) * plane + qa * g.ow * osize;
-                            if (osize == 1)
-                              for (int64_t t = 0; t < npx; ++t) d[t] = c[t * 32];
-                            else
-                              for (int64_t t = 0; t < npx; ++t) std::memcpy(d + 2 * t, c + 64 * t, 2);
+                            char* __restrict d = d0 + j * g.cout * plane;
+                            for (int64_t t = 0; t < npx; ++t) std::memcpy(d + 2 * t, c + 64 * t, 2);
                           }
+                        }
                         return;
                       }
                       char* plane = o + (img * g.cout + co) * g.oh * g.ow * osize;
