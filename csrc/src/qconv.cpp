@@ -1145,10 +1145,28 @@ bool implicit_ok(const Geom& g, const HotKernels& hk) {
 // at most 4 input pixels (a generator's 1x1 and 2x2 layers: each weight is read once whatever the path,
 // and the kernel computes only the grid's few pixels): pix2pix's 512x1x1 and 1024x2x2 layers in the
 // runtime (conv_requant, Zen 4, 2 threads, medians of 20) 0.30 and 0.60 ms against phase's 0.43 and
-// 0.80 and col2im's 0.99 for the second. Elsewhere on AVX-512 a transposed conv takes it only when asked.
+// 0.80 and col2im's 0.99 for the second. And one image of >= 256 input channels per group when the
+// input has at most 16 pixels or >= 85 % of the grids' computed pixels are outputs (with the copy of
+// whole 64-channel planes and the weight prefetch): pix2pix's transposed layers, each after a 64 MB
+// pass over other memory (conv_requant, Zen 4, 2 threads, medians of 20), 1024x4x4 1.06 ms against
+// phase's 1.15, 512x32x32 3.20 against 3.41, 256x64x64 3.52 against phase's 4.15 and col2im's 4.08,
+// CycleGAN's 256x64x64 4.26 against 4.44, DCGAN's 512x4x4 0.32 against 0.35; 1024x8x8 (grids 67 %
+// full) kept phases, 2.12 against 1.77. Whole models in one process, old rule against new,
+// interleaved: pix2pix 1.03-1.05x (30 runs), DCGAN at batch 1 1.08-1.09x (200-300 runs), CycleGAN
+// 1.005x. Elsewhere on AVX-512 a transposed conv takes it only when asked.
 static bool implicit_convt_auto(const Geom& g) {
   if (g.cin_g() < 32 || g.cout_g() < 16) return false;
-  if (active_isa() == Isa::avx512) return (g.n == 1 && g.h * g.w <= 4) || implicit_batched(implicit_layout(g).grids, g);
+  if (active_isa() == Isa::avx512) {
+    if (g.n == 1 && g.h * g.w <= 4) return true;
+    const std::vector<ImplicitGrid> grids = implicit_layout(g).grids;
+    if (g.n == 1 && g.cin_g() >= 256) {  // one image, >= 256 input channels: inputs of <= 16 pixels, or full grids
+      if (g.h * g.w <= 16) return true;
+      int64_t valid = 0, computed = 0;
+      for (const ImplicitGrid& gr : grids) valid += gr.nqy * gr.nqx, computed += (gr.nqy * gr.wp + 31) / 32 * 32;
+      if (20 * valid >= 17 * computed) return true;  // >= 85 % of the computed pixels are outputs
+    }
+    return implicit_batched(grids, g);
+  }
   return active_isa() == Isa::amx && (g.n == 1 || g.h * (g.w + 2) >= 64);
 }
 
