@@ -253,3 +253,35 @@ def test_convt_path_switch():
     res = subprocess.run([sys.executable, "-c", code], env=dict(os.environ, ACCELSIM_CONVT="fft"),
                          capture_output=True, text=True)
     assert res.returncode != 0 and "ACCELSIM_CONVT" in res.stderr
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_one_image_of_few_rows_split_over_threads(isa, threads):
+    """One image whose sink takes whole images (csrc/src/packed_gemm.hpp few_blocks): the GEMM's M
+    blocks shrink to whole channels so that every thread gets one, and the image's B is packed by
+    ranges of k-groups on every thread: pix2pix's last layer (few output channels, col2im) and a
+    conv2d of few input channels (im2col), conv_int and conv_requant, golden bit for bit."""
+    rng = np.random.default_rng(23)
+    prev = kernels.num_threads()
+    kernels.set_num_threads(threads)
+    try:
+        cases = ((ConvSpec.make(stride=2, padding=1, transposed=True), (1, 128, 9, 21), (128, 3, 4, 4)),
+                 (ConvSpec.make(stride=2, padding=1, output_padding=1, transposed=True), (1, 100, 7, 5), (100, 5, 3, 3)),
+                 (ConvSpec.make(stride=1, padding=1), (1, 16, 11, 40), (64, 16, 3, 3)),
+                 (ConvSpec.make(stride=2, padding=(1, 2)), (1, 20, 13, 9), (40, 20, 3, 5)))
+        for spec, xs, ws in cases:
+            x = rng.integers(-128, 128, xs).astype(np.int8)
+            w = rng.integers(-127, 128, ws).astype(np.int8)
+            cout = ws[1] if spec.transposed else ws[0]
+            bias = rng.integers(-9999, 9999, cout).astype(np.int32)
+            args = dict(x_bits=8, x_signed=True, x_zero_point=5, w_bits=8, bias=bias, spec=spec)
+            m0, sh = quantize_multiplier(0.001)
+            rq = dict(m0=m0, shift=sh, zero_point=-2, out_bits=16, out_signed=True, act="none")
+            with kernels.use_isa(isa), kernels.use_convt_path("col2im"):
+                got = kernels.conv_int(x, w, **args)
+                got_q = kernels.conv_requant(x, w, **args, **rq)
+            ref = reference.conv_int(x, w, **args)
+            np.testing.assert_array_equal(got, ref, err_msg=str(spec))
+            np.testing.assert_array_equal(got_q, reference.requantize_integer(ref, **rq), err_msg=str(spec))
+    finally:
+        kernels.set_num_threads(prev)

@@ -234,8 +234,6 @@ void packed_gemm(const GemmShape& s, const AList& A, Row&& row, MakeSink&& make_
   // M blocks: whole multiples of rows_unit (no two tasks share an output) and of MR (aligned panels).
   const int64_t unit = s.rows_unit;
   const int64_t lcm = unit / std::gcd<int64_t>(unit, MR) * MR;
-  const int64_t MC = lcm * std::max<int64_t>(1, 120 / lcm);
-  const int64_t mblocks = (s.M + MC - 1) / MC;
   const int64_t P = std::max<int64_t>(1, s.cols_per_image);
   const int64_t ipb = std::max<int64_t>(1, std::min<int64_t>(s.images, 512 / P));  // images per block
   // Column blocks: whole images (ipb of them), or, when the sink allows, blocks of kSplitCols columns
@@ -244,6 +242,18 @@ void packed_gemm(const GemmShape& s, const AList& A, Row&& row, MakeSink&& make_
   const int64_t ncols = s.images * P;
   const int64_t bs = s.split ? std::min(ncols, (kSplitCols + NB - 1) / NB * NB) : ipb * P;  // columns per block
   const int64_t iblocks = (ncols + bs - 1) / bs;
+  // Fewer (group, column block) pairs than 2 per thread (one image whose sink takes whole images):
+  // M blocks of fewer rows, down to lcm, so that every thread gets M blocks too, and each block's B
+  // packed by ranges of k-groups on every thread. pix2pix's last layer (128x128x128 -> 3x256x256: 48
+  // GEMM rows, one image) had run as one task on one thread: 1.36 -> 0.91 ms (conv_requant, Zen 4, 2
+  // threads, medians of 40 interleaved calls).
+  const bool few_blocks = s.groups * iblocks < num_threads();
+  int64_t MC = lcm * std::max<int64_t>(1, 120 / lcm);
+  if (few_blocks) {
+    const int64_t want = (2 * num_threads() + s.groups * iblocks - 1) / (s.groups * iblocks);  // M blocks
+    MC = std::max(lcm, std::min(MC, ((s.M + want - 1) / want + lcm - 1) / lcm * lcm));
+  }
+  const int64_t mblocks = (s.M + MC - 1) / MC;
   const int64_t kalign = ts.kga() / KG;                                       // B k-groups per A k-group
   const int64_t kgroups = ((s.K + KG - 1) / KG + kalign - 1) / kalign * kalign;
   const int64_t pstride = kgroups * KG * NR;                                  // elements per B panel
@@ -253,13 +263,15 @@ void packed_gemm(const GemmShape& s, const AList& A, Row&& row, MakeSink&& make_
   const int64_t blk_elems = nsubs * (NB / NR) * pstride;                      // packed B of one column block
   // Packs column block ib of group gi: KG rows of the block at a time, interleaved into the panels of
   // each C block ([C block][panel][k-group][NR][KG]); every element the kernels read is written.
-  auto pack_block = [&](int64_t gi, int64_t ib, TB* blk) {
+  // k-groups kq0 .. kq1 - 1 only (the rest of the block untouched), or all (kq1 < 0).
+  auto pack_block = [&](int64_t gi, int64_t ib, TB* blk, int64_t kq0 = 0, int64_t kq1 = -1) {
     const int64_t c0 = ib * bs, nbb = std::min(ncols, (ib + 1) * bs) - c0;
-    if constexpr (PacksPanels<Row>::value) {  // the row source writes the panels itself
+    if (kq1 < 0) kq1 = kgroups;
+    if constexpr (PacksPanels<Row>::value) {  // the row source writes the panels itself (all k-groups)
       if (row.packs(KG)) return row.pack_panels(gi, c0, nbb, kgroups, NR, pstride, blk);
     }
     std::vector<TB> tmp(size_t(KG * nbb));
-    for (int64_t kq = 0; kq < kgroups; ++kq) {
+    for (int64_t kq = kq0; kq < kq1; ++kq) {
       for (int64_t i = 0; i < KG; ++i) {
         if (kq * KG + i < s.K) row(gi, kq * KG + i, c0, nbb, tmp.data() + i * nbb);
         else std::fill(tmp.begin() + i * nbb, tmp.begin() + (i + 1) * nbb, TB(0));
@@ -357,8 +369,15 @@ void packed_gemm(const GemmShape& s, const AList& A, Row&& row, MakeSink&& make_
       packed.reset(CacheAligned<TB>().allocate(size_t(need)));
       packed_size = need;
     }
-    parallel_for(s.groups * nib, [&](int64_t job) {
-      pack_block(job / nib, ib0 + job % nib, packed.get() + job * blk_elems);
+    // few_blocks: each block in ranges of k-groups (of >= 8), one per thread, unless the row source
+    // packs whole blocks itself
+    bool whole = !few_blocks;
+    if constexpr (PacksPanels<Row>::value) whole = whole || row.packs(KG);
+    const int64_t kparts = whole ? 1 : std::max<int64_t>(1, std::min<int64_t>(num_threads(), kgroups / 8));
+    parallel_for(s.groups * nib * kparts, [&](int64_t jp) {
+      const int64_t job = jp / kparts, part = jp % kparts;
+      pack_block(job / nib, ib0 + job % nib, packed.get() + job * blk_elems, part * kgroups / kparts,
+                 (part + 1) * kgroups / kparts);
     });
     parallel_for(s.groups * mblocks * nib, [&](int64_t task) {
       const int64_t gi = task / (mblocks * nib), mb = (task / nib) % mblocks, ibw = task % nib;
