@@ -348,8 +348,21 @@ class QuantizedGraph:
                     value = first
             env[name] = value
 
-        for i, x in zip(g.inputs, g.check_inputs(inputs)):
-            store(i.name, x)
+        # An input every reader of which takes codes is checked for NaN and inf by the quantize kernel
+        # as it makes them: one pass, not two (np.isfinite's pass took 0.23 ms of a 7.4 ms run of
+        # DCGAN's 512x4x4 layer at batch 64, Zen 4).
+        quantized_only = frozenset(i.name for i in g.inputs if i.name in self.early and self._codes_only(i.name)
+                                   and i.dtype != "int")
+        for i, x in zip(g.inputs, g.check_inputs(inputs, finite_checked_later=quantized_only)):
+            if i.name not in quantized_only:
+                store(i.name, x)
+                continue
+            try:
+                store(i.name, x)
+            except ValueError as e:
+                if np.isfinite(x).all():
+                    raise
+                raise ModelError(f"input {i.name!r} contains NaN or inf") from e
         dead = None if trace else self._dead
         fuse_norm_add = not trace and hasattr(K, "instance_norm_add")   # trace keeps every node's value
         fuse_requant = not trace and hasattr(K, "conv_requant")         # (and the exporter every accumulator)
