@@ -122,6 +122,16 @@ def test_requant_in_image_chunks(path):
     assert len(np.unique(got)) > 50
 
 
+def check_int_and_requant(isa, path, x, w, args, rq):
+    """conv_int and conv_requant on ISA `isa` with transposed-conv path `path` equal the golden model."""
+    with kernels.use_isa(isa), kernels.use_convt_path(path):
+        got = kernels.conv_int(x, w, **args)
+        got_q = kernels.conv_requant(x, w, **args, **rq)
+    ref = reference.conv_int(x, w, **args)
+    np.testing.assert_array_equal(got, ref, err_msg=str(args["spec"]))
+    np.testing.assert_array_equal(got_q, reference.requantize_integer(ref, **rq), err_msg=str(args["spec"]))
+
+
 @pytest.mark.parametrize("threads", [1, 2])
 def test_stride2_phase_pairs_in_one_task(isa, threads):
     """With enough column blocks (>= 2 per thread) the phases of a column block run in order in one
@@ -140,12 +150,7 @@ def test_stride2_phase_pairs_in_one_task(isa, threads):
             args = dict(x_bits=8, x_signed=True, x_zero_point=-7, w_bits=8, bias=bias, spec=spec)
             m0, sh = quantize_multiplier(0.002)
             rq = dict(m0=m0, shift=sh, zero_point=-3, out_bits=8, out_signed=True, act="none")
-            with kernels.use_isa(isa), kernels.use_convt_path("phase"):
-                got = kernels.conv_int(x, w, **args)
-                got_q = kernels.conv_requant(x, w, **args, **rq)
-            ref = reference.conv_int(x, w, **args)
-            np.testing.assert_array_equal(got, ref, err_msg=str(spec))
-            np.testing.assert_array_equal(got_q, reference.requantize_integer(ref, **rq), err_msg=str(spec))
+            check_int_and_requant(isa, "phase", x, w, args, rq)
     finally:
         kernels.set_num_threads(prev)
 
@@ -277,11 +282,6 @@ def test_one_image_of_few_rows_split_over_threads(isa, threads):
             args = dict(x_bits=8, x_signed=True, x_zero_point=5, w_bits=8, bias=bias, spec=spec)
             m0, sh = quantize_multiplier(0.001)
             rq = dict(m0=m0, shift=sh, zero_point=-2, out_bits=16, out_signed=True, act="none")
-            with kernels.use_isa(isa), kernels.use_convt_path("col2im"):
-                got = kernels.conv_int(x, w, **args)
-                got_q = kernels.conv_requant(x, w, **args, **rq)
-            ref = reference.conv_int(x, w, **args)
-            np.testing.assert_array_equal(got, ref, err_msg=str(spec))
-            np.testing.assert_array_equal(got_q, reference.requantize_integer(ref, **rq), err_msg=str(spec))
+            check_int_and_requant(isa, "col2im", x, w, args, rq)
     finally:
         kernels.set_num_threads(prev)

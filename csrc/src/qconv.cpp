@@ -1112,10 +1112,17 @@ ImplicitLayout implicit_layout(const Geom& g) {
 // Taken for batched_candidate convs whose grids cover the output exactly, when under 3/4 of the
 // computed columns are output pixels in the per-image layout (small grids: DCGAN-64's 1x1, 4x4 and
 // 8x8 inputs at batch 64), with the images filling their 32-blocks at least as well.
-bool implicit_batched(const std::vector<ImplicitGrid>& grids, const Geom& g) {
-  if (!batched_candidate(g)) return false;
+// (output pixels, computed pixels) of one image's grids in the per-image layout (rows of wp columns,
+// 32-column tiles).
+std::pair<int64_t, int64_t> grid_pixels(const std::vector<ImplicitGrid>& grids) {
   int64_t valid = 0, computed = 0;
   for (const ImplicitGrid& gr : grids) valid += gr.nqy * gr.nqx, computed += (gr.nqy * gr.wp + 31) / 32 * 32;
+  return {valid, computed};
+}
+
+bool implicit_batched(const std::vector<ImplicitGrid>& grids, const Geom& g) {
+  if (!batched_candidate(g)) return false;
+  const auto [valid, computed] = grid_pixels(grids);
   const int64_t blocks = (g.n + 31) / 32 * 32;
   return valid == g.oh * g.ow && computed > 0 && 4 * valid < 3 * computed && g.n * computed >= valid * blocks;
 }
@@ -1161,8 +1168,7 @@ static bool implicit_convt_auto(const Geom& g) {
     const std::vector<ImplicitGrid> grids = implicit_layout(g).grids;
     if (g.n == 1 && g.cin_g() >= 256) {  // one image, >= 256 input channels: inputs of <= 16 pixels, or full grids
       if (g.h * g.w <= 16) return true;
-      int64_t valid = 0, computed = 0;
-      for (const ImplicitGrid& gr : grids) valid += gr.nqy * gr.nqx, computed += (gr.nqy * gr.wp + 31) / 32 * 32;
+      const auto [valid, computed] = grid_pixels(grids);
       if (20 * valid >= 17 * computed) return true;  // >= 85 % of the computed pixels are outputs
     }
     return implicit_batched(grids, g);
@@ -1204,84 +1210,62 @@ inline void transpose_quads(const uint32_t* __restrict quads, int64_t Wp, uint8_
     for (int64_t c4 = 0; c4 < 16; ++c4) std::memcpy(d + j * ps + c4 * 4, quads + c4 * Wp + j, 4);
 }
 
-// dst(j)[t] = s[t lds + j] - sub (bytes, modulo 256) for t < nt, j < nj: blocks of 16 x 16 through
-// four rounds of SSE2 unpacks (64 per block instead of 256 byte moves), the edges byte by byte.
-// Two users: the batched implicit GEMM's codes come as [pixel][32 images] and go out as each image's
-// row of pixels (the byte loop had taken 5 % of DCGAN's 512x4x4 layer at batch 64, perf, Zen 4), and
-// its input copy turns 64 channel planes into pixels of 64 channel bytes.
-template <class Dst>
-inline void transpose_bytes_to(const uint8_t* __restrict s, int64_t lds, int64_t nt, int64_t nj, uint8_t sub,
-                               Dst&& dst) {
-  int64_t t0 = 0;
-#if defined(__SSE2__)
-  const __m128i vsub = _mm_set1_epi8(char(sub));
-  for (; t0 + 16 <= nt; t0 += 16) {
-    int64_t j0 = 0;
-    for (; j0 + 16 <= nj; j0 += 16) {
-      __m128i r[16], u[16];
-      for (int i = 0; i < 16; ++i)
-        r[i] = _mm_sub_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s + (t0 + i) * lds + j0)), vsub);
-      // after round k, register i holds 2^k-byte runs of rows: bytes, words, dwords, qwords
-      for (int i = 0; i < 8; ++i)
-        u[2 * i] = _mm_unpacklo_epi8(r[2 * i], r[2 * i + 1]), u[2 * i + 1] = _mm_unpackhi_epi8(r[2 * i], r[2 * i + 1]);
-      for (int a = 0; a < 4; ++a)
-        for (int b = 0; b < 2; ++b)
-          r[4 * a + b] = _mm_unpacklo_epi16(u[4 * a + b], u[4 * a + b + 2]),
-                    r[4 * a + b + 2] = _mm_unpackhi_epi16(u[4 * a + b], u[4 * a + b + 2]);
-      for (int a = 0; a < 2; ++a)
-        for (int b = 0; b < 4; ++b)
-          u[8 * a + b] = _mm_unpacklo_epi32(r[8 * a + b], r[8 * a + b + 4]),
-                    u[8 * a + b + 4] = _mm_unpackhi_epi32(r[8 * a + b], r[8 * a + b + 4]);
-      for (int b = 0; b < 8; ++b) r[b] = _mm_unpacklo_epi64(u[b], u[b + 8]), r[b + 8] = _mm_unpackhi_epi64(u[b], u[b + 8]);
-      // r[k] holds column j0 + perm[k] of the 16 rows (the rounds' interleaving, bit-reversed)
-      static constexpr int perm[16] = {0, 8, 4, 12, 2, 10, 6, 14, 1, 9, 5, 13, 3, 11, 7, 15};
-      for (int k = 0; k < 16; ++k) _mm_storeu_si128(reinterpret_cast<__m128i*>(dst(j0 + perm[k]) + t0), r[k]);
-    }
-    for (; j0 < nj; ++j0) {
-      uint8_t* d = dst(j0);
-      for (int64_t t = t0; t < t0 + 16; ++t) d[t] = uint8_t(s[t * lds + j0] - sub);
-    }
-  }
-#endif
-  for (int64_t j = 0; j < nj && t0 < nt; ++j) {
-    uint8_t* d = dst(j);
-    for (int64_t t = t0; t < nt; ++t) d[t] = uint8_t(s[t * lds + j] - sub);
-  }
+// dst(j)[t] = T(s[t lds + j] - sub) (modulo 2^8 or 2^16) for t < nt, j < nj, T uint8_t or uint16_t:
+// blocks of B x B elements (B = 16 / sizeof(T)) through rounds of SSE2 unpacks at twice the width
+// each (bytes, words, dwords, qwords: 64 unpacks per 16 x 16 block of bytes instead of 256 moves),
+// the edges element by element. Users: the input copy of conv_implicit (64 channel planes into
+// pixels of 64 channel bytes; the general loop had taken 10 % of DCGAN's 512x4x4 layer at batch 64)
+// and the batched layout's output codes ([pixel][32 images] into each image's rows: the per-element
+// copies had taken 5 % (int8) and 11 % (int16, the runtime's convs read by a norm, an add or the
+// output) of that layer's runs; perf, Zen 4).
+// One round: registers base + b and base + b + d (d = W / sizeof(T)) into their W-byte unpacks.
+template <int W>
+inline void unpack_pair(__m128i& lo, __m128i& hi) {
+  const __m128i a = lo, b = hi;
+  if constexpr (W == 1) lo = _mm_unpacklo_epi8(a, b), hi = _mm_unpackhi_epi8(a, b);
+  else if constexpr (W == 2) lo = _mm_unpacklo_epi16(a, b), hi = _mm_unpackhi_epi16(a, b);
+  else if constexpr (W == 4) lo = _mm_unpacklo_epi32(a, b), hi = _mm_unpackhi_epi32(a, b);
+  else lo = _mm_unpacklo_epi64(a, b), hi = _mm_unpackhi_epi64(a, b);
 }
-
-// dst(j)[t] = s[t lds + j] for t < nt, j < nj (16-bit codes): transpose_bytes_to's scheme on 8 x 8
-// blocks (three rounds of unpacks). The runtime's convs whose codes a norm, an add or the graph's
-// output reads emit int16 codes: the per-element copy had taken 11 % of DCGAN's 512x4x4 layer run
-// at batch 64 (perf, Zen 4).
-template <class Dst>
-inline void transpose_u16_to(const uint16_t* __restrict s, int64_t lds, int64_t nt, int64_t nj, Dst&& dst) {
+template <int W, int B>
+inline void unpack_round(__m128i* r) {
+  constexpr int d = W / (16 / B);  // register distance of this round: element width W / element size
+  for (int base = 0; base < B; base += 2 * d)
+    for (int b = 0; b < d; ++b) unpack_pair<W>(r[base + b], r[base + b + d]);
+}
+template <class T, class Dst>
+inline void transpose_to(const T* __restrict s, int64_t lds, int64_t nt, int64_t nj, T sub, Dst&& dst) {
   int64_t t0 = 0;
 #if defined(__SSE2__)
-  for (; t0 + 8 <= nt; t0 += 8) {
+  constexpr int E = int(sizeof(T)), B = 16 / E, L = B == 16 ? 4 : 3;  // B x B blocks, L rounds
+  const __m128i vsub = E == 1 ? _mm_set1_epi8(char(sub)) : _mm_set1_epi16(short(sub));
+  for (; t0 + B <= nt; t0 += B) {
     int64_t j0 = 0;
-    for (; j0 + 8 <= nj; j0 += 8) {
-      __m128i r[8], u[8];
-      for (int i = 0; i < 8; ++i) r[i] = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + (t0 + i) * lds + j0));
-      for (int i = 0; i < 4; ++i)
-        u[2 * i] = _mm_unpacklo_epi16(r[2 * i], r[2 * i + 1]), u[2 * i + 1] = _mm_unpackhi_epi16(r[2 * i], r[2 * i + 1]);
-      for (int a = 0; a < 2; ++a)
-        for (int b = 0; b < 2; ++b)
-          r[4 * a + b] = _mm_unpacklo_epi32(u[4 * a + b], u[4 * a + b + 2]),
-                    r[4 * a + b + 2] = _mm_unpackhi_epi32(u[4 * a + b], u[4 * a + b + 2]);
-      for (int b = 0; b < 4; ++b) u[b] = _mm_unpacklo_epi64(r[b], r[b + 4]), u[b + 4] = _mm_unpackhi_epi64(r[b], r[b + 4]);
-      // u[k] holds column j0 + perm[k] of the 8 rows (the rounds' interleaving, bit-reversed)
-      static constexpr int perm[8] = {0, 4, 2, 6, 1, 5, 3, 7};
-      for (int k = 0; k < 8; ++k) _mm_storeu_si128(reinterpret_cast<__m128i*>(dst(j0 + perm[k]) + t0), u[k]);
+    for (; j0 + B <= nj; j0 += B) {
+      __m128i r[B];
+      for (int i = 0; i < B; ++i) {
+        const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + (t0 + i) * lds + j0));
+        r[i] = E == 1 ? _mm_sub_epi8(v, vsub) : _mm_sub_epi16(v, vsub);
+      }
+      unpack_round<E, B>(r);
+      unpack_round<2 * E, B>(r);
+      unpack_round<4 * E, B>(r);
+      if constexpr (E == 1) unpack_round<8, B>(r);
+      for (int k = 0; k < B; ++k) {
+        int rev = 0;
+        for (int bit = 0; bit < L; ++bit) rev |= ((k >> bit) & 1) << (L - 1 - bit);
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(dst(j0 + rev) + t0), r[k]);
+      }
     }
     for (; j0 < nj; ++j0) {
-      uint16_t* d = dst(j0);
-      for (int64_t t = t0; t < t0 + 8; ++t) d[t] = s[t * lds + j0];
+      T* d = dst(j0);
+      for (int64_t t = t0; t < t0 + B; ++t) d[t] = T(s[t * lds + j0] - sub);
     }
   }
 #endif
   for (int64_t j = 0; j < nj && t0 < nt; ++j) {
-    uint16_t* d = dst(j);
-    for (int64_t t = t0; t < nt; ++t) d[t] = s[t * lds + j];
+    T* d = dst(j);
+    for (int64_t t = t0; t < nt; ++t) d[t] = T(s[t * lds + j] - sub);
   }
 }
 
@@ -1416,9 +1400,9 @@ void conv_implicit(const TensorView& x, const TensorView& w, const Geom& g, int3
             if (!inside || j < -xlo || j >= g.w - xlo) std::fill(d + j * ps, d + j * ps + 64, pad);
         }
         if (ib > ia)
-          transpose_bytes_to(static_cast<const uint8_t*>(x.data) + ((img * g.cin + gi * cin_g + cb * 64) * g.h + ylo + ia) * g.w,
-                             g.h * g.w, 64, (ib - ia) * g.w, uint8_t(offset),
-                             [&, o = pixel_at.data() + (ylo + ia) * g.w](int64_t p) { return dst + o[p]; });
+          transpose_to<uint8_t>(static_cast<const uint8_t*>(x.data) + ((img * g.cin + gi * cin_g + cb * 64) * g.h + ylo + ia) * g.w,
+                                g.h * g.w, 64, (ib - ia) * g.w, uint8_t(offset),
+                                [&, o = pixel_at.data() + (ylo + ia) * g.w](int64_t p) { return dst + o[p]; });
         return;
       }
       thread_local std::vector<uint8_t> rows;       // 4 rows of Wp values (one channel quad)
@@ -1814,13 +1798,12 @@ void qconv_requant_run(const QConvPlan& plan, const RequantArgs& rq, void* out) 
                         const char* const cb = codes.data();  // (char stores may alias the vector's pointer)
                         for (int64_t m = 0; m < nc; ++m) {  // channel by channel: its codes stay in L1
                           char* const d0 = o + (img * g.cout + co + m) * plane + qa * g.ow * osize;
-                          if (osize == 1) {
-                            transpose_bytes_to(reinterpret_cast<const uint8_t*>(cb + m * n), 32, npx, ni, 0,
-                                               [&](int64_t j) { return reinterpret_cast<uint8_t*>(d0 + j * g.cout * plane); });
-                            continue;
-                          }
-                          transpose_u16_to(reinterpret_cast<const uint16_t*>(cb + m * n * 2), 32, npx, ni,
-                                           [&](int64_t j) { return reinterpret_cast<uint16_t*>(d0 + j * g.cout * plane); });
+                          if (osize == 1)
+                            transpose_to<uint8_t>(reinterpret_cast<const uint8_t*>(cb + m * n), 32, npx, ni, 0,
+                                                  [&](int64_t j) { return reinterpret_cast<uint8_t*>(d0 + j * g.cout * plane); });
+                          else
+                            transpose_to<uint16_t>(reinterpret_cast<const uint16_t*>(cb + m * n * 2), 32, npx, ni, 0,
+                                                   [&](int64_t j) { return reinterpret_cast<uint16_t*>(d0 + j * g.cout * plane); });
                         }
                         return;
                       }
