@@ -1,7 +1,7 @@
 // The worker pool behind parallel_for (parallel.hpp). Workers sleep between jobs, each pinned to a CPU
-// of its own where the process has enough (worker_cpu); the calling thread
-// always works on its own job too, so a job finishes even when no worker gets a CPU in time (other
-// processes), and the caller never waits for a worker that has not claimed an index.
+// of its own where the process has enough (worker_cpu); the calling thread always works on its own job
+// too, so a job finishes even when no worker gets a CPU in time (other processes), and the caller never
+// waits for a worker that has not claimed an index.
 // Before sleeping, a worker spins for about kSpinNs (and the caller, for the end of its job, as
 // long): a futex wake-up took tens of microseconds, as long as a whole batch-1 layer's share, so
 // back-to-back jobs (a layer's copy and compute phases, the next layer) found their worker still
@@ -16,13 +16,12 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdlib>
+#include <cstring>
 #include <exception>
 #include <mutex>
 #include <thread>
 #include <vector>
-
-#include <cstdlib>
-#include <cstring>
 
 #include "accelsim/core.hpp"
 
@@ -33,10 +32,11 @@ constexpr int64_t kSpinNs = 100000;  // 0.1 ms
 
 // Worker id's CPU: the (id + 1)-th of the CPUs this process may run on (the first left to the caller,
 // which is not pinned), or -1 (not pinned): not on Linux, one CPU only, no (id + 1)-th CPU (workers
-// past the CPUs), or ACCELSIM_PIN_THREADS=0. Why: once both vCPUs of a VM had been idle for ~30 ms, the worker woken for
-// a job was placed on the caller's CPU and the whole run went on one core (DCGAN's 512x4x4 layer run at
-// batch 64 after a 30 ms sleep, Zen 4 VM: 11.7 ms unpinned, 6.6 ms pinned, 6.1-6.3 ms without the
-// sleep); OpenVINO pins its threads too (ENABLE_CPU_PINNING) and kept its time after the same sleep.
+// past the CPUs), or ACCELSIM_PIN_THREADS=0. Why: once both vCPUs of a VM had been idle for ~30 ms,
+// the worker woken for a job was placed on the caller's CPU and the whole run went on one core
+// (DCGAN's 512x4x4 layer run at batch 64 after a 30 ms sleep, Zen 4 VM: 11.7 ms unpinned, 6.6 ms
+// pinned, 6.1-6.3 ms without the sleep); OpenVINO pins its threads too (ENABLE_CPU_PINNING) and kept
+// its time after the same sleep.
 int worker_cpu(int id) {
 #if defined(__linux__)
   const char* env = std::getenv("ACCELSIM_PIN_THREADS");
