@@ -87,7 +87,7 @@ static void ukr_u8s8(const int8_t* a, const uint8_t* b, int64_t kgroups, int64_t
 // Pixels 16-31 are computed only when ncols > 16 (their columns of c are left as they are otherwise).
 // Precondition: as ukr_u8s8.
 static void ukr_u8s8_implicit(const uint8_t* x, const int64_t* xoff, const int8_t* w, int64_t steps, int32_t* c,
-                              int64_t ldc, int64_t ncols) {
+                              int64_t ldc, int64_t ncols, const int32_t* base) {
   const bool two = ncols > 16;
   _tile_zero(0);
   _tile_zero(1);
@@ -108,15 +108,22 @@ static void ukr_u8s8_implicit(const uint8_t* x, const int64_t* xoff, const int8_
     w += 2048;
   }
   alignas(64) int32_t t[16 * 16];
+  // t[pixel][channel]: + base per channel (one vector per pixel row) before the transpose
+  const auto store = [&](int half, int32_t* dst) {
+    if (base)
+      for (int p = 0; p < 16; ++p)
+        _mm512_store_si512(t + p * 16, _mm512_add_epi32(_mm512_load_si512(t + p * 16), _mm512_loadu_si512(base + 16 * half)));
+    transpose_store_16x16(t, dst, ldc);
+  };
   _tile_stored(0, t, 64);
-  transpose_store_16x16(t, c, ldc);
+  store(0, c);
   _tile_stored(1, t, 64);
-  transpose_store_16x16(t, c + 16 * ldc, ldc);
+  store(1, c + 16 * ldc);
   if (!two) return;
   _tile_stored(2, t, 64);
-  transpose_store_16x16(t, c + 16, ldc);
+  store(0, c + 16);
   _tile_stored(3, t, 64);
-  transpose_store_16x16(t, c + 16 * ldc + 16, ldc);
+  store(1, c + 16 * ldc + 16);
 }
 
 // The peak probe's loop (peak_probe.cpp): 4 independent TDPBSUD per iteration on tiles in registers.

@@ -1,6 +1,7 @@
 // AVX2 hot loops: compiled for avx2/fma/popcnt with a target pragma, selected at run time only on
 // CPUs that support them (core.cpp). Standard headers are included before the pragma.
 #include <cstdint>
+#include <cstring>
 #include <type_traits>
 
 #include "accelsim/hot.hpp"
@@ -322,7 +323,7 @@ const HotKernels* hot_avx2() {
       quantize_row_fast<uint16_t>, store_strided_s32_generic,
       /*tile_begin=*/nullptr, hash_bytes_generic, /*ukr_u8s8_implicit=*/nullptr,
       /*xnor_conv=*/{8, 16, 1}, ukr_xnor_conv_generic<8, 16>, pack_signs_f64_block_generic, xnor_row_f64_generic,
-      dense_u8s8_generic};
+      dense_u8s8_generic, store_strided_codes_generic};
   return &k;
 }
 }  // namespace accelsim

@@ -167,6 +167,37 @@ static void interleave2_s32(const int32_t* a, const int32_t* b, int64_t ld_src, 
   }
 }
 
+// Stride 2 (else the generic copy): per 32 byte codes (16 int16 codes), one zero extension to 16-bit
+// (32-bit) lanes puts each code at an even element of the destination's 64 bytes, and one masked
+// store (every even element) writes those alone. Tails through load and store masks.
+static void store_strided_codes(const void* src, int64_t n, int64_t size, void* dst, int64_t stride) {
+  if (stride != 2 || (size != 1 && size != 2)) return store_strided_codes_generic(src, n, size, dst, stride);
+  int64_t i = 0;
+  if (size == 1) {
+    const uint8_t* s = static_cast<const uint8_t*>(src);
+    uint8_t* d = static_cast<uint8_t*>(dst);
+    for (; i + 32 <= n; i += 32)
+      _mm512_mask_storeu_epi8(d + 2 * i, __mmask64(0x5555555555555555ull),
+                              _mm512_cvtepu8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(s + i))));
+    if (i < n) {
+      const uint64_t cnt = uint64_t(n - i);  // < 32
+      const __m512i v = _mm512_cvtepu8_epi16(_mm256_maskz_loadu_epi8(__mmask32((1ull << cnt) - 1), s + i));
+      _mm512_mask_storeu_epi8(d + 2 * i, __mmask64(0x5555555555555555ull & ((1ull << (2 * cnt)) - 1)), v);
+    }
+    return;
+  }
+  const uint16_t* s = static_cast<const uint16_t*>(src);
+  uint16_t* d = static_cast<uint16_t*>(dst);
+  for (; i + 16 <= n; i += 16)
+    _mm512_mask_storeu_epi16(d + 2 * i, __mmask32(0x55555555u),
+                             _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(s + i))));
+  if (i < n) {
+    const uint32_t cnt = uint32_t(n - i);  // < 16
+    const __m512i v = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(__mmask16((1u << cnt) - 1), s + i));
+    _mm512_mask_storeu_epi16(d + 2 * i, __mmask32(0x55555555u & ((1u << (2 * cnt)) - 1)), v);
+  }
+}
+
 // Stride 1: 16 lanes per step. Stride 2: per 16 sources, two vpermd spread them over the even lanes
 // of 32 outputs and two masked stores (0x5555) write those lanes only. Tails through lane masks.
 static void store_strided_s32(const int32_t* src, int64_t n, int32_t add, int32_t* dst, int64_t stride) {
@@ -492,9 +523,9 @@ constexpr int64_t kImplicitPrefetch = 4096;
 // per channel half); per step and k-group the two weight vectors and one broadcast quad per pixel.
 template <int NP>
 static inline void implicit_pass(const uint8_t* x, const int64_t* xoff, const int8_t* w, int64_t steps, int64_t p0,
-                                 int32_t (*t)[16 * 32]) {
+                                 __m512i b0, __m512i b1, int32_t (*t)[16 * 32]) {
   __m512i acc[NP][2];
-  for (int p = 0; p < NP; ++p) acc[p][0] = acc[p][1] = _mm512_setzero_si512();
+  for (int p = 0; p < NP; ++p) acc[p][0] = b0, acc[p][1] = b1;
   for (int64_t s = 0; s < steps; ++s) {
     const uint8_t* xs = x + xoff[s] + p0 * 64;
     const int8_t* ws = w + s * 2048;
@@ -521,23 +552,27 @@ static inline void implicit_pass(const uint8_t* x, const int64_t* xoff, const in
 // hot.hpp ukr_u8s8_implicit on vpdpbusd: 32 pixels x 32 channels in passes of 8 pixels (of 4, 2 or 1
 // for the last pixels below ncols: a 1x1 output computes one pixel, not 32); per pass, step and
 // k-group, the two weight vectors (channels 0-15 and 16-31 of the packed B tile) and one broadcast
-// channel quad per pixel, up to 16 accumulators; then transposed into channel rows, per 16 pixels
-// with any below ncols (the pixels of such a half past ncols hold zeros).
+// channel quad per pixel, up to 16 accumulators (starting from the base vectors: no pass of its own
+// over the sums, which had taken about a tenth of CycleGAN's 128x128x128 transposed conv); then
+// transposed into channel rows, per 16 pixels with any below ncols (the pixels of such a half past
+// ncols hold zeros).
 static void ukr_u8s8_implicit(const uint8_t* x, const int64_t* xoff, const int8_t* w, int64_t steps, int32_t* c,
-                              int64_t ldc, int64_t ncols) {
+                              int64_t ldc, int64_t ncols, const int32_t* base) {
   alignas(64) int32_t t[2][16 * 32];  // per channel half: [pixel][channel]
+  const __m512i b0 = base ? _mm512_loadu_si512(base) : _mm512_setzero_si512();
+  const __m512i b1 = base ? _mm512_loadu_si512(base + 16) : _mm512_setzero_si512();
   int64_t p0 = 0;
-  for (; p0 + 8 <= ncols; p0 += 8) implicit_pass<8>(x, xoff, w, steps, p0, t);
+  for (; p0 + 8 <= ncols; p0 += 8) implicit_pass<8>(x, xoff, w, steps, p0, b0, b1, t);
   if (ncols - p0 >= 4) {
-    implicit_pass<4>(x, xoff, w, steps, p0, t);
+    implicit_pass<4>(x, xoff, w, steps, p0, b0, b1, t);
     p0 += 4;
   }
   if (ncols - p0 >= 2) {
-    implicit_pass<2>(x, xoff, w, steps, p0, t);
+    implicit_pass<2>(x, xoff, w, steps, p0, b0, b1, t);
     p0 += 2;
   }
   if (ncols - p0 >= 1) {
-    implicit_pass<1>(x, xoff, w, steps, p0, t);
+    implicit_pass<1>(x, xoff, w, steps, p0, b0, b1, t);
     p0 += 1;
   }
   const int64_t filled = (ncols + 15) / 16 * 16;
@@ -736,7 +771,8 @@ const HotKernels* hot_avx512() {
       quantize_row_fast<int8_t>, quantize_row_fast<uint8_t>, quantize_row_fast<int16_t>,
       quantize_row_fast<uint16_t>, store_strided_s32,
       /*tile_begin=*/nullptr, hash_bytes_generic, ukr_u8s8_implicit,
-      /*xnor_conv=*/{kXC, 8 * kXV, 1}, ukr_xnor_conv, pack_signs_f64_block, xnor_row_f64, dense_u8s8};
+      /*xnor_conv=*/{kXC, 8 * kXV, 1}, ukr_xnor_conv, pack_signs_f64_block, xnor_row_f64, dense_u8s8,
+      store_strided_codes};
   return &k;
 }
 }  // namespace accelsim

@@ -1,5 +1,7 @@
 // Portable scalar hot loops (baseline ISA of the build): the reference every SIMD table must equal.
 // Its tile geometry differs from the SIMD ones on purpose: the driver must not depend on it.
+#include <cstring>
+
 #include "accelsim/hot.hpp"
 #include "mutants.hpp"  // test builds only (hot_generic.inc)
 
@@ -24,7 +26,7 @@ const HotKernels& hot_scalar() {
       quantize_row_generic<uint16_t>, store_strided_s32_generic,
       /*tile_begin=*/nullptr, hash_bytes_generic, /*ukr_u8s8_implicit=*/nullptr,
       /*xnor_conv=*/{4, 8, 1}, ukr_xnor_conv_generic<4, 8>, pack_signs_f64_block_generic, xnor_row_f64_generic,
-      dense_u8s8_generic};
+      dense_u8s8_generic, store_strided_codes_generic};
   return k;
 }
 

@@ -1269,14 +1269,13 @@ inline void transpose_to(const T* __restrict s, int64_t lds, int64_t nt, int64_t
   }
 }
 
-// Emits task outputs: emit(img, ni, co, nc, gr, qa, qb, row, ldr, base) takes the sums of
-// channels co .. co + nc - 1 (over all groups), channel co + m's at row + m ldr, to which base[m] =
-// bias + corr is to be added (base null: nothing to add); the rows may be changed in place.
+// Emits task outputs: emit(img, ni, co, nc, gr, qa, qb, row, ldr) takes the final sums (bias and
+// correction included: the kernel starts from each grid's base) of channels co .. co + nc - 1 (over
+// all groups), channel co + m's at row + m ldr; the rows may be changed in place.
 // ni = 0 (nc = 1): row[0..qb - qa) holds columns [qa, qb) of grid gr of image img (implicit_runs
 // maps them to output pixels), valid sums up to a multiple of 32 columns. ni > 0 (the batched
 // layout): qa = oy0, qb = nr: row[t 32 + j], t < nr ow, j < 32, is output pixel oy0 ow + t of image
-// img + j (rows oy0 .. oy0 + nr - 1), valid for j < ni; gr is unused, and base is null
-// (conv_implicit added each grid's base to its sums).
+// img + j (rows oy0 .. oy0 + nr - 1), valid for j < ni; gr is unused.
 template <class Emit>
 void conv_implicit(const TensorView& x, const TensorView& w, const Geom& g, int32_t offset, int32_t pad_value,
                    int64_t corr_factor, const int64_t* bias, Emit&& emit) {
@@ -1339,12 +1338,14 @@ void conv_implicit(const TensorView& x, const TensorView& w, const Geom& g, int3
   const int64_t NB = batched ? (chunk + 31) / 32 * 32 : 1;
   const int64_t ps = batched ? NB * 64 : 64;  // bytes from one window pixel to the next
   const int64_t bplane = batched ? L * NB * 64 : L * 64;
-  // Per grid: bias + corr per channel (|.| < 2^31 by the plan's bound) and the steps' A offsets.
+  // Per grid: bias + corr per channel (|.| < 2^31 by the plan's bound; 32 zeros past the last: the
+  // kernel reads 32 per call) and the steps' A offsets.
   std::vector<std::vector<int32_t>> base(grids.size());
   std::vector<std::vector<int64_t>> xoff(grids.size());  // step s = cb T + t: byte offset of its pixels
   for (size_t k = 0; k < grids.size(); ++k) {
     for (int64_t c = 0; c < g.cout; ++c)
       base[k].push_back(int32_t((bias ? bias[c] : 0) + corr_factor * pw->sums[k][size_t(c)]));
+    base[k].resize(size_t(g.cout + 32), 0);
     const int64_t Tp = int64_t(grids[k].tap.size());
     for (int64_t cb = 0; cb < CB; ++cb)
       for (int64_t t = 0; t < Tp; ++t) xoff[k].push_back(cb * bplane + grids[k].off[size_t(t)] * ps);
@@ -1455,16 +1456,13 @@ void conv_implicit(const TensorView& x, const TensorView& w, const Geom& g, int3
             const int64_t i = (oy - gr.oy0) / gr.sy;
             for (int64_t j = 0; j < gr.nqx; ++j) {  // acc[m][((oy - oy0) ow + ox) 32 + image], ox = ox0 + j sx
               int32_t* c = acc.data() + ((oy - oy0) * g.ow + gr.ox0 + j * gr.sx) * 32;
-              hk.ukr_u8s8_implicit(xs + (i * Wp + j) * ps, xoff[k].data(), wk, steps, c, ldr, ni);
-              for (int64_t m = 0; m < nc; ++m) {  // + the grid's base (grids differ in their weight sums)
-                const int32_t b = base[k][size_t(gi * cout_g + co0 + m)];
-                for (int64_t t = 0; t < ni; ++t) c[m * ldr + t] += b;
-              }
+              // from the grid's base (grids differ in their weight sums)
+              hk.ukr_u8s8_implicit(xs + (i * Wp + j) * ps, xoff[k].data(), wk, steps, c, ldr, ni,
+                                   base[k].data() + gi * cout_g + co0);
             }
           }
         }
-        emit(n0 + ib * 32, ni, gi * cout_g + co0, nc, grids[0], oy0, nr, acc.data(), ldr,
-             nullptr);  // the grids' bases are in the sums already
+        emit(n0 + ib * 32, ni, gi * cout_g + co0, nc, grids[0], oy0, nr, acc.data(), ldr);
         return;
       }
       const size_t k = size_t(std::upper_bound(first_task.begin(), first_task.end(), r) - first_task.begin() - 1);
@@ -1479,11 +1477,9 @@ void conv_implicit(const TensorView& x, const TensorView& w, const Geom& g, int3
       for (int64_t q0 = qa; q0 < qb; q0 += 32)
         for (int64_t p = 0; p < panels; ++p)
           hk.ukr_u8s8_implicit(xs + q0 * 64, xoff[k].data(), A.data.data() + (co0 / 32 + p) * steps * 2048, steps,
-                               acc.data() + p * 32 * QC + (q0 - qa), QC, std::min<int64_t>(32, qb - q0));
-      for (int64_t m = 0; m < nc; ++m) {
-        const int64_t co = gi * cout_g + co0 + m;
-        emit(img, 0, co, 1, gr, qa, qb, acc.data() + m * QC, QC, &base[k][size_t(co)]);
-      }
+                               acc.data() + p * 32 * QC + (q0 - qa), QC, std::min<int64_t>(32, qb - q0),
+                               base[k].data() + gi * cout_g + co0 + 32 * p);
+      for (int64_t m = 0; m < nc; ++m) emit(img, 0, gi * cout_g + co0 + m, 1, gr, qa, qb, acc.data() + m * QC, QC);
     });
   }
   if (xb_buf.size() > (size_t(64) << 20)) AlignedVector<uint8_t>().swap(xb_buf);
@@ -1782,17 +1778,13 @@ void qconv_requant_run(const QConvPlan& plan, const RequantArgs& rq, void* out) 
       conv_implicit(a.x, a.w, g, a.x_fmt.qmin(), a.x_zero_point - a.x_fmt.qmin(), corr_u8,
                     bias64.empty() ? nullptr : bias64.data(),
                     [&](int64_t img, int64_t ni, int64_t co, int64_t nc, const ImplicitGrid& gr, int64_t qa, int64_t qb,
-                        int32_t* row, int64_t ldr, const int32_t* b) {
+                        int32_t* row, int64_t ldr) {
                       // whole rows (32-column multiples: full vectors) into codes, then out
                       const int64_t n = ni ? qb * g.ow * 32 : (qb - qa + 31) / 32 * 32;
                       thread_local std::vector<char> codes;
                       if (int64_t(codes.size()) < nc * n * osize) codes.resize(size_t(nc * n * osize));
-                      for (int64_t m = 0; m < nc; ++m) {
-                        int32_t* r = row + m * ldr;
-                        if (b)
-                          for (int64_t i = 0; i < n; ++i) r[i] += b[m];
-                        requant_row_run(rows[size_t(co + m)], r, n, od, codes.data() + m * n * osize);
-                      }
+                      for (int64_t m = 0; m < nc; ++m)
+                        requant_row_run(rows[size_t(co + m)], row + m * ldr, n, od, codes.data() + m * n * osize);
                       if (ni) {  // batched: codes[m][t 32 + j] of pixel qa ow + t of image img + j
                         const int64_t plane = g.oh * g.ow * osize, npx = qb * g.ow;
                         const char* const cb = codes.data();  // (char stores may alias the vector's pointer)
@@ -1810,12 +1802,9 @@ void qconv_requant_run(const QConvPlan& plan, const RequantArgs& rq, void* out) 
                       char* plane = o + (img * g.cout + co) * g.oh * g.ow * osize;
                       implicit_runs(gr, qa, qb, [&](int64_t oy, int64_t ox, int64_t m, int64_t j) {
                         char* d = plane + (oy * g.ow + ox) * osize;
-                        const char* src = codes.data() + j * osize;
-                        if (gr.sx == 1) std::memcpy(d, src, size_t(m * osize));
-                        else if (osize == 1)  // a transposed conv's phase: every sx-th code of the row
-                          for (int64_t i = 0; i < m; ++i) d[i * gr.sx] = src[i];
-                        else
-                          for (int64_t i = 0; i < m; ++i) std::memcpy(d + i * gr.sx * 2, src + i * 2, 2);
+                        if (gr.sx == 1) std::memcpy(d, codes.data() + j * osize, size_t(m * osize));
+                        else  // a transposed conv's phase: every sx-th code of the row
+                          hk.store_strided_codes(codes.data() + j * osize, m, osize, d, gr.sx);
                       });
                     });
       return;
@@ -1924,7 +1913,7 @@ void qconv_run(const QConvPlan& plan, void* out) {
     int32_t* o = static_cast<int32_t*>(out);
     conv_implicit(a.x, a.w, g, a.x_fmt.qmin(), a.x_zero_point - a.x_fmt.qmin(), corr, ops.bias,
                   [&](int64_t img, int64_t ni, int64_t co, int64_t nc, const ImplicitGrid& gr, int64_t qa, int64_t qb,
-                      int32_t* row, int64_t ldr, const int32_t* b) {
+                      int32_t* row, int64_t ldr) {
                     const int64_t plane = g.oh * g.ow;
                     if (ni) {  // batched: channel co + m's sum of pixel qa ow + t of image img + j at row[m ldr + t 32 + j]
                       for (int64_t m = 0; m < nc; ++m)
@@ -1936,7 +1925,7 @@ void qconv_run(const QConvPlan& plan, void* out) {
                     }
                     int32_t* d = o + (img * g.cout + co) * plane;
                     implicit_runs(gr, qa, qb, [&](int64_t oy, int64_t ox, int64_t n, int64_t j) {
-                      hk.store_strided_s32(row + j, n, b[0], d + oy * g.ow + ox, gr.sx);
+                      hk.store_strided_s32(row + j, n, 0, d + oy * g.ow + ox, gr.sx);
                     });
                   });
   } else if (plan.acc_bits == 32 && u8ok && a.w.dtype == DType::i8 && tr && use_phase(plan.g, hk)) {

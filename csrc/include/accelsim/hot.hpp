@@ -135,7 +135,8 @@ struct HotKernels {
   // packed-weight cache's check that weights kept their bytes (qconv.cpp).
   uint64_t (*hash_bytes)(const uint8_t* p, int64_t n) = nullptr;
   // Implicit-GEMM conv tile (qconv.cpp conv_implicit): C (32 x 32 int32, row stride ldc, overwritten),
-  // C[i][j] = sum over steps s < steps, k < 64 of W_s[i][k] * X_s[j][k], where X_s = x + xoff[s] holds
+  // C[i][j] = base[i] + sum over steps s < steps, k < 64 of W_s[i][k] * X_s[j][k] (base: 32 int32 addends,
+  // one per channel, or nullptr for none; the caller guarantees the sum fits int32), where X_s = x + xoff[s] holds
   // 32 pixels j of 64 uint8 channel bytes each, 64 bytes apart (read in place from the input's copy in
   // 64-channel blocks: no im2col, no packing), and W_s = w + s * 2048 holds int8 weights as
   // [2 halves of 16 channels i][16 k-groups][16 channels][4 k]. Exact int32 sums under the u8s8
@@ -143,7 +144,7 @@ struct HotKernels {
   // (their columns of C are then unspecified; X still holds all 32 pixels' bytes). nullptr: the ISA
   // has no such kernel (conv_packed then packs B).
   void (*ukr_u8s8_implicit)(const uint8_t* x, const int64_t* xoff, const int8_t* w, int64_t steps, int32_t* c,
-                            int64_t ldc, int64_t ncols) = nullptr;
+                            int64_t ldc, int64_t ncols, const int32_t* base) = nullptr;
   // ---- the fused w1a1 convolution (bconv.cpp bconv_f64: float64 in, float64 out) --------------------
   // Implicit-GEMM XNOR tile over output pixels (lanes) x output channels (xnor_conv.mr channels,
   // xnor_conv.nr pixels; kg unused): acc[c * ldc + j] = sum_{t < taps} sum_{i < words}
@@ -168,6 +169,10 @@ struct HotKernels {
   // (exact under the u8 x s8 guarantee, no int16 step), overwritten. nullptr: the ISA has no such kernel.
   void (*dense_u8s8)(const uint8_t* x, int64_t ldx, int64_t ni, const int8_t* w, int64_t kq, int32_t* y,
                      int64_t ldy) = nullptr;
+  // dst[i * stride] = src[i] for i < n, elements of `size` bytes (1 or 2), stride >= 1, the other
+  // elements of dst untouched: a row of one output phase of a transposed convolution, in codes
+  // (qconv.cpp conv_implicit's emit). Every table sets it.
+  void (*store_strided_codes)(const void* src, int64_t n, int64_t size, void* dst, int64_t stride) = nullptr;
 };
 
 const HotKernels& hot();  // for active_isa()
