@@ -1109,9 +1109,15 @@ ImplicitLayout implicit_layout(const Geom& g) {
 // line f NB + i, so one kernel call is 32 images at one grid pixel and the grid's padding columns
 // (Wp - nqx per row) and its 32-column remainders cost nothing; a task is a block of output rows
 // (every grid's pixels in them) of 32 images and 32 channels, so the rows are written whole, once.
-// Taken for batched_candidate convs whose grids cover the output exactly, when under 3/4 of the
-// computed columns are output pixels in the per-image layout (small grids: DCGAN-64's 1x1, 4x4 and
-// 8x8 inputs at batch 64), with the images filling their 32-blocks at least as well.
+// Taken for batched_candidate convs whose grids cover the output exactly, with the images filling
+// their 32-blocks at least as well as the per-image layout fills its 32-column tiles. (Until
+// 2026-12-08 also only where under 3/4 of the per-image layout's computed columns were output pixels,
+// DCGAN-64's 1x1, 4x4 and 8x8 inputs at batch 64. Fuller grids gain too, on Zen 4, 2 threads, one
+// process, 40 calls interleaved: DCGAN's 128x16x16 transposed layer at batch 64 (grids 89 % full)
+// 6.8 against 8.0 ms on the per-image implicit layout and 9.0 ms on col2im, auto's earlier choice;
+// SRResNet's 64x32x32 convs at batch 32 4.11 against 4.22 and 15.5 against 16.6 ms; the whole DCGAN
+// at batch 64 20.5 against 22.9 ms, twice, 30 runs each. Each output row is written whole, once,
+// instead of in every phase's every other code.)
 // (output pixels, computed pixels) of one image's grids in the per-image layout (rows of wp columns,
 // 32-column tiles).
 std::pair<int64_t, int64_t> grid_pixels(const std::vector<ImplicitGrid>& grids) {
@@ -1124,7 +1130,7 @@ bool implicit_batched(const std::vector<ImplicitGrid>& grids, const Geom& g) {
   if (!batched_candidate(g)) return false;
   const auto [valid, computed] = grid_pixels(grids);
   const int64_t blocks = (g.n + 31) / 32 * 32;
-  return valid == g.oh * g.ow && computed > 0 && 4 * valid < 3 * computed && g.n * computed >= valid * blocks;
+  return valid == g.oh * g.ow && computed > 0 && g.n * computed >= valid * blocks;
 }
 
 // Whether the implicit GEMM can run g (the caller checks the u8 x s8 operands), on ISAs with the
@@ -1146,9 +1152,10 @@ bool implicit_ok(const Geom& g, const HotKernels& hk) {
 // GEMM was faster than both phase and col2im on the 16 geometries this picks (1.01-1.71x, medians)
 // and slower on the 3 it leaves to them (3 and 8 output channels; DCGAN's 512x4x4 at batch 64).
 // On AVX-512 (vpdpbusd) it is taken where the batched layout applies (implicit_batched: >= 32 images of
-// small grids), with >= 32 input and >= 16 output channels per group: on Zen 4, 2 threads
+// outputs at most 32 wide), with >= 32 input and >= 16 output channels per group: on Zen 4, 2 threads
 // (bench_convt --isas avx512, docs/performance.md), DCGAN-64's 1x1, 4x4 and 8x8 layers at batch 64
-// took 0.13x, 0.70x and 1.02x of col2im's time (auto's earlier choice). Also on AVX-512: one image of
+// took 0.13x, 0.70x and 1.02x of col2im's time (auto's earlier choice); its 16x16 layer 0.76x
+// (implicit_batched). Also on AVX-512: one image of
 // at most 4 input pixels (a generator's 1x1 and 2x2 layers: each weight is read once whatever the path,
 // and the kernel computes only the grid's few pixels): pix2pix's 512x1x1 and 1024x2x2 layers in the
 // runtime (conv_requant, Zen 4, 2 threads, medians of 20) 0.30 and 0.60 ms against phase's 0.43 and
