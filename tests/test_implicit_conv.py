@@ -212,7 +212,7 @@ def test_batched_layout_equals_golden(fmt, geom, seed, extreme):
 
 @pytest.mark.parametrize("cin,cout,hw,n,auto_isas", [
     (64, 32, 16, 2, ("amx",)),      # >= 32 in, >= 16 out per group, 16x16 input
-    (64, 32, 4, 1, ("amx",)),       # batch 1: any input size
+    (64, 32, 4, 1, ("amx", "avx512")),  # batch 1: any input size (AVX-512: 8 KiB weight panels)
     (64, 32, 4, 2, ()),             # 4x4 at batch 2: h (w + 2) = 24 < 64 window columns per phase
     (64, 8, 16, 2, ()),             # 8 output channels
     (16, 32, 16, 2, ()),            # 16 input channels
@@ -222,19 +222,21 @@ def test_batched_layout_equals_golden(fmt, geom, seed, extreme):
     (100, 32, 1, 32, ()),           # 1x1 inputs of 32 images: auto takes conv_dense (implicit: a grid per pixel)
     (100, 32, 1, 1, ()),            # 1x1 input at batch 1: conv_dense
     (64, 32, 2, 1, ("amx", "avx512")),   # 2x2 input at batch 1: at most 4 input pixels
-    (64, 32, 3, 1, ("amx",)),            # 3x3 at batch 1: 9 pixels (AVX-512: phases or col2im)
+    (64, 32, 3, 1, ("amx", "avx512")),   # 3x3 at batch 1: 9 pixels (AVX-512: 8 KiB weight panels)
     (64, 32, 2, 2, ()),                  # 2x2 at batch 2
     (256, 32, 4, 1, ("amx", "avx512")),  # >= 256 input channels at batch 1: an input of <= 16 pixels
-    (256, 32, 8, 1, ("amx",)),           # 8x8: grids of 8 x 10 columns, 64 of 96 computed pixels outputs
+    (256, 32, 8, 1, ("amx", "avx512")),  # 8x8: grids 64 of 96 computed pixels outputs, panels 4 x 4 x 2 KiB
+    (320, 32, 8, 1, ("amx",)),           # panels of 5 x 4 x 2 KiB > 32 KiB (AVX-512: phases or col2im)
     (256, 32, 16, 1, ("amx", "avx512")),  # 16x16: 256 of 288 (>= 85 %)
-    (255, 32, 16, 1, ("amx",)),          # 255 input channels
+    (255, 32, 16, 1, ("amx", "avx512")),  # 255 input channels: 32 KiB panels
     (256, 32, 16, 2, ("amx",)),          # batch 2
 ])
 def test_transposed_implicit_under_auto(isa, cin, cout, hw, n, auto_isas):
     """auto takes the implicit path for a transposed conv with >= 32 input and >= 16 output channels
     per group: on AMX at batch 1 or on inputs of at least 64 window columns per phase, on AVX-512 where
-    the batched layout applies, for one image of at most 4 pixels, or for one image of >= 256 input
-    channels per group of at most 16 pixels or grids >= 85 % full (implicit_convt_auto, measured:
+    the batched layout applies, for one image of at most 4 pixels, for one image whose grids' 32-channel
+    weight panels are <= 32 KiB, or for one image of >= 256 input channels per group of at most 16
+    pixels or grids >= 85 % full (implicit_convt_auto, measured:
     docs/performance.md, qconv.cpp), but 1x1 inputs, which take conv_dense; `implicit` always
     does, on AMX and AVX-512; every choice bit-exact."""
     rng = np.random.default_rng(6)

@@ -1167,16 +1167,26 @@ bool implicit_ok(const Geom& g, const HotKernels& hk) {
 // CycleGAN's 256x64x64 4.26 against 4.44, DCGAN's 512x4x4 0.32 against 0.35; 1024x8x8 (grids 67 %
 // full) kept phases, 2.12 against 1.77. Whole models in one process, old rule against new,
 // interleaved: pix2pix 1.03-1.05x (30 runs), DCGAN at batch 1 1.08-1.09x (200-300 runs), CycleGAN
-// 1.005x. Elsewhere on AVX-512 a transposed conv takes it only when asked.
+// 1.005x. And (2026-12-08, after the kernel took the grids' bases and the phase rows a vector store)
+// one image whose grids' 32-channel weight panels are <= 32 KiB (input channels rounded up to 64 x
+// taps per grid <= 1024 bytes per channel: the panel stays in L1 across a task's tiles), whatever its
+// grids' fill: DCGAN's 256x8x8 and 128x16x16 layers at batch 1 (warm, 20 calls) 0.138 and 0.140 ms
+// against auto's earlier 0.152 and 0.172, CycleGAN's 128x128x128 5.23 against 5.65 ms; the whole
+// DCGAN at batch 1 1.02-1.05x (300 runs, three times), pix2pix and CycleGAN within the noise.
+// pix2pix's 1024x8x8 (128 KiB panels, grids 67 % full) stays on phases: 1.64 against 2.05 ms.
+// Elsewhere on AVX-512 a transposed conv takes it only when asked.
 static bool implicit_convt_auto(const Geom& g) {
   if (g.cin_g() < 32 || g.cout_g() < 16) return false;
   if (active_isa() == Isa::avx512) {
     if (g.n == 1 && g.h * g.w <= 4) return true;
     const std::vector<ImplicitGrid> grids = implicit_layout(g).grids;
-    if (g.n == 1 && g.cin_g() >= 256) {  // one image, >= 256 input channels: inputs of <= 16 pixels, or full grids
-      if (g.h * g.w <= 16) return true;
+    if (g.n == 1) {  // one image: weight panels of <= 32 KiB, or >= 256 input channels and small inputs or full grids
+      int64_t taps = 0;
+      for (const ImplicitGrid& gr : grids) taps = std::max(taps, int64_t(gr.tap.size()));
+      if ((g.cin_g() + 63) / 64 * taps * 2048 <= 32768) return true;  // a grid's 32-channel panel (packed weights)
+      if (g.cin_g() >= 256 && g.h * g.w <= 16) return true;
       const auto [valid, computed] = grid_pixels(grids);
-      if (20 * valid >= 17 * computed) return true;  // >= 85 % of the computed pixels are outputs
+      if (g.cin_g() >= 256 && 20 * valid >= 17 * computed) return true;  // >= 85 % of the computed pixels are outputs
     }
     return implicit_batched(grids, g);
   }
