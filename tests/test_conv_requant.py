@@ -85,3 +85,32 @@ def test_conv_requant_refuses_bad_parameters():
     with pytest.raises(ValueError, match="zero_point"):
         kernels.conv_requant(x, w, m0=np.full(2, 1 << 30, np.int32), shift=np.zeros(2, np.int32),
                              **{**ok, "zero_point": 500})
+
+
+def test_prepared_conv_requant_is_conv_requant():
+    """kernels.ConvRequant (the runtime's per-node call, arguments checked once): the same bits as
+    conv_requant and the golden model on several inputs in turn (the layout, the packed-weight cache
+    and the task split carry nothing over from one call to the next), and the same errors, raised
+    when it is made, naming the argument; an input it cannot take fails on the call."""
+    from accelsim.errors import FormatError
+    from accelsim.formats.conv import ConvSpec
+    rng = np.random.default_rng(11)
+    spec = ConvSpec.make(stride=2, padding=1, transposed=True)
+    w = rng.integers(-127, 128, (64, 32, 4, 4)).astype(np.int8)
+    bias = rng.integers(-(1 << 16), 1 << 16, 32).astype(np.int32)
+    m0, shift = _requant_params(rng, 32, True)
+    kw = dict(x_bits=8, x_signed=True, x_zero_point=-3, bias=bias, spec=spec, m0=m0, shift=shift, zero_point=5,
+              out_bits=8, out_signed=True, act="relu", w_key=kernels.frozen_key(w))
+    call = kernels.ConvRequant(w, **kw)
+    for n, hw in ((1, 8), (3, 5), (40, 4), (1, 8)):
+        x = rng.integers(-128, 128, (n, 64, hw, hw)).astype(np.int8)
+        want = reference.conv_requant(x, w, **{k: v for k, v in kw.items() if k != "w_key"})
+        assert call(x).tobytes() == want.tobytes() == kernels.conv_requant(x, w, **kw).tobytes()
+    with pytest.raises(FormatError, match="w_kind"):
+        kernels.ConvRequant(w, **{**kw, "w_kind": "float"})
+    with pytest.raises(FormatError, match="x_bits"):
+        kernels.ConvRequant(w, **{**kw, "x_bits": 8.0})
+    with pytest.raises(FormatError, match="w_key"):
+        kernels.ConvRequant(w.copy(), **kw)
+    with pytest.raises(ValueError, match="channels|cin|Cin"):
+        call(np.zeros((1, 63, 4, 4), np.int8))

@@ -302,6 +302,7 @@ class QuantizedGraph:
         self._quantized_inputs = frozenset(i.name for i in graph.inputs if i.name in self.early
                                            and self._codes_only(i.name) and i.dtype != "int")
         self._tables: dict = {}      # (node, input domain and dtype, output domain or None) -> table or None
+        self._conv_calls: dict = {}  # (MAC node, kernels) -> its kernels.ConvRequant, made at its first run
 
     def _reader_domain(self, r: Node, v: str) -> Domain | None:
         """The domain in which reader ``r`` takes value ``v`` as codes, or None."""
@@ -539,19 +540,27 @@ class QuantizedGraph:
             else:
                 codes = K.quantize(_real(x, K), p.x_scale, p.x_zero_point, bits=fmt.act_bits)
             codes, restore = _as_conv_input(node, codes)
-            conv = dict(x_bits=fmt.act_bits, x_signed=True, x_zero_point=p.x_zero_point,
-                        w_kind="fixed" if fmt.weight_kind == "int" else fmt.weight_kind,
-                        w_bits=fmt.weight_bits if fmt.weight_kind == "int" else 2, bias=p.bias, spec=p.spec)
-            rq = dict(zero_point=p.out_zero_point, out_bits=p.out_bits, out_signed=True, act=p.act)
-            # the plan's weights never change: their key spares the kernels a hash of them per call
-            frozen = getattr(K, "frozen_key", None)   # the C++ kernels' (not the golden model's, a crossbar's)
-            if frozen:
-                conv["w_key"] = frozen(p.w_codes)
-            if fuse_requant:   # one call, no accumulator tensor: the same bits as the two below
-                y = K.conv_requant(codes, p.w_codes, m0=p.m0, shift=p.shift, **conv, **rq)
-            else:
-                y = K.requantize_integer(K.conv_int(codes, p.w_codes, **conv), p.m0, p.shift, **rq)
-            return QTensor(restore(y), p.out_scale, p.out_zero_point, p.out_bits)
+            call = self._conv_calls.get((node.name, K)) if fuse_requant else None
+            if call is None:
+                conv = dict(x_bits=fmt.act_bits, x_signed=True, x_zero_point=p.x_zero_point,
+                            w_kind="fixed" if fmt.weight_kind == "int" else fmt.weight_kind,
+                            w_bits=fmt.weight_bits if fmt.weight_kind == "int" else 2, bias=p.bias, spec=p.spec)
+                rq = dict(zero_point=p.out_zero_point, out_bits=p.out_bits, out_signed=True, act=p.act)
+                # the plan's weights never change: their key spares the kernels a hash of them per call
+                frozen = getattr(K, "frozen_key", None)   # the C++ kernels' (not the golden model's, a crossbar's)
+                if frozen:
+                    conv["w_key"] = frozen(p.w_codes)
+                if not fuse_requant:
+                    y = K.requantize_integer(K.conv_int(codes, p.w_codes, **conv), p.m0, p.shift, **rq)
+                    return QTensor(restore(y), p.out_scale, p.out_zero_point, p.out_bits)
+                # one call, no accumulator tensor (the same bits as the two above); the C++ kernels'
+                # ConvRequant checks the node's arguments once per graph, not per run
+                prepared = getattr(K, "ConvRequant", None)
+                if prepared is None:
+                    y = K.conv_requant(codes, p.w_codes, m0=p.m0, shift=p.shift, **conv, **rq)
+                    return QTensor(restore(y), p.out_scale, p.out_zero_point, p.out_bits)
+                call = self._conv_calls[(node.name, K)] = prepared(p.w_codes, m0=p.m0, shift=p.shift, **conv, **rq)
+            return QTensor(restore(call(codes)), p.out_scale, p.out_zero_point, p.out_bits)
         xr, restore = _as_conv_input(node, _real(x, K))
         if fmt.act_kind == "binary":
             fused = getattr(K, "conv_xnor_f64", None)   # kernels without it (crossbar): the calls below
