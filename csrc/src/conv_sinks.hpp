@@ -84,6 +84,38 @@ class DirectSink {
   TaskOut<TOut, Hook> out_;
 };
 
+// The task sink of a conv2d whose sums go, C block by C block, to a row function instead of an
+// accumulator tensor (conv_requant: requantized while the block is in cache): emit(co, img, p, sums,
+// n) takes the final sums (bias and correction added: add(m) for GEMM row m of the task) of output
+// pixels p .. p + n - 1 of channel co of image img. Each C block must hold whole sums (one K chunk:
+// D = 1, no kchunk).
+template <class Add, class Emit>
+class RowSink {
+ public:
+  RowSink(const Geom& g, int64_t co_first, int64_t mc, Add add, Emit& emit)
+      : P_(g.oh * g.ow), co0_(co_first), mc_(mc), add_(add), emit_(emit) {}
+  void consume(int64_t n0, int64_t nb, const int32_t* C, int64_t ldc) {
+    thread_local std::vector<int32_t> t;
+    if (int64_t(t.size()) < nb) t.resize(size_t(nb));
+    const HotKernels& hk = hot();
+    for (int64_t r = 0; r < mc_; ++r) {
+      const int32_t a = add_(r);
+      for (int64_t j = 0; j < nb;) {  // runs within one image
+        const int64_t c = n0 + j, im = c / P_, p = c % P_, run = std::min(nb - j, P_ - p);
+        hk.store_strided_s32(C + r * ldc + j, run, a, t.data(), 1);
+        emit_(co0_ + r, im, p, static_cast<const int32_t*>(t.data()), run);
+        j += run;
+      }
+    }
+  }
+  void finish() {}
+
+ private:
+  int64_t P_, co0_, mc_;
+  Add add_;
+  Emit& emit_;
+};
+
 // Zero-free col2im of a transposed convolution through phase planes. Output pixel (oy, ox) has
 // u = oy + pad_h = qy * sh + ry and v = ox + pad_w = qx * sw + rx; tap (ky, kx) adds input pixel
 // (iy, ix) to phase (ry, rx) = ((ky*dh) mod sh, (kx*dw) mod sw) at (qy, qx) = (iy + ty, ix + tx),

@@ -423,10 +423,13 @@ std::shared_ptr<const PackedWeights> cached_weights(const TensorView& w, const T
 // two GEMM rows per weight row, its low and high byte digits, so int16 x digit products and their
 // sums over `kchunk` k values stay within int32 (TOut = int64 then sums the chunks).
 // conv_transpose2d: GEMM rows (co, ky, kx), columns input pixels, then col2im; conv2d: im2col.
-// Outputs go to `out`, or, when out is null, task by task to hook (packed_gemm.hpp TaskOut).
-template <class Kind, int D, class TOut, class Hook>
+// Outputs go to `out`, or, when out is null, task by task to hook (packed_gemm.hpp TaskOut); or, for
+// a conv2d given a row function (Kind u8 x s8, D = 1, TOut int32, no kchunk), C block by C block to
+// emit (RowSink): out and hook are then unused.
+template <class Kind, int D, class TOut, class Hook, class RowEmit = std::nullptr_t>
 void conv_packed(const TensorView& x, const TensorView& w, const Geom& g, int32_t offset, int32_t pad_value,
-                 int64_t corr_factor, const int64_t* bias, TOut* out, Hook hook, int64_t flush, int64_t kchunk) {
+                 int64_t corr_factor, const int64_t* bias, TOut* out, Hook hook, int64_t flush, int64_t kchunk,
+                 RowEmit* emit = nullptr) {
   using TA = typename Kind::TA;
   using TB = typename Kind::TB;
   const HotKernels& hk = hot();
@@ -619,6 +622,17 @@ void conv_packed(const TensorView& x, const TensorView& w, const Geom& g, int32_
                           g.w < 16;
       const TrB trb{&row, x.data, direct, x.dtype == DType::u8, g.cin, cin_g, g.h, g.w, pg.W, P, K, offset, pad};
       packed_gemm<Kind>(GemmShape{G, D * Mb, K, g.n, P, D * T}, A, trb, make_sink, flush, kchunk);
+    } else if constexpr (!std::is_same_v<RowEmit, std::nullptr_t>) {
+      static_assert(D == 1 && std::is_same_v<Kind, GemmU8S8> && std::is_same_v<TOut, int32_t>, "RowSink: u8 x s8 sums");
+      if (kchunk) fail("internal: conv_packed's row function needs whole sums (no kchunk)");
+      auto make_sink = [&](int64_t gi, int64_t m0, int64_t mc, int64_t, int64_t) {
+        const int64_t co0 = gi * cout_g + cb + m0;  // the task's first channel (GEMM row m0 of the block)
+        auto add = [&, gi, m0, co0](int64_t r) {    // bias + corr of the task's row r (|.| < 2^31: the plan's bound)
+          return int32_t((bias ? bias[co0 + r] : 0) + corr[size_t(gi * Mb + m0 + r)]);
+        };
+        return RowSink<decltype(add), RowEmit>(g, co0, mc, add, *emit);
+      };
+      packed_gemm<Kind>(GemmShape{G, Mb, K, g.n, P_out, 1, true}, A, row, make_sink, flush, 0);
     } else {
       auto make_sink = [&](int64_t gi, int64_t m0, int64_t mc, int64_t c0, int64_t c1) {
         auto add = [&, gi](const auto* src, int64_t ldc, int64_t n, int64_t m, TOut* dst) {
@@ -1887,6 +1901,31 @@ void qconv_requant_run(const QConvPlan& plan, const RequantArgs& rq, void* out) 
                                       bias64.empty() ? nullptr : bias64.data(), static_cast<int32_t*>(nullptr), hook,
                                       flush, 0);
     return;
+  }
+  // conv2d on the packed GEMM (fewer than 32 input or 16 output channels per group; every conv2d on
+  // ISAs without the implicit kernel): each C block requantized as the GEMM makes it (RowSink), while
+  // it is in cache, straight into the output codes; no accumulator tensor. CycleGAN's 7x7 3->64 conv
+  // had written and re-read 16 MiB of int32 sums.
+  if (!g.p.transposed && !implicit && plan.acc_bits == 32 && u8ok && a.w.dtype == DType::i8 &&
+      !direct_small_ok(g, hk)) {
+    validate_requant(r, out);
+    std::vector<RequantRow> rows(size_t(g.cout));
+    bool fused = true;
+    for (int64_t c = 0; c < g.cout && fused; ++c) fused = requant_row_params(r, c, &rows[size_t(c)]);
+    if (fused) {
+      g_last_conv2d.store(2);
+      const std::vector<int64_t> bias64 = bias_i64(a.bias);
+      const DType od = container_dtype(rq.out_fmt);
+      const int64_t osize = int64_t(dtype_size(od));
+      char* const o = static_cast<char*>(out);
+      auto emit = [&](int64_t co, int64_t img, int64_t p, const int32_t* sums, int64_t n) {
+        requant_row_run(rows[size_t(co)], sums, n, od, o + ((img * g.cout + co) * P + p) * osize);
+      };
+      conv_packed<GemmU8S8, 1, int32_t>(a.x, a.w, g, a.x_fmt.qmin(), a.x_zero_point - a.x_fmt.qmin(), corr_u8,
+                                        bias64.empty() ? nullptr : bias64.data(), static_cast<int32_t*>(nullptr),
+                                        NoHook{}, flush, 0, &emit);
+      return;
+    }
   }
   // Other paths: the accumulators into the calling thread's scratch (kept up to 64 MiB), then requantize.
   thread_local std::vector<int64_t> scratch;
