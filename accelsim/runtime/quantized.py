@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+import types
+
 import numpy as np
 
 from accelsim.errors import ConfigError, FormatError, ModelError
@@ -554,8 +556,9 @@ class QuantizedGraph:
                     y = K.requantize_integer(K.conv_int(codes, p.w_codes, **conv), p.m0, p.shift, **rq)
                     return QTensor(restore(y), p.out_scale, p.out_zero_point, p.out_bits)
                 # one call, no accumulator tensor (the same bits as the two above); the C++ kernels'
-                # ConvRequant checks the node's arguments once per graph, not per run
-                prepared = getattr(K, "ConvRequant", None)
+                # ConvRequant checks the node's arguments once per graph, not per run (a kernel object
+                # that is no module, one that records or hides calls, gets every call)
+                prepared = getattr(K, "ConvRequant", None) if isinstance(K, types.ModuleType) else None
                 if prepared is None:
                     y = K.conv_requant(codes, p.w_codes, m0=p.m0, shift=p.shift, **conv, **rq)
                     return QTensor(restore(y), p.out_scale, p.out_zero_point, p.out_bits)
