@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-
 import types
 
 import numpy as np
@@ -532,6 +531,29 @@ class QuantizedGraph:
         return OPS[n.op].run(n, [_real(a, K) for a in args])
 
     # ---- one MAC node ----------------------------------------------------------------------------
+    def _conv_call(self, node: Node, p: MacPlan, K, fuse_requant: bool):
+        """The conv and requantization of integer-activation MAC node ``node`` as a function of its
+        input codes: one ``conv_requant`` call (no accumulator tensor) when ``fuse_requant``, else
+        ``conv_int`` then ``requantize_integer`` (the same bits). The C++ kernels' ``ConvRequant``
+        (arguments checked once) is kept for the node's later runs; a kernel object that is no module
+        (one that records or hides calls) gets every call."""
+        fmt = p.fmt
+        conv = dict(x_bits=fmt.act_bits, x_signed=True, x_zero_point=p.x_zero_point,
+                    w_kind="fixed" if fmt.weight_kind == "int" else fmt.weight_kind,
+                    w_bits=fmt.weight_bits if fmt.weight_kind == "int" else 2, bias=p.bias, spec=p.spec)
+        rq = dict(zero_point=p.out_zero_point, out_bits=p.out_bits, out_signed=True, act=p.act)
+        # the plan's weights never change: their key spares the kernels a hash of them per call
+        frozen = getattr(K, "frozen_key", None)   # the C++ kernels' (not the golden model's, a crossbar's)
+        if frozen:
+            conv["w_key"] = frozen(p.w_codes)
+        if not fuse_requant:
+            return lambda codes: K.requantize_integer(K.conv_int(codes, p.w_codes, **conv), p.m0, p.shift, **rq)
+        prepared = getattr(K, "ConvRequant", None) if isinstance(K, types.ModuleType) else None
+        if prepared is None:
+            return lambda codes: K.conv_requant(codes, p.w_codes, m0=p.m0, shift=p.shift, **conv, **rq)
+        call = self._conv_calls[(node.name, K)] = prepared(p.w_codes, m0=p.m0, shift=p.shift, **conv, **rq)
+        return call
+
     def _mac(self, node: Node, p: MacPlan, x, K, fuse_requant: bool = False, relu_done: set | None = None):
         """One MAC node's output. ``relu_done``: a w1a1 node of ``_xnor_relu`` applies its ReLU in the
         fused call and is added to it (its ReLU then passes the value on)."""
@@ -544,25 +566,7 @@ class QuantizedGraph:
             codes, restore = _as_conv_input(node, codes)
             call = self._conv_calls.get((node.name, K)) if fuse_requant else None
             if call is None:
-                conv = dict(x_bits=fmt.act_bits, x_signed=True, x_zero_point=p.x_zero_point,
-                            w_kind="fixed" if fmt.weight_kind == "int" else fmt.weight_kind,
-                            w_bits=fmt.weight_bits if fmt.weight_kind == "int" else 2, bias=p.bias, spec=p.spec)
-                rq = dict(zero_point=p.out_zero_point, out_bits=p.out_bits, out_signed=True, act=p.act)
-                # the plan's weights never change: their key spares the kernels a hash of them per call
-                frozen = getattr(K, "frozen_key", None)   # the C++ kernels' (not the golden model's, a crossbar's)
-                if frozen:
-                    conv["w_key"] = frozen(p.w_codes)
-                if not fuse_requant:
-                    y = K.requantize_integer(K.conv_int(codes, p.w_codes, **conv), p.m0, p.shift, **rq)
-                    return QTensor(restore(y), p.out_scale, p.out_zero_point, p.out_bits)
-                # one call, no accumulator tensor (the same bits as the two above); the C++ kernels'
-                # ConvRequant checks the node's arguments once per graph, not per run (a kernel object
-                # that is no module, one that records or hides calls, gets every call)
-                prepared = getattr(K, "ConvRequant", None) if isinstance(K, types.ModuleType) else None
-                if prepared is None:
-                    y = K.conv_requant(codes, p.w_codes, m0=p.m0, shift=p.shift, **conv, **rq)
-                    return QTensor(restore(y), p.out_scale, p.out_zero_point, p.out_bits)
-                call = self._conv_calls[(node.name, K)] = prepared(p.w_codes, m0=p.m0, shift=p.shift, **conv, **rq)
+                call = self._conv_call(node, p, K, fuse_requant)
             return QTensor(restore(call(codes)), p.out_scale, p.out_zero_point, p.out_bits)
         xr, restore = _as_conv_input(node, _real(x, K))
         if fmt.act_kind == "binary":

@@ -170,32 +170,32 @@ static void interleave2_s32(const int32_t* a, const int32_t* b, int64_t ld_src, 
 // Stride 2 (else the generic copy): per 32 byte codes (16 int16 codes), one zero extension to 16-bit
 // (32-bit) lanes puts each code at an even element of the destination's 64 bytes, and one masked
 // store (every even element) writes those alone. Tails through load and store masks.
+template <class T>  // uint8_t or uint16_t codes
+static void store_every_other(const T* s, int64_t n, T* d) {
+  constexpr int64_t V = 32 / int64_t(sizeof(T));  // codes per 256-bit load
+  const auto widen = [](__m256i v) {
+    if constexpr (sizeof(T) == 1) return _mm512_cvtepu8_epi16(v);
+    else return _mm512_cvtepu16_epi32(v);
+  };
+  const auto store = [&](int64_t i, uint64_t lanes, __m512i v) {  // the even elements of d + 2i's first lanes
+    if constexpr (sizeof(T) == 1) _mm512_mask_storeu_epi8(d + 2 * i, __mmask64(0x5555555555555555ull & lanes), v);
+    else _mm512_mask_storeu_epi16(d + 2 * i, __mmask32(0x55555555u & lanes), v);
+  };
+  int64_t i = 0;
+  for (; i + V <= n; i += V) store(i, ~0ull, widen(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(s + i))));
+  if (i < n) {
+    const uint64_t cnt = uint64_t(n - i);  // < V
+    __m256i v;
+    if constexpr (sizeof(T) == 1) v = _mm256_maskz_loadu_epi8(__mmask32((1ull << cnt) - 1), s + i);
+    else v = _mm256_maskz_loadu_epi16(__mmask16((1u << cnt) - 1), s + i);
+    store(i, (1ull << (2 * cnt)) - 1, widen(v));
+  }
+}
+
 static void store_strided_codes(const void* src, int64_t n, int64_t size, void* dst, int64_t stride) {
   if (stride != 2 || (size != 1 && size != 2)) return store_strided_codes_generic(src, n, size, dst, stride);
-  int64_t i = 0;
-  if (size == 1) {
-    const uint8_t* s = static_cast<const uint8_t*>(src);
-    uint8_t* d = static_cast<uint8_t*>(dst);
-    for (; i + 32 <= n; i += 32)
-      _mm512_mask_storeu_epi8(d + 2 * i, __mmask64(0x5555555555555555ull),
-                              _mm512_cvtepu8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(s + i))));
-    if (i < n) {
-      const uint64_t cnt = uint64_t(n - i);  // < 32
-      const __m512i v = _mm512_cvtepu8_epi16(_mm256_maskz_loadu_epi8(__mmask32((1ull << cnt) - 1), s + i));
-      _mm512_mask_storeu_epi8(d + 2 * i, __mmask64(0x5555555555555555ull & ((1ull << (2 * cnt)) - 1)), v);
-    }
-    return;
-  }
-  const uint16_t* s = static_cast<const uint16_t*>(src);
-  uint16_t* d = static_cast<uint16_t*>(dst);
-  for (; i + 16 <= n; i += 16)
-    _mm512_mask_storeu_epi16(d + 2 * i, __mmask32(0x55555555u),
-                             _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(s + i))));
-  if (i < n) {
-    const uint32_t cnt = uint32_t(n - i);  // < 16
-    const __m512i v = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(__mmask16((1u << cnt) - 1), s + i));
-    _mm512_mask_storeu_epi16(d + 2 * i, __mmask32(0x55555555u & ((1u << (2 * cnt)) - 1)), v);
-  }
+  if (size == 1) return store_every_other(static_cast<const uint8_t*>(src), n, static_cast<uint8_t*>(dst));
+  store_every_other(static_cast<const uint16_t*>(src), n, static_cast<uint16_t*>(dst));
 }
 
 // Stride 1: 16 lanes per step. Stride 2: per 16 sources, two vpermd spread them over the even lanes

@@ -1767,27 +1767,44 @@ void qconv_requant_run(const QConvPlan& plan, const RequantArgs& rq, void* out) 
   // The switch is checked on every transposed conv, not only where the phase path could run (AVX2's
   // int16-sum kernels never reach use_phase): a bad ACCELSIM_CONVT fails on every ISA.
   if (g.p.transposed) (void)convt_path();
+  // The fused epilogues (dense, implicit, im2col conv2d) requantize rows of sums straight into the
+  // output codes (o) with the row kernel: every channel's parameters (requant_row_params, after the
+  // requantization is validated), the bias widened, the codes' dtype; ok false when some channel's
+  // mode the row kernel does not take (negative shift, lookup table, torch mode: those requantize
+  // after the conv).
+  struct Fused {
+    bool ok = true;
+    std::vector<RequantRow> rows;
+    std::vector<int64_t> bias;
+    DType od = DType::i8;
+    int64_t osize = 1;
+    const int64_t* bias_ptr() const { return bias.empty() ? nullptr : bias.data(); }
+  };
+  auto fused_epilogue = [&] {
+    validate_requant(r, out);
+    Fused f;
+    f.rows.resize(size_t(g.cout));
+    for (int64_t c = 0; c < g.cout && f.ok; ++c) f.ok = requant_row_params(r, c, &f.rows[size_t(c)]);
+    if (f.ok) f.bias = bias_i64(a.bias), f.od = container_dtype(rq.out_fmt), f.osize = int64_t(dtype_size(f.od));
+    return f;
+  };
+  char* const o = static_cast<char*>(out);
   // dense (1x1 inputs) and implicit: requantized in their tasks when the row kernel applies, else
   // after them (the scratch path below, through qconv_run: the same path)
   const bool dense = plan.acc_bits == 32 && u8.range_ok && a.w.dtype == DType::i8 && dense_run(g, hk);
   if (dense) {
-    validate_requant(r, out);
-    std::vector<RequantRow> rows(size_t(g.cout));
-    bool fused = true;
-    for (int64_t c = 0; c < g.cout && fused; ++c) fused = requant_row_params(r, c, &rows[size_t(c)]);
-    if (fused) {
+    const Fused f = fused_epilogue();
+    if (f.ok) {
       g_last_convt.store(5);
-      const std::vector<int64_t> bias64 = bias_i64(a.bias);
-      const DType od = container_dtype(rq.out_fmt);
-      const int64_t osize = int64_t(dtype_size(od));
-      char* const o = static_cast<char*>(out);
-      conv_dense(a.x, a.w, g, a.x_fmt.qmin(), corr_u8, bias64.empty() ? nullptr : bias64.data(),
+      const DType od = f.od;
+      const int64_t osize = f.osize;
+      conv_dense(a.x, a.w, g, a.x_fmt.qmin(), corr_u8, f.bias_ptr(),
                  [&](int64_t img, int64_t ni, int64_t co, int64_t nc, const int32_t* planes, int64_t ld) {
                    // a row kernel call per image and channel (gathering a channel's planes of all ni
                    // images into one call was slower at batch 64: 0.50 against 0.32 ms, Zen 4)
                    for (int64_t i = 0; i < ni; ++i)
                      for (int64_t m = 0; m < nc; ++m)
-                       requant_row_run(rows[size_t(co + m)], planes + i * ld + m * P, P, od,
+                       requant_row_run(f.rows[size_t(co + m)], planes + i * ld + m * P, P, od,
                                        o + (((img + i) * g.cout + co + m) * P) * osize);
                  });
       return;
@@ -1795,19 +1812,14 @@ void qconv_requant_run(const QConvPlan& plan, const RequantArgs& rq, void* out) 
   }
   const bool implicit = !dense && plan.acc_bits == 32 && u8ok && a.w.dtype == DType::i8 && implicit_run(g, hk);
   if (implicit) {
-    validate_requant(r, out);
-    std::vector<RequantRow> rows(size_t(g.cout));
-    bool fused = true;
-    for (int64_t c = 0; c < g.cout && fused; ++c) fused = requant_row_params(r, c, &rows[size_t(c)]);
-    if (fused) {  // each task requantizes its accumulators' rows straight into the output codes
+    const Fused f = fused_epilogue();
+    if (f.ok) {  // each task requantizes its accumulators' rows straight into the output codes
       if (g.p.transposed) g_last_convt.store(4);
       else g_last_conv2d.store(1);
-      const std::vector<int64_t> bias64 = bias_i64(a.bias);
-      const DType od = container_dtype(rq.out_fmt);
-      const int64_t osize = int64_t(dtype_size(od));
-      char* const o = static_cast<char*>(out);
+      const DType od = f.od;
+      const int64_t osize = f.osize;
       conv_implicit(a.x, a.w, g, a.x_fmt.qmin(), a.x_zero_point - a.x_fmt.qmin(), corr_u8,
-                    bias64.empty() ? nullptr : bias64.data(),
+                    f.bias_ptr(),
                     [&](int64_t img, int64_t ni, int64_t co, int64_t nc, const ImplicitGrid& gr, int64_t qa, int64_t qb,
                         int32_t* row, int64_t ldr) {
                       // whole rows (32-column multiples: full vectors) into codes, then out
@@ -1815,7 +1827,7 @@ void qconv_requant_run(const QConvPlan& plan, const RequantArgs& rq, void* out) 
                       thread_local std::vector<char> codes;
                       if (int64_t(codes.size()) < nc * n * osize) codes.resize(size_t(nc * n * osize));
                       for (int64_t m = 0; m < nc; ++m)
-                        requant_row_run(rows[size_t(co + m)], row + m * ldr, n, od, codes.data() + m * n * osize);
+                        requant_row_run(f.rows[size_t(co + m)], row + m * ldr, n, od, codes.data() + m * n * osize);
                       if (ni) {  // batched: codes[m][t 32 + j] of pixel qa ow + t of image img + j
                         const int64_t plane = g.oh * g.ow * osize, npx = qb * g.ow;
                         const char* const cb = codes.data();  // (char stores may alias the vector's pointer)
@@ -1908,21 +1920,16 @@ void qconv_requant_run(const QConvPlan& plan, const RequantArgs& rq, void* out) 
   // had written and re-read 16 MiB of int32 sums.
   if (!g.p.transposed && !implicit && plan.acc_bits == 32 && u8ok && a.w.dtype == DType::i8 &&
       !direct_small_ok(g, hk)) {
-    validate_requant(r, out);
-    std::vector<RequantRow> rows(size_t(g.cout));
-    bool fused = true;
-    for (int64_t c = 0; c < g.cout && fused; ++c) fused = requant_row_params(r, c, &rows[size_t(c)]);
-    if (fused) {
+    const Fused f = fused_epilogue();
+    if (f.ok) {
       g_last_conv2d.store(2);
-      const std::vector<int64_t> bias64 = bias_i64(a.bias);
-      const DType od = container_dtype(rq.out_fmt);
-      const int64_t osize = int64_t(dtype_size(od));
-      char* const o = static_cast<char*>(out);
+      const DType od = f.od;
+      const int64_t osize = f.osize;
       auto emit = [&](int64_t co, int64_t img, int64_t p, const int32_t* sums, int64_t n) {
-        requant_row_run(rows[size_t(co)], sums, n, od, o + ((img * g.cout + co) * P + p) * osize);
+        requant_row_run(f.rows[size_t(co)], sums, n, od, o + ((img * g.cout + co) * P + p) * osize);
       };
       conv_packed<GemmU8S8, 1, int32_t>(a.x, a.w, g, a.x_fmt.qmin(), a.x_zero_point - a.x_fmt.qmin(), corr_u8,
-                                        bias64.empty() ? nullptr : bias64.data(), static_cast<int32_t*>(nullptr),
+                                        f.bias_ptr(), static_cast<int32_t*>(nullptr),
                                         NoHook{}, flush, 0, &emit);
       return;
     }
