@@ -95,6 +95,9 @@ def check_every_isa(x, w, spec, args, rq, last_path, convt_path="auto"):
 @example(geom=(ConvSpec.make(stride=1, padding=0), (3, 33, 1, 1), (17, 33, 1, 1)), seed=2, extreme="x_lo_w_lo")
 @example(geom=(ConvSpec.make(stride=(2, 4), padding=(1, 3), dilation=(3, 1)), (2, 64, 11, 23), (40, 64, 3, 5)), seed=3,
          extreme="random")
+@example(geom=(ConvSpec.make(stride=(2, 3), padding=(1, 2), dilation=(1, 2)), (1, 64, 9, 70), (33, 64, 3, 3)), seed=4,
+         extreme="x_hi_w_lo")
+@example(geom=(ConvSpec.make(stride=2, padding=0, groups=2), (2, 128, 6, 16), (64, 64, 4, 4)), seed=5, extreme="random")
 def test_implicit_equals_golden(fmt, geom, seed, extreme):
     spec, xs, ws = geom
     rng = np.random.default_rng(seed)
@@ -141,7 +144,8 @@ def test_every_column_count_of_a_tile(ow):
             assert pair == ("implicit" if isa in IMPLICIT_ISAS else "packed",) * 2, (isa, pair)
 
 
-@pytest.mark.parametrize("transposed,stride,cin", [(False, 1, 64), (False, 2, 65), (True, 2, 64)])
+@pytest.mark.parametrize("transposed,stride,cin", [(False, 1, 64), (False, 2, 65), (False, 2, 64), (False, 3, 128),
+                                                   (True, 2, 64)])
 def test_one_image_copied_in_row_ranges(transposed, stride, cin):
     """One image of one 64-channel block and enough window rows: the input copy runs in ranges of rows
     on several threads (conv_implicit's `parts`); every ISA equals the golden model."""

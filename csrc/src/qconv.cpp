@@ -1248,7 +1248,8 @@ inline void transpose_quads(const uint32_t* __restrict quads, int64_t Wp, uint8_
 // pixels of 64 channel bytes; the general loop had taken 10 % of DCGAN's 512x4x4 layer at batch 64)
 // and the batched layout's output codes ([pixel][32 images] into each image's rows: the per-element
 // copies had taken 5 % (int8) and 11 % (int16, the runtime's convs read by a norm, an add or the
-// output) of that layer's runs; perf, Zen 4).
+// output) of that layer's runs; perf, Zen 4). kWholeLines: rows read a line at a time (below), for
+// the strided input copy, whose rows are whole channel planes apart.
 // One round: registers base + b and base + b + d (d = W / sizeof(T)) into their W-byte unpacks.
 template <int W>
 inline void unpack_pair(__m128i& lo, __m128i& hi) {
@@ -1264,31 +1265,49 @@ inline void unpack_round(__m128i* r) {
   for (int base = 0; base < B; base += 2 * d)
     for (int b = 0; b < d; ++b) unpack_pair<W>(r[base + b], r[base + b + d]);
 }
-template <class T, class Dst>
+template <class T, bool kWholeLines = false, class Dst>
 inline void transpose_to(const T* __restrict s, int64_t lds, int64_t nt, int64_t nj, T sub, Dst&& dst) {
   int64_t t0 = 0;
 #if defined(__SSE2__)
   constexpr int E = int(sizeof(T)), B = 16 / E, L = B == 16 ? 4 : 3;  // B x B blocks, L rounds
   const __m128i vsub = E == 1 ? _mm_set1_epi8(char(sub)) : _mm_set1_epi16(short(sub));
+  auto block = [&](const __m128i* rows, int64_t t, int64_t j0) {  // rows t .. t + B - 1, elements j0 .. j0 + B - 1
+    __m128i r[B];
+    for (int i = 0; i < B; ++i) r[i] = E == 1 ? _mm_sub_epi8(rows[i], vsub) : _mm_sub_epi16(rows[i], vsub);
+    unpack_round<E, B>(r);
+    unpack_round<2 * E, B>(r);
+    unpack_round<4 * E, B>(r);
+    if constexpr (E == 1) unpack_round<8, B>(r);
+    for (int k = 0; k < B; ++k) {
+      int rev = 0;
+      for (int bit = 0; bit < L; ++bit) rev |= ((k >> bit) & 1) << (L - 1 - bit);
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(dst(j0 + rev) + t), r[k]);
+    }
+  };
+  const int64_t njb = nj / B * B;
   for (; t0 + B <= nt; t0 += B) {
-    int64_t j0 = 0;
-    for (; j0 + B <= nj; j0 += B) {
-      __m128i r[B];
-      for (int i = 0; i < B; ++i) {
-        const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + (t0 + i) * lds + j0));
-        r[i] = E == 1 ? _mm_sub_epi8(v, vsub) : _mm_sub_epi16(v, vsub);
+    if constexpr (kWholeLines) {
+      // Rows a plane apart (a power of two bytes, often) share one L1 set: B rows read 16 bytes at a
+      // time evict each other's lines before the next 16. So each row's 4 B elements (a cache line of
+      // bytes) are loaded at once, with the line after next prefetched, then transposed as 4 blocks.
+      alignas(64) __m128i buf[4][B];
+      for (int64_t jc = 0; jc < njb; jc += 4 * B) {
+        const int nq = int(std::min<int64_t>(4, (njb - jc) / B));
+        for (int i = 0; i < B; ++i) {
+          const T* row = s + (t0 + i) * lds + jc;
+          _mm_prefetch(reinterpret_cast<const char*>(row + 8 * B), _MM_HINT_T0);
+          for (int u = 0; u < nq; ++u) buf[u][i] = _mm_loadu_si128(reinterpret_cast<const __m128i*>(row + u * B));
+        }
+        for (int u = 0; u < nq; ++u) block(buf[u], t0, jc + u * B);
       }
-      unpack_round<E, B>(r);
-      unpack_round<2 * E, B>(r);
-      unpack_round<4 * E, B>(r);
-      if constexpr (E == 1) unpack_round<8, B>(r);
-      for (int k = 0; k < B; ++k) {
-        int rev = 0;
-        for (int bit = 0; bit < L; ++bit) rev |= ((k >> bit) & 1) << (L - 1 - bit);
-        _mm_storeu_si128(reinterpret_cast<__m128i*>(dst(j0 + rev) + t0), r[k]);
+    } else {
+      for (int64_t j0 = 0; j0 < njb; j0 += B) {
+        __m128i rows[B];
+        for (int i = 0; i < B; ++i) rows[i] = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + (t0 + i) * lds + j0));
+        block(rows, t0, j0);
       }
     }
-    for (; j0 < nj; ++j0) {
+    for (int64_t j0 = njb; j0 < nj; ++j0) {
       T* d = dst(j0);
       for (int64_t t = t0; t < t0 + B; ++t) d[t] = T(s[t * lds + j0] - sub);
     }
@@ -1411,6 +1430,17 @@ void conv_implicit(const TensorView& x, const TensorView& w, const Geom& g, int3
     // of DCGAN's 512x4x4 layer at batch 64, most of it byte loops over rows of 4 pixels (perf, Zen 4).
     const bool whole_planes = SY == 1 && SX == 1 && (x.dtype == DType::i8 || x.dtype == DType::u8) &&
                               cin_g % 64 == 0 && xlo <= 0 && g.w - xlo <= Wp;
+    // Strided (SY or SX > 1), byte codes in whole 64-channel blocks, every input pixel inside the window:
+    // per window row, its input row as one transpose into the SX column phases. The general loop below
+    // (strided byte loads into channel quads) had taken about a fifth of CycleGAN's 64x256x256 stride-2
+    // conv (perf); with this, CycleGAN's two stride-2 convs ran 13-15 % faster and pix2pix's 4x4
+    // stride-2 encoder convs on 64-512 channels 7-13 % (Zen 4, 2 threads, 30 interleaved calls each).
+    const bool strided_planes = (SY > 1 || SX > 1) && (x.dtype == DType::i8 || x.dtype == DType::u8) &&
+                                cin_g % 64 == 0 && xlo <= 0 && ylo <= 0 && g.w >= 16 &&
+                                (g.w - 1 - xlo) / SX < Wp && (g.h - 1 - ylo) / SY < Hp;
+    std::vector<int64_t> col_at;  // strided_planes: input column ix at byte (b Hp Wp + j) ps of its row, ix - xlo = j SX + b
+    if (strided_planes)
+      for (int64_t ix = 0; ix < g.w; ++ix) col_at.push_back((((ix - xlo) % SX) * Hp * Wp + (ix - xlo) / SX) * ps);
     std::vector<int64_t> pixel_at;  // whole_planes: input pixel iy w + ix at byte ((iy - ylo) Wp + ix - xlo) ps
     if (whole_planes)
       for (int64_t iy = 0; iy < g.h; ++iy)
@@ -1435,6 +1465,24 @@ void conv_implicit(const TensorView& x, const TensorView& w, const Geom& g, int3
           transpose_to<uint8_t>(static_cast<const uint8_t*>(x.data) + ((img * g.cin + gi * cin_g + cb * 64) * g.h + ylo + ia) * g.w,
                                 g.h * g.w, 64, (ib - ia) * g.w, uint8_t(offset),
                                 [&, o = pixel_at.data() + (ylo + ia) * g.w](int64_t p) { return dst + o[p]; });
+        return;
+      }
+      if (strided_planes) {  // window row r = a Hp + i reads input row iy = ylo + i SY + a into its SX column phases
+        const uint8_t* src = static_cast<const uint8_t*>(x.data) + (img * g.cin + gi * cin_g + cb * 64) * g.h * g.w;
+        for (int64_t r = r0; r < r1; ++r) {
+          const int64_t a = r / Hp, i = r % Hp, iy = ylo + i * SY + a;
+          const bool inside = iy >= 0 && iy < g.h;
+          for (int64_t b = 0; b < SX; ++b) {
+            uint8_t* d = dst + ((a * SX + b) * Hp + i) * Wp * ps;
+            for (int64_t j = 0; j < Wp; ++j) {
+              const int64_t ix = xlo + j * SX + b;
+              if (!inside || ix < 0 || ix >= g.w) std::fill(d + j * ps, d + j * ps + 64, pad);
+            }
+          }
+          if (inside)
+            transpose_to<uint8_t, true>(src + iy * g.w, g.h * g.w, 64, g.w, uint8_t(offset),
+                                  [&, d = dst + (a * SX * Hp + i) * Wp * ps](int64_t ix) { return d + col_at[size_t(ix)]; });
+        }
         return;
       }
       thread_local std::vector<uint8_t> rows;       // 4 rows of Wp values (one channel quad)
