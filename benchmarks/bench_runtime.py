@@ -117,14 +117,15 @@ def peer_python(engine: str, venvs: str) -> str | None:
 class Worker:
     """A peer engine loaded in its own venv; ``run()`` times one inference there."""
 
-    def __init__(self, impl, python, spec, batch, workdir, threads):
+    def __init__(self, impl, python, spec, batch, workdir, threads, profile=False):
         engine, prec = PEERS[impl]
         self.impl, self.info, self.error = impl, None, None
         self.log = os.path.join(workdir, f"{model_name(spec)}.b{batch}.{impl}.log")
         env = dict(os.environ, OMP_NUM_THREADS=str(threads), PYTHONWARNINGS="ignore")
         with open(self.log, "w") as log:
             self.proc = subprocess.Popen([python, WORKER, "--engine", engine, "--precision", prec, "--model", spec,
-                                          "--batch", str(batch), "--workdir", workdir, "--threads", str(threads)],
+                                          "--batch", str(batch), "--workdir", workdir, "--threads", str(threads)]
+                                         + (["--profile"] if profile else []),
                                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, text=True,
                                          env=env, cwd=workdir)
 
@@ -143,9 +144,13 @@ class Worker:
         return self.info is not None
 
     def run(self, cmd="run") -> float:
+        return self.request(cmd)["s"]
+
+    def request(self, cmd: str) -> dict:
+        """One command (run, save, profile); the worker's reply."""
         self.proc.stdin.write(cmd + "\n")
         self.proc.stdin.flush()
-        return self._reply()["s"]
+        return self._reply()
 
     def close(self):
         if self.proc.poll() is None:

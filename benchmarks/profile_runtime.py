@@ -11,7 +11,13 @@ quantization, ``np.pad``, activations in float64 between a dequantize and a quan
 shuffle, a concat of float64 skips), interleaved run by run in one process on the same input, outputs
 checked equal byte for byte. Load average recorded; prints a table, writes JSON.
 
+``--peer openvino-int8``: the same model and input run by OpenVINO int8 (bench_runtime.py's worker in
+its venv, with its PERF_COUNT counters on), one of its runs after each profiled accelsim run; then
+both engines' time per node kind and per MAC layer side by side (MAC layers matched in execution
+order), so a gap to the peer shows where it is.
+
     python benchmarks/profile_runtime.py --models dcgan:1:40,dcgan:64,cyclegan:1,cyclegan:8:3 --json out.json
+    python benchmarks/profile_runtime.py --models cyclegan:1:2,srresnet:1:2 --repeats 10 --peer openvino-int8
 
 Calibration ranges come from ``--workdir`` (``bench_runtime.py``'s cache) or are made there.
 """
@@ -51,8 +57,10 @@ class Unfused:
         return getattr(self._k, name)
 
 
-def profile(qg, x, repeats: int) -> dict:
-    """Seconds per run in each kernel call ("kernel:<name>") and node kind ("node:<op>"), and the wall time."""
+def profile(qg, x, repeats: int, between=None) -> dict:
+    """Seconds per run in each kernel call ("kernel:<name>") and node kind ("node:<op>"), the wall time,
+    and per MAC node in execution order ("macs": [[node, op, seconds]]). ``between()`` is called after
+    each profiled run (a peer's run, interleaved), outside the timings."""
     from accelsim import kernels
     from accelsim.runtime import quantized as q
 
@@ -95,14 +103,26 @@ def profile(qg, x, repeats: int) -> dict:
     tot.clear()
     for n, f in saved_k.items():
         setattr(kernels, n, timed(f"kernel:{n}", f))
+    macs: dict = {}  # node name -> [op, seconds], in execution order
     for n, f in saved_m.items():
         key = "node:instance_norm+add" if n == "_norm_add_node" else (lambda self, node, *a: f"node:{node.op}")
-        setattr(q.QuantizedGraph, n, timed(key, f))
+        fn = timed(key, f)
+        if n == "_mac":
+            def fn(self, node, *a, _f=fn, **kw):
+                t0 = time.perf_counter()
+                try:
+                    return _f(self, node, *a, **kw)
+                finally:
+                    macs.setdefault(node.name, [node.op, 0.0])[1] += time.perf_counter() - t0
+        setattr(q.QuantizedGraph, n, fn)
     try:
-        t0 = time.perf_counter()
+        wall = 0.0
         for _ in range(repeats):
+            t0 = time.perf_counter()
             qg.run(x)
-        wall = (time.perf_counter() - t0) / repeats
+            wall += (time.perf_counter() - t0) / repeats
+            if between is not None:
+                between()
     finally:
         kernels.ConvRequant = base_cr
         qg._conv_calls.clear()
@@ -113,7 +133,76 @@ def profile(qg, x, repeats: int) -> dict:
     out = {k: v / repeats for k, v in tot.items()}
     out["wall"] = wall
     out["outside_kernels"] = wall - sum(v for k, v in out.items() if k.startswith("kernel:"))
+    out["macs"] = [[name, op, s / repeats] for name, (op, s) in macs.items()]
     return out
+
+
+class PeerProfile:
+    """OpenVINO int8 on the same model and input, its PERF_COUNT counters summed over ``step()`` runs."""
+
+    def __init__(self, impl: str, prep, batch: int, threads: int, venvs: str):
+        import bench_runtime as br
+
+        if impl != "openvino-int8":
+            raise SystemExit(f"--peer: per-node counters are read from openvino-int8 only, got {impl!r}")
+        py = br.peer_python(br.PEERS[impl][0], venvs)
+        if py is None:
+            raise SystemExit(f"--peer {impl}: no venv under {venvs} (benchmarks/peers/setup_venvs.sh)")
+        self.impl, self.runs, self.wall = impl, 0, 0.0
+        self.ops: dict = collections.defaultdict(float)
+        self.macs: list = []
+        self.worker = br.Worker(impl, py, prep.spec, batch, prep.workdir, threads, profile=True)
+        if not self.worker.wait_ready():
+            raise SystemExit(f"--peer {impl}: the worker did not load the model: {self.worker.error}")
+        self.info = self.worker.info
+
+    def step(self):
+        r = self.worker.request("profile")
+        self.runs += 1
+        self.wall += r["s"]
+        for k, v in r["ops"].items():
+            self.ops[k] += v
+        if not self.macs:
+            self.macs = [[m[0], m[1], m[2], 0.0] for m in r["macs"]]
+        if [m[0] for m in r["macs"]] != [m[0] for m in self.macs]:
+            raise SystemExit(f"--peer {self.impl}: its MAC nodes changed between runs")
+        for m, v in zip(self.macs, r["macs"]):
+            m[3] += v[3]
+
+    def result(self) -> dict:
+        n = max(1, self.runs)
+        return {"impl": self.impl, "runs": self.runs, "wall_s": self.wall / n,
+                "ops_s": {k: v / n for k, v in self.ops.items()},
+                "macs": [[name, typ, kern, s / n] for name, typ, kern, s in self.macs],
+                "versions": self.info.get("versions")}
+
+    def close(self):
+        self.worker.close()
+
+
+def print_side_by_side(prof: dict, peer: dict) -> None:
+    """Both engines per node kind, and per MAC layer in execution order (ratio = peer / accelsim)."""
+    name = peer["impl"]
+    print(f"  side by side with {name} ({peer['runs']} runs, one after each profiled run; its PERF_COUNT "
+          f"counters): run {peer['wall_s'] * 1e3:.1f} ms against accelsim's {prof['wall'] * 1e3:.1f} ms")
+    ours = {k[5:]: v for k, v in prof.items() if k.startswith("node:")}
+    print(f"    {'accelsim node kind':<24}{'ms':>9}    {name + ' node type':<28}{'ms':>9}")
+    left = sorted(ours.items(), key=lambda kv: -kv[1])
+    right = sorted(peer["ops_s"].items(), key=lambda kv: -kv[1])
+    for i in range(max(len(left), len(right))):
+        a = f"    {left[i][0]:<24}{left[i][1] * 1e3:9.2f}" if i < len(left) else " " * 37
+        b = f"    {right[i][0]:<28}{right[i][1] * 1e3:9.2f}" if i < len(right) else ""
+        print(a + b)
+    ma, mb = prof["macs"], peer["macs"]
+    if len(ma) != len(mb):
+        print(f"    MAC layers: accelsim ran {len(ma)}, {name} {len(mb)}: not matched one to one")
+        return
+    print(f"    {'MAC layer (accelsim node)':<34}{'accelsim ms':>12}{name + ' ms':>20}{'ratio':>8}  {name} node")
+    for (node, op, s), (pname, _typ, kern, ps) in zip(ma, mb):
+        print(f"    {node[:33]:<34}{s * 1e3:12.3f}{ps * 1e3:20.3f}{ps / s if s else float('nan'):8.2f}  {pname} ({kern})")
+    sa, sb = sum(m[2] for m in ma), sum(m[3] for m in mb)
+    print(f"    {'all MAC layers':<34}{sa * 1e3:12.3f}{sb * 1e3:20.3f}{sb / sa if sa else float('nan'):8.2f}")
+    print(f"    {'the rest of the run':<34}{(prof['wall'] - sa) * 1e3:12.3f}{(peer['wall_s'] - sb) * 1e3:20.3f}")
 
 
 def run_unfused(qg, x, unfuse=UNFUSE):
@@ -155,6 +244,9 @@ def main(argv=None) -> int:
     ap.add_argument("--workdir", default=None, help="bench_runtime.py's workdir (calibrations, ONNX exports)")
     ap.add_argument("--unfuse", default=",".join(UNFUSE),
                     help=f"what the A/B's unfused side goes without (default all of {','.join(UNFUSE)})")
+    ap.add_argument("--peer", default=None, help="openvino-int8: its per-node times side by side (its venv: --venvs)")
+    ap.add_argument("--venvs", default=os.environ.get("BENCH_VENVS", "/work/bench-venvs"),
+                    help="peer venvs root (benchmarks/peers/setup_venvs.sh)")
     ap.add_argument("--json", metavar="PATH")
     args = ap.parse_args(argv)
     unfuse = tuple(u for u in args.unfuse.split(",") if u)
@@ -177,19 +269,26 @@ def main(argv=None) -> int:
         qg = prep.quantized("w8a8")
         x = prep.inputs(int(batch), br.BENCH_SEED)
         load0 = os.getloadavg()
-        prof = profile(qg, x, args.repeats)
+        peer = PeerProfile(args.peer, prep, int(batch), args.threads, args.venvs) if args.peer else None
+        try:
+            prof = profile(qg, x, args.repeats, between=peer.step if peer else None)
+        finally:
+            if peer:
+                peer.close()
         res = ab(qg, x, ab_repeats, unfuse)
         row = {"model": model, "batch": int(batch), "profile_s": prof, "unfused_s": res["unfused"],
                "fused_s": res["fused"], "speedup": res["unfused"] / res["fused"], "ab_raw_s": res["raw"],
-               "unfuse": list(unfuse), "load_before": load0, "load_after": os.getloadavg()}
+               "unfuse": list(unfuse), "load_before": load0, "load_after": os.getloadavg(),
+               "peer": peer.result() if peer else None}
         rows.append(row)
         wall = prof["wall"]
         print(f"\n{model} batch {batch}: profiled run {wall * 1e3:.1f} ms (load average {load0[0]:.2f} -> "
               f"{row['load_after'][0]:.2f}); outside kernel calls {prof['outside_kernels'] * 1e3:.1f} ms "
               f"({prof['outside_kernels'] / wall:.1%})")
-        for k, v in sorted(prof.items(), key=lambda kv: -kv[1]):
-            if k.startswith(("kernel:", "node:")):
-                print(f"  {k:28s} {v * 1e3:10.2f} ms {v / wall:7.1%}")
+        for k, v in sorted(((k, v) for k, v in prof.items() if k.startswith(("kernel:", "node:"))), key=lambda kv: -kv[1]):
+            print(f"  {k:28s} {v * 1e3:10.2f} ms {v / wall:7.1%}")
+        if peer:
+            print_side_by_side(prof, row["peer"])
         print(f"  A/B, {ab_repeats} interleaved runs each, unfused = without {','.join(unfuse)}:\n"
               f"    unfused {res['unfused'] * 1e3:.1f} ms, fused "
               f"{res['fused'] * 1e3:.1f} ms: {row['speedup']:.2f}x (outputs equal byte for byte)")

@@ -45,3 +45,34 @@ def test_bench_runtime_quick(tmp_path):
     assert "ratios measured in this run" in res.stdout
     md = (tmp_path / "t.md").read_text()
     assert "| dcgan_tiny | all | 1 | accelsim-w8a8 |" in md and "- ort-int8: no venv" in md
+
+
+PROFILE = os.path.join(ROOT, "benchmarks", "profile_runtime.py")
+
+
+def test_profile_runtime_times_each_mac_layer(tmp_path):
+    """profile_runtime.py's JSON holds the time of each MAC node, in execution order, within the run's."""
+    pytest.importorskip("torch")
+    pytest.importorskip("onnx")
+    out = tmp_path / "p.json"
+    res = subprocess.run([sys.executable, PROFILE, "--models", "dcgan_tiny:1:2", "--repeats", "2", "--workdir",
+                          str(tmp_path / "work"), "--json", str(out)], capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-2000:]
+    prof = json.loads(out.read_text())["rows"][0]["profile_s"]
+    macs = prof["macs"]
+    assert len(macs) >= 2 and len({m[0] for m in macs}) == len(macs)
+    assert all(op in ("conv2d", "conv_transpose2d", "linear") and s > 0 for _, op, s in macs), macs
+    assert sum(s for _, _, s in macs) < prof["wall"]
+
+
+@pytest.mark.parametrize("peer,message", [("openvino-int8", "no venv"), ("ort-int8", "openvino-int8 only")])
+def test_profile_runtime_peer_refused_clearly(tmp_path, peer, message):
+    """--peer without its venv, or a peer without per-node counters: a clear error, no traceback."""
+    pytest.importorskip("torch")
+    pytest.importorskip("onnx")
+    venvs = tmp_path / "no-venvs"
+    venvs.mkdir()
+    res = subprocess.run([sys.executable, PROFILE, "--models", "dcgan_tiny:1:2", "--repeats", "1", "--peer", peer,
+                          "--venvs", str(venvs), "--workdir", str(tmp_path / "work")],
+                         capture_output=True, text=True, timeout=300)
+    assert res.returncode != 0 and message in res.stderr and "Traceback" not in res.stderr, res.stderr[-2000:]

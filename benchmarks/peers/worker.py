@@ -14,7 +14,10 @@ Protocol (stdout lines prefixed ``BENCH ``): after loading, quantizing and one w
 line ``{"ready": true, ...}``
 (engine versions, load time, the precision the engine really executes per MAC layer kind); then
 for each stdin line ``run``: one timed inference, answered ``{"s": seconds}`` (``save`` also writes
-the output to ``<name>.b<B>.<impl>.y.npy``); ``quit`` ends it. Only one worker runs at a time, so the
+the output to ``<name>.b<B>.<impl>.y.npy``; ``profile``, OpenVINO started with ``--profile`` only,
+also answers the engine's own per-node times of that run: ``"ops"`` seconds per node type and
+``"macs"`` [name, type, kernel, seconds] per executed Convolution / Deconvolution node, in execution
+order, from its PERF_COUNT counters); ``quit`` ends it. Only one worker runs at a time, so the
 driver can interleave engines run by run.
 """
 from __future__ import annotations
@@ -196,6 +199,8 @@ def ov_engine(args, calib):
     model.reshape({model.inputs[0].get_any_name(): shape})
     cfg = {"INFERENCE_NUM_THREADS": args.threads, "NUM_STREAMS": 1, "PERFORMANCE_HINT": "LATENCY",
            "INFERENCE_PRECISION_HINT": "f32"}   # else a bf16-capable CPU runs the fp32 parts in bf16
+    if args.profile:
+        cfg["PERF_COUNT"] = True
     compiled = core.compile_model(model, "CPU", cfg)
     info["config"] = {k: str(compiled.get_property(k)) for k in cfg}
     kinds = collections.Counter()
@@ -211,6 +216,20 @@ def ov_engine(args, calib):
         req.infer({0: x})
         return req.get_output_tensor(0).data.copy()
 
+    def profile():
+        """The last run's executed nodes: seconds per node type, and per MAC node in execution order."""
+        ops, macs = collections.defaultdict(float), []
+        for p in req.profiling_info:
+            if p.status != p.Status.EXECUTED:
+                continue
+            s = p.real_time.total_seconds()
+            ops[p.node_type] += s
+            if p.node_type in ("Convolution", "ConvolutionBackpropData", "GroupConvolution", "Deconvolution"):
+                macs.append([p.node_name, p.node_type, p.exec_type, s])
+        return {"ops": dict(ops), "macs": macs}
+
+    if args.profile:
+        run.profile = profile
     return run, info
 
 
@@ -222,7 +241,10 @@ def main(argv=None) -> int:
     ap.add_argument("--batch", type=int, required=True)
     ap.add_argument("--workdir", required=True)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--profile", action="store_true", help="ov: per-node counters (PERF_COUNT), the `profile` command")
     args = ap.parse_args(argv)
+    if args.profile and args.engine != "ov":
+        ap.error("--profile: per-node counters are read from OpenVINO only (--engine ov)")
     t0 = time.perf_counter()
     name = model_name(args.model)
     impl = {"ov": "openvino"}.get(args.engine, args.engine) + "-" + args.precision
@@ -239,9 +261,14 @@ def main(argv=None) -> int:
         t = time.perf_counter()
         y = run(x)
         dt = time.perf_counter() - t
+        reply = {"s": dt}
         if cmd == "save":
             np.save(os.path.join(args.workdir, f"{name}.b{args.batch}.{impl}.y.npy"), np.asarray(y, np.float32))
-        print(PREFIX + json.dumps({"s": dt}), flush=True)
+        elif cmd == "profile":
+            if not hasattr(run, "profile"):
+                raise SystemExit("profile: start the worker with --profile (OpenVINO only)")
+            reply.update(run.profile())
+        print(PREFIX + json.dumps(reply), flush=True)
     return 0
 
 
