@@ -199,7 +199,8 @@ def print_side_by_side(prof: dict, peer: dict) -> None:
         return
     print(f"    {'MAC layer (accelsim node)':<34}{'accelsim ms':>12}{name + ' ms':>20}{'ratio':>8}  {name} node")
     for (node, op, s), (pname, _typ, kern, ps) in zip(ma, mb):
-        print(f"    {node[:33]:<34}{s * 1e3:12.3f}{ps * 1e3:20.3f}{ps / s if s else float('nan'):8.2f}  {pname} ({kern})")
+        label = node if len(node) <= 33 else "..." + node[-30:]   # the tail names the layer
+        print(f"    {label:<34}{s * 1e3:12.3f}{ps * 1e3:20.3f}{ps / s if s else float('nan'):8.2f}  {pname} ({kern})")
     sa, sb = sum(m[2] for m in ma), sum(m[3] for m in mb)
     print(f"    {'all MAC layers':<34}{sa * 1e3:12.3f}{sb * 1e3:20.3f}{sb / sa if sa else float('nan'):8.2f}")
     print(f"    {'the rest of the run':<34}{(prof['wall'] - sa) * 1e3:12.3f}{(peer['wall_s'] - sb) * 1e3:20.3f}")
