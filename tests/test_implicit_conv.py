@@ -202,6 +202,8 @@ def batched_geometries(draw):
 @example(geom=(ConvSpec.make(stride=1, padding=2), (40, 128, 5, 7), (33, 128, 3, 3)), seed=5, extreme="random")
 @example(geom=(ConvSpec.make(stride=2, padding=1, transposed=True), (35, 128, 6, 6), (128, 32, 4, 4)), seed=6,
          extreme="x_lo_w_lo")   # whole 64-channel planes: pixels past the 16-pixel blocks of the copy
+@example(geom=(ConvSpec.make(stride=(2, 3), padding=1), (64, 64, 5, 40), (32, 64, 3, 3)), seed=7,
+         extreme="x_hi_w_hi")   # strided, 40 columns: rows copied whole into their column phases
 def test_batched_layout_equals_golden(fmt, geom, seed, extreme):
     spec, xs, ws = geom
     rng = np.random.default_rng(seed)
