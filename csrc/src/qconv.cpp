@@ -1428,15 +1428,14 @@ void conv_implicit(const TensorView& x, const TensorView& w, const Geom& g, int3
     // rows are 64 channel rows of pixels to transpose ((x - offset) modulo 256 is the code minus qmin,
     // in [0, 255]). The general loop below (a channel quad at a time, rows of Wp bytes) had taken 10 %
     // of DCGAN's 512x4x4 layer at batch 64, most of it byte loops over rows of 4 pixels (perf, Zen 4).
-    const bool whole_planes = SY == 1 && SX == 1 && (x.dtype == DType::i8 || x.dtype == DType::u8) &&
-                              cin_g % 64 == 0 && xlo <= 0 && g.w - xlo <= Wp;
+    const bool byte_blocks = (x.dtype == DType::i8 || x.dtype == DType::u8) && cin_g % 64 == 0 && xlo <= 0;
+    const bool whole_planes = byte_blocks && SY == 1 && SX == 1 && g.w - xlo <= Wp;
     // Strided (SY or SX > 1), byte codes in whole 64-channel blocks, every input pixel inside the window:
     // per window row, its input row as one transpose into the SX column phases. The general loop below
     // (strided byte loads into channel quads) had taken about a fifth of CycleGAN's 64x256x256 stride-2
     // conv (perf); with this, CycleGAN's two stride-2 convs ran 13-15 % faster and pix2pix's 4x4
     // stride-2 encoder convs on 64-512 channels 7-13 % (Zen 4, 2 threads, 30 interleaved calls each).
-    const bool strided_planes = (SY > 1 || SX > 1) && (x.dtype == DType::i8 || x.dtype == DType::u8) &&
-                                cin_g % 64 == 0 && xlo <= 0 && ylo <= 0 && g.w >= 16 &&
+    const bool strided_planes = byte_blocks && (SY > 1 || SX > 1) && ylo <= 0 && g.w >= 16 &&
                                 (g.w - 1 - xlo) / SX < Wp && (g.h - 1 - ylo) / SY < Hp;
     std::vector<int64_t> col_at;  // strided_planes: input column ix at byte (b Hp Wp + j) ps of its row, ix - xlo = j SX + b
     if (strided_planes)
@@ -1481,7 +1480,7 @@ void conv_implicit(const TensorView& x, const TensorView& w, const Geom& g, int3
           }
           if (inside)
             transpose_to<uint8_t, true>(src + iy * g.w, g.h * g.w, 64, g.w, uint8_t(offset),
-                                  [&, d = dst + (a * SX * Hp + i) * Wp * ps](int64_t ix) { return d + col_at[size_t(ix)]; });
+                                        [&, d = dst + (a * SX * Hp + i) * Wp * ps](int64_t ix) { return d + col_at[size_t(ix)]; });
         }
         return;
       }
