@@ -67,7 +67,8 @@ def test_profile_runtime_times_each_mac_layer(tmp_path):
 
 @pytest.mark.parametrize("peer,message", [("openvino-int8", "no venv"), ("ort-int8", "openvino-int8 only")])
 def test_profile_runtime_peer_refused_clearly(tmp_path, peer, message):
-    """--peer without its venv, or a peer without per-node counters: a clear error, no traceback."""
+    """--peer without its venv, or a peer without per-node counters: a clear error, no traceback, before
+    any model is exported into the workdir."""
     pytest.importorskip("torch")
     pytest.importorskip("onnx")
     venvs = tmp_path / "no-venvs"
@@ -76,3 +77,4 @@ def test_profile_runtime_peer_refused_clearly(tmp_path, peer, message):
                           "--venvs", str(venvs), "--workdir", str(tmp_path / "work")],
                          capture_output=True, text=True, timeout=300)
     assert res.returncode != 0 and message in res.stderr and "Traceback" not in res.stderr, res.stderr[-2000:]
+    assert not (tmp_path / "work").exists() or not any((tmp_path / "work").iterdir())
