@@ -70,13 +70,20 @@ def profile(qg, x, repeats: int, between=None) -> dict:
                                                           "_dequantize_add_node")
                if hasattr(q.QuantizedGraph, n)}
 
-    def timed(key, fn):
+    macs: dict = {}  # MAC node name -> [op, seconds], in execution order
+
+    def timed(key, fn, per_node: bool = False):
+        """fn timed into tot[key] (key: a name, or a function of fn's arguments); per_node (the
+        runtime's _mac(self, node, ...)): also into macs[node.name]."""
         def wrapper(*a, **kw):
             t0 = time.perf_counter()
             try:
                 return fn(*a, **kw)
             finally:
-                tot[key if isinstance(key, str) else key(*a)] += time.perf_counter() - t0
+                dt = time.perf_counter() - t0
+                tot[key if isinstance(key, str) else key(*a)] += dt
+                if per_node:
+                    macs.setdefault(a[1].name, [a[1].op, 0.0])[1] += dt
         return wrapper
 
     # the runtime's per-node conv calls (kernels.ConvRequant, made at a node's first run) timed too
@@ -103,18 +110,9 @@ def profile(qg, x, repeats: int, between=None) -> dict:
     tot.clear()
     for n, f in saved_k.items():
         setattr(kernels, n, timed(f"kernel:{n}", f))
-    macs: dict = {}  # node name -> [op, seconds], in execution order
     for n, f in saved_m.items():
         key = "node:instance_norm+add" if n == "_norm_add_node" else (lambda self, node, *a: f"node:{node.op}")
-        fn = timed(key, f)
-        if n == "_mac":
-            def fn(self, node, *a, _f=fn, **kw):
-                t0 = time.perf_counter()
-                try:
-                    return _f(self, node, *a, **kw)
-                finally:
-                    macs.setdefault(node.name, [node.op, 0.0])[1] += time.perf_counter() - t0
-        setattr(q.QuantizedGraph, n, fn)
+        setattr(q.QuantizedGraph, n, timed(key, f, per_node=n == "_mac"))
     try:
         wall = 0.0
         for _ in range(repeats):
